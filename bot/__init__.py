@@ -1,0 +1,1 @@
+"""Initiative Bot: carries an enterprise's AI initiatives through stage gates, in Slack."""

@@ -1,0 +1,108 @@
+"""Typed settings, read once from the environment (and an optional .env) and passed in everywhere else.
+
+Each command asks only for what it uses: `require_slack()` is called by the commands that talk to Slack,
+so `demo` and `db upgrade` run without any token.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+SLACK_API_URL = "https://slack.com/api/"
+DEFAULT_DATABASE_URL = "sqlite:///initiatives.db"
+
+
+class SettingsError(Exception):
+    """A missing or invalid setting, phrased for the person who sets it: `NAME: what is expected`."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_api_url: str = SLACK_API_URL
+    database_url: str = DEFAULT_DATABASE_URL
+    admin_user_ids: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
+    digest_channel: str | None = None
+    default_timezone: str = "UTC"
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _api_url_ends_with_slash(cls, value: str) -> str:
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as https://slack.com/api/")
+        # slack_sdk joins method names onto the base URL, so it must end with a slash.
+        return value if value.endswith("/") else value + "/"
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url_is_supported(cls, value: str) -> str:
+        try:
+            url = make_url(value)
+        except ArgumentError:
+            raise ValueError(
+                "expected sqlite:///path.db or postgresql://user@host:5432/dbname"
+            ) from None
+        if url.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError("expected a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("admin_user_ids", mode="before")
+    @classmethod
+    def _split_user_ids(cls, value: object) -> object:
+        if isinstance(value, str):
+            ids = [part.strip() for part in value.split(",") if part.strip()]
+            bad = [i for i in ids if i[:1] not in ("U", "W") or not i.isalnum()]
+            if bad:
+                raise ValueError(f"expected Slack user IDs like U012ABCDEF, separated by commas (got {bad[0]!r})")
+            return frozenset(ids)
+        return value
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _timezone_exists(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("expected an IANA time zone such as Europe/Berlin or UTC") from None
+        return value
+
+    @property
+    def default_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.default_timezone)
+
+    def require_slack(self, *, socket_mode: bool = False) -> None:
+        """Fail with one clear line if the settings needed to talk to Slack are missing."""
+        needed = {
+            "SLACK_BOT_TOKEN": (self.slack_bot_token, "xoxb-", "the bot token from OAuth & Permissions"),
+        }
+        if socket_mode:
+            needed["SLACK_APP_TOKEN"] = (self.slack_app_token, "xapp-", "an app-level token with connections:write")
+        else:
+            needed["SLACK_SIGNING_SECRET"] = (
+                self.slack_signing_secret, "", "the signing secret from Basic Information"
+            )
+        for name, (value, prefix, what) in needed.items():
+            if not value:
+                raise SettingsError(f"{name} is not set: expected {what}")
+            if prefix and not value.startswith(prefix):
+                raise SettingsError(f"{name} is invalid: expected a token starting with {prefix}")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read settings, turning pydantic's report into one line that names the variable."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]).upper() if error["loc"] else "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{name} is invalid: {message}") from None

@@ -1,0 +1,74 @@
+"""Domain events: what happened, for whoever must react inside the same transaction (Slack messages via the
+outbox, webhooks). Services emit them onto the session; `bot.runtime.Runtime.transaction` hands them to the
+registered handlers just before commit, so a reaction is written atomically with its cause."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+_KEY = "domain_events"
+
+
+@dataclass(frozen=True)
+class DomainEvent:
+    team_id: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class InitiativeCreated(DomainEvent):
+    initiative_id: int
+
+
+@dataclass(frozen=True)
+class OwnersChanged(DomainEvent):
+    initiative_id: int
+    changes: tuple[tuple[str, str | None, str], ...]  # (role, previous user, new user)
+    moved_sign_off_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ReviewOpened(DomainEvent):
+    initiative_id: int
+    review_id: int
+
+
+@dataclass(frozen=True)
+class SignOffDecided(DomainEvent):
+    initiative_id: int
+    review_id: int
+    sign_off_id: int
+    decision: str  # approved | changes_requested | waived
+
+
+@dataclass(frozen=True)
+class ReviewClosed(DomainEvent):
+    initiative_id: int
+    review_id: int
+    state: str  # passed | changes_requested | cancelled
+
+
+@dataclass(frozen=True)
+class StageChanged(DomainEvent):
+    initiative_id: int
+    from_stage: str | None
+    to_stage: str
+    review_id: int | None
+
+
+@dataclass(frozen=True)
+class StatusChanged(DomainEvent):
+    initiative_id: int
+    status: str  # active | paused | retired
+    reason: str
+
+
+def emit(session: Session, event: DomainEvent) -> None:
+    session.info.setdefault(_KEY, []).append(event)
+
+
+def take_events(session: Session) -> list[DomainEvent]:
+    """Remove and return the events emitted so far in this session."""
+    return session.info.pop(_KEY, [])

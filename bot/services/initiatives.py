@@ -1,0 +1,320 @@
+"""Initiatives: create, edit, owners, stage changes, lists and history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import update
+from sqlmodel import Session, col, select
+
+from bot.services.actors import Actor
+from bot.services.audit import record_audit
+from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.services.events import InitiativeCreated, OwnersChanged, StageChanged, emit
+from bot.services.validation import (
+    check_risk_tier,
+    check_user_id,
+    clean_text,
+    clean_title,
+    parse_key,
+)
+from bot.services.workspaces import catalog_for, ensure_workspace
+from storage.models import (
+    AuditEvent,
+    GateReview,
+    Initiative,
+    OwnerAssignment,
+    SignOff,
+    StageTransition,
+    Workspace,
+)
+from storage.types import utcnow
+
+EDITABLE_FIELDS = ("title", "description", "problem", "kpi_name", "kpi_baseline", "kpi_target", "channel_id",
+                   "business_unit", "tags", "risk_tier")
+
+
+def get_initiative(session: Session, *, team_id: str, key: str, for_update: bool = False) -> Initiative:
+    """Look an initiative up by its key (`AI-12`, any case)."""
+    number = parse_key(key)
+    query = select(Initiative).where(Initiative.team_id == team_id, Initiative.number == number)
+    if for_update:
+        query = query.with_for_update()
+    initiative = session.exec(query.execution_options(populate_existing=for_update)).first()
+    if initiative is None:
+        raise NotFound(f"There is no initiative AI-{number}. `/initiative list` shows them all.")
+    return initiative
+
+
+def owners_of(session: Session, *, initiative_id: int) -> dict[str, str]:
+    rows = session.exec(select(OwnerAssignment).where(OwnerAssignment.initiative_id == initiative_id))
+    return {row.role: row.user_id for row in rows}
+
+
+def may_manage(session: Session, *, actor: Actor, initiative: Initiative) -> bool:
+    """Owners (any role), the person who recorded it, and admins may manage an initiative."""
+    if actor.is_admin or actor.user_id == initiative.created_by:
+        return True
+    return actor.user_id in owners_of(session, initiative_id=initiative.id).values()
+
+
+def require_manager(session: Session, *, actor: Actor, initiative: Initiative, doing: str) -> None:
+    if not may_manage(session, actor=actor, initiative=initiative):
+        raise PermissionDenied(f"Only {initiative.key}'s owners or an admin can {doing}.")
+
+
+def require_admin(actor: Actor, *, doing: str) -> None:
+    if not actor.is_admin:
+        raise PermissionDenied(f"Only an admin can {doing}.")
+
+
+def create_initiative(
+    session: Session,
+    *,
+    actor: Actor,
+    title: str,
+    description: str = "",
+    problem: str = "",
+    kpi_name: str = "",
+    kpi_baseline: str = "",
+    kpi_target: str = "",
+    risk_tier: str = "medium",
+    owners: Mapping[str, str] | None = None,
+    channel_id: str | None = None,
+    tags: Sequence[str] = (),
+    business_unit: str = "",
+    now: datetime | None = None,
+) -> Initiative:
+    """Record a new initiative in the first stage. Anyone may do this."""
+    now = now or utcnow()
+    ensure_workspace(session, team_id=actor.team_id)
+    catalog = catalog_for(session, team_id=actor.team_id)
+    owners = _checked_owners(owners or {}, known_roles=catalog.roles.keys())
+    fields = {
+        "title": clean_title(title),
+        "description": clean_text(description, field="description"),
+        "problem": clean_text(problem, field="business problem"),
+        "kpi_name": clean_text(kpi_name, field="KPI", limit=200),
+        "kpi_baseline": clean_text(kpi_baseline, field="KPI baseline", limit=100),
+        "kpi_target": clean_text(kpi_target, field="KPI target", limit=100),
+        "risk_tier": check_risk_tier(risk_tier),
+        "business_unit": clean_text(business_unit, field="team or business unit", limit=100),
+        "tags": sorted({t.strip().lower() for t in tags if t.strip()}),
+        "channel_id": channel_id,
+    }
+    # Atomic, so that two replicas creating at once never hand out the same key.
+    number = session.execute(
+        update(Workspace)
+        .where(col(Workspace.team_id) == actor.team_id)
+        .values(next_initiative_number=Workspace.next_initiative_number + 1)
+        .returning(Workspace.next_initiative_number)
+    ).scalar_one() - 1
+    first_stage = catalog.first_stage().id
+    initiative = Initiative(
+        team_id=actor.team_id,
+        number=number,
+        stage=first_stage,
+        stage_entered_at=now,
+        current_transition_id="",
+        created_by=actor.user_id,
+        created_at=now,
+        updated_at=now,
+        **fields,
+    )
+    session.add(initiative)
+    session.flush()
+    audit = record_audit(
+        session,
+        team_id=actor.team_id,
+        actor=actor.user_id,
+        action="initiative.created",
+        subject_type="initiative",
+        subject_key=initiative.key,
+        initiative_id=initiative.id,
+        after={**fields, "stage": first_stage, "owners": dict(owners)},
+        definition_version=catalog.version,
+        at=now,
+    )
+    _record_transition(session, initiative=initiative, from_stage=None, to_stage=first_stage, at=now,
+                       actor=actor.user_id, reason="created", audit_event_id=audit.id)
+    for role, user_id in owners.items():
+        session.add(OwnerAssignment(team_id=actor.team_id, initiative_id=initiative.id, role=role,
+                                    user_id=user_id, assigned_by=actor.user_id, assigned_at=now))
+    session.flush()
+    emit(session, InitiativeCreated(team_id=actor.team_id, actor=actor.user_id, initiative_id=initiative.id))
+    return initiative
+
+
+def edit_initiative(session: Session, *, actor: Actor, initiative: Initiative, **changes: object) -> Initiative:
+    """Change descriptive fields. Owners and admins only."""
+    require_manager(session, actor=actor, initiative=initiative, doing="edit it")
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise InvalidInput(f"Cannot edit {', '.join(sorted(unknown))}.")
+    cleaners = {
+        "title": clean_title,
+        "risk_tier": check_risk_tier,
+        "tags": lambda tags: sorted({str(t).strip().lower() for t in tags if str(t).strip()}),
+        "channel_id": lambda value: value or None,
+    }
+    before, after = {}, {}
+    for name, value in changes.items():
+        cleaned = cleaners.get(name, lambda v, n=name: clean_text(str(v or ""), field=n.replace("_", " ")))(value)
+        if getattr(initiative, name) != cleaned:
+            before[name], after[name] = getattr(initiative, name), cleaned
+            setattr(initiative, name, cleaned)
+    if after:
+        initiative.updated_at = utcnow()
+        session.add(initiative)
+        record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="initiative.edited",
+                     subject_type="initiative", subject_key=initiative.key, initiative_id=initiative.id,
+                     before=before, after=after)
+    return initiative
+
+
+def assign_owners(
+    session: Session, *, actor: Actor, initiative: Initiative, owners: Mapping[str, str]
+) -> OwnersChanged | None:
+    """Assign or reassign roles. A pending sign-off of a reassigned role moves to the new owner."""
+    require_manager(session, actor=actor, initiative=initiative, doing="change its owners")
+    if initiative.status == "retired":
+        raise Conflict(f"{initiative.key} is retired; its owners can no longer change.")
+    catalog = catalog_for(session, team_id=initiative.team_id)
+    owners = _checked_owners(owners, known_roles=catalog.roles.keys())
+    if not owners:
+        raise InvalidInput("Name at least one owner, for example `business=@maria`.")
+    current = {row.role: row for row in session.exec(
+        select(OwnerAssignment).where(OwnerAssignment.initiative_id == initiative.id))}
+    changes: list[tuple[str, str | None, str]] = []
+    now = utcnow()
+    for role, user_id in owners.items():
+        existing = current.get(role)
+        if existing and existing.user_id == user_id:
+            continue
+        changes.append((role, existing.user_id if existing else None, user_id))
+        if existing:
+            existing.user_id, existing.assigned_by, existing.assigned_at = user_id, actor.user_id, now
+            session.add(existing)
+        else:
+            session.add(OwnerAssignment(team_id=initiative.team_id, initiative_id=initiative.id, role=role,
+                                        user_id=user_id, assigned_by=actor.user_id, assigned_at=now))
+    if not changes:
+        return None
+    moved = _move_pending_sign_offs(session, initiative=initiative, changes=changes)
+    record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="owners.changed",
+                 subject_type="initiative", subject_key=initiative.key, initiative_id=initiative.id,
+                 before={role: old for role, old, _ in changes}, after={role: new for role, _, new in changes})
+    event = OwnersChanged(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                          changes=tuple(changes), moved_sign_off_ids=tuple(moved))
+    emit(session, event)
+    return event
+
+
+def _move_pending_sign_offs(
+    session: Session, *, initiative: Initiative, changes: list[tuple[str, str | None, str]]
+) -> list[int]:
+    new_owner = {role: new for role, _, new in changes}
+    pending = session.exec(
+        select(SignOff)
+        .join(GateReview, col(GateReview.id) == SignOff.review_id)
+        .where(GateReview.initiative_id == initiative.id, GateReview.state == "open",
+               SignOff.state == "pending", col(SignOff.role).in_(new_owner))
+    ).all()
+    for sign_off in pending:
+        sign_off.assignee = new_owner[sign_off.role]
+        session.add(sign_off)
+    session.flush()
+    return [s.id for s in pending]
+
+
+def change_stage(
+    session: Session,
+    *,
+    initiative: Initiative,
+    to_stage: str,
+    actor: str,
+    reason: str,
+    review_id: int | None = None,
+    audit_event_id: int | None = None,
+    at: datetime | None = None,
+) -> StageTransition:
+    """The one way a stage changes: a transition row, and the initiative pointing at it."""
+    from_stage = initiative.stage
+    transition = _record_transition(session, initiative=initiative, from_stage=from_stage, to_stage=to_stage,
+                                    at=at or utcnow(),
+                                    actor=actor, reason=reason, review_id=review_id,
+                                    audit_event_id=audit_event_id)
+    emit(session, StageChanged(team_id=initiative.team_id, actor=actor, initiative_id=initiative.id,
+                               from_stage=from_stage, to_stage=to_stage, review_id=review_id))
+    return transition
+
+
+def _record_transition(
+    session: Session,
+    *,
+    initiative: Initiative,
+    from_stage: str | None,
+    to_stage: str,
+    at: datetime,
+    actor: str,
+    reason: str,
+    review_id: int | None = None,
+    audit_event_id: int | None = None,
+) -> StageTransition:
+    transition = StageTransition(
+        team_id=initiative.team_id,
+        initiative_id=initiative.id,
+        from_stage=from_stage,
+        to_stage=to_stage,
+        at=at,
+        reason=reason,
+        actor=actor,
+        review_id=review_id,
+        audit_event_id=audit_event_id,
+    )
+    session.add(transition)
+    initiative.stage, initiative.stage_entered_at = to_stage, at
+    initiative.current_transition_id = transition.id
+    initiative.updated_at = at
+    session.add(initiative)
+    session.flush()
+    return transition
+
+
+def list_initiatives(
+    session: Session,
+    *,
+    team_id: str,
+    stage: str | None = None,
+    owner: str | None = None,
+    statuses: Sequence[str] = ("active", "paused"),
+    limit: int | None = None,
+) -> list[Initiative]:
+    query = select(Initiative).where(Initiative.team_id == team_id, col(Initiative.status).in_(statuses))
+    if stage:
+        query = query.where(Initiative.stage == stage)
+    if owner:
+        owned = select(OwnerAssignment.initiative_id).where(OwnerAssignment.user_id == owner)
+        query = query.where(col(Initiative.id).in_(owned) | (Initiative.created_by == owner))
+    query = query.order_by(col(Initiative.number))
+    if limit:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def history(session: Session, *, initiative: Initiative) -> list[AuditEvent]:
+    """Every audited change to an initiative, oldest first."""
+    return list(session.exec(
+        select(AuditEvent).where(AuditEvent.initiative_id == initiative.id).order_by(col(AuditEvent.id))
+    ))
+
+
+def _checked_owners(owners: Mapping[str, str], *, known_roles: object) -> dict[str, str]:
+    roles = list(known_roles)  # type: ignore[call-overload]
+    checked = {}
+    for role, user_id in owners.items():
+        if role not in roles:
+            raise InvalidInput(f"'{role}' is not a role here. Roles: {', '.join(roles)}.")
+        checked[role] = check_user_id(user_id)
+    return checked

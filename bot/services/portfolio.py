@@ -1,0 +1,60 @@
+"""The portfolio by stage: what `list`, the demo and the digest show."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from bot.services.catalog import Stage
+from bot.services.workspaces import catalog_for
+from storage.models import Initiative
+
+
+@dataclass(frozen=True)
+class PortfolioItem:
+    key: str
+    title: str
+    risk_tier: str
+    status: str
+    days_in_stage: int
+    stalled: bool
+
+
+@dataclass(frozen=True)
+class StageColumn:
+    stage: Stage
+    initiatives: tuple[PortfolioItem, ...]
+
+
+def days_in_stage(initiative: Initiative, now: datetime) -> int:
+    return max(0, (now - initiative.stage_entered_at).days)
+
+
+def is_stalled(initiative: Initiative, stage: Stage, now: datetime) -> bool:
+    """Active initiatives past their stage's threshold are stalled; paused ones never are."""
+    return (
+        initiative.status == "active"
+        and stage.stall_after_days is not None
+        and days_in_stage(initiative, now) > stage.stall_after_days
+    )
+
+
+def portfolio_by_stage(session: Session, *, team_id: str, now: datetime) -> list[StageColumn]:
+    """Active and paused initiatives, grouped by stage in the catalog's order."""
+    catalog = catalog_for(session, team_id=team_id)
+    initiatives = session.exec(
+        select(Initiative)
+        .where(Initiative.team_id == team_id, col(Initiative.status).in_(("active", "paused")))
+        .order_by(col(Initiative.number))
+    ).all()
+    columns = []
+    for stage in catalog.stages:
+        items = tuple(
+            PortfolioItem(key=i.key, title=i.title, risk_tier=i.risk_tier, status=i.status,
+                          days_in_stage=days_in_stage(i, now), stalled=is_stalled(i, stage, now))
+            for i in initiatives if i.stage == stage.id
+        )
+        columns.append(StageColumn(stage=stage, initiatives=items))
+    return columns

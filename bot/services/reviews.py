@@ -1,0 +1,315 @@
+"""Gate reviews and sign-offs: submit, approve, request changes, waive, pass the gate.
+
+Decisions on one review are serialised by locking the review row, and each sign-off's decision is written by a
+compare-and-set update (`WHERE state = 'pending'`), so two clicks, two replicas or two roles approving at
+once record exactly one decision each and pass the gate exactly once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from urllib.parse import urlparse
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.services.actors import Actor
+from bot.services.audit import record_audit
+from bot.services.catalog import ChecklistItem, Gate
+from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from bot.services.events import ReviewClosed, ReviewOpened, SignOffDecided, emit
+from bot.services.initiatives import change_stage, owners_of, require_admin, require_manager
+from bot.services.validation import clean_reason, clean_text
+from bot.services.workspaces import catalog_for
+from storage.models import GateReview, Initiative, SignOff
+from storage.types import utcnow
+
+SETTLED = ("approved", "waived")
+MAX_EVIDENCE_LINKS = 10
+
+
+class ChecklistIncomplete(InvalidInput):
+    """Some checklist items are neither ticked nor waived with a reason. `problems` maps item id -> message."""
+
+    def __init__(self, problems: dict[str, str]) -> None:
+        self.problems = problems
+        super().__init__("Tick every checklist item, or waive it with a reason.")
+
+
+@dataclass(frozen=True)
+class Decision:
+    """The outcome of a decision request. `recorded` is False when the sign-off had already been decided."""
+
+    sign_off: SignOff
+    review: GateReview
+    initiative: Initiative
+    recorded: bool
+    gate_passed: bool = False
+
+
+@dataclass(frozen=True)
+class PendingSignOff:
+    sign_off: SignOff
+    review: GateReview
+    initiative: Initiative
+
+
+def gate_of(session: Session, review: GateReview) -> Gate:
+    """The gate as defined in the version the review is pinned to."""
+    catalog = catalog_for(session, team_id=review.team_id, version=review.definition_version)
+    return catalog.gate(review.gate_slug)
+
+
+def checklist_of(session: Session, sign_off: SignOff, review: GateReview) -> tuple[ChecklistItem, ...]:
+    return gate_of(session, review).checklist_for(sign_off.role)
+
+
+def open_review_of(session: Session, *, initiative_id: int) -> GateReview | None:
+    return session.exec(
+        select(GateReview).where(GateReview.initiative_id == initiative_id, GateReview.state == "open")
+    ).first()
+
+
+def sign_offs_of(session: Session, *, review_id: int) -> list[SignOff]:
+    return list(session.exec(select(SignOff).where(SignOff.review_id == review_id).order_by(col(SignOff.id))))
+
+
+def submit_for_next_gate(session: Session, *, actor: Actor, initiative: Initiative,
+                         now: datetime | None = None) -> GateReview:
+    """Open the review of the next gate, with one pending sign-off per required role."""
+    require_manager(session, actor=actor, initiative=initiative, doing="submit it")
+    if initiative.status != "active":
+        raise Conflict(f"{initiative.key} is {initiative.status}; only active initiatives can be submitted.")
+    existing = open_review_of(session, initiative_id=initiative.id)
+    if existing:
+        raise Conflict(f"{initiative.key} already has an open review for {existing.to_stage}; "
+                       f"it must be decided first.")
+    catalog = catalog_for(session, team_id=initiative.team_id)
+    gate = catalog.next_gate(initiative.stage)
+    if gate is None:
+        raise Conflict(f"{initiative.key} is in {catalog.stage(initiative.stage).name}, the last stage.")
+    owners = owners_of(session, initiative_id=initiative.id)
+    roles = gate.roles_for(initiative.risk_tier)
+    missing = [role for role in roles if role not in owners]
+    if missing:
+        example = " ".join(f"{role}=@someone" for role in missing)
+        raise InvalidInput(f"{initiative.key} needs a {', '.join(missing)} owner before this review: "
+                           f"`/initiative owners {initiative.key} {example}`.")
+    now = now or utcnow()
+    review = GateReview(team_id=initiative.team_id, initiative_id=initiative.id, gate_slug=gate.id,
+                        from_stage=gate.from_stage, to_stage=gate.to_stage, definition_version=catalog.version,
+                        sla_business_days=gate.sla_business_days, opened_by=actor.user_id, opened_at=now)
+    try:
+        with session.begin_nested():
+            session.add(review)
+            session.flush()
+    except IntegrityError:
+        # Another request opened a review between our check and our insert.
+        raise Conflict(f"{initiative.key} already has an open review; it must be decided first.") from None
+    for role in roles:
+        session.add(SignOff(team_id=initiative.team_id, review_id=review.id, role=role, assignee=owners[role],
+                            requested_at=now))
+    session.flush()
+    record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="review.opened",
+                 subject_type="review", subject_key=f"{initiative.key}/{gate.id}", initiative_id=initiative.id,
+                 after={"gate": gate.id, "roles": list(roles), "assignees": {r: owners[r] for r in roles}},
+                 definition_version=catalog.version, at=now)
+    emit(session, ReviewOpened(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                               review_id=review.id))
+    return review
+
+
+def approve(
+    session: Session,
+    *,
+    actor: Actor,
+    sign_off_id: int,
+    ticked: Iterable[str] = (),
+    waivers: Mapping[str, str] | None = None,
+    comment: str = "",
+    evidence_links: Iterable[str] = (),
+    now: datetime | None = None,
+) -> Decision:
+    """Approve with the checklist: every item ticked, or waived with a reason."""
+    sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
+    _require_decider(actor, sign_off, initiative)
+    if sign_off.state != "pending":
+        return Decision(sign_off, review, initiative, recorded=False)
+    items = checklist_of(session, sign_off, review)
+    ticked_ids, waiver_reasons = _check_checklist(items, set(ticked), dict(waivers or {}))
+    values = {
+        "state": "approved",
+        "ticked": sorted(ticked_ids),
+        "waivers": waiver_reasons,
+        "comment": clean_text(comment, field="comment") or None,
+        "evidence_links": _check_links(evidence_links),
+    }
+    return _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
+                   values=values, now=now or utcnow())
+
+
+def request_changes(session: Session, *, actor: Actor, sign_off_id: int, reason: str,
+                    now: datetime | None = None) -> Decision:
+    """Send the initiative back for changes: the review closes at once and other sign-offs are cancelled."""
+    sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
+    _require_decider(actor, sign_off, initiative)
+    if sign_off.state != "pending":
+        return Decision(sign_off, review, initiative, recorded=False)
+    values = {"state": "changes_requested", "comment": clean_reason(reason)}
+    return _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
+                   values=values, now=now or utcnow())
+
+
+def waive(session: Session, *, actor: Actor, sign_off_id: int, reason: str,
+          now: datetime | None = None) -> Decision:
+    """Admin override: waive a whole sign-off. It then counts as approved."""
+    require_admin(actor, doing="waive a sign-off")
+    sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
+    if sign_off.state != "pending":
+        return Decision(sign_off, review, initiative, recorded=False)
+    values = {"state": "waived", "comment": clean_reason(reason, what="reason for the waiver")}
+    return _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
+                   values=values, now=now or utcnow())
+
+
+def cancel_open_review(session: Session, *, actor: Actor, initiative: Initiative, reason: str) -> GateReview | None:
+    """Close an open review without a verdict (retired, moved by an admin, ...)."""
+    review = open_review_of(session, initiative_id=initiative.id)
+    if review is None:
+        return None
+    now = utcnow()
+    _close_review(session, review=review, state="cancelled", reason=reason, now=now)
+    record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="review.cancelled",
+                 subject_type="review", subject_key=f"{initiative.key}/{review.gate_slug}",
+                 initiative_id=initiative.id, after={"reason": reason},
+                 definition_version=review.definition_version, at=now)
+    emit(session, ReviewClosed(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                               review_id=review.id, state="cancelled"))
+    return review
+
+
+def pending_sign_offs_for(session: Session, *, team_id: str, user_id: str) -> list[PendingSignOff]:
+    """A person's pending sign-offs, oldest first."""
+    rows = session.exec(
+        select(SignOff, GateReview, Initiative)
+        .join(GateReview, col(GateReview.id) == SignOff.review_id)
+        .join(Initiative, col(Initiative.id) == GateReview.initiative_id)
+        .where(SignOff.team_id == team_id, SignOff.assignee == user_id, SignOff.state == "pending")
+        .order_by(col(SignOff.requested_at), col(SignOff.id))
+    )
+    return [PendingSignOff(*row) for row in rows]
+
+
+def _lock_for_decision(session: Session, *, sign_off_id: int) -> tuple[SignOff, GateReview, Initiative]:
+    found = session.get(SignOff, sign_off_id)
+    if found is None:
+        raise NotFound("That sign-off no longer exists.")
+    # Lock the review: decisions on one review happen one after another (a no-op on SQLite, where
+    # BEGIN IMMEDIATE already serialises writers).
+    review = session.exec(
+        select(GateReview).where(GateReview.id == found.review_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    sign_off = session.get(SignOff, sign_off_id, populate_existing=True)
+    initiative = session.get(Initiative, review.initiative_id)
+    assert sign_off is not None and initiative is not None
+    return sign_off, review, initiative
+
+
+def _require_decider(actor: Actor, sign_off: SignOff, initiative: Initiative) -> None:
+    if actor.team_id != sign_off.team_id or actor.user_id != sign_off.assignee:
+        raise PermissionDenied(f"Only the {sign_off.role} owner of {initiative.key} can decide this sign-off.")
+    if initiative.status == "paused" and sign_off.state == "pending":
+        raise Conflict(f"{initiative.key} is paused; resume it before deciding.")
+
+
+def _check_checklist(items: tuple[ChecklistItem, ...], ticked: set[str],
+                     waivers: dict[str, str]) -> tuple[set[str], dict[str, str]]:
+    known = {item.id for item in items}
+    unknown = (ticked | set(waivers)) - known
+    if unknown:
+        raise InvalidInput(f"Unknown checklist item(s): {', '.join(sorted(unknown))}.")
+    problems: dict[str, str] = {}
+    reasons: dict[str, str] = {}
+    for item in items:
+        reason = (waivers.get(item.id) or "").strip()
+        if item.id in ticked:
+            continue
+        if item.id in waivers and not reason:
+            problems[item.id] = "Give a reason for waiving this item."
+        elif len(reason) > 500:
+            problems[item.id] = "Keep the waiver reason within 500 characters."
+        elif reason:
+            reasons[item.id] = reason
+        else:
+            problems[item.id] = "Tick this item, or waive it with a reason."
+    if problems:
+        raise ChecklistIncomplete(problems)
+    return ticked, reasons
+
+
+def _check_links(links: Iterable[str]) -> list[str]:
+    cleaned = [link.strip() for link in links if link and link.strip()]
+    if len(cleaned) > MAX_EVIDENCE_LINKS:
+        raise InvalidInput(f"Attach at most {MAX_EVIDENCE_LINKS} evidence links.")
+    for link in cleaned:
+        parsed = urlparse(link)
+        if parsed.scheme not in ("http", "https") or not parsed.netloc or len(link) > 500:
+            raise InvalidInput(f"'{link[:60]}' is not a web link; evidence links start with https://.")
+    return cleaned
+
+
+def _decide(session: Session, *, actor: Actor, sign_off: SignOff, review: GateReview, initiative: Initiative,
+            values: dict[str, object], now: datetime) -> Decision:
+    result = session.execute(
+        update(SignOff)
+        .where(col(SignOff.id) == sign_off.id, col(SignOff.state) == "pending")
+        .values(decided_by=actor.user_id, decided_at=now, **values)
+    )
+    session.refresh(sign_off)
+    if result.rowcount != 1:
+        return Decision(sign_off, review, initiative, recorded=False)
+    decision = str(values["state"])
+    record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action=f"signoff.{decision}",
+                 subject_type="sign_off", subject_key=f"{initiative.key}/{review.gate_slug}/{sign_off.role}",
+                 initiative_id=initiative.id, before={"state": "pending"},
+                 after={k: v for k, v in values.items() if v not in (None, [], {})},
+                 definition_version=review.definition_version, at=now)
+    emit(session, SignOffDecided(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                                 review_id=review.id, sign_off_id=sign_off.id, decision=decision))
+    if decision == "changes_requested":
+        _close_review(session, review=review, state="changes_requested", reason=str(values["comment"]), now=now)
+        emit(session, ReviewClosed(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                                   review_id=review.id, state="changes_requested"))
+        return Decision(sign_off, review, initiative, recorded=True)
+    all_settled = all(s.state in SETTLED for s in sign_offs_of(session, review_id=review.id))
+    if all_settled:
+        _pass_gate(session, actor=actor, review=review, initiative=initiative, now=now)
+    return Decision(sign_off, review, initiative, recorded=True, gate_passed=all_settled)
+
+
+def _pass_gate(session: Session, *, actor: Actor, review: GateReview, initiative: Initiative,
+               now: datetime) -> None:
+    _close_review(session, review=review, state="passed", reason="every required role approved", now=now)
+    record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="gate.passed",
+                 subject_type="review", subject_key=f"{initiative.key}/{review.gate_slug}",
+                 initiative_id=initiative.id, before={"stage": review.from_stage},
+                 after={"stage": review.to_stage}, definition_version=review.definition_version, at=now)
+    change_stage(session, initiative=initiative, to_stage=review.to_stage, actor=actor.user_id,
+                 reason=f"passed gate {review.gate_slug}", review_id=review.id, at=now)
+    emit(session, ReviewClosed(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                               review_id=review.id, state="passed"))
+
+
+def _close_review(session: Session, *, review: GateReview, state: str, reason: str, now: datetime) -> None:
+    review.state, review.closed_at, review.close_reason = state, now, reason[:500]
+    session.add(review)
+    session.execute(
+        update(SignOff)
+        .where(col(SignOff.review_id) == review.id, col(SignOff.state) == "pending")
+        .values(state="cancelled", decided_at=now)
+    )
+    session.flush()

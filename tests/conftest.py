@@ -1,0 +1,95 @@
+"""Shared fixtures. Storage tests run on SQLite and on PostgreSQL.
+
+PostgreSQL: each pytest run creates its own database on the server named by TEST_POSTGRES_URL (default: the
+local `test` database, trust auth), so parallel runs never see each other, and truncates it between tests.
+With CI=true an unreachable PostgreSQL is an error, never a skip.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from bot.config import load_settings
+from bot.runtime import Runtime
+from bot.services.workspaces import ensure_workspace
+from storage.db import make_engine
+from storage.migrate import upgrade
+from tests.support.factories import TEAM
+
+PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def _pg_unreachable_reason() -> str | None:
+    try:
+        with psycopg.connect(_psycopg_dsn(PG_SERVER_URL), connect_timeout=3):
+            return None
+    except psycopg.Error as exc:
+        return f"PostgreSQL at {PG_SERVER_URL} is unreachable: {exc}".strip()
+
+
+def _psycopg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test run, migrated to head, dropped afterwards."""
+    reason = _pg_unreachable_reason()
+    if reason:
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + " (CI=true: PostgreSQL tests are never skipped)")
+        pytest.skip(reason)
+    name = f"ib_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_psycopg_dsn(PG_SERVER_URL), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(PG_SERVER_URL).set(database=name).render_as_string(hide_password=False)
+    engine = make_engine(url)
+    upgrade(engine)
+    engine.dispose()
+    yield url
+    with psycopg.connect(_psycopg_dsn(PG_SERVER_URL), autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """A clean, migrated database: a new SQLite file, or the run's PostgreSQL database emptied."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        return url
+    url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    with engine.begin() as connection:
+        connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def runtime(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runtime]:
+    """A runtime on the test database, with one workspace holding the default gate template."""
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    runtime = Runtime.from_settings(load_settings(_env_file=None, admin_user_ids="UADMIN"))
+    with runtime.transaction() as session:
+        ensure_workspace(session, team_id=TEAM, name="Test Corp")
+    yield runtime
+    runtime.engine.dispose()
