@@ -1,20 +1,16 @@
 """Shared fixtures. Storage tests run on SQLite and on PostgreSQL.
 
 PostgreSQL: each pytest run creates its own database on the server named by TEST_POSTGRES_URL (default: the
-local `test` database, trust auth), so parallel runs never see each other, and truncates it between tests.
-With CI=true an unreachable PostgreSQL is an error, never a skip.
+local server's `test` database, trust auth), so parallel runs never see each other, and truncates it between
+tests. With CI=true an unreachable PostgreSQL is an error, never a skip (tests/support/postgres.py).
 """
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from bot.config import load_settings
@@ -23,40 +19,17 @@ from bot.services.workspaces import ensure_workspace
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.support.factories import TEAM
-
-PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-def _pg_unreachable_reason() -> str | None:
-    try:
-        with psycopg.connect(_psycopg_dsn(PG_SERVER_URL), connect_timeout=3):
-            return None
-    except psycopg.Error as exc:
-        return f"PostgreSQL at {PG_SERVER_URL} is unreachable: {exc}".strip()
-
-
-def _psycopg_dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+from tests.support.postgres import scratch_database
 
 
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test run, migrated to head, dropped afterwards."""
-    reason = _pg_unreachable_reason()
-    if reason:
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + " (CI=true: PostgreSQL tests are never skipped)")
-        pytest.skip(reason)
-    name = f"ib_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(_psycopg_dsn(PG_SERVER_URL), autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(PG_SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    engine = make_engine(url)
-    upgrade(engine)
-    engine.dispose()
-    yield url
-    with psycopg.connect(_psycopg_dsn(PG_SERVER_URL), autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with scratch_database() as url:
+        engine = make_engine(url)
+        upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -1,7 +1,7 @@
 """`initiative-bot` command line. Each command module adds its subcommands through `register(subparsers)`.
 
-Errors a user can fix come out as one line on stderr, never a traceback: exit code 2 for configuration and
-database-connection problems, 1 for a refused request.
+Errors come out as one line on stderr, never a traceback: exit code 2 for configuration and database-connection
+problems, 1 for a refused request or an unexpected error (whose traceback `--verbose` logs).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="initiative-bot",
         description="Carries AI initiatives through stage gates, from idea to production, in Slack.",
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail to stderr")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail (and tracebacks) to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
         module.register(subparsers)
@@ -51,3 +51,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except Exception as exc:
+        logging.getLogger("bot.cli").debug("unexpected error", exc_info=True)
+        summary = (str(exc).strip().splitlines() or [""])[0][:300]
+        print(f"initiative-bot: unexpected error ({type(exc).__name__}: {summary}); "
+              "run with --verbose for details", file=sys.stderr)
+        return 1

@@ -1,0 +1,97 @@
+"""The command line as a user meets it: real processes, real exit codes, one clear line on errors."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.cli import build_parser
+from storage.db import make_engine
+from storage.migrate import current_revision, head_revision
+from storage.models import Initiative, StageTransition
+from tests.support.postgres import scratch_database
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "DATABASE_URL", "ADMIN_"))}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], cwd=cwd, env={**clean_env, **(env or {})},
+        capture_output=True, text=True, timeout=120,
+    )
+
+
+def _assert_one_clear_line(result: subprocess.CompletedProcess[str], *fragments: str) -> None:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_db_upgrade_creates_the_default_sqlite_file_in_the_working_directory(tmp_path):
+    result = run_cli("db", "upgrade", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    engine = make_engine(f"sqlite:///{tmp_path / 'initiatives.db'}")
+    assert current_revision(engine) == head_revision(engine)
+    again = run_cli("db", "upgrade", cwd=tmp_path)
+    assert again.returncode == 0 and "was" not in again.stdout
+
+
+def test_db_upgrade_on_an_empty_postgresql_database(tmp_path):
+    with scratch_database("ib_cli") as url:
+        result = run_cli("db", "upgrade", cwd=tmp_path, env={"DATABASE_URL": url})
+        assert result.returncode == 0, result.stderr
+        assert run_cli("db", "current", cwd=tmp_path, env={"DATABASE_URL": url}).returncode == 0
+
+
+def test_unreachable_postgresql_gives_one_line_and_exit_2(tmp_path):
+    result = run_cli("db", "upgrade", cwd=tmp_path,
+                     env={"DATABASE_URL": "postgresql://nobody:secret@127.0.0.1:1/nowhere"})
+    _assert_one_clear_line(result, "cannot reach the database", "127.0.0.1:1")
+    assert "secret" not in result.stderr
+
+
+@pytest.mark.parametrize(("env", "names"), [
+    ({"DATABASE_URL": "not a url"}, ["DATABASE_URL", "postgresql://"]),
+    ({"DATABASE_URL": "mysql://root@localhost/db"}, ["DATABASE_URL"]),
+    ({"DEFAULT_TIMEZONE": "Mars/Olympus"}, ["DEFAULT_TIMEZONE", "IANA"]),
+    ({"ADMIN_USER_IDS": "U123,not-a-user"}, ["ADMIN_USER_IDS", "not-a-user"]),
+    ({"SLACK_API_URL": "slack.example"}, ["SLACK_API_URL", "http"]),
+])
+def test_invalid_settings_name_the_variable_and_exit_2(tmp_path, env, names):
+    _assert_one_clear_line(run_cli("db", "upgrade", cwd=tmp_path, env=env), *names)
+
+
+def test_demo_needs_no_slack_settings_and_ignores_database_url(tmp_path):
+    decoy = tmp_path / "production.db"
+    result = run_cli("demo", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{decoy}"})
+    assert result.returncode == 0, result.stderr
+    assert not decoy.exists()
+    assert "Portfolio by stage" in result.stdout and "advanced to pilot" in result.stdout
+    engine = make_engine(f"sqlite:///{tmp_path / 'initiative-demo.db'}")
+    with Session(engine) as session:
+        initiatives = session.exec(select(Initiative)).all()
+        assert len(initiatives) >= 6
+        assert {i.stage for i in initiatives} >= {"idea", "pilot", "production", "scaled"}
+        assert len(session.exec(select(StageTransition)).all()) > len(initiatives)
+    rerun = run_cli("demo", cwd=tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    with Session(engine) as session:
+        assert len(session.exec(select(Initiative)).all()) == len(initiatives)  # recreated, not appended
+
+
+def test_every_command_has_help(capsys):
+    parser = build_parser()
+    subcommands = parser._subparsers._group_actions[0].choices  # type: ignore[union-attr]
+    for name, subparser in subcommands.items():
+        help_text = subparser.format_help()
+        assert help_text.startswith("usage: initiative-bot " + name), name
+        nested = subparser._subparsers
+        for child_name, child in (nested._group_actions[0].choices.items() if nested else []):
+            assert child.format_help().startswith(f"usage: initiative-bot {name} {child_name}")
