@@ -132,7 +132,7 @@ def test_request_changes_closes_review_and_resubmission_starts_afresh(runtime):
     late = _approve(runtime, sign_offs["engineering"], "UENG")
     assert not late.recorded and late.sign_off.state == "cancelled"
 
-    new_review_id, new_sign_offs = _submit(runtime, key)
+    new_review_id, _ = _submit(runtime, key)
     assert new_review_id != review_id
     with runtime.transaction() as session:
         states = {s.role: s.state for s in reviews.sign_offs_of(session, review_id=new_review_id)}

@@ -1,0 +1,40 @@
+"""A local Slack (Web API, uploads, response_urls, Socket Mode) for end-to-end tests."""
+
+from .blocks import validate_blocks, validate_view
+from .calls import RecordedCall
+from .models import UploadedFile
+from .ratelimits import RATE_LIMITS, RateLimit, RateLimiter
+from .server import SlackEmulator
+from .socket_mode import SocketAck
+from .workspace import (
+    APP_ID,
+    BOT_ID,
+    BOT_USER_ID,
+    DEFAULT_CHANNEL_ID,
+    DEFAULT_CHANNEL_NAME,
+    DEFAULT_USER_ID,
+    DEFAULT_USER_NAME,
+    TEAM_ID,
+    TRIGGER_TTL_SECONDS,
+)
+
+__all__ = [
+    "APP_ID",
+    "BOT_ID",
+    "BOT_USER_ID",
+    "DEFAULT_CHANNEL_ID",
+    "DEFAULT_CHANNEL_NAME",
+    "DEFAULT_USER_ID",
+    "DEFAULT_USER_NAME",
+    "RATE_LIMITS",
+    "TEAM_ID",
+    "TRIGGER_TTL_SECONDS",
+    "RateLimit",
+    "RateLimiter",
+    "RecordedCall",
+    "SlackEmulator",
+    "SocketAck",
+    "UploadedFile",
+    "validate_blocks",
+    "validate_view",
+]
