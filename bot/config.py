@@ -31,8 +31,24 @@ class Settings(BaseSettings):
     slack_api_url: str = SLACK_API_URL
     database_url: str = DEFAULT_DATABASE_URL
     admin_user_ids: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
+    # Also treat Slack workspace admins and owners (users.info is_admin / is_owner) as admins of the bot.
+    slack_admins_are_admins: bool = False
     digest_channel: str | None = None
     default_timezone: str = "UTC"
+    # How often the nudge sweep runs (minutes). Reminders go out 09:00-17:00 in each recipient's zone.
+    nudge_sweep_minutes: int = Field(default=15, ge=1, le=1440)
+    # Outbound HTTP (webhooks, evidence links, MLflow): targets must be public HTTPS unless these allow more.
+    outbound_allow_private: bool = False  # loopback, private, link-local and other non-global addresses
+    outbound_allow_http: bool = False
+    outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
+    # Intranet hosts evidence links may point at (exact names, or ".corp.example" for every subdomain).
+    evidence_allowed_hosts: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
+    evidence_check_concurrency: int = Field(default=8, ge=1, le=64)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    # After this many failed attempts in a row, an endpoint is disabled and admins are told.
+    webhook_disable_after_failures: int = Field(default=15, ge=1, le=1000)
+    mlflow_tracking_uri: str | None = None
+    mlflow_tracking_token: str | None = None
 
     @field_validator("slack_api_url")
     @classmethod
@@ -53,6 +69,13 @@ class Settings(BaseSettings):
             ) from None
         if url.get_backend_name() not in ("sqlite", "postgresql"):
             raise ValueError("expected a sqlite:/// or postgresql:// URL")
+        return value
+
+    @field_validator("evidence_allowed_hosts", mode="before")
+    @classmethod
+    def _split_hosts(cls, value: object) -> object:
+        if isinstance(value, str):
+            return frozenset(part.strip().lower() for part in value.split(",") if part.strip())
         return value
 
     @field_validator("admin_user_ids", mode="before")

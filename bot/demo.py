@@ -12,10 +12,14 @@ from pathlib import Path
 
 from sqlmodel import Session
 
+from bot.cli.digest import show_digest
+from bot.cli.nudge import show_reminders
 from bot.config import Settings
 from bot.runtime import Runtime
 from bot.services import lifecycle, reviews
 from bot.services.actors import Actor
+from bot.services.audit_identity import remember_identity
+from bot.services.digest.definitions import preview_digest
 from bot.services.initiatives import create_initiative, get_initiative
 from bot.services.portfolio import portfolio_by_stage
 from bot.services.reviews import checklist_of, sign_offs_of
@@ -26,6 +30,7 @@ from storage.types import utcnow
 
 DEMO_DATABASE = Path("initiative-demo.db")
 DEMO_TEAM = "T0DEMO"
+DEMO_CHART = Path("initiative-demo-digest.png")
 PEOPLE = {
     "U0MARIA": "Maria (Head of Claims)",
     "U0DEV": "Dev (Data platform)",
@@ -56,10 +61,17 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print) -> Path:
     say(f"Initiative Bot demo: a sample portfolio in ./{DEMO_DATABASE} (no Slack workspace needed).\n")
     with runtime.transaction() as session:
         ensure_workspace(session, team_id=DEMO_TEAM, name="Demo Corp")
+        for user_id, name in PEOPLE.items():
+            remember_identity(session, team_id=DEMO_TEAM, user_id=user_id, display_name=name)
         _seed_portfolio(session, demo)
     _walk_through_a_gate(demo)
     with runtime.transaction() as session:
         _print_portfolio(session, demo)
+    say("\n— Reminders: sign-offs left waiting —")
+    show_reminders(runtime, team_id=DEMO_TEAM, submitter=demo.actor("U0MARIA"), keys=(("AI-6", 12), ("AI-3", 4)),
+                   now=demo.now, say=say, names=PEOPLE)
+    say("\n— This week's digest —")
+    show_digest(runtime, digest=preview_digest(DEMO_TEAM, settings), as_of=utcnow(), chart=DEMO_CHART, say=say)
     runtime.engine.dispose()
     return DEMO_DATABASE
 

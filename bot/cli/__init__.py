@@ -11,13 +11,13 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import db, demo
+from bot.cli import audit, db, demo, digest, gates, nudge, outbox, scheduler, serve, socket_mode, webhooks
 from bot.config import SettingsError
 from bot.services.errors import DomainError
 from storage.db import DatabaseUnavailable
 from storage.migrate import DatabaseBehind
 
-COMMAND_MODULES = (db, demo)
+COMMAND_MODULES = (audit, db, demo, digest, gates, nudge, outbox, scheduler, serve, socket_mode, webhooks)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,12 +1,25 @@
-"""The audit trail: one append-only row per state change."""
+"""The audit trail: one append-only, hash-chained row per state change (see bot/services/audit_chain.py)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session
+from sqlalchemy import Connection, select, update
+from sqlmodel import Session, col
 
+from bot.services.audit_chain import (
+    GENESIS,
+    ChainFields,
+    canonical,
+    chain_hash,
+    chain_head,
+    lock_chain,
+    normalise_json,
+    person_tokens,
+    ref_replacements,
+)
+from bot.services.audit_identity import refs_for
 from storage.models import AuditEvent
 from storage.types import utcnow
 
@@ -25,18 +38,59 @@ def record_audit(
     definition_version: int | None = None,
     at: datetime | None = None,
 ) -> AuditEvent:
+    """Append an event to the workspace's chain, in the caller's transaction.
+
+    Takes the workspace's chain lock (held until commit), reads the head with one indexed query, and inserts.
+    Nothing is cached across transactions.
+    """
+    connection = session.connection()
+    lock_chain(connection, team_id=team_id)
+    seq, prev_hash = chain_head(connection, team_id=team_id)
+    fields = ChainFields(team_id=team_id, seq=seq + 1, at=at or utcnow(), actor=actor, action=action,
+                         subject_type=subject_type, subject_key=subject_key, initiative_id=initiative_id,
+                         definition_version=definition_version, before=normalise_json(before),
+                         after=normalise_json(after))
+    refs = refs_for(connection, team_id=team_id, user_ids=person_tokens(fields))
     event = AuditEvent(
         team_id=team_id,
-        at=at or utcnow(),
+        at=fields.at,
         actor=actor,
         action=action,
         subject_type=subject_type,
         subject_key=subject_key,
         initiative_id=initiative_id,
-        before=before,
-        after=after,
+        before=fields.before,
+        after=fields.after,
         definition_version=definition_version,
+        seq=fields.seq,
+        prev_hash=prev_hash,
+        hash=chain_hash(prev_hash, canonical(fields, ref_replacements(refs))),
     )
     session.add(event)
     session.flush()
     return event
+
+
+def seal_existing_events(connection: Connection) -> int:
+    """Chain the events written before the chain existed (migration 0004), per workspace in id order."""
+    sealed = 0
+    for team_id in connection.execute(select(AuditEvent.team_id).distinct()).scalars().all():
+        prev_hash = GENESIS
+        # Named columns: only those that exist at migration 0004, whatever the model grows later.
+        rows = connection.execute(
+            select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.subject_type,
+                   AuditEvent.subject_key, AuditEvent.initiative_id, AuditEvent.definition_version,
+                   AuditEvent.before, AuditEvent.after)
+            .where(AuditEvent.team_id == team_id).order_by(col(AuditEvent.id))
+        ).all()
+        for seq, row in enumerate(rows, start=1):
+            fields = ChainFields(team_id=team_id, seq=seq, at=row.at, actor=row.actor, action=row.action,
+                                 subject_type=row.subject_type, subject_key=row.subject_key,
+                                 initiative_id=row.initiative_id, definition_version=row.definition_version,
+                                 before=row.before, after=row.after)
+            refs = refs_for(connection, team_id=team_id, user_ids=person_tokens(fields))
+            digest = chain_hash(prev_hash, canonical(fields, ref_replacements(refs)))
+            connection.execute(update(AuditEvent).where(col(AuditEvent.id) == row.id)
+                               .values(seq=seq, prev_hash=prev_hash, hash=digest))
+            prev_hash, sealed = digest, sealed + 1
+    return sealed

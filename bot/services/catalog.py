@@ -23,6 +23,9 @@ DEFAULT_TEMPLATE = Path(__file__).with_name("default_gates.yml")
 class ChecklistItem:
     id: str
     label: str
+    # An automatic item: checked by the bot (bot/services/automatic_checks.py), e.g. {"mlflow_model": "churn",
+    # "alias": "champion"}; its result pre-fills the owner's checklist.
+    check: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -115,7 +118,7 @@ def _gate_from_document(spec: dict[str, Any]) -> Gate:
         to_stage=spec["to"],
         required_roles={tier: tuple(spec["required_roles"][tier]) for tier in RISK_TIERS},
         checklist={
-            role: tuple(ChecklistItem(id=item["id"], label=item["label"]) for item in items)
+            role: tuple(ChecklistItem(id=item["id"], label=item["label"], check=item.get("check")) for item in items)
             for role, items in spec.get("checklist", {}).items()
         },
         sla_business_days=spec.get("sla_business_days", 5),

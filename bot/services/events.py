@@ -65,6 +65,14 @@ class StatusChanged(DomainEvent):
     reason: str
 
 
+@dataclass(frozen=True)
+class DigestPosted(DomainEvent):
+    digest_name: str
+    week: str  # ISO week, 2026-W48
+    channel_id: str | None
+    ts: str | None
+
+
 def emit(session: Session, event: DomainEvent) -> None:
     session.info.setdefault(_KEY, []).append(event)
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.services.actors import Actor
@@ -291,16 +292,36 @@ def list_initiatives(
     statuses: Sequence[str] = ("active", "paused"),
     limit: int | None = None,
 ) -> list[Initiative]:
-    query = select(Initiative).where(Initiative.team_id == team_id, col(Initiative.status).in_(statuses))
+    query = _initiatives_where(select(Initiative), team_id=team_id, stage=stage, owner=owner, statuses=statuses)
+    query = query.order_by(col(Initiative.number))
+    if limit:
+        query = query.limit(limit)
+    return list(session.exec(query))
+
+
+def count_initiatives(
+    session: Session,
+    *,
+    team_id: str,
+    stage: str | None = None,
+    owner: str | None = None,
+    statuses: Sequence[str] = ("active", "paused"),
+) -> int:
+    """How many initiatives `list_initiatives` would return without a limit (for "and N more")."""
+    query = _initiatives_where(select(func.count()).select_from(Initiative), team_id=team_id, stage=stage,
+                               owner=owner, statuses=statuses)
+    return int(session.exec(query).one())
+
+
+def _initiatives_where(query: Any, *, team_id: str, stage: str | None, owner: str | None,
+                       statuses: Sequence[str]) -> Any:
+    query = query.where(Initiative.team_id == team_id, col(Initiative.status).in_(statuses))
     if stage:
         query = query.where(Initiative.stage == stage)
     if owner:
         owned = select(OwnerAssignment.initiative_id).where(OwnerAssignment.user_id == owner)
         query = query.where(col(Initiative.id).in_(owned) | (Initiative.created_by == owner))
-    query = query.order_by(col(Initiative.number))
-    if limit:
-        query = query.limit(limit)
-    return list(session.exec(query))
+    return query
 
 
 def history(session: Session, *, initiative: Initiative) -> list[AuditEvent]:

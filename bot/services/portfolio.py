@@ -58,3 +58,17 @@ def portfolio_by_stage(session: Session, *, team_id: str, now: datetime) -> list
         )
         columns.append(StageColumn(stage=stage, initiatives=items))
     return columns
+
+
+def stalled_initiatives(session: Session, *, team_id: str, now: datetime) -> list[Initiative]:
+    """Active initiatives longer in their stage than its threshold (newest definition), longest first."""
+    catalog = catalog_for(session, team_id=team_id)
+    thresholds = {stage.id: stage for stage in catalog.stages if stage.stall_after_days is not None}
+    if not thresholds:
+        return []
+    candidates = session.exec(
+        select(Initiative).where(Initiative.team_id == team_id, Initiative.status == "active",
+                                 col(Initiative.stage).in_(thresholds))
+    ).all()
+    stalled = [i for i in candidates if is_stalled(i, thresholds[i.stage], now)]
+    return sorted(stalled, key=lambda i: (i.stage_entered_at, i.number))

@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from bot.services.actors import Actor
 from bot.services.audit import record_audit
 from bot.services.catalog import ChecklistItem, Gate
+from bot.services.delegation import is_delegate_of
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import ReviewClosed, ReviewOpened, SignOffDecided, emit
 from bot.services.initiatives import change_stage, owners_of, require_admin, require_manager
@@ -135,7 +136,7 @@ def approve(
 ) -> Decision:
     """Approve with the checklist: every item ticked, or waived with a reason."""
     sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
-    _require_decider(actor, sign_off, initiative)
+    _require_decider(session, actor, sign_off, initiative, now=now or utcnow())
     if sign_off.state != "pending":
         return Decision(sign_off, review, initiative, recorded=False)
     items = checklist_of(session, sign_off, review)
@@ -155,7 +156,7 @@ def request_changes(session: Session, *, actor: Actor, sign_off_id: int, reason:
                     now: datetime | None = None) -> Decision:
     """Send the initiative back for changes: the review closes at once and other sign-offs are cancelled."""
     sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
-    _require_decider(actor, sign_off, initiative)
+    _require_decider(session, actor, sign_off, initiative, now=now or utcnow())
     if sign_off.state != "pending":
         return Decision(sign_off, review, initiative, recorded=False)
     values = {"state": "changes_requested", "comment": clean_reason(reason)}
@@ -191,6 +192,20 @@ def cancel_open_review(session: Session, *, actor: Actor, initiative: Initiative
     return review
 
 
+def sign_off_to_decide(session: Session, *, actor: Actor, sign_off_id: int,
+                       now: datetime | None = None) -> PendingSignOff:
+    """A sign-off someone is about to decide (to show its checklist), refused as the decision itself would be.
+    Read only; the caller checks `sign_off.state` to tell an outdated request from a pending one."""
+    sign_off = session.get(SignOff, sign_off_id)
+    if sign_off is None or sign_off.team_id != actor.team_id:
+        raise NotFound("That sign-off no longer exists.")
+    review = session.get(GateReview, sign_off.review_id)
+    initiative = session.get(Initiative, review.initiative_id) if review else None
+    assert review is not None and initiative is not None
+    _require_decider(session, actor, sign_off, initiative, now=now or utcnow())
+    return PendingSignOff(sign_off, review, initiative)
+
+
 def pending_sign_offs_for(session: Session, *, team_id: str, user_id: str) -> list[PendingSignOff]:
     """A person's pending sign-offs, oldest first."""
     rows = session.exec(
@@ -214,13 +229,24 @@ def _lock_for_decision(session: Session, *, sign_off_id: int) -> tuple[SignOff, 
         .execution_options(populate_existing=True)
     ).one()
     sign_off = session.get(SignOff, sign_off_id, populate_existing=True)
-    initiative = session.get(Initiative, review.initiative_id)
+    # Lock the initiative too, before anything is audited: the audit chain's lock is taken at the first audited
+    # change, so every path must take its row locks first (pause does the same) or two requests can deadlock.
+    initiative = session.exec(
+        select(Initiative).where(Initiative.id == review.initiative_id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
     assert sign_off is not None and initiative is not None
     return sign_off, review, initiative
 
 
-def _require_decider(actor: Actor, sign_off: SignOff, initiative: Initiative) -> None:
-    if actor.team_id != sign_off.team_id or actor.user_id != sign_off.assignee:
+def _require_decider(session: Session, actor: Actor, sign_off: SignOff, initiative: Initiative, *,
+                     now: datetime) -> None:
+    """The assignee decides, or whoever they delegated to while the delegation lasts."""
+    is_assignee = actor.user_id == sign_off.assignee
+    if actor.team_id != sign_off.team_id or not (
+        is_assignee or is_delegate_of(session, team_id=actor.team_id, owner=sign_off.assignee,
+                                      user_id=actor.user_id, now=now)
+    ):
         raise PermissionDenied(f"Only the {sign_off.role} owner of {initiative.key} can decide this sign-off.")
     if initiative.status == "paused" and sign_off.state == "pending":
         raise Conflict(f"{initiative.key} is paused; resume it before deciding.")

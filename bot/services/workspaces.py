@@ -76,16 +76,21 @@ def latest_definition(session: Session, *, team_id: str) -> GateDefinitionVersio
     return row
 
 
+def definition_row(session: Session, *, team_id: str, version: int | None = None) -> GateDefinitionVersion:
+    """A given definition version, or the newest one."""
+    if version is None:
+        return latest_definition(session, team_id=team_id)
+    row = session.exec(
+        select(GateDefinitionVersion).where(
+            GateDefinitionVersion.team_id == team_id, GateDefinitionVersion.version == version
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"Gate definitions version {version} does not exist.")
+    return row
+
+
 def catalog_for(session: Session, *, team_id: str, version: int | None = None) -> GateCatalog:
     """The catalog of a given definition version, or of the newest one."""
-    if version is None:
-        row = latest_definition(session, team_id=team_id)
-    else:
-        row = session.exec(
-            select(GateDefinitionVersion).where(
-                GateDefinitionVersion.team_id == team_id, GateDefinitionVersion.version == version
-            )
-        ).first()
-        if row is None:
-            raise NotFound(f"Gate definitions version {version} does not exist.")
+    row = definition_row(session, team_id=team_id, version=version)
     return GateCatalog.from_document(row.definition, version=row.version)

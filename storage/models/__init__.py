@@ -3,6 +3,7 @@
 Importing this package registers every table on `SQLModel.metadata`, which Alembic targets.
 """
 
+from storage.models.audit import AuditIdentity
 from storage.models.core import (
     AuditEvent,
     GateDefinitionVersion,
@@ -13,14 +14,38 @@ from storage.models.core import (
     StageTransition,
     Workspace,
 )
+from storage.models.digest import Digest, DigestRun, DigestRunStep
+from storage.models.gate_admin import AppAdmin
+from storage.models.integrations import AutomaticCheck, EvidenceCheck, WebhookDelivery, WebhookEndpoint
+from storage.models.nudges import Delegation, NudgeLog, NudgeSnooze, UserProfile
+from storage.models.outbox import OutboxMessage, SlackRateLimit
+from storage.models.slack_events import SlackEventReceipt
+from storage.models.slack_surface import SignOffMessage
 
 __all__ = [
+    "AppAdmin",
     "AuditEvent",
+    "AuditIdentity",
+    "AutomaticCheck",
+    "Delegation",
+    "Digest",
+    "DigestRun",
+    "DigestRunStep",
+    "EvidenceCheck",
     "GateDefinitionVersion",
     "GateReview",
     "Initiative",
+    "NudgeLog",
+    "NudgeSnooze",
+    "OutboxMessage",
     "OwnerAssignment",
     "SignOff",
+    "SignOffMessage",
+    "SlackEventReceipt",
+    "SlackRateLimit",
     "StageTransition",
+    "UserProfile",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Workspace",
 ]

@@ -217,10 +217,20 @@ class StageTransition(SQLModel, table=True):
 
 
 class AuditEvent(SQLModel, table=True):
-    """Append-only record of every state change: who, what, on which subject, before and after."""
+    """Append-only record of every state change: who, what, on which subject, before and after.
+
+    Hash-chained per workspace (see bot/services/audit_chain.py): `seq` numbers a workspace's events 1, 2, 3...
+    and is unique, so two writers can never both append after the same event; `hash` is the SHA-256 of
+    `prev_hash` plus the event's canonical form.
+    """
 
     __tablename__ = "audit_event"
-    __table_args__ = (Index("ix_audit_event_team_at", "team_id", "at"),)
+    __table_args__ = (
+        Index("ix_audit_event_team_at", "team_id", "at"),
+        # The digest reads status changes (paused, retired, ...) by action.
+        Index("ix_audit_event_team_action", "team_id", "action", "at"),
+        Index("uq_audit_event_seq", "team_id", "seq", unique=True),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     team_id: str = Field(foreign_key="workspace.team_id", max_length=32)
@@ -233,3 +243,6 @@ class AuditEvent(SQLModel, table=True):
     definition_version: int | None = Field(default=None)
     before: dict | None = Field(default=None, sa_type=JSONType)
     after: dict | None = Field(default=None, sa_type=JSONType)
+    seq: int = Field(nullable=False)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

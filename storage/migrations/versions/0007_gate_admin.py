@@ -20,8 +20,18 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "app_admin",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("team_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("user_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("added_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("added_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["team_id"], ["workspace.team_id"]),
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("team_id", "user_id", name="uq_app_admin"),
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("app_admin")

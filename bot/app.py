@@ -1,0 +1,148 @@
+"""The Bolt app: one per process, shared by HTTP serving (`serve`) and Socket Mode (`socket`).
+
+Acknowledging within Slack's 3 seconds: `process_before_response` stays False, so Bolt runs each listener on
+its executor and answers Slack as soon as the listener calls `ack()`. Listeners call `ack()` first (with the
+answer, when it is quick), then do slow work; deferred answers go by `response_url`, `views.*`, or the outbox.
+The executor is sized for the server's concurrent requests (Bolt's default of 5 threads would make the sixth
+concurrent command wait for a free thread, and miss the 3 seconds under load).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import logging
+import re
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.models.blocks import PlainTextObject, SectionBlock
+from slack_sdk.models.views import View
+from sqlalchemy.exc import IntegrityError
+
+from bot.listeners.common import SOMETHING_WENT_WRONG
+from bot.runtime import Runtime
+from bot.services.errors import DomainError
+from storage.models.slack_events import SlackEventReceipt
+
+# Each module exposes register(app, runtime). Named rather than imported, so that listener modules may import
+# from here without a cycle. Order matters only for overlapping matchers.
+LISTENER_MODULES: tuple[str, ...] = (
+    "bot.listeners.commands",
+    "bot.listeners.sign_offs",
+    "bot.listeners.initiatives",
+    "bot.listeners.home",
+    "bot.listeners.nudges",
+    "bot.listeners.audit",
+    "bot.listeners.gates",
+)
+
+DEFAULT_LISTENER_THREADS = 32
+
+logger = logging.getLogger(__name__)
+
+
+def create_app(runtime: Runtime, *, socket_mode: bool = False, listener_threads: int = DEFAULT_LISTENER_THREADS) -> App:
+    """A Bolt app whose every Web API call goes to SLACK_API_URL. Calls `auth.test` once to check the token."""
+    settings = runtime.settings
+    settings.require_slack(socket_mode=socket_mode)
+    app = App(
+        # Socket Mode requests arrive over an authenticated WebSocket, unsigned.
+        signing_secret=None if socket_mode else settings.slack_signing_secret,
+        request_verification_enabled=not socket_mode,
+        client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url),
+        process_before_response=False,
+        listener_executor=ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="bolt-listener"),
+        logger=logging.getLogger("bot.slack"),
+    )
+    app.middleware(_ignore_event_retries(runtime))
+    app.error(_answer_error)
+    for name in LISTENER_MODULES:
+        importlib.import_module(name).register(app, runtime)
+    # Registered last, so it only catches events no module handles: Slack disables an events URL that keeps
+    # answering 404, so every subscribed event gets its 200.
+    app.event(re.compile(".*"))(_acknowledge_only)
+    return app
+
+
+def _acknowledge_only(ack: Any) -> None:
+    ack()
+
+
+# ---- event deduplication -------------------------------------------------------------------------------
+
+
+def _ignore_event_retries(runtime: Runtime):  # type: ignore[no-untyped-def]
+    """Bolt middleware: an Events API delivery whose `event_id` was already received is acknowledged and
+    dropped. Slack retries (`X-Slack-Retry-Num`) when an ack was slow or lost; the database's primary key on
+    `event_id` makes the first receipt win across workers and replicas."""
+
+    def ignore_event_retries(body: dict[str, Any], next: Any) -> BoltResponse | None:
+        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
+        if event_id and not _first_receipt(runtime, body):
+            logger.info("ignoring repeated delivery of event %s", event_id)
+            return BoltResponse(status=200, body="")
+        return next()
+
+    return ignore_event_retries
+
+
+def _first_receipt(runtime: Runtime, body: dict[str, Any]) -> bool:
+    receipt = SlackEventReceipt(
+        event_id=str(body["event_id"])[:64],
+        team_id=str(body.get("team_id") or "")[:32],
+        event_type=str((body.get("event") or {}).get("type") or "")[:64],
+    )
+    try:
+        with runtime.transaction() as session:
+            session.add(receipt)
+    except IntegrityError:
+        return False
+    return True
+
+
+# ---- errors --------------------------------------------------------------------------------------------
+
+
+def _answer_error(
+    error: Exception, body: dict[str, Any], response: BoltResponse | None, respond: Respond | None
+) -> BoltResponse | None:
+    """The last resort for an exception a listener did not handle: log it with context, and tell the person
+    one sentence (a domain error's own message, else an apology), never a stack trace."""
+    user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else body.get("user_id")
+    team = (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict) else body.get("team_id")
+    kind = body.get("command") or body.get("type") or "request"
+    text = str(error) if isinstance(error, DomainError) else SOMETHING_WENT_WRONG
+    if not isinstance(error, DomainError):
+        logger.error("unhandled error in %s (team %s, user %s)", kind, team, user, exc_info=error)
+    if response is not None:  # not acknowledged yet: the answer is the HTTP response
+        if body.get("type") == "event_callback":
+            return None  # keep the 500: Slack retries the event later, and the retry is not a duplicate
+        if body.get("type") == "view_submission":
+            # A modal has no response_url; the answer is a modal pushed on top of it.
+            return _json_response({"response_action": "push", "view": _error_modal(text)})
+        if body.get("command") or body.get("response_url"):
+            return _json_response({"response_type": "ephemeral", "text": text})
+        return BoltResponse(status=200, body="")
+    if respond is not None:
+        try:
+            respond(text=text, response_type="ephemeral", replace_original=False)
+        except Exception:  # noqa: BLE001 - already logged above; an expired response_url must not raise again
+            logger.warning("could not tell user %s about the error through response_url", user)
+    return None
+
+
+def _json_response(body: dict[str, Any]) -> BoltResponse:
+    return BoltResponse(status=200, body=json.dumps(body), headers={"content-type": "application/json"})
+
+
+def _error_modal(text: str) -> dict[str, Any]:
+    return View(
+        type="modal",
+        title=PlainTextObject(text="Something went wrong"),
+        close=PlainTextObject(text="Close"),
+        blocks=[SectionBlock(text=PlainTextObject(text=text))],
+    ).to_dict()

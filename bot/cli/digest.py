@@ -1,0 +1,132 @@
+"""`initiative-bot digest`: print, post or draw the weekly digest; `initiative-bot digest-add`: another digest."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+from collections.abc import Callable
+from datetime import date, datetime
+from pathlib import Path
+
+from bot.cli.common import add_team_option, open_runtime
+from bot.config import SettingsError
+from bot.delivery.sender import deliver_pending, make_client
+from bot.jobs.digest import AlreadyPosted, advance_runs, start_run
+from bot.runtime import Runtime
+from bot.services.actors import Actor
+from bot.services.digest import compute_digest
+from bot.services.digest.chart import render_chart
+from bot.services.digest.definitions import (
+    DEFAULT_NAME,
+    add_digest,
+    ensure_default_digests,
+    get_digest,
+    preview_digest,
+)
+from bot.services.digest.schedule import end_of_day, zone_named
+from bot.services.errors import Conflict
+from bot.services.workspaces import only_team_id
+from bot.views.digest import digest_text
+from storage.models import Digest, DigestRun
+from storage.models.digest import DEFAULT_CRON
+from storage.types import utcnow
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "digest", help="print the weekly digest; --post posts it, --chart writes its picture",
+        description="Prints the weekly pilot-to-production digest as text. With --post it is posted to its "
+        "channel (once per ISO week), with its chart in the thread; with --chart the chart is written to a file.")
+    parser.add_argument("--as-of", type=_day, metavar="YYYY-MM-DD",
+                        help="the digest as of the end of that day in the digest's zone (default: now)")
+    parser.add_argument("--post", action="store_true", help="post it to the digest's channel now")
+    parser.add_argument("--chart", type=Path, metavar="FILE.png", help="write the chart (PNG) to this file")
+    parser.add_argument("--name", default=DEFAULT_NAME, help="which digest (default: the DIGEST_CHANNEL one)")
+    add_team_option(parser)
+    parser.set_defaults(func=run_digest)
+
+    add = subparsers.add_parser(
+        "digest-add", help="add a digest with its own channel, filter and schedule",
+        description="Adds a weekly digest. It posts once per ISO week in its zone, at the first time its cron "
+        "expression fires that week.")
+    add.add_argument("name", help="a short name, e.g. claims")
+    add.add_argument("--channel", required=True, metavar="C…", help="the channel ID to post to")
+    add.add_argument("--cron", default=DEFAULT_CRON, help=f"when, as crontab fields (default: '{DEFAULT_CRON}')")
+    add.add_argument("--timezone", help="IANA zone for the cron and the week (default: DEFAULT_TIMEZONE)")
+    only = add.add_mutually_exclusive_group()
+    only.add_argument("--tag", help="only initiatives with this tag")
+    only.add_argument("--business-unit", metavar="TEAM", help="only initiatives of this team or business unit")
+    add_team_option(add)
+    add.set_defaults(func=run_digest_add)
+
+
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a date; use YYYY-MM-DD, like 2026-11-23") from None
+
+
+def run_digest(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    if args.post and not runtime.settings.slack_bot_token:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token from OAuth & Permissions")
+    with runtime.transaction() as session:
+        ensure_default_digests(session, runtime.settings)
+        team_id = only_team_id(session, args.team)
+        digest = _digest(session, team_id, args.name, runtime, posting=args.post)
+        as_of = end_of_day(args.as_of, zone_named(digest.timezone)) if args.as_of else utcnow()
+    show_digest(runtime, digest=digest, as_of=as_of, chart=args.chart)
+    if args.post:
+        print("\n" + _post(runtime, digest.id, as_of))  # type: ignore[arg-type]
+    return 0
+
+
+def show_digest(runtime: Runtime, *, digest: Digest, as_of: datetime, chart: Path | None,
+                say: Callable[[str], None] = print) -> None:
+    """Print the digest as text and, if asked, write its chart. Also the end of `initiative-bot demo`."""
+    with runtime.transaction() as session:
+        report = compute_digest(session, digest=digest, as_of=as_of)
+    say(digest_text(report))
+    if chart:
+        chart.write_bytes(render_chart(report))
+        say(f"\nChart written to {chart}")
+
+
+def _digest(session, team_id: str, name: str, runtime: Runtime, *, posting: bool) -> Digest:  # type: ignore[no-untyped-def]
+    if name == DEFAULT_NAME and not posting and not runtime.settings.digest_channel:
+        return preview_digest(team_id, runtime.settings)  # printing needs no channel
+    return get_digest(session, team_id=team_id, name=name)
+
+
+def _post(runtime: Runtime, digest_id: int, as_of: datetime) -> str:
+    try:
+        run = start_run(runtime, digest_id=digest_id, as_of=as_of)
+    except AlreadyPosted:
+        raise Conflict("This digest was already posted for that ISO week; it posts once a week.") from None
+    client = make_client(runtime.settings)
+    deliver_pending(runtime, client)
+    advance_runs(runtime, client)
+    with runtime.transaction() as session:
+        run = session.get(DigestRun, run.id)
+        assert run is not None
+        if run.state == "posted":
+            chart = "with its chart" if run.chart_state == "uploaded" else f"(chart {run.chart_state})"
+            return f"Posted to {run.channel_id} {chart}, ts {run.ts}."
+        if run.state == "failed":
+            return f"Not posted: {run.last_error}. Admins were told by DM."
+        return "Queued: the running bot's outbox will deliver it."
+
+
+def run_digest_add(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    with runtime.transaction() as session:
+        team_id = only_team_id(session, args.team)
+        operator = Actor(team_id=team_id, user_id=f"cli:{getpass.getuser()}"[:32], is_admin=True)
+        digest = add_digest(session, actor=operator, name=args.name, channel_id=args.channel, cron=args.cron,
+                            timezone=args.timezone or runtime.settings.default_timezone, tag=args.tag,
+                            business_unit=args.business_unit)
+        print(f"Digest {digest.name} added: posts to {digest.channel_id} at '{digest.cron}' ({digest.timezone}).")
+    return 0
+
+

@@ -1,0 +1,136 @@
+"""`initiative-bot gates export [FILE] | import FILE [--dry-run] | diff [V1] [V2]`: gates as code."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+from pathlib import Path
+
+from bot.cli.common import add_team_option, open_runtime
+from bot.services.actors import Actor
+from bot.services.errors import InvalidInput
+from bot.services.gate_admin import current_document, save_definition
+from bot.services.gate_document import describe, differences
+from bot.services.gates_yaml import InvalidGatesFile, dump_gates_yaml, parse_gates_yaml
+from bot.services.workspaces import definition_row, only_team_id
+
+
+class _DryRun(Exception):
+    """Unwinds the transaction of a dry run, so that nothing it did is committed."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("gates", help="gate definitions as YAML: export, import, diff versions")
+    actions = parser.add_subparsers(dest="gates_command", metavar="ACTION", required=True)
+
+    export = actions.add_parser("export", help="write the current gate definitions as YAML (stdout without FILE)")
+    export.add_argument("file", nargs="?", metavar="FILE")
+    export.add_argument("--version", type=int, metavar="N", help="an older version instead of the newest")
+    add_team_option(export)
+    export.set_defaults(func=run_export)
+
+    load = actions.add_parser("import", help="validate a YAML file and save it as the next version, all or nothing")
+    load.add_argument("file", metavar="FILE")
+    load.add_argument("--dry-run", action="store_true", help="check and show the changes; save nothing")
+    load.add_argument("--move", action="append", default=[], metavar="OLD=NEW",
+                      help="move the initiatives of a removed stage OLD to stage NEW (repeatable)")
+    load.add_argument("--comment", default="", help="a note kept with the new version")
+    add_team_option(load)
+    load.set_defaults(func=run_import)
+
+    diff = actions.add_parser("diff", help="what changed between two versions (default: the last change)")
+    diff.add_argument("v1", nargs="?", type=int, metavar="V1")
+    diff.add_argument("v2", nargs="?", type=int, metavar="V2", help="default: the newest version")
+    add_team_option(diff)
+    diff.set_defaults(func=run_diff)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    with runtime.transaction() as session:
+        team_id = only_team_id(session, args.team)
+        row = definition_row(session, team_id=team_id, version=args.version)
+        header = (f"Gate definitions of workspace {team_id}, version {row.version}.\n"
+                  f"Edit, then apply with: initiative-bot gates import FILE [--dry-run]\n"
+                  f"Format: docs/gates.md (JSON Schema: bot/services/gates_schema.json)")
+        text = dump_gates_yaml(row.definition, header=header)
+    if args.file:
+        Path(args.file).write_text(text, encoding="utf-8")
+        print(f"wrote version {row.version} to {args.file}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    try:
+        document = parse_gates_yaml(_read(args.file), filename=args.file)
+    except InvalidGatesFile as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        print(f"initiative-bot: {args.file} has {len(exc.lines)} problem(s); nothing was applied", file=sys.stderr)
+        return 1
+    moves = dict(_move(text) for text in args.move)
+    try:
+        with runtime.transaction() as session:
+            team_id = only_team_id(session, args.team)
+            version, _ = current_document(session, team_id=team_id)
+            saved = save_definition(session, actor=_operator(team_id), document=document, based_on=version,
+                                    comment=args.comment or f"imported from {Path(args.file).name}", move_to=moves)
+            if saved is None:
+                print(f"No changes: {args.file} matches version {version}.")
+                return 0
+            for change in saved.changes:
+                print(describe(change))
+            for key, stage in saved.moved.items():
+                print(f"> {key} moves to {stage}")
+            if args.dry_run:
+                raise _DryRun
+    except _DryRun:
+        print(f"Dry run: {args.file} is valid; {len(saved.changes)} change(s) would make version {saved.version}. "
+              f"Nothing was applied.")
+        return 0
+    print(f"Saved version {saved.version} (was {saved.previous}).")
+    return 0
+
+
+def run_diff(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    with runtime.transaction() as session:
+        team_id = only_team_id(session, args.team)
+        newest = definition_row(session, team_id=team_id).version
+        v2 = args.v2 or newest
+        v1 = args.v1 if args.v1 is not None else max(v2 - 1, 1)
+        old = definition_row(session, team_id=team_id, version=v1)
+        new = definition_row(session, team_id=team_id, version=v2)
+        changes = differences(old.definition, new.definition)
+    if not changes:
+        print(f"No differences between version {v1} and version {v2}.")
+        return 0
+    print(f"From version {v1} ({old.created_by}, {old.created_at:%Y-%m-%d %H:%M} UTC) "
+          f"to version {v2} ({new.created_by}, {new.created_at:%Y-%m-%d %H:%M} UTC):")
+    for change in changes:
+        print(describe(change))
+    return 0
+
+
+def _read(file: str) -> str:
+    try:
+        return Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "not a UTF-8 text file"
+        raise InvalidInput(f"Cannot read {file}: {reason}.") from None
+
+
+def _move(text: str) -> tuple[str, str]:
+    old, sep, new = text.partition("=")
+    if not sep or not old.strip() or not new.strip():
+        raise InvalidInput(f"--move takes OLD=NEW stage ids, like --move pilot=production; got '{text}'.")
+    return old.strip(), new.strip()
+
+
+def _operator(team_id: str) -> Actor:
+    """Whoever runs the CLI has the database in hand, so acts as an admin; the audit names their login."""
+    return Actor(team_id=team_id, user_id=f"cli:{getpass.getuser()}"[:32], is_admin=True)

@@ -1,0 +1,44 @@
+"""`initiative-bot outbox [--failed]`: what the bot sent to Slack, what waits, and what Slack refused."""
+
+from __future__ import annotations
+
+import argparse
+
+from bot.cli.common import add_team_option, open_runtime
+from bot.delivery.outbox import describe_error, failed_messages, recent_messages, state_counts
+from storage.models.outbox import OutboxMessage
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("outbox", help="show Slack deliveries: pending, sent, and failed with why")
+    parser.add_argument("--failed", action="store_true", help="only messages Slack refused for good")
+    parser.add_argument("--limit", type=int, default=20, help="how many messages to list (default: 20)")
+    add_team_option(parser)
+    parser.set_defaults(func=run_outbox)
+
+
+def run_outbox(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    with runtime.transaction() as session:
+        counts = state_counts(session, team_id=args.team)
+        if args.failed:
+            messages = failed_messages(session, team_id=args.team, limit=args.limit)
+        else:
+            messages = recent_messages(session, team_id=args.team, limit=args.limit)
+    print(f"pending: {counts['pending']}  sent: {counts['sent']}  failed: {counts['failed']}")
+    if not messages:
+        print("no failed deliveries" if args.failed else "the outbox is empty")
+    for message in messages:
+        print(_line(message))
+    return 0
+
+
+def _line(message: OutboxMessage) -> str:
+    target = message.payload.get("channel") or message.payload.get("user_id") or ""
+    when = (message.failed_at or message.sent_at or message.created_at).strftime("%Y-%m-%d %H:%M UTC")
+    line = f"#{message.id} {message.state:<7} {when} {message.team_id} {message.method} {target}".rstrip()
+    if message.state == "failed":
+        line += f": {describe_error(message.last_error)}"
+    elif message.state == "pending" and message.last_error:
+        line += f" (retrying: {message.last_error}; attempt {message.attempts + 1})"
+    return line

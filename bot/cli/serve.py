@@ -1,0 +1,133 @@
+"""`initiative-bot serve`: Slack's HTTP endpoints on gunicorn (threaded workers).
+
+The master checks settings, the database and the bot token, then forks workers. Each worker builds its own
+runtime, Bolt app and background work (outbox sender; scheduler in one worker, see `bot.process`). On
+SIGTERM gunicorn stops accepting, lets in-flight requests finish (up to `--graceful-timeout`), then each
+worker drains its listener executor and stops its sender before it exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.app import DEFAULT_LISTENER_THREADS, create_app
+from bot.cli.common import open_runtime
+from bot.config import Settings, SettingsError, load_settings
+from bot.process import BackgroundWork
+from bot.web import WebApp
+from bot.wiring import build_runtime
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("serve", help="serve Slack's HTTP endpoints (POST /slack/events, GET /healthz)")
+    parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces)")
+    parser.add_argument("--port", type=int, default=3000, help="port to listen on (default: 3000)")
+    parser.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
+    parser.add_argument("--threads", type=int, default=8, help="request threads per worker (default: 8)")
+    parser.add_argument(
+        "--graceful-timeout", type=int, default=30, help="seconds in-flight work may take after SIGTERM (default: 30)"
+    )
+    parser.add_argument(
+        "--no-scheduler", action="store_true", help="do not run scheduled jobs here (run them in one replica only)"
+    )
+    parser.set_defaults(func=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    settings.require_slack()
+    for name in ("workers", "threads", "port"):
+        if getattr(args, name) < 1:
+            raise SettingsError(f"--{name} must be a positive number")
+    runtime = open_runtime(settings)
+    runtime.engine.dispose()  # each worker opens its own connections after the fork
+    check_bot_token(settings)
+    options = gunicorn_options(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        graceful_timeout=args.graceful_timeout,
+    )
+    _Gunicorn(options, settings, run_scheduler=not args.no_scheduler, threads=args.threads).run()
+    return 0
+
+
+def gunicorn_options(*, host: str, port: int, workers: int, threads: int, graceful_timeout: int = 30) -> dict[str, Any]:
+    """The server stack `serve` runs on (also used by bench/ for its baseline app)."""
+    return {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "gthread",
+        "threads": threads,
+        "graceful_timeout": graceful_timeout,
+        "timeout": 60,
+        "keepalive": 5,
+        "accesslog": None,
+        "errorlog": "-",
+        "loglevel": "info",
+        "proc_name": "initiative-bot",
+        "worker_exit": _worker_exit,
+        # gunicorn's runtime control socket is one fixed path per user; several serves on a host would clash.
+        "control_socket_disable": True,
+    }
+
+
+def check_bot_token(settings: Settings) -> None:
+    """Fail with one line, before any worker starts, if Slack refuses the token."""
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    try:
+        client.auth_test()
+    except SlackApiError as exc:
+        raise SettingsError(
+            f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): expected the bot token "
+            "from OAuth & Permissions"
+        ) from None
+    except OSError as exc:
+        raise SettingsError(f"SLACK_API_URL cannot be reached ({settings.slack_api_url}): {exc}") from None
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, options: dict[str, Any], settings: Settings, *, run_scheduler: bool, threads: int) -> None:
+        self.options = options
+        self.settings = settings
+        self.run_scheduler = run_scheduler
+        self.threads = threads
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> WebApp:
+        """Runs in each worker after the fork."""
+        runtime = build_runtime(self.settings)
+        app = create_app(runtime, listener_threads=max(DEFAULT_LISTENER_THREADS, 2 * self.threads))
+        background = BackgroundWork(runtime, run_scheduler=self.run_scheduler)
+        background.start()
+        _worker_state.update(app=app, background=background, runtime=runtime)
+        return WebApp(app, runtime)
+
+
+# This worker's app and background work, for the exit hook (one set per worker process).
+_worker_state: dict[str, Any] = {}
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    """gunicorn's hook, in the worker, after its last request: finish acknowledged work, then stop."""
+    app, background, runtime = (_worker_state.get(k) for k in ("app", "background", "runtime"))
+    if app is not None:
+        app.listener_runner.listener_executor.shutdown(wait=True)
+    if background is not None:
+        background.stop()
+    if runtime is not None:
+        runtime.engine.dispose()
+    logger.info("worker %s stopped cleanly", worker.pid)

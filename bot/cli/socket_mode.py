@@ -1,0 +1,51 @@
+"""`initiative-bot socket`: Socket Mode (no public URL needed), with slack_sdk's built-in WebSocket client.
+
+Runs the same Bolt app as `serve`, plus the outbox sender and (unless --no-scheduler) the scheduler. Stops on
+SIGTERM or Ctrl-C: closes the socket, finishes acknowledged work and the message in flight, then exits.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import threading
+
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+from bot.app import create_app
+from bot.cli.common import open_runtime
+from bot.config import load_settings
+from bot.process import BackgroundWork
+from bot.wiring import build_runtime
+
+logger = logging.getLogger(__name__)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("socket", help="connect to Slack in Socket Mode (needs SLACK_APP_TOKEN)")
+    parser.add_argument("--no-scheduler", action="store_true", help="do not run scheduled jobs in this process")
+    parser.set_defaults(func=run_socket)
+
+
+def run_socket(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    settings.require_slack(socket_mode=True)
+    open_runtime(settings).engine.dispose()  # refuses an unreachable or outdated database
+    runtime = build_runtime(settings)
+    app = create_app(runtime, socket_mode=True)
+    handler = SocketModeHandler(app, app_token=settings.slack_app_token)
+    background = BackgroundWork(runtime, run_scheduler=not args.no_scheduler)
+    stopping = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stopping.set())
+    handler.connect()
+    background.start()
+    logger.info("connected to Slack in Socket Mode")
+    stopping.wait()
+    logger.info("stopping")
+    handler.close()
+    app.listener_runner.listener_executor.shutdown(wait=True)
+    background.stop()
+    runtime.engine.dispose()
+    return 0

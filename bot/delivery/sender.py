@@ -1,0 +1,317 @@
+"""Deliver the outbox to Slack's Web API.
+
+One message at a time: claim it (short transaction), call Slack, record the outcome (short transaction,
+committed at once). Claims are exclusive (`FOR UPDATE SKIP LOCKED` on PostgreSQL; SQLite's `BEGIN IMMEDIATE`
+serialises writers of the one file), so any number of sender threads, workers and replicas can run.
+
+- 429: the message waits `Retry-After`, and so does every message for that method and workspace, in every
+  process (the block is stored in `slack_rate_limit`). It does not count as a failed attempt.
+- 5xx, timeouts, connection errors and Slack's transient errors: exponential backoff with jitter, up to
+  `RetryPolicy.max_attempts`, then `failed`.
+- Any other Slack error (`channel_not_found`, `account_inactive`, `invalid_blocks`...) is permanent: the row
+  becomes `failed` with the error, at once, and is never retried.
+
+Crash window: `chat.postMessage` has no idempotency key. If the process dies after Slack answered 200 and
+before the `sent` commit, the claim lapses (`RetryPolicy.claim_seconds`) and the message is sent again. That
+commit follows the call directly, one message per transaction, so at most the one in-flight message can be
+duplicated; a crash anywhere else loses and duplicates nothing.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from http.client import HTTPException
+from typing import Any
+from urllib.error import URLError
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine, exists, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from bot.delivery.outbox import work_arrived
+from bot.runtime import Runtime
+from storage.models.outbox import OutboxMessage, SlackRateLimit
+from storage.types import utcnow
+
+logger = logging.getLogger(__name__)
+
+# Slack errors worth retrying; every other error is permanent.
+TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
+# Response fields kept in `OutboxMessage.result` (what a later update or an admin needs, not whole messages).
+RESULT_FIELDS = ("channel", "ts", "message_ts", "scheduled_message_id")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    base_delay: float = 2.0  # seconds before the first retry; doubles each attempt
+    max_delay: float = 600.0
+    max_attempts: int = 8
+    # How long a claim holds a message. Longer than one Slack call can take (the client timeout), so a
+    # live sender never loses its claim; a crashed sender's messages come back after it.
+    claim_seconds: float = 60.0
+    request_timeout: float = 10.0
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Exponential with "equal jitter": between half and all of base * 2^(attempts-1), capped."""
+        ceiling = min(self.max_delay, self.base_delay * 2 ** max(attempts - 1, 0))
+        return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # jitter, not security
+
+
+@dataclass
+class DeliveryReport:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    rate_limited: int = 0
+
+    @property
+    def attempted(self) -> int:
+        return self.sent + self.failed + self.retrying + self.rate_limited
+
+    def count(self, outcome: str) -> None:
+        if outcome == "sent":
+            self.sent += 1
+        elif outcome == "permanent":
+            self.failed += 1
+        elif outcome == "transient":
+            self.retrying += 1
+        else:
+            self.rate_limited += 1
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    id: int
+    team_id: str
+    method: str
+    payload: dict[str, Any]
+    attempts: int
+    parent_state: str | None
+    parent_result: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    kind: str  # sent | permanent | transient | rate_limited
+    result: dict[str, Any] | None = None
+    error: str | None = None
+    retry_after: float = 0.0
+
+
+def make_client(settings: Settings, *, policy: RetryPolicy | None = None) -> WebClient:
+    """A WebClient for the sender: SLACK_API_URL, a bounded timeout, and no retries of its own."""
+    return WebClient(
+        token=settings.slack_bot_token,
+        base_url=settings.slack_api_url,
+        timeout=int((policy or RetryPolicy()).request_timeout),
+        retry_handlers=[],
+    )
+
+
+def deliver_pending(
+    runtime: Runtime,
+    client: WebClient,
+    *,
+    limit: int = 100,
+    policy: RetryPolicy | None = None,
+    now: Callable[[], datetime] = utcnow,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> DeliveryReport:
+    """Deliver up to `limit` due messages, one at a time; returns what happened. Safe to run anywhere."""
+    policy = policy or RetryPolicy()
+    report = DeliveryReport()
+    token = str(uuid.uuid4())
+    while report.attempted < limit and not should_stop():
+        claimed = _claim_next(runtime.engine, token, now(), policy)
+        if claimed is None:
+            break
+        outcome = _call(client, claimed)
+        _record(runtime.engine, claimed, token, outcome, now(), policy)
+        report.count(outcome.kind)
+    return report
+
+
+@dataclass
+class OutboxSender:
+    """Delivers the outbox in a background thread until `stop()`; wakes when this process enqueues."""
+
+    runtime: Runtime
+    client: WebClient | None = None
+    policy: RetryPolicy = field(default_factory=RetryPolicy)
+    poll_seconds: float = 1.0
+    _stopping: threading.Event = field(default_factory=threading.Event, init=False)
+    _thread: threading.Thread | None = field(default=None, init=False)
+
+    def start(self) -> None:
+        self.client = self.client or make_client(self.runtime.settings, policy=self.policy)
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="outbox-sender", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float | None = None) -> None:
+        """Finish the message in flight, then return (by default waits up to one request timeout)."""
+        self._stopping.set()
+        work_arrived.set()
+        if self._thread is not None:
+            self._thread.join(self.policy.request_timeout + 5 if timeout is None else timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        assert self.client is not None
+        while not self._stopping.is_set():
+            work_arrived.clear()
+            try:
+                report = deliver_pending(
+                    self.runtime, self.client, policy=self.policy, should_stop=self._stopping.is_set
+                )
+            except Exception:  # the database may be briefly down; keep the thread alive
+                logger.exception("outbox delivery failed; retrying in %.0fs", self.poll_seconds)
+                report = DeliveryReport()
+            if report.attempted == 0:
+                work_arrived.wait(self.poll_seconds)
+
+
+# ---- claim, call, record -------------------------------------------------------------------------------
+
+
+def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) -> _Claimed | None:
+    parent = aliased(OutboxMessage)
+    rate_limited = exists().where(
+        SlackRateLimit.team_id == OutboxMessage.team_id,
+        SlackRateLimit.method == OutboxMessage.method,
+        col(SlackRateLimit.blocked_until) > now,
+    )
+    query = (
+        select(OutboxMessage, parent.state, parent.result)
+        .outerjoin(parent, col(OutboxMessage.depends_on) == parent.id)
+        .where(
+            OutboxMessage.state == "pending",
+            col(OutboxMessage.next_attempt_at) <= now,
+            or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now),
+            or_(col(OutboxMessage.depends_on).is_(None), parent.state != "pending"),
+            ~rate_limited,
+        )
+        .order_by(col(OutboxMessage.id))
+        .limit(1)
+        # Other senders skip this row instead of queueing behind our lock (SQLite ignores this clause).
+        .with_for_update(skip_locked=True, of=OutboxMessage)  # type: ignore[arg-type]
+    )
+    with Session(engine) as session, session.begin():
+        row = session.exec(query).first()
+        if row is None:
+            return None
+        message, parent_state, parent_result = row
+        message.claim_token = token
+        message.claimed_until = now + timedelta(seconds=policy.claim_seconds)
+        claimed = _Claimed(
+            id=message.id,  # type: ignore[arg-type]
+            team_id=message.team_id,
+            method=message.method,
+            payload=dict(message.payload),
+            attempts=message.attempts,
+            parent_state=parent_state,
+            parent_result=parent_result,
+        )
+    return claimed
+
+
+def _call(client: WebClient, message: _Claimed) -> _Outcome:
+    payload = dict(message.payload)
+    if message.parent_state == "failed":
+        return _Outcome("permanent", error="original_not_delivered")
+    if message.method == "chat.update" and message.parent_result:
+        payload.setdefault("channel", message.parent_result.get("channel"))
+        payload.setdefault("ts", message.parent_result.get("ts"))
+    try:
+        response = client.api_call(message.method, json=payload)
+    except SlackApiError as exc:
+        return _classify(exc)
+    except (TimeoutError, URLError, ConnectionError, HTTPException) as exc:
+        return _Outcome("transient", error=f"network: {getattr(exc, 'reason', exc) or type(exc).__name__}")
+    data = response.data if isinstance(response.data, dict) else {}
+    if data.get("warning"):
+        logger.warning("Slack warned on %s #%s: %s", message.method, message.id, data["warning"])
+    return _Outcome("sent", result={k: data[k] for k in RESULT_FIELDS if k in data})
+
+
+def _classify(exc: SlackApiError) -> _Outcome:
+    status = exc.response.status_code
+    error = exc.response.get("error") if isinstance(exc.response.data, dict) else None
+    if status == 429:
+        retry_after = exc.response.headers.get("Retry-After") or exc.response.headers.get("retry-after")
+        try:
+            seconds = max(float(retry_after[0] if isinstance(retry_after, list) else retry_after), 1.0)
+        except (TypeError, ValueError):
+            seconds = 60.0  # Slack always sends it; if not, be conservative
+        return _Outcome("rate_limited", error="ratelimited", retry_after=seconds)
+    if status >= 500:
+        return _Outcome("transient", error=f"HTTP {status}")
+    if error in TRANSIENT_ERRORS:
+        return _Outcome("transient", error=error)
+    return _Outcome("permanent", error=error or f"HTTP {status}")
+
+
+def _record(
+    engine: Engine, message: _Claimed, token: str, outcome: _Outcome, now: datetime, policy: RetryPolicy
+) -> None:
+    released = {"claim_token": None, "claimed_until": None}
+    if outcome.kind == "sent":
+        values: dict[str, Any] = {"state": "sent", "result": outcome.result, "sent_at": now, "last_error": None}
+    elif outcome.kind == "permanent":
+        values = {"state": "failed", "last_error": outcome.error, "failed_at": now}
+    elif outcome.kind == "rate_limited":
+        values = {
+            "next_attempt_at": now + timedelta(seconds=outcome.retry_after),
+            "last_error": f"ratelimited: retrying after {outcome.retry_after:.0f}s",
+        }
+    else:
+        attempts = message.attempts + 1
+        if attempts >= policy.max_attempts:
+            values = {
+                "state": "failed",
+                "attempts": attempts,
+                "last_error": f"gave up after {attempts} attempts: {outcome.error}",
+                "failed_at": now,
+            }
+        else:
+            values = {
+                "attempts": attempts,
+                "next_attempt_at": now + policy.backoff(attempts),
+                "last_error": outcome.error,
+            }
+    with Session(engine) as session, session.begin():
+        updated = session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage)
+            .where(col(OutboxMessage.id) == message.id, col(OutboxMessage.claim_token) == token)
+            .values(**values, **released)
+        )
+        if updated.rowcount == 0:
+            logger.warning("outbox #%s: claim lapsed before its outcome (%s) was recorded", message.id, outcome.kind)
+        if outcome.kind == "rate_limited":
+            _block(session, message.team_id, message.method, now + timedelta(seconds=outcome.retry_after))
+    if outcome.kind == "permanent":
+        logger.warning("outbox #%s %s failed for good: %s", message.id, message.method, outcome.error)
+
+
+def _block(session: Session, team_id: str, method: str, until: datetime) -> None:
+    """Store Slack's Retry-After for every sender; never shortens a longer block already stored."""
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    table = SlackRateLimit.__table__  # type: ignore[attr-defined]
+    insert = dialect.insert(table).values(team_id=team_id, method=method, blocked_until=until)
+    session.exec(  # type: ignore[call-overload]
+        insert.on_conflict_do_update(
+            index_elements=["team_id", "method"],
+            set_={"blocked_until": insert.excluded.blocked_until},
+            where=table.c.blocked_until < insert.excluded.blocked_until,
+        )
+    )

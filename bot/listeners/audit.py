@@ -1,0 +1,29 @@
+"""The "Decision record" button under `/initiative history`: the record in a private modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from bot.runtime import Runtime
+from bot.services.decision_record import build_decision_record, load_snapshot
+from bot.services.errors import DomainError
+from bot.views import decision_record, ids, modals
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.action(ids.DECISION_RECORD)
+    def on_decision_record(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        key = body["actions"][0].get("value") or ""
+        # The trigger expires in 3 s; verifying a long chain may take longer, so open first and fill in after.
+        opened = client.views_open(trigger_id=body["trigger_id"], view=decision_record.building(key))
+        try:
+            with runtime.transaction() as session:
+                record = build_decision_record(load_snapshot(session, team_id=body["team"]["id"], key=key))
+            view = decision_record.decision_record_modal(record)
+        except DomainError as error:
+            view = modals.notice(str(error))
+        client.views_update(view_id=opened["view"]["id"], view=view)

@@ -1,0 +1,201 @@
+"""`/initiative gates` and `/initiative admins`, and the admins' gate editor: thin listeners around
+`bot.services.gate_edits` and `bot.services.permissions`, with blocks from `bot.views.gates`.
+
+A refusal (not an admin, a stale version) is answered in a modal, since modals carry no response_url; bad
+input in a modal is shown under its field.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot.commands.registry import Arguments, CommandContext, Reply, UsageError, subcommand
+from bot.listeners.common import actor_for
+from bot.runtime import Runtime
+from bot.services import gate_edits, permissions
+from bot.services.actors import Actor
+from bot.services.errors import Conflict, DomainError
+from bot.services.gate_admin import InvalidDefinition, SavedDefinition
+from bot.services.initiatives import require_admin
+from bot.services.workspaces import catalog_for
+from bot.views import gates as views
+from bot.views import modals, replies
+from bot.views.text import mention, plain_date
+
+EDITING = "change the gate definitions"
+
+
+@subcommand("gates", order=300, usage=("/initiative gates  -> the stages and gates; admins edit them",))
+def gates_command(ctx: CommandContext, args: Arguments) -> Reply:
+    if args:
+        raise UsageError("`/initiative gates` takes no arguments.")
+    with ctx.runtime.transaction() as session:
+        catalog = catalog_for(session, team_id=ctx.actor.team_id)
+    return Reply(text=views.overview_text(catalog), blocks=views.overview(catalog, is_admin=ctx.actor.is_admin))
+
+
+@subcommand("admins", order=310, usage=(
+    "/initiative admins list                -> who can change gates and override reviews",
+    "/initiative admins add|remove @someone  -> give or take back admin rights (admins only)",
+))
+def admins_command(ctx: CommandContext, args: Arguments) -> Reply:
+    action = args.tokens[0].text.lower() if args else "list"
+    settings = ctx.runtime.settings
+    if action == "list" and len(args.tokens) <= 1:
+        with ctx.runtime.transaction() as session:
+            entries = permissions.list_admins(session, team_id=ctx.actor.team_id,
+                                              admin_user_ids=settings.admin_user_ids)
+        lines = [f"{mention(e.user_id)} · " + ("ADMIN_USER_IDS" if e.source == "settings" else
+                                                f"added by {mention(e.added_by)} on {plain_date(e.added_at)}")
+                 for e in entries] or ["No admins yet: set ADMIN_USER_IDS."]
+        if settings.slack_admins_are_admins:
+            lines.append("Slack workspace admins and owners are admins too.")
+        return replies.done("*Admins*\n" + "\n".join(lines))
+    if action not in ("add", "remove") or len(args.tokens) != 2 or not args.tokens[1].user_id:
+        raise UsageError("Say `list`, or `add` or `remove` and mention one person: `/initiative admins add @maria`.")
+    user_id = args.tokens[1].user_id
+    with ctx.runtime.transaction() as session:
+        if action == "add":
+            permissions.add_admin(session, actor=ctx.actor, user_id=user_id)
+        else:
+            permissions.remove_admin(session, actor=ctx.actor, user_id=user_id, admin_user_ids=settings.admin_user_ids)
+    return replies.done(f"{mention(user_id)} is {'now' if action == 'add' else 'no longer'} an admin.")
+
+
+def register(app: App, runtime: Runtime) -> None:
+    openers = {views.EDIT_STAGE: lambda c, where: views.stage_modal(c, where.stage_id),
+               views.ADD_STAGE: lambda c, where: views.add_stage_modal(c),
+               views.EDIT_HOLIDAYS: lambda c, where: views.holidays_modal(c),
+               views.EDIT_CHECKLISTS: lambda c, where: views.checklists_modal(c, where.stage_id),
+               views.REMOVE_STAGE: lambda c, where: views.remove_stage_modal(c, where.stage_id)}
+    for action_id, build in openers.items():
+        app.action(action_id)(_opener(runtime, build))
+    for action_id, offset in ((views.MOVE_EARLIER, -1), (views.MOVE_LATER, 1)):
+        app.action(action_id)(_mover(runtime, offset))
+
+    @app.view(views.STAGE_MODAL)
+    def on_stage(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        def save(session: Session, actor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
+            name, stall, gate = views.read_stage(view["state"]["values"])
+            return gate_edits.edit_stage(session, actor=actor, based_on=where.version, stage_id=where.stage_id,
+                                         name=name, stall_after_days=stall, leaving_gate=gate)
+        _submit(runtime, ack, body, client, save)
+
+    @app.view(views.CHECKLISTS_MODAL)
+    def on_checklists(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        def save(session: Session, actor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
+            return gate_edits.set_checklists(session, actor=actor, based_on=where.version, gate_id=where.gate_id,
+                                             labels_by_role=views.read_checklists(view["state"]["values"]))
+        _submit(runtime, ack, body, client, save)
+
+    @app.view(views.ADD_STAGE_MODAL)
+    def on_add_stage(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        def save(session: Session, actor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
+            name, after, stall = views.read_new_stage(view["state"]["values"])
+            return gate_edits.add_stage(session, actor=actor, based_on=where.version, name=name, after=after,
+                                        stall_after_days=stall)
+        _submit(runtime, ack, body, client, save)
+
+    @app.view(views.REMOVE_STAGE_MODAL)
+    def on_remove_stage(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        def save(session: Session, actor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
+            move_to = views.read_move_to(view["state"]["values"])
+            try:
+                return gate_edits.remove_stage(session, actor=actor, based_on=where.version,
+                                               stage_id=where.stage_id, move_to=move_to)
+            except Conflict as error:
+                if "still holds" not in str(error):
+                    raise
+                raise views.FormError(views.MOVE_TO, str(error)) from None
+        _submit(runtime, ack, body, client, save)
+
+    @app.view(views.HOLIDAYS_MODAL)
+    def on_holidays(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        def save(session: Session, actor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
+            return gate_edits.set_holidays(session, actor=actor, based_on=where.version,
+                                           holidays=views.read_holidays(view["state"]["values"]))
+        _submit(runtime, ack, body, client, save)
+
+
+def _opener(runtime: Runtime, build: Callable[[Any, views.GateFormContext], dict[str, Any]]) -> Callable[..., None]:
+    """A button that opens (or, inside a modal, pushes) an editor on the newest definitions; admins only."""
+
+    def open_editor(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        try:
+            where = views.decode(body["actions"][0].get("value"))
+            with runtime.transaction() as session:
+                actor = _actor(runtime, session, body, client)
+                require_admin(actor, doing=EDITING)
+                view = build(catalog_for(session, team_id=actor.team_id), where)
+        except DomainError as error:
+            view = modals.notice(str(error))
+        _show(body, client, view)
+
+    return open_editor
+
+
+def _mover(runtime: Runtime, offset: int) -> Callable[..., None]:
+    """Move earlier/later inside the stage editor: saved at once, and the editor shows the new version."""
+
+    def move(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        try:
+            where = views.decode(body["actions"][0].get("value"))
+            with runtime.transaction() as session:
+                actor = _actor(runtime, session, body, client)
+                gate_edits.move_stage(session, actor=actor, based_on=where.version, stage_id=where.stage_id,
+                                      offset=offset)
+                view = views.stage_modal(catalog_for(session, team_id=actor.team_id), where.stage_id)
+        except DomainError as error:
+            _show(body, client, modals.notice(str(error)))
+            return
+        client.views_update(view_id=body["view"]["id"], view=view)
+
+    return move
+
+
+def _submit(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient,
+            save: Callable[[Session, Actor, views.GateFormContext], SavedDefinition | None]) -> None:
+    values = body["view"]["state"]["values"]
+    try:
+        where = views.decode(body["view"].get("private_metadata"))
+        with runtime.transaction() as session:
+            actor = _actor(runtime, session, body, client)
+            saved = save(session, actor, where)
+    except views.FormError as error:
+        ack(response_action="errors", errors={error.block_id: str(error)})
+        return
+    except InvalidDefinition as error:
+        ack(response_action="errors", errors=views.errors_for(error.problems, values))
+        return
+    except DomainError as error:
+        ack(response_action="update", view=modals.notice(str(error)))
+        return
+    if saved is None:
+        message = f"Nothing changed; the gate definitions are still version {where.version}."
+    else:
+        moved = "".join(f"\n{key} moved to {stage}." for key, stage in saved.moved.items())
+        message = f"Saved: the gate definitions are now version {saved.version}.{moved}"
+    ack(response_action="update", view=modals.notice(message, title="Gates"))
+    root = body["view"].get("root_view_id")
+    if root and root != body["view"]["id"]:
+        # The editor underneath shows the version just replaced; show the outcome there too.
+        client.views_update(view_id=root, view=modals.notice(message, title="Gates"))
+
+
+def _actor(runtime: Runtime, session: Session, body: dict[str, Any], client: WebClient) -> Actor:
+    return actor_for(runtime, session, team_id=body["team"]["id"], user_id=body["user"]["id"], client=client)
+
+
+def _show(body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+    """Open a view, or push it when the click came from inside a modal."""
+    if (body.get("view") or {}).get("type") == "modal":
+        client.views_push(trigger_id=body["trigger_id"], view=view)
+    else:
+        client.views_open(trigger_id=body["trigger_id"], view=view)

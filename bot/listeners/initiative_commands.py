@@ -1,0 +1,129 @@
+"""The core `/initiative` subcommands about initiatives: help, new, list, show, owners, pause, resume, retire,
+history. Each: parse -> one service call in one transaction -> render a private reply."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_owners
+from bot.commands.registry import Arguments, CommandContext, Reply, subcommand
+from bot.services import initiatives, lifecycle, portfolio, reviews
+from bot.services.catalog import RISK_TIERS
+from bot.services.workspaces import catalog_for, ensure_workspace
+from bot.views import modals, replies
+from bot.views.text import mrkdwn
+from storage.types import utcnow
+
+
+@subcommand("help", usage=("/initiative help",), order=0)
+def show_help(ctx: CommandContext, args: Arguments) -> Reply:
+    return replies.help_reply()
+
+
+@subcommand("new", order=10, usage=(
+    "/initiative new                      -> opens the New initiative modal",
+    "/initiative new <title> [business=@u] [data=@u] [eng=@u] [risk=low|medium|high]   -> creates at once",
+))
+def new(ctx: CommandContext, args: Arguments) -> Reply | None:
+    command = parse_new(args)
+    if command.title is None:
+        with ctx.runtime.transaction() as session:
+            ensure_workspace(session, team_id=ctx.actor.team_id)
+            catalog = catalog_for(session, team_id=ctx.actor.team_id)
+        view = modals.new_initiative(catalog, risk_tiers=RISK_TIERS, channel_id=ctx.channel_id)
+        ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
+        return None
+    with ctx.runtime.transaction() as session:
+        created = initiatives.create_initiative(
+            session, actor=ctx.actor, title=command.title, owners=command.owners,
+            risk_tier=command.risk_tier or "medium",
+        )
+        key, title = created.key, created.title
+    return replies.done(f"Recorded *{key}* {mrkdwn(title, 150)}. Next: `/initiative submit {key}` when its "
+                        f"owners are set, or `/initiative show {key}`.")
+
+
+@subcommand("list", usage=("/initiative list [<stage>|mine|all|stalled]",), order=20)
+def list_(ctx: CommandContext, args: Arguments) -> Reply:
+    scope = parse_list(args).scope
+    team_id = ctx.actor.team_id
+    with ctx.runtime.transaction() as session:
+        ensure_workspace(session, team_id=team_id)
+        catalog = catalog_for(session, team_id=team_id)
+        query: dict[str, object] = {}
+        label = "in progress"
+        if scope == "stalled":
+            stalled = portfolio.stalled_initiatives(session, team_id=team_id, now=utcnow())
+            return replies.initiative_list(stalled, total=len(stalled), catalog=catalog,
+                                           scope_label="stalled (longer in their stage than its threshold)")
+        if scope == "mine":
+            query, label = {"owner": ctx.actor.user_id}, "you own or recorded"
+        elif scope == "all":
+            query, label = {"statuses": ("active", "paused", "retired")}, "(all, retired too)"
+        elif scope is not None:
+            query, label = {"stage": catalog.stage(scope).id}, f"in {catalog.stage(scope).name}"
+        found = initiatives.list_initiatives(session, team_id=team_id, limit=replies.LIST_LIMIT, **query)
+        total = initiatives.count_initiatives(session, team_id=team_id, **query)
+        return replies.initiative_list(found, total=total, scope_label=label, catalog=catalog)
+
+
+@subcommand("show", usage=("/initiative show <KEY>",), order=30)
+def show(ctx: CommandContext, args: Arguments) -> Reply:
+    key = parse_key_command(args).key
+    with ctx.runtime.transaction() as session:
+        initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=key)
+        review = reviews.open_review_of(session, initiative_id=initiative.id)
+        return replies.initiative_card(
+            initiative, owners=initiatives.owners_of(session, initiative_id=initiative.id),
+            catalog=catalog_for(session, team_id=initiative.team_id), review=review,
+            sign_offs=reviews.sign_offs_of(session, review_id=review.id) if review else (),
+        )
+
+
+@subcommand("owners", order=40, usage=(
+    "/initiative owners <KEY> [business=@u] [data=@u] [eng=@u] [compliance=@u] [sponsor=@u]",
+))
+def owners(ctx: CommandContext, args: Arguments) -> Reply:
+    command = parse_owners(args)
+    with ctx.runtime.transaction() as session:
+        initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=command.key, for_update=True)
+        changed = initiatives.assign_owners(session, actor=ctx.actor, initiative=initiative, owners=command.owners)
+        return replies.owners_reply(initiative, initiatives.owners_of(session, initiative_id=initiative.id),
+                                    catalog_for(session, team_id=initiative.team_id), changed=changed is not None)
+
+
+PAUSE_RESUME_RETIRE_HELP = ("/initiative pause|resume <KEY> [reason]    /initiative retire <KEY> <reason>",)
+
+
+@subcommand("pause", usage=("/initiative pause <KEY> [reason]",), help_lines=PAUSE_RESUME_RETIRE_HELP, order=80)
+def pause(ctx: CommandContext, args: Arguments) -> Reply:
+    return _change_status(ctx, args, lifecycle.pause, "paused", reason="optional")
+
+
+@subcommand("resume", usage=("/initiative resume <KEY> [reason]",), help_lines=(), order=81)
+def resume(ctx: CommandContext, args: Arguments) -> Reply:
+    return _change_status(ctx, args, lifecycle.resume, "active again", reason="optional")
+
+
+@subcommand("retire", usage=("/initiative retire <KEY> <reason>",), help_lines=(), order=82)
+def retire(ctx: CommandContext, args: Arguments) -> Reply:
+    return _change_status(ctx, args, lifecycle.retire, "retired", reason="required")
+
+
+@subcommand("history", usage=("/initiative history <KEY>",), order=90)
+def history(ctx: CommandContext, args: Arguments) -> Reply:
+    key = parse_key_command(args).key
+    with ctx.runtime.transaction() as session:
+        initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=key)
+        return replies.history_reply(initiative, initiatives.history(session, initiative=initiative))
+
+
+def _change_status(ctx: CommandContext, args: Arguments, change: Callable[..., object], outcome: str, *,
+                   reason: str) -> Reply:
+    command = parse_key_command(args, text=reason)
+    with ctx.runtime.transaction() as session:
+        initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=command.key, for_update=True)
+        change(session, actor=ctx.actor, initiative=initiative, reason=command.text)
+        key = initiative.key
+    return replies.done(f"*{key}* is {outcome}." + (f" Reason: {mrkdwn(command.text, 500)}" if command.text else ""))
+

@@ -1,0 +1,59 @@
+"""The New initiative modal's submission, and "Share to channel" under `/initiative show`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+
+from bot.listeners.common import actor_for
+from bot.listeners.surfaces import tell
+from bot.runtime import Runtime
+from bot.services import initiatives, reviews
+from bot.services.errors import DomainError, InvalidInput
+from bot.services.workspaces import catalog_for
+from bot.views import forms, ids, modals, replies
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.view(ids.NEW_INITIATIVE_MODAL)
+    def on_new_initiative(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        answers = forms.read_new_initiative(view["state"]["values"])
+        try:
+            with runtime.transaction() as session:
+                actor = actor_for(runtime, session, team_id=body["team"]["id"], user_id=body["user"]["id"],
+                                  client=client)
+                created = initiatives.create_initiative(session, actor=actor, owners=answers.owners,
+                                                        channel_id=answers.channel_id, tags=answers.tags,
+                                                        **answers.fields)
+                key = created.key
+        except InvalidInput as error:
+            ack(response_action="errors", errors=forms.new_initiative_errors(error, answers))
+            return
+        except DomainError as error:
+            ack(response_action="update", view=modals.notice(str(error)))
+            return
+        ack(response_action="update", view=modals.notice(
+            f"Recorded {key}. `/initiative show {key}` shows it; `/initiative submit {key}` asks its owners "
+            "to sign off.", title="Initiative recorded"))
+
+    @app.action(ids.SHARE_TO_CHANNEL)
+    def on_share(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        try:
+            with runtime.transaction() as session:
+                initiative = initiatives.get_initiative(session, team_id=body["team"]["id"],
+                                                        key=body["actions"][0].get("value") or "")
+                review = reviews.open_review_of(session, initiative_id=initiative.id)
+                card = replies.initiative_card(
+                    initiative, owners=initiatives.owners_of(session, initiative_id=initiative.id),
+                    catalog=catalog_for(session, team_id=initiative.team_id), review=review,
+                    sign_offs=reviews.sign_offs_of(session, review_id=review.id) if review else (),
+                    shared_by=body["user"]["id"],
+                )
+        except DomainError as error:
+            tell(body, client, respond, str(error))
+            return
+        respond(response_type="in_channel", replace_original=False, text=card.text, blocks=list(card.blocks))

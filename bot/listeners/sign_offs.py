@@ -1,0 +1,122 @@
+"""Sign-off buttons (in DMs and App Home) and the checklist and Request changes modals.
+
+A click opens its modal at once (the trigger lasts 3 seconds); the decision is made on submission. A refused
+click changes nothing and is answered where it came from (see surfaces.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from sqlmodel import Session
+
+from bot.listeners.common import actor_for
+from bot.listeners.surfaces import clicked_in_message, tell
+from bot.notifications import republish_homes, update_sign_off_request
+from bot.presenters import sign_off_card
+from bot.runtime import Runtime
+from bot.services import reviews
+from bot.services.actors import Actor
+from bot.services.errors import DomainError, InvalidInput
+from bot.views import forms, ids, modals
+from bot.views.messages import already_decided
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.action(ids.APPROVE)
+    def on_approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        _open_decision_modal(runtime, body, client, respond, approve=True)
+
+    @app.action(ids.REQUEST_CHANGES)
+    def on_request_changes(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        _open_decision_modal(runtime, body, client, respond, approve=False)
+
+    @app.view(ids.CHECKLIST_MODAL)
+    def on_checklist(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+        answers = forms.read_checklist(view["state"]["values"])
+        _decide(runtime, ack, body, view, client, lambda session, actor, sign_off_id: reviews.approve(
+            session, actor=actor, sign_off_id=sign_off_id, ticked=answers.ticked, waivers=answers.waivers,
+            comment=answers.comment, evidence_links=answers.evidence_links,
+        ), errors_for=lambda error: forms.checklist_errors(error, view["state"]["values"]))
+
+    @app.view(ids.REQUEST_CHANGES_MODAL)
+    def on_request_changes_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
+                                     client: WebClient) -> None:
+        reason = forms.read_reason(view["state"]["values"])
+        _decide(runtime, ack, body, view, client, lambda session, actor, sign_off_id: reviews.request_changes(
+            session, actor=actor, sign_off_id=sign_off_id, reason=reason,
+        ), errors_for=lambda error: {ids.REASON_BLOCK: str(error)})
+
+
+def _open_decision_modal(runtime: Runtime, body: dict[str, Any], client: WebClient, respond: Respond, *,
+                         approve: bool) -> None:
+    try:
+        sign_off_id = ids.decode_sign_off_value(body["actions"][0].get("value"))
+        with runtime.transaction() as session:
+            actor = actor_for(runtime, session, team_id=body["team"]["id"], user_id=body["user"]["id"], client=client)
+            found = reviews.sign_off_to_decide(session, actor=actor, sign_off_id=sign_off_id)
+            card = sign_off_card(session, found.sign_off)
+            if found.sign_off.state != "pending":
+                # An outdated copy: say what happened, and bring that copy up to date.
+                message = already_decided(found.initiative, found.sign_off, card.role_name)
+                if clicked_in_message(body):
+                    update_sign_off_request(session, found.sign_off, channel=body["container"]["channel_id"],
+                                            ts=body["container"]["message_ts"])
+                else:
+                    republish_homes(session, team_id=actor.team_id, user_ids=[actor.user_id])
+                view = None
+            else:
+                view = modals.checklist(card) if approve else modals.request_changes(card)
+    except DomainError as error:
+        tell(body, client, respond, str(error))
+        return
+    if view is None:
+        tell(body, client, respond, message)
+    else:
+        client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _decide(runtime: Runtime, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+            decide: Callable[[Session, Actor, int], reviews.Decision], *,
+            errors_for: Callable[[InvalidInput], dict[str, str]]) -> None:
+    """Record the decision; a refusal or bad input comes back inside the modal."""
+    try:
+        sign_off_id = ids.decode_modal_context(view.get("private_metadata")).sign_off_id
+        with runtime.transaction() as session:
+            actor = actor_for(runtime, session, team_id=body["team"]["id"], user_id=body["user"]["id"], client=client)
+            decision = decide(session, actor, sign_off_id)
+            role_name = sign_off_card(session, decision.sign_off).role_name
+            outcome = None if decision.recorded else already_decided(decision.initiative, decision.sign_off,
+                                                                     role_name)
+            following = _next_checklist(session, actor, decision) if decision.recorded else None
+    except InvalidInput as error:
+        if isinstance(error, ids.StaleForm):
+            ack(response_action="update", view=modals.notice(str(error)))
+        else:
+            ack(response_action="errors", errors=errors_for(error))
+        return
+    except DomainError as error:
+        ack(response_action="update", view=modals.notice(str(error)))
+        return
+    if outcome:
+        ack(response_action="update", view=modals.notice(outcome))
+    elif following:
+        ack(response_action="update", view=following)
+    else:
+        ack()
+
+
+def _next_checklist(session: Session, actor: Actor, decision: reviews.Decision) -> dict[str, Any] | None:
+    """Someone holding two roles on one review gets the second checklist right after the first."""
+    if decision.sign_off.state != "approved" or decision.gate_passed:
+        return None
+    for pending in reviews.pending_sign_offs_for(session, team_id=actor.team_id, user_id=actor.user_id):
+        if pending.review.id == decision.review.id:
+            return modals.checklist(sign_off_card(session, pending.sign_off))
+    return None

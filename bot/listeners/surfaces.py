@@ -1,0 +1,25 @@
+"""Answering where the request came from: a message click has a response_url (ephemeral reply); App Home and
+modals have none, so they are answered in a modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+
+from bot.views import modals
+
+
+def clicked_in_message(body: dict[str, Any]) -> bool:
+    return (body.get("container") or {}).get("type") == "message" and bool(body.get("response_url"))
+
+
+def tell(body: dict[str, Any], client: WebClient, respond: Respond, text: str) -> None:
+    """Say one thing privately to whoever clicked: ephemeral by response_url, or a modal."""
+    if clicked_in_message(body):
+        respond(text=text, response_type="ephemeral", replace_original=False)
+    elif (body.get("view") or {}).get("type") == "modal":
+        client.views_push(trigger_id=body["trigger_id"], view=modals.notice(text))
+    else:
+        client.views_open(trigger_id=body["trigger_id"], view=modals.notice(text))

@@ -1,0 +1,169 @@
+"""Domain events -> outbox rows: sign-off DMs and their in-place updates, news for the other owners, the
+gate-passed announcement, and the App Home of each affected person (never the whole workspace).
+
+Runs inside the transaction that caused the event (see `bot.runtime.Runtime.transaction`), so a DM exists
+exactly when its review does.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from sqlmodel import Session, select
+
+from bot.config import Settings
+from bot.delivery.outbox import enqueue
+from bot.presenters import home_view, sign_off_card
+from bot.services.events import (
+    DomainEvent,
+    InitiativeCreated,
+    OwnersChanged,
+    ReviewClosed,
+    ReviewOpened,
+    SignOffDecided,
+    StatusChanged,
+)
+from bot.services.initiatives import owners_of
+from bot.services.reviews import SETTLED, sign_offs_of
+from bot.services.validation import USER_ID_PATTERN
+from bot.views import messages
+from storage.models import GateReview, Initiative, OutboxMessage, SignOff, SignOffMessage
+
+log = logging.getLogger(__name__)
+_HOMES = "surface.home_publishes"
+
+
+class SlackNotifications:
+    """The event handler the Slack surface adds to `Runtime.event_handlers`."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.digest_channel = settings.digest_channel
+
+    def __call__(self, session: Session, event: DomainEvent) -> None:
+        if isinstance(event, ReviewOpened):
+            self._review_opened(session, event)
+        elif isinstance(event, SignOffDecided):
+            self._sign_off_decided(session, event)
+        elif isinstance(event, ReviewClosed):
+            self._review_closed(session, event)
+        elif isinstance(event, OwnersChanged):
+            self._owners_changed(session, event)
+        elif isinstance(event, (InitiativeCreated, StatusChanged)):
+            initiative = session.get(Initiative, event.initiative_id)
+            assert initiative is not None
+            people = [initiative.created_by, *owners_of(session, initiative_id=initiative.id).values()]
+            republish_homes(session, team_id=event.team_id, user_ids=[*people, event.actor])
+
+    def _review_opened(self, session: Session, event: ReviewOpened) -> None:
+        sign_offs = sign_offs_of(session, review_id=event.review_id)
+        for sign_off in sign_offs:
+            post_sign_off_request(session, sign_off)
+        republish_homes(session, team_id=event.team_id, user_ids=[event.actor, *(s.assignee for s in sign_offs)])
+
+    def _sign_off_decided(self, session: Session, event: SignOffDecided) -> None:
+        decided = session.get(SignOff, event.sign_off_id)
+        assert decided is not None
+        card = sign_off_card(session, decided)
+        update_sign_off_request(session, decided)
+        sign_offs = sign_offs_of(session, review_id=event.review_id)
+        news = messages.decision_news(
+            card.initiative, decider=event.actor, role_name=card.role_name, decision=event.decision,
+            gate_name=card.gate_name, settled=sum(s.state in SETTLED for s in sign_offs), required=len(sign_offs),
+            comment=decided.comment,
+        )
+        others = {s.assignee for s in sign_offs if s.id != decided.id} - {event.actor}
+        for user_id in sorted(others):
+            enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                    payload={"channel": user_id, **news.payload()})
+        republish_homes(session, team_id=event.team_id,
+                        user_ids=[event.actor, *(s.assignee for s in sign_offs)])
+
+    def _review_closed(self, session: Session, event: ReviewClosed) -> None:
+        sign_offs = sign_offs_of(session, review_id=event.review_id)
+        for sign_off in sign_offs:
+            if sign_off.state == "cancelled":
+                update_sign_off_request(session, sign_off)
+        if event.state == "passed":
+            self._announce_gate_passed(session, event, sign_offs)
+        republish_homes(session, team_id=event.team_id, user_ids=[event.actor, *(s.assignee for s in sign_offs)])
+
+    def _announce_gate_passed(self, session: Session, event: ReviewClosed, sign_offs: list[SignOff]) -> None:
+        review = session.get(GateReview, event.review_id)
+        initiative = session.get(Initiative, event.initiative_id)
+        assert review is not None and initiative is not None
+        channel = initiative.channel_id or self.digest_channel
+        if not channel:
+            log.info("%s passed %s; no channel to announce it in", initiative.key, review.gate_slug)
+            return
+        card = sign_off_card(session, sign_offs[0]) if sign_offs else None
+        message = messages.gate_passed(
+            initiative, gate_name=card.gate_name if card else review.gate_slug,
+            to_stage_name=card.to_stage_name if card else review.to_stage,
+            approvers=[s.decided_by or s.assignee for s in sign_offs if s.state in SETTLED],
+        )
+        enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                payload={"channel": channel, "unfurl_links": False, **message.payload()})
+
+    def _owners_changed(self, session: Session, event: OwnersChanged) -> None:
+        for sign_off_id in event.moved_sign_off_ids:
+            sign_off = session.get(SignOff, sign_off_id)
+            assert sign_off is not None
+            update_sign_off_request(session, sign_off, moved_to=sign_off.assignee)
+            post_sign_off_request(session, sign_off)
+        people = [user for _, old, new in event.changes for user in (old, new) if user]
+        republish_homes(session, team_id=event.team_id, user_ids=[event.actor, *people])
+
+
+def post_sign_off_request(session: Session, sign_off: SignOff) -> OutboxMessage:
+    """One DM to the sign-off's assignee, remembered so that it can be updated in place later."""
+    message = messages.sign_off_request(sign_off_card(session, sign_off))
+    row = enqueue(session, team_id=sign_off.team_id, method="chat.postMessage",
+                  payload={"channel": sign_off.assignee, **message.payload()})
+    assert row.id is not None and sign_off.id is not None
+    remembered = _message_of(session, sign_off.id)
+    if remembered is None:
+        remembered = SignOffMessage(team_id=sign_off.team_id, sign_off_id=sign_off.id, outbox_message_id=row.id,
+                                    user_id=sign_off.assignee)
+    else:
+        remembered.outbox_message_id, remembered.user_id = row.id, sign_off.assignee
+    session.add(remembered)
+    session.flush()
+    return row
+
+
+def update_sign_off_request(session: Session, sign_off: SignOff, *, moved_to: str | None = None,
+                            channel: str | None = None, ts: str | None = None) -> OutboxMessage | None:
+    """chat.update the sign-off's DM to show its outcome without buttons. With `channel` and `ts` (a click on an
+    older copy), that message is updated; otherwise the remembered DM, once its post has been delivered."""
+    message = messages.sign_off_decided(sign_off_card(session, sign_off), moved_to=moved_to)
+    if channel and ts:
+        return enqueue(session, team_id=sign_off.team_id, method="chat.update",
+                       payload={"channel": channel, "ts": ts, **message.payload()})
+    assert sign_off.id is not None
+    remembered = _message_of(session, sign_off.id)
+    if remembered is None:
+        return None
+    return enqueue(session, team_id=sign_off.team_id, method="chat.update", payload=message.payload(),
+                   depends_on=remembered.outbox_message_id)
+
+
+def republish_homes(session: Session, *, team_id: str, user_ids: Iterable[str]) -> None:
+    """views.publish each person's App Home. Within one transaction a person's Home is published once, with
+    the state as of the last event: a later event re-renders the pending row instead of adding another."""
+    pending: dict[tuple[str, str], OutboxMessage] = session.info.setdefault(_HOMES, {})
+    for user_id in dict.fromkeys(user_ids):
+        if not USER_ID_PATTERN.match(user_id or ""):
+            continue  # "system" and other non-people
+        payload = {"user_id": user_id, "view": home_view(session, team_id=team_id, user_id=user_id)}
+        row = pending.get((team_id, user_id))
+        if row is not None and row.state == "pending" and row in session:
+            row.payload = payload
+            session.add(row)
+        else:
+            pending[(team_id, user_id)] = enqueue(session, team_id=team_id, method="views.publish", payload=payload)
+    session.flush()
+
+
+def _message_of(session: Session, sign_off_id: int) -> SignOffMessage | None:
+    return session.exec(select(SignOffMessage).where(SignOffMessage.sign_off_id == sign_off_id)).first()

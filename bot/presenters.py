@@ -1,0 +1,43 @@
+"""Gathers, with services, what a view shows, so that views stay pure and listeners and handlers stay thin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from bot.services.initiatives import count_initiatives, list_initiatives
+from bot.services.reviews import gate_of, pending_sign_offs_for, sign_offs_of
+from bot.services.workspaces import catalog_for
+from bot.views import home
+from bot.views.messages import SignOffCard
+from bot.views.replies import stage_name
+from storage.models import GateReview, Initiative, SignOff
+
+
+def sign_off_card(session: Session, sign_off: SignOff) -> SignOffCard:
+    review = session.get(GateReview, sign_off.review_id)
+    assert review is not None
+    initiative = session.get(Initiative, review.initiative_id)
+    assert initiative is not None
+    catalog = catalog_for(session, team_id=review.team_id, version=review.definition_version)
+    gate = gate_of(session, review)
+    links = tuple(link for other in sign_offs_of(session, review_id=review.id) for link in other.evidence_links)
+    return SignOffCard(
+        initiative=initiative, review=review, sign_off=sign_off, gate_name=gate.name,
+        from_stage_name=stage_name(catalog, review.from_stage), to_stage_name=stage_name(catalog, review.to_stage),
+        role_name=catalog.role_name(sign_off.role), checklist=gate.checklist_for(sign_off.role),
+        evidence_links=links,
+    )
+
+
+def home_view(session: Session, *, team_id: str, user_id: str) -> dict[str, Any]:
+    catalog = catalog_for(session, team_id=team_id)
+    return home.home(
+        pending=pending_sign_offs_for(session, team_id=team_id, user_id=user_id),
+        role_names={role.id: role.name for role in catalog.roles.values()},
+        initiatives=list_initiatives(session, team_id=team_id, owner=user_id, limit=home.INITIATIVES_SHOWN),
+        initiatives_total=count_initiatives(session, team_id=team_id, owner=user_id),
+        catalog=catalog,
+    )
+

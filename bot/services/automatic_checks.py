@@ -1,0 +1,66 @@
+"""Automatic checklist items (MLflow model checks): queued when a review opens, results kept per review.
+
+An item is automatic when its gate definition gives it a `check` (see `bot.services.catalog.ChecklistItem`).
+Results are `passed` / `failed` with their evidence, or `unknown` ("could not check"), which neither passes nor
+fails: the owner ticks or waives the item as usual. Unknown results are retried while the review is open.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.integrations.mlflow import CheckResult
+from bot.services.events import DomainEvent, ReviewOpened
+from bot.services.reviews import gate_of
+from storage.models import AutomaticCheck, GateReview
+
+RETRY_UNKNOWN_AFTER = timedelta(minutes=15)
+
+
+class AutomaticCheckEvents:
+    """Domain-event handler: one pending check per automatic item of the review's gate."""
+
+    def __call__(self, session: Session, event: DomainEvent) -> None:
+        if not isinstance(event, ReviewOpened):
+            return
+        review = session.get(GateReview, event.review_id)
+        if review is None:
+            return
+        for role, items in gate_of(session, review).checklist.items():
+            for item in items:
+                if item.check is None:
+                    continue
+                try:
+                    with session.begin_nested():
+                        session.add(AutomaticCheck(team_id=review.team_id, review_id=review.id, role=role,
+                                                   item_id=item.id, spec=dict(item.check)))
+                        session.flush()
+                except IntegrityError:
+                    continue
+
+
+def due_checks(session: Session, *, now: datetime, limit: int = 100) -> list[AutomaticCheck]:
+    """Pending checks, and unknown ones worth another try, on reviews still open."""
+    open_reviews = select(GateReview.id).where(GateReview.state == "open")
+    query = select(AutomaticCheck).where(
+        col(AutomaticCheck.review_id).in_(open_reviews),
+        (col(AutomaticCheck.outcome) == "pending")
+        | ((col(AutomaticCheck.outcome) == "unknown") & (col(AutomaticCheck.checked_at) < now - RETRY_UNKNOWN_AFTER)),
+    )
+    return list(session.exec(query.order_by(col(AutomaticCheck.id)).limit(limit)))
+
+
+def record_check(session: Session, *, check_id: int, result: CheckResult, now: datetime) -> None:
+    session.execute(update(AutomaticCheck).where(col(AutomaticCheck.id) == check_id)
+                    .values(outcome=result.outcome, evidence=result.evidence[:500], checked_at=now))
+
+
+def results_for(session: Session, *, review_id: int, role: str) -> dict[str, AutomaticCheck]:
+    """What the bot found for a role's automatic items on a review, by item id (for the Approve modal)."""
+    rows = session.exec(select(AutomaticCheck).where(AutomaticCheck.review_id == review_id,
+                                                     AutomaticCheck.role == role))
+    return {row.item_id: row for row in rows}

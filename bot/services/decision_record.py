@@ -1,0 +1,238 @@
+"""The decision record of one initiative: every gate it went through, who signed what and on what evidence.
+
+`load_snapshot` reads; `build_decision_record` is a pure function of that snapshot, so the CLI (Markdown, JSON)
+and Slack (a private view) show the same content.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.services.audit_chain import ChainReport, verify_chain
+from bot.services.audit_identity import Directory, load_directory
+from bot.services.catalog import ChecklistItem, GateCatalog
+from bot.services.initiatives import get_initiative
+from bot.services.workspaces import catalog_for
+from storage.models import GateReview, Initiative, SignOff, StageTransition
+
+OUTCOMES = {"passed": "passed", "changes_requested": "failed (changes requested)", "cancelled": "cancelled",
+            "open": "in review"}
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    initiative: Initiative
+    reviews: list[tuple[GateReview, list[SignOff]]]
+    transitions: list[StageTransition]
+    catalogs: dict[int, GateCatalog]  # by definition version: each review's pinned one, and the newest
+    current_version: int
+    directory: Directory
+    chain: ChainReport
+
+
+@dataclass(frozen=True)
+class ChecklistLine:
+    item: str
+    label: str
+    status: str  # ticked | waived | waived with the sign-off | not decided
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Signature:
+    role: str
+    role_name: str
+    assignee: str
+    assignee_name: str
+    decision: str  # approved | changes_requested | waived | cancelled | pending
+    decided_by: str | None
+    decided_by_name: str | None
+    decided_at: str | None
+    comment: str | None
+    checklist: list[ChecklistLine]
+    evidence_links: list[str]
+
+
+@dataclass(frozen=True)
+class GateRecord:
+    gate: str
+    gate_name: str
+    from_stage: str
+    to_stage: str
+    outcome: str
+    definition_version: int
+    opened_by: str
+    opened_by_name: str
+    opened_at: str
+    closed_at: str | None
+    close_reason: str | None
+    signatures: list[Signature]
+
+
+@dataclass(frozen=True)
+class StageChange:
+    at: str
+    from_stage: str | None
+    to_stage: str
+    actor: str
+    actor_name: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class DecisionRecord:
+    key: str
+    title: str
+    risk_tier: str
+    status: str
+    current_stage: str
+    current_definition_version: int
+    gates: list[GateRecord]
+    stage_history: list[StageChange]
+    chain_verifies: bool
+    chain_summary: str
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def load_snapshot(session: Session, *, team_id: str, key: str) -> Snapshot:
+    """Everything the record shows, read in one transaction. Verifies the workspace's whole chain."""
+    initiative = get_initiative(session, team_id=team_id, key=key)
+    reviews = list(session.exec(select(GateReview).where(GateReview.initiative_id == initiative.id)
+                                .order_by(col(GateReview.opened_at), col(GateReview.id))))
+    sign_offs: dict[int, list[SignOff]] = {review.id: [] for review in reviews}  # type: ignore[misc]
+    for sign_off in session.exec(select(SignOff).where(col(SignOff.review_id).in_(list(sign_offs)))
+                                 .order_by(col(SignOff.id))):
+        sign_offs[sign_off.review_id].append(sign_off)
+    current = catalog_for(session, team_id=team_id)
+    catalogs = {current.version: current}
+    for version in {review.definition_version for review in reviews} - catalogs.keys():
+        catalogs[version] = catalog_for(session, team_id=team_id, version=version)
+    transitions = list(session.exec(select(StageTransition).where(StageTransition.initiative_id == initiative.id)
+                                    .order_by(col(StageTransition.at))))
+    connection = session.connection()
+    return Snapshot(initiative=initiative, reviews=[(r, sign_offs[r.id]) for r in reviews],  # type: ignore[index]
+                    transitions=transitions, catalogs=catalogs, current_version=current.version,
+                    directory=load_directory(connection, team_id=team_id),
+                    chain=verify_chain(connection, team_id=team_id))
+
+
+def build_decision_record(snapshot: Snapshot) -> DecisionRecord:
+    initiative, names = snapshot.initiative, snapshot.directory
+    current = snapshot.catalogs[snapshot.current_version]
+    return DecisionRecord(
+        key=initiative.key,
+        title=initiative.title,
+        risk_tier=initiative.risk_tier,
+        status=initiative.status,
+        current_stage=_stage_name(current, initiative.stage),
+        current_definition_version=snapshot.current_version,
+        gates=[_gate_record(review, sign_offs, snapshot.catalogs[review.definition_version], names)
+               for review, sign_offs in snapshot.reviews],
+        stage_history=[StageChange(at=_iso(t.at), from_stage=t.from_stage, to_stage=t.to_stage, actor=t.actor,
+                                   actor_name=names.name(t.actor, t.at), reason=t.reason)
+                       for t in snapshot.transitions],
+        chain_verifies=snapshot.chain.ok,
+        chain_summary=snapshot.chain.describe(),
+    )
+
+
+def _gate_record(review: GateReview, sign_offs: list[SignOff], catalog: GateCatalog, names: Directory) -> GateRecord:
+    gate = catalog.gate(review.gate_slug)
+    return GateRecord(
+        gate=gate.id, gate_name=gate.name, from_stage=_stage_name(catalog, review.from_stage),
+        to_stage=_stage_name(catalog, review.to_stage), outcome=OUTCOMES.get(review.state, review.state),
+        definition_version=review.definition_version, opened_by=review.opened_by,
+        opened_by_name=names.name(review.opened_by, review.opened_at), opened_at=_iso(review.opened_at),
+        closed_at=_iso(review.closed_at) if review.closed_at else None, close_reason=review.close_reason,
+        signatures=[_signature(s, catalog, gate.checklist_for(s.role), names) for s in sign_offs],
+    )
+
+
+def _signature(sign_off: SignOff, catalog: GateCatalog, items: tuple[ChecklistItem, ...],
+               names: Directory) -> Signature:
+    when = sign_off.decided_at or sign_off.requested_at
+    return Signature(
+        role=sign_off.role, role_name=catalog.role_name(sign_off.role), assignee=sign_off.assignee,
+        assignee_name=names.name(sign_off.assignee, when), decision=sign_off.state,
+        decided_by=sign_off.decided_by,
+        decided_by_name=names.name(sign_off.decided_by, when) if sign_off.decided_by else None,
+        decided_at=_iso(sign_off.decided_at) if sign_off.decided_by and sign_off.decided_at else None,
+        comment=sign_off.comment,
+        checklist=[_checklist_line(item.id, item.label, sign_off) for item in items],
+        evidence_links=list(sign_off.evidence_links),
+    )
+
+
+def _checklist_line(item_id: str, label: str, sign_off: SignOff) -> ChecklistLine:
+    if item_id in sign_off.ticked:
+        return ChecklistLine(item_id, label, "ticked")
+    if item_id in sign_off.waivers:
+        return ChecklistLine(item_id, label, "waived", sign_off.waivers[item_id])
+    if sign_off.state == "waived":
+        return ChecklistLine(item_id, label, "waived with the sign-off", sign_off.comment)
+    return ChecklistLine(item_id, label, "not decided")
+
+
+def _stage_name(catalog: GateCatalog, stage_id: str) -> str:
+    return next((stage.name for stage in catalog.stages if stage.id == stage_id), stage_id)
+
+
+def _iso(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def render_markdown(record: DecisionRecord) -> str:
+    lines = [
+        f"# Decision record: {record.key} {record.title}",
+        "",
+        f"- Current stage: **{record.current_stage}** ({record.status}); risk tier: {record.risk_tier}",
+        f"- Gate definitions in force: version {record.current_definition_version}",
+        f"- Integrity: {record.chain_summary}",
+        "",
+    ]
+    if not record.gates:
+        lines += ["No gate review yet.", ""]
+    for gate in record.gates:
+        lines += [
+            f"## {gate.gate_name}: {gate.from_stage} → {gate.to_stage}: {gate.outcome}",
+            "",
+            f"Gate definitions version {gate.definition_version}. Opened by {_who(gate.opened_by, gate.opened_by_name)}"
+            f" on {gate.opened_at}" + (f"; closed {gate.closed_at} ({gate.close_reason})." if gate.closed_at else "."),
+            "",
+        ]
+        for signature in gate.signatures:
+            lines += _signature_lines(signature)
+    lines += ["## Stage history", ""]
+    for change in record.stage_history:
+        lines.append(f"- {change.at}: {change.from_stage or '(new)'} → {change.to_stage}, by "
+                     f"{_who(change.actor, change.actor_name)}: {change.reason}")
+    return "\n".join(lines) + "\n"
+
+
+def _signature_lines(signature: Signature) -> list[str]:
+    decided = (f"{signature.decision} by {_who(signature.decided_by, signature.decided_by_name)} "
+               f"on {signature.decided_at}") if signature.decided_by else signature.decision
+    lines = [f"### {signature.role_name}: {decided}", "",
+             f"Assigned to {_who(signature.assignee, signature.assignee_name)}."]
+    if signature.comment:
+        lines.append(f"Comment: {signature.comment}")
+    lines.append("")
+    for line in signature.checklist:
+        mark = {"ticked": "[x]", "not decided": "[ ]"}.get(line.status, "[~]")
+        reason = f": {line.reason}" if line.reason else ""
+        lines.append(f"- {mark} {line.label} ({line.status}{reason})")
+    for link in signature.evidence_links:
+        lines.append(f"- Evidence: {link}")
+    return [*lines, ""]
+
+
+def _who(user_id: str | None, name: str | None) -> str:
+    if not user_id:
+        return "nobody"
+    return user_id if not name or name == user_id else f"{name} ({user_id})"

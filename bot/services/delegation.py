@@ -1,0 +1,88 @@
+"""Delegation: "while I'm away, @u decides for me".
+
+A delegation covers every role its owner holds, until 23:59 on the chosen date in the owner's time zone. The
+owner can still decide; the delegate may decide too, and receives the owner's nudges instead of them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session, col, select
+
+from bot.services.actors import Actor
+from bot.services.audit import record_audit
+from bot.services.business_days import end_of_local_day, local_date
+from bot.services.errors import InvalidInput, NotFound
+from bot.services.validation import check_user_id
+from storage.models import Delegation
+
+MAX_DAYS_AHEAD = 366
+
+
+def parse_until(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"'{text[:40]}' is not a date; write it as YYYY-MM-DD, e.g. 2026-12-24.") from None
+
+
+def delegate(session: Session, *, actor: Actor, delegate_id: str, until: date, owner_zone: ZoneInfo,
+             now: datetime) -> Delegation:
+    """Hand the actor's sign-offs and nudges to `delegate_id` until 23:59 on `until` (the actor's zone)."""
+    delegate_id = check_user_id(delegate_id)
+    if delegate_id == actor.user_id:
+        raise InvalidInput("You cannot delegate to yourself; mention the colleague who should decide for you.")
+    today = local_date(now, owner_zone)
+    if until < today:
+        raise InvalidInput(f"{until.isoformat()} has passed; give today's date or a later one.")
+    if until > today + timedelta(days=MAX_DAYS_AHEAD):
+        raise InvalidInput(f"Delegate for at most a year: pick a date before {today.replace(year=today.year + 1)}.")
+    row = session.get(Delegation, (actor.team_id, actor.user_id))
+    before = _describe(row) if row else None
+    if row is None:
+        row = Delegation(team_id=actor.team_id, owner=actor.user_id, delegate=delegate_id, until_date=until,
+                         ends_at=end_of_local_day(until, owner_zone), created_at=now)
+    else:
+        row.delegate, row.until_date, row.created_at = delegate_id, until, now
+        row.ends_at = end_of_local_day(until, owner_zone)
+    session.add(row)
+    session.flush()
+    record_audit(session, team_id=actor.team_id, actor=actor.user_id, action="delegation.set",
+                 subject_type="delegation", subject_key=actor.user_id, before=before, after=_describe(row), at=now)
+    return row
+
+
+def end_delegation(session: Session, *, actor: Actor, now: datetime) -> Delegation:
+    """`/initiative delegate off`: the actor decides and is nudged again from now on."""
+    row = session.get(Delegation, (actor.team_id, actor.user_id))
+    if row is None or row.ends_at < now:
+        raise NotFound("You have no delegation to end; `/initiative delegate @someone until YYYY-MM-DD` sets one.")
+    session.delete(row)
+    session.flush()
+    record_audit(session, team_id=actor.team_id, actor=actor.user_id, action="delegation.ended",
+                 subject_type="delegation", subject_key=actor.user_id, before=_describe(row), at=now)
+    return row
+
+
+def current_delegation(session: Session, *, team_id: str, owner: str, now: datetime) -> Delegation | None:
+    row = session.get(Delegation, (team_id, owner))
+    return row if row is not None and now <= row.ends_at else None
+
+
+def is_delegate_of(session: Session, *, team_id: str, owner: str, user_id: str, now: datetime) -> bool:
+    row = current_delegation(session, team_id=team_id, owner=owner, now=now)
+    return row is not None and row.delegate == user_id
+
+
+def active_delegations(session: Session, *, team_id: str, now: datetime) -> dict[str, str]:
+    """owner -> delegate for every delegation in force, in one query."""
+    rows = session.exec(select(Delegation.owner, Delegation.delegate).where(
+        Delegation.team_id == team_id, col(Delegation.ends_at) >= now
+    ))
+    return dict(rows.all())
+
+
+def _describe(row: Delegation) -> dict[str, str]:
+    return {"delegate": row.delegate, "until": row.until_date.isoformat()}

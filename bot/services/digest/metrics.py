@@ -1,0 +1,236 @@
+"""The digest's numbers as pure functions of the loaded rows. Each one is defined in docs/digest.md."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from statistics import median
+from zoneinfo import ZoneInfo
+
+from bot.services.business_days import business_days_between, is_overdue, local_date, sla_deadline
+from bot.services.catalog import GateCatalog, Stage
+from bot.services.digest.history import LOOKBACK, TURNAROUND_STATES, DigestData, InitiativeHistory
+from bot.services.digest.report import (
+    Conversion,
+    FunnelRow,
+    Median,
+    Movement,
+    StalledItem,
+    Trend,
+    WaitingItem,
+)
+from bot.services.digest.schedule import Window
+from bot.services.portfolio import is_stalled
+
+PILOT, PRODUCTION = "pilot", "production"
+TREND_WEEKS = 12
+
+
+def stage_name(catalog: GateCatalog, stage_id: str | None) -> str:
+    return next((s.name for s in catalog.stages if s.id == stage_id), stage_id or "?")
+
+
+def gate_name(catalog: GateCatalog, gate_slug: str) -> str:
+    return next((g.name for g in catalog.gates if g.id == gate_slug), gate_slug)
+
+
+Counts = dict[tuple[str, str], int]  # (stage id, status) -> initiatives
+
+
+def counts_over_time(histories: Iterable[InitiativeHistory], moments: Iterable[datetime]) -> dict[datetime, Counts]:
+    """How many initiatives were in each (stage, status) at each moment, in one sweep over every change.
+
+    The same answer as asking each history `stage_at`/`status_at` for each moment, but sorting ~3 changes per
+    initiative once instead of 14 lookups per initiative keeps the digest well under a second at 10,000.
+    """
+    deltas: list[tuple[datetime, str, str, int]] = []
+    for history in histories:
+        if history.statuses:  # paused or retired at some point: interleave both lists in time
+            changes = sorted([(t.at, 0, t.to_stage) for t in history.transitions]
+                             + [(c.at, 1, c.status) for c in history.statuses])
+        else:
+            changes = [(t.at, 0, t.to_stage) for t in history.transitions]
+        stage: str | None = None
+        status = "active"
+        for at, kind, value in changes:
+            if stage is not None:
+                deltas.append((at, stage, status, -1))
+            if kind == 0:
+                stage = value
+            else:
+                status = value
+            if stage is not None:
+                deltas.append((at, stage, status, +1))
+    deltas.sort(key=lambda delta: delta[0])
+    counts: Counts = defaultdict(int)
+    result: dict[datetime, Counts] = {}
+    index = 0
+    for moment in sorted(set(moments)):
+        while index < len(deltas) and deltas[index][0] <= moment:
+            _, stage_id, status_now, step = deltas[index]
+            counts[(stage_id, status_now)] += step
+            index += 1
+        result[moment] = dict(counts)
+    return result
+
+
+def funnel(data: DigestData, window: Window, counts: dict[datetime, Counts]) -> tuple[FunnelRow, ...]:
+    now, before = counts[window.end], counts[window.start]
+    return tuple(
+        FunnelRow(stage.id, stage.name, now.get((stage.id, "active"), 0), before.get((stage.id, "active"), 0),
+                  now.get((stage.id, "paused"), 0))
+        for stage in data.catalog.stages
+    )
+
+
+def _in_window(moment: datetime | None, window: Window) -> bool:
+    return moment is not None and window.start < moment <= window.end
+
+
+def moved(data: DigestData, window: Window) -> dict[str, tuple[Movement, ...]]:
+    """New, advanced (with the gate), sent back, paused and retired during the window, each oldest first."""
+    catalog = data.catalog
+    order = {stage.id: index for index, stage in enumerate(catalog.stages)}
+    lists: dict[str, list[Movement]] = {"new": [], "advanced": [], "sent_back": [], "paused": [], "retired": []}
+    for history in data.initiatives.values():
+        for t in history.transitions:
+            if not _in_window(t.at, window):
+                continue
+            to_name = stage_name(catalog, t.to_stage)
+            if t.from_stage is None:
+                lists["new"].append(_movement(history, t.at, f"in {to_name}"))
+                continue
+            path = f"{stage_name(catalog, t.from_stage)} → {to_name}"
+            review = data.reviews.get(t.review_id) if t.review_id else None
+            if order.get(t.to_stage, -1) > order.get(t.from_stage, -1):
+                how = f"through {gate_name(catalog, review.gate_slug)}" if review else f"by an admin: {t.reason}"
+                lists["advanced"].append(_movement(history, t.at, f"{path} {how}"))
+            else:
+                lists["sent_back"].append(_movement(history, t.at, f"{path}: {t.reason}"))
+        for change in history.statuses:
+            if _in_window(change.at, window) and change.status in ("paused", "retired"):
+                where = history.stage_at(change.at)
+                detail = f"in {stage_name(catalog, where.to_stage if where else None)}"
+                detail += f": {change.reason}" if change.reason else ""
+                lists[change.status].append(_movement(history, change.at, detail))
+    for review in data.reviews.values():
+        if review.state == "changes_requested" and _in_window(review.closed_at, window):
+            history = data.initiatives[review.initiative_id]
+            detail = f"changes requested at {gate_name(catalog, review.gate_slug)}: {review.close_reason or ''}"
+            lists["sent_back"].append(_movement(history, review.closed_at, detail.rstrip(": ")))  # type: ignore[arg-type]
+    return {kind: tuple(sorted(items, key=lambda m: (m.at, m.key))) for kind, items in lists.items()}
+
+
+def _movement(history: InitiativeHistory, at: datetime, detail: str) -> Movement:
+    return Movement(key=history.key, title=history.title, at=at, detail=detail)
+
+
+class _AsOf:
+    """The two fields `portfolio.is_stalled` reads, as they were at a moment in the past."""
+
+    def __init__(self, status: str, stage_entered_at: datetime) -> None:
+        self.status, self.stage_entered_at = status, stage_entered_at
+
+
+def stalled(data: DigestData, window: Window) -> tuple[StalledItem, ...]:
+    """Active initiatives longer in their stage than its `stall_after_days` (newest definition); longest first."""
+    stages: dict[str, Stage] = {stage.id: stage for stage in data.catalog.stages}
+    items = []
+    for history in data.initiatives.values():
+        transition = history.stage_at(window.end)
+        stage = stages.get(transition.to_stage) if transition else None
+        if transition is None or stage is None or stage.stall_after_days is None:
+            continue
+        state = _AsOf(history.status_at(window.end), transition.at)
+        if is_stalled(state, stage, window.end):  # type: ignore[arg-type]
+            days = (window.end - transition.at).days
+            items.append(StalledItem(history.key, history.title, stage.name, days, stage.stall_after_days))
+    return tuple(sorted(items, key=lambda i: (-i.days_in_stage, i.key)))
+
+
+def waiting(data: DigestData, window: Window) -> tuple[WaitingItem, ...]:
+    """Sign-offs pending at `as_of` on active initiatives: overdue first, then the longest waiting."""
+    catalog, as_of, zone = data.catalog, window.end, window.zone
+    holidays, today = catalog.holidays, local_date(as_of, zone)
+    deadlines: dict[tuple[datetime, int], tuple[datetime, int, bool]] = {}
+    items = []
+    for sign_off in data.sign_offs:
+        if sign_off.requested_at > as_of or (sign_off.decided_at is not None and sign_off.decided_at <= as_of):
+            continue
+        review = data.reviews[sign_off.review_id]
+        history = data.initiatives[review.initiative_id]
+        if history.status_at(as_of) != "active":
+            continue
+        key = (sign_off.requested_at, review.sla_business_days)
+        if key not in deadlines:  # the roles of one review share it: work it out once
+            deadlines[key] = (
+                sla_deadline(sign_off.requested_at, zone, review.sla_business_days, holidays),
+                business_days_between(local_date(sign_off.requested_at, zone), today, holidays),
+                is_overdue(sign_off.requested_at, zone, review.sla_business_days, as_of, holidays),
+            )
+        due, waited, overdue = deadlines[key]
+        items.append(WaitingItem(history.key, history.title, gate_name(catalog, review.gate_slug),
+                                 catalog.role_name(sign_off.role), sign_off.assignee, sign_off.requested_at,
+                                 waited, due, overdue))
+    return tuple(sorted(items, key=lambda i: (not i.overdue, i.requested_at, i.key, i.role_name)))
+
+
+def conversion(data: DigestData, as_of: datetime) -> Conversion:
+    """Of the initiatives first entering Pilot in (as_of - 365 d, as_of], how many entered Production by as_of."""
+    cohort = converted = 0
+    for history in data.initiatives.values():
+        pilot_entries = [t.at for t in history.transitions if t.to_stage == PILOT and t.at <= as_of]
+        if not pilot_entries or not _in_window_year(min(pilot_entries), as_of):
+            continue
+        cohort += 1
+        if any(t.to_stage == PRODUCTION and t.at <= as_of for t in history.transitions):
+            converted += 1
+    return Conversion(cohort=cohort, converted=converted)
+
+
+def median_days_in_stage(data: DigestData, window: Window) -> dict[str, Median]:
+    """Per stage: median calendar days (in the zone) of stays that ended in (as_of - 365 d, as_of]."""
+    stays: dict[str, list[int]] = defaultdict(list)
+    zone: ZoneInfo = window.zone
+    for history in data.initiatives.values():
+        for entered, left in zip(history.transitions, history.transitions[1:], strict=False):
+            if _in_window_year(left.at, window.end):
+                days = (left.at.astimezone(zone).date() - entered.at.astimezone(zone).date()).days
+                stays[entered.to_stage].append(days)
+    return {stage.name: _median(stays[stage.id]) for stage in data.catalog.stages}
+
+
+def median_turnaround_by_role(data: DigestData, window: Window) -> dict[str, Median]:
+    """Per role: median days from request to decision, over approvals and change requests in the last 365 days."""
+    turnaround: dict[str, list[float]] = defaultdict(list)
+    for sign_off in data.sign_offs:
+        if sign_off.state in TURNAROUND_STATES and _in_window_year(sign_off.decided_at, window.end):
+            assert sign_off.decided_at is not None
+            turnaround[sign_off.role].append((sign_off.decided_at - sign_off.requested_at) / timedelta(days=1))
+    roles = [role for role in data.catalog.roles.values() if role.signs_off]
+    return {role.name: _median(turnaround[role.id]) for role in roles}
+
+
+def _in_window_year(moment: datetime | None, as_of: datetime) -> bool:
+    return moment is not None and as_of - LOOKBACK < moment <= as_of
+
+
+def _median(values: list[int] | list[float]) -> Median:
+    return Median(days=float(median(values)) if values else None, count=len(values))
+
+
+def trend_points(window: Window) -> tuple[datetime, ...]:
+    """as_of and the same local time 1..11 weeks earlier, oldest first."""
+    local = window.end.astimezone(window.zone).replace(tzinfo=None)
+    return tuple(
+        (local - timedelta(weeks=weeks)).replace(tzinfo=window.zone).astimezone(window.end.tzinfo)
+        for weeks in range(TREND_WEEKS - 1, -1, -1)
+    )
+
+
+def trend(data: DigestData, points: tuple[datetime, ...], counts: dict[datetime, Counts]) -> Trend:
+    """Active initiatives per stage at each point."""
+    series = {stage.name: tuple(counts[point].get((stage.id, "active"), 0) for point in points)
+              for stage in data.catalog.stages}
+    return Trend(points=points, series=series)

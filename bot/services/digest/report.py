@@ -1,0 +1,114 @@
+"""The digest as typed data: what the Block Kit builder, the text renderer and the chart draw from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class FunnelRow:
+    stage_id: str
+    stage_name: str
+    active: int
+    active_last_week: int
+    paused: int
+
+    @property
+    def change(self) -> int:
+        return self.active - self.active_last_week
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One thing that happened to an initiative during the week."""
+
+    key: str
+    title: str
+    at: datetime
+    detail: str  # e.g. "Idea → Pilot through Pilot approval", "retired: merged into AI-7"
+
+
+@dataclass(frozen=True)
+class StalledItem:
+    key: str
+    title: str
+    stage_name: str
+    days_in_stage: int
+    threshold: int
+
+
+@dataclass(frozen=True)
+class WaitingItem:
+    """A pending sign-off: `assignee` blocks `key` at `gate_name`."""
+
+    key: str
+    title: str
+    gate_name: str
+    role_name: str
+    assignee: str
+    requested_at: datetime
+    business_days_waiting: int
+    due_at: datetime
+    overdue: bool
+
+
+@dataclass(frozen=True)
+class DeliveryFailure:
+    method: str
+    channel: str
+    error: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """Pilot-to-production: of `cohort` initiatives first entering Pilot in the year, `converted` reached Production."""
+
+    cohort: int
+    converted: int
+
+    @property
+    def rate(self) -> float | None:
+        return self.converted / self.cohort if self.cohort else None
+
+
+@dataclass(frozen=True)
+class Median:
+    days: float | None
+    count: int
+
+
+@dataclass(frozen=True)
+class Trend:
+    """Active initiatives per stage at the end of each of the last 12 weeks (oldest first)."""
+
+    points: tuple[datetime, ...]
+    series: dict[str, tuple[int, ...]]  # stage name -> counts
+
+
+@dataclass(frozen=True)
+class DigestReport:
+    name: str
+    scope: str  # "all initiatives", "tag: genai", "team: Claims"
+    as_of: datetime
+    window_start: datetime
+    week: str
+    timezone: str
+    funnel: tuple[FunnelRow, ...]
+    new: tuple[Movement, ...]
+    advanced: tuple[Movement, ...]
+    sent_back: tuple[Movement, ...]
+    paused: tuple[Movement, ...]
+    retired: tuple[Movement, ...]
+    stalled: tuple[StalledItem, ...]
+    waiting: tuple[WaitingItem, ...]
+    delivery_failures: tuple[DeliveryFailure, ...]
+    conversion: Conversion
+    median_days_in_stage: dict[str, Median]  # stage name -> median
+    median_turnaround_by_role: dict[str, Median]  # role name -> median, in days
+    trend: Trend
+
+    @property
+    def paused_total(self) -> int:
+        return sum(row.paused for row in self.funnel)

@@ -1,0 +1,83 @@
+"""Evidence links on sign-offs: which are due a check, what the last check found, which are broken.
+
+Links are checked when a review opens (the links already attached to the initiative's sign-offs), when an
+approval attaches them, and daily after that (`bot.jobs.integrations`). One row per workspace and URL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.integrations.evidence import LinkResult
+from bot.services.events import DomainEvent, ReviewOpened, SignOffDecided
+from storage.models import EvidenceCheck, GateReview, SignOff
+from storage.types import utcnow
+
+RECHECK_EVERY = timedelta(days=1)
+FLAGGED = ("broken", "blocked")
+
+
+class EvidenceEvents:
+    """Domain-event handler: links become due for a check now, in the transaction that opened or decided."""
+
+    def __call__(self, session: Session, event: DomainEvent) -> None:
+        if isinstance(event, ReviewOpened):
+            reviews = select(GateReview.id).where(GateReview.initiative_id == event.initiative_id)
+            rows = session.exec(select(SignOff.evidence_links).where(col(SignOff.review_id).in_(reviews))).all()
+            mark_due(session, team_id=event.team_id, urls=[url for links in rows for url in links])
+        elif isinstance(event, SignOffDecided):
+            sign_off = session.get(SignOff, event.sign_off_id)
+            if sign_off is not None:
+                mark_due(session, team_id=event.team_id, urls=sign_off.evidence_links)
+
+
+def mark_due(session: Session, *, team_id: str, urls: Iterable[str], now: datetime | None = None) -> None:
+    now = now or utcnow()
+    for url in dict.fromkeys(urls):
+        existing = _row(session, team_id, url)
+        if existing is not None:
+            existing.due_at = now
+            session.add(existing)
+            continue
+        try:
+            with session.begin_nested():
+                session.add(EvidenceCheck(team_id=team_id, url=url, due_at=now))
+                session.flush()
+        except IntegrityError:
+            # Another transaction added it first; it is due at most a day from now anyway.
+            continue
+    session.flush()
+
+
+def due_links(session: Session, *, now: datetime, limit: int = 200) -> list[tuple[str, str]]:
+    """(team_id, url) of links whose check is due, most overdue first."""
+    query = select(EvidenceCheck.team_id, EvidenceCheck.url).where(col(EvidenceCheck.due_at) <= now)
+    return [(team, url) for team, url in session.exec(query.order_by(col(EvidenceCheck.due_at)).limit(limit))]
+
+
+def record_result(session: Session, *, team_id: str, url: str, result: LinkResult, now: datetime) -> None:
+    session.execute(
+        update(EvidenceCheck).where(col(EvidenceCheck.team_id) == team_id, col(EvidenceCheck.url) == url)
+        .values(state=result.state, status_code=result.status_code, detail=result.detail[:300], checked_at=now,
+                due_at=now + RECHECK_EVERY)
+    )
+
+
+def flagged_links(session: Session, *, team_id: str, urls: Iterable[str]) -> dict[str, EvidenceCheck]:
+    """The links among `urls` whose last check found them broken (or refused to check them), by URL."""
+    wanted = list(dict.fromkeys(urls))
+    if not wanted:
+        return {}
+    rows = session.exec(select(EvidenceCheck).where(
+        EvidenceCheck.team_id == team_id, col(EvidenceCheck.url).in_(wanted), col(EvidenceCheck.state).in_(FLAGGED)))
+    return {row.url: row for row in rows}
+
+
+def _row(session: Session, team_id: str, url: str) -> EvidenceCheck | None:
+    return session.exec(select(EvidenceCheck).where(EvidenceCheck.team_id == team_id,
+                                                    EvidenceCheck.url == url)).first()

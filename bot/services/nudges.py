@@ -1,0 +1,210 @@
+"""The nudge policy: who is reminded or escalated to right now, and why. Pure: data in, a plan out.
+
+- A sign-off's business days are counted in its assignee's zone, from the day after it was requested.
+- It is due for a reminder once pending `nudge_first_after` business days, then every `nudge_every` business
+  days after the last reminder (both from the newest gate definition); its SLA (pinned on the review) ends at
+  17:00 local on its last business day.
+- A person gets one consolidated nudge listing all their pending sign-offs (their delegators' too, while a
+  delegation lasts: nudges go to the delegate only), at most one per local day, only 09:00-17:00 on a business
+  day in their own zone, and none while snoozed; when a snooze ends they are reminded.
+- After the SLA, the sponsor (or else the business owner) and the admins get one consolidated escalation per
+  local working day at most, repeated on the same cadence while the sign-off stays overdue.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from bot.services.business_days import (
+    business_days_between,
+    in_working_hours,
+    local_date,
+    sla_deadline,
+)
+
+NUDGE = "nudge"
+ESCALATION = "escalation"
+
+
+@dataclass(frozen=True)
+class Pending:
+    """One pending sign-off, with what the policy and the message need to know about it."""
+
+    sign_off_id: int
+    initiative_key: str
+    initiative_title: str
+    gate_name: str
+    role: str
+    role_name: str
+    assignee: str
+    requested_at: datetime
+    sla_business_days: int
+    nudge_first_after: int = 2
+    nudge_every: int = 2
+    escalate_to: str | None = None  # the sponsor, or else the business owner
+
+
+@dataclass(frozen=True)
+class History:
+    """What earlier sweeps sent: local dates (in the recipient's zone at the time) and creation times."""
+
+    last_reminded: Mapping[int, date] = field(default_factory=dict)  # sign-off -> last nudge reminding of it
+    last_escalated: Mapping[tuple[str, int], date] = field(default_factory=dict)  # (recipient, sign-off)
+    last_sent: Mapping[tuple[str, str], tuple[date, datetime]] = field(default_factory=dict)  # (recipient, kind)
+
+
+@dataclass(frozen=True)
+class World:
+    pending: Sequence[Pending]
+    default_zone: ZoneInfo
+    zones: Mapping[str, ZoneInfo] = field(default_factory=dict)
+    holidays: frozenset[date] = frozenset()
+    delegations: Mapping[str, str] = field(default_factory=dict)  # owner -> delegate, in force now
+    snoozes: Mapping[str, datetime] = field(default_factory=dict)  # person -> snoozed until
+    admins: Sequence[str] = ()
+    history: History = field(default_factory=History)
+
+    def zone(self, user_id: str) -> ZoneInfo:
+        return self.zones.get(user_id, self.default_zone)
+
+    def recipient_for(self, user_id: str) -> str:
+        return self.delegations.get(user_id, user_id)
+
+
+@dataclass(frozen=True)
+class Item:
+    """A pending sign-off as one recipient's message shows it."""
+
+    pending: Pending
+    business_days: int
+    deadline: datetime
+    overdue: bool
+    due: bool  # its reminder (or escalation) is due today
+    on_behalf_of: str | None = None  # the delegating owner, when the recipient is their delegate
+
+    @property
+    def reminding_age(self) -> bool:
+        return self.business_days >= self.pending.nudge_first_after
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: str
+    recipient: str
+    local_date: date
+    items: tuple[Item, ...]
+    reason: str
+
+    @property
+    def sign_off_ids(self) -> list[int]:
+        return [item.pending.sign_off_id for item in self.items]
+
+    @property
+    def reminded_ids(self) -> list[int]:
+        """The sign-offs whose cadence this message restarts (those old enough to be reminded of)."""
+        if self.kind == ESCALATION:
+            return self.sign_off_ids
+        return [item.pending.sign_off_id for item in self.items if item.reminding_age]
+
+
+@dataclass(frozen=True)
+class Held:
+    """Someone due a message who does not get one now, and why (shown by the dry run)."""
+
+    kind: str
+    recipient: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Plan:
+    notices: list[Notice]
+    held: list[Held]
+
+
+def plan(world: World, now: datetime) -> Plan:
+    """Every nudge and escalation to send at `now`, and those held back."""
+    notices: list[Notice] = []
+    held: list[Held] = []
+    by_recipient: dict[str, list[Pending]] = {}
+    for pending in sorted(world.pending, key=lambda p: (p.requested_at, p.sign_off_id)):
+        by_recipient.setdefault(world.recipient_for(pending.assignee), []).append(pending)
+    for recipient, pendings in by_recipient.items():
+        _decide(world, now, NUDGE, recipient, pendings, notices, held)
+    escalations: dict[str, list[Pending]] = {}
+    for pending in sorted(world.pending, key=lambda p: (p.requested_at, p.sign_off_id)):
+        if now <= _deadline(world, pending):
+            continue
+        assignee_side = {pending.assignee, world.recipient_for(pending.assignee)}
+        targets = [pending.escalate_to, *world.admins] if pending.escalate_to else list(world.admins)
+        for target in dict.fromkeys(world.recipient_for(t) for t in targets if t):
+            if target not in assignee_side:
+                escalations.setdefault(target, []).append(pending)
+    for recipient, pendings in escalations.items():
+        _decide(world, now, ESCALATION, recipient, pendings, notices, held)
+    return Plan(notices=notices, held=held)
+
+
+def _decide(world: World, now: datetime, kind: str, recipient: str, pendings: list[Pending],
+            notices: list[Notice], held: list[Held]) -> None:
+    zone = world.zone(recipient)
+    today = local_date(now, zone)
+    items = tuple(_item(world, now, kind, recipient, today, p) for p in pendings)
+    due = [item for item in items if item.due]
+    snoozed_until = world.snoozes.get(recipient) if kind == NUDGE else None
+    last_date, last_at = world.history.last_sent.get((recipient, kind), (None, None))
+    snooze_ended = (snoozed_until is not None and snoozed_until <= now and (last_at is None or last_at < snoozed_until)
+                    and any(item.reminding_age for item in items))
+    if not due and not snooze_ended:
+        return
+    if snoozed_until is not None and now < snoozed_until:
+        held.append(Held(kind, recipient, f"snoozed until {_local(snoozed_until, zone)}"))
+    elif last_date is not None and last_date >= today:
+        held.append(Held(kind, recipient, f"already sent one on {today.isoformat()} (their local date)"))
+    elif not in_working_hours(now, zone, world.holidays):
+        held.append(Held(kind, recipient, f"outside their working hours ({_local(now, zone)})"))
+    else:
+        notices.append(Notice(kind, recipient, today, items, _reason(kind, items, due, snooze_ended)))
+
+
+def _item(world: World, now: datetime, kind: str, recipient: str, today: date, pending: Pending) -> Item:
+    assignee_zone = world.zone(pending.assignee)
+    elapsed = business_days_between(local_date(pending.requested_at, assignee_zone), local_date(now, assignee_zone),
+                                    world.holidays)
+    deadline = _deadline(world, pending)
+    overdue = now > deadline
+    if kind == NUDGE:
+        last = world.history.last_reminded.get(pending.sign_off_id)
+        due = elapsed >= pending.nudge_first_after and (
+            last is None or business_days_between(last, today, world.holidays) >= pending.nudge_every
+        )
+    else:
+        last = world.history.last_escalated.get((recipient, pending.sign_off_id))
+        due = overdue and (last is None or business_days_between(last, today, world.holidays) >= pending.nudge_every)
+    on_behalf_of = pending.assignee if kind == NUDGE and recipient != pending.assignee else None
+    return Item(pending=pending, business_days=elapsed, deadline=deadline, overdue=overdue, due=due,
+                on_behalf_of=on_behalf_of)
+
+
+def _deadline(world: World, pending: Pending) -> datetime:
+    return sla_deadline(pending.requested_at, world.zone(pending.assignee), pending.sla_business_days,
+                        world.holidays)
+
+
+def _reason(kind: str, items: tuple[Item, ...], due: list[Item], snooze_ended: bool) -> str:
+    overdue = sum(1 for item in items if item.overdue)
+    if kind == ESCALATION:
+        return f"{len(items)} sign-off(s) past their SLA, {len(due)} not escalated to them recently"
+    parts = [f"{len(items)} pending sign-off(s)", f"{len(due)} due for a reminder"]
+    if overdue:
+        parts.append(f"{overdue} overdue")
+    if snooze_ended:
+        parts.append("their snooze has ended")
+    return ", ".join(parts)
+
+
+def _local(moment: datetime, zone: ZoneInfo) -> str:
+    return f"{moment.astimezone(zone):%a %Y-%m-%d %H:%M} {zone.key}"

@@ -1,0 +1,77 @@
+"""People's time zones, kept in the database: read from users.info when a stored one is over a day old (a few
+people per sweep, never everyone at once) and from `user_change` events. Until a zone is known,
+DEFAULT_TIMEZONE applies."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col, select
+
+from bot.services.audit_identity import remember_identity
+from storage.models import UserProfile
+
+PROFILE_MAX_AGE = timedelta(days=1)
+
+
+def parse_zone(name: str | None) -> ZoneInfo | None:
+    """A zoneinfo zone for an IANA name, or None when Slack sent nothing usable."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+
+
+def zones_of(session: Session, *, team_id: str) -> dict[str, ZoneInfo]:
+    """Every known zone in the workspace, in one query."""
+    rows = session.exec(select(UserProfile.user_id, UserProfile.tz).where(UserProfile.team_id == team_id))
+    return {user_id: zone for user_id, tz in rows if (zone := parse_zone(tz)) is not None}
+
+
+def zone_for(session: Session, *, team_id: str, user_id: str, default: ZoneInfo) -> ZoneInfo:
+    profile = session.get(UserProfile, (team_id, user_id))
+    return (parse_zone(profile.tz) if profile else None) or default
+
+
+def display_name_of(user: Mapping[str, Any]) -> str:
+    """The name Slack shows for a `users.info` / `user_change` user object."""
+    profile = user.get("profile") or {}
+    return profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
+
+
+def record_profile(session: Session, *, team_id: str, user_id: str, tz: str | None, now: datetime,
+                   display_name: str = "") -> None:
+    """Store what Slack says a person's zone is (None: Slack has none, so the default applies), and their name
+    as of now for the audit trail's exports and decision records."""
+    if display_name:
+        remember_identity(session, team_id=team_id, user_id=user_id, display_name=display_name, at=now)
+    values = {"team_id": team_id, "user_id": user_id, "tz": tz if parse_zone(tz) else None, "refreshed_at": now}
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(UserProfile).values(**values)
+    # An upsert: two replicas handling the same user_change at once both succeed.
+    session.execute(statement.on_conflict_do_update(
+        index_elements=["team_id", "user_id"], set_={"tz": values["tz"], "refreshed_at": now}
+    ))
+
+
+def stale_people(session: Session, *, team_id: str, user_ids: Iterable[str], now: datetime,
+                 limit: int) -> list[str]:
+    """Up to `limit` of `user_ids` whose zone is unknown or over a day old: never known first, then oldest."""
+    wanted = set(user_ids)
+    if not wanted or limit <= 0:
+        return []
+    refreshed: Mapping[str, datetime] = dict(session.exec(
+        select(UserProfile.user_id, UserProfile.refreshed_at).where(
+            UserProfile.team_id == team_id, col(UserProfile.user_id).in_(sorted(wanted))
+        )
+    ).all())
+    cutoff = now - PROFILE_MAX_AGE
+    never = sorted(u for u in wanted if u not in refreshed)
+    old = sorted((at, u) for u, at in refreshed.items() if at <= cutoff)
+    return (never + [u for _, u in old])[:limit]

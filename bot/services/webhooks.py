@@ -1,0 +1,194 @@
+"""Outbound webhooks: admins register endpoints; domain events become delivery rows in the same transaction.
+
+The event documents are schema version 1 (docs/integrations.md, docs/webhook-events.schema.json). Delivery
+itself (HTTP, retries, disabling a failing endpoint) is `bot.jobs.integrations`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.config import Settings
+from bot.integrations.http import OutboundRefused, check_url, policy_from
+from bot.integrations.webhooks import new_secret
+from bot.services.actors import Actor
+from bot.services.audit import record_audit
+from bot.services.errors import Conflict, InvalidInput, NotFound
+from bot.services.events import (
+    DigestPosted,
+    DomainEvent,
+    InitiativeCreated,
+    ReviewOpened,
+    SignOffDecided,
+    StageChanged,
+)
+from bot.services.initiatives import require_admin
+from storage.models import GateReview, Initiative, SignOff, WebhookDelivery, WebhookEndpoint
+from storage.types import utcnow
+
+SCHEMA_VERSION = 1
+EVENT_TYPES = ("initiative.created", "review.opened", "signoff.decided", "stage.changed", "digest.posted")
+MAX_URL_LENGTH = 2000
+
+
+@dataclass(frozen=True)
+class Registered:
+    endpoint: WebhookEndpoint
+    secret: str  # shown once; only the receiver keeps it
+
+
+def add_endpoint(session: Session, *, actor: Actor, settings: Settings, url: str,
+                 events: list[str] | None = None) -> Registered:
+    """Register a receiver for some (default: all) event types. Admins only; audited without the secret."""
+    require_admin(actor, doing="register webhooks")
+    url = url.strip().strip("<>")
+    if len(url) > MAX_URL_LENGTH:
+        raise InvalidInput(f"That URL is longer than {MAX_URL_LENGTH} characters; use a shorter endpoint URL.")
+    try:
+        check_url(url, policy_from(settings))
+    except OutboundRefused as exc:
+        raise InvalidInput(f"Cannot send webhooks there: {exc}; use a public https:// URL.") from None
+    chosen = _check_events(events or [])
+    endpoint = WebhookEndpoint(team_id=actor.team_id, url=url, secret=new_secret(), events=chosen,
+                               created_by=actor.user_id)
+    try:
+        with session.begin_nested():
+            session.add(endpoint)
+            session.flush()
+    except IntegrityError:
+        raise Conflict("That URL is already registered; remove it first to get a new secret.") from None
+    record_audit(session, team_id=actor.team_id, actor=actor.user_id, action="webhook.added",
+                 subject_type="webhook", subject_key=f"webhook-{endpoint.id}",
+                 after={"url": url, "events": chosen or list(EVENT_TYPES)})
+    return Registered(endpoint=endpoint, secret=endpoint.secret)
+
+
+def list_endpoints(session: Session, *, actor: Actor) -> list[WebhookEndpoint]:
+    require_admin(actor, doing="see webhooks")
+    query = select(WebhookEndpoint).where(WebhookEndpoint.team_id == actor.team_id)
+    return list(session.exec(query.order_by(col(WebhookEndpoint.id))))
+
+
+def remove_endpoint(session: Session, *, actor: Actor, ref: str) -> WebhookEndpoint:
+    """Remove an endpoint by its number or URL; its undelivered events go with it."""
+    require_admin(actor, doing="remove webhooks")
+    ref = ref.strip().strip("<>")
+    query = select(WebhookEndpoint).where(WebhookEndpoint.team_id == actor.team_id)
+    query = query.where(WebhookEndpoint.id == int(ref)) if ref.isdigit() else query.where(WebhookEndpoint.url == ref)
+    endpoint = session.exec(query).first()
+    if endpoint is None:
+        raise NotFound(f"There is no webhook '{ref[:80]}'; `webhooks list` shows their numbers.")
+    session.exec(  # type: ignore[call-overload]
+        update(WebhookDelivery).where(col(WebhookDelivery.endpoint_id) == endpoint.id)
+        .values(state="failed", last_error="endpoint removed", finished_at=utcnow())
+        .where(col(WebhookDelivery.state) == "pending")
+    )
+    record_audit(session, team_id=actor.team_id, actor=actor.user_id, action="webhook.removed",
+                 subject_type="webhook", subject_key=f"webhook-{endpoint.id}",
+                 before={"url": endpoint.url, "events": endpoint.events or list(EVENT_TYPES)})
+    session.delete(endpoint)
+    session.flush()
+    return endpoint
+
+
+def _check_events(events: list[str]) -> list[str]:
+    wanted = [e.strip().lower() for e in events if e.strip()]
+    if wanted in ([], ["all"]):
+        return []
+    unknown = [e for e in wanted if e not in EVENT_TYPES]
+    if unknown:
+        raise InvalidInput(f"'{unknown[0][:40]}' is not an event; choose from {', '.join(EVENT_TYPES)} (or all).")
+    return sorted(set(wanted), key=EVENT_TYPES.index)
+
+
+class WebhookEvents:
+    """Domain-event handler: one pending delivery per subscribed, enabled endpoint, in the event's transaction."""
+
+    def __call__(self, session: Session, event: DomainEvent) -> None:
+        built = event_document(session, event)
+        if built is None:
+            return
+        event_type, data = built
+        endpoints = session.exec(select(WebhookEndpoint).where(
+            WebhookEndpoint.team_id == event.team_id, col(WebhookEndpoint.enabled).is_(True))).all()
+        now = utcnow()
+        for endpoint in endpoints:
+            if endpoint.events and event_type not in endpoint.events:
+                continue
+            document = {"type": event_type, "schema_version": SCHEMA_VERSION, "timestamp": _iso(now),
+                        "team_id": event.team_id, "data": data}
+            session.add(WebhookDelivery(team_id=event.team_id, endpoint_id=endpoint.id,
+                                        message_id=f"msg_{uuid.uuid4().hex}", event_type=event_type,
+                                        payload=document, next_attempt_at=now))
+        session.flush()
+
+
+def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str, Any]] | None:
+    """(type, data) of the webhook for a domain event, or None if the event has no webhook."""
+    if isinstance(event, DigestPosted):
+        return "digest.posted", {"actor": event.actor, "digest": {
+            "name": event.digest_name, "week": event.week, "channel_id": event.channel_id, "ts": event.ts}}
+    initiative_id = getattr(event, "initiative_id", None)
+    initiative = session.get(Initiative, initiative_id) if initiative_id is not None else None
+    if initiative is None:
+        return None
+    base: dict[str, Any] = {"actor": event.actor, "initiative": _initiative(initiative)}
+    if isinstance(event, InitiativeCreated):
+        return "initiative.created", base
+    if isinstance(event, ReviewOpened):
+        review = session.get(GateReview, event.review_id)
+        return ("review.opened", {**base, "review": _review(review)}) if review else None
+    if isinstance(event, SignOffDecided):
+        review, sign_off = session.get(GateReview, event.review_id), session.get(SignOff, event.sign_off_id)
+        if review is None or sign_off is None:
+            return None
+        return "signoff.decided", {**base, "review": _review(review), "sign_off": {
+            "id": sign_off.id, "role": sign_off.role, "decision": event.decision, "decided_by": sign_off.decided_by,
+            "decided_at": _iso(sign_off.decided_at), "comment": sign_off.comment,
+            "evidence_links": list(sign_off.evidence_links)}}
+    if isinstance(event, StageChanged):
+        return "stage.changed", {**base, "from_stage": event.from_stage, "to_stage": event.to_stage,
+                                 "review_id": event.review_id}
+    return None
+
+
+def _initiative(initiative: Initiative) -> dict[str, Any]:
+    return {"key": initiative.key, "title": initiative.title, "stage": initiative.stage,
+            "risk_tier": initiative.risk_tier, "status": initiative.status}
+
+
+def _review(review: GateReview) -> dict[str, Any]:
+    return {"id": review.id, "gate": review.gate_slug, "from_stage": review.from_stage, "to_stage": review.to_stage,
+            "state": review.state, "opened_by": review.opened_by, "opened_at": _iso(review.opened_at),
+            "definition_version": review.definition_version}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if at else None
+
+
+# Delivery bookkeeping, used by the delivery job. Each runs in its own short transaction.
+
+def claim_due(session: Session, *, now: datetime, claim_seconds: float, limit: int) -> list[WebhookDelivery]:
+    """Claim due deliveries by compare-and-set, so two workers never post the same one at once."""
+    due = session.exec(select(WebhookDelivery.id).where(
+        WebhookDelivery.state == "pending", col(WebhookDelivery.next_attempt_at) <= now,
+        (col(WebhookDelivery.claimed_until).is_(None)) | (col(WebhookDelivery.claimed_until) < now),
+    ).order_by(col(WebhookDelivery.id)).limit(limit)).all()
+    claimed = []
+    for delivery_id in due:
+        token = str(uuid.uuid4())
+        result = session.execute(update(WebhookDelivery).where(
+            col(WebhookDelivery.id) == delivery_id, col(WebhookDelivery.state) == "pending",
+            (col(WebhookDelivery.claimed_until).is_(None)) | (col(WebhookDelivery.claimed_until) < now),
+        ).values(claim_token=token, claimed_until=now + timedelta(seconds=claim_seconds)))
+        if result.rowcount == 1:
+            claimed.append(delivery_id)
+    return [d for d in (session.get(WebhookDelivery, i) for i in claimed) if d is not None]

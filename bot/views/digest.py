@@ -1,0 +1,231 @@
+"""The digest as Block Kit (for the channel) and as plain text (for the terminal and `/initiative digest`).
+
+Pure: a `DigestReport` in, blocks or text out. Long lists stop at a few items and end with "and N more" and
+the command that shows them all, so the message stays well within Block Kit's 50 blocks and 3,000 characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+
+from bot.services.digest.report import DigestReport, Median, Movement, StalledItem, WaitingItem
+from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, slack_date
+
+MOVED_SHOWN = 5
+LIST_SHOWN = 8
+FULL_TEXT_COMMAND = "/initiative digest"
+STALLED_COMMAND = "/initiative list stalled"
+MOVED_TITLES = (("new", "New"), ("advanced", "Advanced"), ("sent_back", "Sent back"), ("paused", "Paused"),
+                ("retired", "Retired"))
+
+
+def title_of(report: DigestReport) -> str:
+    return f"AI portfolio digest · week {report.week}"
+
+
+def fallback_text(report: DigestReport) -> str:
+    """The notification line: what a phone shows before the blocks."""
+    active = sum(row.active for row in report.funnel)
+    advanced = len(report.advanced)
+    overdue = sum(1 for item in report.waiting if item.overdue)
+    return (f"{title_of(report)}: {active} active, {advanced} advanced this week, "
+            f"{len(report.stalled)} stalled, {overdue} overdue sign-offs.")
+
+
+# ---- Block Kit ----------------------------------------------------------------------------------------------
+
+
+def digest_blocks(report: DigestReport) -> list[Block]:
+    blocks: list[Block] = [
+        HeaderBlock(text=clip(title_of(report), 150)),
+        _context(f"{slack_date(report.window_start, fmt='{date_short_pretty}')} - "
+                 f"{slack_date(report.as_of)} · {mrkdwn(report.scope, 100)} · "
+                 f"digest `{mrkdwn(report.name, 64)}`"),
+        _section("*Funnel* — active initiatives now (change since last week)"),
+    ]
+    fields = [f"*{mrkdwn(row.stage_name, 60)}*\n{row.active}  {_change(row.change)}" for row in report.funnel]
+    blocks += [SectionBlock(fields=fields[i:i + 10]) for i in range(0, len(fields), 10)]
+    paused = [f"{mrkdwn(row.stage_name, 40)} {row.paused}" for row in report.funnel if row.paused]
+    blocks.append(_context(f"Paused, not counted above: {report.paused_total}"
+                           + (f" ({', '.join(paused)})" if paused else "")))
+    blocks.append(DividerBlock())
+    blocks.append(_section("*Moved this week*  " + " · ".join(
+        f"{label} {len(getattr(report, kind))}" for kind, label in MOVED_TITLES)))
+    for kind, label in MOVED_TITLES:
+        items: Sequence[Movement] = getattr(report, kind)
+        if items:
+            blocks.append(_section(_listing(f"*{label}*", items, MOVED_SHOWN, _movement_line, FULL_TEXT_COMMAND)))
+    blocks.append(DividerBlock())
+    stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
+    blocks.append(_section(_listing(stalled_head, report.stalled, LIST_SHOWN, _stalled_line, STALLED_COMMAND)
+                           if report.stalled else stalled_head + "\nNothing is stalled."))
+    overdue = sum(1 for item in report.waiting if item.overdue)
+    waiting_head = f"*Waiting on sign-offs* ({len(report.waiting)}, {overdue} overdue)"
+    blocks.append(_section(_listing(waiting_head, report.waiting, LIST_SHOWN, _waiting_line, FULL_TEXT_COMMAND)
+                           if report.waiting else waiting_head + "\nNobody is waiting on a sign-off."))
+    if report.delivery_failures:
+        lines = [f"• `{f.method}` to {_where(f.channel)}: {mrkdwn(f.error, 200)}, {slack_date(f.at)}"
+                 for f in report.delivery_failures]
+        blocks.append(_section(_cut(f"*Slack deliveries that failed* ({len(lines)})", lines, LIST_SHOWN,
+                                    "`initiative-bot outbox --failed`")))
+    blocks.append(DividerBlock())
+    blocks.append(SectionBlock(text=MarkdownTextObject(text="*Metrics* (last 365 days)"), fields=[
+        f"*Pilot → production*\n{_conversion(report)}",
+        "*Median days in stage*\n" + _medians(report.median_days_in_stage, "d", digits=1),
+        "*Median sign-off turnaround*\n" + _medians(report.median_turnaround_by_role, "d", digits=1),
+    ]))
+    blocks.append(_context(f"Details: `/initiative list` · `{STALLED_COMMAND}` · `{FULL_TEXT_COMMAND}` "
+                           "(everything as text) · each metric is defined in docs/digest.md"))
+    return blocks
+
+
+def _context(text: str) -> ContextBlock:
+    return ContextBlock(elements=[MarkdownTextObject(text=clip(text, 3000))])
+
+
+def _section(text: str) -> SectionBlock:
+    return SectionBlock(text=MarkdownTextObject(text=clip(text, SECTION_MAX)))
+
+
+def _change(change: int) -> str:
+    return f"(+{change})" if change > 0 else f"(-{-change})" if change < 0 else "(±0)"
+
+
+def _listing(head: str, items: Sequence, shown: int, line: Callable, command: str) -> str:  # type: ignore[type-arg]
+    return _cut(head, [line(item) for item in items], shown, f"`{command}`")
+
+
+def _cut(head: str, lines: list[str], shown: int, command: str) -> str:
+    """At most `shown` lines, then "and N more" with the command that lists them all; within 3,000 chars."""
+    body = lines[:shown]
+    more = len(lines) - len(body)
+    tail = f"…and {more} more: {command} shows them all." if more else ""
+    while len("\n".join([head, *body, tail])) > SECTION_MAX and body:
+        body.pop()
+        more += 1
+        tail = f"…and {more} more: {command} shows them all."
+    return "\n".join(part for part in [head, *body, tail] if part)
+
+
+def _initiative(key: str, title: str) -> str:
+    return f"*{key}* {mrkdwn(title, 60)}"
+
+
+def _movement_line(item: Movement) -> str:
+    return f"• {_initiative(item.key, item.title)} — {mrkdwn(item.detail, 160)}"
+
+
+def _stalled_line(item: StalledItem) -> str:
+    return (f"• {_initiative(item.key, item.title)} — {item.days_in_stage} days in {mrkdwn(item.stage_name, 40)} "
+            f"(threshold {item.threshold})")
+
+
+def _waiting_line(item: WaitingItem) -> str:
+    flag = ":warning: overdue, " if item.overdue else ""
+    return (f"• {mention(item.assignee)} ({mrkdwn(item.role_name, 40)}) blocks {_initiative(item.key, item.title)} "
+            f"at {mrkdwn(item.gate_name, 40)} — {flag}{item.business_days_waiting} business days, "
+            f"due {slack_date(item.due_at, fmt='{date_short_pretty}')}")
+
+
+def _where(channel: str) -> str:
+    return f"<@{channel}>" if channel[:1] in "UW" else f"<#{channel}>" if channel else "?"
+
+
+def _conversion(report: DigestReport) -> str:
+    conversion = report.conversion
+    if conversion.rate is None:
+        return "no initiative entered Pilot in the last 365 days"
+    return f"{conversion.rate:.0%}: {conversion.converted} of {conversion.cohort} that entered Pilot"
+
+
+def _medians(medians: dict[str, Median], unit: str, *, digits: int) -> str:
+    parts = [f"{name} {m.days:.{digits}f}{unit} (n={m.count})" if m.days is not None else f"{name} -"
+             for name, m in medians.items()]
+    return clip("\n".join(parts), 2000) or "-"
+
+
+# ---- plain text -----------------------------------------------------------------------------------------------
+
+
+def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
+    """Readable text for a terminal or a private preview; `shown=None` lists everything."""
+    zone = ZoneInfo(report.timezone)
+
+    def when(at: datetime) -> str:
+        return at.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z")
+
+    out = [title_of(report), f"{when(report.window_start)} - {when(report.as_of)} · {report.scope} · "
+                              f"digest {report.name}", "", "FUNNEL (active now, change since last week)"]
+    width = max((len(row.stage_name) for row in report.funnel), default=5)
+    for row in report.funnel:
+        out.append(f"  {row.stage_name:<{width}}  {row.active:>5}  {_change(row.change)}")
+    out.append(f"  Paused (apart): {report.paused_total}"
+               + "".join(f", {row.stage_name} {row.paused}" for row in report.funnel if row.paused))
+    out += ["", "MOVED THIS WEEK"]
+    for kind, label in MOVED_TITLES:
+        items: Sequence[Movement] = getattr(report, kind)
+        out.append(f"  {label} ({len(items)})")
+        out += _plain(items, shown, lambda m: f"{m.key} {m.title} — {m.detail} ({when(m.at)})")
+    out += ["", f"STALLED ({len(report.stalled)})"]
+    out += _plain(report.stalled, shown, lambda s: f"{s.key} {s.title} — {s.days_in_stage} days in {s.stage_name} "
+                                                   f"(threshold {s.threshold})", more=STALLED_COMMAND)
+    overdue = sum(1 for item in report.waiting if item.overdue)
+    out += ["", f"WAITING ON SIGN-OFFS ({len(report.waiting)}, {overdue} overdue)"]
+    out += _plain(report.waiting, shown, lambda w: (
+        f"{'OVERDUE ' if w.overdue else ''}{w.assignee} ({w.role_name}) blocks {w.key} {w.title} at {w.gate_name} "
+        f"— {w.business_days_waiting} business days, due {when(w.due_at)}"))
+    if report.delivery_failures:
+        out += ["", f"SLACK DELIVERIES THAT FAILED ({len(report.delivery_failures)})"]
+        out += _plain(report.delivery_failures, shown, lambda f: f"{f.method} to {f.channel}: {f.error} ({when(f.at)})")
+    out += ["", "METRICS (last 365 days)", f"  Pilot → production: {_conversion(report)}",
+            "  Median days in stage: " + _inline(report.median_days_in_stage),
+            "  Median sign-off turnaround (days): " + _inline(report.median_turnaround_by_role),
+            "", f"Details: /initiative list · {STALLED_COMMAND} · metrics defined in docs/digest.md"]
+    return "\n".join(out)
+
+
+def _plain(items: Sequence, shown: int | None, line: Callable, more: str = FULL_TEXT_COMMAND) -> list[str]:  # type: ignore[type-arg]
+    if not items:
+        return ["    none"]
+    visible = items if shown is None else items[:shown]
+    lines = [f"    • {line(item)}" for item in visible]
+    if len(items) > len(visible):
+        lines.append(f"    …and {len(items) - len(visible)} more: {more} shows them all.")
+    return lines
+
+
+def _inline(medians: dict[str, Median]) -> str:
+    return ", ".join(f"{name} {m.days:.1f} (n={m.count})" if m.days is not None else f"{name} -"
+                     for name, m in medians.items())
+
+
+def not_posted_notice(*, digest_name: str, week: str, channel_id: str, error: str) -> str:
+    """The one DM admins get when the digest cannot be posted (bot not in the channel, channel gone...)."""
+    if error.startswith("not_in_channel"):
+        fix = f"Invite me with `/invite @Initiative Bot` in <#{channel_id}>; next week's digest will then post."
+    else:
+        fix = f"Check the channel ({error}); `initiative-bot digest --post` posts it once fixed."
+    return (f"The weekly digest `{digest_name}` for {week} could not be posted to <#{channel_id}>. {fix} "
+            f"`initiative-bot digest` prints it in the meantime.")
+
+
+PREVIEW_MAX = 38_000  # Slack refuses message text over 40,000 characters
+
+
+def preview_text(report: DigestReport) -> str:
+    """The whole digest as text in a code block, for a private `/initiative digest` answer."""
+    text = escape(digest_text(report))
+    if len(text) > PREVIEW_MAX:
+        text = text[:PREVIEW_MAX].rsplit("\n", 1)[0] + "\n…cut here: `initiative-bot digest` prints everything."
+    return f"Preview of this week's digest, as it stands now (only you see this):\n```\n{text}\n```"

@@ -1,0 +1,106 @@
+"""What people typed into our modals (`view.state.values`) -> typed answers, and service errors -> the
+`response_action: errors` map that shows each message under the input it is about."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.commands.text import clean_control_characters
+from bot.services.errors import InvalidInput
+from bot.services.reviews import ChecklistIncomplete
+from bot.views import ids
+
+StateValues = Mapping[str, Mapping[str, Mapping[str, Any]]]
+
+
+@dataclass(frozen=True)
+class ChecklistAnswers:
+    ticked: frozenset[str]
+    waivers: dict[str, str]  # item id -> reason, only the items given a reason
+    comment: str = ""
+    evidence_links: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class NewInitiativeAnswers:
+    fields: dict[str, str]  # title, description, problem, kpi_*, risk_tier, business_unit
+    owners: dict[str, str] = field(default_factory=dict)
+    channel_id: str | None = None
+    tags: tuple[str, ...] = ()
+
+
+def read_checklist(values: StateValues) -> ChecklistAnswers:
+    ticked: set[str] = set()
+    waivers: dict[str, str] = {}
+    for block_id, actions in values.items():
+        if block_id.startswith(ids.CHECKLIST_BLOCK_PREFIX):
+            selected = (actions.get(ids.TICKED) or {}).get("selected_options") or []
+            ticked |= {str(option.get("value")) for option in selected}
+        elif block_id.startswith(ids.WAIVER_BLOCK_PREFIX):
+            reason = _text(values, block_id)
+            if reason:
+                waivers[block_id.removeprefix(ids.WAIVER_BLOCK_PREFIX)] = reason
+    links = tuple(line.strip() for line in _text(values, ids.EVIDENCE_BLOCK).splitlines() if line.strip())
+    return ChecklistAnswers(ticked=frozenset(ticked), waivers=waivers, comment=_text(values, ids.COMMENT_BLOCK),
+                            evidence_links=links)
+
+
+def checklist_errors(error: InvalidInput, values: StateValues) -> dict[str, str]:
+    """Where to show a refused approval: under each incomplete item's waiver, the links, or the comment."""
+    if isinstance(error, ChecklistIncomplete):
+        return {ids.waiver_block_id(item_id): message for item_id, message in error.problems.items()}
+    message = str(error)
+    if "link" in message.lower():
+        return {ids.EVIDENCE_BLOCK: message}
+    if "comment" in message.lower():
+        return {ids.COMMENT_BLOCK: message}
+    first_group = next((b for b in values if b.startswith(ids.CHECKLIST_BLOCK_PREFIX)), ids.COMMENT_BLOCK)
+    return {first_group: message}
+
+
+def read_new_initiative(values: StateValues) -> NewInitiativeAnswers:
+    texts = {name: _text(values, name) for name in ("title", "description", "problem", "kpi_name", "kpi_baseline",
+                                                    "kpi_target", "business_unit")}
+    texts["risk_tier"] = str(((_action(values, "risk_tier").get("selected_option")) or {}).get("value") or "medium")
+    owners = {
+        block_id.removeprefix(ids.OWNER_BLOCK_PREFIX): str(_action(values, block_id)["selected_user"])
+        for block_id in values
+        if block_id.startswith(ids.OWNER_BLOCK_PREFIX) and _action(values, block_id).get("selected_user")
+    }
+    channel = _action(values, "channel_id").get("selected_conversation") or None
+    tags = tuple(tag.strip() for tag in _text(values, "tags").split(",") if tag.strip())
+    return NewInitiativeAnswers(fields=texts, owners=owners, channel_id=channel, tags=tags)
+
+
+# A service's message names the field it refuses; the first match wins (more specific names first).
+_NEW_FIELD_WORDS = (
+    ("title", "title"), ("business problem", "problem"), ("kpi baseline", "kpi_baseline"),
+    ("kpi target", "kpi_target"), ("kpi", "kpi_name"), ("description", "description"), ("risk", "risk_tier"),
+    ("team", "business_unit"), ("tag", "tags"),
+)
+
+
+def new_initiative_errors(error: InvalidInput, answers: NewInitiativeAnswers) -> dict[str, str]:
+    message = str(error)
+    lowered = message.lower()
+    if "role" in lowered or "slack user" in lowered:
+        role = next(iter(answers.owners), None)
+        return {ids.owner_block_id(role) if role else "title": message}
+    block = next((block for words, block in _NEW_FIELD_WORDS if words in lowered), "title")
+    return {block: message}
+
+
+def read_reason(values: StateValues) -> str:
+    return _text(values, ids.REASON_BLOCK)
+
+
+def _action(values: StateValues, block_id: str) -> Mapping[str, Any]:
+    return (values.get(block_id) or {}).get(ids.VALUE) or {}
+
+
+def _text(values: StateValues, block_id: str) -> str:
+    actions = values.get(block_id) or {}
+    action = actions.get(ids.VALUE) or next(iter(actions.values()), None) or {}
+    return clean_control_characters(str(action.get("value") or "")).strip()

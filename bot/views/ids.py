@@ -1,0 +1,93 @@
+"""Every action id, callback id and block id the bot puts into Slack, and the context encoded in them.
+
+Context travels in a button's `value` or a modal's `private_metadata` (never in a module-level cache), and is
+decoded by the functions below, which reject anything they did not produce with `StaleForm`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from bot.services.errors import InvalidInput
+
+# Buttons on sign-off DMs and in App Home: value = sign-off id.
+APPROVE = "signoff.approve"
+REQUEST_CHANGES = "signoff.request_changes"
+# "Share to channel" under `/initiative show`: value = initiative key.
+SHARE_TO_CHANNEL = "initiative.share"
+# "Decision record" under `/initiative history`: value = initiative key.
+DECISION_RECORD = "audit.decision_record"
+# Snooze buttons on a nudge DM (bot/views/nudges.py): value = "1d" | "monday".
+SNOOZE_BLOCK = "nudge.snooze"
+SNOOZE_ONE_DAY = "nudge.snooze_1d"
+SNOOZE_UNTIL_MONDAY = "nudge.snooze_monday"
+
+# Modal callback ids.
+NEW_INITIATIVE_MODAL = "initiative.new"
+CHECKLIST_MODAL = "signoff.checklist"
+REQUEST_CHANGES_MODAL = "signoff.request_changes"
+NOTICE_MODAL = "notice"
+DECISION_RECORD_MODAL = "audit.decision_record"
+
+# Input blocks of the New initiative modal: block id -> action id is always VALUE.
+VALUE = "value"
+NEW_FIELDS = ("title", "description", "problem", "kpi_name", "kpi_baseline", "kpi_target", "risk_tier",
+              "channel_id", "tags", "business_unit")
+OWNER_BLOCK_PREFIX = "owner."
+
+# Input blocks of the checklist modal.
+CHECKLIST_BLOCK_PREFIX = "checklist."  # + group number; action TICKED
+TICKED = "ticked"
+WAIVER_BLOCK_PREFIX = "waive."  # + checklist item id
+COMMENT_BLOCK = "comment"
+EVIDENCE_BLOCK = "evidence"
+REASON_BLOCK = "reason"
+
+
+class StaleForm(InvalidInput):
+    """A button value or modal metadata this bot did not produce (or no longer understands)."""
+
+
+@dataclass(frozen=True)
+class SignOffModalContext:
+    """What a checklist or request-changes modal carries: the sign-off it decides."""
+
+    sign_off_id: int
+
+
+def sign_off_value(sign_off_id: int) -> str:
+    return str(sign_off_id)
+
+
+def decode_sign_off_value(value: str | None) -> int:
+    if not value or not value.isascii() or not value.isdigit() or len(value) > 12:
+        raise StaleForm("That button is not one of this bot's sign-off buttons.")
+    return int(value)
+
+
+def encode_modal_context(context: SignOffModalContext) -> str:
+    return json.dumps(asdict(context), separators=(",", ":"))
+
+
+def decode_modal_context(private_metadata: str | None) -> SignOffModalContext:
+    try:
+        data = json.loads(private_metadata or "")
+        context = SignOffModalContext(sign_off_id=int(data["sign_off_id"]))
+    except (ValueError, TypeError, KeyError):
+        raise StaleForm("This form is out of date; open it again from the sign-off message.") from None
+    if isinstance(data["sign_off_id"], bool) or context.sign_off_id <= 0:
+        raise StaleForm("This form is out of date; open it again from the sign-off message.")
+    return context
+
+
+def checklist_block_id(group: int) -> str:
+    return f"{CHECKLIST_BLOCK_PREFIX}{group}"
+
+
+def waiver_block_id(item_id: str) -> str:
+    return f"{WAIVER_BLOCK_PREFIX}{item_id}"
+
+
+def owner_block_id(role: str) -> str:
+    return f"{OWNER_BLOCK_PREFIX}{role}"

@@ -1,0 +1,149 @@
+"""Messages the bot sends on its own: sign-off request DMs (and their decided form), news for the other owners,
+and the gate-passed announcement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+
+from bot.services.catalog import ChecklistItem
+from bot.views import ids
+from bot.views.blocks import Message, context, fields, finish, header, section
+from bot.views.text import escape, mention, mrkdwn, plain_date, slack_date
+from storage.models import GateReview, Initiative, SignOff
+
+EVIDENCE_SHOWN = 10
+_DECISION_WORDS = {"approved": "approved", "waived": "waived", "changes_requested": "requested changes on"}
+_OUTCOMES = {"approved": ("✅", "Approved"), "waived": ("☑️", "Waived"),
+             "changes_requested": ("↩️", "Changes requested")}
+
+
+@dataclass(frozen=True)
+class SignOffCard:
+    """Everything a sign-off request shows, gathered by the caller."""
+
+    initiative: Initiative
+    review: GateReview
+    sign_off: SignOff
+    gate_name: str
+    from_stage_name: str
+    to_stage_name: str
+    role_name: str
+    checklist: tuple[ChecklistItem, ...]
+    evidence_links: tuple[str, ...] = ()
+
+
+def sign_off_request(card: SignOffCard) -> Message:
+    """The DM asking one owner to sign off, with Approve and Request changes."""
+    value = ids.sign_off_value(card.sign_off.id)
+    buttons = ActionsBlock(block_id="sign_off", elements=[
+        ButtonElement(text="Approve", action_id=ids.APPROVE, value=value, style="primary"),
+        ButtonElement(text="Request changes", action_id=ids.REQUEST_CHANGES, value=value, style="danger"),
+    ])
+    text = (f"Sign-off requested: {card.initiative.key} {mrkdwn(card.initiative.title, 150)} — "
+            f"{escape(card.gate_name)}, as {escape(card.role_name)}. Approve or request changes in Slack.")
+    return Message(text=text, blocks=finish([*_card_blocks(card), buttons], "message"))
+
+
+def sign_off_decided(card: SignOffCard, *, moved_to: str | None = None) -> Message:
+    """The same DM once it is settled: the outcome shows and the buttons go."""
+    outcome = outcome_line(card.sign_off, card.review, moved_to=moved_to)
+    text = (f"{card.initiative.key} {mrkdwn(card.initiative.title, 150)} — {escape(card.gate_name)}: "
+            f"{outcome_text(card.sign_off, moved_to)}")
+    return Message(text=text, blocks=finish([*_card_blocks(card), section(outcome)], "message"))
+
+
+def outcome_line(sign_off: SignOff, review: GateReview, *, moved_to: str | None = None) -> str:
+    """The settled DM's last block: who decided what, and when (in the reader's time zone)."""
+    if moved_to:
+        return f"➡️ This sign-off moved to {mention(moved_to)}."
+    if sign_off.state in _OUTCOMES and sign_off.decided_at is not None:
+        mark, label = _OUTCOMES[sign_off.state]
+        line = f"{mark} {label} by {mention(sign_off.decided_by)} {slack_date(sign_off.decided_at)}"
+        return line + (f"\n> {mrkdwn(sign_off.comment, 1000)}" if sign_off.comment else "")
+    if sign_off.state == "cancelled":
+        why = {"changes_requested": "changes were requested", "passed": "the gate passed"}.get(
+            review.state, mrkdwn(review.close_reason or "the review was closed", 300))
+        return f"✖️ No longer needed: {why}."
+    return "⏳ Waiting for your decision."
+
+
+def outcome_text(sign_off: SignOff, moved_to: str | None = None) -> str:
+    """The same outcome in plain text, for notifications."""
+    if moved_to:
+        return f"moved to <@{moved_to}>"
+    if sign_off.state in _OUTCOMES and sign_off.decided_at is not None:
+        label = _OUTCOMES[sign_off.state][1].lower()
+        return f"{label} by <@{sign_off.decided_by}> on {plain_date(sign_off.decided_at)}"
+    return "no longer needed; the review was closed"
+
+
+def already_decided(initiative: Initiative, sign_off: SignOff, role_name: str) -> str:
+    """What a click on an outdated DM answers: `AI-3's Data owner sign-off was already approved by @x on …`."""
+    if sign_off.state in _OUTCOMES and sign_off.decided_at is not None:
+        label = _OUTCOMES[sign_off.state][1].lower()
+        return (f"{initiative.key}'s {role_name} sign-off was already {label} by <@{sign_off.decided_by}> "
+                f"on {slack_date(sign_off.decided_at)}.")
+    return f"{initiative.key}'s {role_name} sign-off is no longer needed; the review was closed."
+
+
+def decision_news(initiative: Initiative, *, decider: str, role_name: str, decision: str, gate_name: str,
+                  settled: int, required: int, comment: str | None) -> Message:
+    """What the other owners of a review hear when one of them decides."""
+    verb = _DECISION_WORDS.get(decision, decision)
+    title = f"*{initiative.key}* {mrkdwn(initiative.title, 150)}"
+    if decision == "changes_requested":
+        line = (f"{mention(decider)} {verb} {title} ({escape(role_name)}), so the {escape(gate_name)} review is "
+                "closed and your sign-off is no longer needed.")
+    else:
+        line = (f"{mention(decider)} {verb} the {escape(role_name)} sign-off on {title}: "
+                f"{settled} of {required} sign-offs in for {escape(gate_name)}.")
+    blocks: list[Block] = [section(line)]
+    if comment:
+        blocks.append(context(f"“{mrkdwn(comment, 500)}”"))
+    text = (f"<@{decider}> {verb} the {escape(role_name)} sign-off on {initiative.key} {mrkdwn(initiative.title, 150)} "
+            f"({settled} of {required} in).")
+    return Message(text=text, blocks=finish(blocks, "message"))
+
+
+def gate_passed(initiative: Initiative, *, gate_name: str, to_stage_name: str, approvers: Sequence[str]) -> Message:
+    title = f"*{initiative.key}* {mrkdwn(initiative.title, 150)}"
+    signed = ", ".join(mention(u) for u in approvers) or "nobody"
+    blocks = [section(f"🎉 {title} passed *{escape(gate_name)}* and is now in *{escape(to_stage_name)}*."),
+              context(f"Signed off by {signed}. `/initiative show {initiative.key}` for details.")]
+    text = (f"{initiative.key} {mrkdwn(initiative.title, 150)} passed {escape(gate_name)} and is now in "
+            f"{escape(to_stage_name)}.")
+    return Message(text=text, blocks=finish(blocks, "message"))
+
+
+def _card_blocks(card: SignOffCard) -> list[Block]:
+    initiative = card.initiative
+    kpi = mrkdwn(initiative.kpi_name, 200) or "not set"
+    if initiative.kpi_baseline or initiative.kpi_target:
+        kpi += f": {mrkdwn(initiative.kpi_baseline, 100) or '?'} → {mrkdwn(initiative.kpi_target, 100) or '?'}"
+    blocks: list[Block] = [header(f"Sign-off requested: {initiative.key} · {initiative.title}")]
+    if initiative.description:
+        blocks.append(section(mrkdwn(initiative.description, 600)))
+    blocks.append(fields([
+        ("Gate", f"{escape(card.gate_name)} ({escape(card.from_stage_name)} → {escape(card.to_stage_name)})"),
+        ("Your role", escape(card.role_name)),
+        ("KPI", kpi),
+        ("Risk tier", initiative.risk_tier),
+        ("Requested by", mention(card.review.opened_by)),
+        ("Requested", slack_date(card.sign_off.requested_at)),
+    ]))
+    items = "\n".join(f"• {mrkdwn(item.label, 200)}" for item in card.checklist) or "Nothing to check for your role."
+    blocks.append(section(f"*Your checklist*\n{items}"))
+    blocks.append(section(f"*Evidence*\n{evidence_lines(card.evidence_links)}"))
+    return blocks
+
+
+def evidence_lines(links: Sequence[str]) -> str:
+    if not links:
+        return "No evidence links yet."
+    shown = [f"• <{escape(link).replace('|', '%7C')}|{mrkdwn(link, 80)}>" for link in links[:EVIDENCE_SHOWN]]
+    if len(links) > EVIDENCE_SHOWN:
+        shown.append(f"…and {len(links) - EVIDENCE_SHOWN} more")
+    return "\n".join(shown)

@@ -1,0 +1,122 @@
+"""Modals: New initiative, the sign-off checklist, Request changes, and a notice that explains a refusal."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    CheckboxesElement,
+    ConversationFilter,
+    ConversationSelectElement,
+    InputBlock,
+    Option,
+    PlainTextInputElement,
+    PlainTextObject,
+    StaticSelectElement,
+    UserSelectElement,
+)
+from slack_sdk.models.views import View
+
+from bot.services.catalog import GateCatalog
+from bot.views import ids
+from bot.views.blocks import context, finish, section
+from bot.views.messages import SignOffCard
+from bot.views.text import PLAIN_MAX, clip, escape_keeping_mentions, mrkdwn
+
+CHECKBOX_GROUP = 10  # Slack's limit of options in one checkbox group
+TITLE_MAX = 24  # modal titles
+INPUT_LABEL_MAX = 2000
+
+
+def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_id: str = "") -> dict[str, Any]:
+    def text_input(block_id: str, label: str, *, max_length: int, multiline: bool = False,
+                   optional: bool = True, placeholder: str | None = None) -> InputBlock:
+        return InputBlock(block_id=block_id, label=label, optional=optional, element=PlainTextInputElement(
+            action_id=ids.VALUE, multiline=multiline, max_length=max_length, placeholder=placeholder))
+
+    risk_options = [Option(value=tier, label=tier.capitalize()) for tier in risk_tiers]
+    blocks: list[Block] = [
+        text_input("title", "Title", max_length=150, optional=False, placeholder="Churn prediction for retail"),
+        text_input("description", "Description", max_length=3000, multiline=True),
+        text_input("problem", "Business problem", max_length=3000, multiline=True),
+        text_input("kpi_name", "KPI", max_length=200, placeholder="Monthly churn rate"),
+        text_input("kpi_baseline", "KPI baseline", max_length=100, placeholder="4.2%"),
+        text_input("kpi_target", "KPI target", max_length=100, placeholder="3.5%"),
+        InputBlock(block_id="risk_tier", label="Risk tier", element=StaticSelectElement(
+            action_id=ids.VALUE, options=risk_options,
+            initial_option=next((o for o in risk_options if o.value == "medium"), risk_options[0]))),
+    ]
+    blocks += [
+        InputBlock(block_id=ids.owner_block_id(role.id), label=clip(role.name, INPUT_LABEL_MAX), optional=True,
+                   element=UserSelectElement(action_id=ids.VALUE, placeholder="Choose a person"))
+        for role in catalog.roles.values()
+    ]
+    blocks += [
+        InputBlock(block_id="channel_id", label="Channel for announcements", optional=True,
+                   element=ConversationSelectElement(
+                       action_id=ids.VALUE, filter=ConversationFilter(include=["public", "private"]),
+                       initial_conversation=channel_id if channel_id.startswith(("C", "G")) else None)),
+        text_input("tags", "Tags", max_length=500, placeholder="comma, separated"),
+        text_input("business_unit", "Team", max_length=100, placeholder="Retail analytics"),
+    ]
+    return _modal(ids.NEW_INITIATIVE_MODAL, "New initiative", blocks, submit="Create")
+
+
+def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
+    """Every checklist item ticked or waived with a reason; checkbox groups of at most 10 options."""
+    items = card.checklist
+    blocks: list[Block] = [section(f"*{card.initiative.key}* {mrkdwn(card.initiative.title, 150)}\n"
+                                   f"{mrkdwn(card.gate_name, 150)} · your role: {mrkdwn(card.role_name, 100)}")]
+    groups = [items[start:start + CHECKBOX_GROUP] for start in range(0, len(items), CHECKBOX_GROUP)]
+    for number, group in enumerate(groups):
+        blocks.append(InputBlock(
+            block_id=ids.checklist_block_id(number), optional=True,
+            label="Checklist" if number == 0 else f"Checklist (continued, {number + 1} of {len(groups)})",
+            element=CheckboxesElement(action_id=ids.TICKED, options=[
+                Option(value=item.id, text=PlainTextObject(text=clip(item.label, PLAIN_MAX))) for item in group
+            ]),
+        ))
+    if items:
+        blocks.append(context("Leave an item unticked only if you waive it below, with a reason."))
+    for item in items:
+        blocks.append(InputBlock(
+            block_id=ids.waiver_block_id(item.id), optional=True,
+            label=clip(f"Waive “{item.label}”: reason", INPUT_LABEL_MAX),
+            element=PlainTextInputElement(action_id=ids.VALUE, max_length=500,
+                                          placeholder="Only if unticked: why it does not apply"),
+        ))
+    blocks += [
+        InputBlock(block_id=ids.COMMENT_BLOCK, label="Comment", optional=True, element=PlainTextInputElement(
+            action_id=ids.VALUE, multiline=True, max_length=3000, initial_value=clip(comment, 3000) or None)),
+        InputBlock(block_id=ids.EVIDENCE_BLOCK, label="Evidence links", optional=True,
+                   hint="One link per line, starting with https://", element=PlainTextInputElement(
+                       action_id=ids.VALUE, multiline=True, max_length=3000)),
+    ]
+    metadata = ids.encode_modal_context(ids.SignOffModalContext(sign_off_id=card.sign_off.id))
+    return _modal(ids.CHECKLIST_MODAL, "Approve sign-off", blocks, submit="Approve", private_metadata=metadata)
+
+
+def request_changes(card: SignOffCard) -> dict[str, Any]:
+    blocks: list[Block] = [
+        section(f"*{card.initiative.key}* {mrkdwn(card.initiative.title, 150)}\n{mrkdwn(card.gate_name, 150)}\n"
+                "Requesting changes closes this review; the owners resubmit when it is ready."),
+        InputBlock(block_id=ids.REASON_BLOCK, label="What needs to change?", element=PlainTextInputElement(
+            action_id=ids.VALUE, multiline=True, max_length=500)),
+    ]
+    metadata = ids.encode_modal_context(ids.SignOffModalContext(sign_off_id=card.sign_off.id))
+    return _modal(ids.REQUEST_CHANGES_MODAL, "Request changes", blocks, submit="Send back",
+                  private_metadata=metadata)
+
+
+def notice(message: str, *, title: str = "Initiative Bot") -> dict[str, Any]:
+    """A refusal or an outcome explained where App Home and modals have no response_url to answer through."""
+    return _modal(ids.NOTICE_MODAL, title, [section(escape_keeping_mentions(message))], close="OK")
+
+
+def _modal(callback_id: str, title: str, blocks: Sequence[Block], *, submit: str | None = None,
+           close: str = "Cancel", private_metadata: str | None = None) -> dict[str, Any]:
+    view = View(type="modal", callback_id=callback_id, title=clip(title, TITLE_MAX), submit=submit, close=close,
+                blocks=finish(blocks, "modal"), private_metadata=private_metadata)
+    return view.to_dict()

@@ -1,0 +1,150 @@
+"""The consolidated nudge DM and the escalation DM. Pure: a `Notice` in, a `Message` out.
+
+Each listed sign-off owns the blocks whose `block_id` ends in `.<sign-off id>`, so an unsent message can drop a
+sign-off its owner has decided (`without_sign_offs`) without being rebuilt from the database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import date, datetime
+from typing import Any
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+
+from bot.services.nudges import ESCALATION, Item, Notice
+from bot.views import ids
+from bot.views.blocks import Message, context, finish, header, more_line, section
+from bot.views.text import mention, mrkdwn, slack_date
+
+NUDGE_ITEMS_SHOWN = 15  # 2 blocks each, plus 5 around them: well within a message's 50 blocks
+ESCALATION_ITEMS_SHOWN = 20  # 1 block each
+ITEM_BLOCK = "nudge.item."
+ACTIONS_BLOCK = "nudge.actions."
+COUNT_BLOCK = "nudge.count"
+_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
+_MENTION = re.compile(r"<@([A-Z0-9]+)>")
+HOME_HINT = "Open the *Home* tab of Initiative Bot to see them all."
+
+
+def nudge_message(notice: Notice) -> Message:
+    """One DM listing every pending sign-off of the recipient, oldest first, with its buttons and snoozes."""
+    if notice.kind == ESCALATION:
+        return escalation_message(notice)
+    shown = notice.items[:NUDGE_ITEMS_SHOWN]
+    blocks: list[Block] = [
+        header("Sign-offs waiting for your decision"),
+        section(_count_line(len(notice.items), "waiting for your decision, oldest first"), block_id=COUNT_BLOCK),
+    ]
+    for item in shown:
+        blocks.append(section(_item_text(item), block_id=f"{ITEM_BLOCK}{item.pending.sign_off_id}"))
+        blocks.append(_decision_buttons(item.pending.sign_off_id))
+    if more := more_line(len(shown), len(notice.items), HOME_HINT):
+        blocks.append(context(more))
+    blocks.append(context("Not now? Snooze these reminders. Business days and hours follow your Slack time zone."))
+    blocks.append(ActionsBlock(block_id=ids.SNOOZE_BLOCK, elements=[
+        ButtonElement(text="Snooze 1 day", action_id=ids.SNOOZE_ONE_DAY, value="1d"),
+        ButtonElement(text="Snooze until Monday", action_id=ids.SNOOZE_UNTIL_MONDAY, value="monday"),
+    ]))
+    return Message(text=_fallback(notice.kind, len(notice.items)), blocks=finish(blocks, "message"))
+
+
+def escalation_message(notice: Notice) -> Message:
+    """To a sponsor (or business owner) and the admins: sign-offs past their SLA, oldest first."""
+    shown = notice.items[:ESCALATION_ITEMS_SHOWN]
+    blocks: list[Block] = [
+        header("Sign-offs past their SLA"),
+        section(_count_line(len(notice.items), "past their SLA on initiatives you sponsor, own or administer"),
+                block_id=COUNT_BLOCK),
+    ]
+    for item in shown:
+        blocks.append(section(_item_text(item, waiting_on=True), block_id=f"{ITEM_BLOCK}{item.pending.sign_off_id}"))
+    if more := more_line(len(shown), len(notice.items), HOME_HINT):
+        blocks.append(context(more))
+    blocks.append(context("A nudge goes to each person named; a word from you usually settles it."))
+    return Message(text=_fallback(notice.kind, len(notice.items)), blocks=finish(blocks, "message"))
+
+
+def without_sign_offs(payload: dict[str, Any], decided: set[int], kind: str) -> dict[str, Any] | None:
+    """The same DM payload without the sign-offs in `decided`; None when nothing it listed is left."""
+    blocks = [b for b in payload.get("blocks", []) if _owner_of(b) not in decided]
+    left = sum(1 for b in blocks if str(b.get("block_id", "")).startswith(ITEM_BLOCK))
+    if left == 0:
+        return None
+    noun = "waiting for your decision, oldest first" if kind != ESCALATION else \
+        "past their SLA on initiatives you sponsor, own or administer"
+    recounted = [{**b, "text": {**b["text"], "text": _count_line(left, noun)}} if b.get("block_id") == COUNT_BLOCK
+                 else b for b in blocks]
+    return {**payload, "text": _fallback(kind, left), "blocks": recounted}
+
+
+def as_text(message: Message, *, names: Mapping[str, str] | None = None) -> str:
+    """A terminal rendering (demo): headers, sections and context as text, buttons in brackets, mentions as
+    names and dates as their UTC fallback."""
+    lines: list[str] = []
+    for block in message.blocks:
+        kind = block.get("type")
+        if kind in ("header", "section"):
+            lines.append(block["text"]["text"])
+        elif kind == "context":
+            lines.extend(element.get("text", "") for element in block["elements"])
+        elif kind == "actions":
+            lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
+    text = _DATE.sub(r"\1", "\n".join(lines))
+    return _MENTION.sub(lambda m: "@" + (names or {}).get(m.group(1), m.group(1)), text)
+
+
+def _item_text(item: Item, *, waiting_on: bool = False) -> str:
+    p = item.pending
+    who = f" · waiting on {mention(p.assignee)}" if waiting_on else ""
+    behalf = f" · for {mention(item.on_behalf_of)} (delegated to you)" if item.on_behalf_of else ""
+    return (f"*{p.initiative_key}* {mrkdwn(p.initiative_title, 150)}\n"
+            f"{mrkdwn(p.gate_name, 80)} · {mrkdwn(p.role_name, 60)}{who}{behalf}\n"
+            f"{_status(item)} · pending {item.business_days} business day{'s' if item.business_days != 1 else ''}")
+
+
+def _status(item: Item) -> str:
+    if item.overdue:
+        return f":red_circle: *Overdue* since {slack_date(item.deadline)}"
+    return f":large_yellow_circle: *Due* {slack_date(item.deadline)}" if item.due else \
+        f"Due {slack_date(item.deadline)}"
+
+
+def _decision_buttons(sign_off_id: int) -> ActionsBlock:
+    value = ids.sign_off_value(sign_off_id)
+    return ActionsBlock(block_id=f"{ACTIONS_BLOCK}{sign_off_id}", elements=[
+        ButtonElement(text="Review & approve", action_id=ids.APPROVE, value=value, style="primary"),
+        ButtonElement(text="Request changes", action_id=ids.REQUEST_CHANGES, value=value),
+    ])
+
+
+def _owner_of(block: dict[str, Any]) -> int | None:
+    block_id = str(block.get("block_id", ""))
+    for prefix in (ITEM_BLOCK, ACTIONS_BLOCK):
+        if block_id.startswith(prefix) and block_id[len(prefix):].isdigit():
+            return int(block_id[len(prefix):])
+    return None
+
+
+def _count_line(count: int, what: str) -> str:
+    return f"*{count} sign-off{'s' if count != 1 else ''}* {what}:"
+
+
+def _fallback(kind: str, count: int) -> str:
+    plural = "s" if count != 1 else ""
+    if kind == ESCALATION:
+        return f"{count} sign-off{plural} past their SLA need a push."
+    return f"Reminder: {count} sign-off{plural} waiting for your decision."
+
+
+
+def snoozed_text(until: datetime) -> str:
+    return (f"Snoozed: no reminders until {slack_date(until, fmt='{date_long_pretty} at {time}')}. "
+            "Your sign-offs stay in the Home tab meanwhile.")
+
+
+def delegation_text(delegate: str, until: date, zone_name: str) -> str:
+    return (f"Until 23:59 on {until:%a %d %b %Y} ({zone_name}), {mention(delegate)} can decide your sign-offs "
+            "and gets your reminders instead of you. You can still decide yourself; "
+            "`/initiative delegate off` ends it sooner.")

@@ -1,0 +1,167 @@
+"""Private answers to `/initiative`: help, errors, lists, the initiative card, owners and history."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
+
+from bot.commands.registry import COMMAND, Reply, help_text, subcommands
+from bot.services.catalog import GateCatalog
+from bot.views import ids
+from bot.views.blocks import context, divider, fields, finish, header, more_line, section
+from bot.views.text import (
+    channel_link,
+    clip,
+    escape,
+    escape_keeping_mentions,
+    mention,
+    mrkdwn,
+    plain_date,
+    slack_date,
+)
+from storage.models import AuditEvent, GateReview, Initiative, SignOff
+
+LIST_LIMIT = 40
+HISTORY_LIMIT = 40
+_LINES_PER_SECTION = 10
+_STATE_MARKS = {"pending": "⏳ pending", "approved": "✅ approved", "waived": "☑️ waived",
+                "changes_requested": "↩️ changes requested", "cancelled": "✖️ cancelled"}
+
+
+def help_reply() -> Reply:
+    grammar = help_text()
+    return Reply(text=escape(grammar), blocks=finish([section(f"```{escape(grammar)}```")], "message"))
+
+
+def unknown_subcommand(word: str) -> Reply:
+    """Short whatever other areas register: the names, and where the full grammar is."""
+    names = ", ".join(sub.name for sub in subcommands())
+    usage = f"{COMMAND} <command> …   where <command> is one of: {names}\n{COMMAND} help   -> every command's usage"
+    return error_reply(f"`{COMMAND} {clip(word, 30)}` is not a command.", usage=usage)
+
+
+def error_reply(message: str, *, usage: str | None = None) -> Reply:
+    """One short private line saying what was wrong, with the right usage when the input was at fault."""
+    text = escape_keeping_mentions(message) + (f"\nUsage: {escape(usage)}" if usage else "")
+    blocks: list[Block] = [section(escape_keeping_mentions(message))]
+    if usage:
+        blocks.append(context(f"Usage:\n```{escape(usage)}```"))
+    return Reply(text=text, blocks=finish(blocks, "message"))
+
+
+def done(message: str) -> Reply:
+    """A confirmation; `message` is already mrkdwn-safe (keys, mentions and escaped user text only)."""
+    return Reply(text=message, blocks=finish([section(message)], "message"))
+
+
+def initiative_line(initiative: Initiative, catalog: GateCatalog) -> str:
+    stage = stage_name(catalog, initiative.stage)
+    status = "" if initiative.status == "active" else f" · _{initiative.status}_"
+    return (f"*{initiative.key}* {mrkdwn(initiative.title, 150)} — {escape(stage)} · "
+            f"{initiative.risk_tier} risk{status}")
+
+
+def initiative_list(initiatives: Sequence[Initiative], *, total: int, scope_label: str,
+                    catalog: GateCatalog) -> Reply:
+    shown = list(initiatives[:LIST_LIMIT])
+    if not shown:
+        message = f"No initiatives {scope_label}. `/initiative new <title>` records one."
+        return Reply(text=escape(message), blocks=finish([section(escape(message))], "message"))
+    lines = [initiative_line(i, catalog) for i in shown]
+    blocks: list[Block] = [header(f"Initiatives {scope_label} ({total})")]
+    for start in range(0, len(lines), _LINES_PER_SECTION):
+        blocks.append(section("\n".join(lines[start:start + _LINES_PER_SECTION])))
+    more = more_line(len(shown), total, "Narrow the list with `/initiative list <stage>` or `mine`.")
+    if more:
+        blocks.append(context(escape(more)))
+    text = "\n".join(f"{i.key} {mrkdwn(i.title, 150)}" for i in shown) + (f"\n{escape(more)}" if more else "")
+    return Reply(text=text, blocks=finish(blocks, "message"))
+
+
+def initiative_card(
+    initiative: Initiative,
+    *,
+    owners: Mapping[str, str],
+    catalog: GateCatalog,
+    review: GateReview | None,
+    sign_offs: Sequence[SignOff],
+    shared_by: str | None = None,
+) -> Reply:
+    """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts."""
+    stage = stage_name(catalog, initiative.stage)
+    kpi = " ".join(filter(None, [
+        mrkdwn(initiative.kpi_name, 200),
+        f"{mrkdwn(initiative.kpi_baseline, 100)} → {mrkdwn(initiative.kpi_target, 100)}"
+        if initiative.kpi_baseline or initiative.kpi_target else "",
+    ])) or "not set"
+    blocks: list[Block] = [header(f"{initiative.key} · {initiative.title}")]
+    if initiative.description:
+        blocks.append(section(mrkdwn(initiative.description, 2900)))
+    blocks.append(fields([
+        ("Stage", f"{escape(stage)} since {slack_date(initiative.stage_entered_at, fmt='{date_short_pretty}')}"),
+        ("Status", initiative.status + (f": {mrkdwn(initiative.retired_reason, 500)}"
+                                        if initiative.retired_reason else "")),
+        ("Risk tier", initiative.risk_tier),
+        ("KPI", kpi),
+        ("Team", mrkdwn(initiative.business_unit, 100) or "—"),
+        ("Channel", channel_link(initiative.channel_id)),
+        ("Tags", mrkdwn(", ".join(initiative.tags), 500) or "—"),
+        ("Recorded", f"by {mention(initiative.created_by)} {slack_date(initiative.created_at)}"),
+    ]))
+    if initiative.problem:
+        blocks.append(section(f"*Business problem*\n{mrkdwn(initiative.problem, 2900)}"))
+    owner_lines = [f"{escape(catalog.role_name(role))}: {mention(user)}" for role, user in owners.items()]
+    blocks.append(section("*Owners*\n" + ("\n".join(owner_lines) or "none yet: `/initiative owners "
+                                                                     f"{initiative.key} business=@someone`")))
+    if review is not None:
+        blocks.append(divider())
+        lines = [f"{escape(catalog.role_name(s.role))} ({mention(s.assignee)}): {_STATE_MARKS.get(s.state, s.state)}"
+                 for s in sign_offs]
+        to_stage = stage_name(catalog, review.to_stage)
+        blocks.append(section(f"*Review for {escape(to_stage)}* opened {slack_date(review.opened_at)}\n"
+                              + "\n".join(lines)))
+    if shared_by is None:
+        blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
+                                                           value=initiative.key)]))
+    else:
+        blocks.append(context(f"Shared by {mention(shared_by)}"))
+    text = (f"{initiative.key} {mrkdwn(initiative.title, 150)}: {escape(stage)}, {initiative.risk_tier} risk, "
+            f"{initiative.status}")
+    return Reply(text=text, blocks=finish(blocks, "message"))
+
+
+def owners_reply(initiative: Initiative, owners: Mapping[str, str], catalog: GateCatalog, *, changed: bool) -> Reply:
+    lines = [f"{escape(catalog.role_name(role))}: {mention(user)}" for role, user in owners.items()]
+    first = f"Owners of *{initiative.key}* updated." if changed else f"Owners of *{initiative.key}* are unchanged."
+    text = first.replace("*", "") + " " + "; ".join(
+        f"{escape(catalog.role_name(r))}: {mention(u)}" for r, u in owners.items())
+    return Reply(text=text, blocks=finish([section(first + "\n" + "\n".join(lines))], "message"))
+
+
+def history_reply(initiative: Initiative, events: Sequence[AuditEvent]) -> Reply:
+    shown = list(events[-HISTORY_LIMIT:])
+    lines = [f"{slack_date(e.at)} · {mention(e.actor) if e.actor.startswith(('U', 'W')) else escape(e.actor)} · "
+             f"{escape(e.action)}{_detail(e)}" for e in shown]
+    blocks: list[Block] = [header(f"History of {initiative.key}")]
+    for start in range(0, len(lines), _LINES_PER_SECTION):
+        blocks.append(section("\n".join(lines[start:start + _LINES_PER_SECTION])))
+    if len(events) > len(shown):
+        blocks.append(context(f"…and {len(events) - len(shown)} earlier changes, in the audit export."))
+    blocks.append(ActionsBlock(elements=[ButtonElement(text="Decision record", action_id=ids.DECISION_RECORD,
+                                                       value=initiative.key)]))
+    text = "\n".join(f"{plain_date(e.at)} {escape(e.actor)} {escape(e.action)}" for e in shown)
+    return Reply(text=text or f"{initiative.key} has no history yet.", blocks=finish(blocks, "message"))
+
+
+def _detail(event: AuditEvent) -> str:
+    after = event.after or {}
+    for name in ("reason", "stage", "comment"):
+        if isinstance(after.get(name), str) and after[name]:
+            return f": {mrkdwn(after[name], 120)}"
+    return ""
+
+
+def stage_name(catalog: GateCatalog, stage_id: str) -> str:
+    """A stage's display name; its id when a newer definition dropped it."""
+    return next((stage.name for stage in catalog.stages if stage.id == stage_id), stage_id)

@@ -1,0 +1,22 @@
+"""Builds the production runtime: settings, the database, and every handler of domain events.
+
+Each area appends its handler here (one line each); handlers run inside the transaction that emitted the event.
+"""
+
+from __future__ import annotations
+
+from bot.config import Settings
+from bot.jobs.nudges import drop_decided_from_unsent
+from bot.notifications import SlackNotifications
+from bot.runtime import Runtime
+from bot.services.automatic_checks import AutomaticCheckEvents
+from bot.services.evidence import EvidenceEvents
+from bot.services.webhooks import WebhookEvents
+
+
+def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:
+    runtime = Runtime.from_settings(settings, database_url=database_url)
+    runtime.event_handlers.append(SlackNotifications(settings))
+    runtime.event_handlers.append(drop_decided_from_unsent)
+    runtime.event_handlers += [WebhookEvents(), EvidenceEvents(), AutomaticCheckEvents()]
+    return runtime

@@ -1,0 +1,162 @@
+"""Evidence links checked after they are attached (and daily), and MLflow checklist items, over respx."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import httpx
+import pytest
+from sqlmodel import select
+
+from bot.jobs.integrations import check_due_evidence, run_automatic_checks
+from bot.services import reviews
+from bot.services.automatic_checks import AutomaticCheckEvents, results_for
+from bot.services.evidence import EvidenceEvents, flagged_links
+from bot.services.gate_admin import current_document, save_definition
+from bot.services.gates_yaml import dump_gates_yaml, parse_gates_yaml
+from bot.services.initiatives import create_initiative, get_initiative
+from storage.models import EvidenceCheck, GateReview, SignOff
+from storage.types import utcnow
+from tests.support.factories import TEAM, actor
+
+OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
+MLFLOW = "https://93.184.215.16/api/2.0/mlflow"
+ADMIN = actor("UADMIN", admin=True)
+
+
+@pytest.fixture
+def checked(runtime):
+    runtime.event_handlers += [EvidenceEvents(), AutomaticCheckEvents()]
+    return runtime
+
+
+def _open_review(runtime):
+    with runtime.transaction() as session:
+        initiative = create_initiative(session, actor=actor("UBIZ"), title="Churn", owners=OWNERS)
+        review = reviews.submit_for_next_gate(session, actor=actor("UBIZ"), initiative=initiative)
+        return initiative.key, review.id, {s.role: s.id for s in reviews.sign_offs_of(session, review_id=review.id)}
+
+
+def _approve(runtime, sign_off_id, user, links):
+    with runtime.transaction() as session:
+        sign_off = session.get(SignOff, sign_off_id)
+        items = [i.id for i in reviews.checklist_of(session, sign_off, session.get(GateReview, sign_off.review_id))]
+        reviews.approve(session, actor=actor(user), sign_off_id=sign_off_id, ticked=items, evidence_links=links)
+
+
+def test_attached_links_are_checked_and_broken_ones_flagged_then_rechecked_daily(checked, respx_mock):
+    checked.settings = checked.settings.model_copy(update={"evidence_allowed_hosts": frozenset({"intranet.corp"})})
+    respx_mock.get("https://93.184.215.15/card").respond(200)
+    gone = respx_mock.get("https://93.184.215.15/gone").respond(404)
+    respx_mock.get("https://93.184.215.15/loop").respond(302, headers={"location": "/loop"})
+    respx_mock.get("http://10.1.2.3/dpia").respond(200)
+    metadata = respx_mock.route(host="127.0.0.1").respond(200)
+    links = ["https://docs.example.com/card", "https://docs.example.com/gone", "https://docs.example.com/loop",
+             "http://intranet.corp/dpia", "https://sneaky.example.com/x"]
+    _, _, sign_offs = _open_review(checked)
+    _approve(checked, sign_offs["data"], "UDATA", links)
+
+    assert check_due_evidence(checked) == 5
+    assert not metadata.called
+    with checked.transaction() as session:
+        flagged = flagged_links(session, team_id=TEAM, urls=links)
+        assert {url: (row.state, row.detail) for url, row in flagged.items()} == {
+            "https://docs.example.com/gone": ("broken", "HTTP 404"),
+            "https://docs.example.com/loop": ("broken", "docs.example.com redirects in a loop"),
+            "https://sneaky.example.com/x": ("blocked",
+                                             "not checked: sneaky.example.com resolves to 127.0.0.1, which is not "
+                                             "a public address"),
+        }
+    assert check_due_evidence(checked) == 0  # nothing due until tomorrow
+    gone.respond(200)
+    assert check_due_evidence(checked, now=utcnow() + timedelta(days=1, minutes=1)) == 5
+    with checked.transaction() as session:
+        assert set(flagged_links(session, team_id=TEAM, urls=links)) == {"https://docs.example.com/loop",
+                                                                           "https://sneaky.example.com/x"}
+
+
+def test_a_new_review_rechecks_the_links_of_earlier_sign_offs(checked, respx_mock):
+    route = respx_mock.get("https://93.184.215.15/card").respond(200)
+    key, _, sign_offs = _open_review(checked)
+    _approve(checked, sign_offs["data"], "UDATA", ["https://docs.example.com/card"])
+    check_due_evidence(checked)
+    with checked.transaction() as session:
+        reviews.cancel_open_review(session, actor=ADMIN, initiative=get_initiative(session, team_id=TEAM, key=key),
+                                   reason="rescoped")
+        reviews.submit_for_next_gate(session, actor=actor("UBIZ"),
+                                     initiative=get_initiative(session, team_id=TEAM, key=key))
+    assert check_due_evidence(checked) == 1 and route.call_count == 2
+
+
+def _with_mlflow_item(runtime, check):
+    with runtime.transaction() as session:
+        version, document = current_document(session, team_id=TEAM)
+        document["gates"][0]["checklist"]["engineering"].append(
+            {"id": "champion-model", "label": "The model has a champion version", "check": check})
+        # Gates as code round-trips the automatic item.
+        assert parse_gates_yaml(dump_gates_yaml(document), filename="gates.yml") == document
+        save_definition(session, actor=ADMIN, document=document, based_on=version, comment="mlflow")
+    runtime.settings = runtime.settings.model_copy(update={"mlflow_tracking_uri": "https://mlflow.example.com",
+                                                           "mlflow_tracking_token": "tok"})
+
+
+def _result(runtime, review_id):
+    with runtime.transaction() as session:
+        found = results_for(session, review_id=review_id, role="engineering")["champion-model"]
+        return found.outcome, found.evidence
+
+
+def test_an_alias_check_passes_with_its_evidence(checked, respx_mock):
+    _with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
+    route = respx_mock.get(f"{MLFLOW}/registered-models/alias", params={"name": "churn", "alias": "champion"}).respond(
+        200, json={"model_version": {"name": "churn", "version": "7", "run_id": "abc123"}})
+    _, review_id, _ = _open_review(checked)
+    assert run_automatic_checks(checked) == 1
+    outcome, evidence = _result(checked, review_id)
+    assert outcome == "passed" and "churn version 7 is @champion, run abc123" in evidence
+    assert route.calls.last.request.headers["authorization"] == "Bearer tok"
+
+
+def test_a_missing_alias_or_model_fails(checked, respx_mock):
+    _with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
+    respx_mock.get(f"{MLFLOW}/registered-models/alias").respond(
+        404, json={"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no alias"})
+    model = respx_mock.get(f"{MLFLOW}/registered-models/get").respond(200, json={"registered_model": {"name": "churn"}})
+    _, review_id, _ = _open_review(checked)
+    run_automatic_checks(checked)
+    assert _result(checked, review_id) == ("failed", "model churn has no version with alias @champion")
+    assert model.called
+
+
+def test_the_deprecated_stage_is_checked_on_the_client_side(checked, respx_mock):
+    _with_mlflow_item(checked, {"mlflow_model": "churn", "stage": "Production"})
+    respx_mock.get(f"{MLFLOW}/registered-models/get").respond(200, json={"registered_model": {"name": "churn"}})
+    search = respx_mock.get(f"{MLFLOW}/model-versions/search").respond(200, json={"model_versions": [
+        {"version": "3", "current_stage": "Production"}, {"version": "5", "current_stage": "Staging"},
+        {"version": "4", "current_stage": "Production", "run_id": "r4"}]})
+    _, review_id, _ = _open_review(checked)
+    run_automatic_checks(checked)
+    outcome, evidence = _result(checked, review_id)
+    assert outcome == "passed" and evidence.startswith("churn version 4 is in stage Production, run r4")
+    assert search.calls.last.request.url.params["filter"] == "name='churn'"
+
+
+@pytest.mark.parametrize("trouble", [httpx.ConnectTimeout("slow"), httpx.Response(503),
+                                     httpx.ConnectError("[SSL: CERTIFICATE_VERIFY_FAILED] bad cert"),
+                                     httpx.Response(200, content=b"x" * 3_000_000),
+                                     httpx.Response(404, text="<html>not mlflow</html>")])
+def test_an_unreachable_mlflow_is_could_not_check_neither_pass_nor_fail(checked, respx_mock, trouble):
+    _with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
+    respx_mock.get(f"{MLFLOW}/registered-models/alias").mock(
+        side_effect=trouble if isinstance(trouble, Exception) else None,
+        return_value=None if isinstance(trouble, Exception) else trouble)
+    _, review_id, _ = _open_review(checked)
+    run_automatic_checks(checked)
+    outcome, evidence = _result(checked, review_id)
+    assert outcome == "unknown" and evidence.startswith("could not check MLflow")
+
+
+def test_evidence_rows_exist_only_for_links_on_sign_offs(checked):
+    _open_review(checked)
+    with checked.transaction() as session:
+        assert session.exec(select(EvidenceCheck)).all() == []

@@ -1,0 +1,26 @@
+"""`/initiative webhooks` through the subcommand registry, as the listener runs it."""
+
+from __future__ import annotations
+
+from bot.listeners.commands import run_command
+from tests.support.factories import TEAM
+
+
+def _run(runtime, text, user="UADMIN"):
+    # Admins come from ADMIN_USER_IDS here, so resolving the actor never needs Slack.
+    return run_command(runtime, {"text": text, "team_id": TEAM, "user_id": user, "channel_id": "C1"}, client=None)
+
+
+def test_admin_adds_lists_and_removes(runtime):
+    added = _run(runtime, "webhooks add <https://hooks.example.com/x> stage.changed").text
+    assert added.startswith("Webhook 1 registered: https://hooks.example.com/x receives stage.changed.")
+    assert "whsec_" in added
+    assert _run(runtime, "webhooks list").text == "1. https://hooks.example.com/x - stage.changed - enabled"
+    assert "removed" in _run(runtime, "webhooks remove 1").text
+    assert _run(runtime, "webhooks list").text.startswith("No webhooks are registered.")
+
+
+def test_non_admins_and_bad_input_get_one_sentence(runtime):
+    assert "Only an admin can register webhooks." in _run(runtime, "webhooks add https://hooks.example.com/x",
+                                                           user="UBIZ").text
+    assert "Say `webhooks add &lt;https URL&gt; [events…]`" in _run(runtime, "webhooks frobnicate").text

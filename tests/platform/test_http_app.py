@@ -1,0 +1,150 @@
+"""The bot's HTTP endpoint, served as `serve` serves it (bot.web.WebApp), against the Slack emulator."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import func
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from bot.listeners.common import SOMETHING_WENT_WRONG
+from storage.models import Initiative, OutboxMessage, SlackEventReceipt
+from tests.support.slack_app import RunningSlackApp
+from tests.support.slack_requests import (
+    BAD_SIGNATURE,
+    event_body,
+    post_signed,
+    slash_command_body,
+    stale_timestamp,
+)
+
+HOME_OPENED = {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"}
+
+
+def counts(slack_app: RunningSlackApp) -> dict[str, int]:
+    with slack_app.runtime.transaction() as session:
+        return {
+            model.__name__: session.exec(select(func.count()).select_from(model)).one()
+            for model in (Initiative, OutboxMessage, SlackEventReceipt)
+        }
+
+
+@pytest.mark.parametrize(
+    "forgery",
+    [
+        {"signature": BAD_SIGNATURE},
+        {"timestamp": stale_timestamp()},  # signed correctly, but more than five minutes old
+        {"signing_secret": "someone-elses-secret"},
+    ],
+    ids=["bad", "stale", "wrong-secret"],
+)
+@pytest.mark.parametrize(
+    "body",
+    [slash_command_body("/initiative", "new Fraud model"), event_body(HOME_OPENED)],
+    ids=["command", "event"],
+)
+def test_forged_requests_get_401_and_change_nothing(slack_app: RunningSlackApp, forgery: dict, body: str) -> None:
+    before = counts(slack_app)
+    options = dict(forgery)
+    secret = options.pop("signing_secret", slack_app.signing_secret)
+
+    response = post_signed(slack_app.events_url, body, secret, **options)
+
+    assert response.status_code == 401
+    assert counts(slack_app) == before
+    assert [call.method for call in slack_app.emulator.calls if call.method != "auth.test"] == []
+
+
+def test_a_request_without_signature_headers_gets_401(slack_app: RunningSlackApp) -> None:
+    response = httpx.post(
+        slack_app.events_url, content=event_body(HOME_OPENED), headers={"Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 401
+    assert counts(slack_app)["SlackEventReceipt"] == 0
+
+
+def test_a_signed_event_is_received_once_however_often_slack_retries(slack_app: RunningSlackApp) -> None:
+    first = slack_app.event(HOME_OPENED, event_id="Ev0001")
+    retries = [slack_app.event(HOME_OPENED, event_id="Ev0001", retry_num=n) for n in (1, 2, 3)]
+    other = slack_app.event(HOME_OPENED, event_id="Ev0002")
+
+    assert [r.status_code for r in (first, *retries, other)] == [200] * 5  # Slack stops retrying on 200
+    with slack_app.runtime.transaction() as session:
+        received = session.exec(select(SlackEventReceipt.event_id)).all()
+    assert sorted(received) == ["Ev0001", "Ev0002"]
+
+
+def test_healthz_answers_200_while_the_database_answers(slack_app: RunningSlackApp) -> None:
+    response = httpx.get(slack_app.url + "/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"status": "ok", "database": "ok"}
+
+
+@pytest.mark.postgres_only
+def test_healthz_answers_503_when_the_database_is_gone(slack_app: RunningSlackApp, database_url: str) -> None:
+    with database_down(database_url):
+        down = httpx.get(slack_app.url + "/healthz")
+    up = httpx.get(slack_app.url + "/healthz")
+
+    assert (down.status_code, down.json()) == (503, {"status": "unavailable", "database": "down"})
+    assert up.status_code == 200
+
+
+@pytest.mark.postgres_only
+def test_an_event_that_arrives_while_the_database_is_down_is_taken_on_slacks_retry(
+    slack_app: RunningSlackApp, database_url: str
+) -> None:
+    with database_down(database_url):
+        during = slack_app.event(HOME_OPENED, event_id="EvOutage")
+    retry = slack_app.event(HOME_OPENED, event_id="EvOutage", retry_num=1, retry_reason="http_error")
+
+    assert during.status_code == 500 and "Traceback" not in during.text  # not 200: Slack must retry
+    assert retry.status_code == 200
+    with slack_app.runtime.transaction() as session:
+        assert session.exec(select(SlackEventReceipt.event_id)).all() == ["EvOutage"]
+
+
+@pytest.mark.postgres_only
+def test_a_command_that_arrives_while_the_database_is_down_gets_one_sentence(
+    slack_app: RunningSlackApp, database_url: str
+) -> None:
+    response_url = slack_app.emulator.new_response_url()
+    with database_down(database_url):
+        response = slack_app.command("list", response_url=response_url)
+        deadline = time.monotonic() + 10
+        while not response.content and not slack_app.emulator.responses(response_url):
+            assert time.monotonic() < deadline, "the user was never answered"
+            time.sleep(0.05)
+
+    assert response.status_code == 200
+    [answer] = [response.json()] if response.content else slack_app.emulator.responses(response_url)
+    assert answer["text"] == SOMETHING_WENT_WRONG and answer.get("response_type", "ephemeral") == "ephemeral"
+
+
+@contextmanager
+def database_down(database_url: str) -> Iterator[None]:
+    """PostgreSQL refuses every connection to the test database (existing ones are cut) inside the block."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL can refuse connections to one database; SQLite has no server to lose")
+    name = make_url(database_url).database
+    admin_dsn = make_url(database_url).set(drivername="postgresql", database="postgres").render_as_string(False)
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+        try:
+            yield
+        finally:
+            admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+def test_unknown_paths_and_methods_are_refused(slack_app: RunningSlackApp) -> None:
+    assert httpx.get(slack_app.events_url).status_code == 405
+    assert httpx.get(slack_app.url + "/admin").status_code == 404

@@ -1,0 +1,143 @@
+"""The real `initiative-bot serve` (gunicorn, threaded workers) in its own process."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+from sqlmodel import select
+
+from bot.delivery.outbox import enqueue
+from bot.runtime import Runtime
+from bot.services.workspaces import ensure_workspace
+from storage.models import OutboxMessage, SlackEventReceipt
+from tests.platform.serving import bot_env, run_cli, serving
+from tests.slack_emulator import SlackEmulator
+from tests.support.slack_app import SIGNING_SECRET
+from tests.support.slack_requests import BAD_SIGNATURE, event_body, post_signed
+
+HOME_OPENED = {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"}
+
+
+def test_serve_answers_signed_requests_and_refuses_forged_ones(
+    runtime: Runtime, database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    with serving(bot_env(database_url, slack_emulator), tmp_path, "--workers", "2") as bot:
+        health = httpx.get(bot.url + "/healthz")
+        signed = post_signed(bot.url + "/slack/events", event_body(HOME_OPENED, event_id="Ev1"), SIGNING_SECRET)
+        forged = post_signed(
+            bot.url + "/slack/events", event_body(HOME_OPENED, event_id="Ev2"), SIGNING_SECRET, signature=BAD_SIGNATURE
+        )
+
+        assert "Using worker: gthread" in bot.log
+    assert (health.status_code, health.json()["status"]) == (200, "ok")
+    assert (signed.status_code, forged.status_code) == (200, 401)
+    with runtime.transaction() as session:
+        assert session.exec(select(SlackEventReceipt.event_id)).all() == ["Ev1"]
+
+
+def test_serve_refuses_to_start_on_a_database_that_is_behind(slack_emulator: SlackEmulator, tmp_path: Path) -> None:
+    env = bot_env(f"sqlite:///{tmp_path / 'new.db'}", slack_emulator)
+
+    result = run_cli(["serve"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("initiative-bot: the database has no schema: run `initiative-bot db upgrade`")
+
+
+@pytest.mark.parametrize(
+    ("missing", "message"),
+    [
+        ("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET is not set: expected the signing secret from Basic Information"),
+        ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not set: expected the bot token from OAuth & Permissions"),
+    ],
+)
+def test_serve_names_a_missing_setting_in_one_line(
+    slack_emulator: SlackEmulator, tmp_path: Path, missing: str, message: str
+) -> None:
+    env = bot_env("sqlite:///unused.db", slack_emulator)
+    del env[missing]
+
+    result = run_cli(["serve"], env, tmp_path)
+
+    assert (result.returncode, result.stderr.strip()) == (2, f"initiative-bot: {message}")
+
+
+def test_serve_refuses_a_token_slack_rejects(runtime: Runtime, database_url: str, tmp_path: Path) -> None:
+    with SlackEmulator(bot_token="xoxb-the-real-one") as emulator:
+        env = bot_env(database_url, emulator) | {"SLACK_BOT_TOKEN": "xoxb-revoked"}
+
+        result = run_cli(["serve"], env, tmp_path)
+
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith("initiative-bot: SLACK_BOT_TOKEN was refused by Slack (invalid_auth)")
+
+
+def test_sigterm_lets_in_flight_requests_and_the_message_being_sent_finish(
+    runtime: Runtime, database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    slack_emulator.add_user("U0001", "alice")
+    with runtime.transaction() as session:
+        ensure_workspace(session, team_id=slack_emulator.team_id)
+    with serving(bot_env(database_url, slack_emulator), tmp_path, "--workers", "1") as bot:
+        slack_emulator.inject("chat.postMessage", delay=4)  # still in flight when SIGTERM arrives
+        with runtime.transaction() as session:
+            enqueue(session, team_id="T0001", method="chat.postMessage", payload={"channel": "U0001", "text": "hi"})
+        _wait_until(lambda: any(call.status == 0 for call in slack_emulator.calls_to("chat.postMessage")))
+        with _database_write_lock(database_url):
+            # A request that is now stuck in the middle, waiting for the database.
+            answers: list[httpx.Response] = []
+            request = threading.Thread(
+                target=lambda: answers.append(
+                    post_signed(bot.url + "/slack/events", event_body(HOME_OPENED, event_id="EvLate"), SIGNING_SECRET)
+                )
+            )
+            request.start()
+            time.sleep(1)
+            bot.process.send_signal(15)  # SIGTERM
+            time.sleep(1)
+        request.join(30)
+        exit_code = bot.process.wait(30)
+        log = bot.log
+
+    assert [r.status_code for r in answers] == [200]
+    assert exit_code == 0 and "stopped cleanly" in log and "Traceback" not in log
+    with runtime.transaction() as session:
+        assert session.exec(select(SlackEventReceipt.event_id)).all() == ["EvLate"]
+        assert [row.state for row in session.exec(select(OutboxMessage))] == ["sent"]
+    assert [m["text"] for m in slack_emulator.messages()] == ["hi"]
+
+
+@contextmanager
+def _database_write_lock(database_url: str) -> Iterator[None]:
+    """Hold the lock every write needs (SQLite) or the receipts table (PostgreSQL) until the block ends."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite":
+        connection = sqlite3.connect(url.database, isolation_level=None)
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            connection.execute("COMMIT")
+            connection.close()
+        return
+    dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(dsn) as connection:
+        connection.execute("LOCK TABLE slack_event_receipt IN ACCESS EXCLUSIVE MODE")
+        yield
+        connection.commit()
+
+
+def _wait_until(condition, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)

@@ -1,0 +1,48 @@
+"""`initiative-bot socket`: Socket Mode through the emulator's apps.connections.open and WebSocket."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+from bot.runtime import Runtime
+from tests.platform.serving import CLI, bot_env
+from tests.slack_emulator import SlackEmulator
+from tests.support.slack_requests import slash_command_fields
+
+
+def test_a_slash_command_arrives_over_the_socket_and_is_acknowledged_with_the_answer(
+    runtime: Runtime, database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    env = bot_env(database_url, slack_emulator)
+    del env["SLACK_SIGNING_SECRET"]  # Socket Mode needs none
+    log_path = tmp_path / "socket.log"
+    with log_path.open("w") as log:
+        bot = subprocess.Popen([*CLI, "socket"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        assert slack_emulator.socket_connected.wait(30), log_path.read_text()
+        response_url = slack_emulator.new_response_url()
+        command = slash_command_fields("/initiative", "help", response_url=response_url)
+        envelope_id = slack_emulator.socket_send("slash_commands", command)
+
+        ack = slack_emulator.wait_for_socket_ack(envelope_id, timeout=10)
+        answer = _answer(slack_emulator, ack.payload, response_url)
+    finally:
+        bot.terminate()
+        exit_code = bot.wait(30)
+
+    assert slack_emulator.calls_to("apps.connections.open")[0].ok
+    assert "/initiative new" in answer
+    assert exit_code == 0, log_path.read_text()
+
+
+def _answer(emulator: SlackEmulator, ack_payload: dict | None, response_url: str, timeout: float = 10) -> str:
+    """The reply the user sees: in the ack itself, or posted to the command's response_url after it."""
+    if ack_payload and ack_payload.get("text"):
+        return str(ack_payload["text"])
+    deadline = time.monotonic() + timeout
+    while not emulator.responses(response_url):
+        assert time.monotonic() < deadline, "no answer in the ack nor on the response_url"
+        time.sleep(0.05)
+    return str(emulator.responses(response_url)[0].get("text", ""))
