@@ -48,7 +48,7 @@ logger = logging.getLogger(__name__)
 def create_app(runtime: Runtime, *, socket_mode: bool = False, listener_threads: int = DEFAULT_LISTENER_THREADS) -> App:
     """A Bolt app whose every Web API call goes to SLACK_API_URL. Calls `auth.test` once to check the token."""
     settings = runtime.settings
-    settings.require_slack(socket_mode=socket_mode)
+    settings.require_slack(receives="socket" if socket_mode else "http")
     app = App(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned.
         signing_secret=None if socket_mode else settings.slack_signing_secret,

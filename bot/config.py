@@ -6,7 +6,7 @@ so `demo` and `db upgrade` run without any token.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, ValidationError, field_validator
@@ -102,14 +102,15 @@ class Settings(BaseSettings):
     def default_zone(self) -> ZoneInfo:
         return ZoneInfo(self.default_timezone)
 
-    def require_slack(self, *, socket_mode: bool = False) -> None:
-        """Fail with one clear line if the settings needed to talk to Slack are missing."""
+    def require_slack(self, *, receives: Literal["http", "socket"] | None = "http") -> None:
+        """Fail with one clear line if the settings needed to talk to Slack are missing: the bot token always,
+        plus the signing secret to receive over HTTP or the app token to receive over Socket Mode."""
         needed = {
             "SLACK_BOT_TOKEN": (self.slack_bot_token, "xoxb-", "the bot token from OAuth & Permissions"),
         }
-        if socket_mode:
+        if receives == "socket":
             needed["SLACK_APP_TOKEN"] = (self.slack_app_token, "xapp-", "an app-level token with connections:write")
-        else:
+        elif receives == "http":
             needed["SLACK_SIGNING_SECRET"] = (
                 self.slack_signing_secret, "", "the signing secret from Basic Information"
             )

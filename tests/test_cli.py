@@ -95,3 +95,12 @@ def test_every_command_has_help(capsys):
         nested = subparser._subparsers
         for child_name, child in (nested._group_actions[0].choices.items() if nested else []):
             assert child.format_help().startswith(f"usage: initiative-bot {name} {child_name}")
+
+
+def test_scheduler_needs_the_bot_token_but_no_signing_secret(tmp_path):
+    missing = run_cli("scheduler", cwd=tmp_path)
+    _assert_one_clear_line(missing, "SLACK_BOT_TOKEN is not set")
+    # With the token it gets as far as the database, which is empty here: the one thing left to do is upgrade.
+    behind = run_cli("scheduler", cwd=tmp_path, env={"SLACK_BOT_TOKEN": "xoxb-test"})
+    _assert_one_clear_line(behind, "initiative-bot db upgrade")
+    assert "SIGNING_SECRET" not in behind.stderr

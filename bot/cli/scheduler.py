@@ -26,7 +26,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_scheduler(args: argparse.Namespace) -> int:
     settings = load_settings()
-    settings.require_slack()
+    settings.require_slack(receives=None)  # it only sends
     open_runtime(settings).engine.dispose()  # refuses an unreachable or outdated database
     runtime = build_runtime(settings)
     stopping = threading.Event()

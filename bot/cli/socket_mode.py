@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_socket(args: argparse.Namespace) -> int:
     settings = load_settings()
-    settings.require_slack(socket_mode=True)
+    settings.require_slack(receives="socket")
     open_runtime(settings).engine.dispose()  # refuses an unreachable or outdated database
     runtime = build_runtime(settings)
     app = create_app(runtime, socket_mode=True)
