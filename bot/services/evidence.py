@@ -7,6 +7,7 @@ approval attaches them, and daily after that (`bot.jobs.integrations`). One row 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -15,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.integrations.evidence import LinkResult
 from bot.services.events import DomainEvent, ReviewOpened, SignOffDecided
-from storage.models import EvidenceCheck, GateReview, SignOff
+from storage.models import EvidenceCheck, GateReview, Initiative, SignOff
 from storage.types import utcnow
 
 RECHECK_EVERY = timedelta(days=1)
@@ -81,3 +82,34 @@ def flagged_links(session: Session, *, team_id: str, urls: Iterable[str]) -> dic
 def _row(session: Session, team_id: str, url: str) -> EvidenceCheck | None:
     return session.exec(select(EvidenceCheck).where(EvidenceCheck.team_id == team_id,
                                                     EvidenceCheck.url == url)).first()
+
+
+@dataclass(frozen=True)
+class BrokenLink:
+    url: str
+    detail: str
+    checked_at: datetime | None
+    initiative_keys: tuple[str, ...]
+
+
+def broken_links(session: Session, *, team_id: str, limit: int = 50) -> list[BrokenLink]:
+    """Flagged evidence links cited by sign-offs of initiatives still in play, with the initiatives citing them.
+    Two queries; the second (every sign-off's links) runs only when something is flagged."""
+    flagged = {row.url: row for row in session.exec(
+        select(EvidenceCheck).where(EvidenceCheck.team_id == team_id, col(EvidenceCheck.state).in_(FLAGGED)))}
+    if not flagged:
+        return []
+    cited: dict[str, set[int]] = {}
+    for links, number in session.exec(
+        select(SignOff.evidence_links, Initiative.number)
+        .join(GateReview, col(GateReview.id) == SignOff.review_id)
+        .join(Initiative, col(Initiative.id) == GateReview.initiative_id)
+        .where(SignOff.team_id == team_id, Initiative.status != "retired")
+    ):
+        for url in links:
+            if url in flagged:
+                cited.setdefault(url, set()).add(number)
+    found = [BrokenLink(url=url, detail=row.detail or row.state, checked_at=row.checked_at,
+                        initiative_keys=tuple(f"AI-{n}" for n in sorted(cited[url])))
+             for url, row in sorted(flagged.items()) if url in cited]
+    return found[:limit]

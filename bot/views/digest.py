@@ -79,6 +79,11 @@ def digest_blocks(report: DigestReport) -> list[Block]:
                  for f in report.delivery_failures]
         blocks.append(_section(_cut(f"*Slack deliveries that failed* ({len(lines)})", lines, LIST_SHOWN,
                                     "`initiative-bot outbox --failed`")))
+    if report.broken_links:
+        lines = [f"• {mrkdwn(link.url, 120)} ({', '.join(link.initiative_keys)}): {mrkdwn(link.detail, 120)}"
+                 for link in report.broken_links]
+        blocks.append(_section(_cut(f"*Broken evidence links* ({len(lines)})", lines, LIST_SHOWN,
+                                    "`/initiative show <KEY>`")))
     blocks.append(DividerBlock())
     blocks.append(SectionBlock(text=MarkdownTextObject(text="*Metrics* (last 365 days)"), fields=[
         f"*Pilot → production*\n{_conversion(report)}",
@@ -188,6 +193,10 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
     if report.delivery_failures:
         out += ["", f"SLACK DELIVERIES THAT FAILED ({len(report.delivery_failures)})"]
         out += _plain(report.delivery_failures, shown, lambda f: f"{f.method} to {f.channel}: {f.error} ({when(f.at)})")
+    if report.broken_links:
+        out += ["", f"BROKEN EVIDENCE LINKS ({len(report.broken_links)})"]
+        out += _plain(report.broken_links, shown,
+                      lambda link: f"{link.url} ({', '.join(link.initiative_keys)}): {link.detail}")
     out += ["", "METRICS (last 365 days)", f"  Pilot → production: {_conversion(report)}",
             "  Median days in stage: " + _inline(report.median_days_in_stage),
             "  Median sign-off turnaround (days): " + _inline(report.median_turnaround_by_role),

@@ -3,8 +3,8 @@ and the gate-passed announcement."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
@@ -33,6 +33,10 @@ class SignOffCard:
     role_name: str
     checklist: tuple[ChecklistItem, ...]
     evidence_links: tuple[str, ...] = ()
+    # Links whose last check found them broken or refused to fetch them: URL -> what was found.
+    broken_links: Mapping[str, str] = field(default_factory=dict)
+    # Automatic (MLflow) items: item id -> (outcome: pending|passed|failed|unknown, evidence).
+    automatic_results: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
 
 def sign_off_request(card: SignOffCard) -> Message:
@@ -136,14 +140,17 @@ def _card_blocks(card: SignOffCard) -> list[Block]:
     ]))
     items = "\n".join(f"• {mrkdwn(item.label, 200)}" for item in card.checklist) or "Nothing to check for your role."
     blocks.append(section(f"*Your checklist*\n{items}"))
-    blocks.append(section(f"*Evidence*\n{evidence_lines(card.evidence_links)}"))
+    blocks.append(section(f"*Evidence*\n{evidence_lines(card.evidence_links, card.broken_links)}"))
     return blocks
 
 
-def evidence_lines(links: Sequence[str]) -> str:
+def evidence_lines(links: Sequence[str], broken: Mapping[str, str] | None = None) -> str:
     if not links:
         return "No evidence links yet."
-    shown = [f"• <{escape(link).replace('|', '%7C')}|{mrkdwn(link, 80)}>" for link in links[:EVIDENCE_SHOWN]]
+    broken = broken or {}
+    shown = [f"• <{escape(link).replace('|', '%7C')}|{mrkdwn(link, 80)}>"
+             + (f" :warning: _broken: {mrkdwn(broken[link], 80)}_" if link in broken else "")
+             for link in links[:EVIDENCE_SHOWN]]
     if len(links) > EVIDENCE_SHOWN:
         shown.append(f"…and {len(links) - EVIDENCE_SHOWN} more")
     return "\n".join(shown)

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.services.catalog import GateCatalog
+from bot.services.catalog import ChecklistItem, GateCatalog
 from bot.views import ids
 from bot.views.blocks import context, finish, section
 from bot.views.messages import SignOffCard
@@ -64,22 +64,36 @@ def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_i
     return _modal(ids.NEW_INITIATIVE_MODAL, "New initiative", blocks, submit="Create")
 
 
+AUTOMATIC_OUTCOMES = {"passed": "✅ passed", "failed": "❌ failed", "unknown": "⚠️ could not check",
+                      "pending": "⏳ not checked yet"}
+
+
 def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
     """Every checklist item ticked or waived with a reason; checkbox groups of at most 10 options."""
     items = card.checklist
     blocks: list[Block] = [section(f"*{card.initiative.key}* {mrkdwn(card.initiative.title, 150)}\n"
                                    f"{mrkdwn(card.gate_name, 150)} · your role: {mrkdwn(card.role_name, 100)}")]
     groups = [items[start:start + CHECKBOX_GROUP] for start in range(0, len(items), CHECKBOX_GROUP)]
+    passed = {item_id for item_id, (outcome, _) in card.automatic_results.items() if outcome == "passed"}
+
+    def options(group: Sequence[ChecklistItem]) -> list[Option]:
+        return [Option(value=item.id, text=PlainTextObject(text=clip(item.label, PLAIN_MAX))) for item in group]
+
     for number, group in enumerate(groups):
         blocks.append(InputBlock(
             block_id=ids.checklist_block_id(number), optional=True,
             label="Checklist" if number == 0 else f"Checklist (continued, {number + 1} of {len(groups)})",
-            element=CheckboxesElement(action_id=ids.TICKED, options=[
-                Option(value=item.id, text=PlainTextObject(text=clip(item.label, PLAIN_MAX))) for item in group
-            ]),
+            element=CheckboxesElement(action_id=ids.TICKED, options=options(group),
+                                      initial_options=[o for o in options(group) if o.value in passed] or None),
         ))
     if items:
         blocks.append(context("Leave an item unticked only if you waive it below, with a reason."))
+    checked = [f"{AUTOMATIC_OUTCOMES[outcome]} “{mrkdwn(item.label, 100)}”: {mrkdwn(evidence, 300)}"
+               for item in items if item.id in card.automatic_results
+               for outcome, evidence in [card.automatic_results[item.id]]]
+    if checked:
+        blocks.append(context(clip("Checked automatically (passed items are ticked for you):\n" + "\n".join(checked),
+                                   3000)))
     for item in items:
         blocks.append(InputBlock(
             block_id=ids.waiver_block_id(item.id), optional=True,

@@ -117,6 +117,31 @@ def test_an_alias_check_passes_with_its_evidence(checked, respx_mock):
     assert route.calls.last.request.headers["authorization"] == "Bearer tok"
 
 
+def test_a_passed_model_check_is_ticked_in_the_engineering_owners_approve_modal(checked, respx_mock):
+    from slack_sdk.models.views import View
+
+    from bot.presenters import sign_off_card
+    from bot.views.modals import checklist
+    from tests.slack_emulator import validate_view
+
+    _with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
+    respx_mock.get(f"{MLFLOW}/registered-models/alias").respond(
+        200, json={"model_version": {"name": "churn", "version": "7", "run_id": "abc123"}})
+    _, _, sign_offs = _open_review(checked)
+    run_automatic_checks(checked)
+
+    with checked.transaction() as session:
+        modal = checklist(sign_off_card(session, session.get(SignOff, sign_offs["engineering"])))
+        business_modal = checklist(sign_off_card(session, session.get(SignOff, sign_offs["business"])))
+    View(**modal).validate_json()
+    assert validate_view(modal) == []
+    ticked = [o["value"] for b in modal["blocks"] if b["type"] == "input"
+              for o in b["element"].get("initial_options", [])]
+    assert ticked == ["champion-model"]
+    assert any("churn version 7 is @champion" in str(b) for b in modal["blocks"] if b["type"] == "context")
+    assert "initial_options" not in str(business_modal)
+
+
 def test_a_missing_alias_or_model_fails(checked, respx_mock):
     _with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
     respx_mock.get(f"{MLFLOW}/registered-models/alias").respond(
@@ -160,3 +185,31 @@ def test_evidence_rows_exist_only_for_links_on_sign_offs(checked):
     _open_review(checked)
     with checked.transaction() as session:
         assert session.exec(select(EvidenceCheck)).all() == []
+
+
+def test_broken_links_are_flagged_in_the_sign_off_dm_and_in_the_digest(checked, respx_mock):
+    from bot.presenters import sign_off_card
+    from bot.services.digest import compute_digest
+    from bot.services.digest.definitions import preview_digest
+    from bot.views.digest import digest_blocks
+    from bot.views.messages import sign_off_request
+
+    respx_mock.get("https://93.184.215.15/card").respond(200)
+    respx_mock.get("https://93.184.215.15/gone").respond(404)
+    links = ["https://docs.example.com/card", "https://docs.example.com/gone"]
+    key, _, sign_offs = _open_review(checked)
+    _approve(checked, sign_offs["data"], "UDATA", links)
+    check_due_evidence(checked)
+
+    with checked.transaction() as session:
+        dm = sign_off_request(sign_off_card(session, session.get(SignOff, sign_offs["business"])))
+        evidence = next(b["text"]["text"] for b in dm.blocks if "*Evidence*" in b.get("text", {}).get("text", ""))
+        gone_line, card_line = (next(line for line in evidence.splitlines() if path in line)
+                                for path in ("/gone", "/card"))
+        assert "broken: HTTP 404" in gone_line and "broken" not in card_line
+
+        report = compute_digest(session, digest=preview_digest(TEAM, checked.settings), as_of=utcnow())
+    assert [(b.url, b.initiative_keys, b.detail) for b in report.broken_links] == [
+        ("https://docs.example.com/gone", (key,), "HTTP 404")]
+    section = next(b for b in digest_blocks(report) if "Broken evidence links" in str(b.to_dict()))
+    assert "docs.example.com/gone" in str(section.to_dict()) and key in str(section.to_dict())

@@ -12,6 +12,7 @@ from bot.services.digest import metrics
 from bot.services.digest.history import DigestData, load_digest_data
 from bot.services.digest.report import DeliveryFailure, DigestReport
 from bot.services.digest.schedule import Window, window_ending, zone_named
+from bot.services.evidence import BrokenLink, broken_links
 from storage.models import Digest
 
 FAILURES_LISTED = 50
@@ -26,7 +27,8 @@ def scope_of(digest: Digest) -> str:
 
 
 def build_report(data: DigestData, *, name: str, scope: str, window: Window,
-                 delivery_failures: Sequence[DeliveryFailure] = ()) -> DigestReport:
+                 delivery_failures: Sequence[DeliveryFailure] = (),
+                 broken_evidence: Sequence[BrokenLink] = ()) -> DigestReport:
     """Pure: the whole digest from loaded rows."""
     moved = metrics.moved(data, window)
     points = metrics.trend_points(window)
@@ -47,6 +49,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         stalled=metrics.stalled(data, window),
         waiting=metrics.waiting(data, window),
         delivery_failures=tuple(delivery_failures),
+        broken_links=tuple(broken_evidence),
         conversion=metrics.conversion(data, window.end),
         median_days_in_stage=metrics.median_days_in_stage(data, window),
         median_turnaround_by_role=metrics.median_turnaround_by_role(data, window),
@@ -55,12 +58,13 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
 
 
 def compute_digest(session: Session, *, digest: Digest, as_of: datetime) -> DigestReport:
-    """One digest as of a moment, read with a fixed number of queries (seven)."""
+    """One digest as of a moment, read with a fixed number of queries (seven, plus one or two for evidence)."""
     window = window_ending(as_of, zone_named(digest.timezone))
     data = load_digest_data(session, team_id=digest.team_id, as_of=as_of, since=window.start, tag=digest.filter_tag,
                             business_unit=digest.filter_business_unit)
     return build_report(data, name=digest.name, scope=scope_of(digest), window=window,
-                        delivery_failures=delivery_failures(session, team_id=digest.team_id, window=window))
+                        delivery_failures=delivery_failures(session, team_id=digest.team_id, window=window),
+                        broken_evidence=broken_links(session, team_id=digest.team_id))
 
 
 def delivery_failures(session: Session, *, team_id: str, window: Window) -> list[DeliveryFailure]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.services.evidence import BrokenLink
+
 
 @dataclass(frozen=True)
 class FunnelRow:
@@ -104,6 +106,7 @@ class DigestReport:
     stalled: tuple[StalledItem, ...]
     waiting: tuple[WaitingItem, ...]
     delivery_failures: tuple[DeliveryFailure, ...]
+    broken_links: tuple[BrokenLink, ...]
     conversion: Conversion
     median_days_in_stage: dict[str, Median]  # stage name -> median
     median_turnaround_by_role: dict[str, Median]  # role name -> median, in days
