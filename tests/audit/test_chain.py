@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import multiprocessing
 
 from alembic import command
 from sqlalchemy import select, text, update
@@ -17,8 +16,7 @@ from storage.models import AuditEvent
 from tests.audit import workers
 from tests.audit.history import decide_everything, new_initiative
 from tests.support.factories import TEAM, actor
-
-SPAWN = multiprocessing.get_context("spawn")
+from tests.support.processes import race
 
 
 def _history(runtime) -> None:
@@ -105,14 +103,7 @@ def test_swapping_the_contents_of_two_rows_is_reported_as_a_reordering(runtime, 
 
 
 def test_two_processes_appending_at_once_leave_one_unbroken_chain(runtime, database_url, cli):
-    barrier, results = SPAWN.Barrier(2), SPAWN.Queue()
-    processes = [SPAWN.Process(target=workers.append_events, args=(database_url, writer, 25, barrier, results))
-                 for writer in ("UWRITERA", "UWRITERB")]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=120) for _ in processes]
-    for process in processes:
-        process.join(timeout=30)
+    outcomes = race(workers.append_events, [(database_url, writer, 25) for writer in ("UWRITERA", "UWRITERB")])
     assert [kind for kind, _ in outcomes] == ["ok", "ok"], outcomes
 
     code, out, err = cli("audit", "verify")

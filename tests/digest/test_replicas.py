@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import multiprocessing
-
 from sqlmodel import select
 
 from storage.models import DigestRun, OutboxMessage
 from tests.digest import workers
 from tests.digest.conftest import DIGEST_CHANNEL
 from tests.digest.test_posting import MONDAY_0905_BERLIN
-
-SPAWN = multiprocessing.get_context("spawn")
+from tests.support.processes import race
 
 
 def test_two_schedulers_post_the_week_exactly_once(slack_runtime, emulator, digest_id, database_url):
-    barrier, results = SPAWN.Barrier(2), SPAWN.Queue()
-    args = (database_url, emulator.base_url, MONDAY_0905_BERLIN.isoformat(), barrier, results)
-    processes = [SPAWN.Process(target=workers.scheduler_replica, args=args) for _ in range(2)]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=120) for _ in processes]
-    for process in processes:
-        process.join(timeout=30)
-    errors = [detail for kind, detail in outcomes if kind == "error"]
-    assert not errors, errors[0]
+    args = (database_url, emulator.base_url, MONDAY_0905_BERLIN.isoformat())
+    outcomes = race(workers.scheduler_replica, [args] * 2)
 
     started = sorted(len(detail[0]) for _, detail in outcomes)
     assert started == [0, 1]  # one replica started the week's run, the other found it taken

@@ -3,7 +3,6 @@ day every 15 minutes: each person gets one nudge that day, whichever replica dec
 
 from __future__ import annotations
 
-import multiprocessing
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -13,8 +12,8 @@ from storage.models import NudgeLog
 from tests.nudges import workers
 from tests.nudges.support import open_review
 from tests.slack_emulator import SlackEmulator
+from tests.support.processes import race
 
-SPAWN = multiprocessing.get_context("spawn")
 ASKED = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)  # Monday
 WEDNESDAY_0800 = datetime(2026, 11, 11, 8, 0, tzinfo=UTC)
 INITIATIVES = 12
@@ -29,16 +28,8 @@ def test_two_schedulers_send_one_nudge_per_person_and_day(runtime, database_url)
             people |= {owners["business"], owners["data"], owners["engineering"]}
         for person in people | {"USPONSOR", "UADMIN"}:
             emulator.add_user(person, person.lower(), tz="Europe/London")
-        barrier, results = SPAWN.Barrier(2), SPAWN.Queue()
-        args = (database_url, emulator.base_url, WEDNESDAY_0800.isoformat(), 40, barrier, results)
-        processes = [SPAWN.Process(target=workers.sweeping_replica, args=args) for _ in range(2)]
-        for process in processes:
-            process.start()
-        outcomes = [results.get(timeout=300) for _ in processes]
-        for process in processes:
-            process.join(timeout=30)
-        errors = [detail for kind, detail in outcomes if kind == "error"]
-        assert not errors, errors[0]
+        args = (database_url, emulator.base_url, WEDNESDAY_0800.isoformat(), 40)
+        outcomes = race(workers.sweeping_replica, [args] * 2, timeout=300)
 
         delivered = Counter(call.params["channel"] for call in emulator.calls_to("chat.postMessage") if call.ok)
 

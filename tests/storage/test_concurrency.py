@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
-
 import pytest
 from sqlmodel import Session, select
 
@@ -15,22 +13,9 @@ from storage.models import AuditEvent, GateReview, SignOff, StageTransition
 from tests.support import workers
 from tests.support.factories import actor
 from tests.support.postgres import scratch_database
+from tests.support.processes import race
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
-SPAWN = multiprocessing.get_context("spawn")
-
-
-def _race(target, args_per_process) -> list[tuple]:
-    barrier, results = SPAWN.Barrier(len(args_per_process)), SPAWN.Queue()
-    processes = [SPAWN.Process(target=target, args=(*args, barrier, results)) for args in args_per_process]
-    for process in processes:
-        process.start()
-    outcomes = [results.get(timeout=60) for _ in processes]
-    for process in processes:
-        process.join(timeout=30)
-    errors = [detail for kind, detail in outcomes if kind == "error"]
-    assert not errors, errors[0]
-    return outcomes
 
 
 def _open_review(runtime) -> dict[str, int]:
@@ -42,7 +27,7 @@ def _open_review(runtime) -> dict[str, int]:
 
 def test_two_processes_approving_the_same_sign_off_record_one_approval(runtime, database_url):
     sign_offs = _open_review(runtime)
-    outcomes = _race(workers.approve_sign_off, [(database_url, sign_offs["business"], "UBIZ")] * 2)
+    outcomes = race(workers.approve_sign_off, [(database_url, sign_offs["business"], "UBIZ")] * 2)
 
     assert sorted(kind for kind, _ in outcomes) == ["already", "recorded"]
     with Session(runtime.engine) as session:
@@ -58,7 +43,7 @@ def test_last_two_approvals_at_once_pass_the_gate_exactly_once(runtime, database
         items = [i.id for i in reviews.checklist_of(session, sign_off, session.get(GateReview, sign_off.review_id))]
         reviews.approve(session, actor=actor("UBIZ"), sign_off_id=sign_off.id, ticked=items)
 
-    outcomes = _race(workers.approve_sign_off, [(database_url, sign_offs["data"], "UDATA"),
+    outcomes = race(workers.approve_sign_off, [(database_url, sign_offs["data"], "UDATA"),
                                                 (database_url, sign_offs["engineering"], "UENG")])
 
     assert sorted(kind for kind, _ in outcomes) == ["recorded", "recorded"]
@@ -78,7 +63,7 @@ def empty_postgres_database():
 def test_replicas_upgrading_an_empty_database_at_once_are_safe(backend, tmp_path, request):
     url = f"sqlite:///{tmp_path / 'fresh.db'}" if backend == "sqlite" else request.getfixturevalue(
         "empty_postgres_database")
-    _race(workers.upgrade_database, [(url,)] * 3)
+    race(workers.upgrade_database, [(url,)] * 3)
     engine = make_engine(url)
     assert current_revision(engine) == head_revision(engine)
     engine.dispose()
