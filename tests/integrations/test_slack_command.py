@@ -24,3 +24,12 @@ def test_non_admins_and_bad_input_get_one_sentence(runtime):
     assert "Only an admin can register webhooks." in _run(runtime, "webhooks add https://hooks.example.com/x",
                                                            user="UBIZ").text
     assert "Say `webhooks add &lt;https URL&gt; [events…]`" in _run(runtime, "webhooks frobnicate").text
+
+
+def test_urls_are_escaped_for_slack(runtime):
+    added = _run(runtime, "webhooks add <https://hooks.example.com/x?a=1&amp;b=2>").text
+    assert "https://hooks.example.com/x?a=1&amp;b=2 receives" in added
+    assert "1. https://hooks.example.com/x?a=1&amp;b=2 - all events" in _run(runtime, "webhooks list").text
+    _run(runtime, "webhooks remove 1")
+    assert _run(runtime, "webhooks list").text.startswith(
+        "No webhooks are registered. Add one with `/initiative webhooks add &lt;https URL&gt;")
