@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
+from bot.services.actors import Actor
 from storage.db import check_connection
 from storage.migrate import ensure_up_to_date
 
@@ -21,3 +23,8 @@ def open_runtime(settings: Settings | None = None, *, require_current_schema: bo
     if require_current_schema:
         ensure_up_to_date(runtime.engine)
     return runtime
+
+
+def cli_operator(team_id: str) -> Actor:
+    """Whoever runs the CLI has the database in hand, so acts as an admin; the audit names their login."""
+    return Actor(team_id=team_id, user_id=f"cli:{getpass.getuser()}"[:32], is_admin=True)

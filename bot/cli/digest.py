@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
 
-from bot.cli.common import add_team_option, open_runtime
+from bot.cli.common import add_team_option, cli_operator, open_runtime
 from bot.config import SettingsError
 from bot.delivery.sender import deliver_pending, make_client
 from bot.jobs.digest import AlreadyPosted, advance_runs, start_run
 from bot.runtime import Runtime
-from bot.services.actors import Actor
 from bot.services.digest import compute_digest
 from bot.services.digest.chart import render_chart
 from bot.services.digest.definitions import (
@@ -122,7 +120,7 @@ def run_digest_add(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)
-        operator = Actor(team_id=team_id, user_id=f"cli:{getpass.getuser()}"[:32], is_admin=True)
+        operator = cli_operator(team_id)
         digest = add_digest(session, actor=operator, name=args.name, channel_id=args.channel, cron=args.cron,
                             timezone=args.timezone or runtime.settings.default_timezone, tag=args.tag,
                             business_unit=args.business_unit)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 
-from bot.cli.common import add_team_option, open_runtime
-from bot.services.actors import Actor
+from bot.cli.common import add_team_option, cli_operator, open_runtime
 from bot.services.errors import InvalidInput
 from bot.services.gate_admin import current_document, save_definition
 from bot.services.gate_document import describe, differences
@@ -77,7 +75,7 @@ def run_import(args: argparse.Namespace) -> int:
         with runtime.transaction() as session:
             team_id = only_team_id(session, args.team)
             version, _ = current_document(session, team_id=team_id)
-            saved = save_definition(session, actor=_operator(team_id), document=document, based_on=version,
+            saved = save_definition(session, actor=cli_operator(team_id), document=document, based_on=version,
                                     comment=args.comment or f"imported from {Path(args.file).name}", move_to=moves)
             if saved is None:
                 print(f"No changes: {args.file} matches version {version}.")
@@ -129,8 +127,3 @@ def _move(text: str) -> tuple[str, str]:
     if not sep or not old.strip() or not new.strip():
         raise InvalidInput(f"--move takes OLD=NEW stage ids, like --move pilot=production; got '{text}'.")
     return old.strip(), new.strip()
-
-
-def _operator(team_id: str) -> Actor:
-    """Whoever runs the CLI has the database in hand, so acts as an admin; the audit names their login."""
-    return Actor(team_id=team_id, user_id=f"cli:{getpass.getuser()}"[:32], is_admin=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import add_team_option, open_runtime
-from bot.cli.gates import _operator
+from bot.cli.common import add_team_option, cli_operator, open_runtime
 from bot.services.webhooks import EVENT_TYPES, add_endpoint, list_endpoints, remove_endpoint
 from bot.services.workspaces import only_team_id
 from bot.views.webhooks import endpoint_lines, registered_text, removed_text
@@ -34,7 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_add(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     with runtime.transaction() as session:
-        actor = _operator(only_team_id(session, args.team))
+        actor = cli_operator(only_team_id(session, args.team))
         registered = add_endpoint(session, actor=actor, settings=runtime.settings, url=args.url, events=args.events)
         print(registered_text(registered.endpoint, registered.secret))
     return 0
@@ -43,12 +42,13 @@ def run_add(args: argparse.Namespace) -> int:
 def run_list(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     with runtime.transaction() as session:
-        print(endpoint_lines(list_endpoints(session, actor=_operator(only_team_id(session, args.team)))))
+        print(endpoint_lines(list_endpoints(session, actor=cli_operator(only_team_id(session, args.team)))))
     return 0
 
 
 def run_remove(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     with runtime.transaction() as session:
-        print(removed_text(remove_endpoint(session, actor=_operator(only_team_id(session, args.team)), ref=args.ref)))
+        actor = cli_operator(only_team_id(session, args.team))
+        print(removed_text(remove_endpoint(session, actor=actor, ref=args.ref)))
     return 0
