@@ -1,10 +1,14 @@
-"""`/initiative <subcommand> …`: find the subcommand in the registry, run it, and answer privately in the
-acknowledgement, or through the response_url when the work outlasts ACK_DEADLINE_SECONDS."""
+"""`/initiative <subcommand> …`: acknowledge at once, then find the subcommand in the registry, run it, and
+answer privately through the command's response_url.
+
+The acknowledgement goes before any work, so it never waits for the database or queues behind other requests'
+work (under load, answering in the acknowledgement made every ack as slow as the slowest command; see
+docs/benchmarks.md). Subcommands that open a modal do it within the trigger's 3 seconds and answer nothing.
+"""
 
 from __future__ import annotations
 
 import logging
-import threading
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -24,45 +28,15 @@ from bot.views import replies
 SUBCOMMAND_MODULES = (initiative_commands, review_commands, nudges, digest, gates, webhooks)
 
 log = logging.getLogger(__name__)
-ACK_DEADLINE_SECONDS = 2.0  # Slack gives up on an acknowledgement after 3 seconds
 
 
 def register(app: App, runtime: Runtime) -> None:
     @app.command(COMMAND)
     def on_initiative(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
-        answer = AnswerOnce(ack)
-        # A quick answer goes in the acknowledgement; if the work is slow, an empty acknowledgement goes first
-        # (Slack allows 3 seconds) and the answer follows through the response_url.
-        deadline = threading.Timer(ACK_DEADLINE_SECONDS, answer.acknowledge)
-        deadline.start()
-        try:
-            reply = run_command(runtime, command, client)
-        finally:
-            deadline.cancel()
-        if answer.acknowledge(reply) or reply is None:
-            return
-        respond(response_type="ephemeral", replace_original=False, text=reply.text, blocks=list(reply.blocks))
-
-
-class AnswerOnce:
-    """Acknowledges a request exactly once, from whichever thread comes first."""
-
-    def __init__(self, ack: Ack) -> None:
-        self._ack = ack
-        self._lock = threading.Lock()
-        self._done = False
-
-    def acknowledge(self, reply: Reply | None = None) -> bool:
-        """Acknowledge (with `reply` as the answer); False if it had already been acknowledged."""
-        with self._lock:
-            if self._done:
-                return False
-            self._done = True
-        if reply is None:
-            self._ack()
-        else:
-            self._ack(response_type="ephemeral", text=reply.text, blocks=list(reply.blocks))
-        return True
+        ack()
+        reply = run_command(runtime, command, client)
+        if reply is not None:
+            respond(response_type="ephemeral", replace_original=False, text=reply.text, blocks=list(reply.blocks))
 
 
 def run_command(runtime: Runtime, command: dict[str, Any], client: WebClient) -> Reply | None:

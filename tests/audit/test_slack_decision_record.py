@@ -20,7 +20,7 @@ def test_history_button_opens_the_decision_record_in_a_private_modal(slack_app):
     key = new_initiative(runtime, team_id=team)
     decide_everything(runtime, key, team_id=team, waive_item="sources-governed", evidence=(EVIDENCE,))
 
-    answer = _private_answer(slack_app, f"history {key}", user_id="UBIZ")
+    answer = slack_app.ask(f"history {key}", user_id="UBIZ")
     buttons = [element for block in answer["blocks"] if block["type"] == "actions" for element in block["elements"]]
     assert [(b["action_id"], b["value"], b["text"]["text"]) for b in buttons] == [
         (ids.DECISION_RECORD, key, "Decision record")]
@@ -39,17 +39,3 @@ def test_history_button_opens_the_decision_record_in_a_private_modal(slack_app):
     context = update.response["view"]["blocks"][2]["elements"][0]["text"]
     assert context.startswith("✅ Audit chain of ") and "verifies" in context
     assert emulator.calls_to("views.open")[0].params["trigger_id"] == click["trigger_id"]
-
-
-def _private_answer(slack_app, text: str, *, user_id: str, timeout: float = 10) -> dict:  # noqa: F811
-    """The answer to `/initiative <text>`: in the acknowledgement, or posted to the response_url when slow."""
-    response_url = slack_app.emulator.new_response_url()
-    response = slack_app.command(text, user_id=user_id, response_url=response_url)
-    assert response.status_code == 200
-    if response.content:
-        return response.json()
-    deadline = time.monotonic() + timeout
-    while not (posts := slack_app.emulator.responses(response_url)) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    (answer,) = posts
-    return answer

@@ -12,10 +12,8 @@ def test_digest_preview_is_private_text_of_the_current_week(slack_app):  # noqa:
     with slack_app.runtime.transaction() as session:
         create_initiative(session, actor=actor("UMARIA", team_id=team), title="Claims <triage> assistant")
 
-    response = slack_app.command("digest", user_id="UMARIA")
+    answer = slack_app.ask("digest", user_id="UMARIA")
 
-    assert response.status_code == 200
-    answer = response.json()
     assert answer.get("response_type", "ephemeral") == "ephemeral"
     assert "AI portfolio digest · week" in answer["text"]
     assert "AI-1 Claims &lt;triage&gt; assistant — in Idea" in answer["text"]  # escaped: it pings nobody
@@ -23,5 +21,5 @@ def test_digest_preview_is_private_text_of_the_current_week(slack_app):  # noqa:
 
 
 def test_unknown_digest_name_says_how_to_fix_it(slack_app):  # noqa: F811
-    answer = slack_app.command("digest claims", user_id="UMARIA").json()
+    answer = slack_app.ask("digest claims", user_id="UMARIA")
     assert "There is no digest named claims." in answer["text"]

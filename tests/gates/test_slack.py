@@ -80,8 +80,8 @@ def _edit_buttons(blocks):
 
 
 def test_gates_lists_stages_and_gives_admins_edit_buttons(slack_app):  # noqa: F811
-    for_admin = slack_app.command("gates", user_id=ADMIN).json()
-    for_other = slack_app.command("gates", user_id=OTHER).json()
+    for_admin = slack_app.ask("gates", user_id=ADMIN)
+    for_other = slack_app.ask("gates", user_id=OTHER)
     assert validate_blocks(for_admin["blocks"], "message") == []
     assert [json.loads(v)["stage_id"] for v in _edit_buttons(for_admin["blocks"])] == [
         "idea", "pilot", "production", "scaled"]
@@ -166,7 +166,7 @@ def test_removing_an_occupied_stage_asks_where_its_initiatives_go(slack_app):  #
     answer = _submit(slack_app, confirm, {views.MOVE_TO: _select("pilot")})
     assert _notice(answer) == f"Saved: the gate definitions are now version 2.\n{key} moved to pilot."
     assert [s.id for s in _catalog(slack_app).stages] == ["pilot", "production", "scaled"]
-    history = slack_app.command(f"history {key}", user_id="UBIZ").json()
+    history = slack_app.ask(f"history {key}", user_id="UBIZ")
     shown = "\n".join(b["text"]["text"] for b in history["blocks"] if b["type"] == "section")
     assert "stage.moved_by_gate_change: stage 'idea' was removed in gate definitions v2" in shown
 
@@ -200,16 +200,16 @@ def test_add_stage_and_move_it_in_the_editor(slack_app):  # noqa: F811
 
 
 def test_admins_add_list_and_remove_in_slack(slack_app):  # noqa: F811
-    refused = slack_app.command("admins add <@UMARIA|maria>", user_id=OTHER).json()
+    refused = slack_app.ask("admins add <@UMARIA|maria>", user_id=OTHER)
     assert refused["text"] == "Only an admin can add admins."
-    added = slack_app.command("admins add <@UMARIA|maria>", user_id=ADMIN).json()
+    added = slack_app.ask("admins add <@UMARIA|maria>", user_id=ADMIN)
     assert added["text"] == "<@UMARIA> is now an admin."
-    listing = slack_app.command("admins", user_id=OTHER).json()["text"]
+    listing = slack_app.ask("admins", user_id=OTHER)["text"]
     assert listing.startswith("*Admins*\n<@UADMIN> · ADMIN_USER_IDS\n<@UMARIA> · added by <@UADMIN> on ")
     # The new admin can now open the editor.
     view = _open_editor(slack_app, views.EDIT_STAGE, views.encode(views.GateFormContext(1, "idea")), user="UMARIA")
     assert view["callback_id"] == views.STAGE_MODAL
-    removed = slack_app.command("admins remove <@UMARIA>", user_id="UMARIA").json()
+    removed = slack_app.ask("admins remove <@UMARIA>", user_id="UMARIA")
     assert removed["text"] == "<@UMARIA> is no longer an admin."
-    assert slack_app.command("admins add maria", user_id=ADMIN).json()["text"].startswith(
+    assert slack_app.ask("admins add maria", user_id=ADMIN)["text"].startswith(
         "Say `list`, or `add` or `remove` and mention one person")

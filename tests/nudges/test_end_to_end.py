@@ -112,21 +112,21 @@ def test_user_change_event_updates_the_stored_zone(app):
 
 def test_delegate_command_sets_and_ends_a_delegation(app):
     team = app.emulator.team_id
-    answer = _command(app, "delegate <@UDEPUTY|deputy> until 2099-12-24")
+    answer = app.ask("delegate <@UDEPUTY|deputy> until 2099-12-24", user_id="UBIZ", team_id=team)
     assert answer["text"].startswith("Delegate for at most a year")
 
     tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
-    answer = _command(app, f"delegate <@UDEPUTY|deputy> until {tomorrow}")
+    answer = app.ask(f"delegate <@UDEPUTY|deputy> until {tomorrow}", user_id="UBIZ", team_id=team)
     assert "<@UDEPUTY> can decide your sign-offs" in answer["text"]
     assert "(Europe/London)" in answer["text"]  # 23:59 in their own zone, read from users.info
     with app.runtime.transaction() as session:
         assert current_delegation(session, team_id=team, owner="UBIZ", now=datetime.now(UTC)) is not None
 
-    answer = _command(app, "delegate off")
+    answer = app.ask("delegate off", user_id="UBIZ", team_id=team)
     assert answer["text"].startswith("Your delegation to <@UDEPUTY> has ended")
     with app.runtime.transaction() as session:
         assert current_delegation(session, team_id=team, owner="UBIZ", now=datetime.now(UTC)) is None
-    answer = _command(app, "delegate someone")
+    answer = app.ask("delegate someone", user_id="UBIZ", team_id=team)
     assert answer["text"].startswith("Write `/initiative delegate @someone until 2026-12-24`")
 
 
@@ -140,17 +140,4 @@ def _wait_for_posts(app, url: str | None = None, timeout: float = 20.0) -> list[
     while not (posts := app.emulator.responses(url)) and time.monotonic() < deadline:
         time.sleep(0.02)
     return posts
-
-
-def _command(app, text: str, user: str = "UBIZ") -> dict:
-    """`/initiative <text>` from `user`; the private answer, in the acknowledgement or (when the work took
-    longer than Slack's 3 seconds) posted to the command's response_url."""
-    url = app.emulator.new_response_url()
-    response = app.command(text, user_id=user, team_id=app.emulator.team_id, response_url=url)
-    assert response.status_code == 200
-    if response.content and response.json().get("text"):
-        return response.json()
-    posts = _wait_for_posts(app, url)
-    assert len(posts) == 1, posts
-    return posts[0]
 

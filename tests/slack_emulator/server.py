@@ -218,6 +218,15 @@ class SlackEmulator:
                 raise AssertionError(self._summary(method, count, len(succeeded), timeout))
             time.sleep(0.01)
 
+    def wait_for_responses(self, url: str, count: int = 1, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """Wait until `count` posts reached the response_url `url`; returns them."""
+        deadline = time.monotonic() + timeout
+        while len(posts := self.responses(url)) < count:
+            if time.monotonic() >= deadline:
+                raise AssertionError(f"{len(posts)} of {count} expected posts reached {url} within {timeout} s")
+            time.sleep(0.01)
+        return posts
+
     def responses(self, url: str | None = None) -> list[dict[str, Any]]:
         """JSON bodies POSTed to one response_url, or to all of them."""
         with self._lock:

@@ -4,8 +4,8 @@
     from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401  (fixtures for this package)
 
     def test_list(slack_app):
-        response = slack_app.command("list")            # a signed /initiative request, over HTTP
-        assert response.status_code == 200
+        answer = slack_app.ask("list")                  # a signed /initiative request, over HTTP
+        assert "AI-1" in answer["text"]                 # its private answer, posted to the response_url
         slack_app.deliver_outbox()                      # DMs/updates/announcements reach the emulator
         assert slack_app.emulator.calls_to("chat.postMessage")
 
@@ -65,6 +65,16 @@ class RunningSlackApp:
     def command(self, text: str = "", command: str = "/initiative", **fields: Any) -> httpx.Response:
         """POST a signed slash command; fields as for `slack_requests.slash_command_fields`."""
         return self.post(slash_command_body(command, text, **fields))
+
+    def ask(self, text: str = "", **fields: Any) -> dict[str, Any]:
+        """`/initiative <text>` as a user sees it: the bot acknowledges with an empty body at once, and its one
+        private answer arrives on the command's response_url; returns that answer."""
+        response_url = self.emulator.new_response_url()
+        response = self.command(text, response_url=response_url, **fields)
+        assert response.status_code == 200, response.text
+        assert not response.content, f"expected an empty acknowledgement, got {response.text[:200]}"
+        (answer,) = self.emulator.wait_for_responses(response_url)
+        return answer
 
     def interact(self, payload: Mapping[str, Any]) -> httpx.Response:
         """POST a signed interactivity payload (`block_actions_payload(...)`, `view_submission_payload(...)`)."""
