@@ -10,13 +10,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from sqlmodel import Session, select
+from sqlalchemy import or_
+from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.delivery.outbox import enqueue
 from bot.presenters import home_view, sign_off_card
 from bot.services.events import (
+    AutomaticCheckChanged,
     DomainEvent,
+    EvidenceLinkChanged,
     InitiativeCreated,
     OwnersChanged,
     ReviewClosed,
@@ -24,10 +27,12 @@ from bot.services.events import (
     SignOffDecided,
     StatusChanged,
 )
+from bot.services.evidence import open_reviews_citing
 from bot.services.initiatives import owners_of
-from bot.services.reviews import SETTLED, sign_offs_of
+from bot.services.reviews import SETTLED, lock_open_reviews, sign_offs_of
 from bot.services.validation import USER_ID_PATTERN
 from bot.views import messages
+from bot.views.blocks import Message
 from storage.models import GateReview, Initiative, OutboxMessage, SignOff, SignOffMessage
 
 log = logging.getLogger(__name__)
@@ -54,6 +59,19 @@ class SlackNotifications:
             assert initiative is not None
             people = [initiative.created_by, *owners_of(session, initiative_id=initiative.id).values()]
             republish_homes(session, team_id=event.team_id, user_ids=[*people, event.actor])
+        elif isinstance(event, EvidenceLinkChanged):
+            self._refresh_pending(session, open_reviews_citing(session, team_id=event.team_id, urls=[event.url]))
+        elif isinstance(event, AutomaticCheckChanged):
+            self._refresh_pending(session, [event.review_id], role=event.role)
+
+    def _refresh_pending(self, session: Session, review_ids: Iterable[int], *, role: str | None = None) -> None:
+        """A check changed what these reviews' DMs show: update the DMs still waiting for a decision (settled ones
+        show their outcome and keep it). The reviews are locked so that no decision slips in between."""
+        for review in lock_open_reviews(session, review_ids=review_ids):
+            assert review.id is not None
+            for sign_off in sign_offs_of(session, review_id=review.id):
+                if sign_off.state == "pending" and role in (None, sign_off.role):
+                    refresh_sign_off_request(session, sign_off)
 
     def _review_opened(self, session: Session, event: ReviewOpened) -> None:
         sign_offs = sign_offs_of(session, review_id=event.review_id)
@@ -140,11 +158,32 @@ def update_sign_off_request(session: Session, sign_off: SignOff, *, moved_to: st
     if channel and ts:
         return enqueue(session, team_id=sign_off.team_id, method="chat.update",
                        payload={"channel": channel, "ts": ts, **message.payload()})
+    return _update_remembered(session, sign_off, message)
+
+
+def refresh_sign_off_request(session: Session, sign_off: SignOff) -> OutboxMessage | None:
+    """chat.update a pending sign-off's DM (buttons kept) to show what it shows now: flagged links, automatic
+    results. Nothing is enqueued when the DM as last posted or updated already shows exactly that."""
+    return _update_remembered(session, sign_off, messages.sign_off_request(sign_off_card(session, sign_off)),
+                              unless_shown=True)
+
+
+def _update_remembered(session: Session, sign_off: SignOff, message: Message, *,
+                       unless_shown: bool = False) -> OutboxMessage | None:
+    """chat.update the sign-off's remembered DM, once its post has been delivered (the update waits for it)."""
     assert sign_off.id is not None
     remembered = _message_of(session, sign_off.id)
     if remembered is None:
         return None
-    return enqueue(session, team_id=sign_off.team_id, method="chat.update", payload=message.payload(),
+    payload = message.payload()
+    if unless_shown:
+        post = remembered.outbox_message_id
+        last = session.exec(select(OutboxMessage).where(
+            or_(col(OutboxMessage.id) == post, col(OutboxMessage.depends_on) == post))
+            .order_by(col(OutboxMessage.id).desc()).limit(1)).first()
+        if last is not None and all(last.payload.get(key) == value for key, value in payload.items()):
+            return None
+    return enqueue(session, team_id=sign_off.team_id, method="chat.update", payload=payload,
                    depends_on=remembered.outbox_message_id)
 
 

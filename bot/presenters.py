@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from bot.services.automatic_checks import results_for
-from bot.services.evidence import flagged_links
+from bot.services.evidence import flagged_links, shown_flag
 from bot.services.initiatives import count_initiatives, list_initiatives
 from bot.services.reviews import gate_of, pending_sign_offs_for, sign_offs_of
 from bot.services.workspaces import catalog_for
@@ -30,8 +30,8 @@ def sign_off_card(session: Session, sign_off: SignOff) -> SignOffCard:
         from_stage_name=stage_name(catalog, review.from_stage), to_stage_name=stage_name(catalog, review.to_stage),
         role_name=catalog.role_name(sign_off.role), checklist=gate.checklist_for(sign_off.role),
         evidence_links=links,
-        broken_links={url: check.detail or check.state
-                      for url, check in flagged_links(session, team_id=review.team_id, urls=links).items()},
+        broken_links={url: flag for url, check in flagged_links(session, team_id=review.team_id, urls=links).items()
+                      if (flag := shown_flag(check.state, check.detail))},
         automatic_results={item_id: (row.outcome, row.evidence or "") for item_id, row in
                            results_for(session, review_id=review.id, role=sign_off.role).items()},
     )

@@ -16,7 +16,9 @@ from bot.services.webhooks import WebhookEvents
 
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:
     runtime = Runtime.from_settings(settings, database_url=database_url)
+    # Automatic checks first: a review's sign-off DMs, posted for the same event, then show its items as pending.
+    runtime.event_handlers += [EvidenceEvents(), AutomaticCheckEvents()]
     runtime.event_handlers.append(SlackNotifications(settings))
     runtime.event_handlers.append(drop_decided_from_unsent)
-    runtime.event_handlers += [WebhookEvents(), EvidenceEvents(), AutomaticCheckEvents()]
+    runtime.event_handlers.append(WebhookEvents())
     return runtime

@@ -158,9 +158,10 @@ def check_due_evidence(runtime: Runtime, *, now: datetime | None = None) -> int:
     results = evidence_links.check_links([url for _, url in due], policy=policy_from(settings),
                                          timeout=settings.outbound_timeout_seconds,
                                          concurrency=settings.evidence_check_concurrency)
+    # One transaction: the results and the chat.update of every pending sign-off DM whose flags they change.
     with runtime.transaction() as session:
-        for team_id, url in due:
-            evidence.record_result(session, team_id=team_id, url=url, result=results[url], now=utcnow())
+        evidence.record_results(session, results={(team_id, url): results[url] for team_id, url in due},
+                                now=utcnow())
     return len(due)
 
 
@@ -185,8 +186,7 @@ def run_automatic_checks(runtime: Runtime, *, now: datetime | None = None) -> in
                                       token=settings.mlflow_tracking_token)
             results = {check_id: registry.check(spec) for check_id, spec in due}
     with runtime.transaction() as session:
-        for check_id, result in results.items():
-            automatic_checks.record_check(session, check_id=check_id, result=result, now=utcnow())
+        automatic_checks.record_checks(session, results=results, now=utcnow())
     return len(due)
 
 

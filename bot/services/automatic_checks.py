@@ -7,6 +7,7 @@ fails: the owner ticks or waives the item as usual. Unknown results are retried 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import update
@@ -14,8 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.integrations.mlflow import CheckResult
-from bot.services.events import DomainEvent, ReviewOpened
-from bot.services.reviews import gate_of
+from bot.services.events import AutomaticCheckChanged, DomainEvent, ReviewOpened, emit
+from bot.services.reviews import gate_of, lock_open_reviews
 from storage.models import AutomaticCheck, GateReview
 
 RETRY_UNKNOWN_AFTER = timedelta(minutes=15)
@@ -54,9 +55,22 @@ def due_checks(session: Session, *, now: datetime, limit: int = 100) -> list[Aut
     return list(session.exec(query.order_by(col(AutomaticCheck.id)).limit(limit)))
 
 
-def record_check(session: Session, *, check_id: int, result: CheckResult, now: datetime) -> None:
-    session.execute(update(AutomaticCheck).where(col(AutomaticCheck.id) == check_id)
-                    .values(outcome=result.outcome, evidence=result.evidence[:500], checked_at=now))
+def record_checks(session: Session, *, results: Mapping[int, CheckResult], now: datetime) -> None:
+    """Keep what the checks found, by check id. A result that changes (outcome or evidence) gets an
+    `AutomaticCheckChanged`, so the role's pending sign-off DM is updated in this transaction; its review is
+    locked first, as a decision locks it (see `lock_open_reviews`)."""
+    rows = session.exec(select(AutomaticCheck.id, AutomaticCheck.team_id, AutomaticCheck.review_id,
+                               AutomaticCheck.role, AutomaticCheck.outcome, AutomaticCheck.evidence)
+                        .where(col(AutomaticCheck.id).in_(list(results))))
+    changed = list(dict.fromkeys(
+        (team_id, review_id, role) for check_id, team_id, review_id, role, outcome, evidence in rows
+        if (outcome, evidence) != (results[check_id].outcome, results[check_id].evidence[:500])))
+    lock_open_reviews(session, review_ids={review_id for _, review_id, _ in changed})
+    for check_id, result in sorted(results.items()):
+        session.execute(update(AutomaticCheck).where(col(AutomaticCheck.id) == check_id)
+                        .values(outcome=result.outcome, evidence=result.evidence[:500], checked_at=now))
+    for team_id, review_id, role in changed:
+        emit(session, AutomaticCheckChanged(team_id=team_id, actor="system", review_id=review_id, role=role))
 
 
 def results_for(session: Session, *, review_id: int, role: str) -> dict[str, AutomaticCheck]:

@@ -66,6 +66,21 @@ class StatusChanged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class EvidenceLinkChanged(DomainEvent):
+    """A link's check changed what sign-off DMs show next to it (ok <-> broken, or why it is broken)."""
+
+    url: str
+
+
+@dataclass(frozen=True)
+class AutomaticCheckChanged(DomainEvent):
+    """An automatic checklist item's result (outcome or evidence) changed on an open review."""
+
+    review_id: int
+    role: str
+
+
+@dataclass(frozen=True)
 class DigestPosted(DomainEvent):
     digest_name: str
     week: str  # ISO week, 2026-W48

@@ -6,7 +6,7 @@ approval attaches them, and daily after that (`bot.jobs.integrations`). One row 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -15,7 +15,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.integrations.evidence import LinkResult
-from bot.services.events import DomainEvent, ReviewOpened, SignOffDecided
+from bot.services.events import DomainEvent, EvidenceLinkChanged, ReviewOpened, SignOffDecided, emit
+from bot.services.reviews import lock_open_reviews
 from storage.models import EvidenceCheck, GateReview, Initiative, SignOff
 from storage.types import utcnow
 
@@ -61,12 +62,45 @@ def due_links(session: Session, *, now: datetime, limit: int = 200) -> list[tupl
     return [(team, url) for team, url in session.exec(query.order_by(col(EvidenceCheck.due_at)).limit(limit))]
 
 
-def record_result(session: Session, *, team_id: str, url: str, result: LinkResult, now: datetime) -> None:
-    session.execute(
-        update(EvidenceCheck).where(col(EvidenceCheck.team_id) == team_id, col(EvidenceCheck.url) == url)
-        .values(state=result.state, status_code=result.status_code, detail=result.detail[:300], checked_at=now,
-                due_at=now + RECHECK_EVERY)
-    )
+def record_results(session: Session, *, results: Mapping[tuple[str, str], LinkResult], now: datetime) -> None:
+    """Keep what the checks of (team_id, url) found. A link whose flag in the sign-off DMs changes (ok <-> broken,
+    or why it is broken) gets an `EvidenceLinkChanged`, so those DMs are updated in this transaction; the open
+    reviews citing it are locked first, before the links' rows, in the order a decision takes them."""
+    keys = sorted(results)
+    before: dict[tuple[str, str], str | None] = {}
+    for team_id, urls in _by_team(keys).items():
+        before |= {(team_id, url): shown_flag(state, detail) for url, state, detail in session.exec(
+            select(EvidenceCheck.url, EvidenceCheck.state, EvidenceCheck.detail)
+            .where(EvidenceCheck.team_id == team_id, col(EvidenceCheck.url).in_(urls)))}
+    changed = [key for key in keys
+               if key in before and before[key] != shown_flag(results[key].state, results[key].detail[:300])]
+    lock_open_reviews(session, review_ids={review_id for team_id, urls in _by_team(changed).items()
+                                           for review_id in open_reviews_citing(session, team_id=team_id, urls=urls)})
+    for team_id, url in keys:
+        result = results[(team_id, url)]
+        session.execute(
+            update(EvidenceCheck).where(col(EvidenceCheck.team_id) == team_id, col(EvidenceCheck.url) == url)
+            .values(state=result.state, status_code=result.status_code, detail=result.detail[:300],
+                    checked_at=now, due_at=now + RECHECK_EVERY)
+        )
+    for team_id, url in changed:
+        emit(session, EvidenceLinkChanged(team_id=team_id, actor="system", url=url))
+
+
+def shown_flag(state: str, detail: str | None) -> str | None:
+    """What a sign-off DM shows next to a link: why it is flagged, or None when it is not."""
+    return (detail or state) if state in FLAGGED else None
+
+
+def open_reviews_citing(session: Session, *, team_id: str, urls: Iterable[str]) -> set[int]:
+    """Ids of the open reviews whose sign-offs cite any of `urls` (every sign-off DM of a review shows them)."""
+    wanted = set(urls)
+    if not wanted:
+        return set()
+    rows = session.exec(select(SignOff.review_id, SignOff.evidence_links)
+                        .join(GateReview, col(GateReview.id) == SignOff.review_id)
+                        .where(SignOff.team_id == team_id, GateReview.state == "open"))
+    return {review_id for review_id, links in rows if wanted.intersection(links)}
 
 
 def flagged_links(session: Session, *, team_id: str, urls: Iterable[str]) -> dict[str, EvidenceCheck]:
@@ -77,6 +111,13 @@ def flagged_links(session: Session, *, team_id: str, urls: Iterable[str]) -> dic
     rows = session.exec(select(EvidenceCheck).where(
         EvidenceCheck.team_id == team_id, col(EvidenceCheck.url).in_(wanted), col(EvidenceCheck.state).in_(FLAGGED)))
     return {row.url: row for row in rows}
+
+
+def _by_team(keys: Iterable[tuple[str, str]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for team_id, url in keys:
+        grouped.setdefault(team_id, []).append(url)
+    return grouped
 
 
 def _row(session: Session, team_id: str, url: str) -> EvidenceCheck | None:

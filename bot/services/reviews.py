@@ -78,6 +78,19 @@ def sign_offs_of(session: Session, *, review_id: int) -> list[SignOff]:
     return list(session.exec(select(SignOff).where(SignOff.review_id == review_id).order_by(col(SignOff.id))))
 
 
+def lock_open_reviews(session: Session, *, review_ids: Iterable[int]) -> list[GateReview]:
+    """The open reviews among `review_ids`, locked in id order as a decision locks its review: a job that then
+    re-renders their sign-off DMs sees every decision made before it, and later decisions queue behind it (so
+    their DM updates come after the job's). Take these locks before any other row lock, as a decision does."""
+    wanted = sorted(set(review_ids))
+    if not wanted:
+        return []
+    return list(session.exec(
+        select(GateReview).where(col(GateReview.id).in_(wanted), GateReview.state == "open")
+        .order_by(col(GateReview.id)).with_for_update().execution_options(populate_existing=True)
+    ))
+
+
 def submit_for_next_gate(session: Session, *, actor: Actor, initiative: Initiative,
                          now: datetime | None = None) -> GateReview:
     """Open the review of the next gate, with one pending sign-off per required role."""

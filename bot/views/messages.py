@@ -18,6 +18,8 @@ EVIDENCE_SHOWN = 10
 _DECISION_WORDS = {"approved": "approved", "waived": "waived", "changes_requested": "requested changes on"}
 _OUTCOMES = {"approved": ("✅", "Approved"), "waived": ("☑️", "Waived"),
              "changes_requested": ("↩️", "Changes requested")}
+AUTOMATIC_OUTCOMES = {"passed": "✅ passed", "failed": "❌ failed", "unknown": "⚠️ could not check",
+                      "pending": "⏳ not checked yet"}
 
 
 @dataclass(frozen=True)
@@ -138,10 +140,21 @@ def _card_blocks(card: SignOffCard) -> list[Block]:
         ("Requested by", mention(card.review.opened_by)),
         ("Requested", slack_date(card.sign_off.requested_at)),
     ]))
-    items = "\n".join(f"• {mrkdwn(item.label, 200)}" for item in card.checklist) or "Nothing to check for your role."
-    blocks.append(section(f"*Your checklist*\n{items}"))
+    items = "\n".join(_checklist_line(item, card.automatic_results.get(item.id)) for item in card.checklist)
+    blocks.append(section(f"*Your checklist*\n{items or 'Nothing to check for your role.'}"))
     blocks.append(section(f"*Evidence*\n{evidence_lines(card.evidence_links, card.broken_links)}"))
     return blocks
+
+
+def _checklist_line(item: ChecklistItem, automatic: tuple[str, str] | None) -> str:
+    """One item; an automatic one with what the bot found. Why MLflow could not be asked is left to the Approve
+    modal: it differs between retries, and the DM is updated whenever what it shows changes."""
+    line = f"• {mrkdwn(item.label, 200)}"
+    if automatic is None:
+        return line
+    outcome, evidence = automatic
+    line += f" — {AUTOMATIC_OUTCOMES[outcome]}"
+    return line + (f": {mrkdwn(evidence, 150)}" if evidence and outcome in ("passed", "failed") else "")
 
 
 def evidence_lines(links: Sequence[str], broken: Mapping[str, str] | None = None) -> str:

@@ -22,7 +22,7 @@ from slack_sdk.models.views import View
 from bot.services.catalog import ChecklistItem, GateCatalog
 from bot.views import ids
 from bot.views.blocks import context, finish, section
-from bot.views.messages import SignOffCard
+from bot.views.messages import AUTOMATIC_OUTCOMES, SignOffCard
 from bot.views.text import PLAIN_MAX, clip, escape_keeping_mentions, mrkdwn
 
 CHECKBOX_GROUP = 10  # Slack's limit of options in one checkbox group
@@ -62,10 +62,6 @@ def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_i
         text_input("business_unit", "Team", max_length=100, placeholder="Retail analytics"),
     ]
     return _modal(ids.NEW_INITIATIVE_MODAL, "New initiative", blocks, submit="Create")
-
-
-AUTOMATIC_OUTCOMES = {"passed": "✅ passed", "failed": "❌ failed", "unknown": "⚠️ could not check",
-                      "pending": "⏳ not checked yet"}
 
 
 def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:

@@ -12,14 +12,12 @@ from bot.jobs.integrations import check_due_evidence, run_automatic_checks
 from bot.services import reviews
 from bot.services.automatic_checks import AutomaticCheckEvents, results_for
 from bot.services.evidence import EvidenceEvents, flagged_links
-from bot.services.gate_admin import current_document, save_definition
-from bot.services.gates_yaml import dump_gates_yaml, parse_gates_yaml
-from bot.services.initiatives import create_initiative, get_initiative
-from storage.models import EvidenceCheck, GateReview, SignOff
+from bot.services.initiatives import get_initiative
+from storage.models import EvidenceCheck, SignOff
 from storage.types import utcnow
+from tests.integrations.support import approve, open_review, with_mlflow_item
 from tests.support.factories import TEAM, actor
 
-OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
 MLFLOW = "https://93.184.215.16/api/2.0/mlflow"
 ADMIN = actor("UADMIN", admin=True)
 
@@ -28,20 +26,6 @@ ADMIN = actor("UADMIN", admin=True)
 def checked(runtime):
     runtime.event_handlers += [EvidenceEvents(), AutomaticCheckEvents()]
     return runtime
-
-
-def _open_review(runtime):
-    with runtime.transaction() as session:
-        initiative = create_initiative(session, actor=actor("UBIZ"), title="Churn", owners=OWNERS)
-        review = reviews.submit_for_next_gate(session, actor=actor("UBIZ"), initiative=initiative)
-        return initiative.key, review.id, {s.role: s.id for s in reviews.sign_offs_of(session, review_id=review.id)}
-
-
-def _approve(runtime, sign_off_id, user, links):
-    with runtime.transaction() as session:
-        sign_off = session.get(SignOff, sign_off_id)
-        items = [i.id for i in reviews.checklist_of(session, sign_off, session.get(GateReview, sign_off.review_id))]
-        reviews.approve(session, actor=actor(user), sign_off_id=sign_off_id, ticked=items, evidence_links=links)
 
 
 def test_attached_links_are_checked_and_broken_ones_flagged_then_rechecked_daily(checked, respx_mock):
@@ -53,8 +37,8 @@ def test_attached_links_are_checked_and_broken_ones_flagged_then_rechecked_daily
     metadata = respx_mock.route(host="127.0.0.1").respond(200)
     links = ["https://docs.example.com/card", "https://docs.example.com/gone", "https://docs.example.com/loop",
              "http://intranet.corp/dpia", "https://sneaky.example.com/x"]
-    _, _, sign_offs = _open_review(checked)
-    _approve(checked, sign_offs["data"], "UDATA", links)
+    _, _, sign_offs = open_review(checked)
+    approve(checked, sign_offs["data"], "UDATA", links)
 
     assert check_due_evidence(checked) == 5
     assert not metadata.called
@@ -77,8 +61,8 @@ def test_attached_links_are_checked_and_broken_ones_flagged_then_rechecked_daily
 
 def test_a_new_review_rechecks_the_links_of_earlier_sign_offs(checked, respx_mock):
     route = respx_mock.get("https://93.184.215.15/card").respond(200)
-    key, _, sign_offs = _open_review(checked)
-    _approve(checked, sign_offs["data"], "UDATA", ["https://docs.example.com/card"])
+    key, _, sign_offs = open_review(checked)
+    approve(checked, sign_offs["data"], "UDATA", ["https://docs.example.com/card"])
     check_due_evidence(checked)
     with checked.transaction() as session:
         reviews.cancel_open_review(session, actor=ADMIN, initiative=get_initiative(session, team_id=TEAM, key=key),
@@ -88,18 +72,6 @@ def test_a_new_review_rechecks_the_links_of_earlier_sign_offs(checked, respx_moc
     assert check_due_evidence(checked) == 1 and route.call_count == 2
 
 
-def _with_mlflow_item(runtime, check):
-    with runtime.transaction() as session:
-        version, document = current_document(session, team_id=TEAM)
-        document["gates"][0]["checklist"]["engineering"].append(
-            {"id": "champion-model", "label": "The model has a champion version", "check": check})
-        # Gates as code round-trips the automatic item.
-        assert parse_gates_yaml(dump_gates_yaml(document), filename="gates.yml") == document
-        save_definition(session, actor=ADMIN, document=document, based_on=version, comment="mlflow")
-    runtime.settings = runtime.settings.model_copy(update={"mlflow_tracking_uri": "https://mlflow.example.com",
-                                                           "mlflow_tracking_token": "tok"})
-
-
 def _result(runtime, review_id):
     with runtime.transaction() as session:
         found = results_for(session, review_id=review_id, role="engineering")["champion-model"]
@@ -107,10 +79,10 @@ def _result(runtime, review_id):
 
 
 def test_an_alias_check_passes_with_its_evidence(checked, respx_mock):
-    _with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
+    with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
     route = respx_mock.get(f"{MLFLOW}/registered-models/alias", params={"name": "churn", "alias": "champion"}).respond(
         200, json={"model_version": {"name": "churn", "version": "7", "run_id": "abc123"}})
-    _, review_id, _ = _open_review(checked)
+    _, review_id, _ = open_review(checked)
     assert run_automatic_checks(checked) == 1
     outcome, evidence = _result(checked, review_id)
     assert outcome == "passed" and "churn version 7 is @champion, run abc123" in evidence
@@ -124,10 +96,10 @@ def test_a_passed_model_check_is_ticked_in_the_engineering_owners_approve_modal(
     from bot.views.modals import checklist
     from tests.slack_emulator import validate_view
 
-    _with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
+    with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
     respx_mock.get(f"{MLFLOW}/registered-models/alias").respond(
         200, json={"model_version": {"name": "churn", "version": "7", "run_id": "abc123"}})
-    _, _, sign_offs = _open_review(checked)
+    _, _, sign_offs = open_review(checked)
     run_automatic_checks(checked)
 
     with checked.transaction() as session:
@@ -143,23 +115,23 @@ def test_a_passed_model_check_is_ticked_in_the_engineering_owners_approve_modal(
 
 
 def test_a_missing_alias_or_model_fails(checked, respx_mock):
-    _with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
+    with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
     respx_mock.get(f"{MLFLOW}/registered-models/alias").respond(
         404, json={"error_code": "RESOURCE_DOES_NOT_EXIST", "message": "no alias"})
     model = respx_mock.get(f"{MLFLOW}/registered-models/get").respond(200, json={"registered_model": {"name": "churn"}})
-    _, review_id, _ = _open_review(checked)
+    _, review_id, _ = open_review(checked)
     run_automatic_checks(checked)
     assert _result(checked, review_id) == ("failed", "model churn has no version with alias @champion")
     assert model.called
 
 
 def test_the_deprecated_stage_is_checked_on_the_client_side(checked, respx_mock):
-    _with_mlflow_item(checked, {"mlflow_model": "churn", "stage": "Production"})
+    with_mlflow_item(checked, {"mlflow_model": "churn", "stage": "Production"})
     respx_mock.get(f"{MLFLOW}/registered-models/get").respond(200, json={"registered_model": {"name": "churn"}})
     search = respx_mock.get(f"{MLFLOW}/model-versions/search").respond(200, json={"model_versions": [
         {"version": "3", "current_stage": "Production"}, {"version": "5", "current_stage": "Staging"},
         {"version": "4", "current_stage": "Production", "run_id": "r4"}]})
-    _, review_id, _ = _open_review(checked)
+    _, review_id, _ = open_review(checked)
     run_automatic_checks(checked)
     outcome, evidence = _result(checked, review_id)
     assert outcome == "passed" and evidence.startswith("churn version 4 is in stage Production, run r4")
@@ -171,18 +143,18 @@ def test_the_deprecated_stage_is_checked_on_the_client_side(checked, respx_mock)
                                      httpx.Response(200, content=b"x" * 3_000_000),
                                      httpx.Response(404, text="<html>not mlflow</html>")])
 def test_an_unreachable_mlflow_is_could_not_check_neither_pass_nor_fail(checked, respx_mock, trouble):
-    _with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
+    with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
     respx_mock.get(f"{MLFLOW}/registered-models/alias").mock(
         side_effect=trouble if isinstance(trouble, Exception) else None,
         return_value=None if isinstance(trouble, Exception) else trouble)
-    _, review_id, _ = _open_review(checked)
+    _, review_id, _ = open_review(checked)
     run_automatic_checks(checked)
     outcome, evidence = _result(checked, review_id)
     assert outcome == "unknown" and evidence.startswith("could not check MLflow")
 
 
 def test_evidence_rows_exist_only_for_links_on_sign_offs(checked):
-    _open_review(checked)
+    open_review(checked)
     with checked.transaction() as session:
         assert session.exec(select(EvidenceCheck)).all() == []
 
@@ -197,8 +169,8 @@ def test_broken_links_are_flagged_in_the_sign_off_dm_and_in_the_digest(checked, 
     respx_mock.get("https://93.184.215.15/card").respond(200)
     respx_mock.get("https://93.184.215.15/gone").respond(404)
     links = ["https://docs.example.com/card", "https://docs.example.com/gone"]
-    key, _, sign_offs = _open_review(checked)
-    _approve(checked, sign_offs["data"], "UDATA", links)
+    key, _, sign_offs = open_review(checked)
+    approve(checked, sign_offs["data"], "UDATA", links)
     check_due_evidence(checked)
 
     with checked.transaction() as session:
