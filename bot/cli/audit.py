@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,7 +64,7 @@ def run_verify(args: argparse.Namespace) -> int:
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)
     with runtime.engine.connect() as connection:
-        report = verify_chain(connection, team_id=team_id)
+        report = verify_chain(connection, team_id=team_id, processes=os.cpu_count() or 1)
     print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 1
 

@@ -13,16 +13,20 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import chain
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 from sqlalchemy import Connection, select, text
 from sqlmodel import col
 
+from storage.db import make_engine
 from storage.models import AuditEvent, AuditIdentity
 
 GENESIS = "0" * 64
@@ -96,21 +100,19 @@ def canonical(fields: ChainFields, replacements: Mapping[str, str]) -> str:
     initiative_id, definition_version, before, after]))`; built element by element, since a JSON list's text is
     its elements' texts joined by commas, so that elements without a person (most) skip the search for one.
     """
-    return _canonical(fields.team_id, fields.seq, fields.at, fields.actor, fields.action, fields.subject_type,
-                      fields.subject_key, fields.initiative_id, fields.definition_version, fields.before,
-                      fields.after, replacements, _swapper(replacements))
+    swap = _swapper(replacements)
+    return _assemble(_string(fields.team_id, swap), fields.seq, _time(fields.at), _string(fields.actor, swap),
+                     _string(fields.action, swap), _string(fields.subject_type, swap),
+                     _string(fields.subject_key, swap), _number(fields.initiative_id),
+                     _number(fields.definition_version), _value(fields.before, replacements, swap),
+                     _value(fields.after, replacements, swap))
 
 
-def _canonical(team_id: str, seq: int, at: datetime, actor: str, action: str, subject_type: str, subject_key: str,
-               initiative_id: int | None, definition_version: int | None, before: Any, after: Any,
-               replacements: Mapping[str, str], swap: Callable[[re.Match[str]], str]) -> str:
-    parts = [
-        str(CANONICAL_FORMAT), _string(team_id, swap), str(seq),
-        _quote(at.astimezone(UTC).isoformat(timespec="microseconds")), _string(actor, swap), _string(action, swap),
-        _string(subject_type, swap), _string(subject_key, swap), _number(initiative_id), _number(definition_version),
-        _value(before, replacements, swap), _value(after, replacements, swap),
-    ]
-    return "[" + ",".join(parts) + "]"
+def _assemble(team: str, seq: int, at: str, actor: str, action: str, subject_type: str, subject_key: str,
+              initiative_id: str, definition_version: str, before: str, after: str) -> str:
+    """The one place the elements' order is written down: each argument (but seq) is already its JSON text."""
+    return (f"[{CANONICAL_FORMAT},{team},{seq},{at},{actor},{action},{subject_type},{subject_key},{initiative_id},"
+            f"{definition_version},{before},{after}]")
 
 
 _dumps = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode
@@ -122,6 +124,10 @@ def _swapper(replacements: Mapping[str, str]) -> Callable[[re.Match[str]], str]:
         return replacements.get(match.group(), match.group())
 
     return swap
+
+
+def _time(at: datetime) -> str:
+    return _quote(at.astimezone(UTC).isoformat(timespec="microseconds"))
 
 
 def _string(value: str, swap: Callable[[re.Match[str]], str]) -> str:
@@ -209,45 +215,196 @@ class ChainReport:
         return f"Audit chain of {self.team_id} verifies: {self.checked} events checked; head hash {self.head_hash}."
 
 
-# Raw driver values (no per-column type processing, which would cost more than the hashing): SQLite hands back
-# text for `at` and the JSON columns, PostgreSQL a datetime and parsed JSON.
-_EVENTS_IN_ORDER = text(
-    "SELECT id, seq, at, actor, action, subject_type, subject_key, initiative_id, definition_version, before, "
-    "after, prev_hash, hash FROM audit_event WHERE team_id = :team_id ORDER BY seq"
+def verify_chain(connection: Connection, *, team_id: str, processes: int = 1) -> ChainReport:
+    """Walk the workspace's chain in order and report the first broken link. Constant memory.
+
+    With `processes` > 1 and a long chain, the chain is cut into that many stretches by `seq`, checked at once in
+    separate processes (this one takes the first, in `connection`'s transaction; on SQLite a transaction started
+    by BEGIN IMMEDIATE keeps writers out until all are done). Each stretch checks its own events and links; the
+    seams between stretches are checked here, in chain order, so the report is the one a single walk gives.
+    Only for single-threaded callers such as the CLI: the other processes are forked.
+    """
+    replacements = ref_replacements(all_refs(connection, team_id=team_id))
+    head, _ = chain_head(connection, team_id=team_id)
+    if head < PARALLEL_FROM or not _reachable_elsewhere(connection):
+        processes = 1
+    bounds = _stretch_bounds(head, max(processes, 1))
+    dialect = connection.dialect.name
+    if len(bounds) == 1:
+        return _join(team_id, [_check_range(connection.connection, dialect, team_id, replacements, *bounds[0])])
+    url = connection.engine.url.render_as_string(hide_password=False)
+    with ProcessPoolExecutor(len(bounds) - 1, mp_context=_FORK) as pool:
+        others = [pool.submit(_check_elsewhere, url, team_id, replacements, *stretch) for stretch in bounds[1:]]
+        first = _check_range(connection.connection, dialect, team_id, replacements, *bounds[0])
+        return _join(team_id, [first, *(future.result() for future in others)])
+
+
+# Below this many events, starting processes costs more than it saves.
+PARALLEL_FROM = 100_000
+_LOWEST, _HIGHEST = -(2**63), 2**63 - 1
+# Forked, not spawned: the workers need nothing but this module, already imported here.
+_FORK = multiprocessing.get_context("fork")
+
+
+def _reachable_elsewhere(connection: Connection) -> bool:
+    """Whether another process can open this database (not so an in-memory SQLite one)."""
+    return connection.dialect.name != "sqlite" or connection.engine.url.database not in (None, "", ":memory:")
+
+
+def _stretch_bounds(head: int, count: int) -> list[tuple[int, int]]:
+    """`count` ranges of seq covering 1..head evenly, and together every seq there is (the ends are open)."""
+    cuts = [1 + head * index // count for index in range(1, count)]
+    return list(zip([_LOWEST, *cuts], [cut - 1 for cut in cuts] + [_HIGHEST], strict=True))
+
+
+@dataclass(frozen=True)
+class _Link:
+    """What the next event must be: its seq, the hash it must point to, and the id it must not precede."""
+
+    next_seq: int
+    prev_hash: str
+    prev_id: int
+
+
+@dataclass(frozen=True)
+class _Stretch:
+    """One stretch checked on its own, trusting its first event's link (which the caller checks at the seam)."""
+
+    first: tuple[int, int, Any, str] | None  # event id, seq, at, prev_hash; None if the stretch is empty
+    checked: int
+    end: _Link | None
+    broken: ChainBreak | None
+
+
+def _join(team_id: str, stretches: list[_Stretch]) -> ChainReport:
+    """The report for stretches in chain order: each seam checked, the first break in chain order reported."""
+    link, checked = _Link(1, GENESIS, 0), 0
+    for stretch in stretches:
+        if stretch.first is None or stretch.end is None:
+            continue
+        event_id, seq, at, stored_prev = stretch.first
+        problem = _link_problem(link.next_seq, link.prev_hash, link.prev_id, seq, event_id, stored_prev)
+        if problem:
+            return ChainReport(team_id, checked, link.prev_hash, ChainBreak(event_id, seq, _as_utc(at), problem))
+        checked += stretch.checked
+        if stretch.broken:
+            return ChainReport(team_id, checked, stretch.end.prev_hash, stretch.broken)
+        link = stretch.end
+    return ChainReport(team_id, checked, link.prev_hash)
+
+
+def _check_elsewhere(url: str, team_id: str, replacements: dict[str, str], first_seq: int, last_seq: int) -> _Stretch:
+    """A stretch checked in a worker process, on a connection of its own."""
+    engine = make_engine(url, pool_size=1)
+    try:
+        connection = engine.raw_connection()
+        try:
+            return _check_range(connection, engine.dialect.name, team_id, replacements, first_seq, last_seq)
+        finally:
+            connection.close()
+    finally:
+        engine.dispose()
+
+
+# Plain DB-API reads: no SQLAlchemy row processing, and no BEGIN IMMEDIATE (storage/db.py) that would make workers
+# on SQLite wait for each other. JSON comes as text on both backends, so that a repeated value is known by its text.
+_EVENTS_IN_RANGE = (
+    "SELECT id, seq, at, actor, action, subject_type, subject_key, initiative_id, definition_version, "
+    "CAST(before AS TEXT), CAST(after AS TEXT), prev_hash, hash FROM audit_event "
+    "WHERE team_id = {mark} AND seq >= {mark} AND seq <= {mark} ORDER BY seq"
 )
 
 
-def verify_chain(connection: Connection, *, team_id: str) -> ChainReport:
-    """Walk the workspace's chain in order and stop at the first broken link. Constant memory."""
-    replacements = ref_replacements(all_refs(connection, team_id=team_id))
+def _check_range(dbapi_connection: Any, dialect: str, team_id: str, replacements: dict[str, str], first_seq: int,
+                 last_seq: int) -> _Stretch:
+    postgres = dialect == "postgresql"
+    # PostgreSQL: a server-side cursor, so that the stretch streams instead of arriving whole.
+    cursor = dbapi_connection.cursor(name="audit_verify") if postgres else dbapi_connection.cursor()
+    try:
+        cursor.execute(_EVENTS_IN_RANGE.format(mark="%s" if postgres else "?"), (team_id, first_seq, last_seq))
+        return _check_stretch(_batches(cursor), team_id, replacements)
+    finally:
+        cursor.close()
+
+
+def _batches(cursor: Any) -> Iterator[tuple[Any, ...]]:
+    while batch := cursor.fetchmany(VERIFY_BATCH):
+        yield from batch
+
+
+def _check_stretch(rows: Iterator[tuple[Any, ...]], team_id: str, replacements: dict[str, str]) -> _Stretch:
+    """Check each event's hash over its canonical form, and each link after the first."""
+    head = next(rows, None)
+    if head is None:
+        return _Stretch(None, 0, None, None)
+    first = (head[0], head[1], head[2], head[11])
+    next_seq, prev_hash, prev_id, checked = head[1], head[11], head[0], 0
     swap = _swapper(replacements)
-    expected_seq, prev_hash, prev_id, checked = 1, GENESIS, 0, 0
-    rows = connection.execution_options(stream_results=True, yield_per=VERIFY_BATCH).execute(
-        _EVENTS_IN_ORDER, {"team_id": team_id})
+    team = _string(team_id, swap)
+    # Texts repeat (people, actions, `{"state": "pending"}`): each distinct one is rendered once. Keys are the stored
+    # texts (JSON is read as text), never numbers, which a dict would take 1 and 1.0 to be the same.
+    strings: dict[str, str] = {}
+    values: dict[str | None, str] = {}
+
+    def string(value: str) -> str:
+        return _remember(strings, value, _string(value, swap))
+
+    def value(stored: str | None) -> str:
+        return _remember(values, stored, _value(_as_json(stored), replacements, swap))
+
     for event_id, seq, at, actor, action, subject_type, subject_key, initiative_id, version, before, after, \
-            stored_prev, stored_hash in rows:
-        at, before, after = _as_utc(at), _as_json(before), _as_json(after)
-        if seq != expected_seq or event_id < prev_id or stored_prev != prev_hash:
-            problem = _link_problem(seq, expected_seq, event_id, prev_id)
-        elif chain_hash(stored_prev, _canonical(team_id, seq, at, actor, action, subject_type, subject_key,
-                                                initiative_id, version, before, after, replacements, swap)) \
-                != stored_hash:
+            stored_prev, stored_hash in chain([head], rows):
+        problem = _link_problem(next_seq, prev_hash, prev_id, seq, event_id, stored_prev)
+        if problem is None:
+            canonical_text = _assemble(
+                team, seq, _stored_time(at), strings.get(actor) or string(actor), strings.get(action) or string(action),
+                strings.get(subject_type) or string(subject_type), strings.get(subject_key) or string(subject_key),
+                _number(initiative_id), _number(version), values.get(before) or value(before),
+                values.get(after) or value(after))
+            if chain_hash(stored_prev, canonical_text) == stored_hash:
+                next_seq, prev_hash, prev_id, checked = seq + 1, stored_hash, event_id, checked + 1
+                continue
+            before, after = _as_json(before), _as_json(after)
             problem = (f"its content was changed after it was written (it now reads: {action} by {actor} on "
                        f"{subject_type} {subject_key}, before={_short(before)}, after={_short(after)})")
-        else:
-            expected_seq, prev_hash, prev_id, checked = seq + 1, stored_hash, event_id, checked + 1
-            continue
-        return ChainReport(team_id, checked, prev_hash, ChainBreak(event_id, seq, at, problem))
-    return ChainReport(team_id, checked, prev_hash)
+        return _Stretch(first, checked, _Link(next_seq, prev_hash, prev_id),
+                        ChainBreak(event_id, seq, _as_utc(at), problem))
+    return _Stretch(first, checked, _Link(next_seq, prev_hash, prev_id), None)
 
 
-def _link_problem(seq: int, expected_seq: int, event_id: int, prev_id: int) -> str:
-    if seq != expected_seq:
-        missing = f"#{expected_seq}" if seq == expected_seq + 1 else f"#{expected_seq} to #{seq - 1}"
+_MEMO_LIMIT = 4096  # entries per memo: bounded memory, whatever the chain holds
+
+
+def _remember(memo: dict[Any, str], key: Any, text: str) -> str:
+    if len(memo) >= _MEMO_LIMIT:
+        memo.clear()
+    memo[key] = text
+    return text
+
+
+def _link_problem(next_seq: int, prev_hash: str, prev_id: int, seq: int, event_id: int,
+                  stored_prev: str) -> str | None:
+    """What is wrong with an event's link to the one verified before it (see `_Link`), if anything."""
+    if seq != next_seq:
+        missing = f"#{next_seq}" if seq == next_seq + 1 else f"#{next_seq} to #{seq - 1}"
         return f"event {missing} is missing before it (deleted)"
     if event_id < prev_id:
         return f"it was written before event {prev_id}, which comes before it in the chain (rows were reordered)"
-    return f"the event before it (#{seq - 1}) was replaced or rewritten after this one was appended"
+    if stored_prev != prev_hash:
+        return f"the event before it (#{seq - 1}) was replaced or rewritten after this one was appended"
+    return None
+
+
+def _stored_time(value: str | datetime) -> str:
+    """The canonical text of a stored `at`, as `_time` renders it.
+
+    SQLite holds it as UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (storage/types.py); the canonical text is that text with
+    a T and the offset, so it skips the parse. The mapping is one-to-one, so text changed in any way still fails the
+    hash. Any other text, and PostgreSQL's datetimes, go the long way.
+    """
+    if isinstance(value, str) and len(value) == 26 and value[10] == " ":
+        return f'"{value[:10]}T{value[11:]}+00:00"'
+    return _time(_as_utc(value))
 
 
 def _as_utc(value: datetime | str) -> datetime:
