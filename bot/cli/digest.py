@@ -1,4 +1,5 @@
-"""`initiative-bot digest`: print, post or draw the weekly digest; `initiative-bot digest-add`: another digest."""
+"""`initiative-bot digest`: print, post or draw the weekly digest; `digest-list`, `digest-add`, `digest-edit`,
+`digest-disable` and `digest-enable`: the same as `/initiative digest list|add|edit|disable|enable`."""
 
 from __future__ import annotations
 
@@ -17,14 +18,19 @@ from bot.services.digest.chart import render_chart
 from bot.services.digest.definitions import (
     DEFAULT_NAME,
     add_digest,
+    digest_statuses,
+    edit_digest,
     ensure_default_digests,
     get_digest,
     preview_digest,
+    set_digest_enabled,
+    status_of,
 )
 from bot.services.digest.schedule import end_of_day, zone_named
 from bot.services.errors import Conflict
 from bot.services.workspaces import only_team_id
 from bot.views.digest import digest_text
+from bot.views.digest_admin import digests_text, saved_text
 from storage.models import Digest, DigestRun
 from storage.models.digest import DEFAULT_CRON
 from storage.types import utcnow
@@ -56,6 +62,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     only.add_argument("--business-unit", metavar="TEAM", help="only initiatives of this team or business unit")
     add_team_option(add)
     add.set_defaults(func=run_digest_add)
+
+    edit = subparsers.add_parser(
+        "digest-edit", help="change a digest's channel, schedule or filter",
+        description="Changes what is given and keeps the rest. The change applies from the scheduler's next "
+        "tick; a week that already has its post gets no second one.")
+    edit.add_argument("name", help="the digest's name (see digest-list)")
+    edit.add_argument("--channel", metavar="C…", help="the channel ID to post to")
+    edit.add_argument("--cron", help="when, as crontab fields, e.g. '0 9 * * 1'")
+    edit.add_argument("--timezone", help="IANA zone for the cron and the week")
+    only = edit.add_mutually_exclusive_group()
+    only.add_argument("--tag", help="only initiatives with this tag")
+    only.add_argument("--business-unit", metavar="TEAM", help="only initiatives of this team or business unit")
+    only.add_argument("--no-filter", action="store_true", help="every initiative")
+    add_team_option(edit)
+    edit.set_defaults(func=run_digest_edit)
+
+    listing = subparsers.add_parser("digest-list", help="the digests: channel, filter, schedule, next post")
+    add_team_option(listing)
+    listing.set_defaults(func=run_digest_list)
+
+    for action, doing in (("disable", "stop a digest posting"), ("enable", "let a disabled digest post again")):
+        toggle = subparsers.add_parser(f"digest-{action}", help=doing)
+        toggle.add_argument("name", help="the digest's name (see digest-list)")
+        add_team_option(toggle)
+        toggle.set_defaults(func=run_digest_toggle, enabled=action == "enable")
 
 
 def _day(text: str) -> date:
@@ -120,11 +151,40 @@ def run_digest_add(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)
-        operator = cli_operator(team_id)
-        digest = add_digest(session, actor=operator, name=args.name, channel_id=args.channel, cron=args.cron,
-                            timezone=args.timezone or runtime.settings.default_timezone, tag=args.tag,
-                            business_unit=args.business_unit)
-        print(f"Digest {digest.name} added: posts to {digest.channel_id} at '{digest.cron}' ({digest.timezone}).")
+        digest = add_digest(session, actor=cli_operator(team_id), name=args.name, channel_id=args.channel,
+                            cron=args.cron, timezone=args.timezone or runtime.settings.default_timezone,
+                            tag=args.tag, business_unit=args.business_unit)
+        print(saved_text("added", status_of(session, digest, utcnow()), slack=False))
     return 0
 
 
+def run_digest_edit(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    with runtime.transaction() as session:
+        ensure_default_digests(session, runtime.settings)
+        team_id = only_team_id(session, args.team)
+        digest = edit_digest(session, actor=cli_operator(team_id), name=args.name, channel_id=args.channel,
+                             cron=args.cron, timezone=args.timezone, tag=args.tag, business_unit=args.business_unit,
+                             no_filter=args.no_filter)
+        print(saved_text("changed", status_of(session, digest, utcnow()), slack=False))
+    return 0
+
+
+def run_digest_toggle(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    with runtime.transaction() as session:
+        ensure_default_digests(session, runtime.settings)
+        team_id = only_team_id(session, args.team)
+        digest = set_digest_enabled(session, actor=cli_operator(team_id), name=args.name, enabled=args.enabled)
+        print(saved_text("enabled" if args.enabled else "disabled", status_of(session, digest, utcnow()),
+                         slack=False))
+    return 0
+
+
+def run_digest_list(args: argparse.Namespace) -> int:
+    runtime = open_runtime()
+    with runtime.transaction() as session:
+        ensure_default_digests(session, runtime.settings)
+        team_id = only_team_id(session, args.team)
+        print(digests_text(digest_statuses(session, team_id=team_id, now=utcnow()), slack=False))
+    return 0

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from bot.commands.registry import Arguments, UsageError
-from bot.commands.text import MAX_COMMAND_LENGTH, Token, token_of
+from bot.commands.text import MAX_COMMAND_LENGTH, Token, token_of, unescape
+from bot.services.digest.definitions import RESERVED_NAMES
 from bot.services.errors import InvalidInput
 from bot.services.validation import parse_key
 
 ROLE_ALIASES = {"eng": "engineering"}
 _OPTION = re.compile(r"^([A-Za-z][A-Za-z_-]{0,31})=(.*)$", re.DOTALL)
+DIGEST_OPTIONS = {"cron": "cron", "tz": "timezone", "timezone": "timezone", "tag": "tag", "unit": "business_unit",
+                  "team": "business_unit", "filter": "filter"}
+_QUOTE_MARKS = '"“”'  # Slack clients may curl double quotes
 
 
 @dataclass(frozen=True)
@@ -36,6 +41,14 @@ class KeyCommand:
 class OwnersCommand:
     key: str
     owners: dict[str, str]
+
+
+@dataclass(frozen=True)
+class DigestCommand:
+    action: str  # "preview", or one of RESERVED_NAMES
+    name: str | None = None
+    channel_id: str | None = None
+    options: dict[str, str] = field(default_factory=dict)  # cron, timezone, tag, business_unit, filter ("none")
 
 
 def check_length(raw: str) -> None:
@@ -99,6 +112,82 @@ def parse_owners(args: Arguments) -> OwnersCommand:
     if not owners:
         raise UsageError("Name at least one owner, for example business=@maria.")
     return OwnersCommand(key=key, owners=owners)
+
+
+def parse_digest(args: Arguments) -> DigestCommand:
+    """`[<name>]` (preview) | `list` | `add <name> <#channel> [options]` | `edit <name> [<#channel>] [options]` |
+    `enable|disable <name>`. Options: cron="0 9 * * 1", tz=Europe/Berlin, tag=…, unit=… (or team=…), filter=none;
+    a value with spaces goes in quotes."""
+    tokens = list(args.tokens)
+    if not tokens:
+        return DigestCommand(action="preview")
+    action = tokens[0].text.lower()
+    if action not in RESERVED_NAMES:
+        if len(tokens) > 1:
+            raise UsageError("Say `digest <name>` to preview one, or `digest list`, `add`, `edit`, `enable` or "
+                             "`disable`.")
+        return DigestCommand(action="preview", name=action)
+    if action == "list":
+        if len(tokens) > 1:
+            raise UsageError("Nothing goes after `digest list`.")
+        return DigestCommand(action=action)
+    if len(tokens) < 2:
+        raise UsageError(f"Say which digest, for example `digest {action} claims`.")
+    name = tokens[1].text.lower()
+    if action in ("enable", "disable"):
+        if len(tokens) > 2:
+            raise UsageError(f"Only the digest's name goes after `digest {action}`.")
+        return DigestCommand(action=action, name=name)
+    channel_id, options = _digest_options(tokens[2:])
+    if action == "add" and channel_id is None:
+        raise UsageError(f"Say which channel digest {name} posts to, for example `digest add {name} #claims-ai`.")
+    if "filter" in options and options["filter"].lower() != "none":
+        raise UsageError("`filter=` takes only `none`; filter by `tag=…` or `unit=…`.")
+    return DigestCommand(action=action, name=name, channel_id=channel_id, options=options)
+
+
+def _digest_options(tokens: list[Token]) -> tuple[str | None, dict[str, str]]:
+    """The channel (a `<#C…|name>` link, or what the person typed for the service to judge) and the options."""
+    channel: str | None = None
+    options: dict[str, str] = {}
+    rest = iter(tokens)
+    for token in rest:
+        match = _OPTION.match(token.raw)
+        if match is None:
+            if channel is not None:
+                raise UsageError(f"'{_clip(token.text)}' is not understood; give one channel, then options such "
+                                 f"as cron=\"0 9 * * 1\" or tz=Europe/Berlin.")
+            channel = token.channel_id or token.text
+            continue
+        key = DIGEST_OPTIONS.get(match.group(1).lower())
+        if key is None:
+            raise UsageError(f"'{_clip(match.group(1))}=' is not an option; use cron=, tz=, tag=, unit= or "
+                             f"filter=none.")
+        if key in options:
+            raise UsageError(f"Give {match.group(1).lower()}= once.")
+        value = _quoted(match.group(1).lower(), [match.group(2)], rest)
+        if not value:
+            raise UsageError(f"Give {match.group(1).lower()}= a value, for example {_example(key)}.")
+        options[key] = value
+    return channel, options
+
+
+def _quoted(name: str, parts: list[str], rest: Iterator[Token]) -> str:
+    """A value, unescaped; one that opens a quote runs on over the next tokens to the closing quote."""
+    if not parts[0][:1] or parts[0][0] not in _QUOTE_MARKS:
+        return unescape(parts[0]).strip()
+    parts[0] = parts[0][1:]
+    while not parts[-1] or parts[-1][-1] not in _QUOTE_MARKS:
+        following = next(rest, None)
+        if following is None:
+            raise UsageError(f"Close the quote after {name}=, as in cron=\"0 9 * * 1\".")
+        parts.append(following.raw)
+    return unescape(" ".join(parts)[:-1]).strip()
+
+
+def _example(key: str) -> str:
+    return {"cron": 'cron="0 9 * * 1"', "timezone": "tz=Europe/Berlin", "tag": "tag=genai",
+            "business_unit": "unit=Claims", "filter": "filter=none"}[key]
 
 
 def _key(token: Token) -> str:

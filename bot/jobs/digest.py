@@ -3,7 +3,8 @@
 Each scheduler tick (and start-up) runs `digest_tick`:
 1. every enabled digest whose scheduled time this week has come and that has no run for the week gets one:
    the run row (unique on digest and week) and the text's outbox message are written in one transaction, so
-   with several replicas exactly one wins and the others roll back;
+   with several replicas exactly one wins and the others roll back. Digests are read from the table on every
+   tick, so an admin's edit, disable or enable applies from the next tick, without a restart;
 2. runs whose text the outbox delivered get their chart, through a dedicated step runner: getUploadURLExternal
    -> upload -> completeUploadExternal(channel_id, thread_ts). Each step is recorded, the chart is claimed by a
    compare-and-set before it starts, and once completeUploadExternal has been started it is never called
@@ -28,7 +29,7 @@ from bot.delivery.outbox import describe_error, enqueue
 from bot.runtime import Runtime
 from bot.services.digest import compute_digest
 from bot.services.digest.chart import render_chart
-from bot.services.digest.definitions import enabled_digests, ensure_default_digests
+from bot.services.digest.definitions import enabled_digests, ensure_default_digests, posted_in_week
 from bot.services.digest.schedule import due_time, iso_week, zone_named
 from bot.services.events import DigestPosted, emit
 from bot.services.permissions import list_admins
@@ -67,7 +68,7 @@ def digest_tick(runtime: Runtime, client: WebClient, *, now: datetime | None = N
             zone = zone_named(digest.timezone)
             if (scheduled := due_time(digest.cron, zone, now)) is not None:
                 due.append((digest.id, digest.name, scheduled, iso_week(scheduled, zone)))
-        done = _weeks_done(session, [digest_id for digest_id, *_ in due])
+        done = _weeks_done(session, [digest_id for digest_id, *_ in due])  # a first look; start_run decides
     for digest_id, name, scheduled, week in due:
         if (digest_id, week) in done:
             continue
@@ -91,10 +92,10 @@ def start_run(runtime: Runtime, *, digest_id: int, as_of: datetime) -> DigestRun
     """This week's run and its text in the outbox, atomically; AlreadyPosted if the week has one."""
     try:
         with runtime.transaction() as session:
-            digest = session.get(Digest, digest_id)
-            assert digest is not None
+            # Locked until commit, so an admin's edit of the zone cannot slip between the check and the insert.
+            digest = session.exec(select(Digest).where(Digest.id == digest_id).with_for_update()).one()
             week = iso_week(as_of, zone_named(digest.timezone))
-            if session.exec(select(DigestRun).where(DigestRun.digest_id == digest_id, DigestRun.week == week)).first():
+            if posted_in_week(session, digest, as_of):
                 raise AlreadyPosted(week)
             report = compute_digest(session, digest=digest, as_of=as_of)
             run = DigestRun(team_id=digest.team_id, digest_id=digest_id, week=week, as_of=as_of)

@@ -1,20 +1,74 @@
-"""`/initiative digest [name]`: a private text preview of this week's digest, as it stands right now."""
+"""`/initiative digest [name]`: a private text preview of this week's digest, as it stands right now;
+`/initiative digest list|add|edit|enable|disable …`: the digests, which admins add and change."""
 
 from __future__ import annotations
 
+from sqlmodel import Session
+
+from bot.commands.grammar import DigestCommand, parse_digest
 from bot.commands.registry import Arguments, CommandContext, Reply, subcommand
 from bot.services.digest import compute_digest
-from bot.services.digest.definitions import DEFAULT_NAME, get_digest, preview_digest
+from bot.services.digest.definitions import (
+    DEFAULT_NAME,
+    add_digest,
+    digest_statuses,
+    edit_digest,
+    ensure_default_digests,
+    get_digest,
+    preview_digest,
+    set_digest_enabled,
+    status_of,
+)
 from bot.services.errors import NotFound
 from bot.services.workspaces import ensure_workspace
 from bot.views.digest import preview_text
+from bot.views.digest_admin import digests_text, saved_text
+from storage.models.digest import DEFAULT_CRON, Digest
 from storage.types import utcnow
 
+USAGE = (
+    "/initiative digest [<name>]              -> a private preview of this week's digest",
+    "/initiative digest list                  -> the digests: channel, filter, schedule, next post",
+    '/initiative digest add <name> #channel [cron="0 9 * * 1"] [tz=Europe/Berlin] [tag=… | unit=…]'
+    "  -> add a digest (admins)",
+    '/initiative digest edit <name> [#channel] [cron="…"] [tz=…] [tag=… | unit=… | filter=none]'
+    "  -> change it (admins)",
+    "/initiative digest disable|enable <name>  -> stop or resume a digest (admins)",
+)
+VERBS = {"add": "added", "edit": "changed", "enable": "enabled", "disable": "disabled"}
 
-@subcommand("digest", usage=("/initiative digest [<name>]          -> a private preview of this week's digest",),
-            order=200)
-def digest_preview(ctx: CommandContext, args: Arguments) -> Reply:
-    name = args.tokens[0].text.lower() if args else DEFAULT_NAME
+
+@subcommand("digest", usage=USAGE, order=200)
+def digest_command(ctx: CommandContext, args: Arguments) -> Reply:
+    command = parse_digest(args)
+    if command.action == "preview":
+        return _preview(ctx, command.name or DEFAULT_NAME)
+    now = utcnow()
+    with ctx.runtime.transaction() as session:
+        ensure_workspace(session, team_id=ctx.actor.team_id)
+        ensure_default_digests(session, ctx.runtime.settings)  # so that `default` can be listed and edited
+        if command.action == "list":
+            return Reply(text=digests_text(digest_statuses(session, team_id=ctx.actor.team_id, now=now), slack=True))
+        digest = _change(ctx, session, command)
+        return Reply(text=saved_text(VERBS[command.action], status_of(session, digest, now), slack=True))
+
+
+def _change(ctx: CommandContext, session: Session, command: DigestCommand) -> Digest:
+    assert command.name is not None
+    options = command.options
+    if command.action == "add":
+        return add_digest(session, actor=ctx.actor, name=command.name, channel_id=command.channel_id or "",
+                          cron=options.get("cron", DEFAULT_CRON),
+                          timezone=options.get("timezone", ctx.runtime.settings.default_timezone),
+                          tag=options.get("tag"), business_unit=options.get("business_unit"))
+    if command.action == "edit":
+        return edit_digest(session, actor=ctx.actor, name=command.name, channel_id=command.channel_id,
+                           cron=options.get("cron"), timezone=options.get("timezone"), tag=options.get("tag"),
+                           business_unit=options.get("business_unit"), no_filter="filter" in options)
+    return set_digest_enabled(session, actor=ctx.actor, name=command.name, enabled=command.action == "enable")
+
+
+def _preview(ctx: CommandContext, name: str) -> Reply:
     team_id = ctx.actor.team_id
     with ctx.runtime.transaction() as session:
         ensure_workspace(session, team_id=team_id)

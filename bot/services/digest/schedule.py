@@ -51,6 +51,17 @@ def cron_trigger(cron: str, zone: ZoneInfo) -> CronTrigger:
         raise InvalidInput(f"'{cron}' is not a cron expression; Monday 09:00 is `0 9 * * 1`.") from None
 
 
+def weekly_cron(cron: str, zone: ZoneInfo) -> str:
+    """A digest's cron, with single spaces: valid, and firing in every ISO week (so no day-of-month or month),
+    since a digest posts once a week at the first time its cron fires."""
+    cron = " ".join(cron.split())
+    cron_trigger(cron, zone)
+    if cron.split()[2:4] != ["*", "*"]:
+        raise InvalidInput(f"'{cron}' does not fire every week; keep the day-of-month and month fields `*`, "
+                           f"as in `0 9 * * 1`.")
+    return cron
+
+
 def _weekday_number(text: str) -> int:
     if int(text) > DAYS_IN_WEEK:
         raise ValueError(text)
