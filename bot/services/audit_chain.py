@@ -307,12 +307,14 @@ def _check_elsewhere(url: str, team_id: str, replacements: dict[str, str], first
 
 
 # Plain DB-API reads: no SQLAlchemy row processing, and no BEGIN IMMEDIATE (storage/db.py) that would make workers
-# on SQLite wait for each other. JSON comes as text on both backends, so that a repeated value is known by its text.
+# on SQLite wait for each other. JSON comes as text on both backends, so that a repeated value is known by its text;
+# `at` as the UTC text SQLite stores, which PostgreSQL formats faster than Python would (see `_stored_time`).
 _EVENTS_IN_RANGE = (
-    "SELECT id, seq, at, actor, action, subject_type, subject_key, initiative_id, definition_version, "
+    "SELECT id, seq, {at}, actor, action, subject_type, subject_key, initiative_id, definition_version, "
     "CAST(before AS TEXT), CAST(after AS TEXT), prev_hash, hash FROM audit_event "
     "WHERE team_id = {mark} AND seq >= {mark} AND seq <= {mark} ORDER BY seq"
 )
+_POSTGRES_AT = "to_char(at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
 
 
 def _check_range(dbapi_connection: Any, dialect: str, team_id: str, replacements: dict[str, str], first_seq: int,
@@ -321,7 +323,9 @@ def _check_range(dbapi_connection: Any, dialect: str, team_id: str, replacements
     # PostgreSQL: a server-side cursor, so that the stretch streams instead of arriving whole.
     cursor = dbapi_connection.cursor(name="audit_verify") if postgres else dbapi_connection.cursor()
     try:
-        cursor.execute(_EVENTS_IN_RANGE.format(mark="%s" if postgres else "?"), (team_id, first_seq, last_seq))
+        query = _EVENTS_IN_RANGE.format(at=_POSTGRES_AT, mark="%s") if postgres else \
+            _EVENTS_IN_RANGE.format(at="at", mark="?")
+        cursor.execute(query, (team_id, first_seq, last_seq))
         return _check_stretch(_batches(cursor), team_id, replacements)
     finally:
         cursor.close()
@@ -398,9 +402,9 @@ def _link_problem(next_seq: int, prev_hash: str, prev_id: int, seq: int, event_i
 def _stored_time(value: str | datetime) -> str:
     """The canonical text of a stored `at`, as `_time` renders it.
 
-    SQLite holds it as UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (storage/types.py); the canonical text is that text with
-    a T and the offset, so it skips the parse. The mapping is one-to-one, so text changed in any way still fails the
-    hash. Any other text, and PostgreSQL's datetimes, go the long way.
+    SQLite holds it as UTC text 'YYYY-MM-DD HH:MM:SS.ffffff' (storage/types.py), and PostgreSQL is asked for the
+    same; the canonical text is that text with a T and the offset, so it skips the parse. The mapping is one-to-one,
+    so text changed in any way still fails the hash. Any other text goes the long way.
     """
     if isinstance(value, str) and len(value) == 26 and value[10] == " ":
         return f'"{value[:10]}T{value[11:]}+00:00"'
