@@ -7,12 +7,13 @@ Starts the Slack emulator in this process, the real `initiative-bot serve` (guni
 server stack, a bare Bolt app answering one static command (bench/bare_app.py). For each command it sends
 `--requests` signed requests, `--concurrency` at a time, and reports p50/p99 of the time to acknowledge and of the
 time until the answer reaches the emulator when the answer is deferred (sent to `response_url` after the ack).
-Then the resident memory (RSS) of `serve`: master plus workers. Results and the machine go to docs/benchmarks.md.
+Then the memory of `serve`, master plus workers: RSS summed, and PSS. Results and the machine go to docs/benchmarks.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import multiprocessing
 import os
 import platform
 import statistics
@@ -22,7 +23,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,8 +70,8 @@ def main() -> int:
             results["/initiative list"] = measure(url, emulator, "/initiative", lambda i: "list", args)
             keys = [f"AI-{first_number + (i * 7919) % args.initiatives}" for i in range(args.requests)]
             results["/initiative show"] = measure(url, emulator, "/initiative", lambda i: f"show {keys[i]}", args)
-            rss_mb = serve_rss_mb(process.pid)
-    report(args, results, rss_mb)
+            memory = serve_memory(process.pid)
+    report(args, results, memory)
     return 0
 
 
@@ -150,35 +151,28 @@ def wait_until_listening(url: str, process: subprocess.Popen, log: str, timeout:
 
 
 def measure(url, emulator, command, text_for, args, warmup_only=False):  # type: ignore[no-untyped-def]
-    """Send signed commands `concurrency` at a time; p50/p99 of ack time and of the deferred answer."""
+    """Send signed commands `concurrency` at a time; p50/p99 of ack time and of the deferred answer.
+
+    The requests go from a separate process, so the load generator's threads do not compete with the emulator
+    (which records when each answer arrives) for one GIL; both read the same monotonic clock."""
     total = args.concurrency * 2 if warmup_only else args.requests
-    acks: list[float] = []
+    response_urls = [emulator.new_response_url() for _ in range(total)]
+    texts = [text_for(i) for i in range(total)]
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as load:
+        sent = load.submit(send_load, url, command, texts, response_urls, args.concurrency).result()
+    acks = [ack for _, ack, _, _ in sent]
+    errors = sum(1 for _, _, status, _ in sent if status != 200)
     answers: list[float] = []
-    errors = 0
-    with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=args.concurrency)) as client:
-
-        def one(i: int) -> None:
-            nonlocal errors
-            response_url = emulator.new_response_url()
-            body = slash_command_body(command, text_for(i), response_url=response_url)
-            started = time.perf_counter()
-            response = client.post(
-                url + "/slack/events", content=body.encode(), headers=signed_headers(body, SIGNING_SECRET)
-            )
-            acks.append(time.perf_counter() - started)
-            if response.status_code != 200:
-                errors += 1
-                return
-            if not response.content:  # answered later, through response_url
-                while not emulator.responses(response_url):
-                    if time.perf_counter() - started > 30:
-                        errors += 1
-                        return
-                    time.sleep(0.002)
-                answers.append(time.perf_counter() - started)
-
-        with ThreadPoolExecutor(args.concurrency) as pool:
-            list(pool.map(one, range(total)))
+    deadline = time.perf_counter() + 30
+    for (started, _, status, deferred), response_url in zip(sent, response_urls, strict=True):
+        if status != 200 or not deferred:
+            continue
+        while not (arrived := emulator.response_arrivals(response_url)) and time.perf_counter() < deadline:
+            time.sleep(0.01)
+        if arrived:
+            answers.append(arrived[0] - started)
+        else:
+            errors += 1
     if warmup_only:
         return {}
     return {
@@ -191,26 +185,38 @@ def measure(url, emulator, command, text_for, args, warmup_only=False):  # type:
     }
 
 
+def send_load(url: str, command: str, texts: list[str], response_urls: list[str], concurrency: int
+              ) -> list[tuple[float, float, int, bool]]:
+    """In the load process: (started, seconds to ack, HTTP status, answer deferred?) for each request."""
+    with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
+
+        def one(i: int) -> tuple[float, float, int, bool]:
+            body = slash_command_body(command, texts[i], response_url=response_urls[i])
+            started = time.perf_counter()
+            response = client.post(
+                url + "/slack/events", content=body.encode(), headers=signed_headers(body, SIGNING_SECRET)
+            )
+            return started, time.perf_counter() - started, response.status_code, not response.content
+
+        with ThreadPoolExecutor(concurrency) as pool:
+            return list(pool.map(one, range(len(texts))))
+
+
 def percentile(samples: list[float], p: int) -> float:
     return statistics.quantiles(samples, n=100, method="inclusive")[p - 1] * 1000 if len(samples) > 1 else samples[0]
 
 
-def serve_rss_mb(master_pid: int) -> float:
-    pids = [
-        master_pid,
-        *(
-            int(p)
-            for p in subprocess.run(
-                ["ps", "-o", "pid=", "--ppid", str(master_pid)], capture_output=True, text=True
-            ).stdout.split()
-        ),
-    ]
-    total_kb = 0
-    for pid in pids:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                total_kb += int(line.split()[1])
-    return total_kb / 1024
+def serve_memory(master_pid: int) -> dict[str, float]:
+    """Memory of `serve` (master + workers), in MB: RSS summed over the processes (pages the workers share with
+    the master after the fork count once per process), and PSS (each shared page split between its sharers)."""
+    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master_pid)], capture_output=True, text=True)
+    memory = {"rss": 0.0, "pss": 0.0}
+    for pid in [master_pid, *(int(p) for p in children.stdout.split())]:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            field, _, value = line.partition(":")
+            if field in ("Rss", "Pss"):
+                memory[field.lower()] += int(value.split()[0]) / 1024
+    return memory
 
 
 # ---- report --------------------------------------------------------------------------------------------
@@ -231,7 +237,7 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {ram_kb / 1024 / 1024:.1f} GiB RAM, Python {platform.python_version()}"
 
 
-def report(args: argparse.Namespace, results: dict, rss_mb: float) -> None:
+def report(args: argparse.Namespace, results: dict, memory: dict[str, float]) -> None:
     def ms(value: float | str) -> str:
         return value if isinstance(value, str) else f"{value:.1f} ms"
 
@@ -250,7 +256,8 @@ def report(args: argparse.Namespace, results: dict, rss_mb: float) -> None:
     bare = results["bare /bare"]["ack_p99"]
     for name in ("/initiative list", "/initiative show"):
         lines.append(f"\n{name}: p99 / bare p99 = {results[name]['ack_p99'] / bare:.2f}")
-    lines.append(f"\nRSS of serve (master + {args.workers} workers) after the run: {rss_mb:.0f} MB")
+    lines.append(f"\nMemory of serve (master + {args.workers} workers) after the run: RSS {memory['rss']:.0f} MB "
+                 f"summed over the processes, PSS {memory['pss']:.0f} MB")
     print("\n".join(lines))
 
 

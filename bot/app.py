@@ -5,6 +5,10 @@ its executor and answers Slack as soon as the listener calls `ack()`. Listeners 
 answer, when it is quick), then do slow work; deferred answers go by `response_url`, `views.*`, or the outbox.
 The executor is sized for the server's concurrent requests (Bolt's default of 5 threads would make the sixth
 concurrent command wait for a free thread, and miss the 3 seconds under load).
+
+Slash commands hand their work, after the ack, to a second, small pool (`command_executor`): a burst of commands
+then never occupies the listener threads that acknowledge the next requests, and only a few threads at a time
+compete for the GIL with the ones verifying and acknowledging (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -41,15 +45,33 @@ LISTENER_MODULES: tuple[str, ...] = (
 )
 
 DEFAULT_LISTENER_THREADS = 32
+# Commands worked on at once per process, after their acks. The work is mostly Python: more threads would not
+# finish it sooner, only take turns at the GIL with the threads that acknowledge new requests.
+COMMAND_THREADS = 4
 
 logger = logging.getLogger(__name__)
 
 
-def create_app(runtime: Runtime, *, socket_mode: bool = False, listener_threads: int = DEFAULT_LISTENER_THREADS) -> App:
+class InitiativeApp(App):
+    """Bolt's App, plus the pool that works on slash commands after their acknowledgements."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.command_executor = ThreadPoolExecutor(max_workers=COMMAND_THREADS, thread_name_prefix="command")
+
+    def drain(self) -> None:
+        """Finish all acknowledged work (listeners first: they may hand commands on), then stop the pools."""
+        self.listener_runner.listener_executor.shutdown(wait=True)
+        self.command_executor.shutdown(wait=True)
+
+
+def create_app(
+    runtime: Runtime, *, socket_mode: bool = False, listener_threads: int = DEFAULT_LISTENER_THREADS
+) -> InitiativeApp:
     """A Bolt app whose every Web API call goes to SLACK_API_URL. Calls `auth.test` once to check the token."""
     settings = runtime.settings
     settings.require_slack(receives="socket" if socket_mode else "http")
-    app = App(
+    app = InitiativeApp(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned.
         signing_secret=None if socket_mode else settings.slack_signing_secret,
         request_verification_enabled=not socket_mode,

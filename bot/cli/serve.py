@@ -125,7 +125,7 @@ def _worker_exit(server: Any, worker: Any) -> None:
     """gunicorn's hook, in the worker, after its last request: finish acknowledged work, then stop."""
     app, background, runtime = (_worker_state.get(k) for k in ("app", "background", "runtime"))
     if app is not None:
-        app.listener_runner.listener_executor.shutdown(wait=True)
+        app.drain()
     if background is not None:
         background.stop()
     if runtime is not None:

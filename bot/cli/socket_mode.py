@@ -45,7 +45,7 @@ def run_socket(args: argparse.Namespace) -> int:
     stopping.wait()
     logger.info("stopping")
     handler.close()
-    app.listener_runner.listener_executor.shutdown(wait=True)
+    app.drain()
     background.stop()
     runtime.engine.dispose()
     return 0

@@ -3,7 +3,8 @@ answer privately through the command's response_url.
 
 The acknowledgement goes before any work, so it never waits for the database or queues behind other requests'
 work (under load, answering in the acknowledgement made every ack as slow as the slowest command; see
-docs/benchmarks.md). Subcommands that open a modal do it within the trigger's 3 seconds and answer nothing.
+docs/benchmarks.md). The work then runs on the app's small `command_executor`, in arrival order. Subcommands that
+open a modal do it first thing, within the trigger's 3 seconds, and answer nothing.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from slack_bolt import Ack, App
+from slack_bolt import Ack
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
+from bot.app import InitiativeApp
 from bot.commands.grammar import check_length
 from bot.commands.registry import COMMAND, Arguments, CommandContext, Reply, find_subcommand, usage_of
 from bot.commands.text import tokenize
@@ -30,13 +32,20 @@ SUBCOMMAND_MODULES = (initiative_commands, review_commands, nudges, digest, gate
 log = logging.getLogger(__name__)
 
 
-def register(app: App, runtime: Runtime) -> None:
+def register(app: InitiativeApp, runtime: Runtime) -> None:
     @app.command(COMMAND)
     def on_initiative(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
+        app.command_executor.submit(answer, runtime, command, client, respond)
+
+
+def answer(runtime: Runtime, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    try:
         reply = run_command(runtime, command, client)
         if reply is not None:
             respond(response_type="ephemeral", replace_original=False, text=reply.text, blocks=list(reply.blocks))
+    except Exception:  # an executor would keep it to itself: say it in the log
+        log.exception("answering /initiative failed (team %s, user %s)", command.get("team_id"), command.get("user_id"))
 
 
 def run_command(runtime: Runtime, command: dict[str, Any], client: WebClient) -> Reply | None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from bot.views import ids
 from tests.audit.history import decide_everything, new_initiative
 from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401  (fixtures)

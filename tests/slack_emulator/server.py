@@ -66,6 +66,7 @@ class SlackEmulator:
         self._calls: list[RecordedCall] = []
         self._faults: dict[str, deque[Fault]] = {}
         self._response_urls: dict[str, list[dict[str, Any]]] = {}
+        self._response_arrivals: dict[str, list[float]] = {}  # time.perf_counter() of each post, for bench/
         self._token_active = True
         self._rate_limiter = RateLimiter()
         self._socket = SocketModeServer(self.app_id)
@@ -205,6 +206,7 @@ class SlackEmulator:
             self._calls.clear()
             for posts in self._response_urls.values():
                 posts.clear()
+            self._response_arrivals.clear()
         self._socket.clear_acks()
 
     def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[RecordedCall]:
@@ -233,6 +235,12 @@ class SlackEmulator:
             if url is not None:
                 return list(self._response_urls.get(url, []))
             return [post for posts in self._response_urls.values() for post in posts]
+
+    def response_arrivals(self, url: str) -> list[float]:
+        """When each post to `url` arrived, in `time.perf_counter()` seconds (CLOCK_MONOTONIC on Linux, so
+        comparable with another process's perf_counter on the same machine)."""
+        with self._lock:
+            return list(self._response_arrivals.get(url, []))
 
     def messages(self, channel: str | None = None) -> list[dict[str, Any]]:
         """Messages as they now stand (after chat.update), oldest first, each with its `channel`."""
@@ -336,6 +344,7 @@ class SlackEmulator:
             if posts is None:
                 return Answer(404, {"ok": False, "error": "no_active_hooks"})
             posts.append(payload)
+            self._response_arrivals.setdefault(f"{self.url}{path}", []).append(time.perf_counter())
         return Answer.slack({"ok": True})
 
     def _answer(self, method: str, params: dict[str, Any], headers: Mapping[str, str]) -> Answer:

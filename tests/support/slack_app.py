@@ -144,7 +144,7 @@ def serve_in_thread(runtime: Runtime, emulator: SlackEmulator) -> Iterator[Runni
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
-        app.listener_runner.listener_executor.shutdown(wait=True)  # work acknowledged before the test ended
+        app.drain()  # work acknowledged before the test ended
         app_runtime.engine.dispose()
 
 
