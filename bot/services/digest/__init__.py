@@ -52,13 +52,13 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         broken_links=tuple(broken_evidence),
         conversion=metrics.conversion(data, window.end),
         median_days_in_stage=metrics.median_days_in_stage(data, window),
-        median_turnaround_by_role=metrics.median_turnaround_by_role(data, window),
+        median_turnaround_by_role=metrics.median_turnaround_by_role(data),
         trend=metrics.trend(data, points, counts),
     )
 
 
 def compute_digest(session: Session, *, digest: Digest, as_of: datetime) -> DigestReport:
-    """One digest as of a moment, read with a fixed number of queries (seven, plus one or two for evidence)."""
+    """One digest as of a moment, read with a fixed number of queries (eight, plus one or two for evidence)."""
     window = window_ending(as_of, zone_named(digest.timezone))
     data = load_digest_data(session, team_id=digest.team_id, as_of=as_of, since=window.start, tag=digest.filter_tag,
                             business_unit=digest.filter_business_unit)

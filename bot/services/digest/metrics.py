@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from operator import itemgetter
 from statistics import median
 from zoneinfo import ZoneInfo
 
 from bot.services.business_days import business_days_between, is_overdue, local_date, sla_deadline
 from bot.services.catalog import GateCatalog, Stage
-from bot.services.digest.history import LOOKBACK, TURNAROUND_STATES, DigestData, InitiativeHistory
+from bot.services.digest.history import LOOKBACK, DigestData, InitiativeHistory
 from bot.services.digest.report import (
     Conversion,
     FunnelRow,
@@ -25,6 +27,7 @@ from bot.services.portfolio import is_stalled
 
 PILOT, PRODUCTION = "pilot", "production"
 TREND_WEEKS = 12
+DAY = timedelta(days=1)
 
 
 def stage_name(catalog: GateCatalog, stage_id: str | None) -> str:
@@ -39,11 +42,14 @@ Counts = dict[tuple[str, str], int]  # (stage id, status) -> initiatives
 
 
 def counts_over_time(histories: Iterable[InitiativeHistory], moments: Iterable[datetime]) -> dict[datetime, Counts]:
-    """How many initiatives were in each (stage, status) at each moment, in one sweep over every change.
+    """How many initiatives were in each (stage, status) at each moment.
 
-    The same answer as asking each history `stage_at`/`status_at` for each moment, but sorting ~3 changes per
-    initiative once instead of 14 lookups per initiative keeps the digest well under a second at 10,000.
+    The same answer as asking each history `stage_at`/`status_at` for each moment, but cheaper at 10,000
+    initiatives: each one's state at the earliest moment is counted once, and only its later changes (a few
+    weeks' worth) become +1/-1 steps, sorted once and swept in time order.
     """
+    points = sorted(set(moments))
+    counts: Counts = defaultdict(int)
     deltas: list[tuple[datetime, str, str, int]] = []
     for history in histories:
         if history.statuses:  # paused or retired at some point: interleave both lists in time
@@ -51,9 +57,17 @@ def counts_over_time(histories: Iterable[InitiativeHistory], moments: Iterable[d
                              + [(c.at, 1, c.status) for c in history.statuses])
         else:
             changes = [(t.at, 0, t.to_stage) for t in history.transitions]
+        cut = bisect_right(changes, points[0], key=itemgetter(0))
         stage: str | None = None
         status = "active"
-        for at, kind, value in changes:
+        for _, kind, value in changes[:cut]:
+            if kind == 0:
+                stage = value
+            else:
+                status = value
+        if stage is not None:
+            counts[(stage, status)] += 1
+        for at, kind, value in changes[cut:]:
             if stage is not None:
                 deltas.append((at, stage, status, -1))
             if kind == 0:
@@ -62,11 +76,10 @@ def counts_over_time(histories: Iterable[InitiativeHistory], moments: Iterable[d
                 status = value
             if stage is not None:
                 deltas.append((at, stage, status, +1))
-    deltas.sort(key=lambda delta: delta[0])
-    counts: Counts = defaultdict(int)
+    deltas.sort(key=itemgetter(0))
     result: dict[datetime, Counts] = {}
     index = 0
-    for moment in sorted(set(moments)):
+    for moment in points:
         while index < len(deltas) and deltas[index][0] <= moment:
             _, stage_id, status_now, step = deltas[index]
             counts[(stage_id, status_now)] += step
@@ -155,9 +168,7 @@ def waiting(data: DigestData, window: Window) -> tuple[WaitingItem, ...]:
     holidays, today = catalog.holidays, local_date(as_of, zone)
     deadlines: dict[tuple[datetime, int], tuple[datetime, int, bool]] = {}
     items = []
-    for sign_off in data.sign_offs:
-        if sign_off.requested_at > as_of or (sign_off.decided_at is not None and sign_off.decided_at <= as_of):
-            continue
+    for sign_off in data.pending:
         review = data.reviews[sign_off.review_id]
         history = data.initiatives[review.initiative_id]
         if history.status_at(as_of) != "active":
@@ -180,11 +191,12 @@ def conversion(data: DigestData, as_of: datetime) -> Conversion:
     """Of the initiatives first entering Pilot in (as_of - 365 d, as_of], how many entered Production by as_of."""
     cohort = converted = 0
     for history in data.initiatives.values():
-        pilot_entries = [t.at for t in history.transitions if t.to_stage == PILOT and t.at <= as_of]
-        if not pilot_entries or not _in_window_year(min(pilot_entries), as_of):
+        # Transitions are oldest first and none is after as_of: the first into Pilot is the first entry.
+        first_pilot = next((t.at for t in history.transitions if t.to_stage == PILOT), None)
+        if first_pilot is None or not _in_window_year(first_pilot, as_of):
             continue
         cohort += 1
-        if any(t.to_stage == PRODUCTION and t.at <= as_of for t in history.transitions):
+        if any(t.to_stage == PRODUCTION for t in history.transitions):
             converted += 1
     return Conversion(cohort=cohort, converted=converted)
 
@@ -194,20 +206,22 @@ def median_days_in_stage(data: DigestData, window: Window) -> dict[str, Median]:
     stays: dict[str, list[int]] = defaultdict(list)
     zone: ZoneInfo = window.zone
     for history in data.initiatives.values():
-        for entered, left in zip(history.transitions, history.transitions[1:], strict=False):
-            if _in_window_year(left.at, window.end):
-                days = (left.at.astimezone(zone).date() - entered.at.astimezone(zone).date()).days
-                stays[entered.to_stage].append(days)
+        transitions = history.transitions
+        if not _in_window_year(transitions[-1].at if transitions else None, window.end):
+            continue  # its newest transition is older than a year: no stay of it ended in the year
+        dates = [local_date(t.at, zone) for t in transitions]  # each ends one stay and starts the next
+        for index in range(1, len(transitions)):
+            if _in_window_year(transitions[index].at, window.end):
+                stays[transitions[index - 1].to_stage].append((dates[index] - dates[index - 1]).days)
     return {stage.name: _median(stays[stage.id]) for stage in data.catalog.stages}
 
 
-def median_turnaround_by_role(data: DigestData, window: Window) -> dict[str, Median]:
-    """Per role: median days from request to decision, over approvals and change requests in the last 365 days."""
+def median_turnaround_by_role(data: DigestData) -> dict[str, Median]:
+    """Per role: median days from request to decision, over approvals and change requests in the last 365 days
+    (`data.decisions`)."""
     turnaround: dict[str, list[float]] = defaultdict(list)
-    for sign_off in data.sign_offs:
-        if sign_off.state in TURNAROUND_STATES and _in_window_year(sign_off.decided_at, window.end):
-            assert sign_off.decided_at is not None
-            turnaround[sign_off.role].append((sign_off.decided_at - sign_off.requested_at) / timedelta(days=1))
+    for decision in data.decisions:
+        turnaround[decision.role].append((decision.decided_at - decision.requested_at) / DAY)
     roles = [role for role in data.catalog.roles.values() if role.signs_off]
     return {role.name: _median(turnaround[role.id]) for role in roles}
 
