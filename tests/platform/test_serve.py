@@ -22,7 +22,7 @@ from storage.models import OutboxMessage, SlackEventReceipt
 from tests.platform.serving import bot_env, run_cli, serving
 from tests.slack_emulator import SlackEmulator
 from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import BAD_SIGNATURE, event_body, post_signed
+from tests.support.slack_requests import BAD_SIGNATURE, event_body, post_signed, slash_command_body
 
 HOME_OPENED = {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"}
 
@@ -81,7 +81,7 @@ def test_serve_refuses_a_token_slack_rejects(runtime: Runtime, database_url: str
     assert result.stderr.strip().startswith("initiative-bot: SLACK_BOT_TOKEN was refused by Slack (invalid_auth)")
 
 
-def test_sigterm_lets_in_flight_requests_and_the_message_being_sent_finish(
+def test_sigterm_lets_in_flight_requests_acknowledged_commands_and_the_message_being_sent_finish(
     runtime: Runtime, database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
 ) -> None:
     slack_emulator.add_user("U0001", "alice")
@@ -101,7 +101,13 @@ def test_sigterm_lets_in_flight_requests_and_the_message_being_sent_finish(
                 )
             )
             request.start()
+            # A command acknowledged at once, whose work (and answer) is waiting for the database too.
+            response_url = slack_emulator.new_response_url()
+            command = post_signed(bot.url + "/slack/events", slash_command_body(text="list", response_url=response_url),
+                                  SIGNING_SECRET)
+            assert command.status_code == 200 and not command.content
             time.sleep(1)
+            assert slack_emulator.responses(response_url) == []
             bot.process.send_signal(15)  # SIGTERM
             time.sleep(1)
         request.join(30)
@@ -114,11 +120,14 @@ def test_sigterm_lets_in_flight_requests_and_the_message_being_sent_finish(
         assert session.exec(select(SlackEventReceipt.event_id)).all() == ["EvLate"]
         assert [row.state for row in session.exec(select(OutboxMessage))] == ["sent"]
     assert [m["text"] for m in slack_emulator.messages()] == ["hi"]
+    [answer] = slack_emulator.responses(response_url)
+    assert answer["text"].startswith("No initiatives in progress.")  # answered after SIGTERM, before exit
 
 
 @contextmanager
 def _database_write_lock(database_url: str) -> Iterator[None]:
-    """Hold the lock every write needs (SQLite) or the receipts table (PostgreSQL) until the block ends."""
+    """Hold the lock every write needs (SQLite), or the receipts and workspace tables (PostgreSQL, where a command
+    reads its workspace first), until the block ends."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite":
         connection = sqlite3.connect(url.database, isolation_level=None)
@@ -131,7 +140,7 @@ def _database_write_lock(database_url: str) -> Iterator[None]:
         return
     dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
     with psycopg.connect(dsn) as connection:
-        connection.execute("LOCK TABLE slack_event_receipt IN ACCESS EXCLUSIVE MODE")
+        connection.execute("LOCK TABLE slack_event_receipt, workspace IN ACCESS EXCLUSIVE MODE")
         yield
         connection.commit()
 
