@@ -118,21 +118,15 @@ class PendingSignOff(NamedTuple):
     requested_at: datetime
 
 
-class Decision(NamedTuple):
-    """A sign-off approved or sent back (changes requested) in the year before as_of."""
-
-    role: str
-    requested_at: datetime
-    decided_at: datetime
-
-
 @dataclass
 class DigestData:
     catalog: GateCatalog
     initiatives: dict[int, InitiativeHistory]
     reviews: dict[int, Review]  # open at as_of, or closed after the week began
     pending: list[PendingSignOff]  # requested at or before as_of and not decided by then
-    decisions: list[Decision]
+    # Per role, request-to-decision time of each approval or change request in the year before as_of. Plain
+    # timedeltas: 26,000 row objects would stay tracked by the cyclic GC (named tuples are never untracked).
+    turnarounds: dict[str, list[timedelta]]
 
 
 def load_digest_data(
@@ -201,20 +195,19 @@ def load_digest_data(
         )
         if initiative_id in initiatives
     ]
-    decisions = [
-        Decision(role, requested_at, decided_at)
-        for initiative_id, role, requested_at, decided_at in connection.execute(
-            select(GateReview.initiative_id, SignOff.role, _instant(SignOff.requested_at, "requested_at"),
-                   _instant(SignOff.decided_at, "decided_at"))
-            .join(SignOff, col(SignOff.review_id) == GateReview.id)
-            .where(_reviews_open(team_id, after=as_of - LOOKBACK, until=as_of), col(SignOff.requested_at) <= as_of,
-                   col(SignOff.state).in_(TURNAROUND_STATES), col(SignOff.decided_at) > as_of - LOOKBACK,
-                   col(SignOff.decided_at) <= as_of)
-        )
-        if initiative_id in initiatives
-    ]
+    turnarounds: dict[str, list[timedelta]] = {}
+    for initiative_id, role, requested_at, decided_at in connection.execute(
+        select(GateReview.initiative_id, SignOff.role, _instant(SignOff.requested_at, "requested_at"),
+               _instant(SignOff.decided_at, "decided_at"))
+        .join(SignOff, col(SignOff.review_id) == GateReview.id)
+        .where(_reviews_open(team_id, after=as_of - LOOKBACK, until=as_of), col(SignOff.requested_at) <= as_of,
+               col(SignOff.state).in_(TURNAROUND_STATES), col(SignOff.decided_at) > as_of - LOOKBACK,
+               col(SignOff.decided_at) <= as_of)
+    ):
+        if initiative_id in initiatives:
+            turnarounds.setdefault(role, []).append(decided_at - requested_at)
     return DigestData(catalog=catalog, initiatives=initiatives, reviews=reviews, pending=pending,
-                      decisions=decisions)
+                      turnarounds=turnarounds)
 
 
 def _reviews_open(team_id: str, *, after: datetime, until: datetime) -> Any:

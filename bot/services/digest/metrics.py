@@ -217,13 +217,9 @@ def median_days_in_stage(data: DigestData, window: Window) -> dict[str, Median]:
 
 
 def median_turnaround_by_role(data: DigestData) -> dict[str, Median]:
-    """Per role: median days from request to decision, over approvals and change requests in the last 365 days
-    (`data.decisions`)."""
-    turnaround: dict[str, list[float]] = defaultdict(list)
-    for decision in data.decisions:
-        turnaround[decision.role].append((decision.decided_at - decision.requested_at) / DAY)
+    """Per role: median days from request to decision, over approvals and change requests in the last 365 days."""
     roles = [role for role in data.catalog.roles.values() if role.signs_off]
-    return {role.name: _median(turnaround[role.id]) for role in roles}
+    return {role.name: _median([time / DAY for time in data.turnarounds.get(role.id, ())]) for role in roles}
 
 
 def _in_window_year(moment: datetime | None, as_of: datetime) -> bool:
