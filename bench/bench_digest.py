@@ -131,6 +131,10 @@ def machine() -> str:
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {system}"
 
 
+def load() -> str:
+    return ", ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql", "both"), default="both")
@@ -139,6 +143,7 @@ def main() -> int:
     args = parser.parse_args()
     backends = ("sqlite", "postgresql") if args.backend == "both" else (args.backend,)
     print(f"Machine: {machine()}")
+    print(f"Load average (1, 5, 15 min) before: {load()}")
     print("| backend | initiatives | audit+stage events | digest (median) | SQL statements | one aggregate query "
           "| ratio | chart render |")
     print("|---|---|---|---|---|---|---|---|")
@@ -148,6 +153,7 @@ def main() -> int:
         print(f"| {r['backend']} | {r['initiatives']:,} | {r['events']:,} | {r['digest_s'] * 1000:.0f} ms "
               f"| {r['statements']} | {r['aggregate_s'] * 1000:.1f} ms | {r['ratio']:.1f}x "
               f"| {r['chart_s'] * 1000:.0f} ms |", flush=True)
+    print(f"Load average (1, 5, 15 min) after: {load()}")  # other processes on the machine skew every number
     return 0
 
 
