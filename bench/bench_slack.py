@@ -1,7 +1,7 @@
 """Benchmark: `/initiative list` and `/initiative show` under 50 concurrent signed requests, 10,000 initiatives.
 
     .venv/bin/python bench/bench_slack.py [--backend sqlite|postgresql] [--initiatives 10000] [--requests 1000]
-                                          [--concurrency 50] [--workers 2] [--threads 8]
+                                          [--concurrency 50] [--workers 1] [--threads 16]
 
 Starts the Slack emulator in this process, the real `initiative-bot serve` (gunicorn, gthread) and, on the same
 server stack, a bare Bolt app answering one static command (bench/bare_app.py). For each command it sends
@@ -54,8 +54,8 @@ def main() -> int:
     parser.add_argument("--initiatives", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=1000)
     parser.add_argument("--concurrency", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--threads", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
 
     with scratch_database(args.backend) as database_url, SlackEmulator(team_id=TEAM) as emulator:

@@ -30,8 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("serve", help="serve Slack's HTTP endpoints (POST /slack/events, GET /healthz)")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces)")
     parser.add_argument("--port", type=int, default=3000, help="port to listen on (default: 3000)")
-    parser.add_argument("--workers", type=int, default=2, help="worker processes (default: 2)")
-    parser.add_argument("--threads", type=int, default=8, help="request threads per worker (default: 8)")
+    parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1; add replicas to scale)")
+    parser.add_argument("--threads", type=int, default=16, help="request threads per worker (default: 16)")
     parser.add_argument(
         "--graceful-timeout", type=int, default=30, help="seconds in-flight work may take after SIGTERM (default: 30)"
     )
