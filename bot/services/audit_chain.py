@@ -190,11 +190,11 @@ class ChainBreak:
 
     event_id: int
     seq: int
-    at: datetime
+    at: datetime | None  # None when the stored time itself was replaced by something that is not a time
     problem: str
 
     def describe(self, team_id: str) -> str:
-        when = self.at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+        when = self.at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z") if self.at else "no time"
         return f"Broken link at event {self.event_id} (#{self.seq} of {team_id}, {when}): {self.problem}."
 
 
@@ -285,7 +285,7 @@ def _join(team_id: str, stretches: list[_Stretch]) -> ChainReport:
         event_id, seq, at, stored_prev = stretch.first
         problem = _link_problem(link.next_seq, link.prev_hash, link.prev_id, seq, event_id, stored_prev)
         if problem:
-            return ChainReport(team_id, checked, link.prev_hash, ChainBreak(event_id, seq, _as_utc(at), problem))
+            return ChainReport(team_id, checked, link.prev_hash, ChainBreak(event_id, seq, _readable_time(at), problem))
         checked += stretch.checked
         if stretch.broken:
             return ChainReport(team_id, checked, stretch.end.prev_hash, stretch.broken)
@@ -360,19 +360,22 @@ def _check_stretch(rows: Iterator[tuple[Any, ...]], team_id: str, replacements: 
             stored_prev, stored_hash in chain([head], rows):
         problem = _link_problem(next_seq, prev_hash, prev_id, seq, event_id, stored_prev)
         if problem is None:
-            canonical_text = _assemble(
-                team, seq, _stored_time(at), strings.get(actor) or string(actor), strings.get(action) or string(action),
-                strings.get(subject_type) or string(subject_type), strings.get(subject_key) or string(subject_key),
-                _number(initiative_id), _number(version), values.get(before) or value(before),
-                values.get(after) or value(after))
-            if chain_hash(stored_prev, canonical_text) == stored_hash:
+            try:
+                canonical_text = _assemble(
+                    team, seq, _stored_time(at), strings.get(actor) or string(actor),
+                    strings.get(action) or string(action), strings.get(subject_type) or string(subject_type),
+                    strings.get(subject_key) or string(subject_key), _number(initiative_id), _number(version),
+                    values.get(before) or value(before), values.get(after) or value(after))
+            except ValueError:  # a time or JSON text that no longer parses was not written by the bot
+                canonical_text = None
+            if canonical_text is not None and chain_hash(stored_prev, canonical_text) == stored_hash:
                 next_seq, prev_hash, prev_id, checked = seq + 1, stored_hash, event_id, checked + 1
                 continue
-            before, after = _as_json(before), _as_json(after)
             problem = (f"its content was changed after it was written (it now reads: {action} by {actor} on "
-                       f"{subject_type} {subject_key}, before={_short(before)}, after={_short(after)})")
+                       f"{subject_type} {subject_key} at {at}, before={_readable_json(before)}, "
+                       f"after={_readable_json(after)})")
         return _Stretch(first, checked, _Link(next_seq, prev_hash, prev_id),
-                        ChainBreak(event_id, seq, _as_utc(at), problem))
+                        ChainBreak(event_id, seq, _readable_time(at), problem))
     return _Stretch(first, checked, _Link(next_seq, prev_hash, prev_id), None)
 
 
@@ -418,6 +421,20 @@ def _as_utc(value: datetime | str) -> datetime:
 
 def _as_json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
+
+
+def _readable_time(value: datetime | str) -> datetime | None:
+    try:
+        return _as_utc(value)
+    except ValueError:
+        return None
+
+
+def _readable_json(stored: Any) -> str:
+    try:
+        return _short(_as_json(stored))
+    except ValueError:
+        return _short(str(stored)) + " (not JSON)"
 
 
 def _short(value: Any, limit: int = 120) -> str:

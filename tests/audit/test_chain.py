@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from alembic import command
 from sqlalchemy import select, text, update
 from sqlmodel import Session
@@ -54,6 +55,27 @@ def test_an_update_of_a_past_row_is_reported_with_the_event_and_what_it_now_says
     assert code == 1
     assert f"Broken link at event {target.id} (#5 of {TEAM}" in err
     assert "content was changed" in err and "by UEVIL" in err
+
+
+@pytest.mark.parametrize(("column", "value", "shown"), [
+    ("at", "last tuesday", "no time"),
+    ("after", "{not json", '"{not json" (not JSON)'),
+])
+def test_a_past_row_overwritten_with_text_that_does_not_parse_is_reported_not_a_crash(runtime, cli, column, value,
+                                                                                     shown):
+    if runtime.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL's timestamp and JSON columns refuse such text themselves")
+    _history(runtime)
+    target = _event(runtime.engine, 5)
+    with runtime.engine.begin() as connection:
+        connection.execute(text(f"UPDATE audit_event SET {column} = :value WHERE id = :id"),
+                           {"value": value, "id": target.id})
+
+    code, _, err = cli("audit", "verify")
+
+    assert code == 1
+    assert f"Broken link at event {target.id} (#5 of {TEAM}" in err
+    assert "content was changed" in err and shown in err
 
 
 def test_a_rewritten_row_with_a_recomputed_hash_breaks_the_next_link(runtime, cli):
