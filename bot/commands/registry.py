@@ -4,7 +4,8 @@ Contract (also in docs/slack-surface.md):
 - Decorate a handler with `@subcommand(name, usage=(...))`. `usage` lines are shown by `/initiative help` and
   after a bad-input error; `help_lines` overrides what help shows (empty: listed on another subcommand's line).
 - The handler receives a `CommandContext` and the `Arguments` after the subcommand word, and returns a `Reply`
-  (sent privately to the caller) or None when it answered another way (it opened a modal).
+  (sent privately to the caller) or None when it answered another way (it opened a modal). A handler that may open a
+  modal says `opens_modal=True`, so it runs before its trigger_id expires instead of queueing.
 - Raise `UsageError` or any `bot.services.errors.DomainError`: the caller gets `str(error)` privately, followed
   by the subcommand's usage for bad input (`InvalidInput`, `NotFound`). Never catch-and-log.
 - Add your module with one import line in `bot/listeners/commands.py` (SUBCOMMAND_MODULES).
@@ -72,6 +73,7 @@ class Subcommand:
     handler: Handler
     help_lines: tuple[str, ...] | None = None
     order: int = 100
+    opens_modal: bool = False  # its trigger_id expires 3 s after the command: it runs at once, never queued
 
     @property
     def shown_in_help(self) -> tuple[str, ...]:
@@ -82,16 +84,18 @@ _REGISTRY: dict[str, Subcommand] = {}
 
 
 def subcommand(
-    name: str, *, usage: Sequence[str], help_lines: Sequence[str] | None = None, order: int = 100
+    name: str, *, usage: Sequence[str], help_lines: Sequence[str] | None = None, order: int = 100,
+    opens_modal: bool = False,
 ) -> Callable[[Handler], Handler]:
-    """Register `handler` as `/initiative <name>`. Names are lower-case words; registering one twice is a bug."""
+    """Register `handler` as `/initiative <name>`. Names are lower-case words; registering one twice is a bug.
+    `opens_modal`: the handler may open a modal (views.open), so it must run before the trigger expires."""
 
     def register(handler: Handler) -> Handler:
         if name in _REGISTRY and _REGISTRY[name].handler is not handler:
             raise ValueError(f"/initiative {name} is registered twice")
         _REGISTRY[name] = Subcommand(
             name=name, usage=tuple(usage), handler=handler,
-            help_lines=None if help_lines is None else tuple(help_lines), order=order,
+            help_lines=None if help_lines is None else tuple(help_lines), order=order, opens_modal=opens_modal,
         )
         return handler
 

@@ -3,8 +3,8 @@ answer privately through the command's response_url.
 
 The acknowledgement goes before any work, so it never waits for the database or queues behind other requests'
 work (under load, answering in the acknowledgement made every ack as slow as the slowest command; see
-docs/benchmarks.md). The work then runs on the app's small `command_executor`, in arrival order. Subcommands that
-open a modal do it first thing, within the trigger's 3 seconds, and answer nothing.
+docs/benchmarks.md). The work then runs on the app's small `command_executor`, in arrival order; subcommands that
+may open a modal (`opens_modal`) run at once instead, since their trigger_id expires 3 seconds after the command.
 """
 
 from __future__ import annotations
@@ -36,7 +36,16 @@ def register(app: InitiativeApp, runtime: Runtime) -> None:
     @app.command(COMMAND)
     def on_initiative(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
-        app.command_executor.submit(answer, runtime, command, client, respond)
+        if _opens_modal(command):
+            answer(runtime, command, client, respond)  # now, on this listener thread: its trigger is ticking
+        else:
+            app.command_executor.submit(answer, runtime, command, client, respond)
+
+
+def _opens_modal(command: dict[str, Any]) -> bool:
+    tokens = tokenize(command.get("text") or "")
+    found = find_subcommand(tokens[0].text) if tokens else None
+    return found is not None and found.opens_modal
 
 
 def answer(runtime: Runtime, command: dict[str, Any], client: WebClient, respond: Respond) -> None:

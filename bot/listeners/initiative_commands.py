@@ -20,7 +20,7 @@ def show_help(ctx: CommandContext, args: Arguments) -> Reply:
     return replies.help_reply()
 
 
-@subcommand("new", order=10, usage=(
+@subcommand("new", order=10, opens_modal=True, usage=(
     "/initiative new                      -> opens the New initiative modal",
     "/initiative new <title> [business=@u] [data=@u] [eng=@u] [risk=low|medium|high]   -> creates at once",
 ))

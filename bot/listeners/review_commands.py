@@ -30,7 +30,7 @@ def submit(ctx: CommandContext, args: Arguments) -> Reply:
                         "each gets a DM with their checklist.")
 
 
-@subcommand("approve", order=60, usage=(
+@subcommand("approve", order=60, opens_modal=True, usage=(
     "/initiative approve <KEY> [comment]  -> opens the checklist modal for the caller's pending sign-off(s)",
 ))
 def approve(ctx: CommandContext, args: Arguments) -> None:

@@ -30,7 +30,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import httpx
 import pytest
 
-from bot.app import create_app
+from bot.app import InitiativeApp, create_app
 from bot.config import Settings
 from bot.delivery.sender import DeliveryReport, RetryPolicy, deliver_pending, make_client
 from bot.runtime import Runtime
@@ -57,6 +57,7 @@ class RunningSlackApp:
     signing_secret: str
     runtime: Runtime
     emulator: SlackEmulator
+    app: InitiativeApp
 
     @property
     def events_url(self) -> str:
@@ -139,6 +140,7 @@ def serve_in_thread(runtime: Runtime, emulator: SlackEmulator) -> Iterator[Runni
             signing_secret=SIGNING_SECRET,
             runtime=app_runtime,
             emulator=emulator,
+            app=app,
         )
     finally:
         server.shutdown()

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from bot.app import COMMAND_THREADS
 from bot.commands.registry import help_text
 from bot.services import initiatives, lifecycle
 from bot.services.actors import Actor
@@ -171,6 +172,25 @@ def test_approve_opens_the_checklist_with_the_comment_prefilled(slack: Slack) ->
     comment = next(b for b in modal["blocks"] if b.get("block_id") == ids.COMMENT_BLOCK)
     assert comment["element"]["initial_value"] == "Looks solid & measured"
     assert "Data owner" in str(modal["blocks"])
+
+
+def test_commands_that_open_a_modal_do_not_wait_behind_a_burst_of_other_commands(slack: Slack) -> None:
+    slack.command(f"new Alpha {OWNERS}")
+    slack.command("submit AI-1")
+    release = threading.Event()
+    for _ in range(COMMAND_THREADS):  # every command thread busy, as in a burst of slow commands
+        slack.app.app.command_executor.submit(release.wait, 30)
+    try:
+        queued_url = slack.emulator.new_response_url()
+        assert slack.app.command("list", user_id="UMARIA", response_url=queued_url).status_code == 200
+        # The trigger_id expires 3 s after the command: approve and new open their modals at once.
+        assert slack.command("approve AI-1", user="UDEV", opens_modal=True) == {}
+        assert slack.command("new", opens_modal=True) == {}
+        assert [c.ok for c in slack.emulator.calls_to("views.open")] == [True, True]
+        assert slack.emulator.responses(queued_url) == []  # `list` waits its turn...
+    finally:
+        release.set()
+    assert "Alpha" in slack.emulator.wait_for_responses(queued_url)[0]["text"]  # ...and is answered
 
 
 def test_reject_requests_changes_at_once_and_tells_the_owners(slack: Slack, runtime) -> None:
