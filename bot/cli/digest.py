@@ -4,9 +4,12 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
+
+from sqlmodel import Session
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime
 from bot.config import SettingsError
@@ -158,11 +161,17 @@ def run_digest_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_digest_edit(args: argparse.Namespace) -> int:
+@contextmanager
+def _digests(args: argparse.Namespace) -> Iterator[tuple[Session, str]]:
+    """One transaction over the digests of `--team` (or the only workspace), the default one included."""
     runtime = open_runtime()
     with runtime.transaction() as session:
         ensure_default_digests(session, runtime.settings)
-        team_id = only_team_id(session, args.team)
+        yield session, only_team_id(session, args.team)
+
+
+def run_digest_edit(args: argparse.Namespace) -> int:
+    with _digests(args) as (session, team_id):
         digest = edit_digest(session, actor=cli_operator(team_id), name=args.name, channel_id=args.channel,
                              cron=args.cron, timezone=args.timezone, tag=args.tag, business_unit=args.business_unit,
                              no_filter=args.no_filter)
@@ -171,10 +180,7 @@ def run_digest_edit(args: argparse.Namespace) -> int:
 
 
 def run_digest_toggle(args: argparse.Namespace) -> int:
-    runtime = open_runtime()
-    with runtime.transaction() as session:
-        ensure_default_digests(session, runtime.settings)
-        team_id = only_team_id(session, args.team)
+    with _digests(args) as (session, team_id):
         digest = set_digest_enabled(session, actor=cli_operator(team_id), name=args.name, enabled=args.enabled)
         print(saved_text("enabled" if args.enabled else "disabled", status_of(session, digest, utcnow()),
                          slack=False))
@@ -182,9 +188,6 @@ def run_digest_toggle(args: argparse.Namespace) -> int:
 
 
 def run_digest_list(args: argparse.Namespace) -> int:
-    runtime = open_runtime()
-    with runtime.transaction() as session:
-        ensure_default_digests(session, runtime.settings)
-        team_id = only_team_id(session, args.team)
+    with _digests(args) as (session, team_id):
         print(digests_text(digest_statuses(session, team_id=team_id, now=utcnow()), slack=False))
     return 0
