@@ -1,15 +1,15 @@
 """Benchmark: `/initiative list` and `/initiative show` under 50 concurrent signed requests, 10,000 initiatives.
 
     .venv/bin/python bench/bench_slack.py [--backend sqlite|postgresql] [--initiatives 10000] [--requests 1000]
-                                          [--concurrency 50] [--workers 1] [--threads 16]
+                                          [--rounds 3] [--concurrency 50] [--workers 1] [--threads 16]
 
 Starts the Slack emulator in this process, the real `initiative-bot serve` (gunicorn, gthread) and, on the same
-server stack, a bare Bolt app answering one static command (bench/bare_app.py). For each command it sends
-`--requests` signed requests, `--concurrency` at a time, and reports p50/p99 of the time to acknowledge and of the
-time until the answer reaches the emulator when the answer is deferred (sent to `response_url` after the ack).
-Then the memory of `serve`, master plus workers: RSS summed, and PSS. Results and the machine go to docs/benchmarks.md.
+server stack, a bare Bolt app answering one static command (bench/bare_app.py). In each round it sends each command
+`--requests` signed requests, `--concurrency` at a time, and reports p50/p99 over all rounds of the time to
+acknowledge and of the time until the answer reaches the emulator when the answer is deferred (sent to
+`response_url` after the ack), the server's CPU time per request, and each round's p99 ratio to the bare app.
+Then the memory of `serve`, master plus workers. Results and the machine go to docs/benchmarks.md.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -17,14 +17,17 @@ import multiprocessing
 import os
 import platform
 import statistics
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -52,8 +55,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="postgresql")
     parser.add_argument("--initiatives", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--requests", type=int, default=1000, help="per command and round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--concurrency", type=int, default=50)
+    parser.add_argument("--load", choices=("sustained", "bursts"), default="sustained")
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
@@ -61,16 +66,24 @@ def main() -> int:
     with scratch_database(args.backend) as database_url, SlackEmulator(team_id=TEAM) as emulator:
         first_number = seed(database_url, args.initiatives)
         env = bot_env(database_url, emulator)
-        results: dict[str, dict[str, float | str]] = {}
-        with server([sys.executable, str(REPO / "bench" / "bare_app.py")], env, args, bare=True) as (url, _):
-            measure(url, emulator, "/bare", lambda i: "", args, warmup_only=True)
-            results["bare /bare"] = measure(url, emulator, "/bare", lambda i: "", args)
-        with server([sys.executable, "-m", "bot", "serve", "--no-scheduler"], env, args) as (url, process):
-            measure(url, emulator, "/initiative", lambda i: "list", args, warmup_only=True)
-            results["/initiative list"] = measure(url, emulator, "/initiative", lambda i: "list", args)
-            keys = [f"AI-{first_number + (i * 7919) % args.initiatives}" for i in range(args.requests)]
-            results["/initiative show"] = measure(url, emulator, "/initiative", lambda i: f"show {keys[i]}", args)
-            memory = serve_memory(process.pid)
+        keys = [f"AI-{first_number + (i * 7919) % args.initiatives}" for i in range(args.requests)]
+        commands = {
+            "bare /bare": ("/bare", lambda i: ""),
+            "/initiative list": ("/initiative", lambda i: "list"),
+            "/initiative show": ("/initiative", lambda i: f"show {keys[i]}"),
+        }
+        bare_app = [sys.executable, str(REPO / "bench" / "bare_app.py")]
+        serve = [sys.executable, "-m", "bot", "serve", "--no-scheduler"]
+        with server(bare_app, env, args, bare=True) as bare, server(serve, env, args) as bot:
+            target = {"bare /bare": bare, "/initiative list": bot, "/initiative show": bot}
+            for name, (command, text_for) in commands.items():
+                measure(*target[name], emulator, command, text_for, args, warmup_only=True)
+            # Rounds alternate between the apps, so that a change in the machine's load strikes them alike.
+            results = {name: Samples() for name in commands}
+            for _ in range(args.rounds):
+                for name, (command, text_for) in commands.items():
+                    results[name].add(measure(*target[name], emulator, command, text_for, args))
+            memory = serve_memory(bot[1])
     report(args, results, memory)
     return 0
 
@@ -102,6 +115,12 @@ def seed(database_url: str, count: int) -> int:
     with runtime.transaction() as session:
         ensure_workspace(session, team_id=TEAM, name="Bench Corp")
         insert_portfolio(session, team_id=TEAM, count=count, as_of=datetime.now(UTC))
+    # The planner's statistics, as autovacuum would have them on a database in use: right after a bulk load
+    # PostgreSQL has none, and sorts all 10,000 rows for `list` instead of reading the key index in order.
+    with runtime.engine.connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+            "VACUUM ANALYZE" if runtime.engine.dialect.name == "postgresql" else "ANALYZE"
+        )
     runtime.engine.dispose()
     return 1_000_000  # bulk.insert_portfolio numbers initiatives from here
 
@@ -128,7 +147,7 @@ def server(command: list[str], env: dict[str, str], args: argparse.Namespace, ba
     url = f"http://127.0.0.1:{port}"
     try:
         wait_until_listening(url, process, log.name)
-        yield url, process
+        yield url, process.pid
     finally:
         process.terminate()
         process.wait(60)
@@ -150,73 +169,152 @@ def wait_until_listening(url: str, process: subprocess.Popen, log: str, timeout:
 # ---- measuring -----------------------------------------------------------------------------------------
 
 
-def measure(url, emulator, command, text_for, args, warmup_only=False):  # type: ignore[no-untyped-def]
-    """Send signed commands `concurrency` at a time; p50/p99 of ack time and of the deferred answer.
+@dataclass
+class Samples:
+    """One command's measurements: acknowledgement and answer times (seconds), errors, and the server's CPU."""
+
+    acks: list[float] = field(default_factory=list)
+    answers: list[float] = field(default_factory=list)
+    errors: int = 0
+    requests: int = 0
+    cpu: float = 0.0  # seconds the server's processes used, acknowledging and answering
+    round_ack_p99: list[float] = field(default_factory=list)
+
+    def add(self, other: Samples) -> None:
+        self.acks += other.acks
+        self.answers += other.answers
+        self.errors += other.errors
+        self.requests += other.requests
+        self.cpu += other.cpu
+        self.round_ack_p99.append(percentile(other.acks, 99))
+
+
+def measure(url, server_pid, emulator, command, text_for, args, warmup_only=False) -> Samples:  # type: ignore[no-untyped-def]
+    """Send signed commands, `concurrency` at a time; the time to each ack and to each deferred answer.
+
+    `--load sustained`: each of `concurrency` clients sends its next request as soon as its previous one is
+    acknowledged. `--load bursts`: `concurrency` requests leave together, and the next burst leaves once every
+    answer of this one has arrived.
 
     The requests go from a separate process, so the load generator's threads do not compete with the emulator
-    (which records when each answer arrives) for one GIL; both read the same monotonic clock."""
+    (which records when each answer arrives) for one GIL; both read the same monotonic clock. Also the CPU time
+    the server used, until the last answer."""
     total = args.concurrency * 2 if warmup_only else args.requests
     response_urls = [emulator.new_response_url() for _ in range(total)]
     texts = [text_for(i) for i in range(total)]
+    batch = args.concurrency if args.load == "bursts" else total
+    samples = Samples(requests=total)
+    cpu_before = cpu_seconds(server_pid)
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as load:
-        sent = load.submit(send_load, url, command, texts, response_urls, args.concurrency).result()
-    acks = [ack for _, ack, _, _ in sent]
-    errors = sum(1 for _, _, status, _ in sent if status != 200)
-    answers: list[float] = []
-    deadline = time.perf_counter() + 30
+        for first in range(0, total, batch):
+            part = slice(first, first + batch)
+            sent = load.submit(send_load, url, command, texts[part], response_urls[part], args.concurrency).result()
+            samples.acks += [ack for _, ack, _, _ in sent]
+            samples.errors += sum(1 for _, _, status, _ in sent if status != 200)
+            wait_for_answers(emulator, sent, response_urls[part], samples)
+    samples.cpu = cpu_seconds(server_pid) - cpu_before
+    return samples
+
+
+def wait_for_answers(emulator, sent, response_urls, samples: Samples) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.perf_counter() + 60
     for (started, _, status, deferred), response_url in zip(sent, response_urls, strict=True):
         if status != 200 or not deferred:
             continue
         while not (arrived := emulator.response_arrivals(response_url)) and time.perf_counter() < deadline:
-            time.sleep(0.01)
+            time.sleep(0.005)
         if arrived:
-            answers.append(arrived[0] - started)
+            samples.answers.append(arrived[0] - started)
         else:
-            errors += 1
-    if warmup_only:
-        return {}
-    return {
-        "ack_p50": percentile(acks, 50),
-        "ack_p99": percentile(acks, 99),
-        "answer_p50": percentile(answers, 50) if answers else "in the ack",
-        "answer_p99": percentile(answers, 99) if answers else "in the ack",
-        "errors": errors,
-        "requests": total,
-    }
+            samples.errors += 1
 
 
 def send_load(url: str, command: str, texts: list[str], response_urls: list[str], concurrency: int
               ) -> list[tuple[float, float, int, bool]]:
-    """In the load process: (started, seconds to ack, HTTP status, answer deferred?) for each request."""
+    """In the load process: (started, seconds to ack, HTTP status, answer deferred?) for each request. The first
+    `concurrency` requests leave together."""
+    start_together = threading.Barrier(min(concurrency, len(texts)))
     with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
 
         def one(i: int) -> tuple[float, float, int, bool]:
             body = slash_command_body(command, texts[i], response_url=response_urls[i])
+            headers = signed_headers(body, SIGNING_SECRET)
+            if i < concurrency:
+                start_together.wait()
             started = time.perf_counter()
-            response = client.post(
-                url + "/slack/events", content=body.encode(), headers=signed_headers(body, SIGNING_SECRET)
-            )
+            response = client.post(url + "/slack/events", content=body.encode(), headers=headers)
             return started, time.perf_counter() - started, response.status_code, not response.content
 
         with ThreadPoolExecutor(concurrency) as pool:
             return list(pool.map(one, range(len(texts))))
 
 
-def percentile(samples: list[float], p: int) -> float:
-    return statistics.quantiles(samples, n=100, method="inclusive")[p - 1] * 1000 if len(samples) > 1 else samples[0]
+def percentile(seconds: list[float], p: int) -> float:
+    """The p-th percentile, in milliseconds."""
+    return statistics.quantiles(seconds, n=100, method="inclusive")[p - 1] * 1000
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and all its descendants (serve's master and its workers)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    tree, generation = [root], [root]
+    while generation:
+        generation = [child for child, parent in parents.items() if parent in generation]
+        tree += generation
+    return tree
+
+
+def cpu_seconds(root: int) -> float:
+    """User + system CPU seconds used so far by `root` and its descendants."""
+    total = 0.0
+    for pid in process_tree(root):
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 def serve_memory(master_pid: int) -> dict[str, float]:
-    """Memory of `serve` (master + workers), in MB: RSS summed over the processes (pages the workers share with
-    the master after the fork count once per process), and PSS (each shared page split between its sharers)."""
-    children = subprocess.run(["ps", "-o", "pid=", "--ppid", str(master_pid)], capture_output=True, text=True)
+    """Memory of `serve` (master and workers), in MB, three ways:
+
+    - `resident`: the physical pages the processes have in RAM, each page counted once however many of them
+      map it (read from /proc/<pid>/pagemap, which needs root): what the tree really occupies;
+    - `rss`: RSS summed over the processes, which counts a page shared after a fork once per process;
+    - `pss`: PSS summed, where a shared page is split between all its sharers, outside the tree too."""
     memory = {"rss": 0.0, "pss": 0.0}
-    for pid in [master_pid, *(int(p) for p in children.stdout.split())]:
+    frames: set[int] = set()
+    for pid in process_tree(master_pid):
         for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
             field, _, value = line.partition(":")
             if field in ("Rss", "Pss"):
                 memory[field.lower()] += int(value.split()[0]) / 1024
+        frames |= resident_frames(pid)
+    memory["resident"] = len(frames) * PAGE_SIZE / 1024 / 1024
     return memory
+
+
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+
+
+def resident_frames(pid: int) -> set[int]:
+    """The physical page frames of `pid` that are in RAM (swap is not used on these machines)."""
+    frames: set[int] = set()
+    with open(f"/proc/{pid}/pagemap", "rb") as pagemap:
+        for mapping in Path(f"/proc/{pid}/maps").read_text().splitlines():
+            start, end = (int(address, 16) // PAGE_SIZE for address in mapping.split()[0].split("-"))
+            if mapping.endswith("[vsyscall]"):
+                continue
+            pagemap.seek(start * 8)
+            entries = pagemap.read((end - start) * 8)
+            for (entry,) in struct.iter_unpack("<Q", entries):
+                if entry >> 63:  # bit 63: present in RAM; bits 0-54: the frame number
+                    frames.add(entry & ((1 << 55) - 1))
+    return frames
 
 
 # ---- report --------------------------------------------------------------------------------------------
@@ -237,27 +335,36 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs ({cpu}), {ram_kb / 1024 / 1024:.1f} GiB RAM, Python {platform.python_version()}"
 
 
-def report(args: argparse.Namespace, results: dict, memory: dict[str, float]) -> None:
-    def ms(value: float | str) -> str:
-        return value if isinstance(value, str) else f"{value:.1f} ms"
+def report(args: argparse.Namespace, results: dict[str, Samples], memory: dict[str, float]) -> None:
+    def ms(seconds: list[float], p: int) -> str:
+        return f"{percentile(seconds, p):,.1f} ms" if seconds else "(in the ack)"
 
     lines = [
-        f"Machine: {machine()}. Backend: {args.backend}. {args.initiatives:,} initiatives; {args.requests} requests "
-        f"per command, {args.concurrency} concurrent; serve --workers {args.workers} --threads {args.threads}.",
+        f"Machine: {machine()}. Backend: {args.backend}. {args.initiatives:,} initiatives. {args.rounds} rounds of "
+        f"{args.requests} requests per command, {args.concurrency} concurrent ({args.load}). "
+        f"serve --workers {args.workers} --threads {args.threads}.",
         "",
-        "| command | ack p50 | ack p99 | answer at emulator p50 | p99 | errors |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| command | ack p50 | ack p99 | answer at emulator p50 | answer p99 | errors | server CPU per request |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for name, r in results.items():
         lines.append(
-            f"| {name} | {ms(r['ack_p50'])} | {ms(r['ack_p99'])} | {ms(r['answer_p50'])} | "
-            f"{ms(r['answer_p99'])} | {r['errors']}/{r['requests']} |"
+            f"| {name} | {ms(r.acks, 50)} | {ms(r.acks, 99)} | {ms(r.answers, 50)} | {ms(r.answers, 99)} "
+            f"| {r.errors}/{r.requests} | {r.cpu / r.requests * 1000:.2f} ms |"
         )
-    bare = results["bare /bare"]["ack_p99"]
+    bare = results["bare /bare"]
+    lines.append("")
     for name in ("/initiative list", "/initiative show"):
-        lines.append(f"\n{name}: p99 / bare p99 = {results[name]['ack_p99'] / bare:.2f}")
-    lines.append(f"\nMemory of serve (master + {args.workers} workers) after the run: RSS {memory['rss']:.0f} MB "
-                 f"summed over the processes, PSS {memory['pss']:.0f} MB")
+        rounds = [mine / base for mine, base in zip(results[name].round_ack_p99, bare.round_ack_p99, strict=True)]
+        lines.append(
+            f"{name}: ack p99 / bare ack p99 = {percentile(results[name].acks, 99) / percentile(bare.acks, 99):.2f} "
+            f"over all rounds; by round {', '.join(f'{ratio:.2f}' for ratio in rounds)}"
+        )
+    lines.append(
+        f"\nMemory of serve (master and {args.workers} worker(s)) after the run: "
+        f"{memory['resident']:.0f} MB resident (each page once), RSS summed over the processes "
+        f"{memory['rss']:.0f} MB, PSS {memory['pss']:.0f} MB"
+    )
     print("\n".join(lines))
 
 

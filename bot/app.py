@@ -8,7 +8,8 @@ concurrent command wait for a free thread, and miss the 3 seconds under load).
 
 Slash commands hand their work, after the ack, to a second, small pool (`command_executor`): a burst of commands
 then never occupies the listener threads that acknowledge the next requests, and only a few threads at a time
-compete for the GIL with the ones verifying and acknowledging (docs/benchmarks.md).
+compete for the GIL with the ones verifying and acknowledging; and that work first lets requests still waiting
+for their acks through (`AcknowledgementsFirst`, docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -17,7 +18,11 @@ import importlib
 import json
 import logging
 import re
+import threading
+import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import App, BoltResponse
@@ -52,12 +57,58 @@ COMMAND_THREADS = 4
 logger = logging.getLogger(__name__)
 
 
+class AcknowledgementsFirst:
+    """Lets slash-command work give way to requests still waiting for their acknowledgement.
+
+    Python threads have no priorities and share one GIL: a command being worked on slows every ack in the process
+    (docs/benchmarks.md). So the work waits while any request is in flight, but never longer than `max_hold`
+    seconds after its own ack: a burst is acknowledged first and answered right after, and a stream of requests
+    that never pauses still gets its answers. Requests are counted where HTTP arrives (`bot.web`); in Socket Mode
+    nothing is counted and nothing waits."""
+
+    def __init__(self, max_hold: float = 0.2) -> None:
+        self.max_hold = max_hold
+        self._in_flight = 0
+        self._idle = threading.Condition()
+
+    @contextmanager
+    def request(self) -> Iterator[None]:
+        """Around the handling of one request, until its acknowledgement is written."""
+        with self._idle:
+            self._in_flight += 1
+        try:
+            yield
+        finally:
+            with self._idle:
+                self._in_flight -= 1
+                if not self._in_flight:
+                    self._idle.notify_all()
+
+    def give_way(self, acknowledged_at: float) -> None:
+        """Wait until no request is in flight, or until `max_hold` after `acknowledged_at` (time.monotonic)."""
+        remaining = acknowledged_at + self.max_hold - time.monotonic()
+        if remaining > 0:
+            with self._idle:
+                self._idle.wait_for(lambda: not self._in_flight, timeout=remaining)
+
+
 class InitiativeApp(App):
     """Bolt's App, plus the pool that works on slash commands after their acknowledgements."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.command_executor = ThreadPoolExecutor(max_workers=COMMAND_THREADS, thread_name_prefix="command")
+        self.acknowledgements_first = AcknowledgementsFirst()
+
+    def work_on_command(self, work: Callable[..., None], *args: Any) -> None:
+        """Run `work(*args)` on the command pool, once requests waiting for their acks are through."""
+        acknowledged_at = time.monotonic()
+
+        def give_way_then_work() -> None:
+            self.acknowledgements_first.give_way(acknowledged_at)
+            work(*args)
+
+        self.command_executor.submit(give_way_then_work)
 
     def drain(self) -> None:
         """Finish all acknowledged work (listeners first: they may hand commands on), then stop the pools."""

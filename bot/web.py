@@ -12,9 +12,9 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from bot.app import InitiativeApp
 from bot.runtime import Runtime
 from storage.db import DatabaseUnavailable, check_connection
 
@@ -27,14 +27,16 @@ StartResponse = Callable[..., Any]
 
 
 class WebApp:
-    def __init__(self, app: App, runtime: Runtime) -> None:
+    def __init__(self, app: InitiativeApp, runtime: Runtime) -> None:
         self.runtime = runtime
         self.slack = SlackRequestHandler(app, path=EVENTS_PATH)
+        self.acknowledgements_first = app.acknowledgements_first
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path, method = environ.get("PATH_INFO", ""), environ.get("REQUEST_METHOD", "GET")
         if path == EVENTS_PATH and method == "POST":
-            return self.slack(environ, start_response)
+            with self.acknowledgements_first.request():
+                return self.slack(environ, start_response)
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             return self._health(start_response)
         if path in (EVENTS_PATH, HEALTH_PATH):

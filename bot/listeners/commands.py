@@ -3,8 +3,9 @@ answer privately through the command's response_url.
 
 The acknowledgement goes before any work, so it never waits for the database or queues behind other requests'
 work (under load, answering in the acknowledgement made every ack as slow as the slowest command; see
-docs/benchmarks.md). The work then runs on the app's small `command_executor`, in arrival order; subcommands that
-may open a modal (`opens_modal`) run at once instead, since their trigger_id expires 3 seconds after the command.
+docs/benchmarks.md). The work then runs on the app's small `command_executor`, in arrival order, once requests
+waiting for their own acks are through (`bot.app.AcknowledgementsFirst`); subcommands that may open a modal
+(`opens_modal`) run at once instead, since their trigger_id expires 3 seconds after the command.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ def register(app: InitiativeApp, runtime: Runtime) -> None:
         if _opens_modal(command):
             answer(runtime, command, client, respond)  # now, on this listener thread: its trigger is ticking
         else:
-            app.command_executor.submit(answer, runtime, command, client, respond)
+            app.work_on_command(answer, runtime, command, client, respond)
 
 
 def _opens_modal(command: dict[str, Any]) -> bool:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import threading
+import time
 from datetime import timedelta
 
 from sqlmodel import select
@@ -191,6 +192,23 @@ def test_commands_that_open_a_modal_do_not_wait_behind_a_burst_of_other_commands
     finally:
         release.set()
     assert "Alpha" in slack.emulator.wait_for_responses(queued_url)[0]["text"]  # ...and is answered
+
+
+def test_a_commands_work_lets_requests_still_waiting_for_their_ack_go_first_but_not_for_ever(slack: Slack) -> None:
+    acks_first = slack.app.app.acknowledgements_first
+    acks_first.max_hold = 30
+    held_url = slack.emulator.new_response_url()
+    with acks_first.request():  # another request, not acknowledged yet
+        assert slack.app.command("list", user_id="UMARIA", response_url=held_url).status_code == 200
+        time.sleep(0.5)
+        assert slack.emulator.responses(held_url) == []  # the work waits...
+    assert "No initiatives" in slack.emulator.wait_for_responses(held_url)[0]["text"]  # ...until that ack is out
+
+    acks_first.max_hold = 0.2
+    stuck_url = slack.emulator.new_response_url()
+    with acks_first.request():  # a request that never gets its ack
+        assert slack.app.command("list", user_id="UMARIA", response_url=stuck_url).status_code == 200
+        assert "No initiatives" in slack.emulator.wait_for_responses(stuck_url)[0]["text"]  # answered all the same
 
 
 def test_reject_requests_changes_at_once_and_tells_the_owners(slack: Slack, runtime) -> None:
