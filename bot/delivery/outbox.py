@@ -50,8 +50,9 @@ def enqueue(
     """Add a Slack Web API call to the outbox in the caller's transaction (flushed, not committed).
 
     With `dedupe_key`, a key already used in this workspace returns the existing row instead of a new one.
-    With `depends_on`, the call waits until that message is delivered; a `chat.update` takes its `channel`
-    and `ts` from it.
+    With `depends_on`, the call waits until that message is delivered, and until the calls enqueued earlier with
+    the same `depends_on` are done (so updates of one message apply in order); a `chat.update` takes its
+    `channel` and `ts` from it.
     """
     if dedupe_key is not None and (existing := _by_dedupe_key(session, team_id, dedupe_key)) is not None:
         return existing

@@ -32,7 +32,7 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine, exists, or_, update
+from sqlalchemy import Engine, and_, exists, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -185,7 +185,14 @@ class OutboxSender:
 
 
 def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) -> _Claimed | None:
-    parent = aliased(OutboxMessage)
+    parent, earlier_sibling = aliased(OutboxMessage), aliased(OutboxMessage)
+    # Updates of one message go out in the order they were made: a refresh retried after a later decision's
+    # update would otherwise bring the decided DM's buttons back.
+    earlier_sibling_pending = exists().where(
+        earlier_sibling.depends_on == OutboxMessage.depends_on,
+        col(earlier_sibling.id) < OutboxMessage.id,
+        earlier_sibling.state == "pending",
+    )
     rate_limited = exists().where(
         SlackRateLimit.team_id == OutboxMessage.team_id,
         SlackRateLimit.method == OutboxMessage.method,
@@ -198,7 +205,7 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) 
             OutboxMessage.state == "pending",
             col(OutboxMessage.next_attempt_at) <= now,
             or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now),
-            or_(col(OutboxMessage.depends_on).is_(None), parent.state != "pending"),
+            or_(col(OutboxMessage.depends_on).is_(None), and_(parent.state != "pending", ~earlier_sibling_pending)),
             ~rate_limited,
         )
         .order_by(col(OutboxMessage.id))

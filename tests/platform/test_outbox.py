@@ -82,6 +82,27 @@ def test_an_update_waits_for_its_post_then_edits_it_in_place(runtime: Runtime, e
     assert [row.state for row in rows(runtime).values()] == ["sent", "sent"]
 
 
+def test_updates_of_one_message_apply_in_the_order_they_were_made_even_when_one_is_retried(
+    runtime: Runtime, emulator: SlackEmulator
+) -> None:
+    with runtime.transaction() as session:
+        original = enqueue(
+            session, team_id=TEAM, method="chat.postMessage", payload={"channel": "U0001", "text": "Approve?"}
+        )
+        for text in ("Approve? (evidence link broken)", "Approved by @bob"):
+            enqueue(session, team_id=TEAM, method="chat.update", payload={"text": text}, depends_on=original.id)
+    emulator.inject("chat.update", status=500)  # the first update fails for a while
+
+    deliver_outbox(runtime, emulator)
+    assert len(emulator.calls_to("chat.update")) == 1  # the later update waits for the retry of the earlier one
+
+    deliver_outbox(runtime, emulator, now=later(3600))
+
+    [shown] = emulator.messages()
+    assert shown["text"] == "Approved by @bob"
+    assert [call.ok for call in emulator.calls_to("chat.update")] == [False, True, True]
+
+
 def test_retry_after_holds_back_that_method_in_that_workspace_for_every_sender(
     runtime: Runtime, emulator: SlackEmulator
 ) -> None:
