@@ -151,7 +151,7 @@ def check_due_evidence(runtime: Runtime, *, now: datetime | None = None) -> int:
     """Check the evidence links that are due; returns how many were checked."""
     now = now or utcnow()
     with runtime.transaction() as session:
-        due = evidence.due_links(session, now=now)
+        due = evidence.claim_due_links(session, now=now)
     if not due:
         return 0
     settings = runtime.settings

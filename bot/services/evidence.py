@@ -21,6 +21,8 @@ from storage.models import EvidenceCheck, GateReview, Initiative, SignOff
 from storage.types import utcnow
 
 RECHECK_EVERY = timedelta(days=1)
+# How long a replica that claimed links has to check them and record the results (far above their timeouts).
+CHECK_LEASE = timedelta(minutes=10)
 FLAGGED = ("broken", "blocked")
 
 
@@ -56,10 +58,24 @@ def mark_due(session: Session, *, team_id: str, urls: Iterable[str], now: dateti
     session.flush()
 
 
-def due_links(session: Session, *, now: datetime, limit: int = 200) -> list[tuple[str, str]]:
-    """(team_id, url) of links whose check is due, most overdue first."""
-    query = select(EvidenceCheck.team_id, EvidenceCheck.url).where(col(EvidenceCheck.due_at) <= now)
-    return [(team, url) for team, url in session.exec(query.order_by(col(EvidenceCheck.due_at)).limit(limit))]
+def claim_due_links(session: Session, *, now: datetime, limit: int = 200) -> list[tuple[str, str]]:
+    """(team_id, url) of links whose check is due, most overdue first, claimed for `CHECK_LEASE`.
+
+    Another replica running the same job at the same moment skips these rows while this transaction holds them,
+    and finds them no longer due once it commits: each link is checked by one replica at a time, so two checks
+    can never record their results in the wrong order. A claim whose results never come (a crash) runs out."""
+    query = (
+        select(EvidenceCheck.id, EvidenceCheck.team_id, EvidenceCheck.url)
+        .where(col(EvidenceCheck.due_at) <= now)
+        .order_by(col(EvidenceCheck.due_at))
+        .limit(limit)
+        .with_for_update(skip_locked=True)  # SQLite ignores it: its transactions begin IMMEDIATE, one at a time
+    )
+    due = list(session.exec(query))
+    if due:
+        session.execute(update(EvidenceCheck).where(col(EvidenceCheck.id).in_([row_id for row_id, _, _ in due]))
+                        .values(due_at=now + CHECK_LEASE))
+    return [(team, url) for _, team, url in due]
 
 
 def record_results(session: Session, *, results: Mapping[tuple[str, str], LinkResult], now: datetime) -> None:

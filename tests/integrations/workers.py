@@ -1,0 +1,26 @@
+"""An evidence-check replica in its own OS process (multiprocessing, spawn context), for the claiming test."""
+
+from __future__ import annotations
+
+import traceback
+from datetime import datetime
+from typing import Any
+
+from bot.config import Settings
+from bot.runtime import Runtime
+from bot.services.evidence import claim_due_links
+from storage.db import make_engine
+
+
+def claim_links(database_url: str, now_iso: str, barrier: Any, results: Any) -> None:
+    """What the evidence job of one replica does first: claim the links that are due."""
+    runtime = Runtime(settings=Settings(_env_file=None, database_url=database_url), engine=make_engine(database_url))
+    try:
+        barrier.wait(timeout=60)
+        with runtime.transaction() as session:
+            claimed = claim_due_links(session, now=datetime.fromisoformat(now_iso), limit=1000)
+        results.put(("ok", claimed))
+    except Exception:  # noqa: BLE001 (the parent test must see every failure, whatever it is)
+        results.put(("error", traceback.format_exc()))
+    finally:
+        runtime.engine.dispose()
