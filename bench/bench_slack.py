@@ -1,15 +1,18 @@
 """Benchmark: `/initiative list` and `/initiative show` under 50 concurrent signed requests, 10,000 initiatives.
 
-    .venv/bin/python bench/bench_slack.py [--backend sqlite|postgresql] [--initiatives 10000] [--requests 1000]
-                                          [--rounds 3] [--concurrency 50] [--workers 1] [--threads 16]
+    .venv/bin/python bench/bench_slack.py [--load sustained|bursts] [--rounds 3] [--backend sqlite|postgresql]
+                                          [--initiatives 10000] [--requests 1000] [--concurrency 50]
+                                          [--workers 1] [--threads 16]
 
 Starts the Slack emulator in this process, the real `initiative-bot serve` (gunicorn, gthread) and, on the same
 server stack, a bare Bolt app answering one static command (bench/bare_app.py). In each round it sends each command
-`--requests` signed requests, `--concurrency` at a time, and reports p50/p99 over all rounds of the time to
-acknowledge and of the time until the answer reaches the emulator when the answer is deferred (sent to
-`response_url` after the ack), the server's CPU time per request, and each round's p99 ratio to the bare app.
-Then the memory of `serve`, master plus workers. Results and the machine go to docs/benchmarks.md.
+`--requests` signed requests, `--concurrency` at a time (see `measure` for the two loads), and reports p50/p99
+over all rounds of the time to acknowledge and of the time until the answer reaches the emulator when the answer
+is deferred (sent to `response_url` after the ack), the server's CPU time per request, and each round's p99 ratio
+to the bare app. Then the memory of `serve`, master plus workers. Results and the machine go to
+docs/benchmarks.md.
 """
+
 from __future__ import annotations
 
 import argparse
