@@ -169,7 +169,7 @@ def run_automatic_checks(runtime: Runtime, *, now: datetime | None = None) -> in
     """Run the automatic checklist items that are due; returns how many were run."""
     now = now or utcnow()
     with runtime.transaction() as session:
-        due = [(check.id, check.spec) for check in automatic_checks.due_checks(session, now=now)]
+        due = [(check.id, check.spec) for check in automatic_checks.claim_due_checks(session, now=now)]
     if not due:
         return 0
     settings = runtime.settings

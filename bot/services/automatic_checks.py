@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.integrations.mlflow import CheckResult
 from bot.services.events import AutomaticCheckChanged, DomainEvent, ReviewOpened, emit
+from bot.services.evidence import CHECK_LEASE
 from bot.services.reviews import gate_of, lock_open_reviews
 from storage.models import AutomaticCheck, GateReview
 
@@ -44,15 +45,29 @@ class AutomaticCheckEvents:
                     continue
 
 
-def due_checks(session: Session, *, now: datetime, limit: int = 100) -> list[AutomaticCheck]:
-    """Pending checks, and unknown ones worth another try, on reviews still open."""
+def claim_due_checks(session: Session, *, now: datetime, limit: int = 100) -> list[AutomaticCheck]:
+    """Pending checks, and unknown ones worth another try, on reviews still open; claimed for `CHECK_LEASE`, as
+    evidence links are (`claim_due_links`): each check runs in one replica at a time, so two runs never record
+    out of order. `record_checks` releases the claim; a claim whose results never come runs out."""
     open_reviews = select(GateReview.id).where(GateReview.state == "open")
-    query = select(AutomaticCheck).where(
-        col(AutomaticCheck.review_id).in_(open_reviews),
-        (col(AutomaticCheck.outcome) == "pending")
-        | ((col(AutomaticCheck.outcome) == "unknown") & (col(AutomaticCheck.checked_at) < now - RETRY_UNKNOWN_AFTER)),
+    query = (
+        select(AutomaticCheck)
+        .where(
+            col(AutomaticCheck.review_id).in_(open_reviews),
+            (col(AutomaticCheck.outcome) == "pending")
+            | ((col(AutomaticCheck.outcome) == "unknown")
+               & (col(AutomaticCheck.checked_at) < now - RETRY_UNKNOWN_AFTER)),
+            or_(col(AutomaticCheck.claimed_until).is_(None), col(AutomaticCheck.claimed_until) <= now),
+        )
+        .order_by(col(AutomaticCheck.id))
+        .limit(limit)
+        .with_for_update(skip_locked=True, of=AutomaticCheck)  # type: ignore[arg-type]
     )
-    return list(session.exec(query.order_by(col(AutomaticCheck.id)).limit(limit)))
+    due = list(session.exec(query))
+    for check in due:
+        check.claimed_until = now + CHECK_LEASE
+    session.flush()
+    return due
 
 
 def record_checks(session: Session, *, results: Mapping[int, CheckResult], now: datetime) -> None:
@@ -68,7 +83,8 @@ def record_checks(session: Session, *, results: Mapping[int, CheckResult], now: 
     lock_open_reviews(session, review_ids={review_id for _, review_id, _ in changed})
     for check_id, result in sorted(results.items()):
         session.execute(update(AutomaticCheck).where(col(AutomaticCheck.id) == check_id)
-                        .values(outcome=result.outcome, evidence=result.evidence[:500], checked_at=now))
+                        .values(outcome=result.outcome, evidence=result.evidence[:500], checked_at=now,
+                                claimed_until=None))
     for team_id, review_id, role in changed:
         emit(session, AutomaticCheckChanged(team_id=team_id, actor="system", review_id=review_id, role=role))
 

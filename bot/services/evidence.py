@@ -21,7 +21,8 @@ from storage.models import EvidenceCheck, GateReview, Initiative, SignOff
 from storage.types import utcnow
 
 RECHECK_EVERY = timedelta(days=1)
-# How long a replica that claimed links has to check them and record the results (far above their timeouts).
+# How long a replica that claimed links or automatic checks has to run them and record the results (far above
+# the outbound timeouts).
 CHECK_LEASE = timedelta(minutes=10)
 FLAGGED = ("broken", "blocked")
 

@@ -103,3 +103,5 @@ class AutomaticCheck(SQLModel, table=True):
     outcome: str = Field(default="pending", max_length=10)
     evidence: str | None = Field(default=None, max_length=500)
     checked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # Set while one replica runs the check (`claim_due_checks`), cleared when it records the result.
+    claimed_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

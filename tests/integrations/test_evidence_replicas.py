@@ -1,4 +1,4 @@
-"""Two replicas' evidence jobs, as separate OS processes started together, never check the same link at once."""
+"""Two replicas' check jobs, as separate OS processes started together, never run the same check at once."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from bot.integrations.mlflow import CheckResult
+from bot.services.automatic_checks import claim_due_checks, record_checks
 from bot.services.evidence import CHECK_LEASE, claim_due_links
 from bot.services.workspaces import ensure_workspace
-from storage.models import EvidenceCheck
+from storage.models import AutomaticCheck, EvidenceCheck
 from storage.types import utcnow
 from tests.integrations import workers
+from tests.integrations.support import open_review
 from tests.support.factories import TEAM
 from tests.support.processes import race
 
@@ -32,3 +35,23 @@ def test_two_replicas_claim_each_due_link_once(runtime, database_url):
         assert {row.due_at for row in session.exec(select(EvidenceCheck))} == {now + CHECK_LEASE}
         assert claim_due_links(session, now=now + timedelta(minutes=1)) == []  # still claimed
         assert len(claim_due_links(session, now=now + CHECK_LEASE)) == 200  # a claim that never recorded runs out
+
+
+def test_two_replicas_claim_each_due_automatic_check_once(runtime, database_url):
+    _, review_id, _ = open_review(runtime)
+    now = utcnow()
+    with runtime.transaction() as session:
+        session.add_all(AutomaticCheck(team_id=TEAM, review_id=review_id, role="engineering", item_id=f"model-{n}",
+                                       spec={"kind": "mlflow_model"}) for n in range(150))
+
+    outcomes = race(workers.claim_checks, [(database_url, now.isoformat())] * 2)
+
+    claimed = [set(detail) for _, detail in outcomes]
+    assert not claimed[0] & claimed[1]
+    assert len(claimed[0] | claimed[1]) == 150
+    with runtime.transaction() as session:
+        assert claim_due_checks(session, now=now + timedelta(minutes=1)) == []  # still claimed
+        [first, *_] = claim_due_checks(session, now=now + CHECK_LEASE)  # a claim that never recorded runs out
+        record_checks(session, results={first.id: CheckResult("passed", "version 3 is the champion")},
+                      now=now + CHECK_LEASE)
+        assert session.get(AutomaticCheck, first.id).claimed_until is None  # recorded: the claim is released
