@@ -64,9 +64,9 @@ def claim_due_checks(session: Session, *, now: datetime, limit: int = 100) -> li
         .with_for_update(skip_locked=True, of=AutomaticCheck)  # type: ignore[arg-type]
     )
     due = list(session.exec(query))
-    for check in due:
-        check.claimed_until = now + CHECK_LEASE
-    session.flush()
+    if due:
+        session.execute(update(AutomaticCheck).where(col(AutomaticCheck.id).in_([check.id for check in due]))
+                        .values(claimed_until=now + CHECK_LEASE))
     return due
 
 

@@ -213,14 +213,17 @@ def _settings(digest: Digest) -> dict[str, Any]:
             "tag": digest.filter_tag, "business_unit": digest.filter_business_unit}
 
 
+def _named(team_id: str, name: str) -> Any:
+    return select(Digest).where(Digest.team_id == team_id, Digest.name == name.lower())
+
+
 def _find(session: Session, team_id: str, name: str) -> Digest | None:
-    return session.exec(select(Digest).where(Digest.team_id == team_id, Digest.name == name.lower())).first()
+    return session.exec(_named(team_id, name)).first()
 
 
 def _locked(session: Session, team_id: str, name: str) -> Digest:
     """The digest, locked until commit: edits, and a run starting, take their turns (see jobs/digest.start_run)."""
-    digest = session.exec(select(Digest).where(Digest.team_id == team_id, Digest.name == name.lower())
-                          .with_for_update()).first()
+    digest = session.exec(_named(team_id, name).with_for_update()).first()
     if digest is None:
         raise _not_found(name)
     return digest
