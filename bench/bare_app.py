@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.app import DEFAULT_LISTENER_THREADS
 from bot.cli.serve import gunicorn_options
 from bot.config import load_settings
+from bot.process import freeze_startup_objects
 
 
 class BareApp(BaseApplication):
@@ -44,7 +45,9 @@ class BareApp(BaseApplication):
         def answer(ack: Any) -> None:
             ack(response_type="ephemeral", text="pong")
 
-        return SlackRequestHandler(app)
+        handler = SlackRequestHandler(app)
+        freeze_startup_objects()  # as serve's workers do
+        return handler
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ docs/benchmarks.md.
 from __future__ import annotations
 
 import argparse
+import gc
 import multiprocessing
 import os
 import platform
@@ -41,6 +42,7 @@ from sqlalchemy.engine import make_url
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.config import load_settings
+from bot.process import freeze_startup_objects
 from bot.runtime import Runtime
 from bot.services.workspaces import ensure_workspace
 from storage.migrate import upgrade
@@ -68,6 +70,9 @@ def main() -> int:
 
     with scratch_database(args.backend) as database_url, SlackEmulator(team_id=TEAM) as emulator:
         first_number = seed(database_url, args.initiatives)
+        # The emulator records when answers arrive; keep this process's full garbage collections (70-240 ms here,
+        # after the seeding) from pausing it. The servers do the same (bot.process.freeze_startup_objects).
+        freeze_startup_objects()
         env = bot_env(database_url, emulator)
         keys = [f"AI-{first_number + (i * 7919) % args.initiatives}" for i in range(args.requests)]
         commands = {
@@ -236,6 +241,7 @@ def send_load(url: str, command: str, texts: list[str], response_urls: list[str]
               ) -> list[tuple[float, float, int, bool]]:
     """In the load process: (started, seconds to ack, HTTP status, answer deferred?) for each request. The first
     `concurrency` requests leave together."""
+    gc.disable()  # a full collection here (55-85 ms) would stop the clocks of all 50 clients at once
     start_together = threading.Barrier(min(concurrency, len(texts)))
     with httpx.Client(timeout=30, limits=httpx.Limits(max_connections=concurrency)) as client:
 

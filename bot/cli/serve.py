@@ -19,7 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot.app import DEFAULT_LISTENER_THREADS, create_app
 from bot.cli.common import open_runtime
 from bot.config import Settings, SettingsError, load_settings
-from bot.process import BackgroundWork
+from bot.process import BackgroundWork, freeze_startup_objects
 from bot.web import WebApp
 from bot.wiring import build_runtime
 
@@ -75,6 +75,7 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, gracef
         "errorlog": "-",
         "loglevel": "info",
         "proc_name": "initiative-bot",
+        "pre_fork": _before_fork,
         "worker_exit": _worker_exit,
         # gunicorn's runtime control socket is one fixed path per user; several serves on a host would clash.
         "control_socket_disable": True,
@@ -114,11 +115,20 @@ class _Gunicorn(BaseApplication):
         background = BackgroundWork(runtime, run_scheduler=self.run_scheduler)
         background.start()
         _worker_state.update(app=app, background=background, runtime=runtime)
-        return WebApp(app, runtime)
+        web_app = WebApp(app, runtime)
+        # The master froze what it had before the fork; this adds what the worker built.
+        frozen = freeze_startup_objects()
+        logger.info("worker ready: %s more startup objects kept out of garbage collection", f"{frozen:,}")
+        return web_app
 
 
 # This worker's app and background work, for the exit hook (one set per worker process).
 _worker_state: dict[str, Any] = {}
+
+
+def _before_fork(server: Any, worker: Any) -> None:
+    """gunicorn's hook, in the master, before it forks a worker."""
+    freeze_startup_objects()
 
 
 def _worker_exit(server: Any, worker: Any) -> None:

@@ -16,7 +16,7 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from bot.app import create_app
 from bot.cli.common import open_runtime
 from bot.config import load_settings
-from bot.process import BackgroundWork
+from bot.process import BackgroundWork, freeze_startup_objects
 from bot.wiring import build_runtime
 
 logger = logging.getLogger(__name__)
@@ -41,6 +41,7 @@ def run_socket(args: argparse.Namespace) -> int:
         signal.signal(signum, lambda *_: stopping.set())
     handler.connect()
     background.start()
+    freeze_startup_objects()
     logger.info("connected to Slack in Socket Mode")
     stopping.wait()
     logger.info("stopping")

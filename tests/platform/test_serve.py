@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -42,6 +43,22 @@ def test_serve_answers_signed_requests_and_refuses_forged_ones(
     assert (signed.status_code, forged.status_code) == (200, 401)
     with runtime.transaction() as session:
         assert session.exec(select(SlackEventReceipt.event_id)).all() == ["Ev1"]
+
+
+def test_serve_workers_keep_their_startup_objects_out_of_garbage_collection(
+    database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    """Otherwise each full collection walks them all while holding the GIL, and stops every request in the worker
+    for 60-100 ms (docs/benchmarks.md)."""
+    with serving(bot_env(database_url, slack_emulator), tmp_path, "--workers", "2") as bot:
+        health = httpx.get(bot.url + "/healthz")
+        _wait_until(lambda: bot.log.count("worker ready") == 2)
+        log = bot.log
+
+    assert health.status_code == 200
+    # The master froze the modules before forking; each worker adds its app, engine and listeners (9,000 here).
+    frozen = [int(n.replace(",", "")) for n in re.findall(r"worker ready: ([\d,]+) more startup objects", log)]
+    assert len(frozen) == 2 and min(frozen) > 1_000
 
 
 def test_serve_refuses_to_start_on_a_database_that_is_behind(slack_emulator: SlackEmulator, tmp_path: Path) -> None:
