@@ -121,6 +121,19 @@ def test_post_without_content_or_channel(client: WebClient) -> None:
     assert _error_of(lambda: client.api_call("chat.postMessage", json={"text": "x"})) == "channel_not_found"
 
 
+def test_post_ephemeral(emu: SlackEmulator, client: WebClient) -> None:
+    answer = client.chat_postEphemeral(channel="C1", user="U1", text="only you can see this")
+
+    assert TS.match(answer["message_ts"])
+    assert [(m["channel"], m["user"], m["text"]) for m in emu.workspace.ephemeral_messages] == [
+        ("C1", "U1", "only you can see this")]
+    assert emu.messages("C1") == []  # nobody else sees it
+    assert _error_of(lambda: client.api_call("chat.postEphemeral", json={"channel": "C1", "text": "x"})) == (
+        "invalid_arguments")
+    assert _error_of(lambda: client.chat_postEphemeral(channel="C1", user="UNOPE", text="x")) == "user_not_found"
+    assert _error_of(lambda: client.chat_postEphemeral(channel="COLD", user="U1", text="x")) == "is_archived"
+
+
 def test_chat_update(emu: SlackEmulator, client: WebClient) -> None:
     posted = client.chat_postMessage(channel="U1", text="draft")
 

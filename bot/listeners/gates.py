@@ -16,6 +16,7 @@ from sqlmodel import Session
 
 from bot.commands.registry import Arguments, CommandContext, Reply, UsageError, subcommand
 from bot.listeners.common import actor_for
+from bot.listeners.surfaces import show_view
 from bot.runtime import Runtime
 from bot.services import gate_edits, permissions
 from bot.services.actors import Actor
@@ -135,7 +136,7 @@ def _opener(runtime: Runtime, build: Callable[[Any, views.GateFormContext], dict
                 view = build(catalog_for(session, team_id=actor.team_id), where)
         except DomainError as error:
             view = modals.notice(str(error))
-        _show(body, client, view)
+        show_view(body, client, view)
 
     return open_editor
 
@@ -153,7 +154,7 @@ def _mover(runtime: Runtime, offset: int) -> Callable[..., None]:
                                       offset=offset)
                 view = views.stage_modal(catalog_for(session, team_id=actor.team_id), where.stage_id)
         except DomainError as error:
-            _show(body, client, modals.notice(str(error)))
+            show_view(body, client, modals.notice(str(error)))
             return
         client.views_update(view_id=body["view"]["id"], view=view)
 
@@ -192,10 +193,3 @@ def _submit(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient,
 def _actor(runtime: Runtime, session: Session, body: dict[str, Any], client: WebClient) -> Actor:
     return actor_for(runtime, session, team_id=body["team"]["id"], user_id=body["user"]["id"], client=client)
 
-
-def _show(body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
-    """Open a view, or push it when the click came from inside a modal."""
-    if (body.get("view") or {}).get("type") == "modal":
-        client.views_push(trigger_id=body["trigger_id"], view=view)
-    else:
-        client.views_open(trigger_id=body["trigger_id"], view=view)

@@ -19,7 +19,13 @@ def tell(body: dict[str, Any], client: WebClient, respond: Respond, text: str) -
     """Say one thing privately to whoever clicked: ephemeral by response_url, or a modal."""
     if clicked_in_message(body):
         respond(text=text, response_type="ephemeral", replace_original=False)
-    elif (body.get("view") or {}).get("type") == "modal":
-        client.views_push(trigger_id=body["trigger_id"], view=modals.notice(text))
     else:
-        client.views_open(trigger_id=body["trigger_id"], view=modals.notice(text))
+        show_view(body, client, modals.notice(text))
+
+
+def show_view(body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> None:
+    """Open a modal, or push it on top when the click came from inside one (a modal cannot open another)."""
+    if (body.get("view") or {}).get("type") == "modal":
+        client.views_push(trigger_id=body["trigger_id"], view=view)
+    else:
+        client.views_open(trigger_id=body["trigger_id"], view=view)

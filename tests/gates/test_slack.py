@@ -117,6 +117,10 @@ def test_non_admin_is_answered_in_a_modal_and_nothing_changes(slack_app):  # noq
     editor = _open_editor(slack_app, views.EDIT_STAGE, value)
     answer = _submit(slack_app, editor, {views.NAME: _text("Hijacked")}, user=OTHER)
     assert _notice(answer) == REFUSED
+    # A button inside that editor: the refusal goes on top of it (a modal cannot open another).
+    _click(slack_app, views.EDIT_CHECKLISTS, value, OTHER, view=editor)
+    [pushed] = slack_app.emulator.wait_for("views.push", 1, timeout=10)
+    assert pushed.response["view"]["blocks"][0]["text"]["text"] == REFUSED
     assert _versions(slack_app) == [1]
     assert _catalog(slack_app).stage("pilot").name == "Pilot"
 

@@ -21,6 +21,7 @@ from tests.support.slack_requests import (
     post_signed,
     slash_command_body,
     stale_timestamp,
+    url_verification_body,
 )
 
 HOME_OPENED = {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"}
@@ -32,6 +33,20 @@ def counts(slack_app: RunningSlackApp) -> dict[str, int]:
             model.__name__: session.exec(select(func.count()).select_from(model)).one()
             for model in (Initiative, OutboxMessage, SlackEventReceipt)
         }
+
+
+def test_the_url_verification_challenge_is_answered_when_signed_and_refused_when_not(
+    slack_app: RunningSlackApp,
+) -> None:
+    """What Slack sends when the events request URL is saved in the app's settings."""
+    body = url_verification_body("3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P")
+
+    answer = post_signed(slack_app.events_url, body, slack_app.signing_secret)
+    forged = post_signed(slack_app.events_url, body, slack_app.signing_secret, signature=BAD_SIGNATURE)
+
+    assert answer.status_code == 200
+    assert answer.json() == {"challenge": "3eZbrw1aBm2rZgRNFdxV2595E9CY3gmdALWMmHkvFXO7tYXAYM8P"}
+    assert forged.status_code == 401
 
 
 @pytest.mark.parametrize(

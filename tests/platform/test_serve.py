@@ -19,11 +19,19 @@ from sqlmodel import select
 from bot.delivery.outbox import enqueue
 from bot.runtime import Runtime
 from bot.services.workspaces import ensure_workspace
-from storage.models import OutboxMessage, SlackEventReceipt
+from bot.views import ids
+from storage.models import Initiative, OutboxMessage, SlackEventReceipt
 from tests.platform.serving import bot_env, run_cli, serving
 from tests.slack_emulator import SlackEmulator
 from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import BAD_SIGNATURE, event_body, post_signed, slash_command_body
+from tests.support.slack_requests import (
+    BAD_SIGNATURE,
+    event_body,
+    interaction_body,
+    post_signed,
+    slash_command_body,
+    view_submission_payload,
+)
 
 HOME_OPENED = {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"}
 
@@ -59,6 +67,40 @@ def test_serve_workers_keep_their_startup_objects_out_of_garbage_collection(
     # The master froze the modules before forking; each worker adds its app, engine and listeners (9,000 here).
     frozen = [int(n.replace(",", "")) for n in re.findall(r"worker ready: ([\d,]+) more startup objects", log)]
     assert len(frozen) == 2 and min(frozen) > 1_000
+
+
+def test_requests_stuck_in_their_listeners_do_not_hold_up_the_acknowledgement_of_others(
+    runtime: Runtime, database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    """Bolt runs listeners on an executor of 5 threads unless told otherwise: 8 modal submissions waiting for the
+    database would then leave a ninth request without a thread to acknowledge it in Slack's 3 seconds."""
+    slack_emulator.add_user("U0001", "alice")
+    with runtime.transaction() as session:
+        ensure_workspace(session, team_id=slack_emulator.team_id)
+    with serving(bot_env(database_url, slack_emulator), tmp_path, "--workers", "1") as bot:
+        submissions: list[httpx.Response] = []
+
+        def submit(title: str) -> None:
+            payload = view_submission_payload(ids.NEW_INITIATIVE_MODAL, {
+                "title": {ids.VALUE: {"type": "plain_text_input", "value": title}},
+                "risk_tier": {ids.VALUE: {"type": "static_select", "selected_option": {"value": "low"}}},
+            }, user_id="U0001", team_id=slack_emulator.team_id)
+            submissions.append(post_signed(bot.url + "/slack/events", interaction_body(payload), SIGNING_SECRET))
+
+        with _database_write_lock(database_url):
+            stuck = [threading.Thread(target=submit, args=(f"Model {n}",)) for n in range(8)]
+            for thread in stuck:
+                thread.start()
+            time.sleep(1)  # all 8 are now waiting for the database, in their listeners
+            help_answer = post_signed(bot.url + "/slack/events", slash_command_body(text="help"), SIGNING_SECRET)
+            still_stuck = len(submissions)
+        for thread in stuck:
+            thread.join(30)
+
+    assert help_answer.status_code == 200 and still_stuck == 0
+    assert [r.status_code for r in submissions] == [200] * 8
+    with runtime.transaction() as session:
+        assert len(session.exec(select(Initiative)).all()) == 8
 
 
 def test_serve_refuses_to_start_on_a_database_that_is_behind(slack_emulator: SlackEmulator, tmp_path: Path) -> None:

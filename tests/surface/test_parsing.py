@@ -24,9 +24,11 @@ def args(raw: str) -> Arguments:
 
 
 def test_mentions_arrive_in_both_forms_and_links_and_ampersands_are_unescaped() -> None:
-    tokens = tokenize("<@U0123ABC|maria> <@W9ABC> <https://a.example/x?a=1&amp;b=2|doc> R&amp;D <#C42|general>")
+    tokens = tokenize("<@U0123ABC|maria> <@W9ABC> <https://a.example/x?a=1&amp;b=2|doc> R&amp;D <#C42|general> "
+                      "<https://b.example/y?c=1&amp;d=2>")
     assert [t.user_id for t in tokens[:2]] == ["U0123ABC", "W9ABC"]
-    assert [t.text for t in tokens] == ["@maria", "@W9ABC", "https://a.example/x?a=1&b=2", "R&D", "#general"]
+    assert [t.text for t in tokens] == ["@maria", "@W9ABC", "https://a.example/x?a=1&b=2", "R&D", "#general",
+                                        "https://b.example/y?c=1&d=2"]
     assert tokens[4].channel_id == "C42"
     assert unescape("&lt;!channel&gt; <!here> <!subteam^S1|@ml-team>") == "<!channel> @here @ml-team"
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlmodel import select
 
 from bot.views import ids
-from storage.models import Initiative, SignOff
+from storage.models import GateReview, Initiative, OutboxMessage, SignOff
 from tests.surface.conftest import DIGEST_CHANNEL, Slack
 
 
@@ -171,3 +171,55 @@ def test_request_changes_from_the_dm_asks_for_a_reason_and_closes_the_review(sla
     for user in ("UMARIA", "UDEV", "UERIN"):
         assert not [b for b in request_dm(slack, user)["blocks"] if b["type"] == "actions"]
     assert "No pilot environment yet" in str(request_dm(slack, "UERIN")["blocks"])
+
+
+def test_an_initiative_with_its_own_channel_shows_its_kpi_and_is_announced_there(slack: Slack, runtime) -> None:
+    slack.emulator.add_channel("C0CHURN", "churn-model")
+    assert slack.command("new", opens_modal=True, channel_id="C0CHURN") == {}
+    modal = slack.opened_modal()
+
+    def text(value: str) -> dict[str, Any]:
+        return {ids.VALUE: {"type": "plain_text_input", "value": value}}
+
+    def owner(user: str) -> dict[str, Any]:
+        return {ids.VALUE: {"type": "users_select", "selected_user": user}}
+
+    slack.submit(modal, {
+        "title": text("Churn model"), "problem": text("Churn is found too late"),
+        "kpi_name": text("Monthly churn"), "kpi_baseline": text("3.1%"), "kpi_target": text("2.5%"),
+        "risk_tier": {ids.VALUE: {"type": "static_select", "selected_option": {"value": "low"}}},
+        "owner.business": owner("UMARIA"), "owner.data": owner("UDEV"), "owner.engineering": owner("UERIN"),
+        "channel_id": {ids.VALUE: {"type": "conversations_select", "selected_conversation": "C0CHURN"}},
+    }, user="UMARIA")
+    slack.command("submit AI-1")
+    slack.deliver()
+    assert "Monthly churn: 3.1% → 2.5%" in str(request_dm(slack, "UDEV")["blocks"])
+
+    for user in ("UMARIA", "UDEV", "UERIN"):
+        assert approve_from_dm(slack, user) == {}
+    slack.deliver()
+
+    [announcement] = slack.emulator.messages("C0CHURN")
+    assert "passed" in announcement["text"] and "Churn model" in announcement["text"]
+    assert slack.emulator.messages(DIGEST_CHANNEL) == []
+
+
+def test_a_review_that_fails_before_its_commit_leaves_no_review_and_no_message_behind(slack: Slack, runtime) -> None:
+    slack.command("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> risk=low")
+    slack.deliver()  # the owners' App Homes, republished when they became owners
+    slack.emulator.clear()
+
+    def fails_after_the_dms_were_queued(session, event) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("the database went away")  # registered after the handler that queues the DMs
+
+    slack.app.runtime.event_handlers.append(fails_after_the_dms_were_queued)
+    answer = slack.command("submit AI-1")
+    slack.app.runtime.event_handlers.remove(fails_after_the_dms_were_queued)
+
+    assert "nothing was changed" in answer["text"]
+    with runtime.transaction() as session:
+        assert session.exec(select(GateReview)).all() == []
+        assert [m.state for m in session.exec(select(OutboxMessage))] == ["sent"] * 3  # only those Homes
+    slack.deliver()
+    assert [slack.dms_to(user) for user in ("UMARIA", "UDEV", "UERIN")] == [[], [], []]
+    assert slack.emulator.calls_to("views.publish") == []
