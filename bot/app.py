@@ -49,6 +49,10 @@ LISTENER_MODULES: tuple[str, ...] = (
     "bot.listeners.gates",
 )
 
+# Seconds a transaction on Slack's clock may wait for a database lock: Slack gives up on an acknowledgement (a modal
+# submission's answer, an event's receipt) after 3 seconds, and then a late commit would do what the person was
+# just told had failed. Failing first says "nothing was changed" while it is true.
+SLACK_LOCK_WAIT = 2.0
 DEFAULT_LISTENER_THREADS = 32
 # Commands worked on at once per process, after their acks. The work is mostly Python: more threads would not
 # finish it sooner, only take turns at the GIL with the threads that acknowledge new requests.
@@ -122,6 +126,7 @@ def create_app(
     """A Bolt app whose every Web API call goes to SLACK_API_URL. Calls `auth.test` once to check the token."""
     settings = runtime.settings
     settings.require_slack(receives="socket" if socket_mode else "http")
+    runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
     app = InitiativeApp(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned.
         signing_secret=None if socket_mode else settings.slack_signing_secret,

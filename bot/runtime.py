@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -21,15 +21,22 @@ class Runtime:
     settings: Settings
     engine: Engine
     event_handlers: list[EventHandler] = field(default_factory=list)
+    # Seconds a statement may wait for a lock before its transaction fails (None: as long as the database lets
+    # it). Set where someone waits for the outcome within a deadline (`bot.app.create_app`).
+    lock_wait: float | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, database_url: str | None = None) -> Runtime:
         return cls(settings=settings, engine=make_engine(database_url or settings.database_url))
 
+    def with_lock_wait(self, seconds: float | None) -> Runtime:
+        """The same runtime (engine, handlers), its transactions waiting at most `seconds` for a lock."""
+        return replace(self, lock_wait=seconds)
+
     @contextmanager
     def transaction(self) -> Iterator[Session]:
         """One unit of work. Domain events are handled inside it, so their effects commit with their cause."""
-        with session_scope(self.engine) as session:
+        with session_scope(self.engine, lock_wait=self.lock_wait) as session:
             yield session
             while events := take_events(session):
                 for event in events:

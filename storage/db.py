@@ -35,13 +35,15 @@ def make_engine(url: str, *, pool_size: int = 10) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         _configure_sqlite(engine)
         return engine
-    return create_engine(
+    engine = create_engine(
         url,
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
         connect_args={"connect_timeout": 5, "application_name": "initiative-bot"},
     )
+    _configure_postgresql(engine)
+    return engine
 
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
@@ -64,28 +66,54 @@ def _switch_to_wal(cursor: sqlite3.Cursor) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection, record) -> None:  # type: ignore[no-untyped-def]
         # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         # SQLite ignores foreign keys unless this is set on every connection.
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        record.info["busy_timeout"] = SQLITE_BUSY_TIMEOUT_SECONDS * 1000  # what _on_begin changes it from
         _switch_to_wal(cursor)
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        # The write lock is all a transaction here ever waits for, and BEGIN IMMEDIATE is where it waits.
+        busy_timeout = _lock_wait_ms(connection) or SQLITE_BUSY_TIMEOUT_SECONDS * 1000
+        info = connection.connection.info  # this database connection's own state, kept across the pool
+        if info.get("busy_timeout") != busy_timeout:
+            connection.exec_driver_sql(f"PRAGMA busy_timeout={busy_timeout}")
+            info["busy_timeout"] = busy_timeout
         # In WAL mode a deferred transaction that reads and then writes fails with SQLITE_BUSY when another
         # writer got in between; taking the write lock up front makes it wait instead.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection) -> None:  # type: ignore[no-untyped-def]
+        if wait := _lock_wait_ms(connection):
+            # SET LOCAL ends with the transaction, so the pooled connection goes back as it was.
+            connection.exec_driver_sql(f"SET LOCAL lock_timeout = {wait}")
+            connection.exec_driver_sql(f"SET LOCAL statement_timeout = {wait}")
+
+
+_LOCK_WAIT_OPTION = "initiative_bot_lock_wait_ms"
+
+
+def _lock_wait_ms(connection) -> int | None:  # type: ignore[no-untyped-def]
+    return connection.get_execution_options().get(_LOCK_WAIT_OPTION)
+
+
 @contextmanager
-def session_scope(engine: Engine) -> Iterator[Session]:
-    """One unit of work: commit if the block succeeds, roll back if it raises."""
-    session = Session(engine, expire_on_commit=False)
+def session_scope(engine: Engine, *, lock_wait: float | None = None) -> Iterator[Session]:
+    """One unit of work: commit if the block succeeds, roll back if it raises. With `lock_wait`, a statement that
+    waits longer than that many seconds for a lock (or to run at all) fails the transaction instead: for work
+    whose outcome someone is waiting for within a deadline."""
+    options = {_LOCK_WAIT_OPTION: max(1, round(lock_wait * 1000))} if lock_wait is not None else None
+    session = Session(engine, expire_on_commit=False, execution_options=options)
     try:
         yield session
         session.commit()

@@ -34,13 +34,16 @@ log = logging.getLogger(__name__)
 
 
 def register(app: InitiativeApp, runtime: Runtime) -> None:
+    # Answers by response_url (valid for 30 minutes) run on no 3-second clock, so their lock waits are not cut short.
+    unhurried = runtime.with_lock_wait(None)
+
     @app.command(COMMAND)
     def on_initiative(ack: Ack, command: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         if _opens_modal(command):
             answer(runtime, command, client, respond)  # now, on this listener thread: its trigger is ticking
         else:
-            app.work_on_command(answer, runtime, command, client, respond)
+            app.work_on_command(answer, unhurried, command, client, respond)
 
 
 def _opens_modal(command: dict[str, Any]) -> bool:

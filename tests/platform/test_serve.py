@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from bot.delivery.outbox import enqueue
+from bot.listeners.common import SOMETHING_WENT_WRONG
 from bot.runtime import Runtime
 from bot.services.workspaces import ensure_workspace
 from bot.views import ids
@@ -103,6 +104,31 @@ def test_requests_stuck_in_their_listeners_do_not_hold_up_the_acknowledgement_of
         assert len(session.exec(select(Initiative)).all()) == 8
 
 
+def test_a_modal_submission_kept_waiting_by_the_database_is_refused_before_slack_gives_up_and_changes_nothing(
+    runtime: Runtime, database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    """Slack stops waiting for the answer after 3 seconds; a commit after that would record what the person was
+    shown had failed."""
+    slack_emulator.add_user("U0001", "alice")
+    with runtime.transaction() as session:
+        ensure_workspace(session, team_id=slack_emulator.team_id)
+    payload = view_submission_payload(ids.NEW_INITIATIVE_MODAL, {
+        "title": {ids.VALUE: {"type": "plain_text_input", "value": "Fraud model"}},
+        "risk_tier": {ids.VALUE: {"type": "static_select", "selected_option": {"value": "low"}}},
+    }, user_id="U0001", team_id=slack_emulator.team_id)
+    with serving(bot_env(database_url, slack_emulator), tmp_path, "--workers", "1") as bot:
+        with _database_write_lock(database_url):
+            answer = post_signed(bot.url + "/slack/events", interaction_body(payload), SIGNING_SECRET, timeout=30)
+            # Answered while the database is still locked, so before the lock could have let the change through.
+        time.sleep(1)  # a change that was only waiting would have committed by now
+
+    assert answer.status_code == 200
+    assert answer.json()["response_action"] == "push"
+    assert answer.json()["view"]["blocks"][0]["text"]["text"] == SOMETHING_WENT_WRONG
+    with runtime.transaction() as session:
+        assert session.exec(select(Initiative)).all() == []
+
+
 def test_serve_refuses_to_start_on_a_database_that_is_behind(slack_emulator: SlackEmulator, tmp_path: Path) -> None:
     env = bot_env(f"sqlite:///{tmp_path / 'new.db'}", slack_emulator)
 
@@ -165,10 +191,11 @@ def test_sigterm_lets_in_flight_requests_acknowledged_commands_and_the_message_b
             command = post_signed(bot.url + "/slack/events", slash_command_body(text="list", response_url=response_url),
                                   SIGNING_SECRET)
             assert command.status_code == 200 and not command.content
-            time.sleep(1)
+            # Both sleeps together stay under the 2 s a request on Slack's clock may wait for a lock (bot.app).
+            time.sleep(0.5)
             assert slack_emulator.responses(response_url) == []
             bot.process.send_signal(15)  # SIGTERM
-            time.sleep(1)
+            time.sleep(0.5)
         request.join(30)
         exit_code = bot.process.wait(30)
         log = bot.log
