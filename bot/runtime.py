@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
+from bot.services.actors import WorkspaceRoles
 from bot.services.events import DomainEvent, take_events
 from storage.db import make_engine, session_scope
 
@@ -24,6 +25,7 @@ class Runtime:
     # Seconds a statement may wait for a lock before its transaction fails (None: as long as the database lets
     # it). Set where someone waits for the outcome within a deadline (`bot.app.create_app`).
     lock_wait: float | None = None
+    workspace_roles: WorkspaceRoles = field(default_factory=WorkspaceRoles)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, database_url: str | None = None) -> Runtime:

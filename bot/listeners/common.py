@@ -19,5 +19,5 @@ def actor_for(runtime: Runtime, session: Session, *, team_id: str, user_id: str,
         admin_user_ids=runtime.settings.admin_user_ids,
         session=session,
         slack_admins_are_admins=runtime.settings.slack_admins_are_admins,
-        users_info=lambda uid: client.users_info(user=uid)["user"],
+        users_info=runtime.workspace_roles.remembering(team_id, lambda uid: client.users_info(user=uid)["user"]),
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.services.actors import resolve_actor
+from bot.services.actors import WorkspaceRoles, resolve_actor
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.permissions import add_admin, list_admins, remove_admin
 from storage.models import AppAdmin, AuditEvent
@@ -79,3 +79,28 @@ def test_slack_workspace_admins_count_only_when_enabled(runtime):
     assert not _resolve(runtime, "UBIZ", users_info=users_info, slack_admins_are_admins=True).is_admin
     assert _resolve(runtime, "UADMIN", users_info=users_info, slack_admins_are_admins=True).is_admin
     assert looked_up == ["UWSADMIN", "UOWNER", "UBIZ"]  # configured admins need no lookup
+
+
+def test_a_workspace_role_is_remembered_for_a_while_per_workspace_and_asked_again_after():
+    now = [1000.0]
+    roles = WorkspaceRoles(ttl=300, clock=lambda: now[0])
+    slack_says = {("T1", "UWSADMIN"): True}  # an admin of workspace T1 only
+    asked: list[tuple[str, str]] = []
+
+    def users_info_of(team_id):
+        def users_info(user_id):
+            asked.append((team_id, user_id))
+            return {"id": user_id, "is_admin": slack_says.get((team_id, user_id), False), "is_owner": False}
+        return users_info
+
+    def is_workspace_admin(team_id, user_id):
+        return bool(roles.remembering(team_id, users_info_of(team_id))(user_id)["is_admin"])
+
+    assert is_workspace_admin("T1", "UWSADMIN") and is_workspace_admin("T1", "UWSADMIN")
+    assert not is_workspace_admin("T2", "UWSADMIN")  # another workspace, asked on its own
+    slack_says[("T1", "UWSADMIN")] = False  # demoted in Slack
+    now[0] += 299
+    assert is_workspace_admin("T1", "UWSADMIN")  # still remembered
+    now[0] += 2
+    assert not is_workspace_admin("T1", "UWSADMIN")  # asked again: no longer an admin
+    assert asked == [("T1", "UWSADMIN"), ("T2", "UWSADMIN"), ("T1", "UWSADMIN")]
