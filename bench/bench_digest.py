@@ -17,13 +17,11 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
@@ -37,30 +35,16 @@ from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import AuditEvent, Digest, GateReview, Initiative, SignOff, StageTransition
 from tests.digest.bulk import insert_portfolio
+from tests.support.postgres import scratch_database
 
 TEAM = "T0BENCH"
 AS_OF = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @contextmanager
 def sqlite_url() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as directory:
         yield f"sqlite:///{directory}/bench.db"
-
-
-@contextmanager
-def postgres_url() -> Iterator[str]:
-    name = f"ib_bench_{uuid.uuid4().hex[:8]}"
-    server = make_url(PG_SERVER_URL)
-    dsn = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(dsn, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(dsn, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 class StatementCounter:
@@ -148,7 +132,7 @@ def main() -> int:
           "| ratio | chart render |")
     print("|---|---|---|---|---|---|---|---|")
     for backend in backends:
-        with (sqlite_url() if backend == "sqlite" else postgres_url()) as url:
+        with (sqlite_url() if backend == "sqlite" else scratch_database(prefix="ib_bench")) as url:
             r = bench(url, args.initiatives, args.runs)
         print(f"| {r['backend']} | {r['initiatives']:,} | {r['events']:,} | {r['digest_s'] * 1000:.0f} ms "
               f"| {r['statements']} | {r['aggregate_s'] * 1000:.1f} ms | {r['ratio']:.1f}x "

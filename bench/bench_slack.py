@@ -27,7 +27,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
@@ -36,8 +35,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-import psycopg
-from sqlalchemy.engine import make_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -49,11 +46,11 @@ from storage.migrate import upgrade
 from tests.digest.bulk import insert_portfolio
 from tests.platform.serving import REPO, bot_env, free_port
 from tests.slack_emulator import SlackEmulator
+from tests.support import postgres
 from tests.support.slack_app import SIGNING_SECRET
 from tests.support.slack_requests import signed_headers, slash_command_body
 
 TEAM = "T0001"
-PG_SERVER_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 def main() -> int:
@@ -105,15 +102,8 @@ def scratch_database(backend: str) -> Iterator[str]:
         with tempfile.TemporaryDirectory() as directory:
             yield f"sqlite:///{directory}/bench.db"
         return
-    name = f"ib_bench_slack_{uuid.uuid4().hex[:8]}"
-    admin = make_url(PG_SERVER_URL).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield make_url(PG_SERVER_URL).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with postgres.scratch_database(prefix="ib_bench_slack") as url:
+        yield url
 
 
 def seed(database_url: str, count: int) -> int:
