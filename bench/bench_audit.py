@@ -28,11 +28,11 @@ from pathlib import Path
 from sqlalchemy import insert, text
 from sqlmodel import SQLModel
 
-from bot.services.actors import Actor
-from bot.services.audit_chain import ChainFields, canonical, chain_hash, chain_head, ref_replacements
-from bot.services.audit_identity import refs_for, remember_identity
-from bot.services.initiatives import create_initiative
-from bot.services.workspaces import ensure_workspace
+from bot.services.access.actors import Actor
+from bot.services.audit.chain import ChainFields, canonical, chain_hash, chain_head, ref_replacements
+from bot.services.audit.identity import refs_for, remember_identity
+from bot.services.gates.workspaces import ensure_workspace
+from bot.services.initiatives.service import create_initiative
 from storage.db import make_engine, session_scope
 from storage.migrate import upgrade
 from storage.models import AuditEvent

@@ -28,9 +28,9 @@ from sqlmodel import Session
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.services.digest import compute_digest
 from bot.services.digest.chart import render_chart
-from bot.services.workspaces import ensure_workspace
+from bot.services.digest.service import compute_digest
+from bot.services.gates.workspaces import ensure_workspace
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import AuditEvent, Digest, GateReview, Initiative, SignOff, StageTransition

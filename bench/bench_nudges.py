@@ -36,10 +36,10 @@ from bot.delivery.outbox import state_counts
 from bot.delivery.sender import deliver_pending, make_client
 from bot.jobs.nudges import run_sweep
 from bot.runtime import Runtime
-from bot.services import reviews
-from bot.services.actors import Actor
-from bot.services.initiatives import create_initiative
-from bot.services.workspaces import ensure_workspace
+from bot.services.access.actors import Actor
+from bot.services.gates.workspaces import ensure_workspace
+from bot.services.initiatives.service import create_initiative
+from bot.services.reviews import service as reviews
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.slack_emulator import SlackEmulator

@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bot.config import load_settings
 from bot.process import freeze_startup_objects
 from bot.runtime import Runtime
-from bot.services.workspaces import ensure_workspace
+from bot.services.gates.workspaces import ensure_workspace
 from storage.migrate import upgrade
 from tests.digest.bulk import insert_portfolio
 from tests.platform.serving import REPO, bot_env, free_port

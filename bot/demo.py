@@ -16,14 +16,15 @@ from bot.cli.digest import show_digest
 from bot.cli.nudge import show_reminders
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.services import lifecycle, reviews
-from bot.services.actors import Actor
-from bot.services.audit_identity import remember_identity
+from bot.services.access.actors import Actor
+from bot.services.audit.identity import remember_identity
 from bot.services.digest.definitions import preview_digest
-from bot.services.initiatives import create_initiative, get_initiative
-from bot.services.portfolio import portfolio_by_stage
-from bot.services.reviews import checklist_of, sign_offs_of
-from bot.services.workspaces import catalog_for, ensure_workspace
+from bot.services.gates.workspaces import catalog_for, ensure_workspace
+from bot.services.initiatives.portfolio import portfolio_by_stage
+from bot.services.initiatives.service import create_initiative, get_initiative
+from bot.services.reviews import lifecycle
+from bot.services.reviews import service as reviews
+from bot.services.reviews.service import checklist_of, sign_offs_of
 from storage.migrate import upgrade
 from storage.models import GateReview, SignOff
 from storage.types import utcnow

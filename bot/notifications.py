@@ -27,10 +27,10 @@ from bot.services.events import (
     SignOffDecided,
     StatusChanged,
 )
-from bot.services.evidence import open_reviews_citing
-from bot.services.initiatives import owners_of
-from bot.services.reviews import SETTLED, lock_open_reviews, sign_offs_of
+from bot.services.initiatives.service import owners_of
+from bot.services.reviews.service import SETTLED, lock_open_reviews, sign_offs_of
 from bot.services.validation import USER_ID_PATTERN
+from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages
 from bot.views.blocks import Message
 from storage.models import GateReview, Initiative, OutboxMessage, SignOff, SignOffMessage

@@ -6,11 +6,11 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.services.automatic_checks import results_for
-from bot.services.evidence import flagged_links, shown_flag
-from bot.services.initiatives import count_initiatives, list_initiatives
-from bot.services.reviews import gate_of, pending_sign_offs_for, sign_offs_of
-from bot.services.workspaces import catalog_for
+from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives.service import count_initiatives, list_initiatives
+from bot.services.reviews.service import gate_of, pending_sign_offs_for, sign_offs_of
+from bot.services.webhooks.automatic_checks import results_for
+from bot.services.webhooks.evidence import flagged_links, shown_flag
 from bot.views import home
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name

@@ -9,9 +9,9 @@ from bot.config import Settings
 from bot.jobs.nudges import drop_decided_from_unsent
 from bot.notifications import SlackNotifications
 from bot.runtime import Runtime
-from bot.services.automatic_checks import AutomaticCheckEvents
-from bot.services.evidence import EvidenceEvents
-from bot.services.webhooks import WebhookEvents
+from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
+from bot.services.webhooks.evidence import EvidenceEvents
+from bot.services.webhooks.service import WebhookEvents
 
 
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:

@@ -15,7 +15,7 @@ from sqlmodel import SQLModel
 
 from bot.config import load_settings
 from bot.runtime import Runtime
-from bot.services.workspaces import ensure_workspace
+from bot.services.gates.workspaces import ensure_workspace
 from storage.db import make_engine
 from storage.migrate import upgrade
 from tests.support.factories import TEAM

@@ -13,14 +13,14 @@ from pathlib import Path
 from typing import IO
 
 from bot.cli.common import add_team_option, open_runtime
-from bot.services.audit import record_audit
-from bot.services.audit_chain import verify_chain
-from bot.services.audit_export import FORMATS, ExportFilter, export_rows, write_export
-from bot.services.audit_identity import pseudonymise
-from bot.services.decision_record import build_decision_record, load_snapshot, render_markdown
+from bot.services.audit.chain import verify_chain
+from bot.services.audit.export import FORMATS, ExportFilter, export_rows, write_export
+from bot.services.audit.identity import pseudonymise
+from bot.services.audit.service import record_audit
 from bot.services.errors import InvalidInput
-from bot.services.initiatives import get_initiative
-from bot.services.workspaces import SYSTEM_ACTOR, only_team_id
+from bot.services.gates.workspaces import SYSTEM_ACTOR, only_team_id
+from bot.services.initiatives.service import get_initiative
+from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

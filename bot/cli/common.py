@@ -7,7 +7,7 @@ import getpass
 
 from bot.config import Settings, load_settings
 from bot.runtime import Runtime
-from bot.services.actors import Actor
+from bot.services.access.actors import Actor
 from storage.db import check_connection
 from storage.migrate import ensure_up_to_date
 

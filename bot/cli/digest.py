@@ -16,7 +16,6 @@ from bot.config import SettingsError
 from bot.delivery.sender import deliver_pending, make_client
 from bot.jobs.digest import AlreadyPosted, advance_runs, start_run
 from bot.runtime import Runtime
-from bot.services.digest import compute_digest
 from bot.services.digest.chart import render_chart
 from bot.services.digest.definitions import (
     DEFAULT_NAME,
@@ -30,8 +29,9 @@ from bot.services.digest.definitions import (
     status_of,
 )
 from bot.services.digest.schedule import end_of_day, zone_named
+from bot.services.digest.service import compute_digest
 from bot.services.errors import Conflict
-from bot.services.workspaces import only_team_id
+from bot.services.gates.workspaces import only_team_id
 from bot.views.digest import digest_text
 from bot.views.digest_admin import digests_text, saved_text
 from storage.models import Digest, DigestRun

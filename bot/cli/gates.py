@@ -8,10 +8,10 @@ from pathlib import Path
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime
 from bot.services.errors import InvalidInput
-from bot.services.gate_admin import current_document, save_definition
-from bot.services.gate_document import describe, differences
-from bot.services.gates_yaml import InvalidGatesFile, dump_gates_yaml, parse_gates_yaml
-from bot.services.workspaces import definition_row, only_team_id
+from bot.services.gate_editing.service import current_document, save_definition
+from bot.services.gates.document import describe, differences
+from bot.services.gates.workspaces import definition_row, only_team_id
+from bot.services.gates.yaml_file import InvalidGatesFile, dump_gates_yaml, parse_gates_yaml
 
 
 class _DryRun(Exception):

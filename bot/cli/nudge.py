@@ -11,12 +11,12 @@ from bot.cli.common import add_team_option, open_runtime
 from bot.delivery.sender import deliver_pending, make_client
 from bot.jobs.nudges import SweepResult, run_sweep
 from bot.runtime import Runtime
-from bot.services.actors import Actor
+from bot.services.access.actors import Actor
 from bot.services.business_days import at_local, local_date, next_business_day
-from bot.services.initiatives import get_initiative
-from bot.services.nudges import ESCALATION, NUDGE, Item, Notice
-from bot.services.reviews import submit_for_next_gate
-from bot.services.workspaces import only_team_id
+from bot.services.gates.workspaces import only_team_id
+from bot.services.initiatives.service import get_initiative
+from bot.services.nudges.policy import ESCALATION, NUDGE, Item, Notice
+from bot.services.reviews.service import submit_for_next_gate
 from bot.views.nudges import as_text, nudge_message
 from bot.views.text import plain_date
 

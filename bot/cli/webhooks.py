@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime
-from bot.services.webhooks import EVENT_TYPES, add_endpoint, list_endpoints, remove_endpoint
-from bot.services.workspaces import only_team_id
+from bot.services.gates.workspaces import only_team_id
+from bot.services.webhooks.service import EVENT_TYPES, add_endpoint, list_endpoints, remove_endpoint
 from bot.views.webhooks import endpoint_lines, registered_text, removed_text
 
 

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.runtime import Runtime
-    from bot.services.actors import Actor
+    from bot.services.access.actors import Actor
 
 COMMAND = "/initiative"
 

@@ -27,12 +27,12 @@ from sqlmodel import Session, col, select
 
 from bot.delivery.outbox import describe_error, enqueue
 from bot.runtime import Runtime
-from bot.services.digest import compute_digest
+from bot.services.access.admins import list_admins
 from bot.services.digest.chart import render_chart
 from bot.services.digest.definitions import enabled_digests, ensure_default_digests, posted_in_week
 from bot.services.digest.schedule import due_time, iso_week, zone_named
+from bot.services.digest.service import compute_digest
 from bot.services.events import DigestPosted, emit
-from bot.services.permissions import list_admins
 from bot.views.digest import digest_blocks, fallback_text, not_posted_notice, title_of
 from storage.models import Digest, DigestRun, DigestRunStep, OutboxMessage
 from storage.types import utcnow

@@ -26,9 +26,9 @@ from bot.integrations.http import guarded_client, policy_from
 from bot.integrations.mlflow import CheckResult, MlflowRegistry
 from bot.integrations.webhooks import Attempt, deliver
 from bot.runtime import Runtime
-from bot.services import automatic_checks, evidence
-from bot.services.permissions import list_admins
-from bot.services.webhooks import claim_due
+from bot.services.access.admins import list_admins
+from bot.services.webhooks import automatic_checks, evidence
+from bot.services.webhooks.service import claim_due
 from storage.models import WebhookDelivery, WebhookEndpoint
 from storage.types import utcnow
 

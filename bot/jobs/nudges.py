@@ -25,10 +25,10 @@ from sqlmodel import Session, col, select
 
 from bot.delivery.outbox import enqueue
 from bot.runtime import Runtime
+from bot.services.access.people import display_name_of, record_profile, stale_people
 from bot.services.events import DomainEvent, ReviewClosed, SignOffDecided
-from bot.services.nudge_state import load_world, people_to_notify
-from bot.services.nudges import Notice, Plan, plan
-from bot.services.people import display_name_of, record_profile, stale_people
+from bot.services.nudges.policy import Notice, Plan, plan
+from bot.services.nudges.state import load_world, people_to_notify
 from bot.views.nudges import nudge_message, without_sign_offs
 from storage.db import is_sqlite
 from storage.models import NudgeLog, OutboxMessage, SignOff, Workspace

@@ -8,8 +8,8 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
-from bot.services.decision_record import build_decision_record, load_snapshot
 from bot.services.errors import DomainError
+from bot.services.reviews.decision_record import build_decision_record, load_snapshot
 from bot.views import decision_record, ids, modals
 
 

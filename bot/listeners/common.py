@@ -6,7 +6,8 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.runtime import Runtime
-from bot.services.actors import Actor, resolve_actor
+from bot.services.access.actors import Actor
+from bot.services.access.admins import resolve_actor
 
 SOMETHING_WENT_WRONG = "Something went wrong on our side and nothing was changed; please try again in a minute."
 

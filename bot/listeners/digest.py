@@ -7,7 +7,6 @@ from sqlmodel import Session
 
 from bot.commands.grammar import DigestCommand, parse_digest
 from bot.commands.registry import Arguments, CommandContext, Reply, subcommand
-from bot.services.digest import compute_digest
 from bot.services.digest.definitions import (
     DEFAULT_NAME,
     add_digest,
@@ -19,8 +18,9 @@ from bot.services.digest.definitions import (
     set_digest_enabled,
     status_of,
 )
+from bot.services.digest.service import compute_digest
 from bot.services.errors import NotFound
-from bot.services.workspaces import ensure_workspace
+from bot.services.gates.workspaces import ensure_workspace
 from bot.views.digest import preview_text
 from bot.views.digest_admin import digests_text, saved_text
 from storage.models.digest import DEFAULT_CRON, Digest

@@ -1,5 +1,5 @@
 """`/initiative gates` and `/initiative admins`, and the admins' gate editor: thin listeners around
-`bot.services.gate_edits` and `bot.services.permissions`, with blocks from `bot.views.gates`.
+`bot.services.gate_editing.edits` and `bot.services.access.admins`, with blocks from `bot.views.gates`.
 
 A refusal (not an admin, a stale version) is answered in a modal, since modals carry no response_url; bad
 input in a modal is shown under its field.
@@ -18,12 +18,12 @@ from bot.commands.registry import Arguments, CommandContext, Reply, UsageError, 
 from bot.listeners.common import actor_for
 from bot.listeners.surfaces import show_view
 from bot.runtime import Runtime
-from bot.services import gate_edits, permissions
-from bot.services.actors import Actor
+from bot.services.access import admins as permissions
+from bot.services.access.actors import Actor, require_admin
 from bot.services.errors import Conflict, DomainError
-from bot.services.gate_admin import InvalidDefinition, SavedDefinition
-from bot.services.initiatives import require_admin
-from bot.services.workspaces import catalog_for
+from bot.services.gate_editing import edits as gate_edits
+from bot.services.gate_editing.service import InvalidDefinition, SavedDefinition
+from bot.services.gates.workspaces import catalog_for
 from bot.views import gates as views
 from bot.views import modals, replies
 from bot.views.text import mention, plain_date

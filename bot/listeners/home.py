@@ -9,7 +9,7 @@ from slack_sdk import WebClient
 
 from bot.presenters import home_view
 from bot.runtime import Runtime
-from bot.services.workspaces import ensure_workspace
+from bot.services.gates.workspaces import ensure_workspace
 
 
 def register(app: App, runtime: Runtime) -> None:

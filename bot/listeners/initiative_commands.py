@@ -7,9 +7,12 @@ from collections.abc import Callable
 
 from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_owners
 from bot.commands.registry import Arguments, CommandContext, Reply, subcommand
-from bot.services import initiatives, lifecycle, portfolio, reviews
-from bot.services.catalog import RISK_TIERS
-from bot.services.workspaces import catalog_for, ensure_workspace
+from bot.services.gates.workspaces import catalog_for, ensure_workspace
+from bot.services.initiatives import portfolio
+from bot.services.initiatives import service as initiatives
+from bot.services.reviews import lifecycle
+from bot.services.reviews import service as reviews
+from bot.services.validation import RISK_TIERS
 from bot.views import modals, replies
 from bot.views.text import mrkdwn
 from storage.types import utcnow

@@ -11,9 +11,10 @@ from slack_sdk import WebClient
 from bot.listeners.common import actor_for
 from bot.listeners.surfaces import tell
 from bot.runtime import Runtime
-from bot.services import initiatives, reviews
 from bot.services.errors import DomainError, InvalidInput
-from bot.services.workspaces import catalog_for
+from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives import service as initiatives
+from bot.services.reviews import service as reviews
 from bot.views import forms, ids, modals, replies
 
 

@@ -15,11 +15,11 @@ from bot.commands.registry import Arguments, CommandContext, Reply, UsageError, 
 from bot.listeners.common import actor_for
 from bot.listeners.surfaces import tell
 from bot.runtime import Runtime
-from bot.services import delegation
+from bot.services.access import delegation
+from bot.services.access.people import PROFILE_MAX_AGE, display_name_of, record_profile, zone_for
 from bot.services.errors import DomainError
-from bot.services.nudge_state import snooze
-from bot.services.people import PROFILE_MAX_AGE, display_name_of, record_profile, zone_for
-from bot.services.workspaces import ensure_workspace
+from bot.services.gates.workspaces import ensure_workspace
+from bot.services.nudges.state import snooze
 from bot.views import ids, replies
 from bot.views.nudges import delegation_text, snoozed_text
 from storage.models import UserProfile

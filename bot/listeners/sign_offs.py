@@ -19,9 +19,9 @@ from bot.listeners.surfaces import clicked_in_message, tell
 from bot.notifications import republish_homes, update_sign_off_request
 from bot.presenters import sign_off_card
 from bot.runtime import Runtime
-from bot.services import reviews
-from bot.services.actors import Actor
+from bot.services.access.actors import Actor
 from bot.services.errors import DomainError, InvalidInput
+from bot.services.reviews import service as reviews
 from bot.views import forms, ids, modals
 from bot.views.messages import already_decided
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.registry import Arguments, CommandContext, Reply, UsageError, subcommand
-from bot.services.webhooks import add_endpoint, list_endpoints, remove_endpoint
+from bot.services.webhooks.service import add_endpoint, list_endpoints, remove_endpoint
 from bot.views.text import escape
 from bot.views.webhooks import EVENTS_HELP, endpoint_lines, registered_text, removed_text
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from bot.services.catalog import RISK_TIERS
 from bot.services.errors import InvalidInput
 
+RISK_TIERS = ("low", "medium", "high")
 TITLE_MAX = 150
 TEXT_MAX = 3000
 REASON_MAX = 500

@@ -7,8 +7,8 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.services.audit_identity import PSEUDONYM_PREFIX
-from bot.services.decision_record import DecisionRecord, GateRecord, Signature
+from bot.services.audit.identity import PSEUDONYM_PREFIX
+from bot.services.reviews.decision_record import DecisionRecord, GateRecord, Signature
 from bot.views import ids
 from bot.views.blocks import MAX_BLOCKS, context, divider, finish, header, section
 from bot.views.text import clip, escape, mention

@@ -9,7 +9,7 @@ from typing import Any
 
 from bot.commands.text import clean_control_characters
 from bot.services.errors import InvalidInput
-from bot.services.reviews import ChecklistIncomplete
+from bot.services.reviews.service import ChecklistIncomplete
 from bot.views import ids
 
 StateValues = Mapping[str, Mapping[str, Mapping[str, Any]]]

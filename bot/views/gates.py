@@ -27,10 +27,11 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.services.catalog import RISK_TIERS, GateCatalog, Stage
 from bot.services.errors import InvalidInput
-from bot.services.gate_document import LABEL_MAX, MAX_CHECKLIST_ITEMS_PER_ROLE, Problem
-from bot.services.gate_edits import GateSettings
+from bot.services.gate_editing.edits import GateSettings
+from bot.services.gates.catalog import GateCatalog, Stage
+from bot.services.gates.document import LABEL_MAX, MAX_CHECKLIST_ITEMS_PER_ROLE, Problem
+from bot.services.validation import RISK_TIERS
 from bot.views.blocks import context, divider, finish, header, section
 from bot.views.ids import StaleForm
 from bot.views.text import clip, mrkdwn

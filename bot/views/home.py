@@ -8,8 +8,8 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
-from bot.services.catalog import GateCatalog
-from bot.services.reviews import PendingSignOff
+from bot.services.gates.catalog import GateCatalog
+from bot.services.reviews.service import PendingSignOff
 from bot.views import ids
 from bot.views.blocks import context, divider, finish, header, more_line, section
 from bot.views.replies import initiative_line, stage_name

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.services.catalog import ChecklistItem
+from bot.services.gates.catalog import ChecklistItem
 from bot.views import ids
 from bot.views.blocks import Message, context, fields, finish, header, section
 from bot.views.text import escape, mention, mrkdwn, plain_date, slack_date

@@ -19,7 +19,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.services.catalog import ChecklistItem, GateCatalog
+from bot.services.gates.catalog import ChecklistItem, GateCatalog
 from bot.views import ids
 from bot.views.blocks import context, finish, section
 from bot.views.messages import AUTOMATIC_OUTCOMES, SignOffCard

@@ -13,7 +13,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.services.nudges import ESCALATION, Item, Notice
+from bot.services.nudges.policy import ESCALATION, Item, Notice
 from bot.views import ids
 from bot.views.blocks import Message, context, finish, header, more_line, section
 from bot.views.text import mention, mrkdwn, slack_date

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.commands.registry import COMMAND, Reply, help_text, subcommands
-from bot.services.catalog import GateCatalog
+from bot.services.gates.catalog import GateCatalog
 from bot.views import ids
 from bot.views.blocks import context, divider, fields, finish, header, more_line, section
 from bot.views.text import (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.services.webhooks import EVENT_TYPES
+from bot.services.webhooks.service import EVENT_TYPES
 from storage.models import WebhookEndpoint
 
 

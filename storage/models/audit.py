@@ -1,6 +1,6 @@
 """Who the people in the audit trail are: kept apart from the hash chain so that they can be erased.
 
-The chain covers an opaque `ref` for each person (bot/services/audit_chain.py swaps Slack user IDs for refs before
+The chain covers an opaque `ref` for each person (bot/services/audit/chain.py swaps Slack user IDs for refs before
 hashing). Pseudonymising someone rewrites their Slack ID to a pseudonym here and in the plain columns, and drops
 their display names; the refs, and therefore every hash, stay the same.
 """

@@ -219,7 +219,7 @@ class StageTransition(SQLModel, table=True):
 class AuditEvent(SQLModel, table=True):
     """Append-only record of every state change: who, what, on which subject, before and after.
 
-    Hash-chained per workspace (see bot/services/audit_chain.py): `seq` numbers a workspace's events 1, 2, 3...
+    Hash-chained per workspace (see bot/services/audit/chain.py): `seq` numbers a workspace's events 1, 2, 3...
     and is unique, so two writers can never both append after the same event; `hash` is the SHA-256 of
     `prev_hash` plus the event's canonical form.
     """

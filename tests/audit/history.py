@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.services import reviews
-from bot.services.initiatives import create_initiative, get_initiative
+from bot.services.initiatives.service import create_initiative, get_initiative
+from bot.services.reviews import service as reviews
 from storage.models import GateReview, SignOff
 from tests.support.factories import TEAM, actor
 

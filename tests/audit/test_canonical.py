@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.services.audit_chain import ChainFields, canonical, ref_replacements, replace_people
+from bot.services.audit.chain import ChainFields, canonical, ref_replacements, replace_people
 
 PEOPLE = ["UBIZ", "W0DATA", "U123ABC"]
 _pieces = st.sampled_from([*PEOPLE, "UBIZX", "xUBIZ", "<@", ">", " ", "\n", "\t", "\\", '"', "é", "\x01", "a",

@@ -9,8 +9,8 @@ from alembic import command
 from sqlalchemy import select, text, update
 from sqlmodel import Session
 
-from bot.services.audit_chain import ChainFields, all_refs, canonical, chain_hash, ref_replacements, verify_chain
-from bot.services.initiatives import assign_owners, get_initiative
+from bot.services.audit.chain import ChainFields, all_refs, canonical, chain_hash, ref_replacements, verify_chain
+from bot.services.initiatives.service import assign_owners, get_initiative
 from storage.db import make_engine
 from storage.migrate import alembic_config, upgrade
 from storage.models import AuditEvent

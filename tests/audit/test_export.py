@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
-from bot.services.audit_identity import remember_identity
-from bot.services.initiatives import create_initiative, edit_initiative, get_initiative
+from bot.services.audit.identity import remember_identity
+from bot.services.initiatives.service import create_initiative, edit_initiative, get_initiative
 from storage.models import AuditEvent
 from tests.audit.history import OWNERS, decide_everything
 from tests.support.factories import TEAM, actor

@@ -10,9 +10,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
-from bot.services import lifecycle, reviews
-from bot.services.audit_identity import remember_identity
-from bot.services.initiatives import get_initiative
+from bot.services.audit.identity import remember_identity
+from bot.services.initiatives.service import get_initiative
+from bot.services.reviews import lifecycle
+from bot.services.reviews import service as reviews
 from storage.models import AppAdmin, Delegation, NudgeLog, UserProfile
 from tests.audit.history import decide_everything, new_initiative
 from tests.support.factories import TEAM, actor

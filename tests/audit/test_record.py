@@ -6,10 +6,10 @@ import json
 
 from sqlalchemy import update
 
-from bot.services import reviews
-from bot.services.audit_identity import remember_identity
-from bot.services.catalog import default_document
-from bot.services.initiatives import get_initiative
+from bot.services.audit.identity import remember_identity
+from bot.services.gates.catalog import default_document
+from bot.services.initiatives.service import get_initiative
+from bot.services.reviews import service as reviews
 from storage.models import AuditEvent, GateDefinitionVersion
 from tests.audit.history import decide_everything, new_initiative
 from tests.support.factories import TEAM, actor

@@ -10,9 +10,9 @@ from collections.abc import Callable
 import pytest
 from sqlalchemy import Connection, delete, insert, select, update
 
-from bot.services import audit_chain
-from bot.services.audit import record_audit
-from bot.services.audit_chain import ChainFields, all_refs, canonical, chain_hash, ref_replacements, verify_chain
+from bot.services.audit import chain as audit_chain
+from bot.services.audit.chain import ChainFields, all_refs, canonical, chain_hash, ref_replacements, verify_chain
+from bot.services.audit.service import record_audit
 from storage.models import AuditEvent
 from tests.support.factories import TEAM
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from bot.services.audit import record_audit
+from bot.services.audit.service import record_audit
 from storage.db import make_engine, session_scope
 from tests.support.factories import TEAM
 

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlmodel import Session
 
-from bot.services.audit_chain import chain_head
+from bot.services.audit.chain import chain_head
 from storage.models import AuditEvent, GateReview, Initiative, SignOff, StageTransition
 
 STAGES = ("idea", "pilot", "production", "scaled")

@@ -13,8 +13,11 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.runtime import Runtime
-from bot.services import audit, initiatives, lifecycle, reviews
-from bot.services.initiatives import create_initiative, get_initiative
+from bot.services.audit import service as audit
+from bot.services.initiatives import service as initiatives
+from bot.services.initiatives.service import create_initiative, get_initiative
+from bot.services.reviews import lifecycle
+from bot.services.reviews import service as reviews
 from storage.models import GateReview, SignOff
 from tests.support.factories import TEAM, actor
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.services.digest import compute_digest
+from bot.services.digest.service import compute_digest
 from bot.views.digest import digest_blocks, fallback_text
 from storage.models import Digest
 from tests.digest.bulk import insert_portfolio

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.services.digest import compute_digest
+from bot.services.digest.service import compute_digest
 from storage.models import Digest
 from tests.digest.histories import AS_OF, Clock, build_fixture_portfolio, utc
 from tests.support.factories import TEAM

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services.initiatives import create_initiative
+from bot.services.initiatives.service import create_initiative
 from tests.support.factories import actor
 from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401  (fixtures)
 

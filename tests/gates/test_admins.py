@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.services.actors import WorkspaceRoles, resolve_actor
+from bot.services.access.actors import WorkspaceRoles
+from bot.services.access.admins import add_admin, list_admins, remove_admin, resolve_actor
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
-from bot.services.permissions import add_admin, list_admins, remove_admin
 from storage.models import AppAdmin, AuditEvent
 from tests.support.factories import TEAM, actor
 

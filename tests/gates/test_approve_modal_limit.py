@@ -5,10 +5,11 @@ from __future__ import annotations
 import pytest
 
 from bot.presenters import sign_off_card
-from bot.services import gate_edits, reviews
-from bot.services.gate_admin import InvalidDefinition
-from bot.services.gate_document import LABEL_MAX, MAX_CHECKLIST_ITEMS_PER_ROLE
-from bot.services.initiatives import create_initiative
+from bot.services.gate_editing import edits as gate_edits
+from bot.services.gate_editing.service import InvalidDefinition
+from bot.services.gates.document import LABEL_MAX, MAX_CHECKLIST_ITEMS_PER_ROLE
+from bot.services.initiatives.service import create_initiative
+from bot.services.reviews import service as reviews
 from bot.views import modals
 from tests.slack_emulator import validate_blocks
 from tests.support.factories import actor

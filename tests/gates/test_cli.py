@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.cli import main
-from bot.services.initiatives import create_initiative, get_initiative, history
-from bot.services.workspaces import catalog_for
+from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives.service import create_initiative, get_initiative, history
 from storage.models import AuditEvent, GateDefinitionVersion
 from tests.support.factories import TEAM, actor
 

@@ -7,9 +7,9 @@ import json
 import pytest
 from jsonschema import Draft202012Validator
 
-from bot.services.catalog import default_document
-from bot.services.gate_document import MAX_CHECKLIST_ITEMS_PER_ROLE, SCHEMA_FILE
-from bot.services.gates_yaml import InvalidGatesFile, dump_gates_yaml, parse_gates_yaml
+from bot.services.gates.catalog import default_document
+from bot.services.gates.document import MAX_CHECKLIST_ITEMS_PER_ROLE, SCHEMA_FILE
+from bot.services.gates.yaml_file import InvalidGatesFile, dump_gates_yaml, parse_gates_yaml
 
 EXPORTED = dump_gates_yaml(default_document(), header="exported for a test")
 

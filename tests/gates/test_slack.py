@@ -7,8 +7,8 @@ import json
 import pytest
 from sqlmodel import col, select
 
-from bot.services.initiatives import create_initiative
-from bot.services.workspaces import catalog_for
+from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives.service import create_initiative
 from bot.views import gates as views
 from storage.models import GateDefinitionVersion
 from tests.slack_emulator import validate_blocks

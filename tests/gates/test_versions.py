@@ -7,11 +7,12 @@ from datetime import date
 import pytest
 from sqlmodel import col, select
 
-from bot.services import gate_edits, reviews
 from bot.services.errors import Conflict, PermissionDenied
-from bot.services.gate_admin import InvalidDefinition, current_document, save_definition
-from bot.services.initiatives import create_initiative, get_initiative, history
-from bot.services.workspaces import catalog_for
+from bot.services.gate_editing import edits as gate_edits
+from bot.services.gate_editing.service import InvalidDefinition, current_document, save_definition
+from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives.service import create_initiative, get_initiative, history
+from bot.services.reviews import service as reviews
 from storage.models import AuditEvent, GateDefinitionVersion, GateReview, SignOff, StageTransition
 from tests.support.factories import TEAM, actor
 

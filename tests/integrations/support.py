@@ -4,10 +4,10 @@ automatic (MLflow) item added to the first gate."""
 from __future__ import annotations
 
 from bot.runtime import Runtime
-from bot.services import reviews
-from bot.services.gate_admin import current_document, save_definition
-from bot.services.gates_yaml import dump_gates_yaml, parse_gates_yaml
-from bot.services.initiatives import create_initiative
+from bot.services.gate_editing.service import current_document, save_definition
+from bot.services.gates.yaml_file import dump_gates_yaml, parse_gates_yaml
+from bot.services.initiatives.service import create_initiative
+from bot.services.reviews import service as reviews
 from storage.models import GateReview, SignOff
 from tests.support.factories import TEAM, actor
 

@@ -9,10 +9,10 @@ import pytest
 from sqlmodel import select
 
 from bot.jobs.integrations import check_due_evidence, run_automatic_checks
-from bot.services import reviews
-from bot.services.automatic_checks import AutomaticCheckEvents, results_for
-from bot.services.evidence import EvidenceEvents, flagged_links
-from bot.services.initiatives import get_initiative
+from bot.services.initiatives.service import get_initiative
+from bot.services.reviews import service as reviews
+from bot.services.webhooks.automatic_checks import AutomaticCheckEvents, results_for
+from bot.services.webhooks.evidence import EvidenceEvents, flagged_links
 from storage.models import EvidenceCheck, SignOff
 from storage.types import utcnow
 from tests.integrations.support import approve, open_review, with_mlflow_item
@@ -161,8 +161,8 @@ def test_evidence_rows_exist_only_for_links_on_sign_offs(checked):
 
 def test_broken_links_are_flagged_in_the_sign_off_dm_and_in_the_digest(checked, respx_mock):
     from bot.presenters import sign_off_card
-    from bot.services.digest import compute_digest
     from bot.services.digest.definitions import preview_digest
+    from bot.services.digest.service import compute_digest
     from bot.views.digest import digest_blocks
     from bot.views.messages import sign_off_request
 

@@ -7,9 +7,9 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.integrations.mlflow import CheckResult
-from bot.services.automatic_checks import claim_due_checks, record_checks
-from bot.services.evidence import CHECK_LEASE, claim_due_links
-from bot.services.workspaces import ensure_workspace
+from bot.services.gates.workspaces import ensure_workspace
+from bot.services.webhooks.automatic_checks import claim_due_checks, record_checks
+from bot.services.webhooks.evidence import CHECK_LEASE, claim_due_links
 from storage.models import AutomaticCheck, EvidenceCheck
 from storage.types import utcnow
 from tests.integrations import workers

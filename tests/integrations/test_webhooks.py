@@ -17,10 +17,10 @@ import pytest
 from sqlmodel import select
 
 from bot.jobs.integrations import deliver_webhooks
-from bot.services import reviews
 from bot.services.errors import InvalidInput, PermissionDenied
-from bot.services.initiatives import create_initiative, get_initiative
-from bot.services.webhooks import WebhookEvents, add_endpoint, list_endpoints, remove_endpoint
+from bot.services.initiatives.service import create_initiative, get_initiative
+from bot.services.reviews import service as reviews
+from bot.services.webhooks.service import WebhookEvents, add_endpoint, list_endpoints, remove_endpoint
 from storage.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from storage.types import utcnow
 from tests.support.factories import TEAM, actor

@@ -12,8 +12,8 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.services.automatic_checks import claim_due_checks
-from bot.services.evidence import claim_due_links
+from bot.services.webhooks.automatic_checks import claim_due_checks
+from bot.services.webhooks.evidence import claim_due_links
 from storage.db import make_engine
 
 

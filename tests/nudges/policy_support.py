@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.services.nudges import ESCALATION, NUDGE, History, Notice, Pending, World, plan
+from bot.services.nudges.policy import ESCALATION, NUDGE, History, Notice, Pending, World, plan
 
 
 def pending(sign_off_id: int, assignee: str, requested_at: datetime, *, key: str = "AI-1", sla: int = 5,

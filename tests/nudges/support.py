@@ -7,8 +7,8 @@ from datetime import datetime
 from sqlmodel import col, select
 
 from bot.runtime import Runtime
-from bot.services import reviews
-from bot.services.initiatives import create_initiative
+from bot.services.initiatives.service import create_initiative
+from bot.services.reviews import service as reviews
 from storage.models import NudgeLog, OutboxMessage, SignOff
 from tests.support.factories import TEAM, actor
 

@@ -12,8 +12,8 @@ from slack_sdk import WebClient
 from bot.delivery.outbox import state_counts
 from bot.delivery.sender import RetryPolicy
 from bot.jobs.nudges import drop_decided_from_unsent, run_sweep
-from bot.services.delegation import current_delegation
-from bot.services.people import zones_of
+from bot.services.access.delegation import current_delegation
+from bot.services.access.people import zones_of
 from bot.views import ids
 from storage.models import NudgeSnooze
 from tests.nudges.support import open_review

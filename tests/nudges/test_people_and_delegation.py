@@ -8,9 +8,9 @@ import pytest
 from slack_sdk import WebClient
 
 from bot.jobs.nudges import refresh_zones
-from bot.services.delegation import delegate, end_delegation, parse_until
+from bot.services.access.delegation import delegate, end_delegation, parse_until
+from bot.services.access.people import zones_of
 from bot.services.errors import InvalidInput, NotFound
-from bot.services.people import zones_of
 from tests.nudges.support import open_review
 from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM, actor

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services.business_days import business_days_between, sla_deadline
-from bot.services.nudges import ESCALATION, NUDGE, History, World, plan
+from bot.services.nudges.policy import ESCALATION, NUDGE, History, World, plan
 from tests.nudges.policy_support import local, pending, sends_to, simulate
 
 UTC_ZONE = ZoneInfo("UTC")

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.jobs.nudges import drop_decided_from_unsent, run_sweep, write_notices
-from bot.services.delegation import delegate
+from bot.services.access.delegation import delegate
+from bot.services.access.people import record_profile
 from bot.services.errors import PermissionDenied
-from bot.services.people import record_profile
 from storage.models import NudgeLog
 from tests.nudges.support import approve, listed_keys, logged, open_review, outbox_dms
 from tests.support.factories import TEAM, actor

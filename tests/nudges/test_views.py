@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.services.nudges import ESCALATION, NUDGE, World, plan
+from bot.services.nudges.policy import ESCALATION, NUDGE, World, plan
 from bot.views import ids
 from bot.views.nudges import nudge_message, without_sign_offs
 from tests.nudges.policy_support import pending

@@ -19,7 +19,7 @@ from sqlmodel import select
 from bot.delivery.outbox import enqueue
 from bot.listeners.common import SOMETHING_WENT_WRONG
 from bot.runtime import Runtime
-from bot.services.workspaces import ensure_workspace
+from bot.services.gates.workspaces import ensure_workspace
 from bot.views import ids
 from storage.models import Initiative, OutboxMessage, SlackEventReceipt
 from tests.platform.serving import bot_env, run_cli, serving

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from itertools import pairwise
 
-from bot.services.catalog import RISK_TIERS, GateCatalog, default_document
+from bot.services.gates.catalog import GateCatalog, default_document
+from bot.services.validation import RISK_TIERS
 
 SLACK_OPTION_TEXT_LIMIT = 75
 

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.services import lifecycle, reviews
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.services.initiatives import (
+from bot.services.initiatives.service import (
     assign_owners,
     create_initiative,
     edit_initiative,
@@ -16,6 +15,8 @@ from bot.services.initiatives import (
     list_initiatives,
     owners_of,
 )
+from bot.services.reviews import lifecycle
+from bot.services.reviews import service as reviews
 from storage.models import AuditEvent, GateReview, Initiative, StageTransition
 from tests.support.factories import TEAM, actor
 

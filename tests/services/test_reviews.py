@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
-from bot.services import lifecycle, reviews
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
-from bot.services.initiatives import create_initiative, get_initiative
+from bot.services.initiatives.service import create_initiative, get_initiative
+from bot.services.reviews import lifecycle
+from bot.services.reviews import service as reviews
 from storage.models import AuditEvent, GateReview, SignOff, StageTransition
 from tests.support.factories import actor
 
@@ -69,7 +70,7 @@ def test_submit_refuses_missing_owner_and_second_open_review(runtime):
     with pytest.raises(InvalidInput, match=r"engineering owner.*owners AI-1 engineering=@someone"):
         _submit(runtime, key)
     with runtime.transaction() as session:
-        from bot.services.initiatives import assign_owners
+        from bot.services.initiatives.service import assign_owners
 
         assign_owners(session, actor=actor("UBIZ"), initiative=get_initiative(session, team_id="T0TEST", key=key),
                       owners={"engineering": "UENG"})
@@ -143,7 +144,7 @@ def test_reassigning_an_owner_moves_the_pending_sign_off(runtime):
     key = _new(runtime)
     _, sign_offs = _submit(runtime, key)
     with runtime.transaction() as session:
-        from bot.services.initiatives import assign_owners
+        from bot.services.initiatives.service import assign_owners
 
         initiative = get_initiative(session, team_id="T0TEST", key=key)
         assign_owners(session, actor=actor("UBIZ"), initiative=initiative, owners={"data": "UNEWDATA"})
@@ -180,7 +181,7 @@ def test_open_review_pinned_to_its_definition_version(runtime):
     key = _new(runtime)
     _, sign_offs = _submit(runtime, key)
     with runtime.transaction() as session:
-        from bot.services.workspaces import latest_definition
+        from bot.services.gates.workspaces import latest_definition
 
         document = dict(latest_definition(session, team_id="T0TEST").definition)
         gates = [dict(g) for g in document["gates"]]

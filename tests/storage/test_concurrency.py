@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, select
 
-from bot.services import reviews
-from bot.services.initiatives import create_initiative
+from bot.services.initiatives.service import create_initiative
+from bot.services.reviews import service as reviews
 from storage.db import make_engine
 from storage.migrate import current_revision, head_revision
 from storage.models import AuditEvent, GateReview, SignOff, StageTransition

@@ -11,8 +11,8 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
-from bot.services import reviews
-from bot.services.initiatives import create_initiative, get_initiative
+from bot.services.initiatives.service import create_initiative, get_initiative
+from bot.services.reviews import service as reviews
 from storage.db import session_scope
 from storage.models import GateReview, Initiative, SignOff, StageTransition
 from tests.support.factories import TEAM, actor

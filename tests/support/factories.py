@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.services.actors import Actor
+from bot.services.access.actors import Actor
 
 TEAM = "T0TEST"
 

@@ -34,7 +34,7 @@ from bot.app import InitiativeApp, create_app
 from bot.config import Settings
 from bot.delivery.sender import DeliveryReport, RetryPolicy, deliver_pending, make_client
 from bot.runtime import Runtime
-from bot.services.workspaces import ensure_workspace
+from bot.services.gates.workspaces import ensure_workspace
 from bot.web import EVENTS_PATH, WebApp
 from bot.wiring import build_runtime
 from storage.types import utcnow

@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.config import Settings
 from bot.runtime import Runtime
-from bot.services import reviews
+from bot.services.reviews import service as reviews
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import GateReview, SignOff

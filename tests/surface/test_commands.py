@@ -12,8 +12,9 @@ from sqlmodel import select
 
 from bot.app import COMMAND_THREADS
 from bot.commands.registry import help_text
-from bot.services import initiatives, lifecycle
-from bot.services.actors import Actor
+from bot.services.access.actors import Actor
+from bot.services.initiatives import service as initiatives
+from bot.services.reviews import lifecycle
 from bot.views import ids
 from storage.models import GateReview, Initiative, OwnerAssignment, SignOff, StageTransition
 from storage.types import utcnow

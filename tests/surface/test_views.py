@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 import bot.listeners.commands  # noqa: F401  (registers the core subcommands, for help)
-from bot.services.catalog import ChecklistItem, GateCatalog, default_document
 from bot.services.errors import InvalidInput
-from bot.services.reviews import ChecklistIncomplete, PendingSignOff
+from bot.services.gates.catalog import ChecklistItem, GateCatalog, default_document
+from bot.services.reviews.service import ChecklistIncomplete, PendingSignOff
 from bot.views import forms, home, ids, messages, modals, replies
 from bot.views.text import escape, mrkdwn
 from storage.models import AuditEvent, GateReview, Initiative, SignOff

@@ -13,20 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.services.actors import Actor
-from bot.services.audit import record_audit
-from bot.services.digest.schedule import (
-    DAYS_IN_WEEK,
-    iso_week,
-    scheduled_in_week,
-    week_start,
-    weekly_cron,
-    zone_named,
-)
+from bot.services.access.actors import Actor, require_admin
+from bot.services.audit.service import record_audit
+from bot.services.digest.schedule import DAYS_IN_WEEK, iso_week, scheduled_in_week, week_start, weekly_cron, zone_named
 from bot.services.errors import Conflict, InvalidInput, NotFound
-from bot.services.initiatives import require_admin
+from bot.services.gates.workspaces import SYSTEM_ACTOR
 from bot.services.validation import clean_text
-from bot.services.workspaces import SYSTEM_ACTOR
 from storage.models import Digest, DigestRun, Workspace
 from storage.models.digest import DEFAULT_CRON
 

@@ -18,8 +18,8 @@ from sqlalchemy import DateTime, Dialect, String, null, or_, select, type_coerce
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session, col
 
-from bot.services.catalog import GateCatalog
-from bot.services.workspaces import catalog_for
+from bot.services.gates.catalog import GateCatalog
+from bot.services.gates.workspaces import catalog_for
 from storage.models import AuditEvent, GateReview, Initiative, SignOff, StageTransition
 
 

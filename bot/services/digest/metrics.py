@@ -11,19 +11,11 @@ from statistics import median
 from zoneinfo import ZoneInfo
 
 from bot.services.business_days import business_days_between, is_overdue, local_date, sla_deadline
-from bot.services.catalog import GateCatalog, Stage
 from bot.services.digest.history import LOOKBACK, DigestData, InitiativeHistory
-from bot.services.digest.report import (
-    Conversion,
-    FunnelRow,
-    Median,
-    Movement,
-    StalledItem,
-    Trend,
-    WaitingItem,
-)
+from bot.services.digest.report import Conversion, FunnelRow, Median, Movement, StalledItem, Trend, WaitingItem
 from bot.services.digest.schedule import Window
-from bot.services.portfolio import is_stalled
+from bot.services.gates.catalog import GateCatalog, Stage
+from bot.services.initiatives.portfolio import is_stalled
 
 PILOT, PRODUCTION = "pilot", "production"
 TREND_WEEKS = 12

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from bot.services.evidence import BrokenLink
+from bot.services.webhooks.evidence import BrokenLink
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    from bot.services.audit import seal_existing_events
+    from bot.services.audit.service import seal_existing_events
 
     op.create_table('audit_identity',
     sa.Column('id', sa.Integer(), nullable=False),

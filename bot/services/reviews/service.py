@@ -16,15 +16,15 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services.actors import Actor
-from bot.services.audit import record_audit
-from bot.services.catalog import ChecklistItem, Gate
-from bot.services.delegation import is_delegate_of
+from bot.services.access.actors import Actor, require_admin
+from bot.services.access.delegation import is_delegate_of
+from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import ReviewClosed, ReviewOpened, SignOffDecided, emit
-from bot.services.initiatives import change_stage, owners_of, require_admin, require_manager
+from bot.services.gates.catalog import ChecklistItem, Gate
+from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives.service import change_stage, owners_of, require_manager
 from bot.services.validation import clean_reason, clean_text
-from bot.services.workspaces import catalog_for
 from storage.models import GateReview, Initiative, SignOff
 from storage.types import utcnow
 

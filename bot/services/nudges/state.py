@@ -8,15 +8,15 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.services.actors import Actor
+from bot.services.access.actors import Actor
+from bot.services.access.admins import list_admins
+from bot.services.access.delegation import active_delegations
+from bot.services.access.people import zone_for, zones_of
 from bot.services.business_days import next_monday_morning, next_working_morning
-from bot.services.catalog import Gate, GateCatalog
-from bot.services.delegation import active_delegations
 from bot.services.errors import InvalidInput
-from bot.services.nudges import ESCALATION, NUDGE, History, Pending, World
-from bot.services.people import zone_for, zones_of
-from bot.services.permissions import list_admins
-from bot.services.workspaces import catalog_for
+from bot.services.gates.catalog import Gate, GateCatalog
+from bot.services.gates.workspaces import catalog_for
+from bot.services.nudges.policy import ESCALATION, NUDGE, History, Pending, World
 from storage.models import GateReview, Initiative, NudgeLog, NudgeSnooze, OwnerAssignment, SignOff
 
 HISTORY_DAYS = 45  # longer than any cadence: a reminder older than this counts as none

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot.services.audit_identity import remember_identity
+from bot.services.audit.identity import remember_identity
 from storage.models import UserProfile
 
 PROFILE_MAX_AGE = timedelta(days=1)

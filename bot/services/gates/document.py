@@ -17,7 +17,7 @@ from typing import Any
 
 from jsonschema import Draft202012Validator, ValidationError
 
-from bot.services.catalog import RISK_TIERS
+from bot.services.validation import RISK_TIERS
 
 SCHEMA_FILE = Path(__file__).with_name("gates_schema.json")
 LABEL_MAX = 75  # Slack's limit for the text of a checkbox or select option

@@ -18,12 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from bot.services.business_days import (
-    business_days_between,
-    in_working_hours,
-    local_date,
-    sla_deadline,
-)
+from bot.services.business_days import business_days_between, in_working_hours, local_date, sla_deadline
 
 NUDGE = "nudge"
 ESCALATION = "escalation"

@@ -5,9 +5,9 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services.audit import record_audit
-from bot.services.catalog import GateCatalog, default_document
+from bot.services.audit.service import record_audit
 from bot.services.errors import InvalidInput, NotFound
+from bot.services.gates.catalog import GateCatalog, default_document
 from storage.models import GateDefinitionVersion, Workspace
 
 SYSTEM_ACTOR = "system"

@@ -19,7 +19,7 @@ from sqlalchemy import Column, Connection, String, cast, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, SQLModel, col
 
-from bot.services.audit_chain import PERSON_TOKEN, lock_chain, replace_people
+from bot.services.audit.chain import PERSON_TOKEN, lock_chain, replace_people
 from bot.services.errors import Conflict, NotFound
 from bot.services.validation import check_user_id
 from storage.models import AuditEvent, AuditIdentity

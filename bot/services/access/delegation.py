@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.services.actors import Actor
-from bot.services.audit import record_audit
+from bot.services.access.actors import Actor
+from bot.services.audit.service import record_audit
 from bot.services.business_days import end_of_local_day, local_date
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.validation import check_user_id

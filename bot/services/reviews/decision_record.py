@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.services.audit_chain import ChainReport, verify_chain
-from bot.services.audit_identity import Directory, load_directory
-from bot.services.catalog import ChecklistItem, GateCatalog
-from bot.services.initiatives import get_initiative
-from bot.services.workspaces import catalog_for
+from bot.services.audit.chain import ChainReport, verify_chain
+from bot.services.audit.identity import Directory, load_directory
+from bot.services.gates.catalog import ChecklistItem, GateCatalog
+from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives.service import get_initiative
 from storage.models import GateReview, Initiative, SignOff, StageTransition
 
 OUTCOMES = {"passed": "passed", "changes_requested": "failed (changes requested)", "cancelled": "cancelled",

@@ -9,18 +9,12 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from bot.services.actors import Actor
-from bot.services.audit import record_audit
+from bot.services.access.actors import Actor
+from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import InitiativeCreated, OwnersChanged, StageChanged, emit
-from bot.services.validation import (
-    check_risk_tier,
-    check_user_id,
-    clean_text,
-    clean_title,
-    parse_key,
-)
-from bot.services.workspaces import catalog_for, ensure_workspace
+from bot.services.gates.workspaces import catalog_for, ensure_workspace
+from bot.services.validation import check_risk_tier, check_user_id, clean_text, clean_title, parse_key
 from storage.models import (
     AuditEvent,
     GateReview,
@@ -63,11 +57,6 @@ def may_manage(session: Session, *, actor: Actor, initiative: Initiative) -> boo
 def require_manager(session: Session, *, actor: Actor, initiative: Initiative, doing: str) -> None:
     if not may_manage(session, actor=actor, initiative=initiative):
         raise PermissionDenied(f"Only {initiative.key}'s owners or an admin can {doing}.")
-
-
-def require_admin(actor: Actor, *, doing: str) -> None:
-    if not actor.is_admin:
-        raise PermissionDenied(f"Only an admin can {doing}.")
 
 
 def create_initiative(

@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from bot.integrations.evidence import LinkResult
 from bot.services.events import DomainEvent, EvidenceLinkChanged, ReviewOpened, SignOffDecided, emit
-from bot.services.reviews import lock_open_reviews
+from bot.services.reviews.service import lock_open_reviews
 from storage.models import EvidenceCheck, GateReview, Initiative, SignOff
 from storage.types import utcnow
 

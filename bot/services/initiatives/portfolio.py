@@ -7,8 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.services.catalog import Stage
-from bot.services.workspaces import catalog_for
+from bot.services.gates.catalog import Stage
+from bot.services.gates.workspaces import catalog_for
 from storage.models import Initiative
 
 

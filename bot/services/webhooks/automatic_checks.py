@@ -1,6 +1,6 @@
 """Automatic checklist items (MLflow model checks): queued when a review opens, results kept per review.
 
-An item is automatic when its gate definition gives it a `check` (see `bot.services.catalog.ChecklistItem`).
+An item is automatic when its gate definition gives it a `check` (see `bot.services.gates.catalog.ChecklistItem`).
 Results are `passed` / `failed` with their evidence, or `unknown` ("could not check"), which neither passes nor
 fails: the owner ticks or waives the item as usual. Unknown results are retried while the review is open.
 """
@@ -16,8 +16,8 @@ from sqlmodel import Session, col, select
 
 from bot.integrations.mlflow import CheckResult
 from bot.services.events import AutomaticCheckChanged, DomainEvent, ReviewOpened, emit
-from bot.services.evidence import CHECK_LEASE
-from bot.services.reviews import gate_of, lock_open_reviews
+from bot.services.reviews.service import gate_of, lock_open_reviews
+from bot.services.webhooks.evidence import CHECK_LEASE
 from storage.models import AutomaticCheck, GateReview
 
 RETRY_UNKNOWN_AFTER = timedelta(minutes=15)

@@ -6,7 +6,7 @@ SHA-256(prev_hash + canonical form), where `prev_hash` is the hash of the event 
 People are hashed by an opaque ref, not by their Slack ID: before hashing, every Slack-ID-shaped token in the
 event's text (the actor, and any ID inside the subject, before or after) is replaced by that token's ref from the
 `audit_identity` table. Pseudonymising a person rewrites their ID everywhere and in the identity row alike, so the
-canonical form, and every hash, stay the same (see bot/services/audit_identity.py).
+canonical form, and every hash, stay the same (see bot/services/audit/identity.py).
 """
 
 from __future__ import annotations

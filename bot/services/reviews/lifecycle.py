@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.services.actors import Actor
-from bot.services.audit import record_audit
+from bot.services.access.actors import Actor, require_admin
+from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict
 from bot.services.events import StatusChanged, emit
-from bot.services.initiatives import change_stage, require_admin, require_manager
-from bot.services.reviews import cancel_open_review
+from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives.service import change_stage, require_manager
+from bot.services.reviews.service import cancel_open_review
 from bot.services.validation import clean_reason
-from bot.services.workspaces import catalog_for
 from storage.models import Initiative, StageTransition
 from storage.types import utcnow
 

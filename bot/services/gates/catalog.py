@@ -14,8 +14,8 @@ from typing import Any
 import yaml
 
 from bot.services.errors import NotFound
+from bot.services.validation import RISK_TIERS
 
-RISK_TIERS = ("low", "medium", "high")
 DEFAULT_TEMPLATE = Path(__file__).with_name("default_gates.yml")
 
 
@@ -23,7 +23,7 @@ DEFAULT_TEMPLATE = Path(__file__).with_name("default_gates.yml")
 class ChecklistItem:
     id: str
     label: str
-    # An automatic item: checked by the bot (bot/services/automatic_checks.py), e.g. {"mlflow_model": "churn",
+    # An automatic item: checked by the bot (bot/services/webhooks/automatic_checks.py), e.g. {"mlflow_model": "churn",
     # "alias": "champion"}; its result pre-fills the owner's checklist.
     check: dict[str, Any] | None = None
 

@@ -12,7 +12,7 @@ from typing import IO, Any
 from sqlalchemy import Connection, select
 from sqlmodel import col
 
-from bot.services.audit_identity import Directory, load_directory
+from bot.services.audit.identity import Directory, load_directory
 from bot.services.errors import InvalidInput
 from storage.models import AuditEvent, Initiative
 

@@ -1,4 +1,4 @@
-"""The audit trail: one append-only, hash-chained row per state change (see bot/services/audit_chain.py)."""
+"""The audit trail: one append-only, hash-chained row per state change (see bot/services/audit/chain.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select, update
 from sqlmodel import Session, col
 
-from bot.services.audit_chain import (
+from bot.services.audit.chain import (
     GENESIS,
     ChainFields,
     canonical,
@@ -19,7 +19,7 @@ from bot.services.audit_chain import (
     person_tokens,
     ref_replacements,
 )
-from bot.services.audit_identity import refs_for
+from bot.services.audit.identity import refs_for
 from storage.models import AuditEvent
 from storage.types import utcnow
 

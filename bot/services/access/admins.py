@@ -1,5 +1,5 @@
 """Who is an admin: ADMIN_USER_IDS, admins added in the app (audited), and optionally Slack's own workspace
-admins and owners. Surfaces ask through `bot.services.actors.resolve_actor`."""
+admins and owners. Surfaces ask through `resolve_actor`."""
 
 from __future__ import annotations
 
@@ -9,10 +9,9 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services.actors import Actor, UsersInfo
-from bot.services.audit import record_audit
+from bot.services.access.actors import Actor, UsersInfo, require_admin
+from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound
-from bot.services.initiatives import require_admin
 from bot.services.validation import check_user_id
 from storage.models import AppAdmin
 
@@ -90,3 +89,25 @@ def remove_admin(session: Session, *, actor: Actor, user_id: str, admin_user_ids
 
 def _app_admin(session: Session, *, team_id: str, user_id: str) -> AppAdmin | None:
     return session.exec(select(AppAdmin).where(AppAdmin.team_id == team_id, AppAdmin.user_id == user_id)).first()
+
+
+def resolve_actor(
+    *,
+    team_id: str,
+    user_id: str,
+    admin_user_ids: frozenset[str],
+    session: Session | None = None,
+    slack_admins_are_admins: bool = False,
+    users_info: UsersInfo | None = None,
+) -> Actor:
+    """The one way surfaces learn who is acting. Admin when listed in ADMIN_USER_IDS, added in the app with
+    `/initiative admins add` (looked up when a `session` is given), or, only with SLACK_ADMINS_ARE_ADMINS on,
+    a Slack workspace admin or owner according to `users_info`."""
+    admin = is_admin(
+        session,
+        team_id=team_id,
+        user_id=user_id,
+        admin_user_ids=admin_user_ids,
+        users_info=users_info if slack_admins_are_admins else None,
+    )
+    return Actor(team_id=team_id, user_id=user_id, is_admin=admin)

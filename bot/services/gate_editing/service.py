@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services.actors import Actor
-from bot.services.audit import record_audit
+from bot.services.access.actors import Actor, require_admin
+from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput
-from bot.services.gate_document import Change, Problem, differences, problems_in
-from bot.services.initiatives import change_stage, require_admin
-from bot.services.reviews import cancel_open_review
-from bot.services.workspaces import latest_definition
+from bot.services.gates.document import Change, Problem, differences, problems_in
+from bot.services.gates.workspaces import latest_definition
+from bot.services.initiatives.service import change_stage
+from bot.services.reviews.service import cancel_open_review
 from storage.models import GateDefinitionVersion, GateReview, Initiative
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from bot.services.errors import InvalidInput
-from bot.services.gate_document import Path_, Problem, normalised, problems_in
+from bot.services.gates.document import Path_, Problem, normalised, problems_in
 
 
 @dataclass(frozen=True)

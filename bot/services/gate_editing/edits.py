@@ -16,11 +16,10 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.services.actors import Actor
-from bot.services.catalog import RISK_TIERS
+from bot.services.access.actors import Actor, require_admin
 from bot.services.errors import InvalidInput, NotFound
-from bot.services.gate_admin import SavedDefinition, current_document, save_definition, stale_edit
-from bot.services.initiatives import require_admin
+from bot.services.gate_editing.service import SavedDefinition, current_document, save_definition, stale_edit
+from bot.services.validation import RISK_TIERS
 
 Document = dict[str, Any]
 

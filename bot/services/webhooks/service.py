@@ -18,18 +18,10 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.integrations.http import OutboundRefused, check_url, policy_from
 from bot.integrations.webhooks import new_secret
-from bot.services.actors import Actor
-from bot.services.audit import record_audit
+from bot.services.access.actors import Actor, require_admin
+from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound
-from bot.services.events import (
-    DigestPosted,
-    DomainEvent,
-    InitiativeCreated,
-    ReviewOpened,
-    SignOffDecided,
-    StageChanged,
-)
-from bot.services.initiatives import require_admin
+from bot.services.events import DigestPosted, DomainEvent, InitiativeCreated, ReviewOpened, SignOffDecided, StageChanged
 from storage.models import GateReview, Initiative, SignOff, WebhookDelivery, WebhookEndpoint
 from storage.types import utcnow
 

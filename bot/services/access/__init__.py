@@ -1,0 +1,1 @@
+"""Access: who is acting, who is an admin, who decides for whom (delegation), and people's time zones."""

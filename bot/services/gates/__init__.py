@@ -1,0 +1,1 @@
+"""Gate definitions: the versioned document per workspace, its rules, its YAML form and the typed catalog."""

@@ -1,0 +1,1 @@
+"""Initiatives: records, owners, stages, and the portfolio view of them."""

@@ -1,0 +1,1 @@
+"""Nudges: who is reminded or escalated to, in their working hours, and what the policy reads."""

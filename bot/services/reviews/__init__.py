@@ -1,0 +1,1 @@
+"""Gate reviews and sign-offs, the lifecycle around them (pause, resume, retire, override), decision records."""
