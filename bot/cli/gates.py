@@ -51,7 +51,7 @@ def run_export(args: argparse.Namespace) -> int:
         row = definition_row(session, team_id=team_id, version=args.version)
         header = (f"Gate definitions of workspace {team_id}, version {row.version}.\n"
                   f"Edit, then apply with: initiative-bot gates import FILE [--dry-run]\n"
-                  f"Format: docs/gates.md (JSON Schema: bot/services/gates_schema.json)")
+                  f"Format: docs/gates.md (JSON Schema: bot/services/gates/gates_schema.json)")
         text = dump_gates_yaml(row.definition, header=header)
     if args.file:
         Path(args.file).write_text(text, encoding="utf-8")
