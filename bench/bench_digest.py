@@ -34,7 +34,7 @@ from bot.services.gates.workspaces import ensure_workspace
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import AuditEvent, Digest, GateReview, Initiative, SignOff, StageTransition
-from tests.digest.bulk import insert_portfolio
+from tests.services.digest.bulk import insert_portfolio
 from tests.support.postgres import scratch_database
 
 TEAM = "T0BENCH"

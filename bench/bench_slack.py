@@ -43,10 +43,10 @@ from bot.process import freeze_startup_objects
 from bot.runtime import Runtime
 from bot.services.gates.workspaces import ensure_workspace
 from storage.migrate import upgrade
-from tests.digest.bulk import insert_portfolio
-from tests.platform.serving import REPO, bot_env, free_port
+from tests.services.digest.bulk import insert_portfolio
 from tests.slack_emulator import SlackEmulator
 from tests.support import postgres
+from tests.support.serving import REPO, bot_env, free_port
 from tests.support.slack_app import SIGNING_SECRET
 from tests.support.slack_requests import signed_headers, slash_command_body
 

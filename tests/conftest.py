@@ -18,8 +18,19 @@ from bot.runtime import Runtime
 from bot.services.gates.workspaces import ensure_workspace
 from storage.db import make_engine
 from storage.migrate import upgrade
+from tests.support import slack_calls
 from tests.support.factories import TEAM
 from tests.support.postgres import scratch_database
+from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401  (fixtures for every package)
+
+slack_calls.install()  # at collection, before any test of any package runs
+
+SCOPE_TEST = "test_manifest_asks_only_for_scopes_the_recorded_calls_need"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The scope test compares against every call the run recorded, so it runs last."""
+    items.sort(key=lambda item: item.name.startswith(SCOPE_TEST))
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@
 `slack_app` runs on SQLite and PostgreSQL (it builds on the `runtime` fixture). It serves `create_app(runtime)`
 through the same WSGI application as `initiative-bot serve` (`bot.web.WebApp`), from a thread of this test
 process so a test costs milliseconds; the real `serve` on gunicorn, in its own process, is tested in
-tests/platform/test_serve.py. The outbox is not delivered in the background: call `deliver_outbox()` where a
+tests/cli/test_serve.py. The outbox is not delivered in the background: call `deliver_outbox()` where a
 user would be waiting for Slack to show something, so a test states when delivery happens.
 """
 

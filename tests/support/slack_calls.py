@@ -1,8 +1,8 @@
 """Which Web API methods the bot calls, recorded process-wide from every `SlackEmulator`, per test.
 
-`install()` wraps the emulator once; tests/platform/conftest.py installs it for every run that collects
-tests/platform. As a plugin (`-p tests.support.slack_calls`, with SLACK_CALLS_FILE set) it also writes the
-record to that file at the end of the run, for the manifest test's dedicated end-to-end run.
+`install()` wraps the emulator once; tests/conftest.py installs it for every run. As a plugin
+(`-p tests.support.slack_calls`, with SLACK_CALLS_FILE set) it also writes the record to that file at the end of
+the run, for the manifest test's dedicated end-to-end run.
 """
 
 from __future__ import annotations

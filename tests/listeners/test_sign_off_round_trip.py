@@ -1,0 +1,225 @@
+"""The sign-off round trip over real HTTP: DM -> button -> modal -> decision -> DM updated -> stage advanced ->
+Homes republished, plus the outdated DM and the double click."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import select
+
+from bot.views import ids
+from storage.models import GateReview, Initiative, OutboxMessage, SignOff
+from tests.listeners.conftest import DIGEST_CHANNEL, Slack
+
+
+def ticked_all(modal: dict[str, Any]) -> dict[str, Any]:
+    """State values that tick every checklist option of a modal."""
+    values: dict[str, Any] = {}
+    for block in modal["blocks"]:
+        if block["type"] == "input" and block["element"]["type"] == "checkboxes":
+            values[block["block_id"]] = {ids.TICKED: {"type": "checkboxes",
+                                                      "selected_options": block["element"]["options"]}}
+    return values
+
+
+def button(message: dict[str, Any], action_id: str) -> dict[str, Any]:
+    return next(e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == action_id)
+
+
+def open_review(slack: Slack) -> None:
+    answer = slack.command("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> risk=low")
+    assert "Recorded *AI-1*" in answer["text"]
+    answer = slack.command("submit AI-1")
+    assert "Review of *AI-1*" in answer["text"] and answer["response_type"] == "ephemeral"
+    slack.deliver()
+
+
+def request_dm(slack: Slack, user: str) -> dict[str, Any]:
+    """The one sign-off request DM a person got (other DMs are news about the review)."""
+    [dm] = [m for m in slack.dms_to(user) if m["blocks"][0]["text"]["text"].startswith("Sign-off requested")]
+    return dm
+
+
+def approve_from_dm(slack: Slack, user: str) -> dict[str, Any]:
+    dm = request_dm(slack, user)
+    slack.click(ids.APPROVE, button(dm, ids.APPROVE)["value"], user=user, message=dm, channel=dm["channel"])
+    modal = slack.opened_modal()
+    assert modal["callback_id"] == ids.CHECKLIST_MODAL
+    return slack.submit(modal, ticked_all(modal), user=user)
+
+
+def test_each_owner_gets_one_dm_with_the_checklist_and_both_buttons(slack: Slack) -> None:
+    open_review(slack)
+    for user, item in (("UMARIA", "Business problem stated"), ("UDEV", "Data sources identified"),
+                       ("UERIN", "Experiments tracked")):
+        [dm] = slack.dms_to(user)  # exactly one DM each
+        assert dm["channel"].startswith("D")
+        text = str(dm["blocks"])
+        assert "AI-1" in text and "Churn model" in text and "Pilot approval" in text and item in text
+        assert "low" in text  # risk tier
+        assert {button(dm, ids.APPROVE)["text"]["text"], button(dm, ids.REQUEST_CHANGES)["text"]["text"]} == {
+            "Approve", "Request changes"}
+        assert dm["text"]  # plain-text fallback
+    published = {call.params["user_id"] for call in slack.emulator.calls_to("views.publish")}
+    assert published == {"UMARIA", "UDEV", "UERIN"}
+
+
+def test_round_trip_updates_the_dm_tells_the_others_and_passes_the_gate(slack: Slack, runtime) -> None:
+    open_review(slack)
+
+    assert approve_from_dm(slack, "UDEV") == {}
+    slack.emulator.clear()
+    slack.deliver()
+    dev_dm = request_dm(slack, "UDEV")
+    assert not [b for b in dev_dm["blocks"] if b["type"] == "actions"]
+    assert "Approved by <@UDEV>" in str(dev_dm["blocks"])
+    update = slack.emulator.calls_to("chat.update")
+    assert [c.params["channel"] for c in update] == [dev_dm["channel"]]
+    news = [m for m in slack.dms_to("UMARIA") if "1 of 3" in m["text"]]
+    assert news, slack.dms_to("UMARIA")
+    assert {c.params["user_id"] for c in slack.emulator.calls_to("views.publish")} == {"UMARIA", "UDEV", "UERIN"}
+
+    assert approve_from_dm(slack, "UERIN") == {}
+    assert approve_from_dm(slack, "UMARIA") == {}
+    slack.deliver()
+    with runtime.transaction() as session:
+        initiative = session.exec(select(Initiative)).one()
+        assert initiative.stage == "pilot"
+        assert {s.state for s in session.exec(select(SignOff))} == {"approved"}
+    announcement = slack.emulator.messages(DIGEST_CHANNEL)
+    assert len(announcement) == 1 and "passed" in announcement[0]["text"]
+
+
+def test_a_click_on_an_outdated_dm_says_who_decided_and_updates_that_message(slack: Slack, runtime) -> None:
+    open_review(slack)
+    dm = request_dm(slack, "UDEV")
+    assert approve_from_dm(slack, "UDEV") == {}
+    slack.deliver()
+    slack.emulator.clear()
+    _, response_url = slack.click(ids.APPROVE, button(dm, ids.APPROVE)["value"], user="UDEV", message=dm,
+                                  channel=dm["channel"])
+    answer = slack.answer_at(response_url)
+    assert "already approved by <@UDEV> on <!date^" in answer["text"]
+    assert answer["response_type"] == "ephemeral"
+    slack.deliver()
+    [update] = slack.emulator.calls_to("chat.update")
+    assert (update.params["channel"], update.params["ts"]) == (dm["channel"], dm["ts"])
+    assert not [b for b in update.blocks if b["type"] == "actions"]
+
+
+def test_a_double_submission_records_one_decision(slack: Slack, runtime) -> None:
+    open_review(slack)
+    dm = request_dm(slack, "UDEV")
+    slack.click(ids.APPROVE, button(dm, ids.APPROVE)["value"], user="UDEV", message=dm, channel=dm["channel"])
+    modal = slack.opened_modal()
+    assert slack.submit(modal, ticked_all(modal), user="UDEV") == {}
+    again = slack.submit(modal, ticked_all(modal), user="UDEV")
+    assert again["response_action"] == "update"
+    assert "already approved by <@UDEV>" in str(again["view"]["blocks"])
+    with runtime.transaction() as session:
+        decided = [s for s in session.exec(select(SignOff)) if s.state != "pending"]
+    assert len(decided) == 1
+
+
+
+def test_an_incomplete_checklist_comes_back_as_errors_in_the_modal(slack: Slack, runtime) -> None:
+    open_review(slack)
+    dm = request_dm(slack, "UDEV")
+    slack.click(ids.APPROVE, button(dm, ids.APPROVE)["value"], user="UDEV", message=dm, channel=dm["channel"])
+    modal = slack.opened_modal()
+    first_group = ticked_all(modal)
+    group_id = next(iter(first_group))
+    options = first_group[group_id][ids.TICKED]["selected_options"]
+    values = {group_id: {ids.TICKED: {"type": "checkboxes", "selected_options": options[:1]}},
+              ids.waiver_block_id(options[1]["value"]): {ids.VALUE: {"type": "plain_text_input",
+                                                                     "value": "Source is public data"}},
+              ids.EVIDENCE_BLOCK: {ids.VALUE: {"type": "plain_text_input", "value": "not a link"}}}
+    answer = slack.submit(modal, values, user="UDEV")
+    assert answer["response_action"] == "errors"
+    assert answer["errors"] == {ids.waiver_block_id(options[2]["value"]): "Tick this item, or waive it with a reason."}
+    values[ids.waiver_block_id(options[2]["value"])] = {ids.VALUE: {"type": "plain_text_input", "value": "n/a"}}
+    answer = slack.submit(modal, values, user="UDEV")
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == [ids.EVIDENCE_BLOCK]
+    with runtime.transaction() as session:
+        assert {s.state for s in session.exec(select(SignOff))} == {"pending"}
+    values[ids.EVIDENCE_BLOCK] = {ids.VALUE: {"type": "plain_text_input",
+                                              "value": "https://wiki.example.com/ai-1\n\nhttps://example.com/dq"}}
+    assert slack.submit(modal, values, user="UDEV") == {}
+    with runtime.transaction() as session:
+        dev = next(s for s in session.exec(select(SignOff)) if s.role == "data")
+    assert dev.state == "approved" and dev.waivers == {options[1]["value"]: "Source is public data",
+                                                       options[2]["value"]: "n/a"}
+    assert dev.evidence_links == ["https://wiki.example.com/ai-1", "https://example.com/dq"]
+    slack.deliver()
+    assert "https://wiki.example.com/ai-1" in str(request_dm(slack, "UDEV")["blocks"])
+
+
+def test_request_changes_from_the_dm_asks_for_a_reason_and_closes_the_review(slack: Slack, runtime) -> None:
+    open_review(slack)
+    dm = request_dm(slack, "UERIN")
+    slack.click(ids.REQUEST_CHANGES, button(dm, ids.REQUEST_CHANGES)["value"], user="UERIN", message=dm,
+                channel=dm["channel"])
+    modal = slack.opened_modal()
+    assert modal["callback_id"] == ids.REQUEST_CHANGES_MODAL
+    reason = {ids.REASON_BLOCK: {ids.VALUE: {"type": "plain_text_input", "value": "No pilot environment yet"}}}
+    assert slack.submit(modal, reason, user="UERIN") == {}
+    slack.deliver()
+    with runtime.transaction() as session:
+        assert {s.role: s.state for s in session.exec(select(SignOff))}["engineering"] == "changes_requested"
+        assert session.exec(select(Initiative)).one().stage == "idea"
+    for user in ("UMARIA", "UDEV", "UERIN"):
+        assert not [b for b in request_dm(slack, user)["blocks"] if b["type"] == "actions"]
+    assert "No pilot environment yet" in str(request_dm(slack, "UERIN")["blocks"])
+
+
+def test_an_initiative_with_its_own_channel_shows_its_kpi_and_is_announced_there(slack: Slack, runtime) -> None:
+    slack.emulator.add_channel("C0CHURN", "churn-model")
+    assert slack.command("new", opens_modal=True, channel_id="C0CHURN") == {}
+    modal = slack.opened_modal()
+
+    def text(value: str) -> dict[str, Any]:
+        return {ids.VALUE: {"type": "plain_text_input", "value": value}}
+
+    def owner(user: str) -> dict[str, Any]:
+        return {ids.VALUE: {"type": "users_select", "selected_user": user}}
+
+    slack.submit(modal, {
+        "title": text("Churn model"), "problem": text("Churn is found too late"),
+        "kpi_name": text("Monthly churn"), "kpi_baseline": text("3.1%"), "kpi_target": text("2.5%"),
+        "risk_tier": {ids.VALUE: {"type": "static_select", "selected_option": {"value": "low"}}},
+        "owner.business": owner("UMARIA"), "owner.data": owner("UDEV"), "owner.engineering": owner("UERIN"),
+        "channel_id": {ids.VALUE: {"type": "conversations_select", "selected_conversation": "C0CHURN"}},
+    }, user="UMARIA")
+    slack.command("submit AI-1")
+    slack.deliver()
+    assert "Monthly churn: 3.1% → 2.5%" in str(request_dm(slack, "UDEV")["blocks"])
+
+    for user in ("UMARIA", "UDEV", "UERIN"):
+        assert approve_from_dm(slack, user) == {}
+    slack.deliver()
+
+    [announcement] = slack.emulator.messages("C0CHURN")
+    assert "passed" in announcement["text"] and "Churn model" in announcement["text"]
+    assert slack.emulator.messages(DIGEST_CHANNEL) == []
+
+
+def test_a_review_that_fails_before_its_commit_leaves_no_review_and_no_message_behind(slack: Slack, runtime) -> None:
+    slack.command("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> risk=low")
+    slack.deliver()  # the owners' App Homes, republished when they became owners
+    slack.emulator.clear()
+
+    def fails_after_the_dms_were_queued(session, event) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("the database went away")  # registered after the handler that queues the DMs
+
+    slack.app.runtime.event_handlers.append(fails_after_the_dms_were_queued)
+    answer = slack.command("submit AI-1")
+    slack.app.runtime.event_handlers.remove(fails_after_the_dms_were_queued)
+
+    assert "nothing was changed" in answer["text"]
+    with runtime.transaction() as session:
+        assert session.exec(select(GateReview)).all() == []
+        assert [m.state for m in session.exec(select(OutboxMessage))] == ["sent"] * 3  # only those Homes
+    slack.deliver()
+    assert [slack.dms_to(user) for user in ("UMARIA", "UDEV", "UERIN")] == [[], [], []]
+    assert slack.emulator.calls_to("views.publish") == []

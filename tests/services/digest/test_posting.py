@@ -1,0 +1,126 @@
+"""Posting through the outbox and the emulator: text first, chart in its thread, each step once."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlmodel import select
+
+from bot.delivery.sender import deliver_pending
+from bot.jobs.digest import digest_tick
+from storage.models import DigestRun, DigestRunStep
+from tests.services.digest.conftest import DIGEST_CHANNEL
+
+MONDAY_0905_BERLIN = datetime(2026, 11, 23, 8, 5, tzinfo=UTC)
+
+
+def _run_bot(runtime, client, now):
+    """What a running bot does in a minute: a scheduler tick, the outbox sender, another tick."""
+    digest_tick(runtime, client, now=now)
+    deliver_pending(runtime, client)
+    digest_tick(runtime, client, now=now)
+
+
+def _runs(runtime):
+    with runtime.transaction() as session:
+        return session.exec(select(DigestRun).order_by(DigestRun.id)).all()
+
+
+def _steps(runtime):
+    with runtime.transaction() as session:
+        return [(s.step, s.attempt, s.state) for s in session.exec(select(DigestRunStep).order_by(DigestRunStep.id))]
+
+
+def test_text_then_chart_in_its_thread_once_per_week(slack_runtime, client, emulator, digest_id):
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN)
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(days=2))  # later the same week: nothing new
+
+    posts = emulator.calls_to("chat.postMessage")
+    assert len(posts) == 1
+    message = emulator.messages(DIGEST_CHANNEL)[0]
+    assert "AI portfolio digest · week 2026-W48" in message["text"]
+    assert message["blocks"][0]["type"] == "header"
+    [chart] = [f for f in emulator.files.values() if f.completed]
+    assert (chart.channel_id, chart.thread_ts) == (DIGEST_CHANNEL, message["ts"])
+    assert chart.content.startswith(b"\x89PNG")
+    assert len(emulator.calls_to("files.completeUploadExternal")) == 1
+    [run] = _runs(slack_runtime)
+    assert (run.week, run.state, run.chart_state, run.ts) == ("2026-W48", "posted", "uploaded", message["ts"])
+    assert _steps(slack_runtime) == [("text", 1, "done"), ("upload_url", 1, "done"), ("upload", 1, "done"),
+                                     ("complete", 1, "done")]
+
+
+def test_nothing_before_the_scheduled_time(slack_runtime, client, emulator, digest_id):
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN - timedelta(minutes=10))  # 08:55 Berlin
+    assert emulator.calls_to("chat.postMessage") == []
+    assert _runs(slack_runtime) == []
+
+
+def test_catch_up_after_downtime_posts_once_that_week_and_never_for_a_missed_week(
+        slack_runtime, client, emulator, digest_id):
+    wednesday = MONDAY_0905_BERLIN + timedelta(days=2)
+    _run_bot(slack_runtime, client, wednesday)  # the bot was down on Monday morning
+    _run_bot(slack_runtime, client, wednesday + timedelta(hours=1))
+    [run] = _runs(slack_runtime)
+    assert run.week == "2026-W48"
+    assert run.as_of == datetime(2026, 11, 23, 8, 0, tzinfo=UTC)  # reports as of its scheduled time
+    assert len(emulator.calls_to("chat.postMessage")) == 1
+
+    # Down for the whole of the next week: W49 is never posted late, W50 posts on its Monday.
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(days=14))
+    assert [r.week for r in _runs(slack_runtime)] == ["2026-W48", "2026-W50"]
+    assert len(emulator.calls_to("chat.postMessage")) == 2
+
+
+def test_upload_failure_leaves_the_text_and_never_posts_twice(slack_runtime, client, emulator, digest_id):
+    emulator.inject("files.getUploadURLExternal", error="internal_error", times=3)
+    for minute in range(5):  # the chart is tried on three ticks, then given up
+        _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(minutes=minute))
+
+    assert len(emulator.calls_to("chat.postMessage")) == 1
+    assert len(emulator.messages(DIGEST_CHANNEL)) == 1
+    assert len(emulator.calls_to("files.getUploadURLExternal")) == 3
+    assert emulator.calls_to("files.completeUploadExternal") == []
+    [run] = _runs(slack_runtime)
+    assert (run.state, run.chart_state, run.chart_attempts) == ("posted", "failed", 3)
+    assert "internal_error" in run.last_error
+
+
+def test_a_failed_complete_step_is_never_repeated(slack_runtime, client, emulator, digest_id):
+    emulator.inject("files.completeUploadExternal", error="internal_error")
+    for minute in range(3):
+        _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(minutes=minute))
+
+    # Slack may have shared the file before failing: calling complete again could show the chart twice.
+    assert len(emulator.calls_to("files.completeUploadExternal")) == 1
+    assert len(emulator.calls_to("chat.postMessage")) == 1
+    [run] = _runs(slack_runtime)
+    assert (run.state, run.chart_state) == ("posted", "failed")
+
+
+def test_a_retry_after_a_transient_upload_failure_posts_the_chart_once(slack_runtime, client, emulator, digest_id):
+    emulator.inject("files.getUploadURLExternal", error="internal_error")
+    for minute in range(3):
+        _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(minutes=minute))
+
+    assert len(emulator.calls_to("chat.postMessage")) == 1
+    assert len(emulator.calls_to("files.completeUploadExternal")) == 1
+    assert [f.thread_ts for f in emulator.files.values() if f.completed] == [emulator.messages(DIGEST_CHANNEL)[0]["ts"]]
+    assert _steps(slack_runtime)[1:] == [("upload_url", 1, "failed"), ("upload_url", 2, "done"), ("upload", 2, "done"),
+                                         ("complete", 2, "done")]
+
+
+def test_not_in_channel_tells_each_admin_once_and_stops(slack_runtime, client, emulator, digest_id):
+    emulator.add_channel(DIGEST_CHANNEL, "digest", is_member=False)
+    for day in range(3):
+        _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(days=day))
+        deliver_pending(slack_runtime, client)
+
+    channel_posts = [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == DIGEST_CHANNEL]
+    assert len(channel_posts) == 1  # refused once, never retried
+    dms = emulator.messages(emulator.dm_channel("UADMIN"))
+    assert len(dms) == 1
+    assert "could not be posted to <#C0DIGEST>" in dms[0]["text"] and "/invite" in dms[0]["text"]
+    [run] = _runs(slack_runtime)
+    assert run.state == "failed" and run.last_error.startswith("not_in_channel")
+    assert emulator.calls_to("files.getUploadURLExternal") == []

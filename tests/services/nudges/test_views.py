@@ -1,0 +1,57 @@
+"""The nudge and escalation DMs as Slack would render them: within Block Kit's limits, buttons, "and N more"."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.services.nudges.policy import ESCALATION, NUDGE, World, plan
+from bot.views import ids
+from bot.views.nudges import nudge_message, without_sign_offs
+from tests.services.nudges.policy_support import pending
+from tests.slack_emulator import validate_blocks
+
+ASKED = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday, two weeks before
+NOW = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)
+
+
+def _notices(count: int) -> dict[str, object]:
+    items = [pending(n, "UOWNER", ASKED + timedelta(minutes=n), key=f"AI-{n}") for n in range(1, count + 1)]
+    notices = plan(World(pending=items, default_zone=ZoneInfo("UTC"), admins=("UADMIN",)), NOW).notices
+    return {n.kind: n for n in notices}
+
+
+def test_a_long_list_stays_within_block_kit_and_points_to_app_home():
+    notices = _notices(40)
+    nudge = nudge_message(notices[NUDGE])
+    escalation = nudge_message(notices[ESCALATION])
+
+    validate_blocks(nudge.blocks, "message")
+    validate_blocks(escalation.blocks, "message")
+    assert len(nudge.blocks) <= 50 and len(escalation.blocks) <= 50
+    assert nudge.text == "Reminder: 40 sign-offs waiting for your decision."
+    assert nudge.blocks[-3]["elements"][0]["text"].startswith("…and 25 more. Open the *Home* tab")
+    assert escalation.blocks[-2]["elements"][0]["text"].startswith("…and 20 more.")
+
+
+def test_each_listed_sign_off_has_its_decision_buttons_and_the_dm_its_snoozes():
+    nudge = nudge_message(_notices(2)[NUDGE])
+
+    buttons = [(e["action_id"], e["value"]) for b in nudge.blocks if b["type"] == "actions" for e in b["elements"]]
+    assert buttons == [(ids.APPROVE, "1"), (ids.REQUEST_CHANGES, "1"), (ids.APPROVE, "2"),
+                       (ids.REQUEST_CHANGES, "2"), (ids.SNOOZE_ONE_DAY, "1d"), (ids.SNOOZE_UNTIL_MONDAY, "monday")]
+    assert ":red_circle: *Overdue* since <!date^" in nudge.blocks[2]["text"]["text"]
+
+
+def test_dropping_decided_sign_offs_keeps_the_rest_and_recounts():
+    payload = nudge_message(_notices(3)[NUDGE]).payload()
+
+    fewer = without_sign_offs(payload, {2}, NUDGE)
+
+    assert fewer is not None
+    assert [b.get("block_id") for b in fewer["blocks"] if str(b.get("block_id")).startswith("nudge.")] == [
+        "nudge.count", "nudge.item.1", "nudge.actions.1", "nudge.item.3", "nudge.actions.3", ids.SNOOZE_BLOCK]
+    assert fewer["text"] == "Reminder: 2 sign-offs waiting for your decision."
+    assert fewer["blocks"][1]["text"]["text"].startswith("*2 sign-offs*")
+    assert without_sign_offs(payload, {1, 2, 3}, NUDGE) is None
+    assert payload["blocks"][1]["text"]["text"].startswith("*3 sign-offs*")  # the original is left as it was

@@ -1,0 +1,154 @@
+"""Every view is valid Block Kit (slack_sdk models plus the emulator's checks of Slack's limits), also at the
+extremes: long text is cut with an ellipsis, long lists end in "and N more", user text is escaped."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+import bot.listeners.commands  # noqa: F401  (registers the core subcommands, for help)
+from bot.services.errors import InvalidInput
+from bot.services.gates.catalog import ChecklistItem, GateCatalog, default_document
+from bot.services.reviews.service import ChecklistIncomplete, PendingSignOff
+from bot.views import forms, home, ids, messages, modals, replies
+from bot.views.text import escape, mrkdwn
+from storage.models import AuditEvent, GateReview, Initiative, SignOff
+from tests.slack_emulator import validate_blocks, validate_view
+from tests.support.blockkit import mrkdwn_texts
+
+NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+CATALOG = GateCatalog.from_document(default_document(), version=1)
+HOSTILE = "<!channel> & <@U0BOSS> *bold* `x` 🚀 " * 20
+
+
+def initiative(number: int = 1, *, text: str = "Churn model", size: int = 0) -> Initiative:
+    long = (text + " ") * size
+    return Initiative(id=number, team_id="T1", number=number, title=text[:150], description=long[:3000],
+                      problem=long[:3000], kpi_name=long[:200], kpi_baseline="4.2%", kpi_target=long[:100],
+                      risk_tier="high", stage="idea", stage_entered_at=NOW, current_transition_id="t",
+                      created_by="U0MARIA", created_at=NOW, tags=["a" * 50] * 20, business_unit=long[:100],
+                      channel_id="C0001")
+
+
+def review() -> GateReview:
+    return GateReview(id=1, team_id="T1", initiative_id=1, gate_slug="idea-to-pilot", from_stage="idea",
+                      to_stage="pilot", definition_version=1, sla_business_days=5, opened_by="U0MARIA", opened_at=NOW)
+
+
+def sign_off(state: str = "pending", role: str = "data", number: int = 1) -> SignOff:
+    decided = {"decided_by": "U0DEV", "decided_at": NOW + timedelta(hours=1)} if state != "pending" else {}
+    return SignOff(id=number, team_id="T1", review_id=1, role=role, assignee="U0DEV", state=state,
+                   requested_at=NOW, comment=HOSTILE if state != "pending" else None, **decided)
+
+
+def card(*, size: int = 0, items: int = 3, links: int = 0, state: str = "pending") -> messages.SignOffCard:
+    return messages.SignOffCard(
+        initiative=initiative(text=HOSTILE[:150] if size else "Churn model", size=size), review=review(),
+        sign_off=sign_off(state), gate_name="Pilot approval", from_stage_name="Idea", to_stage_name="Pilot",
+        role_name="Data owner", checklist=tuple(ChecklistItem(id=f"item-{n}", label=f"Check {n} " + "x" * 90)
+                                                for n in range(items)),
+        evidence_links=tuple(f"https://example.com/{n}?a=1&b=2" for n in range(links)),
+    )
+
+
+def assert_valid_message(message: messages.Message | replies.Reply) -> None:
+    assert message.text
+    assert validate_blocks(list(message.blocks), "message") == []
+    assert len(message.blocks) <= 50
+
+
+@pytest.mark.parametrize("size", [0, 200])
+def test_sign_off_messages_are_valid_at_any_size(size: int) -> None:
+    request = messages.sign_off_request(card(size=size, items=30, links=25))
+    assert_valid_message(request)
+    assert "…and 15 more" in str(request.blocks)
+    for state in ("approved", "changes_requested", "cancelled"):
+        assert_valid_message(messages.sign_off_decided(card(size=size, state=state)))
+    assert_valid_message(messages.sign_off_decided(card(size=size), moved_to="U0CARL"))
+    assert_valid_message(messages.decision_news(initiative(text=HOSTILE[:150]), decider="U0DEV", role_name="Data",
+                                                decision="approved", gate_name="Pilot", settled=1, required=3,
+                                                comment=HOSTILE))
+    assert_valid_message(messages.gate_passed(initiative(), gate_name="Pilot approval", to_stage_name="Pilot",
+                                              approvers=["U0A", "U0B"]))
+
+
+def test_long_text_is_cut_with_an_ellipsis_and_user_text_is_escaped() -> None:
+    request = messages.sign_off_request(card(size=200))
+    description = request.blocks[1]["text"]["text"]
+    assert description.endswith("…") and len(description) <= 600
+    assert not [text for text in mrkdwn_texts(request.blocks) if "<!channel>" in text]
+    assert "&lt;!channel&gt;" in str(request.blocks)
+    assert "<!channel>" not in request.text
+    assert escape("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
+    assert mrkdwn("ab&c", 5) == "ab…"  # an entity is never cut in half
+
+
+def test_the_checklist_modal_splits_long_checklists_into_groups_of_ten() -> None:
+    view = modals.checklist(card(items=25), comment="prefilled")
+    assert validate_view(view, "modal") == []
+    groups = [b for b in view["blocks"] if b["type"] == "input" and b["element"]["type"] == "checkboxes"]
+    assert [len(g["element"]["options"]) for g in groups] == [10, 10, 5]
+    assert all(len(o["text"]["text"]) <= 75 for g in groups for o in g["element"]["options"])
+    assert ids.decode_modal_context(view["private_metadata"]).sign_off_id == 1
+
+
+def test_other_modals_are_valid() -> None:
+    assert validate_view(modals.new_initiative(CATALOG, risk_tiers=("low", "medium", "high"), channel_id="C1"),
+                         "modal") == []
+    assert validate_view(modals.request_changes(card(size=200)), "modal") == []
+    assert validate_view(modals.notice(HOSTILE * 10), "modal") == []
+
+
+def test_home_stays_within_100_blocks() -> None:
+    pending = [PendingSignOff(sign_off(number=n), review(), initiative(n, text=HOSTILE[:150])) for n in range(60)]
+    view = home.home(pending=pending, role_names={"data": "Data owner"},
+                     initiatives=[initiative(n) for n in range(40)], initiatives_total=250, catalog=CATALOG)
+    assert validate_view(view, "home") == [] and len(view["blocks"]) <= 100
+    assert "and 40 more" in str(view["blocks"]) and "and 210 more" in str(view["blocks"])
+    empty = home.home(pending=[], role_names={}, initiatives=[], initiatives_total=0, catalog=CATALOG)
+    assert validate_view(empty, "home") == []
+
+
+def test_replies_are_valid_at_any_size() -> None:
+    many = [initiative(n, text=HOSTILE[:150]) for n in range(200)]
+    listed = replies.initiative_list(many, total=200, scope_label="in progress", catalog=CATALOG)
+    assert_valid_message(listed)
+    assert "and 160 more" in listed.text
+    assert_valid_message(replies.initiative_card(initiative(size=300), owners={"business": "U0MARIA"},
+                                                 catalog=CATALOG, review=review(),
+                                                 sign_offs=[sign_off(), sign_off("approved", "business", 2)]))
+    events = [AuditEvent(id=n, team_id="T1", at=NOW, actor="U0MARIA", action="initiative.edited",
+                         subject_type="initiative", subject_key="AI-1", after={"reason": HOSTILE})
+              for n in range(300)]
+    history = replies.history_reply(initiative(), events)
+    assert_valid_message(history)
+    assert "260 earlier changes" in str(history.blocks)
+    assert_valid_message(replies.help_reply())
+    assert_valid_message(replies.error_reply(HOSTILE, usage="/initiative show <KEY>"))
+
+
+def test_ids_reject_what_the_bot_did_not_produce() -> None:
+    assert ids.decode_sign_off_value(ids.sign_off_value(42)) == 42
+    for forged in (None, "", "-1", "4 2", "١٢", "1" * 13):
+        with pytest.raises(ids.StaleForm):
+            ids.decode_sign_off_value(forged)
+    for metadata in (None, "", "{", "[]", '{"sign_off_id": "x"}', '{"sign_off_id": true}', '{"sign_off_id": 0}'):
+        with pytest.raises(ids.StaleForm):
+            ids.decode_modal_context(metadata)
+
+
+def test_checklist_answers_and_errors_map_to_their_inputs() -> None:
+    values = {
+        "checklist.0": {ids.TICKED: {"type": "checkboxes", "selected_options": [{"value": "a"}]}},
+        "checklist.1": {ids.TICKED: {"type": "checkboxes", "selected_options": [{"value": "b"}]}},
+        "waive.c": {ids.VALUE: {"type": "plain_text_input", "value": " not relevant "}},
+        "waive.d": {ids.VALUE: {"type": "plain_text_input", "value": None}},
+        ids.EVIDENCE_BLOCK: {ids.VALUE: {"type": "plain_text_input", "value": "https://a\n\n https://b "}},
+        ids.COMMENT_BLOCK: {ids.VALUE: {"type": "plain_text_input", "value": "ok\x00"}},
+    }
+    answers = forms.read_checklist(values)
+    assert answers == forms.ChecklistAnswers(ticked=frozenset({"a", "b"}), waivers={"c": "not relevant"},
+                                             comment="ok", evidence_links=("https://a", "https://b"))
+    assert forms.checklist_errors(ChecklistIncomplete({"d": "Tick it"}), values) == {"waive.d": "Tick it"}
+    assert list(forms.checklist_errors(InvalidInput("'x' is not a web link"), values)) == [ids.EVIDENCE_BLOCK]
