@@ -1,5 +1,9 @@
 """`initiative-bot` command line. Each command module adds its subcommands through `register(subparsers)`.
 
+The command modules import only the standard library at their top level; each subcommand imports what it needs
+(Slack, SQLAlchemy, gunicorn, matplotlib, ...) when it runs, so `--help` and `--version` answer at once
+(tests/cli/test_startup.py holds them to that).
+
 Errors come out as one line on stderr, never a traceback: exit code 2 for configuration and database-connection
 problems, 1 for a refused request or an unexpected error (whose traceback `--verbose` logs).
 """
@@ -12,12 +16,23 @@ import sys
 from collections.abc import Sequence
 
 from bot.cli import audit, db, demo, digest, gates, nudge, outbox, scheduler, serve, socket_mode, webhooks
-from bot.config import SettingsError
-from bot.services.errors import DomainError
-from storage.db import DatabaseUnavailable
-from storage.migrate import DatabaseBehind
 
 COMMAND_MODULES = (audit, db, demo, digest, gates, nudge, outbox, scheduler, serve, socket_mode, webhooks)
+DISTRIBUTION = "initiative-bot"
+
+
+class _PrintVersion(argparse.Action):
+    """`--version`: the installed package's version (pyproject.toml's), looked up only when asked for."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: object) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="print the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: object,
+                 option_string: str | None = None) -> None:
+        from importlib.metadata import version
+
+        print(f"{parser.prog} {version(DISTRIBUTION)}")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="initiative-bot",
         description="Carries AI initiatives through stage gates, from idea to production, in Slack.",
     )
+    parser.add_argument("--version", action=_PrintVersion)
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug detail (and tracebacks) to stderr")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMAND_MODULES:
@@ -41,6 +57,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         # Alembic narrates every migration step at INFO; operators need only the outcome.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
+    # Imported here, after parsing: settings and storage bring pydantic and SQLAlchemy, which --help never needs.
+    from bot.config import SettingsError
+    from bot.services.errors import DomainError
+    from storage.db import DatabaseUnavailable
+    from storage.migrate import DatabaseBehind
+
     try:
         return int(args.func(args) or 0)
     except (SettingsError, DatabaseUnavailable, DatabaseBehind) as exc:

@@ -13,14 +13,8 @@ from pathlib import Path
 from typing import IO
 
 from bot.cli.common import add_team_option, open_runtime
-from bot.services.audit.chain import verify_chain
-from bot.services.audit.export import FORMATS, ExportFilter, export_rows, write_export
-from bot.services.audit.identity import pseudonymise
-from bot.services.audit.service import record_audit
+from bot.services.audit.export_formats import FORMATS
 from bot.services.errors import InvalidInput
-from bot.services.gates.workspaces import SYSTEM_ACTOR, only_team_id
-from bot.services.initiatives.service import get_initiative
-from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -60,6 +54,9 @@ def _date(value: str) -> date:
 
 
 def run_verify(args: argparse.Namespace) -> int:
+    from bot.services.audit.chain import verify_chain
+    from bot.services.gates.workspaces import only_team_id
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)
@@ -70,6 +67,10 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from bot.services.audit.export import ExportFilter, export_rows, write_export
+    from bot.services.gates.workspaces import only_team_id
+    from bot.services.initiatives.service import get_initiative
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)
@@ -102,6 +103,9 @@ def _output(path: str | None) -> Iterator[IO[str]]:
 
 
 def run_record(args: argparse.Namespace) -> int:
+    from bot.services.gates.workspaces import only_team_id
+    from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)
@@ -112,6 +116,10 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_pseudonymise(args: argparse.Namespace) -> int:
+    from bot.services.audit.identity import pseudonymise
+    from bot.services.audit.service import record_audit
+    from bot.services.gates.workspaces import SYSTEM_ACTOR, only_team_id
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)

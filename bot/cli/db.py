@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.common import open_runtime
-from storage.migrate import current_revision, head_revision, upgrade
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -20,6 +19,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_upgrade(args: argparse.Namespace) -> int:
+    from storage.migrate import current_revision, upgrade
+
     runtime = open_runtime(require_current_schema=False)
     before = current_revision(runtime.engine)
     upgrade(runtime.engine)
@@ -29,6 +30,8 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
 
 def run_current(args: argparse.Namespace) -> int:
+    from storage.migrate import current_revision, head_revision
+
     runtime = open_runtime(require_current_schema=False)
     current, head = current_revision(runtime.engine), head_revision(runtime.engine)
     print(f"current: {current or 'none'}; this code needs: {head}")

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import argparse
 
-from bot.config import load_settings
-from bot.demo import run_demo
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
@@ -19,5 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from bot.cli.demo_portfolio import run_demo
+    from bot.config import load_settings
+
     run_demo(load_settings())
     return 0

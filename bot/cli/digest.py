@@ -8,35 +8,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-
-from sqlmodel import Session
+from typing import TYPE_CHECKING
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime
-from bot.config import SettingsError
-from bot.delivery.sender import deliver_pending, make_client
-from bot.jobs.digest import AlreadyPosted, advance_runs, start_run
-from bot.runtime import Runtime
-from bot.services.digest.chart import render_chart
-from bot.services.digest.definitions import (
-    DEFAULT_NAME,
-    add_digest,
-    digest_statuses,
-    edit_digest,
-    ensure_default_digests,
-    get_digest,
-    preview_digest,
-    set_digest_enabled,
-    status_of,
-)
-from bot.services.digest.schedule import end_of_day, zone_named
-from bot.services.digest.service import compute_digest
-from bot.services.errors import Conflict
-from bot.services.gates.workspaces import only_team_id
-from bot.views.digest import digest_text
-from bot.views.digest_admin import digests_text, saved_text
-from storage.models import Digest, DigestRun
-from storage.models.digest import DEFAULT_CRON
-from storage.types import utcnow
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from bot.runtime import Runtime
+    from storage.models import Digest
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -48,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="the digest as of the end of that day in the digest's zone (default: now)")
     parser.add_argument("--post", action="store_true", help="post it to the digest's channel now")
     parser.add_argument("--chart", type=Path, metavar="FILE.png", help="write the chart (PNG) to this file")
-    parser.add_argument("--name", default=DEFAULT_NAME, help="which digest (default: the DIGEST_CHANNEL one)")
+    parser.add_argument("--name", help="which digest (default: the DIGEST_CHANNEL one)")
     add_team_option(parser)
     parser.set_defaults(func=run_digest)
 
@@ -58,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "expression fires that week.")
     add.add_argument("name", help="a short name, e.g. claims")
     add.add_argument("--channel", required=True, metavar="C…", help="the channel ID to post to")
-    add.add_argument("--cron", default=DEFAULT_CRON, help=f"when, as crontab fields (default: '{DEFAULT_CRON}')")
+    add.add_argument("--cron", help="when, as crontab fields (default: Mondays 09:00, like the default digest)")
     add.add_argument("--timezone", help="IANA zone for the cron and the week (default: DEFAULT_TIMEZONE)")
     only = add.add_mutually_exclusive_group()
     only.add_argument("--tag", help="only initiatives with this tag")
@@ -100,13 +80,19 @@ def _day(text: str) -> date:
 
 
 def run_digest(args: argparse.Namespace) -> int:
+    from bot.config import SettingsError
+    from bot.services.digest.definitions import DEFAULT_NAME, ensure_default_digests
+    from bot.services.digest.schedule import end_of_day, zone_named
+    from bot.services.gates.workspaces import only_team_id
+    from storage.types import utcnow
+
     runtime = open_runtime()
     if args.post and not runtime.settings.slack_bot_token:
         raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token from OAuth & Permissions")
     with runtime.transaction() as session:
         ensure_default_digests(session, runtime.settings)
         team_id = only_team_id(session, args.team)
-        digest = _digest(session, team_id, args.name, runtime, posting=args.post)
+        digest = _digest(session, team_id, args.name or DEFAULT_NAME, runtime, posting=args.post)
         as_of = end_of_day(args.as_of, zone_named(digest.timezone)) if args.as_of else utcnow()
     show_digest(runtime, digest=digest, as_of=as_of, chart=args.chart)
     if args.post:
@@ -117,6 +103,10 @@ def run_digest(args: argparse.Namespace) -> int:
 def show_digest(runtime: Runtime, *, digest: Digest, as_of: datetime, chart: Path | None,
                 say: Callable[[str], None] = print) -> None:
     """Print the digest as text and, if asked, write its chart. Also the end of `initiative-bot demo`."""
+    from bot.services.digest.chart import render_chart
+    from bot.services.digest.service import compute_digest
+    from bot.views.digest import digest_text
+
     with runtime.transaction() as session:
         report = compute_digest(session, digest=digest, as_of=as_of)
     say(digest_text(report))
@@ -125,13 +115,20 @@ def show_digest(runtime: Runtime, *, digest: Digest, as_of: datetime, chart: Pat
         say(f"\nChart written to {chart}")
 
 
-def _digest(session, team_id: str, name: str, runtime: Runtime, *, posting: bool) -> Digest:  # type: ignore[no-untyped-def]
+def _digest(session: Session, team_id: str, name: str, runtime: Runtime, *, posting: bool) -> Digest:
+    from bot.services.digest.definitions import DEFAULT_NAME, get_digest, preview_digest
+
     if name == DEFAULT_NAME and not posting and not runtime.settings.digest_channel:
         return preview_digest(team_id, runtime.settings)  # printing needs no channel
     return get_digest(session, team_id=team_id, name=name)
 
 
 def _post(runtime: Runtime, digest_id: int, as_of: datetime) -> str:
+    from bot.delivery.sender import deliver_pending, make_client
+    from bot.jobs.digest import AlreadyPosted, advance_runs, start_run
+    from bot.services.errors import Conflict
+    from storage.models import DigestRun
+
     try:
         run = start_run(runtime, digest_id=digest_id, as_of=as_of)
     except AlreadyPosted:
@@ -151,11 +148,17 @@ def _post(runtime: Runtime, digest_id: int, as_of: datetime) -> str:
 
 
 def run_digest_add(args: argparse.Namespace) -> int:
+    from bot.services.digest.definitions import add_digest, status_of
+    from bot.services.gates.workspaces import only_team_id
+    from bot.views.digest_admin import saved_text
+    from storage.models.digest import DEFAULT_CRON
+    from storage.types import utcnow
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)
         digest = add_digest(session, actor=cli_operator(team_id), name=args.name, channel_id=args.channel,
-                            cron=args.cron, timezone=args.timezone or runtime.settings.default_timezone,
+                            cron=args.cron or DEFAULT_CRON, timezone=args.timezone or runtime.settings.default_timezone,
                             tag=args.tag, business_unit=args.business_unit)
         print(saved_text("added", status_of(session, digest, utcnow()), slack=False))
     return 0
@@ -164,6 +167,9 @@ def run_digest_add(args: argparse.Namespace) -> int:
 @contextmanager
 def _digests(args: argparse.Namespace) -> Iterator[tuple[Session, str]]:
     """One transaction over the digests of `--team` (or the only workspace), the default one included."""
+    from bot.services.digest.definitions import ensure_default_digests
+    from bot.services.gates.workspaces import only_team_id
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         ensure_default_digests(session, runtime.settings)
@@ -171,6 +177,10 @@ def _digests(args: argparse.Namespace) -> Iterator[tuple[Session, str]]:
 
 
 def run_digest_edit(args: argparse.Namespace) -> int:
+    from bot.services.digest.definitions import edit_digest, status_of
+    from bot.views.digest_admin import saved_text
+    from storage.types import utcnow
+
     with _digests(args) as (session, team_id):
         digest = edit_digest(session, actor=cli_operator(team_id), name=args.name, channel_id=args.channel,
                              cron=args.cron, timezone=args.timezone, tag=args.tag, business_unit=args.business_unit,
@@ -180,6 +190,10 @@ def run_digest_edit(args: argparse.Namespace) -> int:
 
 
 def run_digest_toggle(args: argparse.Namespace) -> int:
+    from bot.services.digest.definitions import set_digest_enabled, status_of
+    from bot.views.digest_admin import saved_text
+    from storage.types import utcnow
+
     with _digests(args) as (session, team_id):
         digest = set_digest_enabled(session, actor=cli_operator(team_id), name=args.name, enabled=args.enabled)
         print(saved_text("enabled" if args.enabled else "disabled", status_of(session, digest, utcnow()),
@@ -188,6 +202,10 @@ def run_digest_toggle(args: argparse.Namespace) -> int:
 
 
 def run_digest_list(args: argparse.Namespace) -> int:
+    from bot.services.digest.definitions import digest_statuses
+    from bot.views.digest_admin import digests_text
+    from storage.types import utcnow
+
     with _digests(args) as (session, team_id):
         print(digests_text(digest_statuses(session, team_id=team_id, now=utcnow()), slack=False))
     return 0

@@ -8,10 +8,6 @@ from pathlib import Path
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime
 from bot.services.errors import InvalidInput
-from bot.services.gate_editing.service import current_document, save_definition
-from bot.services.gates.document import describe, differences
-from bot.services.gates.workspaces import definition_row, only_team_id
-from bot.services.gates.yaml_file import InvalidGatesFile, dump_gates_yaml, parse_gates_yaml
 
 
 class _DryRun(Exception):
@@ -45,6 +41,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from bot.services.gates.workspaces import definition_row, only_team_id
+    from bot.services.gates.yaml_file import dump_gates_yaml
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)
@@ -62,6 +61,11 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from bot.services.gate_editing.service import current_document, save_definition
+    from bot.services.gates.document import describe
+    from bot.services.gates.workspaces import only_team_id
+    from bot.services.gates.yaml_file import InvalidGatesFile, parse_gates_yaml
+
     runtime = open_runtime()
     try:
         document = parse_gates_yaml(_read(args.file), filename=args.file)
@@ -95,6 +99,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_diff(args: argparse.Namespace) -> int:
+    from bot.services.gates.document import describe, differences
+    from bot.services.gates.workspaces import definition_row, only_team_id
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)

@@ -4,21 +4,15 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from bot.cli.common import add_team_option, open_runtime
-from bot.delivery.sender import deliver_pending, make_client
-from bot.jobs.nudges import SweepResult, run_sweep
-from bot.runtime import Runtime
-from bot.services.access.actors import Actor
-from bot.services.business_days import at_local, local_date, next_business_day
-from bot.services.gates.workspaces import only_team_id
-from bot.services.initiatives.service import get_initiative
-from bot.services.nudges.policy import ESCALATION, NUDGE, Item, Notice
-from bot.services.reviews.service import submit_for_next_gate
-from bot.views.nudges import as_text, nudge_message
 from bot.views.text import plain_date
+
+if TYPE_CHECKING:
+    from bot.jobs.nudges import SweepResult
+    from bot.services.nudges.policy import Item, Notice
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -35,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_nudge(args: argparse.Namespace) -> int:
+    from bot.delivery.sender import deliver_pending, make_client
+    from bot.jobs.nudges import run_sweep
+    from bot.services.gates.workspaces import only_team_id
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)
@@ -94,24 +92,3 @@ def _moment(text: str) -> datetime:
             f"'{text}' is not an ISO-8601 time; write e.g. 2026-12-01T09:30:00+01:00") from None
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
-
-def show_reminders(runtime: Runtime, *, team_id: str, submitter: Actor, keys: Sequence[tuple[str, int]],
-                   now: datetime, say: Callable[[str], None], names: Mapping[str, str]) -> None:
-    """For the demo: leave reviews waiting (`keys`: initiative key, calendar days ago), then print the
-    consolidated nudge and the escalation the next working morning's sweep would send."""
-    with runtime.transaction() as session:
-        for key, days_ago in keys:
-            initiative = get_initiative(session, team_id=team_id, key=key)
-            submit_for_next_gate(session, actor=submitter, initiative=initiative,
-                                 now=now - timedelta(days=days_ago))
-    zone = runtime.settings.default_zone
-    morning = at_local(next_business_day(local_date(now, zone)), time(10, 0), zone)
-    notices = [n for team in run_sweep(runtime, now=morning, send=False, team_id=team_id).teams
-               for n in team.plan.notices]
-    for kind, title in ((NUDGE, "consolidated nudge"), (ESCALATION, "escalation")):
-        chosen = max((n for n in notices if n.kind == kind), key=lambda n: len(n.items), default=None)
-        if chosen is None:
-            continue
-        say(f"\nThe {title} DM to {names.get(chosen.recipient, chosen.recipient)} at "
-            f"{morning:%a %H:%M} {zone.key}:")
-        say("  " + as_text(nudge_message(chosen), names=names).replace("\n", "\n  "))

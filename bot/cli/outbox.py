@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from bot.cli.common import add_team_option, open_runtime
-from bot.delivery.outbox import describe_error, failed_messages, recent_messages, state_counts
-from storage.models.outbox import OutboxMessage
+
+if TYPE_CHECKING:
+    from storage.models.outbox import OutboxMessage
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -18,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_outbox(args: argparse.Namespace) -> int:
+    from bot.delivery.outbox import failed_messages, recent_messages, state_counts
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         counts = state_counts(session, team_id=args.team)
@@ -34,6 +38,8 @@ def run_outbox(args: argparse.Namespace) -> int:
 
 
 def _line(message: OutboxMessage) -> str:
+    from bot.delivery.outbox import describe_error
+
     target = message.payload.get("channel") or message.payload.get("user_id") or ""
     when = (message.failed_at or message.sent_at or message.created_at).strftime("%Y-%m-%d %H:%M UTC")
     line = f"#{message.id} {message.state:<7} {when} {message.team_id} {message.method} {target}".rstrip()

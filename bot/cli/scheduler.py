@@ -9,9 +9,6 @@ import signal
 import threading
 
 from bot.cli.common import open_runtime
-from bot.config import load_settings
-from bot.jobs import scheduler
-from bot.wiring import build_runtime
 
 log = logging.getLogger(__name__)
 
@@ -25,10 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_scheduler(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from bot.jobs import scheduler
+
     settings = load_settings()
     settings.require_slack(receives=None)  # it only sends
-    open_runtime(settings).engine.dispose()  # refuses an unreachable or outdated database
-    runtime = build_runtime(settings)
+    runtime = open_runtime(settings)  # refuses an unreachable or outdated database
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())

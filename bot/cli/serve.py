@@ -10,18 +10,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gunicorn.app.base import BaseApplication
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
-
-from bot.app import DEFAULT_LISTENER_THREADS, create_app
 from bot.cli.common import open_runtime
-from bot.config import Settings, SettingsError, load_settings
-from bot.process import BackgroundWork, freeze_startup_objects
-from bot.web import WebApp
-from bot.wiring import build_runtime
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.web import WebApp
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from gunicorn.app.base import BaseApplication
+
+    from bot.config import SettingsError, load_settings
+
+    class _Served(_Gunicorn, BaseApplication):
+        """gunicorn's application class, only imported when `serve` runs."""
+
     settings = load_settings()
     settings.require_slack()
     for name in ("workers", "threads", "port"):
@@ -57,7 +59,7 @@ def run_serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         graceful_timeout=args.graceful_timeout,
     )
-    _Gunicorn(options, settings, run_scheduler=not args.no_scheduler, threads=args.threads).run()
+    _Served(options, settings, run_scheduler=not args.no_scheduler, threads=args.threads).run()
     return 0
 
 
@@ -84,6 +86,11 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, gracef
 
 def check_bot_token(settings: Settings) -> None:
     """Fail with one line, before any worker starts, if Slack refuses the token."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    from bot.config import SettingsError
+
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
     try:
         client.auth_test()
@@ -96,7 +103,9 @@ def check_bot_token(settings: Settings) -> None:
         raise SettingsError(f"SLACK_API_URL cannot be reached ({settings.slack_api_url}): {exc}") from None
 
 
-class _Gunicorn(BaseApplication):
+class _Gunicorn:
+    """What `serve` adds to gunicorn's BaseApplication (mixed in by run_serve): our settings and worker start-up."""
+
     def __init__(self, options: dict[str, Any], settings: Settings, *, run_scheduler: bool, threads: int) -> None:
         self.options = options
         self.settings = settings
@@ -110,6 +119,11 @@ class _Gunicorn(BaseApplication):
 
     def load(self) -> WebApp:
         """Runs in each worker after the fork."""
+        from bot.app import DEFAULT_LISTENER_THREADS, create_app
+        from bot.process import BackgroundWork, freeze_startup_objects
+        from bot.web import WebApp
+        from bot.wiring import build_runtime
+
         runtime = build_runtime(self.settings)
         app = create_app(runtime, listener_threads=max(DEFAULT_LISTENER_THREADS, 2 * self.threads))
         background = BackgroundWork(runtime, run_scheduler=self.run_scheduler)
@@ -128,6 +142,8 @@ _worker_state: dict[str, Any] = {}
 
 def _before_fork(server: Any, worker: Any) -> None:
     """gunicorn's hook, in the master, before it forks a worker."""
+    from bot.process import freeze_startup_objects
+
     freeze_startup_objects()
 
 

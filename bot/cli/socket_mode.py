@@ -11,13 +11,7 @@ import logging
 import signal
 import threading
 
-from slack_bolt.adapter.socket_mode import SocketModeHandler
-
-from bot.app import create_app
 from bot.cli.common import open_runtime
-from bot.config import load_settings
-from bot.process import BackgroundWork, freeze_startup_objects
-from bot.wiring import build_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -29,10 +23,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_socket(args: argparse.Namespace) -> int:
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    from bot.app import create_app
+    from bot.config import load_settings
+    from bot.process import BackgroundWork, freeze_startup_objects
+
     settings = load_settings()
     settings.require_slack(receives="socket")
-    open_runtime(settings).engine.dispose()  # refuses an unreachable or outdated database
-    runtime = build_runtime(settings)
+    runtime = open_runtime(settings)  # refuses an unreachable or outdated database
     app = create_app(runtime, socket_mode=True)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     background = BackgroundWork(runtime, run_scheduler=not args.no_scheduler)

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime
-from bot.services.gates.workspaces import only_team_id
-from bot.services.webhooks.service import EVENT_TYPES, add_endpoint, list_endpoints, remove_endpoint
-from bot.views.webhooks import endpoint_lines, registered_text, removed_text
+from bot.services.webhooks.event_types import EVENT_TYPES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +29,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
+    from bot.services.gates.workspaces import only_team_id
+    from bot.services.webhooks.service import add_endpoint
+    from bot.views.webhooks import registered_text
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         actor = cli_operator(only_team_id(session, args.team))
@@ -40,6 +42,10 @@ def run_add(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from bot.services.gates.workspaces import only_team_id
+    from bot.services.webhooks.service import list_endpoints
+    from bot.views.webhooks import endpoint_lines
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         print(endpoint_lines(list_endpoints(session, actor=cli_operator(only_team_id(session, args.team)))))
@@ -47,6 +53,10 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_remove(args: argparse.Namespace) -> int:
+    from bot.services.gates.workspaces import only_team_id
+    from bot.services.webhooks.service import remove_endpoint
+    from bot.views.webhooks import removed_text
+
     runtime = open_runtime()
     with runtime.transaction() as session:
         actor = cli_operator(only_team_id(session, args.team))

@@ -12,11 +12,11 @@ from typing import IO, Any
 from sqlalchemy import Connection, select
 from sqlmodel import col
 
+from bot.services.audit.export_formats import FORMATS
 from bot.services.audit.identity import Directory, load_directory
 from bot.services.errors import InvalidInput
 from storage.models import AuditEvent, Initiative
 
-FORMATS = ("csv", "jsonl")
 EXPORT_FIELDS = ("seq", "event_id", "time", "actor_id", "actor_name", "action", "subject_type", "subject",
                  "initiative", "before", "after", "definition_version", "hash")
 STREAM_BATCH = 2000

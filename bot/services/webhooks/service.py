@@ -22,11 +22,11 @@ from bot.services.access.actors import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.events import DigestPosted, DomainEvent, InitiativeCreated, ReviewOpened, SignOffDecided, StageChanged
+from bot.services.webhooks.event_types import EVENT_TYPES
 from storage.models import GateReview, Initiative, SignOff, WebhookDelivery, WebhookEndpoint
 from storage.types import utcnow
 
 SCHEMA_VERSION = 1
-EVENT_TYPES = ("initiative.created", "review.opened", "signoff.decided", "stage.changed", "digest.posted")
 MAX_URL_LENGTH = 2000
 
 

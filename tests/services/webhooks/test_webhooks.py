@@ -4,10 +4,7 @@ verify by the documented steps, retries with backoff, and disabling a failing en
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import json
-import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,6 +21,7 @@ from bot.services.webhooks.service import WebhookEvents, add_endpoint, list_endp
 from storage.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from storage.types import utcnow
 from tests.support.factories import TEAM, actor
+from tests.support.webhooks import verify_as_receiver
 
 HOOK = "https://hooks.example.com/initiatives"
 PINNED = "https://93.184.215.14/initiatives"  # what the guarded transport connects to (see conftest)
@@ -47,19 +45,6 @@ def _register(runtime, url=HOOK, events=None):
 def _create(runtime, title="Churn model"):
     with runtime.transaction() as session:
         return create_initiative(session, actor=actor("UBIZ"), title=title, owners=OWNERS).key
-
-
-def verify_as_receiver(secret: str, headers: httpx.Headers, body: bytes, *, tolerance: int = 300) -> dict:
-    """The receiver's steps from docs/integrations.md, "Verifying a delivery"."""
-    msg_id, timestamp, signatures = headers["webhook-id"], headers["webhook-timestamp"], headers["webhook-signature"]
-    if abs(time.time() - int(timestamp)) > tolerance:
-        raise ValueError("too old or in the future: a replay")
-    key = base64.b64decode(secret.removeprefix("whsec_"))
-    expected = base64.b64encode(hmac.new(key, f"{msg_id}.{timestamp}.".encode() + body, hashlib.sha256).digest())
-    if not any(hmac.compare_digest(expected.decode(), sig.split(",", 1)[1])
-               for sig in signatures.split(" ") if sig.startswith("v1,")):
-        raise ValueError("bad signature")
-    return json.loads(body)
 
 
 def test_only_admins_register_and_the_secret_is_standard_webhooks_format(hooked):

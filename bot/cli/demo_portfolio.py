@@ -1,30 +1,36 @@
-"""`initiative-bot demo`: a sample portfolio on its own SQLite file, with one initiative taken through a gate.
+"""What `initiative-bot demo` runs: a sample portfolio on its own SQLite file, with one initiative taken through a
+gate, then the reminders and the digest it would get.
 
-It needs no Slack workspace and never touches DATABASE_URL: it writes ./initiative-demo.db afresh each run.
+It needs no Slack workspace and never touches DATABASE_URL: it writes ./initiative-demo.db afresh each run. Not a
+command module: `bot.cli.demo` imports it when the command runs, so its imports cost `--help` nothing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 
 from sqlmodel import Session
 
 from bot.cli.digest import show_digest
-from bot.cli.nudge import show_reminders
 from bot.config import Settings
+from bot.jobs.nudges import run_sweep
 from bot.runtime import Runtime
 from bot.services.access.actors import Actor
 from bot.services.audit.identity import remember_identity
+from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.definitions import preview_digest
 from bot.services.gates.workspaces import catalog_for, ensure_workspace
 from bot.services.initiatives.portfolio import portfolio_by_stage
 from bot.services.initiatives.service import create_initiative, get_initiative
+from bot.services.nudges.policy import ESCALATION, NUDGE
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.reviews.service import checklist_of, sign_offs_of
+from bot.views.nudges import as_text, nudge_message
+from bot.wiring import build_runtime
 from storage.migrate import upgrade
 from storage.models import GateReview, SignOff
 from storage.types import utcnow
@@ -56,7 +62,7 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print) -> Path:
     """Build the sample portfolio and narrate it. Returns the path of the demo database."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
-    runtime = Runtime.from_settings(settings, database_url=f"sqlite:///{DEMO_DATABASE}")
+    runtime = build_runtime(settings, database_url=f"sqlite:///{DEMO_DATABASE}")
     upgrade(runtime.engine)
     demo = Demo(runtime=runtime, now=utcnow(), say=say)
     say(f"Initiative Bot demo: a sample portfolio in ./{DEMO_DATABASE} (no Slack workspace needed).\n")
@@ -69,8 +75,7 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print) -> Path:
     with runtime.transaction() as session:
         _print_portfolio(session, demo)
     say("\n— Reminders: sign-offs left waiting —")
-    show_reminders(runtime, team_id=DEMO_TEAM, submitter=demo.actor("U0MARIA"), keys=(("AI-6", 12), ("AI-3", 4)),
-                   now=demo.now, say=say, names=PEOPLE)
+    _show_reminders(demo, waiting=(("AI-6", 12), ("AI-3", 4)))
     say("\n— This week's digest —")
     show_digest(runtime, digest=preview_digest(DEMO_TEAM, settings), as_of=utcnow(), chart=DEMO_CHART, say=say)
     runtime.engine.dispose()
@@ -173,3 +178,24 @@ def _print_portfolio(session: Session, demo: Demo) -> None:
             stalled = "  ⚠ stalled" if item.stalled else ""
             demo.say(f"  {item.key:<6} {item.title:<34} risk {item.risk_tier:<6} "
                      f"{item.days_in_stage:>4} days in stage{flag}{stalled}")
+
+
+def _show_reminders(demo: Demo, waiting: Sequence[tuple[str, int]]) -> None:
+    """Leave reviews waiting (`waiting`: initiative key, calendar days ago), then print the consolidated nudge and
+    the escalation the next working morning's sweep would send."""
+    with demo.runtime.transaction() as session:
+        for key, days_ago in waiting:
+            initiative = get_initiative(session, team_id=DEMO_TEAM, key=key)
+            reviews.submit_for_next_gate(session, actor=demo.actor("U0MARIA"), initiative=initiative,
+                                         now=demo.now - timedelta(days=days_ago))
+    zone = demo.runtime.settings.default_zone
+    morning = at_local(next_business_day(local_date(demo.now, zone)), time(10, 0), zone)
+    notices = [n for team in run_sweep(demo.runtime, now=morning, send=False, team_id=DEMO_TEAM).teams
+               for n in team.plan.notices]
+    for kind, title in ((NUDGE, "consolidated nudge"), (ESCALATION, "escalation")):
+        chosen = max((n for n in notices if n.kind == kind), key=lambda n: len(n.items), default=None)
+        if chosen is None:
+            continue
+        demo.say(f"\nThe {title} DM to {PEOPLE.get(chosen.recipient, chosen.recipient)} at "
+                 f"{morning:%a %H:%M} {zone.key}:")
+        demo.say("  " + as_text(nudge_message(chosen), names=PEOPLE).replace("\n", "\n  "))
