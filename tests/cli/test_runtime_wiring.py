@@ -12,10 +12,10 @@ from bot.cli import main
 from bot.config import load_settings
 from bot.jobs.integrations import deliver_webhooks
 from bot.runtime import Runtime
-from tests.integrations.test_webhooks import SCHEMA
-from tests.platform.serving import bot_env, run_cli
+from tests.services.webhooks.test_webhooks import SCHEMA
 from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM
+from tests.support.serving import bot_env, run_cli
 from tests.support.webhooks import WebhookReceiver, verify_as_receiver
 
 DIGEST_CHANNEL = "C0DIGEST"
