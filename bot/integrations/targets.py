@@ -206,7 +206,7 @@ def _is_localhost(host: str) -> bool:
 
 
 def _require_public(host: str, address: IPAddress) -> None:
-    judged = _embedded_ipv4(address) if isinstance(address, ipaddress.IPv6Address) else address
+    judged = _judged_address(address) if isinstance(address, ipaddress.IPv6Address) else address
     if judged is not None and judged.is_global and not judged.is_multicast:
         return
     carried = f" (which carries {judged})" if judged is not None and judged != address else ""
@@ -215,16 +215,17 @@ def _require_public(host: str, address: IPAddress) -> None:
     raise OutboundRefused(f"{host} resolves to {address}{carried}, which is not a public address")
 
 
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> IPAddress | None:
-    """The IPv4 address an IPv6 one delivers to, the address itself when it carries none, None when it is not
-    public whatever it carries."""
+def _judged_address(address: ipaddress.IPv6Address) -> IPAddress | None:
+    """The address to judge for an IPv6 one: the IPv4 address it carries, the address itself when it carries
+    none, None when it is not public whatever it carries."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
     if address in _LOCAL_NAT64:
         return None
-    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+    # `::` and `::1` lie in the IPv4-compatible block but are the unspecified and loopback addresses themselves.
+    if address in _NAT64 or (address in _IPV4_COMPATIBLE and int(address) > 1):
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return address
 
