@@ -284,3 +284,19 @@ def test_the_system_resolver_is_bounded_and_says_why_a_name_failed(monkeypatch):
     monkeypatch.setattr(targets.socket, "getaddrinfo", unknown)
     with pytest.raises(targets.OutboundFailed, match=r"gone\.example\.com does not resolve \(Name or service"):
         system_resolve("gone.example.com", 443)
+
+
+def test_links_are_vetted_side_by_side_within_one_bound(monkeypatch):
+    """An approval must be answered within Slack's 3 s however many links it carries: the names are resolved at
+    once, and what has not resolved by the bound is refused (here each lookup would take 1 s, the bound 0.1 s)."""
+    monkeypatch.setattr(targets, "RESOLVE_SECONDS", 0.1)
+
+    def slow(host: str, port: int) -> list[str]:
+        time.sleep(1)
+        return [PUBLIC]
+    urls = [f"https://docs{n}.example.com/card" for n in range(6)] + ["https://0x7f.1/"]
+    problems = targets.vet_each(urls, OutboundPolicy(resolve=slow))
+    assert [str(problem) for problem in problems[:6]] == [
+        f"docs{n}.example.com did not resolve within 0.1 s" for n in range(6)]
+    assert "non-standard spelling" in str(problems[6])
+    assert targets.vet_each(urls, None)[:6] == [None] * 6  # without a policy, names are not resolved

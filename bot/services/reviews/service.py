@@ -15,7 +15,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.integrations.targets import OutboundError, OutboundPolicy, parse_target, vet
+from bot.integrations.targets import OutboundPolicy, vet_each
 from bot.services.access.actors import Actor, require_admin
 from bot.services.access.delegation import is_delegate_of
 from bot.services.audit.service import record_audit
@@ -302,11 +302,10 @@ def _check_links(links: Iterable[str], policy: OutboundPolicy | None) -> list[st
         if len(link) > MAX_EVIDENCE_LINK_LENGTH:
             raise InvalidInput(f"'{link[:60]}…' is longer than {MAX_EVIDENCE_LINK_LENGTH} characters; link to the "
                                f"page by a shorter URL.")
-        try:
-            vet(link, policy) if policy is not None else parse_target(link)
-        except OutboundError as exc:
-            raise InvalidInput(f"'{link[:60]}' cannot be an evidence link: {exc}. Evidence links are web pages "
-                               f"such as https://wiki.example.com/model-card, one per line.") from None
+    for link, problem in zip(cleaned, vet_each(cleaned, policy), strict=True):
+        if problem is not None:
+            raise InvalidInput(f"'{link[:60]}' cannot be an evidence link: {problem}. Evidence links are web pages "
+                               f"such as https://wiki.example.com/model-card, one per line.")
     return cleaned
 
 
