@@ -2,10 +2,10 @@
 evidence links on a sign-off) and again when the guarded client connects (`bot.integrations.http`).
 
 `vet(url, policy)`, in order:
-- the URL parses: `http://` or `https://`, a host, a port from 1 to 65535;
-- `https://` only, unless the policy allows http or the host is on its allow-list;
-- IP addresses are written the standard way (a.b.c.d, or IPv6 in brackets). The operating system reads
+- the URL parses (`parse_target`, whatever the policy): `http://` or `https://`, a host, a port from 1 to 65535,
+  and IP addresses written the standard way (a.b.c.d, or IPv6 in brackets). The operating system reads
   `2130706433`, `0x7f000001`, `0x7f.1`, `127.1` and `0177.0.0.1` as 127.0.0.1, so such spellings are refused;
+- `https://` only, unless the policy allows http or the host is on its allow-list;
 - every address of the target is public, unless the policy allows private addresses or the host is on its
   allow-list. `localhost`, `localhost.` and `*.localhost` are loopback by definition (RFC 6761); a name is
   resolved by the policy's resolver and each of its addresses checked; a name that does not resolve is refused.
