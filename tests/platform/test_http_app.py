@@ -98,18 +98,18 @@ def test_a_signed_event_is_received_once_however_often_slack_retries(slack_app: 
 def test_healthz_answers_200_while_the_database_answers(slack_app: RunningSlackApp) -> None:
     response = httpx.get(slack_app.url + "/healthz")
 
-    assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert (response.status_code, response.json()) == (200, {"status": "ok"})
 
 
 @pytest.mark.postgres_only
-def test_healthz_answers_503_when_the_database_is_gone(slack_app: RunningSlackApp, database_url: str) -> None:
+def test_healthz_is_liveness_only_and_answers_at_once_while_the_database_is_gone(
+    slack_app: RunningSlackApp, database_url: str
+) -> None:
+    """A load balancer restarts what fails its liveness check: a database outage must not restart every replica."""
     with database_down(database_url):
-        down = httpx.get(slack_app.url + "/healthz")
-    up = httpx.get(slack_app.url + "/healthz")
+        down = httpx.get(slack_app.url + "/healthz", timeout=1)  # the deadline the check promises (issue 22)
 
-    assert (down.status_code, down.json()) == (503, {"status": "unavailable", "database": "down"})
-    assert up.status_code == 200
+    assert (down.status_code, down.json()) == (200, {"status": "ok"})
 
 
 @pytest.mark.postgres_only
