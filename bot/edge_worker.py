@@ -12,9 +12,10 @@ reads all connections, with h11 doing the HTTP/1.1 parsing:
 - only a request that has fully arrived takes one of the `--threads` request threads, to run the WSGI app;
   the answer is written back from the loop.
 
-gunicorn's master stays as it is (`--workers`, hooks, heartbeats, restarts). On SIGTERM the worker stops
-accepting, closes its idle connections, lets requests already being read or answered finish (up to
-`--graceful-timeout`), then returns, and gunicorn runs the `worker_exit` hook (`bot.cli.serve`).
+gunicorn's master stays as it is (`--workers`, hooks, heartbeats, restarts); the worker does not run gunicorn's
+access log or request hooks. On SIGTERM the worker stops accepting, closes connections still waiting for a head,
+lets every request whose head has arrived finish (up to `--graceful-timeout`), then returns, and gunicorn runs
+the `worker_exit` hook (`bot.cli.serve`).
 """
 
 from __future__ import annotations
@@ -93,6 +94,11 @@ class BufferingWorker(base.Worker):
         deadline = self.loop.time() + self.cfg.graceful_timeout
         while self.requests_in_progress and self.loop.time() < deadline:
             await asyncio.sleep(0.05)
+        # Connections still reading a head or body are dropped with the worker (Slack retries what it sent).
+        unfinished = asyncio.all_tasks() - {asyncio.current_task()}
+        for task in unfinished:
+            task.cancel()
+        await asyncio.gather(*unfinished, return_exceptions=True)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self.open_connections >= self.cfg.worker_connections or not self.alive:
@@ -124,6 +130,8 @@ class BufferingWorker(base.Worker):
                 await self._send(connection, writer, exc.error_status_hint, [], b"", keep_alive=False)
         except (TimeoutError, ConnectionError):
             pass  # an idle, slow or vanished client: its connection is simply closed
+        except Exception:
+            self.log.exception("Error serving a connection from %s", writer.get_extra_info("peername"))
         finally:
             self.open_connections -= 1
             writer.close()
