@@ -9,6 +9,8 @@ reads all connections, with h11 doing the HTTP/1.1 parsing:
   connection) and its body within `BODY_TIMEOUT`; a socket that misses either is closed;
 - a body over `bot.edge.MAX_BODY_BYTES` gets 413 before it is read when its length is declared, and as soon as
   it passes the limit when it is chunked;
+- all bodies held at once stay under `MAX_BUFFERED_BYTES` per worker: past it, a request gets 503 and
+  `Retry-After` (Slack retries events), so a flood of large bodies cannot grow the worker's memory;
 - only a request that has fully arrived takes one of the `--threads` request threads, to run the WSGI app;
   the answer is written back from the loop.
 
@@ -26,6 +28,7 @@ import os
 import sys
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -50,11 +53,37 @@ HEARTBEAT_SECONDS = 1.0
 # Headers that frame the message: the worker sets them for the buffered body, not the client or the app.
 FRAMING_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "keep-alive"})
 
+# Request bodies one worker holds at once (being read, or waiting for or in the app). Slack's requests are a few
+# KiB each, so 64 MiB means a flood; refusing more keeps the worker's memory bounded (issue 22: six 50 MB posts
+# took a worker from 100 MB to 514 MB).
+MAX_BUFFERED_BYTES = 64 * 1024 * 1024
+
 WsgiResult = tuple[str, list[tuple[str, str]], bytes]
 
 
 class BodyTooLarge(Exception):
     pass
+
+
+class WorkerFull(Exception):
+    pass
+
+
+@dataclass(frozen=True)
+class Refusal:
+    status: int
+    reason: str  # for the log line
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=lambda: [("Content-Type", "application/json")])
+
+
+TOO_LARGE = Refusal(413, f"body over {MAX_BODY_BYTES:,} bytes", b'{"error": "content too large"}')
+WORKER_FULL = Refusal(
+    503,
+    f"this worker already holds {MAX_BUFFERED_BYTES:,} bytes of request bodies",
+    b'{"error": "busy, try again"}',
+    [("Content-Type", "application/json"), ("Retry-After", "1")],
+)
 
 
 class BufferingWorker(base.Worker):
@@ -65,6 +94,7 @@ class BufferingWorker(base.Worker):
         self.request_threads = ThreadPoolExecutor(max_workers=self.cfg.threads, thread_name_prefix="request")
         self.open_connections = 0
         self.requests_in_progress = 0  # head read, answer not yet written
+        self.buffered_bytes = 0  # bodies held: see MAX_BUFFERED_BYTES
         self.waiting: set[asyncio.StreamWriter] = set()  # connections waiting for their next request's head
         super().init_process()  # loads the app, then calls run()
 
@@ -147,28 +177,47 @@ class BufferingWorker(base.Worker):
         another request."""
         declared = dict(request.headers).get(b"content-length")
         if declared is not None and int(declared) > MAX_BODY_BYTES:
-            return await self._refuse_too_large(connection, reader, writer)
+            return await self._refuse(connection, reader, writer, TOO_LARGE)
         if connection.they_are_waiting_for_100_continue:
             writer.write(connection.send(h11.InformationalResponse(status_code=100, headers=[])))
+        body = bytearray()
         try:
-            body = await asyncio.wait_for(_read_body(connection, reader), BODY_TIMEOUT)
+            await asyncio.wait_for(self._read_body(connection, reader, body), BODY_TIMEOUT)
+            environ = self._environ(request, bytes(body), writer)
+            status, headers, content = await self.loop.run_in_executor(self.request_threads, self._call_app, environ)
         except BodyTooLarge:
-            return await self._refuse_too_large(connection, reader, writer)
-        environ = self._environ(request, body, writer)
-        status, headers, content = await self.loop.run_in_executor(self.request_threads, self._call_app, environ)
+            return await self._refuse(connection, reader, writer, TOO_LARGE)
+        except WorkerFull:
+            return await self._refuse(connection, reader, writer, WORKER_FULL)
+        finally:
+            self.buffered_bytes -= len(body)
         keep_alive = self.alive and self.cfg.keepalive > 0 and connection.their_state is h11.DONE
         code, _, reason = status.partition(" ")
         if request.method == b"HEAD":
             content = b""
         return await self._send(connection, writer, int(code), headers, content, keep_alive=keep_alive, reason=reason)
 
-    async def _refuse_too_large(
-        self, connection: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    async def _read_body(self, connection: h11.Connection, reader: asyncio.StreamReader, body: bytearray) -> None:
+        """Read the body into `body`, counting what it holds in `buffered_bytes` (the caller gives it back)."""
+        while True:
+            event = await _next_event(connection, reader)
+            if isinstance(event, h11.EndOfMessage):
+                return
+            if not isinstance(event, h11.Data):
+                raise h11.RemoteProtocolError("the connection closed inside the body", error_status_hint=400)
+            body += event.data
+            self.buffered_bytes += len(event.data)
+            if len(body) > MAX_BODY_BYTES:
+                raise BodyTooLarge
+            if self.buffered_bytes > MAX_BUFFERED_BYTES:
+                raise WorkerFull
+
+    async def _refuse(
+        self, connection: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, refusal: Refusal
     ) -> bool:
-        self.log.warning("refused a request body over %s bytes", f"{MAX_BODY_BYTES:,}")
-        body = b'{"error": "content too large"}'
-        headers = [("Content-Type", "application/json")]
-        await self._send(connection, writer, 413, headers, body, keep_alive=False)
+        """Answer before the body is read (or read whole), then close the connection."""
+        self.log.warning("refused a request: %s", refusal.reason)
+        await self._send(connection, writer, refusal.status, refusal.headers, refusal.body, keep_alive=False)
         try:
             async with asyncio.timeout(DISCARD_TIMEOUT):
                 while await reader.read(READ_SIZE):
@@ -223,18 +272,18 @@ class BufferingWorker(base.Worker):
     def _environ(self, request: h11.Request, body: bytes, writer: asyncio.StreamWriter) -> dict[str, Any]:
         """The WSGI environ (PEP 3333) for a request whose body has been read whole."""
         path, _, query = request.target.decode("latin-1").partition("?")
-        server = writer.get_extra_info("sockname") or ("", 0)
-        peer = writer.get_extra_info("peername") or ("", 0)
+        server = _host_and_port(writer.get_extra_info("sockname"))
+        peer = _host_and_port(writer.get_extra_info("peername"))
         environ: dict[str, Any] = {
             "REQUEST_METHOD": request.method.decode("ascii"),
             "SCRIPT_NAME": "",
             "PATH_INFO": unquote(path, encoding="latin-1"),
             "QUERY_STRING": query,
-            "SERVER_NAME": str(server[0]),
-            "SERVER_PORT": str(server[1]),
+            "SERVER_NAME": server[0],
+            "SERVER_PORT": server[1],
             "SERVER_PROTOCOL": "HTTP/" + request.http_version.decode("ascii"),
-            "REMOTE_ADDR": str(peer[0]),
-            "REMOTE_PORT": str(peer[1]),
+            "REMOTE_ADDR": peer[0],
+            "REMOTE_PORT": peer[1],
             "CONTENT_LENGTH": str(len(body)),
             "wsgi.version": (1, 0),
             "wsgi.url_scheme": "http",
@@ -263,15 +312,8 @@ async def _next_event(connection: h11.Connection, reader: asyncio.StreamReader) 
         connection.receive_data(await reader.read(READ_SIZE))  # b"" tells h11 the client closed
 
 
-async def _read_body(connection: h11.Connection, reader: asyncio.StreamReader) -> bytes:
-    body = bytearray()
-    while True:
-        event = await _next_event(connection, reader)
-        if isinstance(event, h11.Data):
-            body += event.data
-            if len(body) > MAX_BODY_BYTES:
-                raise BodyTooLarge
-        elif isinstance(event, h11.EndOfMessage):
-            return bytes(body)
-        else:
-            raise h11.RemoteProtocolError("the connection closed inside the body", error_status_hint=400)
+def _host_and_port(address: Any) -> tuple[str, str]:
+    """A socket's address as WSGI wants it: (host, port) for TCP, (path, "") for a UNIX socket."""
+    if isinstance(address, tuple):
+        return str(address[0]), str(address[1])
+    return str(address or ""), ""

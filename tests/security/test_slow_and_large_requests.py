@@ -6,12 +6,13 @@ Timings asserted here are Slack's own deadlines (an acknowledgement within 3 s) 
 from __future__ import annotations
 
 import socket
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
 
 from bot.edge import MAX_BODY_BYTES
-from bot.edge_worker import BODY_TIMEOUT, HEAD_TIMEOUT
+from bot.edge_worker import BODY_TIMEOUT, HEAD_TIMEOUT, MAX_BUFFERED_BYTES
 from tests.security.conftest import LONGEST_LOG_LINE, THREADS, Target
 from tests.support.slack_app import SIGNING_SECRET
 from tests.support.slack_requests import FORM, post_signed, slash_command_body
@@ -71,8 +72,29 @@ def test_a_50_mb_unsigned_post_gets_413_and_leaves_only_short_log_lines(target: 
     response = httpx.post(target.events_url, content=_zeros(FIFTY_MB), headers=headers, timeout=10)
 
     assert response.status_code == 413
-    assert any("refused a request body over 1,048,576 bytes" in line for line in log.lines)
+    assert any("refused a request: body over 1,048,576 bytes" in line for line in log.lines)
     assert max(len(line) for line in log.lines) <= LONGEST_LOG_LINE
+
+
+def test_a_flood_of_large_bodies_gets_503_once_the_worker_holds_its_budget_and_the_worker_recovers(
+    target: Target,
+) -> None:
+    """Each body is under the limit, but together they would fill the worker's memory."""
+    almost_whole = b"payload=" + b"x" * (MAX_BODY_BYTES - 100)  # declared 1 MiB; the last 92 bytes never come
+    flood = []
+    try:
+        for _ in range(MAX_BUFFERED_BYTES // len(almost_whole) + 1):
+            flood.append(target.connect(head(f"Content-Length: {MAX_BODY_BYTES}\r\n") + almost_whole))
+        over_budget = _status_line(flood[-1])
+        health = httpx.get(target.bot.url + "/healthz", timeout=2)
+    finally:
+        for client in flood:
+            client.close()
+    after = _when_not_busy(lambda: post_signed(target.events_url, slash_command_body(text="help"), SIGNING_SECRET))
+
+    assert over_budget.startswith("HTTP/1.1 503")
+    assert health.status_code == 200  # no body: the budget does not concern it
+    assert after.status_code == 200  # the flood's bodies were given back when their connections closed
 
 
 def test_a_signed_request_just_under_the_limit_is_still_served(target: Target) -> None:
@@ -105,6 +127,15 @@ def _read_until(client: socket.socket, done: Callable[[bytes], bool]) -> bytes:
         assert data, f"the connection closed after {received!r}"
         received += data
     return received
+
+
+def _when_not_busy(send: Callable[[], httpx.Response], patience: float = 5) -> httpx.Response:
+    """The first answer that is not 503, as Slack's retries would get it (the worker learns of the closed
+    connections an instant after they close)."""
+    deadline = time.monotonic() + patience
+    while (response := send()).status_code == 503 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return response
 
 
 def _zeros(size: int) -> Iterator[bytes]:
