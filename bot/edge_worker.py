@@ -45,7 +45,8 @@ WRITE_TIMEOUT = 10.0
 # After a 413, how long the rest of the body is read and dropped, so the client can read the answer before the
 # connection closes (closing with unread bytes makes the kernel reset it, and the 413 is lost).
 DISCARD_TIMEOUT = 2.0
-# The largest request line plus headers (h11's default); Slack's are under 2 KiB.
+# How much of a request's line and headers may be waiting for their end (h11's default; a head that arrives in
+# one read may be up to READ_SIZE longer). Slack's are under 2 KiB.
 MAX_HEAD_BYTES = 16 * 1024
 READ_SIZE = 64 * 1024
 # How often the worker tells the master it is alive (the master restarts a worker silent for `timeout` seconds).
@@ -157,7 +158,9 @@ class BufferingWorker(base.Worker):
                 head_timeout = self.cfg.keepalive
         except h11.RemoteProtocolError as exc:
             if connection.our_state in (h11.IDLE, h11.SEND_RESPONSE):
-                await self._send(connection, writer, exc.error_status_hint, [], b"", keep_alive=False)
+                code = exc.error_status_hint
+                malformed = Refusal(code, f"malformed HTTP ({code})", b'{"error": "malformed request"}')
+                await self._refuse(connection, reader, writer, malformed)
         except (TimeoutError, ConnectionError):
             pass  # an idle, slow or vanished client: its connection is simply closed
         except Exception:

@@ -54,6 +54,13 @@ def test_a_declared_body_over_the_limit_gets_413_before_it_is_sent(target: Targe
     assert status.startswith("HTTP/1.1 413")
 
 
+def test_a_head_that_keeps_growing_is_refused(target: Target) -> None:
+    with target.connect(b"GET /healthz HTTP/1.1\r\nHost: bot\r\nX-Filler: " + b"a" * 200_000) as client:
+        status = _status_line(client)
+
+    assert status.startswith("HTTP/1.1 431")
+
+
 def test_a_chunked_body_is_cut_as_soon_as_it_passes_the_limit(target: Target) -> None:
     chunk = b"a" * 64 * 1024
     chunks = (MAX_BODY_BYTES // len(chunk)) + 1
