@@ -42,8 +42,9 @@ HEAD_TIMEOUT = 10.0
 BODY_TIMEOUT = 10.0
 # Writing an answer to a client that does not read it.
 WRITE_TIMEOUT = 10.0
-# After a 413, how long the rest of the body is read and dropped, so the client can read the answer before the
-# connection closes (closing with unread bytes makes the kernel reset it, and the 413 is lost).
+# After a refusal (413, 503, a malformed head), how long the rest of the request is read and dropped, so the
+# client can read the answer before the connection closes (closing with unread bytes makes the kernel reset the
+# connection, and the answer is lost).
 DISCARD_TIMEOUT = 2.0
 # How much of a request's line and headers may be waiting for their end (h11's default; a head that arrives in
 # one read may be up to READ_SIZE longer). Slack's are under 2 KiB.
@@ -125,7 +126,8 @@ class BufferingWorker(base.Worker):
         deadline = self.loop.time() + self.cfg.graceful_timeout
         while self.requests_in_progress and self.loop.time() < deadline:
             await asyncio.sleep(0.05)
-        # Connections still reading a head or body are dropped with the worker (Slack retries what it sent).
+        # What is left (heads still arriving, requests past the graceful timeout) ends with the worker; Slack
+        # retries what it had sent.
         unfinished = asyncio.all_tasks() - {asyncio.current_task()}
         for task in unfinished:
             task.cancel()
@@ -157,6 +159,8 @@ class BufferingWorker(base.Worker):
                 connection.start_next_cycle()
                 head_timeout = self.cfg.keepalive
         except h11.RemoteProtocolError as exc:
+            if reader.at_eof():
+                return  # the client went away in the middle of a request
             if connection.our_state in (h11.IDLE, h11.SEND_RESPONSE):
                 code = exc.error_status_hint
                 malformed = Refusal(code, f"malformed HTTP ({code})", b'{"error": "malformed request"}')
@@ -218,14 +222,15 @@ class BufferingWorker(base.Worker):
     async def _refuse(
         self, connection: h11.Connection, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, refusal: Refusal
     ) -> bool:
-        """Answer before the body is read (or read whole), then close the connection."""
+        """Answer before the rest of the request is read, then close the connection (also when the client has
+        gone already: the answer then goes nowhere)."""
         self.log.warning("refused a request: %s", refusal.reason)
-        await self._send(connection, writer, refusal.status, refusal.headers, refusal.body, keep_alive=False)
         try:
+            await self._send(connection, writer, refusal.status, refusal.headers, refusal.body, keep_alive=False)
             async with asyncio.timeout(DISCARD_TIMEOUT):
                 while await reader.read(READ_SIZE):
                     pass
-        except TimeoutError:
+        except (TimeoutError, ConnectionError):
             pass
         return False
 

@@ -18,6 +18,7 @@ from storage.migrate import upgrade
 from storage.models import SlackEventReceipt
 from tests.platform.serving import BotProcess, bot_env, serving
 from tests.slack_emulator import SlackEmulator
+from tests.support.slack_requests import slash_command_body
 
 # serve's default `--threads`, passed explicitly because the attacks are sized by it.
 THREADS = 16
@@ -46,6 +47,10 @@ class Target:
         if sent:
             client.sendall(sent)
         return client
+
+    def command(self, text: str) -> str:
+        """A signed `/initiative` command's body, whose answer (after the ack) goes to the emulator."""
+        return slash_command_body(text=text, response_url=self.emulator.new_response_url())
 
     def receipts(self) -> int:
         """Slack events the bot accepted (each accepted event leaves one receipt)."""
