@@ -16,8 +16,8 @@ from sqlmodel import select
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import SlackEventReceipt
-from tests.platform.serving import BotProcess, bot_env, serving
 from tests.slack_emulator import SlackEmulator
+from tests.support.serving import BotProcess, bot_env, serving
 from tests.support.slack_requests import slash_command_body
 
 # serve's default `--threads`, passed explicitly because the attacks are sized by it.
