@@ -151,4 +151,8 @@ def test_checklist_answers_and_errors_map_to_their_inputs() -> None:
     assert answers == forms.ChecklistAnswers(ticked=frozenset({"a", "b"}), waivers={"c": "not relevant"},
                                              comment="ok", evidence_links=("https://a", "https://b"))
     assert forms.checklist_errors(ChecklistIncomplete({"d": "Tick it"}), values) == {"waive.d": "Tick it"}
-    assert list(forms.checklist_errors(InvalidInput("'x' is not a web link"), values)) == [ids.EVIDENCE_BLOCK]
+    assert list(forms.checklist_errors(InvalidInput("'x' is not a web link", field="evidence_links"), values)) == [
+        ids.EVIDENCE_BLOCK]
+    assert list(forms.checklist_errors(InvalidInput("Too long", field="comment"), values)) == [ids.COMMENT_BLOCK]
+    # The message's words decide nothing: an error about no particular input goes under the first checkbox group.
+    assert list(forms.checklist_errors(InvalidInput("That comment link is bad"), values)) == ["checklist.0"]

@@ -24,7 +24,7 @@ from bot.services.events import ReviewClosed, ReviewOpened, SignOffDecided, emit
 from bot.services.gates.catalog import ChecklistItem, Gate
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import change_stage, owners_of, require_manager
-from bot.services.validation import clean_reason, clean_text
+from bot.services.validation import COMMENT, EVIDENCE_LINKS, REASON, clean_characters, clean_reason, clean_text
 from storage.models import GateReview, Initiative, SignOff
 from storage.types import utcnow
 
@@ -158,7 +158,7 @@ def approve(
         "state": "approved",
         "ticked": sorted(ticked_ids),
         "waivers": waiver_reasons,
-        "comment": clean_text(comment, field="comment") or None,
+        "comment": clean_text(comment, COMMENT) or None,
         "evidence_links": _check_links(evidence_links),
     }
     return _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
@@ -270,17 +270,18 @@ def _check_checklist(items: tuple[ChecklistItem, ...], ticked: set[str],
     known = {item.id for item in items}
     unknown = (ticked | set(waivers)) - known
     if unknown:
-        raise InvalidInput(f"Unknown checklist item(s): {', '.join(sorted(unknown))}.")
+        shown = ", ".join(sorted(unknown)[:5]) + (" and more" if len(unknown) > 5 else "")
+        raise InvalidInput(f"Unknown checklist item(s): {shown[:200]}.", field="ticked")
     problems: dict[str, str] = {}
     reasons: dict[str, str] = {}
     for item in items:
-        reason = (waivers.get(item.id) or "").strip()
+        reason = clean_characters(waivers.get(item.id) or "").strip()
         if item.id in ticked:
             continue
         if item.id in waivers and not reason:
             problems[item.id] = "Give a reason for waiving this item."
-        elif len(reason) > 500:
-            problems[item.id] = "Keep the waiver reason within 500 characters."
+        elif len(reason) > REASON.limit:
+            problems[item.id] = f"Keep the waiver reason within {REASON.limit} characters."
         elif reason:
             reasons[item.id] = reason
         else:
@@ -291,14 +292,26 @@ def _check_checklist(items: tuple[ChecklistItem, ...], ticked: set[str],
 
 
 def _check_links(links: Iterable[str]) -> list[str]:
-    cleaned = [link.strip() for link in links if link and link.strip()]
+    cleaned = [link for link in (clean_characters(link or "").strip() for link in links) if link]
     if len(cleaned) > MAX_EVIDENCE_LINKS:
-        raise InvalidInput(f"Attach at most {MAX_EVIDENCE_LINKS} evidence links.")
+        raise InvalidInput(f"Attach at most {MAX_EVIDENCE_LINKS} evidence links.", field=EVIDENCE_LINKS.name)
+    length = len("\n".join(cleaned))
+    if length > EVIDENCE_LINKS.limit:
+        raise InvalidInput(f"The {EVIDENCE_LINKS.label} are {length} characters long together; keep them within "
+                           f"{EVIDENCE_LINKS.limit}.", field=EVIDENCE_LINKS.name)
     for link in cleaned:
-        parsed = urlparse(link)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc or len(link) > 500:
-            raise InvalidInput(f"'{link[:60]}' is not a web link; evidence links start with https://.")
+        if not _is_web_link(link):
+            raise InvalidInput(f"'{link[:60]}' is not a web link; evidence links start with https://.",
+                               field=EVIDENCE_LINKS.name)
     return cleaned
+
+
+def _is_web_link(link: str) -> bool:
+    try:
+        parsed = urlparse(link)
+    except ValueError:  # such as an unclosed IPv6 bracket: "https://[::1"
+        return False
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc) and len(link) <= 500
 
 
 def _decide(session: Session, *, actor: Actor, sign_off: SignOff, review: GateReview, initiative: Initiative,
