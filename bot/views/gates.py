@@ -278,10 +278,10 @@ def read_holidays(values: StateValues) -> list[date]:
 
 def input_errors(error: InvalidInput, values: StateValues) -> dict[str, str]:
     """Where a modal shows refused input: every broken rule under its field, or the error under the input its
-    `field` names (a block id, or the service argument `stall_after_days`); {} when no input holds it."""
+    `field` names (the readers and listeners name the block id); {} when no input of this modal holds it."""
     if isinstance(error, InvalidDefinition):
         return errors_for(error.problems, values)
-    block = {"stall_after_days": STALL}.get(error.field or "", error.field)
+    block = error.field or ""
     return {block: str(error)} if block in values else {}
 
 
