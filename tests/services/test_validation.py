@@ -8,6 +8,8 @@ from hypothesis import strategies as st
 
 from bot.commands.text import tokenize
 from bot.services.errors import InvalidInput
+from bot.services.gates.catalog import default_document
+from bot.services.gates.yaml_file import InvalidGatesFile, dump_gates_yaml, parse_gates_yaml
 from bot.services.validation import (
     BUSINESS_UNIT,
     INITIATIVE_TEXTS,
@@ -94,3 +96,16 @@ def test_any_text_is_cleaned_or_refused_never_anything_else(text: str) -> None:
     except InvalidInput:
         return
     assert not SPOOFING_CHARACTERS & set(",".join(tags)) and len(",".join(tags)) <= TAGS.limit
+
+
+def test_gate_labels_from_a_yaml_file_are_cleaned_and_an_invisible_one_is_named_with_its_line() -> None:
+    text = dump_gates_yaml(default_document())
+    spoofed = text.replace("name: Pilot approval", "name: \"\\u202ePilot approval\\u200b\"", 1)
+    assert spoofed != text
+    document = parse_gates_yaml(spoofed, filename="gates.yml")
+    assert document["gates"][0]["name"] == "Pilot approval"
+    blank = text.replace("name: Pilot approval", "name: \"\\u200b\\u2060\"", 1)
+    line = text[:text.index("name: Pilot approval")].count("\n") + 1
+    with pytest.raises(InvalidGatesFile) as refused:
+        parse_gates_yaml(blank, filename="gates.yml")
+    assert refused.value.lines == [f"gates.yml:{line}: gates[0].name: must not be empty"]
