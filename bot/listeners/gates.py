@@ -20,9 +20,9 @@ from bot.listeners.surfaces import show_view
 from bot.runtime import Runtime
 from bot.services.access import admins as permissions
 from bot.services.access.actors import Actor, require_admin
-from bot.services.errors import Conflict, DomainError
+from bot.services.errors import DomainError, InvalidInput
 from bot.services.gate_editing import edits as gate_edits
-from bot.services.gate_editing.service import InvalidDefinition, SavedDefinition
+from bot.services.gate_editing.service import SavedDefinition, StageStillHolds
 from bot.services.gates.workspaces import catalog_for
 from bot.views import gates as views
 from bot.views import modals, replies
@@ -109,10 +109,8 @@ def register(app: App, runtime: Runtime) -> None:
             try:
                 return gate_edits.remove_stage(session, actor=actor, based_on=where.version,
                                                stage_id=where.stage_id, move_to=move_to)
-            except Conflict as error:
-                if "still holds" not in str(error):
-                    raise
-                raise views.FormError(views.MOVE_TO, str(error)) from None
+            except StageStillHolds as error:
+                raise InvalidInput(str(error), field=views.MOVE_TO) from None
         _submit(runtime, ack, body, client, save)
 
     @app.view(views.HOLIDAYS_MODAL)
@@ -169,11 +167,12 @@ def _submit(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient,
         with runtime.transaction() as session:
             actor = _actor(runtime, session, body, client)
             saved = save(session, actor, where)
-    except views.FormError as error:
-        ack(response_action="errors", errors={error.block_id: str(error)})
-        return
-    except InvalidDefinition as error:
-        ack(response_action="errors", errors=views.errors_for(error.problems, values))
+    except InvalidInput as error:
+        errors = views.input_errors(error, values)
+        if errors:
+            ack(response_action="errors", errors=errors)
+        else:
+            ack(response_action="update", view=modals.notice(str(error)))
         return
     except DomainError as error:
         ack(response_action="update", view=modals.notice(str(error)))

@@ -31,7 +31,7 @@ def register(app: App, runtime: Runtime) -> None:
                                                         **answers.fields)
                 key = created.key
         except InvalidInput as error:
-            ack(response_action="errors", errors=forms.new_initiative_errors(error, answers))
+            ack(response_action="errors", errors=forms.new_initiative_errors(error, view["state"]["values"]))
             return
         except DomainError as error:
             ack(response_action="update", view=modals.notice(str(error)))
