@@ -14,7 +14,6 @@ for their acks through (`AcknowledgementsFirst`, docs/benchmarks.md).
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import re
@@ -32,22 +31,12 @@ from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
-from bot.listeners.common import SOMETHING_WENT_WRONG
+from bot.listeners import audit, commands, gates, home, initiatives, nudges, sign_offs
+from bot.listeners.middleware import hand_on_actor
 from bot.runtime import Runtime
 from bot.services.errors import DomainError
+from bot.views.replies import SOMETHING_WENT_WRONG
 from storage.models.slack_events import SlackEventReceipt
-
-# Each module exposes register(app, runtime). Named rather than imported, so that listener modules may import
-# from here without a cycle. Order matters only for overlapping matchers.
-LISTENER_MODULES: tuple[str, ...] = (
-    "bot.listeners.commands",
-    "bot.listeners.sign_offs",
-    "bot.listeners.initiatives",
-    "bot.listeners.home",
-    "bot.listeners.nudges",
-    "bot.listeners.audit",
-    "bot.listeners.gates",
-)
 
 # Seconds a transaction on Slack's clock may wait for a database lock: Slack gives up on an acknowledgement (a modal
 # submission's answer, an event's receipt) after 3 seconds, and then a late commit would do what the person was
@@ -121,7 +110,10 @@ class InitiativeApp(App):
 
 
 def create_app(
-    runtime: Runtime, *, socket_mode: bool = False, listener_threads: int = DEFAULT_LISTENER_THREADS
+    runtime: Runtime,
+    *,
+    socket_mode: bool = False,
+    listener_threads: int = DEFAULT_LISTENER_THREADS,
 ) -> InitiativeApp:
     """A Bolt app whose every Web API call goes to SLACK_API_URL. Calls `auth.test` once to check the token."""
     settings = runtime.settings
@@ -136,14 +128,26 @@ def create_app(
         listener_executor=ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="bolt-listener"),
         logger=logging.getLogger("bot.slack"),
     )
+    # Neither waits on the database before a listener acknowledges, except for an event's receipt.
+    app.middleware(hand_on_actor(runtime))
     app.middleware(_ignore_event_retries(runtime))
     app.error(_answer_error)
-    for name in LISTENER_MODULES:
-        importlib.import_module(name).register(app, runtime)
+    register_listeners(app, runtime)
     # Registered last, so it only catches events no module handles: Slack disables an events URL that keeps
     # answering 404, so every subscribed event gets its 200.
     app.event(re.compile(".*"))(_acknowledge_only)
     return app
+
+
+def register_listeners(app: InitiativeApp, runtime: Runtime) -> None:
+    """Every listener. Order matters only for overlapping matchers."""
+    commands.register(app, runtime, work_later=app.work_on_command)
+    sign_offs.register(app, runtime)
+    initiatives.register(app, runtime)
+    home.register(app, runtime)
+    nudges.register(app, runtime)
+    audit.register(app, runtime)
+    gates.register(app, runtime)
 
 
 def _acknowledge_only(ack: Any) -> None:

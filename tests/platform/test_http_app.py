@@ -12,7 +12,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
-from bot.listeners.common import SOMETHING_WENT_WRONG
+from bot.views.replies import SOMETHING_WENT_WRONG
 from storage.models import Initiative, OutboxMessage, SlackEventReceipt
 from tests.support.slack_app import RunningSlackApp
 from tests.support.slack_requests import (
