@@ -32,7 +32,7 @@ from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
 from bot.listeners import audit, commands, gates, home, initiatives, nudges, sign_offs
-from bot.listeners.middleware import hand_on_actor
+from bot.listeners.middleware import hand_on_actor, serve_one_workspace
 from bot.runtime import Runtime
 from bot.services.errors import DomainError
 from bot.views.replies import SOMETHING_WENT_WRONG
@@ -114,22 +114,29 @@ def create_app(
     *,
     socket_mode: bool = False,
     listener_threads: int = DEFAULT_LISTENER_THREADS,
+    workspace: str | None = None,
 ) -> InitiativeApp:
-    """A Bolt app whose every Web API call goes to SLACK_API_URL. Calls `auth.test` once to check the token."""
+    """A Bolt app whose every Web API call goes to SLACK_API_URL, serving the bot token's workspace only.
+
+    `workspace`: the token's team id, when the caller already asked `auth.test` (`serve` does, before forking);
+    otherwise it is asked here. Bolt asks `auth.test` once more to check the token."""
     settings = runtime.settings
     settings.require_slack(receives="socket" if socket_mode else "http")
     runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    workspace = workspace or client.auth_test()["team_id"]
     app = InitiativeApp(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned.
         signing_secret=None if socket_mode else settings.slack_signing_secret,
         request_verification_enabled=not socket_mode,
-        client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url),
+        client=client,
         process_before_response=False,
         listener_executor=ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="bolt-listener"),
         logger=logging.getLogger("bot.slack"),
     )
-    # Neither waits on the database before a listener acknowledges, except for an event's receipt.
-    app.middleware(hand_on_actor(runtime))
+    # In this order, and none waits on the database before a listener acknowledges, except an event's receipt.
+    app.middleware(serve_one_workspace(workspace))
+    app.middleware(hand_on_actor(runtime, workspace=workspace))
     app.middleware(_ignore_event_retries(runtime))
     app.error(_answer_error)
     register_listeners(app, runtime)

@@ -51,7 +51,8 @@ def register(app: App, runtime: Runtime) -> None:
     @app.event("user_change")
     def on_user_change(event: dict[str, Any], body: dict[str, Any]) -> None:
         user = event.get("user") or {}
-        team_id = user.get("team_id") or body.get("team_id")
+        # The workspace the event was delivered for (the one this bot serves), not a Slack Connect guest's own.
+        team_id = body.get("team_id") or user.get("team_id")
         if not user.get("id") or not team_id:
             return
         with runtime.transaction() as session:

@@ -9,7 +9,7 @@ from tests.support.factories import TEAM
 
 def _run(runtime, text, user="UADMIN"):
     # Admins come from ADMIN_USER_IDS here, so resolving the actor never needs Slack.
-    actor = request_actor(runtime, team_id=TEAM, user_id=user, client=None)
+    actor = request_actor(runtime, workspace=TEAM, team_id=TEAM, user_id=user, client=None)
     return run_command(runtime, {"text": text, "team_id": TEAM, "user_id": user, "channel_id": "C1"}, None, actor)
 
 
