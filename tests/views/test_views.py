@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import bot.listeners.commands  # noqa: F401  (registers the core subcommands, for help)
+from bot.listeners.commands import SUBCOMMANDS
 from bot.services.errors import InvalidInput
 from bot.services.gates.catalog import ChecklistItem, GateCatalog, default_document
 from bot.services.reviews.service import ChecklistIncomplete, PendingSignOff
@@ -124,7 +124,7 @@ def test_replies_are_valid_at_any_size() -> None:
     history = replies.history_reply(initiative(), events)
     assert_valid_message(history)
     assert "260 earlier changes" in str(history.blocks)
-    assert_valid_message(replies.help_reply())
+    assert_valid_message(replies.help_reply(SUBCOMMANDS.help_text()))
     assert_valid_message(replies.error_reply(HOSTILE, usage="/initiative show <KEY>"))
 
 
