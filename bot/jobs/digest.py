@@ -25,6 +25,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.delivery.messages import post_message
 from bot.delivery.outbox import describe_error, enqueue
 from bot.runtime import Runtime
 from bot.services.access.admins import list_admins
@@ -34,12 +35,13 @@ from bot.services.digest.schedule import due_time, iso_week, zone_named
 from bot.services.digest.service import compute_digest
 from bot.services.events import DigestPosted, emit
 from bot.views.digest import digest_blocks, fallback_text, not_posted_notice, title_of
-from storage.models import Digest, DigestRun, DigestRunStep, OutboxMessage
+from storage.models import Digest, DigestRun, DigestRunStep, SlackMessage
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
+DIGEST_TEXT = "digest"  # the registered message of a run's text: kind "digest", subject the run's id
 CHART_ATTEMPTS = 3
 CHART_CLAIM = timedelta(minutes=5)  # a claimed chart whose worker died is taken over after this
 UPLOAD_TIMEOUT = 30.0
@@ -101,14 +103,14 @@ def start_run(runtime: Runtime, *, digest_id: int, as_of: datetime) -> DigestRun
             run = DigestRun(team_id=digest.team_id, digest_id=digest_id, week=week, as_of=as_of)
             session.add(run)
             session.flush()  # the unique constraint decides between replicas here
-            message = enqueue(
-                session, team_id=digest.team_id, method="chat.postMessage",
+            assert run.id is not None
+            message = post_message(
+                session, team_id=digest.team_id, kind=DIGEST_TEXT, subject=run.id,
                 payload={"channel": digest.channel_id, "text": fallback_text(report),
                          "blocks": [block.to_dict() for block in digest_blocks(report)],
                          "unfurl_links": False, "unfurl_media": False},
-                dedupe_key=f"digest:{digest_id}:{week}",
             )
-            run.text_outbox_id = message.id
+            run.message_id = message.id
             session.add(run)
             log.info("digest %s for %s queued (team %s)", digest.name, week, digest.team_id)
             return run
@@ -140,19 +142,18 @@ def _record_text_outcome(runtime: Runtime, run_id: int, now: datetime) -> str | 
     with runtime.transaction() as session:
         run = session.exec(select(DigestRun).where(DigestRun.id == run_id, DigestRun.state == "posting")
                            .with_for_update()).first()
-        if run is None or run.text_outbox_id is None:
+        if run is None or run.message_id is None:
             return None
-        message = session.get(OutboxMessage, run.text_outbox_id)
+        message = session.get(SlackMessage, run.message_id)
         if message is None or message.state == "pending":
             return None
-        if message.state == "sent":
-            result = message.result or {}
-            run.state, run.channel_id, run.ts = "posted", result.get("channel"), result.get("ts")
+        if message.state == "posted":
+            run.state, run.channel_id, run.ts = "posted", message.channel, message.ts
             _step(session, run, "text", "done", result={"channel": run.channel_id, "ts": run.ts})
             emit(session, DigestPosted(team_id=run.team_id, actor="digest", digest_name=_name_of(session, run),
                                        week=run.week, channel_id=run.channel_id, ts=run.ts))
         else:
-            error = describe_error(message.last_error)
+            error = describe_error(message.error)
             run.state, run.chart_state, run.last_error, run.finished_at = "failed", "failed", error, now
             _step(session, run, "text", "failed", error=error)
             _notify_admins(runtime, session, run, error)

@@ -4,11 +4,12 @@ revision, write rows with plain SQL (the models describe only today's schema), t
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from alembic import command
+from alembic.config import Config
 from sqlalchemy import Connection, Engine, text
 
 from storage.db import make_engine
@@ -27,10 +28,18 @@ def empty_database(backend: str, tmp_path: Any) -> Iterator[str]:
 
 
 def migrate_to(engine: Engine, revision: str) -> None:
+    _apply(engine, command.upgrade, revision)
+
+
+def downgrade_to(engine: Engine, revision: str) -> None:
+    _apply(engine, command.downgrade, revision)
+
+
+def _apply(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     config = alembic_config(engine)
     with engine.connect() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
         connection.commit()
 
 
