@@ -20,7 +20,6 @@ duplicated; a crash anywhere else loses and duplicates nothing.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import uuid
 from collections.abc import Callable
@@ -39,6 +38,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.delivery.outbox import work_arrived
+from bot.delivery.retry import RetryPolicy
 from bot.runtime import Runtime
 from storage.models.messages import SlackMessage
 from storage.models.outbox import OutboxMessage, SlackRateLimit
@@ -50,22 +50,6 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 # Response fields kept in `OutboxMessage.result` (what a later update or an admin needs, not whole messages).
 RESULT_FIELDS = ("channel", "ts", "message_ts", "scheduled_message_id")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    base_delay: float = 2.0  # seconds before the first retry; doubles each attempt
-    max_delay: float = 600.0
-    max_attempts: int = 8
-    # How long a claim holds a message. Longer than one Slack call can take (the client timeout), so a
-    # live sender never loses its claim; a crashed sender's messages come back after it.
-    claim_seconds: float = 60.0
-    request_timeout: float = 10.0
-
-    def backoff(self, attempts: int) -> timedelta:
-        """Exponential with "equal jitter": between half and all of base * 2^(attempts-1), capped."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(attempts - 1, 0))
-        return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # jitter, not security
 
 
 @dataclass
