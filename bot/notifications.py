@@ -10,10 +10,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config import Settings
+from bot.delivery.messages import live_message, post_message, update_message
 from bot.delivery.outbox import enqueue
 from bot.presenters import home_view, sign_off_card
 from bot.services.events import (
@@ -33,7 +33,7 @@ from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages
 from bot.views.blocks import Message
-from storage.models import GateReview, Initiative, OutboxMessage, SignOff, SignOffMessage
+from storage.models import GateReview, Initiative, OutboxMessage, SignOff, SlackMessage
 
 log = logging.getLogger(__name__)
 _HOMES = "surface.home_publishes"
@@ -120,8 +120,8 @@ class SlackNotifications:
             to_stage_name=card.to_stage_name if card else review.to_stage,
             approvers=[s.decided_by or s.assignee for s in sign_offs if s.state in SETTLED],
         )
-        enqueue(session, team_id=event.team_id, method="chat.postMessage",
-                payload={"channel": channel, "unfurl_links": False, **message.payload()})
+        post_message(session, team_id=event.team_id, kind=GATE_PASSED, subject=event.review_id,
+                     payload={"channel": channel, "unfurl_links": False, **message.payload()})
 
     def _owners_changed(self, session: Session, event: OwnersChanged) -> None:
         for sign_off_id in event.moved_sign_off_ids:
@@ -133,58 +133,46 @@ class SlackNotifications:
         republish_homes(session, team_id=event.team_id, user_ids=[event.actor, *people])
 
 
-def post_sign_off_request(session: Session, sign_off: SignOff) -> OutboxMessage:
-    """One DM to the sign-off's assignee, remembered so that it can be updated in place later."""
+# ---- messages that are updated later: registered in slack_message (bot/delivery/messages.py) ----------------
+SIGN_OFF_REQUEST, GATE_PASSED = "sign_off_request", "gate_passed"
+
+
+def post_sign_off_request(session: Session, sign_off: SignOff) -> SlackMessage:
+    """One DM to the sign-off's assignee, registered as the sign-off's live DM so that it can be updated later."""
+    assert sign_off.id is not None
     message = messages.sign_off_request(sign_off_card(session, sign_off))
-    row = enqueue(session, team_id=sign_off.team_id, method="chat.postMessage",
-                  payload={"channel": sign_off.assignee, **message.payload()})
-    assert row.id is not None and sign_off.id is not None
-    remembered = _message_of(session, sign_off.id)
-    if remembered is None:
-        remembered = SignOffMessage(team_id=sign_off.team_id, sign_off_id=sign_off.id, outbox_message_id=row.id,
-                                    user_id=sign_off.assignee)
-    else:
-        remembered.outbox_message_id, remembered.user_id = row.id, sign_off.assignee
-    session.add(remembered)
-    session.flush()
-    return row
+    return post_message(session, team_id=sign_off.team_id, kind=SIGN_OFF_REQUEST, subject=sign_off.id,
+                        payload={"channel": sign_off.assignee, **message.payload()})
 
 
 def update_sign_off_request(session: Session, sign_off: SignOff, *, moved_to: str | None = None,
                             channel: str | None = None, ts: str | None = None) -> OutboxMessage | None:
     """chat.update the sign-off's DM to show its outcome without buttons. With `channel` and `ts` (a click on an
-    older copy), that message is updated; otherwise the remembered DM, once its post has been delivered."""
+    older copy), that message is updated; otherwise the sign-off's live DM, once its post has been delivered."""
     message = messages.sign_off_decided(sign_off_card(session, sign_off), moved_to=moved_to)
     if channel and ts:
         return enqueue(session, team_id=sign_off.team_id, method="chat.update",
                        payload={"channel": channel, "ts": ts, **message.payload()})
-    return _update_remembered(session, sign_off, message)
+    return _update_live(session, sign_off, message)
 
 
 def refresh_sign_off_request(session: Session, sign_off: SignOff) -> OutboxMessage | None:
     """chat.update a pending sign-off's DM (buttons kept) to show what it shows now: flagged links, automatic
     results. Nothing is enqueued when the DM as last posted or updated already shows exactly that."""
-    return _update_remembered(session, sign_off, messages.sign_off_request(sign_off_card(session, sign_off)),
-                              unless_shown=True)
+    return _update_live(session, sign_off, messages.sign_off_request(sign_off_card(session, sign_off)),
+                        unless_shown=True)
 
 
-def _update_remembered(session: Session, sign_off: SignOff, message: Message, *,
-                       unless_shown: bool = False) -> OutboxMessage | None:
-    """chat.update the sign-off's remembered DM, once its post has been delivered (the update waits for it)."""
+def _update_live(session: Session, sign_off: SignOff, message: Message, *,
+                 unless_shown: bool = False) -> OutboxMessage | None:
     assert sign_off.id is not None
-    remembered = _message_of(session, sign_off.id)
-    if remembered is None:
+    live = live_message(session, team_id=sign_off.team_id, kind=SIGN_OFF_REQUEST, subject=sign_off.id)
+    if live is None:
         return None
-    payload = message.payload()
-    if unless_shown:
-        post = remembered.outbox_message_id
-        last = session.exec(select(OutboxMessage).where(
-            or_(col(OutboxMessage.id) == post, col(OutboxMessage.depends_on) == post))
-            .order_by(col(OutboxMessage.id).desc()).limit(1)).first()
-        if last is not None and all(last.payload.get(key) == value for key, value in payload.items()):
-            return None
-    return enqueue(session, team_id=sign_off.team_id, method="chat.update", payload=payload,
-                   depends_on=remembered.outbox_message_id)
+    return update_message(session, live, payload=message.payload(), unless_shown=unless_shown)
+
+
+# ---- end of registered messages --------------------------------------------------------------------------------
 
 
 def republish_homes(session: Session, *, team_id: str, user_ids: Iterable[str]) -> None:
@@ -203,6 +191,3 @@ def republish_homes(session: Session, *, team_id: str, user_ids: Iterable[str]) 
             pending[(team_id, user_id)] = enqueue(session, team_id=team_id, method="views.publish", payload=payload)
     session.flush()
 
-
-def _message_of(session: Session, sign_off_id: int) -> SignOffMessage | None:
-    return session.exec(select(SignOffMessage).where(SignOffMessage.sign_off_id == sign_off_id)).first()

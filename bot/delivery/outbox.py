@@ -46,18 +46,21 @@ def enqueue(
     payload: dict[str, Any],
     depends_on: int | None = None,
     dedupe_key: str | None = None,
+    message_id: int | None = None,
 ) -> OutboxMessage:
     """Add a Slack Web API call to the outbox in the caller's transaction (flushed, not committed).
 
     With `dedupe_key`, a key already used in this workspace returns the existing row instead of a new one.
     With `depends_on`, the call waits until that message is delivered, and until the calls enqueued earlier with
-    the same `depends_on` are done (so updates of one message apply in order); a `chat.update` takes its
-    `channel` and `ts` from it.
+    the same `depends_on` are done (so updates of one message apply in order). With `message_id`, the call posts
+    that registered message (the sender records Slack's answer there) or updates it (taking `channel` and `ts`
+    from there); see bot/delivery/messages.py.
     """
     if dedupe_key is not None and (existing := _by_dedupe_key(session, team_id, dedupe_key)) is not None:
         return existing
     message = OutboxMessage(
-        team_id=team_id, method=method, payload=payload, depends_on=depends_on, dedupe_key=dedupe_key
+        team_id=team_id, method=method, payload=payload, depends_on=depends_on, dedupe_key=dedupe_key,
+        message_id=message_id,
     )
     try:
         # A savepoint, so that losing a race on the dedupe key leaves the caller's transaction intact.

@@ -20,7 +20,6 @@ duplicated; a crash anywhere else loses and duplicates nothing.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import uuid
 from collections.abc import Callable
@@ -39,7 +38,9 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.delivery.outbox import work_arrived
+from bot.delivery.retry import RetryPolicy
 from bot.runtime import Runtime
+from storage.models.messages import SlackMessage
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.types import utcnow
 
@@ -49,22 +50,6 @@ logger = logging.getLogger(__name__)
 TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavailable", "request_timeout"})
 # Response fields kept in `OutboxMessage.result` (what a later update or an admin needs, not whole messages).
 RESULT_FIELDS = ("channel", "ts", "message_ts", "scheduled_message_id")
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    base_delay: float = 2.0  # seconds before the first retry; doubles each attempt
-    max_delay: float = 600.0
-    max_attempts: int = 8
-    # How long a claim holds a message. Longer than one Slack call can take (the client timeout), so a
-    # live sender never loses its claim; a crashed sender's messages come back after it.
-    claim_seconds: float = 60.0
-    request_timeout: float = 10.0
-
-    def backoff(self, attempts: int) -> timedelta:
-        """Exponential with "equal jitter": between half and all of base * 2^(attempts-1), capped."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(attempts - 1, 0))
-        return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # jitter, not security
 
 
 @dataclass
@@ -97,7 +82,8 @@ class _Claimed:
     payload: dict[str, Any]
     attempts: int
     parent_state: str | None
-    parent_result: dict[str, Any] | None
+    message_id: int | None  # the registered message this call posts or updates
+    address: dict[str, str | None] | None  # an update's `channel` and `ts`, from that message
 
 
 @dataclass(frozen=True)
@@ -199,7 +185,7 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) 
         col(SlackRateLimit.blocked_until) > now,
     )
     query = (
-        select(OutboxMessage, parent.state, parent.result)
+        select(OutboxMessage, parent.state)
         .outerjoin(parent, col(OutboxMessage.depends_on) == parent.id)
         .where(
             OutboxMessage.state == "pending",
@@ -217,7 +203,7 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) 
         row = session.exec(query).first()
         if row is None:
             return None
-        message, parent_state, parent_result = row
+        message, parent_state = row
         message.claim_token = token
         message.claimed_until = now + timedelta(seconds=policy.claim_seconds)
         claimed = _Claimed(
@@ -227,7 +213,8 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) 
             payload=dict(message.payload),
             attempts=message.attempts,
             parent_state=parent_state,
-            parent_result=parent_result,
+            message_id=message.message_id,
+            address=_address(session, message),
         )
     return claimed
 
@@ -236,9 +223,9 @@ def _call(client: WebClient, message: _Claimed) -> _Outcome:
     payload = dict(message.payload)
     if message.parent_state == "failed":
         return _Outcome("permanent", error="original_not_delivered")
-    if message.method == "chat.update" and message.parent_result:
-        payload.setdefault("channel", message.parent_result.get("channel"))
-        payload.setdefault("ts", message.parent_result.get("ts"))
+    if message.address:
+        payload.setdefault("channel", message.address["channel"])
+        payload.setdefault("ts", message.address["ts"])
     try:
         response = client.api_call(message.method, json=payload)
     except SlackApiError as exc:
@@ -306,8 +293,35 @@ def _record(
             logger.warning("outbox #%s: claim lapsed before its outcome (%s) was recorded", message.id, outcome.kind)
         if outcome.kind == "rate_limited":
             _block(session, message.team_id, message.method, now + timedelta(seconds=outcome.retry_after))
+        elif updated.rowcount and values.get("state") in ("sent", "failed"):
+            _record_posted_message(session, message, outcome, now)
     if outcome.kind == "permanent":
         logger.warning("outbox #%s %s failed for good: %s", message.id, message.method, outcome.error)
+
+
+# ---- the registry of posted messages (storage/models/messages.py) ---------------------------------------
+
+
+def _address(session: Session, message: OutboxMessage) -> dict[str, str | None] | None:
+    """Where a chat.update of a registered message goes: the channel and ts Slack gave its post."""
+    if message.method != "chat.update" or message.message_id is None:
+        return None
+    posted = session.get(SlackMessage, message.message_id)
+    return {"channel": posted.channel, "ts": posted.ts} if posted is not None else None
+
+
+def _record_posted_message(session: Session, message: _Claimed, outcome: _Outcome, now: datetime) -> None:
+    """A registered message's post is done: record where Slack put it, or why it did not."""
+    if message.method != "chat.postMessage" or message.message_id is None:
+        return
+    if outcome.kind == "sent":
+        result = outcome.result or {}
+        values: dict[str, Any] = {"state": "posted", "channel": result.get("channel"), "ts": result.get("ts"),
+                                  "posted_at": now, "error": None}
+    else:
+        values = {"state": "failed", "error": outcome.error}
+    session.exec(update(SlackMessage).where(col(SlackMessage.id) == message.message_id)  # type: ignore[call-overload]
+                 .values(**values))
 
 
 def _block(session: Session, team_id: str, method: str, until: datetime) -> None:
