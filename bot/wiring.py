@@ -1,6 +1,8 @@
-"""Builds the production runtime: settings, the database, and every handler of domain events.
+"""Builds the production runtime: settings, the database, every handler of domain events, and the renderers of
+outbox intents.
 
 Each area appends its handler here (one line each); handlers run inside the transaction that emitted the event.
+Renderers run in the outbox sender, when an intent is sent.
 """
 
 from __future__ import annotations
@@ -8,6 +10,7 @@ from __future__ import annotations
 from bot.config import Settings
 from bot.jobs.nudges import drop_decided_from_unsent
 from bot.notifications import SlackNotifications
+from bot.presenters import HOME_INTENT, render_home
 from bot.runtime import Runtime
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
 from bot.services.webhooks.evidence import EvidenceEvents
@@ -21,4 +24,5 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     runtime.event_handlers.append(SlackNotifications(settings))
     runtime.event_handlers.append(drop_decided_from_unsent)
     runtime.event_handlers.append(WebhookEvents())
+    runtime.renderers[HOME_INTENT] = render_home
     return runtime
