@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
+from datetime import timedelta
 from typing import Any
 
 from sqlmodel import select
@@ -14,6 +15,7 @@ from bot.delivery.outbox import RENDER
 from bot.presenters import HOME_INTENT, render_home
 from bot.views import ids
 from storage.models import OutboxMessage
+from storage.types import utcnow
 from tests.support.slack_app import deliver_outbox
 from tests.surface.conftest import Slack
 from tests.surface.test_sign_off_round_trip import button, ticked_all
@@ -117,3 +119,20 @@ def test_a_sender_that_cannot_render_homes_leaves_them_to_one_that_can(slack: Sl
     slack.deliver()
     assert sorted(homes_published(slack)) == ["UDEV", "UERIN", "UMARIA"]
     assert {row.state for row in home_intents(slack)} == {"sent"}
+
+
+def test_a_home_that_fails_to_render_is_retried_later_and_nothing_is_sent_meanwhile(slack: Slack) -> None:
+    open_reviews(slack, 1)
+    slack.emulator.clear()
+    approve(slack, "UDEV", "AI-1")
+
+    def broken(session, team_id, intent):  # type: ignore[no-untyped-def]
+        raise LookupError("a bug in a renderer")
+
+    report = deliver_outbox(replace(slack.runtime, renderers={HOME_INTENT: broken}), slack.emulator)
+
+    assert report.retrying == 3 and slack.emulator.calls_to("views.publish") == []
+    waiting = [row for row in home_intents(slack) if row.state == "pending"]
+    assert {(row.attempts, row.last_error) for row in waiting} == {(1, "rendering failed: LookupError")}
+    deliver_outbox(slack.runtime, slack.emulator, now=lambda: utcnow() + timedelta(minutes=1))
+    assert sorted(homes_published(slack)) == ["UDEV", "UERIN", "UMARIA"]
