@@ -1,6 +1,8 @@
-"""Builds the production runtime: settings, the database, and every handler of domain events.
+"""Builds the production runtime: settings, the database, every handler of domain events, and the renderers of
+outbox intents.
 
 Each area appends its handler here (one line each); handlers run inside the transaction that emitted the event.
+Renderers run in the outbox sender, when an intent is sent.
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from functools import partial
 
 from bot.config import Settings
 from bot.notifications import SlackNotifications
+from bot.presenters import HOME_INTENT, render_home
 from bot.runtime import Runtime
 from bot.services.nudges.scheduled import drop_decided_from_unsent
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
@@ -27,4 +30,5 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     runtime.event_handlers.append(SlackNotifications(settings))
     runtime.event_handlers.append(withdraw_decided_nudges)
     runtime.event_handlers.append(WebhookEvents())
+    runtime.renderers[HOME_INTENT] = render_home
     return runtime

@@ -99,9 +99,8 @@ def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: Req
         with runtime.transaction() as session:
             actor = request_actor.in_session(session)
             decision = decide(session, actor, sign_off_id)
-            role_name = sign_off_card(session, decision.sign_off).role_name
-            outcome = None if decision.recorded else already_decided(decision.initiative, decision.sign_off,
-                                                                     role_name)
+            outcome = None if decision.recorded else already_decided(  # the card only when it was decided before
+                decision.initiative, decision.sign_off, sign_off_card(session, decision.sign_off).role_name)
             following = _next_checklist(session, actor, decision) if decision.recorded else None
     except InvalidInput as error:
         if isinstance(error, ids.StaleForm):
