@@ -136,6 +136,7 @@ def create_app(
         listener_executor=ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="bolt-listener"),
         logger=logging.getLogger("bot.slack"),
     )
+    app.middleware(_acknowledge_clicks_at_once)  # first: nothing may keep a click's ack waiting
     app.middleware(_ignore_event_retries(runtime))
     app.error(_answer_error)
     for name in LISTENER_MODULES:
@@ -148,6 +149,18 @@ def create_app(
 
 def _acknowledge_only(ack: Any) -> None:
     ack()
+
+
+# ---- acknowledgements ----------------------------------------------------------------------------------
+
+
+def _acknowledge_clicks_at_once(body: dict[str, Any], ack: Any, next: Any) -> BoltResponse | None:
+    """Bolt middleware: a click (`block_actions`) is acknowledged before any other middleware or its listener
+    runs. Its ack carries nothing, so it need not wait for a listener thread to be free, nor for the database:
+    when the work after it fails, the listener's error is told privately through the click's response_url."""
+    if body.get("type") == "block_actions":
+        ack()
+    return next()
 
 
 # ---- event deduplication -------------------------------------------------------------------------------

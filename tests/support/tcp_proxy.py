@@ -116,13 +116,8 @@ class TcpProxy:
     def _run(self) -> None:
         ends_at = time.monotonic() + self.lifetime
         while not self._stopped.is_set() and time.monotonic() < ends_at:
-            with self._lock:
+            with self._lock:  # held for at most POLL_SECONDS, so pause() and friends act at once
                 self._step()
-            time.sleep(0 if self._busy() else POLL_SECONDS)
-        self._stopped.set()
-
-    def _busy(self) -> bool:
-        return not self._paused and any(p.to_client or p.to_upstream for p in self._pipes)
 
     def _step(self) -> None:
         readers: list[socket.socket] = [self._listener] if self._listener is not None else []
@@ -133,8 +128,9 @@ class TcpProxy:
                 writers += [s for s, pending in ((pipe.upstream, pipe.to_upstream), (pipe.client, pipe.to_client))
                             if pending]
         if not readers and not writers:
+            time.sleep(POLL_SECONDS)
             return
-        readable, writable, _ = select.select(readers, writers, [], 0)
+        readable, writable, _ = select.select(readers, writers, [], POLL_SECONDS)
         if self._listener is not None and self._listener in readable:
             self._accept()
         for pipe in list(self._pipes):
