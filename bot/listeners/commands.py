@@ -74,7 +74,7 @@ def run_command(runtime: Runtime, command: dict[str, Any], client: WebClient) ->
         found = find_subcommand(name)
         if found is None:
             return replies.unknown_subcommand(tokens[0].text)
-        with runtime.transaction() as session:
+        with runtime.read() as session:
             actor = actor_for(runtime, session, team_id=command["team_id"], user_id=command["user_id"], client=client)
         context = CommandContext(
             runtime=runtime,

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_owners
 from bot.commands.registry import Arguments, CommandContext, Reply, subcommand
-from bot.services.gates.workspaces import catalog_for, ensure_workspace
+from bot.listeners.common import ensure_workspace_known
+from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import portfolio
 from bot.services.initiatives import service as initiatives
 from bot.services.reviews import lifecycle
@@ -30,8 +31,8 @@ def show_help(ctx: CommandContext, args: Arguments) -> Reply:
 def new(ctx: CommandContext, args: Arguments) -> Reply | None:
     command = parse_new(args)
     if command.title is None:
-        with ctx.runtime.transaction() as session:
-            ensure_workspace(session, team_id=ctx.actor.team_id)
+        ensure_workspace_known(ctx.runtime, ctx.actor.team_id)
+        with ctx.runtime.read() as session:
             catalog = catalog_for(session, team_id=ctx.actor.team_id)
         view = modals.new_initiative(catalog, risk_tiers=RISK_TIERS, channel_id=ctx.channel_id)
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
@@ -50,8 +51,8 @@ def new(ctx: CommandContext, args: Arguments) -> Reply | None:
 def list_(ctx: CommandContext, args: Arguments) -> Reply:
     scope = parse_list(args).scope
     team_id = ctx.actor.team_id
-    with ctx.runtime.transaction() as session:
-        ensure_workspace(session, team_id=team_id)
+    ensure_workspace_known(ctx.runtime, team_id)
+    with ctx.runtime.read() as session:
         catalog = catalog_for(session, team_id=team_id)
         query: dict[str, object] = {}
         label = "in progress"
@@ -73,7 +74,7 @@ def list_(ctx: CommandContext, args: Arguments) -> Reply:
 @subcommand("show", usage=("/initiative show <KEY>",), order=30)
 def show(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
-    with ctx.runtime.transaction() as session:
+    with ctx.runtime.read() as session:
         initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=key)
         review = reviews.open_review_of(session, initiative_id=initiative.id)
         return replies.initiative_card(
@@ -116,7 +117,7 @@ def retire(ctx: CommandContext, args: Arguments) -> Reply:
 @subcommand("history", usage=("/initiative history <KEY>",), order=90)
 def history(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
-    with ctx.runtime.transaction() as session:
+    with ctx.runtime.read() as session:
         initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=key)
         return replies.history_reply(initiative, initiatives.history(session, initiative=initiative))
 
