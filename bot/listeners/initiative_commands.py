@@ -37,7 +37,9 @@ def new(ctx: CommandContext, args: Arguments) -> Reply | None:
         view = modals.new_initiative(catalog, risk_tiers=RISK_TIERS, channel_id=ctx.channel_id)
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
         return None
-    with ctx.runtime.transaction() as session:
+    # Answered by response_url, on no 3-second clock (only the modal's trigger_id is on one): a burst of
+    # creations waits for the write lock rather than fail.
+    with ctx.runtime.with_lock_wait(None).transaction() as session:
         created = initiatives.create_initiative(
             session, actor=ctx.actor, title=command.title, owners=command.owners,
             risk_tier=command.risk_tier or "medium",
