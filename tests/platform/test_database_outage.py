@@ -30,6 +30,7 @@ from tests.support.slack_app import serve_in_thread
 from tests.support.slack_requests import view_submission_payload
 from tests.support.tcp_proxy import TcpProxy
 from tests.surface.conftest import PEOPLE, Slack
+from tests.surface.test_sign_off_round_trip import button, request_dm, ticked_all
 
 ANSWER_WITHIN = 2.5  # Slack's 3 s, less 0.5 s for the network
 LISTENER_THREADS = 2  # few, so that a handful of requests waiting for the database occupy them all
@@ -71,18 +72,11 @@ def _sign_off_dm(slack: Slack, user: str) -> dict[str, Any]:
     assert "Recorded *AI-1*" in slack.command("new Churn model business=<@UMARIA> data=<@UDEV> eng=<@UERIN>")["text"]
     assert "Review of *AI-1*" in slack.command("submit AI-1")["text"]
     slack.deliver()
-    [dm] = [m for m in slack.dms_to(user) if m["blocks"][0]["text"]["text"].startswith("Sign-off requested")]
-    return dm
+    return request_dm(slack, user)
 
 
 def _approve_button(dm: dict[str, Any]) -> str:
-    return next(e["value"] for b in dm["blocks"] if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == ids.APPROVE)
-
-
-def _ticked_all(modal: dict[str, Any]) -> dict[str, Any]:
-    return {b["block_id"]: {ids.TICKED: {"type": "checkboxes", "selected_options": b["element"]["options"]}}
-            for b in modal["blocks"] if b["type"] == "input" and b["element"]["type"] == "checkboxes"}
+    return button(dm, ids.APPROVE)["value"]
 
 
 def test_a_checklist_submitted_while_the_database_stalls_is_refused_in_time_and_never_recorded_later(outage):
@@ -93,7 +87,7 @@ def test_a_checklist_submitted_while_the_database_stalls_is_refused_in_time_and_
 
     outage.proxy.pause()
     started = time.monotonic()
-    response = slack.app.interact(view_submission_payload(modal["callback_id"], _ticked_all(modal),
+    response = slack.app.interact(view_submission_payload(modal["callback_id"], ticked_all(modal),
                                                           modal["private_metadata"], "UDEV", view=modal))
     answered_after = time.monotonic() - started
     outage.proxy.resume()  # whatever the bot sent before giving up reaches the database now
@@ -106,7 +100,7 @@ def test_a_checklist_submitted_while_the_database_stalls_is_refused_in_time_and_
     assert "nothing was changed" in str(answer["view"]["blocks"])
     assert outage.sign_off_state("UDEV") == "pending"
     # The database is back: the same checklist, submitted again, is recorded.
-    assert slack.submit(modal, _ticked_all(modal), user="UDEV") == {}
+    assert slack.submit(modal, ticked_all(modal), user="UDEV") == {}
     assert outage.sign_off_state("UDEV") == "approved"
 
 

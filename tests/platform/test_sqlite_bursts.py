@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -39,6 +38,7 @@ from tests.support.slack_requests import (
     slash_command_body,
     view_submission_payload,
 )
+from tests.surface.test_sign_off_round_trip import ticked_all
 
 PEOPLE = 20
 OWNERS = [f"UOWNER{i:02d}" for i in range(PEOPLE)]
@@ -104,11 +104,6 @@ def _open_reviews(runtime: Runtime, team_id: str) -> dict[int, str]:
     return deciders
 
 
-def _ticked_all(modal: dict[str, Any]) -> dict[str, Any]:
-    return {b["block_id"]: {ids.TICKED: {"type": "checkboxes", "selected_options": b["element"]["options"]}}
-            for b in modal["blocks"] if b["type"] == "input" and b["element"]["type"] == "checkboxes"}
-
-
 def test_twenty_owners_deciding_while_twenty_checklists_open(database, bots, slack_emulator):
     """Opening a checklist only reads: it neither waits for the decisions being written, nor makes them wait.
     Each decision waits at most 2 s for the write lock; one that cannot wait any longer is refused, and its
@@ -125,7 +120,7 @@ def test_twenty_owners_deciding_while_twenty_checklists_open(database, bots, sla
             trigger_id=slack_emulator.new_trigger_id(), response_url=slack_emulator.new_response_url()))
 
     decisions = [partial(interaction_body, view_submission_payload(
-        ids.CHECKLIST_MODAL, _ticked_all(modal), modal["private_metadata"], deciders[sign_off_id], view=modal))
+        ids.CHECKLIST_MODAL, ticked_all(modal), modal["private_metadata"], deciders[sign_off_id], view=modal))
         for sign_off_id, modal in checklists.items()]
     answers = _all_at_once(bots, [request for pair in zip(decisions, map(click, data_sign_offs), strict=True)
                                   for request in pair])
