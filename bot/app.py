@@ -49,9 +49,10 @@ LISTENER_MODULES: tuple[str, ...] = (
     "bot.listeners.gates",
 )
 
-# Seconds a transaction on Slack's clock may wait for a database lock: Slack gives up on an acknowledgement (a modal
-# submission's answer, an event's receipt) after 3 seconds, and then a late commit would do what the person was
-# just told had failed. Failing first says "nothing was changed" while it is true.
+# Seconds a transaction on Slack's clock may wait for a database lock, and (PostgreSQL) take to commit: Slack gives up
+# on an acknowledgement (a modal submission's answer, an event's receipt) after 3 seconds, and then a late commit
+# would do what the person was just told had failed. Failing first says "nothing was changed" while it is true
+# (storage.db.session_scope; docs/slack-platform.md).
 SLACK_LOCK_WAIT = 2.0
 DEFAULT_LISTENER_THREADS = 32
 # Commands worked on at once per process, after their acks. The work is mostly Python: more threads would not
