@@ -71,7 +71,8 @@ def test_a_commit_held_up_by_a_stalled_network_fails_in_time_and_never_lands(pos
     # The person waiting is answered before Slack's 3 s are up (here 1 s + the grace, so 1.75 s to spare).
     assert gave_up_after < SLACK_ACK_SECONDS
     assert _receipts(postgres) == []
-    assert postgres.connect().execute(text("SELECT count(*) FROM commit_deadline")).scalar() == 0
+    with postgres.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(text("commit_deadline"))).scalar() == 0
     # The abandoned connection is not handed out again: the next transaction works at once.
     with session_scope(engine, lock_wait=DEADLINE) as session:
         _record(session, "Ev-next")
