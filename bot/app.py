@@ -38,9 +38,10 @@ from bot.services.errors import DomainError
 from bot.views.replies import SOMETHING_WENT_WRONG
 from storage.models.slack_events import SlackEventReceipt
 
-# Seconds a transaction on Slack's clock may wait for a database lock: Slack gives up on an acknowledgement (a modal
-# submission's answer, an event's receipt) after 3 seconds, and then a late commit would do what the person was
-# just told had failed. Failing first says "nothing was changed" while it is true.
+# Seconds a transaction on Slack's clock may wait for a database lock, and (PostgreSQL) take to commit: Slack gives up
+# on an acknowledgement (a modal submission's answer, an event's receipt) after 3 seconds, and then a late commit
+# would do what the person was just told had failed. Failing first says "nothing was changed" while it is true
+# (storage.db.session_scope; docs/slack-platform.md).
 SLACK_LOCK_WAIT = 2.0
 DEFAULT_LISTENER_THREADS = 32
 # Commands worked on at once per process, after their acks. The work is mostly Python: more threads would not
@@ -137,6 +138,7 @@ def create_app(
     )
     # In this order, and none waits on the database before a listener acknowledges, except an event's receipt.
     app.middleware(serve_one_workspace(workspace))
+    app.middleware(_acknowledge_clicks_at_once)  # nothing may keep a click's ack waiting, not even a free thread
     app.middleware(hand_on_actor(runtime, workspace=workspace))
     app.middleware(_ignore_event_retries(runtime))
     app.error(_answer_error)
@@ -160,6 +162,18 @@ def register_listeners(app: InitiativeApp, runtime: Runtime) -> None:
 
 def _acknowledge_only(ack: Any) -> None:
     ack()
+
+
+# ---- acknowledgements ----------------------------------------------------------------------------------
+
+
+def _acknowledge_clicks_at_once(body: dict[str, Any], ack: Any, next: Any) -> BoltResponse | None:
+    """Bolt middleware: a click (`block_actions`) is acknowledged before any other middleware or its listener
+    runs. Its ack carries nothing, so it need not wait for a listener thread to be free, nor for the database:
+    when the work after it fails, the listener's error is told privately through the click's response_url."""
+    if body.get("type") == "block_actions":
+        ack()
+    return next()
 
 
 # ---- event deduplication -------------------------------------------------------------------------------
