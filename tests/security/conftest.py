@@ -16,20 +16,29 @@ import httpx
 import pytest
 from sqlmodel import SQLModel, select
 
+from bot.views import ids
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import OutboxMessage, SlackEventReceipt
 from tests.slack_emulator import SlackEmulator
+from tests.slack_emulator.calls import RecordedCall
 from tests.support.serving import BotProcess, bot_env, serving
 from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import interaction_body, post_signed, slash_command_body
+from tests.support.slack_requests import (
+    block_actions_payload,
+    interaction_body,
+    post_signed,
+    slash_command_body,
+)
 
 # serve's default `--threads`, passed explicitly because the attacks are sized by it.
 THREADS = 16
 # A log line longer than this holds more than a message: a body, or a dump of one.
 LONGEST_LOG_LINE = 1_000
-# The people of the emulated workspace: three owners of the initiative the tests seed, and one outsider.
-PEOPLE = {"UMARIA": "maria", "UDEV": "dev", "UERIN": "erin", "UOTTO": "otto"}
+# The people of the emulated workspace: three owners of the initiatives the tests seed, an outsider, and the one
+# admin (ADMIN_USER_IDS).
+PEOPLE = {"UMARIA": "maria", "UDEV": "dev", "UERIN": "erin", "UOTTO": "otto", "UADMIN": "admin"}
+ADMIN = "UADMIN"
 
 
 @dataclass
@@ -88,6 +97,31 @@ class Target:
         """POST a signed interactivity payload (a click or a modal submission)."""
         return post_signed(self.events_url, interaction_body(payload), SIGNING_SECRET)
 
+    def click(self, action_id: str, value: str, *, user: str, dm: dict[str, Any]) -> str:
+        """`user` clicks a button carrying `value` in the DM `dm`; returns the click's response_url."""
+        response_url = self.emulator.new_response_url()
+        click = block_actions_payload(action_id, value, user_id=user, user_name=PEOPLE[user], message=dm,
+                                      channel_id=dm["channel"], trigger_id=self.emulator.new_trigger_id(),
+                                      response_url=response_url)
+        assert self.interact(click).status_code == 200
+        return response_url
+
+    def answered(self, method: str, count: int, timeout: float = 10) -> list[RecordedCall]:
+        """The first `count` answered calls to `method`, waiting (bounded) for them to arrive."""
+        deadline = time.monotonic() + timeout
+        while len(answered := [call for call in self.emulator.calls_to(method) if call.status]) < count:
+            assert time.monotonic() < deadline, f"{len(answered)} of {count} calls to {method} answered"
+            time.sleep(0.05)
+        return answered
+
+    def checklist_opened_by(self, user: str, dm: dict[str, Any]) -> dict[str, Any]:
+        """`user` clicks Approve in their sign-off request DM; the checklist modal Slack opened."""
+        opened = len(self.emulator.calls_to("views.open"))
+        self.click(ids.APPROVE, button_value(dm, ids.APPROVE), user=user, dm=dm)
+        call = self.answered("views.open", opened + 1)[opened]
+        assert call.ok and call.response["view"]["callback_id"] == ids.CHECKLIST_MODAL, call.response
+        return call.response["view"]
+
     def sent_everything(self, timeout: float = 20) -> None:
         """Wait until serve's outbox sender has sent every queued Slack call (bounded)."""
         deadline = time.monotonic() + timeout
@@ -119,7 +153,7 @@ def serving_target(workdir: Path, database_url: str, *serve_args: str) -> Iterat
     with SlackEmulator() as emulator:
         for user_id, name in PEOPLE.items():
             emulator.add_user(user_id, name)
-        with serving(bot_env(database_url, emulator), workdir, *serve_args) as bot:
+        with serving(bot_env(database_url, emulator, ADMIN_USER_IDS=ADMIN), workdir, *serve_args) as bot:
             yield Target(bot, emulator, database_url)
 
 

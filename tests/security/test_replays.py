@@ -8,7 +8,6 @@ sign-off already decided is reported as such, not decided again."""
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -48,11 +47,12 @@ def test_ten_copies_of_an_approve_click_decide_nothing_and_open_one_checklist(ta
                                   channel_id=dm["channel"], trigger_id=target.emulator.new_trigger_id(),
                                   response_url=target.emulator.new_response_url())
     audit_events = target.count(AuditEvent)
+    opened_before = len(target.emulator.calls_to("views.open"))
 
     answers = _send_copies(target, interaction_body(click))
 
     assert [status for status, _ in answers] == ["HTTP/1.1 200 OK"] * COPIES
-    opened = _answered(target, "views.open", COPIES)
+    opened = target.answered("views.open", opened_before + COPIES)[opened_before:]
     assert len([call for call in opened if call.ok]) == 1  # Slack's trigger_id opens one modal, once
     assert target.count(AuditEvent) == audit_events
     assert _decided(target, dm) == []
@@ -63,7 +63,7 @@ def test_ten_copies_of_an_approve_click_decide_nothing_and_open_one_checklist(ta
 def test_ten_copies_of_a_checklist_submission_record_one_decision_and_update_the_dm_once(target: Target) -> None:
     review = open_review(target, "Submission replayed")
     dm = review.request_dm(target, "UDEV")
-    modal = _checklist_opened_for(target, dm)
+    modal = target.checklist_opened_by("UDEV", dm)
     submission = view_submission_payload(modal["callback_id"], ticked_all(modal), modal["private_metadata"],
                                          "UDEV", view=modal)
     last_event = _last_audit_event(target)
@@ -90,29 +90,6 @@ def _send_copies(target: Target, body: str) -> list[tuple[str, str]]:
                                                       "Content-Length": str(len(body.encode()))}
     request = ("POST /slack/events HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items()) + "\r\n")
     return race(send_copy, [(target.address, request.encode() + body.encode())] * COPIES)
-
-
-def _checklist_opened_for(target: Target, dm: dict[str, Any]) -> dict[str, Any]:
-    """Click Approve once, as the data owner, and return the checklist modal Slack opened."""
-    opened = len(target.emulator.calls_to("views.open"))
-    click = block_actions_payload(ids.APPROVE, button_value(dm, ids.APPROVE), user_id="UDEV", message=dm,
-                                  channel_id=dm["channel"], trigger_id=target.emulator.new_trigger_id(),
-                                  response_url=target.emulator.new_response_url())
-    assert target.interact(click).status_code == 200
-    call = _answered(target, "views.open", opened + 1)[-1]
-    assert call.ok and call.response["view"]["callback_id"] == ids.CHECKLIST_MODAL, call.response
-    return call.response["view"]
-
-
-def _answered(target: Target, method: str, count: int) -> list[Any]:
-    """The first `count` answered calls to `method`, waiting (bounded) for them to arrive."""
-    target.emulator.wait_for(method, 1, timeout=10)
-    for _ in range(100):
-        answered = [call for call in target.emulator.calls_to(method) if call.status]
-        if len(answered) >= count:
-            return answered
-        time.sleep(0.1)
-    raise AssertionError(f"{len(answered)} of {count} calls to {method} answered")
 
 
 def _decided(target: Target, dm: dict[str, Any]) -> list[tuple[str, str]]:
