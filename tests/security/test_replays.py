@@ -40,7 +40,7 @@ def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
         yield target
 
 
-def test_ten_copies_of_an_approve_click_decide_nothing_and_open_one_checklist(target: Target) -> None:
+def test_ten_copies_of_an_approve_click_decide_nothing(target: Target) -> None:
     review = open_review(target, "Click replayed")
     dm = review.request_dm(target, "UDEV")
     click = block_actions_payload(ids.APPROVE, button_value(dm, ids.APPROVE), user_id="UDEV", message=dm,
@@ -52,8 +52,10 @@ def test_ten_copies_of_an_approve_click_decide_nothing_and_open_one_checklist(ta
     answers = _send_copies(target, interaction_body(click))
 
     assert [status for status, _ in answers] == ["HTTP/1.1 200 OK"] * COPIES
+    # Every copy reached the listener, which tried to open the checklist: Slack opens at most one modal per
+    # trigger_id (none when starting ten processes took longer than the trigger's 3 s).
     opened = target.answered("views.open", opened_before + COPIES)[opened_before:]
-    assert len([call for call in opened if call.ok]) == 1  # Slack's trigger_id opens one modal, once
+    assert len(opened) == COPIES and len([call for call in opened if call.ok]) <= 1
     assert target.count(AuditEvent) == audit_events
     assert _decided(target, dm) == []
     target.sent_everything()
