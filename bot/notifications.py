@@ -17,6 +17,7 @@ from bot.config import Settings
 from bot.delivery.messages import live_message, post_message, update_message
 from bot.delivery.outbox import enqueue, enqueue_intent
 from bot.presenters import HOME_INTENT, sign_off_card
+from bot.services.access.visibility import Audience, may_see
 from bot.services.events import (
     AutomaticCheckChanged,
     DomainEvent,
@@ -117,6 +118,10 @@ class SlackNotifications:
         channel = initiative.channel_id or self.digest_channel
         if not channel:
             log.info("%s passed %s; no channel to announce it in", initiative.key, review.gate_slug)
+            return
+        if not may_see(Audience.channel(team_id=event.team_id, channel_id=channel), initiative):
+            log.info("%s passed %s; not announced in %s, where not everyone may see it", initiative.key,
+                     review.gate_slug, channel)
             return
         catalog = catalog_for(session, team_id=review.team_id, version=review.definition_version)
         message = messages.gate_passed(

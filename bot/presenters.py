@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import count_initiatives, list_initiatives
 from bot.services.reviews.service import gate_of, pending_sign_offs_for, sign_offs_of
@@ -48,11 +49,12 @@ def render_home(session: Session, team_id: str, intent: dict[str, Any]) -> dict[
 
 def home_view(session: Session, *, team_id: str, user_id: str) -> dict[str, Any]:
     catalog = catalog_for(session, team_id=team_id)
+    reader = Audience.person(team_id=team_id, user_id=user_id)
     return home.home(
         pending=pending_sign_offs_for(session, team_id=team_id, user_id=user_id),
         role_names={role.id: role.name for role in catalog.roles.values()},
-        initiatives=list_initiatives(session, team_id=team_id, owner=user_id, limit=home.INITIATIVES_SHOWN),
-        initiatives_total=count_initiatives(session, team_id=team_id, owner=user_id),
+        initiatives=list_initiatives(session, audience=reader, owner=user_id, limit=home.INITIATIVES_SHOWN),
+        initiatives_total=count_initiatives(session, audience=reader, owner=user_id),
         catalog=catalog,
     )
 

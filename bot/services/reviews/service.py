@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from bot.integrations.targets import OutboundPolicy, vet_each
 from bot.services.access.actors import Actor, require_admin
 from bot.services.access.delegation import is_delegate_of
+from bot.services.access.visibility import Audience, visible_to
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import ReviewClosed, ReviewOpened, SignOffDecided, emit
@@ -222,12 +223,14 @@ def sign_off_to_decide(session: Session, *, actor: Actor, sign_off_id: int,
 
 
 def pending_sign_offs_for(session: Session, *, team_id: str, user_id: str) -> list[PendingSignOff]:
-    """A person's pending sign-offs, oldest first."""
+    """A person's pending sign-offs, oldest first, of the initiatives they may see."""
+    reader = Audience.person(team_id=team_id, user_id=user_id)
     rows = session.exec(
         select(SignOff, GateReview, Initiative)
         .join(GateReview, col(GateReview.id) == SignOff.review_id)
         .join(Initiative, col(Initiative.id) == GateReview.initiative_id)
-        .where(SignOff.team_id == team_id, SignOff.assignee == user_id, SignOff.state == "pending")
+        .where(SignOff.team_id == team_id, SignOff.assignee == user_id, SignOff.state == "pending",
+               visible_to(reader))
         .order_by(col(SignOff.requested_at), col(SignOff.id))
     )
     return [PendingSignOff(*row) for row in rows]
