@@ -43,17 +43,11 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(ids.CHECKLIST_MODAL)
     def on_checklist(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:
         answers = forms.read_checklist(view["state"]["values"])
-        def errors_for(error: InvalidInput) -> dict[str, str]:
-            return forms.checklist_errors(error, view["state"]["values"])
-        try:  # Resolving the links' hosts takes up to 2 s: before the transaction, never under its locks.
-            links = reviews.check_evidence_links(answers.evidence_links, policy=evidence_policy(runtime.settings))
-        except InvalidInput as error:
-            ack(response_action="errors", errors=errors_for(error))
-            return
+        links = reviews.vet_evidence_links(answers.evidence_links, policy=evidence_policy(runtime.settings))
         _decide(runtime, ack, view, actor, lambda session, decider, sign_off_id: reviews.approve(
             session, actor=decider, sign_off_id=sign_off_id, ticked=answers.ticked, waivers=answers.waivers,
             comment=answers.comment, evidence_links=links,
-        ), errors_for=errors_for)
+        ), errors_for=lambda error: forms.checklist_errors(error, view["state"]["values"]))
 
     @app.view(ids.REQUEST_CHANGES_MODAL)
     def on_request_changes_submitted(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:

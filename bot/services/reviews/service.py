@@ -54,6 +54,15 @@ class Decision:
 
 
 @dataclass(frozen=True)
+class VettedLinks:
+    """Evidence links whose hosts were vetted before the decision's transaction (`vet_evidence_links`): the links
+    as they are stored, or what is wrong with them, told in its turn after the checklist's problems."""
+
+    links: tuple[str, ...] = ()
+    problem: InvalidInput | None = None
+
+
+@dataclass(frozen=True)
 class PendingSignOff:
     sign_off: SignOff
     review: GateReview
@@ -146,11 +155,12 @@ def approve(
     ticked: Iterable[str] = (),
     waivers: Mapping[str, str] | None = None,
     comment: str = "",
-    evidence_links: Iterable[str] = (),
+    evidence_links: Iterable[str] | VettedLinks = (),
     now: datetime | None = None,
 ) -> Decision:
-    """Approve with the checklist: every item ticked, or waived with a reason. Evidence links meet the rules that
-    need no network here; surfaces vet their hosts first (`check_evidence_links` with the evidence policy)."""
+    """Approve with the checklist: every item ticked, or waived with a reason. Plain evidence links meet the rules
+    that need no network; surfaces pass `VettedLinks`, whose hosts were resolved and vetted before the transaction
+    (`vet_evidence_links` with the evidence policy)."""
     sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
     _require_decider(session, actor, sign_off, initiative, now=now or utcnow())
     if sign_off.state != "pending":
@@ -162,7 +172,7 @@ def approve(
         "ticked": sorted(ticked_ids),
         "waivers": waiver_reasons,
         "comment": clean_text(comment, COMMENT) or None,
-        "evidence_links": check_evidence_links(evidence_links),
+        "evidence_links": _stored_links(evidence_links),
     }
     return _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
                    values=values, now=now or utcnow())
@@ -294,6 +304,22 @@ def _check_checklist(items: tuple[ChecklistItem, ...], ticked: set[str],
     if problems:
         raise ChecklistIncomplete(problems)
     return ticked, reasons
+
+
+def vet_evidence_links(links: Iterable[str], *, policy: OutboundPolicy) -> VettedLinks:
+    """Resolve and vet the links' hosts (up to 2 s), before the decision's transaction, never under its locks."""
+    try:
+        return VettedLinks(tuple(check_evidence_links(links, policy=policy)))
+    except InvalidInput as problem:
+        return VettedLinks(problem=problem)
+
+
+def _stored_links(links: Iterable[str] | VettedLinks) -> list[str]:
+    if not isinstance(links, VettedLinks):
+        return check_evidence_links(links)
+    if links.problem is not None:
+        raise links.problem
+    return list(links.links)
 
 
 def check_evidence_links(links: Iterable[str], *, policy: OutboundPolicy | None = None) -> list[str]:
