@@ -24,7 +24,7 @@ from bot.services.access.actors import Actor
 from bot.services.errors import DomainError, InvalidInput
 from bot.services.reviews import service as reviews
 from bot.views import forms, ids, modals
-from bot.views.messages import already_decided
+from bot.views.messages import SignOffCard, already_decided
 from storage.models import SignOff
 
 
@@ -103,7 +103,7 @@ def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: Req
             decision = decide(session, actor, sign_off_id)
             outcome = None if decision.recorded else already_decided(  # the card only when it was decided before
                 decision.initiative, decision.sign_off, sign_off_card(session, decision.sign_off).role_name)
-            following = _next_checklist(session, actor, decision) if decision.recorded else None
+            following = _next_to_decide(session, actor, decision) if decision.recorded else None
     except InvalidInput as error:
         if isinstance(error, ids.StaleForm):
             ack(response_action="update", view=modals.notice(str(error)))
@@ -115,17 +115,17 @@ def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: Req
         return
     if outcome:
         ack(response_action="update", view=modals.notice(outcome))
-    elif following:
-        ack(response_action="update", view=following)
+    elif following:  # rendered after the commit: the decision's transaction renders nothing
+        ack(response_action="update", view=modals.checklist(following))
     else:
         ack()
 
 
-def _next_checklist(session: Session, actor: Actor, decision: reviews.Decision) -> dict[str, Any] | None:
-    """Someone holding two roles on one review gets the second checklist right after the first."""
+def _next_to_decide(session: Session, actor: Actor, decision: reviews.Decision) -> SignOffCard | None:
+    """Someone holding two roles on one review gets the second checklist right after the first: its card."""
     if decision.sign_off.state != "approved" or decision.gate_passed:
         return None
     for pending in reviews.pending_sign_offs_for(session, team_id=actor.team_id, user_id=actor.user_id):
         if pending.review.id == decision.review.id:
-            return modals.checklist(sign_off_card(session, pending.sign_off))
+            return sign_off_card(session, pending.sign_off)
     return None
