@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -27,10 +30,28 @@ def alembic_config(engine: Engine) -> Config:
 def upgrade(engine: Engine) -> None:
     """Apply every pending migration, in one transaction, serialised against other replicas."""
     config = alembic_config(engine)
-    with engine.connect() as connection:
+    with _one_upgrade_at_a_time(engine), engine.connect() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, "head")
         connection.commit()
+
+
+@contextmanager
+def _one_upgrade_at_a_time(engine: Engine) -> Iterator[None]:
+    """On SQLite, an OS lock on a file beside the database, held for the whole upgrade. PostgreSQL serialises
+    upgrades with an advisory lock (migrations/env.py), and SQLite's BEGIN IMMEDIATE should do the same; yet
+    processes upgrading one new file at once were seen, about once in a dozen runs, to meet a table another had
+    just created (cause not found). Processes sharing a SQLite file share a host, so a file lock settles it."""
+    database = engine.url.database if engine.dialect.name == "sqlite" else None
+    if not database or database == ":memory:":
+        yield
+        return
+    with open(f"{database}.upgrade-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
 
 
 def head_revision(engine: Engine) -> str | None:
