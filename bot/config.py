@@ -41,8 +41,10 @@ class Settings(BaseSettings):
     outbound_allow_private: bool = False  # loopback, private, link-local and other non-global addresses
     outbound_allow_http: bool = False
     outbound_timeout_seconds: float = Field(default=10.0, gt=0, le=120)
-    # Intranet hosts evidence links may point at (exact names, or ".corp.example" for every subdomain).
+    # Intranet hosts each purpose may reach (exact names, or ".corp.example" for every subdomain), whatever their
+    # addresses. Each list serves its own purpose only (`bot.integrations.targets`).
     evidence_allowed_hosts: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
+    webhook_allowed_hosts: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     evidence_check_concurrency: int = Field(default=8, ge=1, le=64)
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     # After this many failed attempts in a row, an endpoint is disabled and admins are told.
@@ -71,7 +73,7 @@ class Settings(BaseSettings):
             raise ValueError("expected a sqlite:/// or postgresql:// URL")
         return value
 
-    @field_validator("evidence_allowed_hosts", mode="before")
+    @field_validator("evidence_allowed_hosts", "webhook_allowed_hosts", mode="before")
     @classmethod
     def _split_hosts(cls, value: object) -> object:
         if isinstance(value, str):

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, text
 from sqlmodel import SQLModel
 
 from bot.config import load_settings
+from bot.integrations import targets
 from bot.runtime import Runtime
 from bot.services.gates.workspaces import ensure_workspace
 from storage.db import make_engine
@@ -77,3 +78,16 @@ def runtime(database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Runt
         ensure_workspace(session, team_id=TEAM, name="Test Corp")
     yield runtime
     runtime.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def fake_dns(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test depends on real DNS: names under example.com resolve to one public address, others do not
+    resolve. (tests/integrations answers from a table of its own.)"""
+
+    def resolve(host: str, port: int) -> list[str]:
+        if host == "example.com" or host.endswith(".example.com"):
+            return ["93.184.215.14"]
+        raise targets.OutboundFailed(f"{host} does not resolve (unknown name)")
+
+    monkeypatch.setattr(targets, "resolve", resolve)

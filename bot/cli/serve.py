@@ -1,9 +1,11 @@
-"""`initiative-bot serve`: Slack's HTTP endpoints on gunicorn (threaded workers).
+"""`initiative-bot serve`: Slack's HTTP endpoints on gunicorn.
 
-The master checks settings, the database and the bot token, then forks workers. Each worker builds its own
-runtime, Bolt app and background work (outbox sender; scheduler in one worker, see `bot.process`). On
-SIGTERM gunicorn stops accepting, lets in-flight requests finish (up to `--graceful-timeout`), then each
-worker drains its listener executor and stops its sender before it exits.
+The master checks settings, the database and the bot token, then forks workers. Each worker
+(`bot.edge_worker.BufferingWorker`) reads every request whole on an event loop, within time and size limits,
+before one of its `--threads` request threads runs the app: idle or slow clients hold no thread. Each worker
+builds its own runtime, Bolt app and background work (outbox sender; scheduler in one worker, see
+`bot.process`). On SIGTERM the worker stops accepting, lets in-flight requests finish (up to
+`--graceful-timeout`), then drains its listener executor and stops its sender before it exits.
 """
 
 from __future__ import annotations
@@ -68,7 +70,8 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, gracef
     return {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "gthread",
+        # Not gthread: it lets idle and slow connections hold its request threads (bot.edge_worker says how).
+        "worker_class": "bot.edge_worker.BufferingWorker",
         "threads": threads,
         "graceful_timeout": graceful_timeout,
         "timeout": 60,

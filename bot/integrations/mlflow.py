@@ -9,6 +9,7 @@ A check is `{"mlflow_model": "<name>", "alias": "champion"}` or, for MLflow's de
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -16,6 +17,8 @@ from urllib.parse import quote
 import httpx
 
 from bot.integrations.http import OutboundFailed, OutboundRefused, fetch
+
+log = logging.getLogger(__name__)
 
 MAX_ANSWER_BYTES = 2_000_000
 SEARCH_PAGE = 200
@@ -78,6 +81,9 @@ class MlflowRegistry:
                            headers=self.headers, max_bytes=MAX_ANSWER_BYTES)
         except (OutboundFailed, OutboundRefused) as exc:
             raise _CouldNotCheck(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - one check's surprise must not stop the others
+            log.warning("MLflow check failed unexpectedly (%s)", type(exc).__name__)
+            raise _CouldNotCheck(f"unexpected {type(exc).__name__}") from None
         # A missing model is 404 RESOURCE_DOES_NOT_EXIST; a missing alias is reported by some stores as
         # 400 INVALID_PARAMETER_VALUE. Anything else (an HTML 404 from a wrong URL) is not an answer.
         if answer.status_code in (400, 404) and _json(answer.body).get("error_code") in MISSING:

@@ -10,12 +10,15 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import secrets
 from dataclasses import dataclass
 
 import httpx
 
 from bot.integrations.http import OutboundFailed, OutboundRefused, fetch
+
+log = logging.getLogger(__name__)
 
 SECRET_PREFIX = "whsec_"
 MAX_ANSWER_BYTES = 64_000  # receivers answer with a status; their body is only kept for the error message
@@ -53,6 +56,9 @@ def deliver(client: httpx.Client, *, url: str, secret: str, message_id: str, bod
         return Attempt(False, None, f"refused: {exc}")
     except OutboundFailed as exc:
         return Attempt(False, None, str(exc))
+    except Exception as exc:  # noqa: BLE001 - one endpoint's surprise must not stop the other deliveries
+        log.warning("webhook delivery failed unexpectedly (%s)", type(exc).__name__)
+        return Attempt(False, None, f"could not be delivered ({type(exc).__name__})")
     if 200 <= answer.status_code < 300:
         return Attempt(True, answer.status_code, None)
     return Attempt(False, answer.status_code, f"the endpoint answered HTTP {answer.status_code}")

@@ -22,8 +22,9 @@ from sqlmodel import Session, col, select
 from bot.delivery.outbox import enqueue
 from bot.delivery.sender import RetryPolicy
 from bot.integrations import evidence as evidence_links
-from bot.integrations.http import guarded_client, policy_from
+from bot.integrations.http import guarded_client
 from bot.integrations.mlflow import CheckResult, MlflowRegistry
+from bot.integrations.targets import evidence_policy, mlflow_policy, webhook_policy
 from bot.integrations.webhooks import Attempt, deliver
 from bot.runtime import Runtime
 from bot.services.access.admins import list_admins
@@ -64,7 +65,7 @@ def deliver_webhooks(runtime: Runtime, *, now: datetime | None = None, policy: R
     if not claimed:
         return report
     settings = runtime.settings
-    with guarded_client(policy_from(settings), timeout=settings.outbound_timeout_seconds) as client:
+    with guarded_client(webhook_policy(settings), timeout=settings.outbound_timeout_seconds) as client:
         for delivery_id, token, endpoint_id, message_id, payload in claimed:
             with runtime.transaction() as session:
                 endpoint = session.get(WebhookEndpoint, endpoint_id)
@@ -155,7 +156,7 @@ def check_due_evidence(runtime: Runtime, *, now: datetime | None = None) -> int:
     if not due:
         return 0
     settings = runtime.settings
-    results = evidence_links.check_links([url for _, url in due], policy=policy_from(settings),
+    results = evidence_links.check_links([url for _, url in due], policy=evidence_policy(settings),
                                          timeout=settings.outbound_timeout_seconds,
                                          concurrency=settings.evidence_check_concurrency)
     # One transaction: the results and the chat.update of every pending sign-off DM whose flags they change.
@@ -178,10 +179,7 @@ def run_automatic_checks(runtime: Runtime, *, now: datetime | None = None) -> in
         results = {check_id: CheckResult("unknown", "could not check: MLFLOW_TRACKING_URI is not set")
                    for check_id, _ in due}
     else:
-        host = httpx.URL(settings.mlflow_tracking_uri).host
-        # The tracking server is the operator's own choice, so its (often internal) address is admitted.
-        with guarded_client(policy_from(settings, extra_hosts=[host]), timeout=settings.outbound_timeout_seconds
-                            ) as client:
+        with guarded_client(mlflow_policy(settings), timeout=settings.outbound_timeout_seconds) as client:
             registry = MlflowRegistry(client, tracking_uri=settings.mlflow_tracking_uri,
                                       token=settings.mlflow_tracking_token)
             results = {check_id: registry.check(spec) for check_id, spec in due}

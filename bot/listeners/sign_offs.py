@@ -14,6 +14,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
+from bot.integrations.targets import evidence_policy
 from bot.listeners.common import actor_for
 from bot.listeners.surfaces import clicked_in_message, tell
 from bot.notifications import republish_homes, update_sign_off_request
@@ -43,6 +44,7 @@ def register(app: App, runtime: Runtime) -> None:
         _decide(runtime, ack, body, view, client, lambda session, actor, sign_off_id: reviews.approve(
             session, actor=actor, sign_off_id=sign_off_id, ticked=answers.ticked, waivers=answers.waivers,
             comment=answers.comment, evidence_links=answers.evidence_links,
+            evidence_policy=evidence_policy(runtime.settings),
         ), errors_for=lambda error: forms.checklist_errors(error, view["state"]["values"]))
 
     @app.view(ids.REQUEST_CHANGES_MODAL)

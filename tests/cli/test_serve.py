@@ -47,7 +47,7 @@ def test_serve_answers_signed_requests_and_refuses_forged_ones(
             bot.url + "/slack/events", event_body(HOME_OPENED, event_id="Ev2"), SIGNING_SECRET, signature=BAD_SIGNATURE
         )
 
-        assert "Using worker: gthread" in bot.log
+        assert "Using worker: bot.edge_worker.BufferingWorker" in bot.log
     assert (health.status_code, health.json()["status"]) == (200, "ok")
     assert (signed.status_code, forged.status_code) == (200, 401)
     with runtime.transaction() as session:

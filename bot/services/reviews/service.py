@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urlparse
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.integrations.targets import OutboundPolicy, vet_each
 from bot.services.access.actors import Actor, require_admin
 from bot.services.access.delegation import is_delegate_of
 from bot.services.audit.service import record_audit
@@ -30,6 +30,7 @@ from storage.types import utcnow
 
 SETTLED = ("approved", "waived")
 MAX_EVIDENCE_LINKS = 10
+MAX_EVIDENCE_LINK_LENGTH = 500
 
 
 class ChecklistIncomplete(InvalidInput):
@@ -145,9 +146,12 @@ def approve(
     waivers: Mapping[str, str] | None = None,
     comment: str = "",
     evidence_links: Iterable[str] = (),
+    evidence_policy: OutboundPolicy | None = None,
     now: datetime | None = None,
 ) -> Decision:
-    """Approve with the checklist: every item ticked, or waived with a reason."""
+    """Approve with the checklist: every item ticked, or waived with a reason. Each evidence link must be a
+    target `evidence_policy` admits (`targets.evidence_policy(settings)`; without one, only the rules that hold
+    whatever the settings are applied, and names are not resolved)."""
     sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
     _require_decider(session, actor, sign_off, initiative, now=now or utcnow())
     if sign_off.state != "pending":
@@ -159,7 +163,7 @@ def approve(
         "ticked": sorted(ticked_ids),
         "waivers": waiver_reasons,
         "comment": clean_text(comment, field="comment") or None,
-        "evidence_links": _check_links(evidence_links),
+        "evidence_links": _check_links(evidence_links, evidence_policy),
     }
     return _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
                    values=values, now=now or utcnow())
@@ -290,14 +294,18 @@ def _check_checklist(items: tuple[ChecklistItem, ...], ticked: set[str],
     return ticked, reasons
 
 
-def _check_links(links: Iterable[str]) -> list[str]:
+def _check_links(links: Iterable[str], policy: OutboundPolicy | None) -> list[str]:
     cleaned = [link.strip() for link in links if link and link.strip()]
     if len(cleaned) > MAX_EVIDENCE_LINKS:
         raise InvalidInput(f"Attach at most {MAX_EVIDENCE_LINKS} evidence links.")
     for link in cleaned:
-        parsed = urlparse(link)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc or len(link) > 500:
-            raise InvalidInput(f"'{link[:60]}' is not a web link; evidence links start with https://.")
+        if len(link) > MAX_EVIDENCE_LINK_LENGTH:
+            raise InvalidInput(f"'{link[:60]}…' is longer than {MAX_EVIDENCE_LINK_LENGTH} characters; link to the "
+                               f"page by a shorter URL.")
+    for link, problem in zip(cleaned, vet_each(cleaned, policy), strict=True):
+        if problem is not None:
+            raise InvalidInput(f"'{link[:60]}' cannot be an evidence link: {problem}. Evidence links are web pages "
+                               f"such as https://wiki.example.com/model-card, one per line.")
     return cleaned
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.integrations.http import OutboundRefused, check_url, policy_from
+from bot.integrations.targets import OutboundError, vet, webhook_policy
 from bot.integrations.webhooks import new_secret
 from bot.services.access.actors import Actor, require_admin
 from bot.services.audit.service import record_audit
@@ -44,9 +44,10 @@ def add_endpoint(session: Session, *, actor: Actor, settings: Settings, url: str
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"That URL is longer than {MAX_URL_LENGTH} characters; use a shorter endpoint URL.")
     try:
-        check_url(url, policy_from(settings))
-    except OutboundRefused as exc:
-        raise InvalidInput(f"Cannot send webhooks there: {exc}; use a public https:// URL.") from None
+        vet(url, webhook_policy(settings))
+    except OutboundError as exc:
+        raise InvalidInput(f"Cannot send webhooks there: {exc}. Use a public https:// URL such as "
+                           f"https://hooks.example.com/initiatives (or a host in WEBHOOK_ALLOWED_HOSTS).") from None
     chosen = _check_events(events or [])
     endpoint = WebhookEndpoint(team_id=actor.team_id, url=url, secret=new_secret(), events=chosen,
                                created_by=actor.user_id)

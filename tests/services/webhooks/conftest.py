@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.integrations import http
+from bot.integrations import targets
 
 # Public addresses (the checks only look at the address; respx answers instead of any real server).
 PUBLIC = {"hooks.example.com": "93.184.215.14", "docs.example.com": "93.184.215.15",
@@ -20,8 +20,8 @@ def fake_dns(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     def resolve(host: str, port: int) -> list[str]:
         looked_up.append(host)
         if host not in table:
-            raise http.OutboundFailed(f"{host} does not resolve (unknown name)")
+            raise targets.OutboundFailed(f"{host} does not resolve (unknown name)")
         return [table[host]]
 
-    monkeypatch.setattr(http, "resolve", resolve)
+    monkeypatch.setattr(targets, "resolve", resolve)
     return table

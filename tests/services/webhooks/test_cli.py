@@ -24,6 +24,17 @@ def test_add_list_remove(runtime, capsys):
 
 def test_a_plain_http_url_is_refused_in_one_line(runtime, capsys):
     assert main(["webhooks", "add", "http://hooks.example.com/x"]) == 1
-    assert capsys.readouterr().err.strip() == ("initiative-bot: Cannot send webhooks there: hooks.example.com is "
-                                               "addressed over plain http; only https:// is allowed; use a public "
-                                               "https:// URL.")
+    assert capsys.readouterr().err.strip() == (
+        "initiative-bot: Cannot send webhooks there: hooks.example.com is addressed over plain http; only https:// "
+        "is allowed. Use a public https:// URL such as https://hooks.example.com/initiatives (or a host in "
+        "WEBHOOK_ALLOWED_HOSTS).")
+
+
+def test_an_address_httpx_cannot_parse_is_one_clear_refusal_not_an_unexpected_error(runtime, capsys):
+    assert main(["webhooks", "add", "https://0177.0.0.1/"]) == 1
+    assert capsys.readouterr().err.strip() == (
+        "initiative-bot: Cannot send webhooks there: 0177.0.0.1 is a non-standard spelling of the IP address "
+        "127.0.0.1; write IP addresses as four decimal numbers. Use a public https:// URL such as "
+        "https://hooks.example.com/initiatives (or a host in WEBHOOK_ALLOWED_HOSTS).")
+    assert main(["webhooks", "list"]) == 0
+    assert "No webhooks are registered" in capsys.readouterr().out

@@ -33,3 +33,13 @@ def test_urls_are_escaped_for_slack(runtime):
     _run(runtime, "webhooks remove 1")
     assert _run(runtime, "webhooks list").text.startswith(
         "No webhooks are registered. Add one with `/initiative webhooks add &lt;https URL&gt;")
+
+
+def test_a_private_address_in_any_spelling_is_one_clear_refusal(runtime):
+    for url, reason in (("<https://0177.0.0.1/>", "0177.0.0.1 is a non-standard spelling of the IP address 127.0.0.1"),
+                        ("<http://localhost./x>", "localhost is addressed over plain http"),
+                        ("<https://[64:ff9b::7f00:1]/x>", "(which carries 127.0.0.1) is not a public address")):
+        refusal = _run(runtime, f"webhooks add {url}").text.splitlines()[0]  # the usage lines follow it
+        assert refusal.startswith("Cannot send webhooks there: ") and reason in refusal, refusal
+        assert "unexpected" not in refusal.lower()
+    assert _run(runtime, "webhooks list").text.startswith("No webhooks are registered.")

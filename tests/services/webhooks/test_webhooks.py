@@ -182,8 +182,13 @@ def test_after_n_failures_in_a_row_the_endpoint_is_disabled_and_admins_are_told(
     assert route.call_count == calls  # a disabled endpoint gets nothing new
 
 
-def test_an_endpoint_whose_name_resolves_to_loopback_gets_nothing(hooked, respx_mock):
-    endpoint_id, _ = _register(hooked, url="https://sneaky.example.com/hook")
+def test_an_endpoint_whose_name_resolves_to_loopback_is_refused_and_one_that_rebinds_later_gets_nothing(
+        hooked, respx_mock, fake_dns):
+    with pytest.raises(InvalidInput, match=r"sneaky\.example\.com resolves to 127\.0\.0\.1"):
+        _register(hooked, url="https://sneaky.example.com/hook")
+    fake_dns["rebinding.example.com"] = "93.184.215.20"
+    endpoint_id, _ = _register(hooked, url="https://rebinding.example.com/hook")
+    fake_dns["rebinding.example.com"] = "127.0.0.1"
     anything = respx_mock.route().respond(200)
     _create(hooked)
     assert deliver_webhooks(hooked).retrying == 1
