@@ -2,6 +2,8 @@
 one static command, and acknowledging an Approve click and a checklist submission at once.
 
 python bench/bare_app.py PORT WORKERS THREADS   (reads SLACK_API_URL, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)
+
+The server options and listener threads are those of the `bot` package first on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# After PYTHONPATH: bench_decisions.py runs this file with another checkout's code (--code), on that checkout's
+# own server stack.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from bot.app import DEFAULT_LISTENER_THREADS
 from bot.cli.serve import gunicorn_options

@@ -7,7 +7,8 @@
 
 The code under test is `--code` (default: this checkout), run with its own virtualenv, so the same script measures
 another commit checked out in a worktree (e.g. `git worktree add /work/wt-before 3f10819`). The driver (this
-process: the Slack emulator, the load, the report) and the bare app always run from this checkout.
+process: the Slack emulator, the load, the report) runs from this checkout; the bare app (bench/bare_app.py) runs
+on the server stack of the code under test (its `gunicorn_options`), which is what the bot runs on.
 
 1. Seeds a scratch database with the code under test (bench/seed_portfolio.py: its migrations, then
    `--initiatives` minus `--reviews` initiatives with their histories in bulk), starts `initiative-bot serve
@@ -44,6 +45,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -54,6 +56,7 @@ from sqlalchemy.engine import Engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench import pyspy
 from bench.common import (
     Server,
     bare_app_command,
@@ -100,6 +103,9 @@ def main() -> int:
     parser.add_argument("--burst-size", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=16)
+    parser.add_argument("--profile", type=Path, help="record py-spy samples of serve during the rounds to this file "
+                        "(a second run: sampling takes CPU from the 2 cores), and summarise the checklist listener")
+    parser.add_argument("--profile-marker", default="on_checklist (", help="the frame whose samples are summarised")
     args = parser.parse_args()
     args.code = args.code.resolve()
     args.python = args.python or str(args.code / ".venv" / "bin" / "python")
@@ -120,32 +126,43 @@ def main() -> int:
                         str(args.initiatives - args.reviews)], env=env, cwd=args.code)
         engine = create_engine(database_url)
         size = {"workers": args.workers, "threads": args.threads}
-        with server(bare_app_command(**size), bot_env(database_url, emulator)) as bare, \
+        with server(bare_app_command(args.python, **size), env, cwd=args.code) as bare, \
                 server(serve_command(args.python, **size), env, cwd=args.code) as bot:
-            # On SQLite, requests that write at once can fail with "database is locked" (issue 14): set up one at
-            # a time there, so that the setup does not fail.
-            concurrency = 1 if args.backend == "sqlite" else 4
+            # One request at a time: commands that write at once can wait on each other past the 2 s lock wait
+            # on a loaded machine, or meet "database is locked" on SQLite (issue 14); the setup must not fail.
+            concurrency = 1
+            progress(f"seeded {args.initiatives - args.reviews} initiatives, servers up")
             requests = open_reviews(bot, emulator, engine, args.reviews, concurrency)
+            progress(f"{args.reviews} reviews opened through Slack")
             plan = Plan.make(requests, args)
             fetch_modals(bot, emulator, plan.to_submit(), concurrency)
             log_from = bot.log.stat().st_size
+            progress(f"{len(plan.to_submit())} checklist modals fetched; measuring")
             seed_seconds = time.monotonic() - seed_started
             # The emulator records when calls arrive; keep this process's full collections from pausing it.
             freeze_startup_objects()
             results = {(app, kind): Samples() for app in ("bare", "bot") for kind in KINDS}
-            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as load:
+            profiling = pyspy.recording(bot.pid, args.profile) if args.profile else nullcontext()
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as load, profiling:
                 run = Runner(load, bare, bot, emulator, engine)
                 for round_number in range(args.rounds):
                     for kind in KINDS:
                         for app in ("bare", "bot"):
                             results[app, kind].add(run.kind(app, kind, plan.round(round_number, kind)))
+                    progress(f"round {round_number + 1} of {args.rounds} done")
             memory = serve_memory(bot.pid)
             measured_log = bot.log.read_bytes()[log_from:].decode(errors="replace")
             log_failures = [line for line in measured_log.splitlines() if FAILURE_IN_LOG.search(line)]
         landed = check_decisions(engine, requests, plan.to_submit())
         engine.dispose()
     report(args, results, memory, log_failures, landed, seed_seconds)
+    if args.profile:
+        print("\n".join(pyspy.summary(args.profile, args.profile_marker)))
     return 0
+
+
+def progress(message: str, started: float = time.monotonic()) -> None:
+    print(f"[{time.monotonic() - started:5.0f} s] {message}", file=sys.stderr, flush=True)
 
 
 def subprocess_run(command: list[str], *, env: dict[str, str], cwd: Path) -> None:

@@ -65,9 +65,10 @@ def serve_command(python: str, *, workers: int, threads: int) -> Callable[[int],
                          "--workers", str(workers), "--threads", str(threads)]
 
 
-def bare_app_command(*, workers: int, threads: int) -> Callable[[int], list[str]]:
-    """bench/bare_app.py, always from this checkout: the same baseline for every code under test."""
-    return lambda port: [sys.executable, str(REPO / "bench" / "bare_app.py"), str(port), str(workers), str(threads)]
+def bare_app_command(python: str = sys.executable, *, workers: int, threads: int) -> Callable[[int], list[str]]:
+    """bench/bare_app.py (always this checkout's), on the server stack of the code that `python` and PYTHONPATH
+    run: the baseline for that code."""
+    return lambda port: [python, str(REPO / "bench" / "bare_app.py"), str(port), str(workers), str(threads)]
 
 
 def wait_until_listening(url: str, process: subprocess.Popen, log: str, timeout: float = 60) -> None:
