@@ -11,11 +11,11 @@ process: the Slack emulator, the load, the report) runs from this checkout; the 
 on the server stack of the code under test (its `gunicorn_options`), which is what the bot runs on.
 
 1. Seeds a scratch database with the code under test (bench/seed_portfolio.py: its migrations, then
-   `--initiatives` minus `--reviews` initiatives with their histories in bulk), starts `initiative-bot serve
+   `--initiatives` initiatives with their histories in bulk), starts `initiative-bot serve
    --no-scheduler` from that checkout and the bare app (bench/bare_app.py) beside it.
-2. Through Slack's HTTP surface, creates `--reviews` more initiatives with three owners each (`/initiative new`)
-   and opens their reviews (`/initiative submit`): every sign-off request is a DM the bot really posted, three
-   per review, to 20 people per role. A click on each DM that will be decided fetches its checklist modal (this
+2. Through Slack's HTTP surface, opens the reviews of `--reviews` of them, which the seed gave three owners each
+   (`/initiative submit`): every sign-off request is a DM the bot really posted, three per review, to 20 people
+   per role. A click on each DM that will be decided fetches its checklist modal (this
    also warms both servers up).
 3. Rounds. In each: `--singles` Approve clicks one at a time to the bare app, then as many to the bot; as many
    checklist submissions one at a time to each; then `--bursts` bursts of `--burst-size` submissions for as many
@@ -83,7 +83,7 @@ from tests.support.slack_requests import (
 
 TEAM = "T0001"
 DIGEST_CHANNEL = "C0DIGEST"
-ROLES = {"business": "UBIZ", "data": "UDATA", "eng": "UENG"}  # `/initiative new` option -> people's id prefix
+ROLES = ("business", "data", "engineering")
 PEOPLE_PER_ROLE = 20
 KINDS = ("click", "submission", "burst")
 TARGETS = {"click": 1.5, "submission": 1.5, "burst": 2.0}
@@ -115,15 +115,16 @@ def main() -> int:
 
     with scratch_database(args.backend, prefix="ib_bench_decisions") as database_url, \
             SlackEmulator(team_id=TEAM) as emulator:
-        for prefix in ROLES.values():
-            for n in range(PEOPLE_PER_ROLE):
-                emulator.add_user(f"{prefix}{n}", f"{prefix.lower()}{n}")
-        emulator.add_user("UBENCH", "bench")
+        for role in ROLES:
+            for user in people(role):
+                emulator.add_user(user, user.lower())
         emulator.add_channel(DIGEST_CHANNEL, "ai-portfolio")
         seed_started = time.monotonic()
         env = bot_env(database_url, emulator, DIGEST_CHANNEL=DIGEST_CHANNEL) | {"PYTHONPATH": str(args.code)}
-        subprocess_run([args.python, str(REPO / "bench" / "seed_portfolio.py"), database_url, TEAM,
-                        str(args.initiatives - args.reviews)], env=env, cwd=args.code)
+        owners = {role: people(role) for role in ROLES}
+        spec = {"team": TEAM, "initiatives": args.initiatives, "owned": args.reviews, "owners": owners}
+        keys = json.loads(subprocess_run([args.python, str(REPO / "bench" / "seed_portfolio.py"), database_url,
+                                          json.dumps(spec)], env=env, cwd=args.code))
         engine = create_engine(database_url)
         size = {"workers": args.workers, "threads": args.threads}
         with server(bare_app_command(args.python, **size), env, cwd=args.code) as bare, \
@@ -131,8 +132,8 @@ def main() -> int:
             # One request at a time: commands that write at once can wait on each other past the 2 s lock wait
             # on a loaded machine, or meet "database is locked" on SQLite (issue 14); the setup must not fail.
             concurrency = 1
-            progress(f"seeded {args.initiatives - args.reviews} initiatives, servers up")
-            requests = open_reviews(bot, emulator, engine, args.reviews, concurrency)
+            progress(f"seeded {args.initiatives} initiatives, servers up")
+            requests = open_reviews(bot, emulator, engine, keys, owners["business"], concurrency)
             progress(f"{args.reviews} reviews opened through Slack")
             plan = Plan.make(requests, args)
             fetch_modals(bot, emulator, plan.to_submit(), concurrency)
@@ -165,10 +166,15 @@ def progress(message: str, started: float = time.monotonic()) -> None:
     print(f"[{time.monotonic() - started:5.0f} s] {message}", file=sys.stderr, flush=True)
 
 
-def subprocess_run(command: list[str], *, env: dict[str, str], cwd: Path) -> None:
+def people(role: str) -> list[str]:
+    return [f"U{role[:4].upper()}{n}" for n in range(PEOPLE_PER_ROLE)]
+
+
+def subprocess_run(command: list[str], *, env: dict[str, str], cwd: Path) -> str:
     done = subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
     if done.returncode:
         raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}{done.stderr}")
+    return done.stdout
 
 
 # ---- the reviews, opened through Slack ---------------------------------------------------------------------
@@ -208,13 +214,13 @@ def ticked_all(modal: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def open_reviews(bot: Server, emulator: SlackEmulator, engine: Engine, count: int, concurrency: int
-                 ) -> list[SignOffRequest]:
-    """`/initiative new` with three owners, then `/initiative submit`, `count` times; the DMs they caused."""
+def open_reviews(bot: Server, emulator: SlackEmulator, engine: Engine, keys: list[str], submitters: list[str],
+                 concurrency: int) -> list[SignOffRequest]:
+    """`/initiative submit KEY` for each initiative, by its business owner; the sign-off request DMs it caused."""
 
-    def ask(text_: str) -> str:
+    def ask(text_: str, user_id: str) -> str:
         response_url = emulator.new_response_url()
-        body = slash_command_body("/initiative", text_, user_id="UBENCH", response_url=response_url)
+        body = slash_command_body("/initiative", text_, user_id=user_id, response_url=response_url)
         response = httpx.post(bot.url + "/slack/events", content=body.encode(),
                               headers=signed_headers(body, SIGNING_SECRET), timeout=30)
         if response.status_code != 200:
@@ -223,30 +229,23 @@ def open_reviews(bot: Server, emulator: SlackEmulator, engine: Engine, count: in
             return str(response.json().get("text", ""))
         return str(emulator.wait_for_responses(response_url, timeout=30)[0].get("text", ""))
 
-    def one(n: int) -> None:
-        owners = " ".join(f"{role}=<@{prefix}{n % PEOPLE_PER_ROLE}>" for role, prefix in ROLES.items())
-        answer = ask(f"new Bench review {n} {owners} risk=low")
-        key = re.search(r"Recorded \*(AI-\d+)\*", answer)
-        if key is None:
-            raise SystemExit(f"/initiative new answered: {answer}")
-        answer = ask(f"submit {key.group(1)}")
+    def one(index: int) -> None:
+        answer = ask(f"submit {keys[index]}", submitters[index % len(submitters)])
         if "opened" not in answer:
-            raise SystemExit(f"/initiative submit {key.group(1)} answered: {answer}")
+            raise SystemExit(f"/initiative submit {keys[index]} answered: {answer}")
 
     with ThreadPoolExecutor(concurrency) as pool:
-        list(pool.map(one, range(count)))
+        list(pool.map(one, range(len(keys))))
     wait_until_idle(engine)
     requests = []
-    for prefix in ROLES.values():
-        for n in range(PEOPLE_PER_ROLE):
-            channel = emulator.dm_channel(f"{prefix}{n}")
-            for message in emulator.messages(channel) if channel else []:
-                if message["blocks"][0]["text"]["text"].startswith("Sign-off requested"):
-                    requests.append(SignOffRequest(f"{prefix}{n}", approve_value(message), message | {
-                        "channel": channel}))
-    if len(requests) != count * len(ROLES):
-        raise SystemExit(f"expected {count * len(ROLES)} sign-off request DMs, found {len(requests)}")
-    return requests
+    for user in {person for role in ROLES for person in people(role)}:
+        channel = emulator.dm_channel(user)
+        for message in emulator.messages(channel) if channel else []:
+            if message["blocks"][0]["text"]["text"].startswith("Sign-off requested"):
+                requests.append(SignOffRequest(user, approve_value(message), message | {"channel": channel}))
+    if len(requests) != len(keys) * len(ROLES):
+        raise SystemExit(f"expected {len(keys) * len(ROLES)} sign-off request DMs, found {len(requests)}")
+    return sorted(requests, key=sign_off_id_of)
 
 
 def approve_value(message: dict[str, Any]) -> str:
