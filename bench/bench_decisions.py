@@ -1,9 +1,9 @@
 """Benchmark: the acknowledgement of an Approve click and of a checklist submission, against a bare Bolt app.
 
     .venv/bin/python bench/bench_decisions.py [--backend sqlite|postgresql] [--code CHECKOUT]
-                                              [--initiatives 2000] [--reviews 200] [--rounds 5]
-                                              [--singles 30] [--bursts 3] [--burst-size 20]
-                                              [--workers 1] [--threads 16]
+                                              [--initiatives 2000] [--reviews 200] [--rounds 4]
+                                              [--singles 25] [--bursts 3] [--burst-size 20]
+                                              [--workers 1] [--threads 16] [--profile FILE]
 
 The code under test is `--code` (default: this checkout), run with its own virtualenv, so the same script measures
 another commit checked out in a worktree (e.g. `git worktree add /work/wt-before 3f10819`). The driver (this
@@ -97,8 +97,8 @@ def main() -> int:
     parser.add_argument("--python", help="its interpreter (default: CODE/.venv/bin/python)")
     parser.add_argument("--initiatives", type=int, default=2000)
     parser.add_argument("--reviews", type=int, default=200, help="open reviews, three sign-offs each")
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--singles", type=int, default=30, help="clicks, and submissions, per app and round")
+    parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--singles", type=int, default=25, help="clicks, and submissions, per app and round")
     parser.add_argument("--bursts", type=int, default=3, help="bursts per app and round")
     parser.add_argument("--burst-size", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
@@ -143,6 +143,7 @@ def main() -> int:
             # The emulator records when calls arrive; keep this process's full collections from pausing it.
             freeze_startup_objects()
             results = {(app, kind): Samples() for app in ("bare", "bot") for kind in KINDS}
+            loads = [load_average()]
             profiling = pyspy.recording(bot.pid, args.profile) if args.profile else nullcontext()
             with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as load, profiling:
                 run = Runner(load, bare, bot, emulator, engine)
@@ -150,13 +151,14 @@ def main() -> int:
                     for kind in KINDS:
                         for app in ("bare", "bot"):
                             results[app, kind].add(run.kind(app, kind, plan.round(round_number, kind)))
-                    progress(f"round {round_number + 1} of {args.rounds} done")
+                    loads.append(load_average())
+                    progress(f"round {round_number + 1} of {args.rounds} done, load average {loads[-1]}")
             memory = serve_memory(bot.pid)
             measured_log = bot.log.read_bytes()[log_from:].decode(errors="replace")
             log_failures = [line for line in measured_log.splitlines() if FAILURE_IN_LOG.search(line)]
         landed = check_decisions(engine, requests, plan.to_submit())
         engine.dispose()
-    report(args, results, memory, log_failures, landed, seed_seconds)
+    report(args, results, memory, log_failures, landed, seed_seconds, loads)
     if args.profile:
         print("\n".join(pyspy.summary(args.profile, args.profile_marker)))
     return 0
@@ -446,12 +448,16 @@ def check_decisions(engine: Engine, requested: list[SignOffRequest], submitted: 
 # ---- report ------------------------------------------------------------------------------------------------
 
 
+def load_average() -> float:
+    """The 1-minute load average."""
+    return float(Path("/proc/loadavg").read_text().split()[0])
+
+
 def report(args: argparse.Namespace, results: dict[tuple[str, str], Samples], memory: dict[str, float],
-           log_failures: list[str], landed: dict[str, int], seed_seconds: float) -> None:
-    with open("/proc/loadavg") as loadavg:
-        load_now = " ".join(loadavg.read().split()[:3])
+           log_failures: list[str], landed: dict[str, int], seed_seconds: float, loads: list[float]) -> None:
     lines = [
-        f"Machine: {machine()}; load average at the end {load_now}. Code: {args.code} "
+        f"Machine: {machine()}; 1-minute load average before and after each round "
+        f"{', '.join(f'{load:.2f}' for load in loads)}. Code: {args.code} "
         f"({git_describe(args.code)}). Backend: {args.backend}. {args.initiatives:,} initiatives, {args.reviews} open "
         f"reviews ({args.reviews * len(ROLES)} pending sign-offs, {PEOPLE_PER_ROLE} people per role). "
         f"{args.rounds} rounds of {args.singles} clicks and {args.singles} submissions one at a time and "
