@@ -14,7 +14,6 @@ for their acks through (`AcknowledgementsFirst`, docs/benchmarks.md).
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import re
@@ -32,22 +31,12 @@ from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
-from bot.listeners.common import SOMETHING_WENT_WRONG
+from bot.listeners import audit, commands, gates, home, initiatives, nudges, sign_offs
+from bot.listeners.middleware import hand_on_actor, serve_one_workspace
 from bot.runtime import Runtime
 from bot.services.errors import DomainError
+from bot.views.replies import SOMETHING_WENT_WRONG
 from storage.models.slack_events import SlackEventReceipt
-
-# Each module exposes register(app, runtime). Named rather than imported, so that listener modules may import
-# from here without a cycle. Order matters only for overlapping matchers.
-LISTENER_MODULES: tuple[str, ...] = (
-    "bot.listeners.commands",
-    "bot.listeners.sign_offs",
-    "bot.listeners.initiatives",
-    "bot.listeners.home",
-    "bot.listeners.nudges",
-    "bot.listeners.audit",
-    "bot.listeners.gates",
-)
 
 # Seconds a transaction on Slack's clock may wait for a database lock: Slack gives up on an acknowledgement (a modal
 # submission's answer, an event's receipt) after 3 seconds, and then a late commit would do what the person was
@@ -121,30 +110,52 @@ class InitiativeApp(App):
 
 
 def create_app(
-    runtime: Runtime, *, socket_mode: bool = False, listener_threads: int = DEFAULT_LISTENER_THREADS
+    runtime: Runtime,
+    *,
+    socket_mode: bool = False,
+    listener_threads: int = DEFAULT_LISTENER_THREADS,
+    workspace: str | None = None,
 ) -> InitiativeApp:
-    """A Bolt app whose every Web API call goes to SLACK_API_URL. Calls `auth.test` once to check the token."""
+    """A Bolt app whose every Web API call goes to SLACK_API_URL, serving the bot token's workspace only.
+
+    `workspace`: the token's team id, when the caller already asked `auth.test` (`serve` does, before forking);
+    otherwise it is asked here. Bolt asks `auth.test` once more to check the token."""
     settings = runtime.settings
     settings.require_slack(receives="socket" if socket_mode else "http")
     runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    workspace = workspace or client.auth_test()["team_id"]
     app = InitiativeApp(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned. HTTP requests are checked by
         # bot.edge before Bolt parses them (Bolt's own check would log the body of every forged request).
         signing_secret=None if socket_mode else settings.slack_signing_secret,
         request_verification_enabled=False,
-        client=WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url),
+        client=client,
         process_before_response=False,
         listener_executor=ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="bolt-listener"),
         logger=logging.getLogger("bot.slack"),
     )
+    # In this order, and none waits on the database before a listener acknowledges, except an event's receipt.
+    app.middleware(serve_one_workspace(workspace))
+    app.middleware(hand_on_actor(runtime, workspace=workspace))
     app.middleware(_ignore_event_retries(runtime))
     app.error(_answer_error)
-    for name in LISTENER_MODULES:
-        importlib.import_module(name).register(app, runtime)
+    register_listeners(app, runtime)
     # Registered last, so it only catches events no module handles: Slack disables an events URL that keeps
     # answering 404, so every subscribed event gets its 200.
     app.event(re.compile(".*"))(_acknowledge_only)
     return app
+
+
+def register_listeners(app: InitiativeApp, runtime: Runtime) -> None:
+    """Every listener. Order matters only for overlapping matchers."""
+    commands.register(app, runtime, work_later=app.work_on_command)
+    sign_offs.register(app, runtime)
+    initiatives.register(app, runtime)
+    home.register(app, runtime)
+    nudges.register(app, runtime)
+    audit.register(app, runtime)
+    gates.register(app, runtime)
 
 
 def _acknowledge_only(ack: Any) -> None:

@@ -2,7 +2,8 @@
 gate-passed announcement, and the App Home of each affected person (never the whole workspace).
 
 Runs inside the transaction that caused the event (see `bot.runtime.Runtime.transaction`), so a DM exists
-exactly when its review does.
+exactly when its review does. Each sign-off card is rendered once per event; App Homes are not rendered here at
+all: the outbox gets the intent "refresh U's Home", which the sender renders when it sends it.
 """
 
 from __future__ import annotations
@@ -10,12 +11,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 
-from sqlalchemy import or_
-from sqlmodel import Session, col, select
+from sqlmodel import Session
 
 from bot.config import Settings
-from bot.delivery.outbox import enqueue
-from bot.presenters import home_view, sign_off_card
+from bot.delivery.messages import live_message, post_message, update_message
+from bot.delivery.outbox import enqueue, enqueue_intent
+from bot.presenters import HOME_INTENT, sign_off_card
 from bot.services.events import (
     AutomaticCheckChanged,
     DomainEvent,
@@ -27,13 +28,16 @@ from bot.services.events import (
     SignOffDecided,
     StatusChanged,
 )
+from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import owners_of
 from bot.services.reviews.service import SETTLED, lock_open_reviews, sign_offs_of
 from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages
 from bot.views.blocks import Message
-from storage.models import GateReview, Initiative, OutboxMessage, SignOff, SignOffMessage
+from bot.views.messages import SignOffCard
+from bot.views.replies import stage_name
+from storage.models import GateReview, Initiative, OutboxMessage, SignOff, SlackMessage
 
 log = logging.getLogger(__name__)
 _HOMES = "surface.home_publishes"
@@ -83,7 +87,7 @@ class SlackNotifications:
         decided = session.get(SignOff, event.sign_off_id)
         assert decided is not None
         card = sign_off_card(session, decided)
-        update_sign_off_request(session, decided)
+        update_sign_off_request(session, decided, card=card)
         sign_offs = sign_offs_of(session, review_id=event.review_id)
         news = messages.decision_news(
             card.initiative, decider=event.actor, role_name=card.role_name, decision=event.decision,
@@ -114,14 +118,14 @@ class SlackNotifications:
         if not channel:
             log.info("%s passed %s; no channel to announce it in", initiative.key, review.gate_slug)
             return
-        card = sign_off_card(session, sign_offs[0]) if sign_offs else None
+        catalog = catalog_for(session, team_id=review.team_id, version=review.definition_version)
         message = messages.gate_passed(
-            initiative, gate_name=card.gate_name if card else review.gate_slug,
-            to_stage_name=card.to_stage_name if card else review.to_stage,
+            initiative, gate_name=catalog.gate(review.gate_slug).name,
+            to_stage_name=stage_name(catalog, review.to_stage),
             approvers=[s.decided_by or s.assignee for s in sign_offs if s.state in SETTLED],
         )
-        enqueue(session, team_id=event.team_id, method="chat.postMessage",
-                payload={"channel": channel, "unfurl_links": False, **message.payload()})
+        post_message(session, team_id=event.team_id, kind=GATE_PASSED, subject=event.review_id,
+                     payload={"channel": channel, "unfurl_links": False, **message.payload()})
 
     def _owners_changed(self, session: Session, event: OwnersChanged) -> None:
         for sign_off_id in event.moved_sign_off_ids:
@@ -133,76 +137,68 @@ class SlackNotifications:
         republish_homes(session, team_id=event.team_id, user_ids=[event.actor, *people])
 
 
-def post_sign_off_request(session: Session, sign_off: SignOff) -> OutboxMessage:
-    """One DM to the sign-off's assignee, remembered so that it can be updated in place later."""
+# ---- messages that are updated later: registered in slack_message (bot/delivery/messages.py) ----------------
+SIGN_OFF_REQUEST, GATE_PASSED = "sign_off_request", "gate_passed"
+
+
+def post_sign_off_request(session: Session, sign_off: SignOff) -> SlackMessage:
+    """One DM to the sign-off's assignee, registered as the sign-off's live DM so that it can be updated later."""
+    assert sign_off.id is not None
     message = messages.sign_off_request(sign_off_card(session, sign_off))
-    row = enqueue(session, team_id=sign_off.team_id, method="chat.postMessage",
-                  payload={"channel": sign_off.assignee, **message.payload()})
-    assert row.id is not None and sign_off.id is not None
-    remembered = _message_of(session, sign_off.id)
-    if remembered is None:
-        remembered = SignOffMessage(team_id=sign_off.team_id, sign_off_id=sign_off.id, outbox_message_id=row.id,
-                                    user_id=sign_off.assignee)
-    else:
-        remembered.outbox_message_id, remembered.user_id = row.id, sign_off.assignee
-    session.add(remembered)
-    session.flush()
-    return row
+    return post_message(session, team_id=sign_off.team_id, kind=SIGN_OFF_REQUEST, subject=sign_off.id,
+                        payload={"channel": sign_off.assignee, **message.payload()})
 
 
 def update_sign_off_request(session: Session, sign_off: SignOff, *, moved_to: str | None = None,
-                            channel: str | None = None, ts: str | None = None) -> OutboxMessage | None:
+                            channel: str | None = None, ts: str | None = None,
+                            card: SignOffCard | None = None) -> OutboxMessage | None:
     """chat.update the sign-off's DM to show its outcome without buttons. With `channel` and `ts` (a click on an
-    older copy), that message is updated; otherwise the remembered DM, once its post has been delivered."""
-    message = messages.sign_off_decided(sign_off_card(session, sign_off), moved_to=moved_to)
+    older copy), that message is updated; otherwise the sign-off's live DM, once its post has been delivered.
+    `card`: the sign-off's card when the caller has rendered it already."""
+    message = messages.sign_off_decided(card or sign_off_card(session, sign_off), moved_to=moved_to)
     if channel and ts:
         return enqueue(session, team_id=sign_off.team_id, method="chat.update",
                        payload={"channel": channel, "ts": ts, **message.payload()})
-    return _update_remembered(session, sign_off, message)
+    return _update_live(session, sign_off, message)
 
 
 def refresh_sign_off_request(session: Session, sign_off: SignOff) -> OutboxMessage | None:
     """chat.update a pending sign-off's DM (buttons kept) to show what it shows now: flagged links, automatic
     results. Nothing is enqueued when the DM as last posted or updated already shows exactly that."""
-    return _update_remembered(session, sign_off, messages.sign_off_request(sign_off_card(session, sign_off)),
-                              unless_shown=True)
+    return _update_live(session, sign_off, messages.sign_off_request(sign_off_card(session, sign_off)),
+                        unless_shown=True)
 
 
-def _update_remembered(session: Session, sign_off: SignOff, message: Message, *,
-                       unless_shown: bool = False) -> OutboxMessage | None:
-    """chat.update the sign-off's remembered DM, once its post has been delivered (the update waits for it)."""
+def _update_live(session: Session, sign_off: SignOff, message: Message, *,
+                 unless_shown: bool = False) -> OutboxMessage | None:
     assert sign_off.id is not None
-    remembered = _message_of(session, sign_off.id)
-    if remembered is None:
+    live = live_message(session, team_id=sign_off.team_id, kind=SIGN_OFF_REQUEST, subject=sign_off.id)
+    if live is None:
         return None
-    payload = message.payload()
-    if unless_shown:
-        post = remembered.outbox_message_id
-        last = session.exec(select(OutboxMessage).where(
-            or_(col(OutboxMessage.id) == post, col(OutboxMessage.depends_on) == post))
-            .order_by(col(OutboxMessage.id).desc()).limit(1)).first()
-        if last is not None and all(last.payload.get(key) == value for key, value in payload.items()):
-            return None
-    return enqueue(session, team_id=sign_off.team_id, method="chat.update", payload=payload,
-                   depends_on=remembered.outbox_message_id)
+    return update_message(session, live, payload=message.payload(), unless_shown=unless_shown)
+
+
+# ---- end of registered messages --------------------------------------------------------------------------------
 
 
 def republish_homes(session: Session, *, team_id: str, user_ids: Iterable[str]) -> None:
-    """views.publish each person's App Home. Within one transaction a person's Home is published once, with
-    the state as of the last event: a later event re-renders the pending row instead of adding another."""
-    pending: dict[tuple[str, str], OutboxMessage] = session.info.setdefault(_HOMES, {})
+    """Queue "publish this person's App Home" for each person; the sender renders it when it sends it. Within one
+    transaction a person gets one such intent, however many events touch them."""
+    queued = _homes_queued(session)
     for user_id in dict.fromkeys(user_ids):
         if not USER_ID_PATTERN.match(user_id or ""):
             continue  # "system" and other non-people
-        payload = {"user_id": user_id, "view": home_view(session, team_id=team_id, user_id=user_id)}
-        row = pending.get((team_id, user_id))
-        if row is not None and row.state == "pending" and row in session:
-            row.payload = payload
-            session.add(row)
-        else:
-            pending[(team_id, user_id)] = enqueue(session, team_id=team_id, method="views.publish", payload=payload)
-    session.flush()
+        row = queued.get((team_id, user_id))
+        if row is None or row not in session:  # not yet, or a rolled-back savepoint took it
+            queued[(team_id, user_id)] = enqueue_intent(session, team_id=team_id, method="views.publish",
+                                                        kind=HOME_INTENT, user_id=user_id)
 
 
-def _message_of(session: Session, sign_off_id: int) -> SignOffMessage | None:
-    return session.exec(select(SignOffMessage).where(SignOffMessage.sign_off_id == sign_off_id)).first()
+def _homes_queued(session: Session) -> dict[tuple[str, str], OutboxMessage]:
+    """The Home intents queued in the session's current transaction (a session may live through several)."""
+    transaction = session.get_transaction()
+    queued = session.info.get(_HOMES)
+    if queued is None or queued[0] is not transaction:
+        queued = session.info[_HOMES] = (transaction, {})
+    return queued[1]
+

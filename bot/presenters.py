@@ -37,6 +37,15 @@ def sign_off_card(session: Session, sign_off: SignOff) -> SignOffCard:
     )
 
 
+# The outbox intent "publish this person's App Home as it is when sent" (bot.notifications queues it).
+HOME_INTENT = "home"
+
+
+def render_home(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any]:
+    """views.publish's payload for a Home intent, rendered by the sender (registered in bot.wiring)."""
+    return {"user_id": intent["user_id"], "view": home_view(session, team_id=team_id, user_id=intent["user_id"])}
+
+
 def home_view(session: Session, *, team_id: str, user_id: str) -> dict[str, Any]:
     catalog = catalog_for(session, team_id=team_id)
     return home.home(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 from sqlmodel import Session
@@ -14,6 +15,9 @@ from bot.services.access.actors import WorkspaceRoles
 from bot.services.events import DomainEvent, take_events
 from storage.db import make_engine, session_scope
 
+if TYPE_CHECKING:  # the sender imports slack_sdk, which a runtime does not need
+    from bot.delivery.sender import Renderer
+
 EventHandler = Callable[[Session, DomainEvent], None]
 
 
@@ -22,6 +26,8 @@ class Runtime:
     settings: Settings
     engine: Engine
     event_handlers: list[EventHandler] = field(default_factory=list)
+    # How the outbox sender renders intents, by kind (bot.delivery.sender); registered by bot.wiring.
+    renderers: dict[str, Renderer] = field(default_factory=dict)
     # Seconds a statement may wait for a lock before its transaction fails (None: as long as the database lets
     # it). Set where someone waits for the outcome within a deadline (`bot.app.create_app`).
     lock_wait: float | None = None

@@ -1,17 +1,26 @@
-"""Builds the production runtime: settings, the database, and every handler of domain events.
+"""Builds the production runtime: settings, the database, every handler of domain events, and the renderers of
+outbox intents.
 
 Each area appends its handler here (one line each); handlers run inside the transaction that emitted the event.
+Renderers run in the outbox sender, when an intent is sent.
 """
 
 from __future__ import annotations
 
+from functools import partial
+
 from bot.config import Settings
-from bot.jobs.nudges import drop_decided_from_unsent
 from bot.notifications import SlackNotifications
+from bot.presenters import HOME_INTENT, render_home
 from bot.runtime import Runtime
+from bot.services.nudges.scheduled import drop_decided_from_unsent
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
 from bot.services.webhooks.evidence import EvidenceEvents
 from bot.services.webhooks.service import WebhookEvents
+from bot.views.nudges import without_sign_offs
+
+# A nudge still waiting in the outbox loses the sign-offs decided since; the Slack wording of that is the views'.
+withdraw_decided_nudges = partial(drop_decided_from_unsent, rewrite=without_sign_offs)
 
 
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:
@@ -19,6 +28,7 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     # Automatic checks first: a review's sign-off DMs, posted for the same event, then show its items as pending.
     runtime.event_handlers += [EvidenceEvents(), AutomaticCheckEvents()]
     runtime.event_handlers.append(SlackNotifications(settings))
-    runtime.event_handlers.append(drop_decided_from_unsent)
+    runtime.event_handlers.append(withdraw_decided_nudges)
     runtime.event_handlers.append(WebhookEvents())
+    runtime.renderers[HOME_INTENT] = render_home
     return runtime

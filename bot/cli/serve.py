@@ -53,7 +53,7 @@ def run_serve(args: argparse.Namespace) -> int:
             raise SettingsError(f"--{name} must be a positive number")
     runtime = open_runtime(settings)
     runtime.engine.dispose()  # each worker opens its own connections after the fork
-    check_bot_token(settings)
+    workspace = check_bot_token(settings)
     options = gunicorn_options(
         host=args.host,
         port=args.port,
@@ -61,7 +61,7 @@ def run_serve(args: argparse.Namespace) -> int:
         threads=args.threads,
         graceful_timeout=args.graceful_timeout,
     )
-    _Served(options, settings, run_scheduler=not args.no_scheduler, threads=args.threads).run()
+    _Served(options, settings, run_scheduler=not args.no_scheduler, threads=args.threads, workspace=workspace).run()
     return 0
 
 
@@ -87,8 +87,8 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, gracef
     }
 
 
-def check_bot_token(settings: Settings) -> None:
-    """Fail with one line, before any worker starts, if Slack refuses the token."""
+def check_bot_token(settings: Settings) -> str:
+    """Fail with one line, before any worker starts, if Slack refuses the token; else its workspace's team id."""
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
 
@@ -96,7 +96,7 @@ def check_bot_token(settings: Settings) -> None:
 
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
     try:
-        client.auth_test()
+        return str(client.auth_test()["team_id"])
     except SlackApiError as exc:
         raise SettingsError(
             f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): expected the bot token "
@@ -109,8 +109,10 @@ def check_bot_token(settings: Settings) -> None:
 class _Gunicorn:
     """What `serve` adds to gunicorn's BaseApplication (mixed in by run_serve): our settings and worker start-up."""
 
-    def __init__(self, options: dict[str, Any], settings: Settings, *, run_scheduler: bool, threads: int) -> None:
+    def __init__(self, options: dict[str, Any], settings: Settings, *, run_scheduler: bool, threads: int,
+                 workspace: str) -> None:
         self.options = options
+        self.workspace = workspace
         self.settings = settings
         self.run_scheduler = run_scheduler
         self.threads = threads
@@ -128,7 +130,8 @@ class _Gunicorn:
         from bot.wiring import build_runtime
 
         runtime = build_runtime(self.settings)
-        app = create_app(runtime, listener_threads=max(DEFAULT_LISTENER_THREADS, 2 * self.threads))
+        app = create_app(runtime, listener_threads=max(DEFAULT_LISTENER_THREADS, 2 * self.threads),
+                         workspace=self.workspace)
         background = BackgroundWork(runtime, run_scheduler=self.run_scheduler)
         background.start()
         _worker_state.update(app=app, background=background, runtime=runtime)

@@ -1,19 +1,21 @@
-"""The `/initiative <subcommand>` registry: every area adds its subcommands here from its own module.
+"""The `/initiative <subcommand>` table: one explicit list, in `bot/listeners/commands.py`, builds it and the help.
 
 Contract (also in docs/slack-surface.md):
-- Decorate a handler with `@subcommand(name, usage=(...))`. `usage` lines are shown by `/initiative help` and
-  after a bad-input error; `help_lines` overrides what help shows (empty: listed on another subcommand's line).
+- An area writes its handler, then describes it with a `Subcommand(name, handler, usage=(...))` constant beside it.
+  `usage` lines are shown by `/initiative help` and after a bad-input error; `help_lines` overrides what help shows
+  (empty: listed on another subcommand's line).
 - The handler receives a `CommandContext` and the `Arguments` after the subcommand word, and returns a `Reply`
   (sent privately to the caller) or None when it answered another way (it opened a modal). A handler that may open a
   modal says `opens_modal=True`, so it runs before its trigger_id expires instead of queueing.
 - Raise `UsageError` or any `bot.services.errors.DomainError`: the caller gets `str(error)` privately, followed
   by the subcommand's usage for bad input (`InvalidInput`, `NotFound`). Never catch-and-log.
-- Add your module with one import line in `bot/listeners/commands.py` (SUBCOMMAND_MODULES).
+- Add the constant to `SUBCOMMANDS` in `bot/listeners/commands.py`, where its place in the list is its place in
+  the help.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -68,11 +70,10 @@ Handler = Callable[[CommandContext, Arguments], Reply | None]
 
 @dataclass(frozen=True)
 class Subcommand:
-    name: str
-    usage: tuple[str, ...]
+    name: str  # a lower-case word
     handler: Handler
+    usage: tuple[str, ...]
     help_lines: tuple[str, ...] | None = None
-    order: int = 100
     opens_modal: bool = False  # its trigger_id expires 3 s after the command: it runs at once, never queued
 
     @property
@@ -80,41 +81,29 @@ class Subcommand:
         return self.usage if self.help_lines is None else self.help_lines
 
 
-_REGISTRY: dict[str, Subcommand] = {}
+class SubcommandTable:
+    """The subcommands `/initiative` knows, in help order. Built once, from one explicit list."""
 
+    def __init__(self, subcommands: Sequence[Subcommand]) -> None:
+        self._by_name: dict[str, Subcommand] = {}
+        for sub in subcommands:
+            if sub.name in self._by_name:
+                raise ValueError(f"/initiative {sub.name} is listed twice")
+            self._by_name[sub.name] = sub
 
-def subcommand(
-    name: str, *, usage: Sequence[str], help_lines: Sequence[str] | None = None, order: int = 100,
-    opens_modal: bool = False,
-) -> Callable[[Handler], Handler]:
-    """Register `handler` as `/initiative <name>`. Names are lower-case words; registering one twice is a bug.
-    `opens_modal`: the handler may open a modal (views.open), so it must run before the trigger expires."""
+    def __iter__(self) -> Iterator[Subcommand]:
+        return iter(self._by_name.values())
 
-    def register(handler: Handler) -> Handler:
-        if name in _REGISTRY and _REGISTRY[name].handler is not handler:
-            raise ValueError(f"/initiative {name} is registered twice")
-        _REGISTRY[name] = Subcommand(
-            name=name, usage=tuple(usage), handler=handler,
-            help_lines=None if help_lines is None else tuple(help_lines), order=order, opens_modal=opens_modal,
-        )
-        return handler
+    def find(self, name: str) -> Subcommand | None:
+        return self._by_name.get(name.lower())
 
-    return register
+    @property
+    def names(self) -> list[str]:
+        return list(self._by_name)
 
+    def help_text(self) -> str:
+        return "\n".join(line for sub in self for line in sub.shown_in_help)
 
-def find_subcommand(name: str) -> Subcommand | None:
-    return _REGISTRY.get(name.lower())
-
-
-def subcommands() -> list[Subcommand]:
-    """Registered subcommands in help order."""
-    return sorted(_REGISTRY.values(), key=lambda s: (s.order, s.name))
-
-
-def help_text() -> str:
-    return "\n".join(line for sub in subcommands() for line in sub.shown_in_help)
-
-
-def usage_of(name: str) -> str:
-    found = find_subcommand(name)
-    return "\n".join(found.usage) if found else f"{COMMAND} help"
+    def usage_of(self, name: str) -> str:
+        found = self.find(name)
+        return "\n".join(found.usage) if found else f"{COMMAND} help"

@@ -8,8 +8,9 @@ or `<@U123>`, channels as `<#C123|name>`, links as `<https://…|label>` or `<ht
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
+
+from bot.services.validation import clean_characters
 
 MAX_COMMAND_LENGTH = 3000
 _TOKEN = re.compile(r"(?:<[^<>]*>|[^\s<]+|<)+")
@@ -27,18 +28,12 @@ class Token:
 
 
 def tokenize(raw: str) -> list[Token]:
-    return [token_of(part) for part in _TOKEN.findall(clean_control_characters(raw))]
+    return [token_of(part) for part in _TOKEN.findall(clean_characters(raw))]
 
 
 def unescape(raw: str) -> str:
     """Turn Slack's escaped text back into what the person typed (mentions become `@name`, links their URL)."""
     return _unescape_entities(_SPAN.sub(lambda m: _span_text(m.group(1)), raw))
-
-
-def clean_control_characters(raw: str) -> str:
-    """Drop control characters (NUL would break PostgreSQL), keeping newlines and tabs."""
-    return "".join(ch for ch in raw.replace("\r\n", "\n")
-                   if ch in "\t\n" or unicodedata.category(ch) not in ("Cc", "Cs"))
 
 
 def token_of(raw: str) -> Token:

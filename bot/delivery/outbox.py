@@ -20,6 +20,10 @@ from storage.models.outbox import OutboxMessage
 # instead of waiting for its next poll.
 work_arrived = threading.Event()
 
+# The payload key that makes a row an intent: `{"render": "home", "user_id": "U1"}` is rendered by the sender
+# when it is sent (the renderer registered for "home"), not by the transaction that queued it.
+RENDER = "render"
+
 # Slack errors that retrying cannot fix, in words an admin can act on.
 ERROR_MEANINGS = {
     "account_inactive": "the app was uninstalled or its token was revoked",
@@ -46,33 +50,47 @@ def enqueue(
     payload: dict[str, Any],
     depends_on: int | None = None,
     dedupe_key: str | None = None,
+    message_id: int | None = None,
 ) -> OutboxMessage:
     """Add a Slack Web API call to the outbox in the caller's transaction (flushed, not committed).
 
     With `dedupe_key`, a key already used in this workspace returns the existing row instead of a new one.
     With `depends_on`, the call waits until that message is delivered, and until the calls enqueued earlier with
-    the same `depends_on` are done (so updates of one message apply in order); a `chat.update` takes its
-    `channel` and `ts` from it.
+    the same `depends_on` are done (so updates of one message apply in order). With `message_id`, the call posts
+    that registered message (the sender records Slack's answer there) or updates it (taking `channel` and `ts`
+    from there); see bot/delivery/messages.py.
     """
-    if dedupe_key is not None and (existing := _by_dedupe_key(session, team_id, dedupe_key)) is not None:
-        return existing
     message = OutboxMessage(
-        team_id=team_id, method=method, payload=payload, depends_on=depends_on, dedupe_key=dedupe_key
+        team_id=team_id, method=method, payload=payload, depends_on=depends_on, dedupe_key=dedupe_key,
+        message_id=message_id,
     )
+    if dedupe_key is None:  # nothing to lose a race on, so no savepoint
+        session.add(message)
+        session.flush()
+        _wake_sender_after_commit(session)
+        return message
+    if (existing := _by_dedupe_key(session, team_id, dedupe_key)) is not None:
+        return existing
     try:
         # A savepoint, so that losing a race on the dedupe key leaves the caller's transaction intact.
         with session.begin_nested():
             session.add(message)
             session.flush()
     except IntegrityError:
-        if dedupe_key is None:
-            raise
         existing = _by_dedupe_key(session, team_id, dedupe_key)
         if existing is None:
             raise
         return existing
-    if not event.contains(session, "after_commit", _wake_sender):
-        event.listen(session, "after_commit", _wake_sender)
+    _wake_sender_after_commit(session)
+    return message
+
+
+def enqueue_intent(session: Session, *, team_id: str, method: str, kind: str, **subject: str) -> OutboxMessage:
+    """Queue a call that the sender renders when it sends it (see `RENDER`): `kind` names the renderer, `subject`
+    what it renders (`user_id="U1"`). Copies of one intent still pending when it is sent are answered by one call."""
+    message = OutboxMessage(team_id=team_id, method=method, payload={RENDER: kind, **subject})
+    session.add(message)  # written with the transaction's next flush, in one INSERT with the other intents
+    _wake_sender_after_commit(session)
     return message
 
 
@@ -116,6 +134,11 @@ def describe_error(error: str | None) -> str:
 def _by_dedupe_key(session: Session, team_id: str, dedupe_key: str) -> OutboxMessage | None:
     query = select(OutboxMessage).where(OutboxMessage.team_id == team_id, OutboxMessage.dedupe_key == dedupe_key)
     return session.exec(query).first()
+
+
+def _wake_sender_after_commit(session: Session) -> None:
+    if not event.contains(session, "after_commit", _wake_sender):
+        event.listen(session, "after_commit", _wake_sender)
 
 
 def _wake_sender(session: Session) -> None:

@@ -11,6 +11,12 @@ serialises writers of the one file), so any number of sender threads, workers an
 - Any other Slack error (`channel_not_found`, `account_inactive`, `invalid_blocks`...) is permanent: the row
   becomes `failed` with the error, at once, and is never retried.
 
+Intents (a payload naming a `render` kind, see `bot.delivery.outbox.enqueue_intent`) are rendered when they are sent,
+from the database as it is then, by the renderer `bot.wiring` registers for that kind; the transaction that
+queued one renders nothing. Pending copies of one intent (say three decisions each asked to refresh one person's
+App Home) are claimed together and answered by one call, showing the state after all of them. A sender with no
+renderer for a kind leaves its intents to one that has it.
+
 Crash window: `chat.postMessage` has no idempotency key. If the process dies after Slack answered 200 and
 before the `sent` commit, the claim lapses (`RetryPolicy.claim_seconds`) and the message is sent again. That
 commit follows the call directly, one message per transaction, so at most the one in-flight message can be
@@ -20,14 +26,13 @@ duplicated; a crash anywhere else loses and duplicates nothing.
 from __future__ import annotations
 
 import logging
-import random
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from http.client import HTTPException
-from typing import Any
+from typing import Any, Protocol
 from urllib.error import URLError
 
 from slack_sdk import WebClient
@@ -38,8 +43,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.delivery.outbox import work_arrived
-from bot.runtime import Runtime
+from bot.delivery.outbox import RENDER, work_arrived
+from bot.delivery.retry import RetryPolicy
+from storage.models.messages import SlackMessage
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.types import utcnow
 
@@ -51,20 +57,16 @@ TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavaila
 RESULT_FIELDS = ("channel", "ts", "message_ts", "scheduled_message_id")
 
 
-@dataclass(frozen=True)
-class RetryPolicy:
-    base_delay: float = 2.0  # seconds before the first retry; doubles each attempt
-    max_delay: float = 600.0
-    max_attempts: int = 8
-    # How long a claim holds a message. Longer than one Slack call can take (the client timeout), so a
-    # live sender never loses its claim; a crashed sender's messages come back after it.
-    claim_seconds: float = 60.0
-    request_timeout: float = 10.0
+# Turns an intent's payload into the Web API call's payload, reading the database (the session) as it is now.
+Renderer = Callable[[Session, str, dict[str, Any]], dict[str, Any]]
 
-    def backoff(self, attempts: int) -> timedelta:
-        """Exponential with "equal jitter": between half and all of base * 2^(attempts-1), capped."""
-        ceiling = min(self.max_delay, self.base_delay * 2 ** max(attempts - 1, 0))
-        return timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # jitter, not security
+
+class Deliveries(Protocol):
+    """What a sender needs from the process running it (`bot.runtime.Runtime` has it)."""
+
+    settings: Settings
+    engine: Engine
+    renderers: Mapping[str, Renderer]  # by intent kind
 
 
 @dataclass
@@ -97,7 +99,14 @@ class _Claimed:
     payload: dict[str, Any]
     attempts: int
     parent_state: str | None
-    parent_result: dict[str, Any] | None
+    message_id: int | None  # the registered message this call posts or updates
+    address: dict[str, str | None] | None  # an update's `channel` and `ts`, from that message
+    # Other pending copies of the same intent, answered by this one's call.
+    coalesced: tuple[int, ...] = ()
+
+    @property
+    def ids(self) -> tuple[int, ...]:
+        return (self.id, *self.coalesced)
 
 
 @dataclass(frozen=True)
@@ -119,7 +128,7 @@ def make_client(settings: Settings, *, policy: RetryPolicy | None = None) -> Web
 
 
 def deliver_pending(
-    runtime: Runtime,
+    runtime: Deliveries,
     client: WebClient,
     *,
     limit: int = 100,
@@ -132,10 +141,11 @@ def deliver_pending(
     report = DeliveryReport()
     token = str(uuid.uuid4())
     while report.attempted < limit and not should_stop():
-        claimed = _claim_next(runtime.engine, token, now(), policy)
+        claimed = _claim_next(runtime.engine, token, now(), policy, rendered=frozenset(runtime.renderers))
         if claimed is None:
             break
-        outcome = _call(client, claimed)
+        payload = _rendered(runtime, claimed)
+        outcome = _call(client, claimed, payload) if isinstance(payload, dict) else payload
         _record(runtime.engine, claimed, token, outcome, now(), policy)
         report.count(outcome.kind)
     return report
@@ -145,7 +155,7 @@ def deliver_pending(
 class OutboxSender:
     """Delivers the outbox in a background thread until `stop()`; wakes when this process enqueues."""
 
-    runtime: Runtime
+    runtime: Deliveries
     client: WebClient | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     poll_seconds: float = 1.0
@@ -184,8 +194,9 @@ class OutboxSender:
 # ---- claim, call, record -------------------------------------------------------------------------------
 
 
-def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) -> _Claimed | None:
-    parent, earlier_sibling = aliased(OutboxMessage), aliased(OutboxMessage)
+def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy, *,
+                rendered: frozenset[str]) -> _Claimed | None:
+    parent, earlier_sibling, copy = aliased(OutboxMessage), aliased(OutboxMessage), aliased(OutboxMessage)
     # Updates of one message go out in the order they were made: a refresh retried after a later decision's
     # update would otherwise bring the decided DM's buttons back.
     earlier_sibling_pending = exists().where(
@@ -198,8 +209,17 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) 
         SlackRateLimit.method == OutboxMessage.method,
         col(SlackRateLimit.blocked_until) > now,
     )
+    kind = col(OutboxMessage.payload)[RENDER].as_string()
+    # One copy of an intent at a time: a Home rendered later must not be overtaken by one rendered earlier.
+    copy_in_flight = exists().where(
+        copy.team_id == OutboxMessage.team_id,
+        copy.method == OutboxMessage.method,
+        col(copy.payload) == col(OutboxMessage.payload),
+        copy.state == "pending",
+        col(copy.claimed_until) > now,
+    )
     query = (
-        select(OutboxMessage, parent.state, parent.result)
+        select(OutboxMessage, parent.state)
         .outerjoin(parent, col(OutboxMessage.depends_on) == parent.id)
         .where(
             OutboxMessage.state == "pending",
@@ -207,6 +227,7 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) 
             or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now),
             or_(col(OutboxMessage.depends_on).is_(None), and_(parent.state != "pending", ~earlier_sibling_pending)),
             ~rate_limited,
+            or_(kind.is_(None), and_(kind.in_(rendered), ~copy_in_flight)),
         )
         .order_by(col(OutboxMessage.id))
         .limit(1)
@@ -217,9 +238,10 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) 
         row = session.exec(query).first()
         if row is None:
             return None
-        message, parent_state, parent_result = row
+        message, parent_state = row
         message.claim_token = token
         message.claimed_until = now + timedelta(seconds=policy.claim_seconds)
+        coalesced = _claim_copies(session, message, token, now) if RENDER in message.payload else ()
         claimed = _Claimed(
             id=message.id,  # type: ignore[arg-type]
             team_id=message.team_id,
@@ -227,18 +249,56 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy) 
             payload=dict(message.payload),
             attempts=message.attempts,
             parent_state=parent_state,
-            parent_result=parent_result,
+            message_id=message.message_id,
+            address=_address(session, message),
+            coalesced=coalesced,
         )
     return claimed
 
 
-def _call(client: WebClient, message: _Claimed) -> _Outcome:
-    payload = dict(message.payload)
+def _claim_copies(session: Session, message: OutboxMessage, token: str, now: datetime) -> tuple[int, ...]:
+    """Claim the other pending copies of the intent `message` along with it: one call answers them all. Copies
+    queued by transactions that commit later are not visible here, and get a call (a later rendering) of their
+    own."""
+    copies = session.exec(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.team_id == message.team_id,
+            OutboxMessage.method == message.method,
+            col(OutboxMessage.payload) == message.payload,
+            OutboxMessage.state == "pending",
+            col(OutboxMessage.id) != message.id,
+            or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now),
+        )
+        .with_for_update(skip_locked=True)
+    ).all()
+    ids = tuple(copy_id for copy_id in copies if copy_id is not None)
+    if ids:
+        session.exec(  # type: ignore[call-overload]
+            update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
+            .values(claim_token=token, claimed_until=message.claimed_until)
+        )
+    return ids
+
+
+def _rendered(runtime: Deliveries, message: _Claimed) -> dict[str, Any] | _Outcome:
+    """The payload to send: an intent rendered now, by its registered renderer; any other message as queued."""
+    if RENDER not in message.payload:
+        return dict(message.payload)
+    try:
+        with Session(runtime.engine) as session:
+            return runtime.renderers[message.payload[RENDER]](session, message.team_id, dict(message.payload))
+    except Exception as exc:  # a bug or a database blip: retried with backoff, then failed; logged either way
+        logger.exception("outbox #%s: rendering %s failed", message.id, message.payload[RENDER])
+        return _Outcome("transient", error=f"rendering failed: {type(exc).__name__}")
+
+
+def _call(client: WebClient, message: _Claimed, payload: dict[str, Any]) -> _Outcome:
     if message.parent_state == "failed":
         return _Outcome("permanent", error="original_not_delivered")
-    if message.method == "chat.update" and message.parent_result:
-        payload.setdefault("channel", message.parent_result.get("channel"))
-        payload.setdefault("ts", message.parent_result.get("ts"))
+    if message.address:
+        payload.setdefault("channel", message.address["channel"])
+        payload.setdefault("ts", message.address["ts"])
     try:
         response = client.api_call(message.method, json=payload)
     except SlackApiError as exc:
@@ -299,15 +359,42 @@ def _record(
     with Session(engine) as session, session.begin():
         updated = session.exec(  # type: ignore[call-overload]
             update(OutboxMessage)
-            .where(col(OutboxMessage.id) == message.id, col(OutboxMessage.claim_token) == token)
+            .where(col(OutboxMessage.id).in_(message.ids), col(OutboxMessage.claim_token) == token)
             .values(**values, **released)
         )
         if updated.rowcount == 0:
             logger.warning("outbox #%s: claim lapsed before its outcome (%s) was recorded", message.id, outcome.kind)
         if outcome.kind == "rate_limited":
             _block(session, message.team_id, message.method, now + timedelta(seconds=outcome.retry_after))
+        elif updated.rowcount and values.get("state") in ("sent", "failed"):
+            _record_posted_message(session, message, outcome, now)
     if outcome.kind == "permanent":
         logger.warning("outbox #%s %s failed for good: %s", message.id, message.method, outcome.error)
+
+
+# ---- the registry of posted messages (storage/models/messages.py) ---------------------------------------
+
+
+def _address(session: Session, message: OutboxMessage) -> dict[str, str | None] | None:
+    """Where a chat.update of a registered message goes: the channel and ts Slack gave its post."""
+    if message.method != "chat.update" or message.message_id is None:
+        return None
+    posted = session.get(SlackMessage, message.message_id)
+    return {"channel": posted.channel, "ts": posted.ts} if posted is not None else None
+
+
+def _record_posted_message(session: Session, message: _Claimed, outcome: _Outcome, now: datetime) -> None:
+    """A registered message's post is done: record where Slack put it, or why it did not."""
+    if message.method != "chat.postMessage" or message.message_id is None:
+        return
+    if outcome.kind == "sent":
+        result = outcome.result or {}
+        values: dict[str, Any] = {"state": "posted", "channel": result.get("channel"), "ts": result.get("ts"),
+                                  "posted_at": now, "error": None}
+    else:
+        values = {"state": "failed", "error": outcome.error}
+    session.exec(update(SlackMessage).where(col(SlackMessage.id) == message.message_id)  # type: ignore[call-overload]
+                 .values(**values))
 
 
 def _block(session: Session, team_id: str, method: str, until: datetime) -> None:

@@ -1,282 +1,99 @@
-"""Posting the weekly digest exactly once per ISO week, text first, then the chart in its thread.
+"""The digest job: a tick every TICK_SECONDS (and one at start-up) of the digest domain's `digest_tick`
+(bot/services/digest/scheduled.py), handed the views' wording and slack_sdk's chart upload as `SlackDigest`.
 
-Each scheduler tick (and start-up) runs `digest_tick`:
-1. every enabled digest whose scheduled time this week has come and that has no run for the week gets one:
-   the run row (unique on digest and week) and the text's outbox message are written in one transaction, so
-   with several replicas exactly one wins and the others roll back. Digests are read from the table on every
-   tick, so an admin's edit, disable or enable applies from the next tick, without a restart;
-2. runs whose text the outbox delivered get their chart, through a dedicated step runner: getUploadURLExternal
-   -> upload -> completeUploadExternal(channel_id, thread_ts). Each step is recorded, the chart is claimed by a
-   compare-and-set before it starts, and once completeUploadExternal has been started it is never called
-   again: a crash there can lose the chart but never post it twice. A failed upload leaves the text standing.
-3. a text that Slack refused (`not_in_channel`, archived...) fails the run for good, and every admin gets one DM.
+Catch-up is decided from the digest tables on each tick, not by APScheduler's misfire handling, so a missed job
+is simply skipped.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
 
 import httpx
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
-from sqlalchemy import or_, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, col, select
 
-from bot.delivery.outbox import describe_error, enqueue
+from bot.delivery.outbox import describe_error
 from bot.runtime import Runtime
-from bot.services.access.admins import list_admins
-from bot.services.digest.chart import render_chart
-from bot.services.digest.definitions import enabled_digests, ensure_default_digests, posted_in_week
-from bot.services.digest.schedule import due_time, iso_week, zone_named
-from bot.services.digest.service import compute_digest
-from bot.services.events import DigestPosted, emit
+from bot.services.digest import scheduled
+from bot.services.digest.report import DigestReport
+from bot.services.digest.scheduled import AlreadyPosted, ChartUploadFailed, TickReport
 from bot.views.digest import digest_blocks, fallback_text, not_posted_notice, title_of
-from storage.models import Digest, DigestRun, DigestRunStep, OutboxMessage
+from storage.models import DigestRun
 from storage.types import utcnow
 
-log = logging.getLogger(__name__)
-
 TICK_SECONDS = 60
-CHART_ATTEMPTS = 3
-CHART_CLAIM = timedelta(minutes=5)  # a claimed chart whose worker died is taken over after this
 UPLOAD_TIMEOUT = 30.0
 
-
-class AlreadyPosted(Exception):
-    """This digest already has a run for that week."""
+__all__ = ["AlreadyPosted", "SlackDigest", "advance_runs", "digest_tick", "register", "start_run"]
 
 
-@dataclass
-class TickReport:
-    started: list[str] = field(default_factory=list)  # "digest-name 2026-W48"
-    posted: int = 0
-    charts: int = 0
-    failed: int = 0
+class SlackDigest:
+    """The digest as Slack shows it, and the chart's external upload through `client` (scheduled.DigestSlack)."""
+
+    def __init__(self, client: WebClient | None = None) -> None:
+        self.client = client
+
+    def text_payload(self, report: DigestReport) -> dict[str, Any]:
+        return {"text": fallback_text(report), "blocks": [block.to_dict() for block in digest_blocks(report)]}
+
+    def not_posted_notice(self, *, digest_name: str, week: str, channel_id: str, error: str) -> str:
+        return not_posted_notice(digest_name=digest_name, week=week, channel_id=channel_id, error=error)
+
+    def chart_title(self, report: DigestReport) -> str:
+        return title_of(report)
+
+    def upload_url(self, *, filename: str, length: int) -> tuple[str, str]:
+        with _failures():
+            answer = self._client.files_getUploadURLExternal(filename=filename, length=length)
+            return answer["file_id"], answer["upload_url"]
+
+    def upload(self, upload_url: str, png: bytes) -> None:
+        with _failures():
+            httpx.post(upload_url, content=png, headers={"Content-Type": "image/png"},
+                       timeout=UPLOAD_TIMEOUT).raise_for_status()
+
+    def complete(self, *, file_id: str, title: str, channel_id: str | None, thread_ts: str | None) -> None:
+        with _failures():
+            self._client.files_completeUploadExternal(files=[{"id": file_id, "title": title}],
+                                                      channel_id=channel_id, thread_ts=thread_ts)
+
+    @property
+    def _client(self) -> WebClient:
+        assert self.client is not None, "uploading a chart needs a Slack client"
+        return self.client
+
+
+@contextmanager
+def _failures() -> Iterator[None]:
+    """Slack's and the upload's errors as ChartUploadFailed, in words an admin can act on."""
+    try:
+        yield
+    except SlackApiError as exc:
+        raise ChartUploadFailed(describe_error(str(exc.response.get("error", "")))) from exc
+    except (SlackClientError, httpx.HTTPError, KeyError) as exc:
+        raise ChartUploadFailed(f"{type(exc).__name__}: {exc}"[:500]) from exc
 
 
 def digest_tick(runtime: Runtime, client: WebClient, *, now: datetime | None = None) -> TickReport:
-    """Start the runs that are due (catching up on missed ones this week) and move unfinished runs on."""
-    now = now or utcnow()
-    report = TickReport()
-    with runtime.transaction() as session:
-        ensure_default_digests(session, runtime.settings)
-        due = []
-        for digest in enabled_digests(session):
-            zone = zone_named(digest.timezone)
-            if (scheduled := due_time(digest.cron, zone, now)) is not None:
-                due.append((digest.id, digest.name, scheduled, iso_week(scheduled, zone)))
-        done = _weeks_done(session, [digest_id for digest_id, *_ in due])  # a first look; start_run decides
-    for digest_id, name, scheduled, week in due:
-        if (digest_id, week) in done:
-            continue
-        try:
-            start_run(runtime, digest_id=digest_id, as_of=scheduled)
-            report.started.append(f"{name} {week}")
-        except AlreadyPosted:
-            continue
-    advance_runs(runtime, client, now=now, report=report)
-    return report
-
-
-def _weeks_done(session: Session, digest_ids: list[int]) -> set[tuple[int, str]]:
-    if not digest_ids:
-        return set()
-    rows = session.exec(select(DigestRun.digest_id, DigestRun.week).where(col(DigestRun.digest_id).in_(digest_ids)))
-    return {(digest_id, week) for digest_id, week in rows}
+    return scheduled.digest_tick(runtime, SlackDigest(client), now=now)
 
 
 def start_run(runtime: Runtime, *, digest_id: int, as_of: datetime) -> DigestRun:
-    """This week's run and its text in the outbox, atomically; AlreadyPosted if the week has one."""
-    try:
-        with runtime.transaction() as session:
-            # Locked until commit, so an admin's edit of the zone cannot slip between the check and the insert.
-            digest = session.exec(select(Digest).where(Digest.id == digest_id).with_for_update()).one()
-            week = iso_week(as_of, zone_named(digest.timezone))
-            if posted_in_week(session, digest, as_of):
-                raise AlreadyPosted(week)
-            report = compute_digest(session, digest=digest, as_of=as_of)
-            run = DigestRun(team_id=digest.team_id, digest_id=digest_id, week=week, as_of=as_of)
-            session.add(run)
-            session.flush()  # the unique constraint decides between replicas here
-            message = enqueue(
-                session, team_id=digest.team_id, method="chat.postMessage",
-                payload={"channel": digest.channel_id, "text": fallback_text(report),
-                         "blocks": [block.to_dict() for block in digest_blocks(report)],
-                         "unfurl_links": False, "unfurl_media": False},
-                dedupe_key=f"digest:{digest_id}:{week}",
-            )
-            run.text_outbox_id = message.id
-            session.add(run)
-            log.info("digest %s for %s queued (team %s)", digest.name, week, digest.team_id)
-            return run
-    except IntegrityError:
-        raise AlreadyPosted(as_of.isoformat()) from None
+    """`initiative-bot digest --post`: this week's run and its text in the outbox (AlreadyPosted if it has one)."""
+    return scheduled.start_run(runtime, SlackDigest(), digest_id=digest_id, as_of=as_of)
 
 
-def advance_runs(runtime: Runtime, client: WebClient, *, now: datetime | None = None,
-                 report: TickReport | None = None) -> TickReport:
-    """Record delivered or refused texts, then upload pending charts."""
-    now = now or utcnow()
-    report = report or TickReport()
-    with runtime.transaction() as session:
-        posting = session.exec(select(DigestRun.id).where(DigestRun.state == "posting")).all()
-    for run_id in posting:
-        outcome = _record_text_outcome(runtime, run_id, now)
-        report.posted += outcome == "posted"
-        report.failed += outcome == "failed"
-    with runtime.transaction() as session:
-        charts = session.exec(select(DigestRun.id).where(
-            DigestRun.state == "posted", col(DigestRun.chart_state).in_(("pending", "uploading")))).all()
-    for run_id in charts:
-        if _claim_chart(runtime, run_id, now):
-            report.charts += _upload_chart(runtime, client, run_id)
-    return report
-
-
-def _record_text_outcome(runtime: Runtime, run_id: int, now: datetime) -> str | None:
-    with runtime.transaction() as session:
-        run = session.exec(select(DigestRun).where(DigestRun.id == run_id, DigestRun.state == "posting")
-                           .with_for_update()).first()
-        if run is None or run.text_outbox_id is None:
-            return None
-        message = session.get(OutboxMessage, run.text_outbox_id)
-        if message is None or message.state == "pending":
-            return None
-        if message.state == "sent":
-            result = message.result or {}
-            run.state, run.channel_id, run.ts = "posted", result.get("channel"), result.get("ts")
-            _step(session, run, "text", "done", result={"channel": run.channel_id, "ts": run.ts})
-            emit(session, DigestPosted(team_id=run.team_id, actor="digest", digest_name=_name_of(session, run),
-                                       week=run.week, channel_id=run.channel_id, ts=run.ts))
-        else:
-            error = describe_error(message.last_error)
-            run.state, run.chart_state, run.last_error, run.finished_at = "failed", "failed", error, now
-            _step(session, run, "text", "failed", error=error)
-            _notify_admins(runtime, session, run, error)
-        session.add(run)
-        return run.state
-
-
-def _name_of(session: Session, run: DigestRun) -> str:
-    digest = session.get(Digest, run.digest_id)
-    return digest.name if digest else ""
-
-
-def _notify_admins(runtime: Runtime, session: Session, run: DigestRun, error: str) -> None:
-    """One DM per admin per failed run (the outbox's dedupe key makes a repeat a no-op)."""
-    digest = session.get(Digest, run.digest_id)
-    assert digest is not None
-    text = not_posted_notice(digest_name=digest.name, week=run.week, channel_id=digest.channel_id, error=error)
-    for admin in list_admins(session, team_id=run.team_id, admin_user_ids=runtime.settings.admin_user_ids):
-        enqueue(session, team_id=run.team_id, method="chat.postMessage",
-                payload={"channel": admin.user_id, "text": text},
-                dedupe_key=f"digest-failed:{run.id}:{admin.user_id}")
-    _step(session, run, "admin_notice", "done", result={"error": error})
-
-
-def _claim_chart(runtime: Runtime, run_id: int, now: datetime) -> bool:
-    """Compare-and-set: pending (or a stale claim that never reached completeUploadExternal) -> uploading."""
-    with runtime.transaction() as session:
-        complete_started = select(DigestRunStep.id).where(DigestRunStep.run_id == run_id,
-                                                          DigestRunStep.step == "complete")
-        claimed = session.execute(
-            update(DigestRun)
-            .where(col(DigestRun.id) == run_id, col(DigestRun.state) == "posted",
-                   or_(col(DigestRun.chart_state) == "pending",
-                       (col(DigestRun.chart_state) == "uploading")
-                       & (col(DigestRun.chart_claimed_at) < now - CHART_CLAIM) & ~complete_started.exists()))
-            .values(chart_state="uploading", chart_claimed_at=now, chart_attempts=DigestRun.chart_attempts + 1)
-        )
-        return claimed.rowcount == 1
-
-
-def _upload_chart(runtime: Runtime, client: WebClient, run_id: int) -> int:
-    """The external-upload flow into the text's thread, one recorded step at a time. 1 if the chart is in."""
-    with runtime.transaction() as session:
-        run = session.get(DigestRun, run_id)
-        digest = session.get(Digest, run.digest_id) if run else None
-        assert run is not None and digest is not None
-        report = compute_digest(session, digest=digest, as_of=run.as_of)
-        attempt, channel_id, thread_ts = run.chart_attempts, run.channel_id, run.ts
-    png = render_chart(report)
-    step = "upload_url"
-    try:
-        answer = client.files_getUploadURLExternal(filename=f"digest-{report.week}.png", length=len(png))
-        file_id, upload_url = answer["file_id"], answer["upload_url"]
-        _record(runtime, run_id, step, attempt, "done", result={"file_id": file_id})
-        step = "upload"
-        httpx.post(upload_url, content=png, headers={"Content-Type": "image/png"},
-                   timeout=UPLOAD_TIMEOUT).raise_for_status()
-        _record(runtime, run_id, step, attempt, "done", result={"bytes": len(png)})
-        step = "complete"
-        # Written (committed) before the call: from here on the chart is never attempted again.
-        _record(runtime, run_id, step, attempt, "started", result={"file_id": file_id})
-        client.files_completeUploadExternal(files=[{"id": file_id, "title": title_of(report)}],
-                                            channel_id=channel_id, thread_ts=thread_ts)
-    except (SlackApiError, SlackClientError, httpx.HTTPError, KeyError) as exc:
-        error = _error_text(exc)
-        log.warning("digest chart upload failed at %s for run %s: %s", step, run_id, error)
-        _chart_failed(runtime, run_id, step, attempt, error, final=step == "complete" or attempt >= CHART_ATTEMPTS)
-        return 0
-    _record(runtime, run_id, "complete", attempt, "done", result={"file_id": file_id}, chart_state="uploaded")
-    return 1
-
-
-def _error_text(exc: Exception) -> str:
-    if isinstance(exc, SlackApiError):
-        return describe_error(str(exc.response.get("error", "")))
-    return f"{type(exc).__name__}: {exc}"[:500]
-
-
-def _chart_failed(runtime: Runtime, run_id: int, step: str, attempt: int, error: str, *, final: bool) -> None:
-    with runtime.transaction() as session:
-        run = session.get(DigestRun, run_id)
-        assert run is not None
-        existing = _find_step(session, run_id, step, attempt)
-        if existing is not None:
-            existing.state, existing.error = "failed", error
-            session.add(existing)
-        else:
-            _step(session, run, step, "failed", error=error, attempt=attempt)
-        run.chart_state, run.last_error = ("failed" if final else "pending"), error
-        run.finished_at = utcnow() if final else None
-        session.add(run)
-
-
-def _record(runtime: Runtime, run_id: int, step: str, attempt: int, state: str, *,
-            result: dict[str, object], chart_state: str | None = None) -> None:
-    with runtime.transaction() as session:
-        run = session.get(DigestRun, run_id)
-        assert run is not None
-        existing = _find_step(session, run_id, step, attempt)
-        if existing is not None:
-            existing.state, existing.result = state, result
-            session.add(existing)
-        else:
-            _step(session, run, step, state, result=result, attempt=attempt)
-        if chart_state is not None:
-            run.chart_state, run.finished_at, run.last_error = chart_state, utcnow(), None
-            session.add(run)
-
-
-def _find_step(session: Session, run_id: int, step: str, attempt: int) -> DigestRunStep | None:
-    return session.exec(select(DigestRunStep).where(DigestRunStep.run_id == run_id, DigestRunStep.step == step,
-                                                    DigestRunStep.attempt == attempt)).first()
-
-
-def _step(session: Session, run: DigestRun, step: str, state: str, *, result: dict[str, object] | None = None,
-          error: str | None = None, attempt: int = 1) -> None:
-    session.add(DigestRunStep(team_id=run.team_id, run_id=run.id, step=step, attempt=attempt, state=state,
-                              result=result, error=error))
-    session.flush()
+def advance_runs(runtime: Runtime, client: WebClient, *, now: datetime | None = None) -> TickReport:
+    """`initiative-bot digest --post`: record the delivered text, then upload the chart."""
+    return scheduled.advance_runs(runtime, SlackDigest(client), now=now)
 
 
 def register(scheduler, runtime: Runtime, client: WebClient) -> None:  # type: ignore[no-untyped-def]
-    """Add the digest tick to an APScheduler 3 scheduler. Catch-up is decided from the digest tables on each
-    tick (and one at start-up), not by APScheduler's misfire handling, so a missed job is simply skipped."""
+    """Add the digest tick to an APScheduler 3 scheduler."""
     scheduler.add_job(digest_tick, "interval", seconds=TICK_SECONDS, args=(runtime, client), id="digest_tick",
                       replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=None,
                       next_run_time=utcnow())

@@ -1,197 +1,51 @@
-"""The nudge sweep: decide who is reminded or escalated to now, and write those DMs to the outbox, in one
-transaction. Also: refreshing a few stale time zones before it, and taking decided sign-offs out of nudges
-that are still waiting in the outbox.
-
-Several replicas may run the sweep at once:
-- PostgreSQL: a transaction-scoped lease (`pg_try_advisory_xact_lock`; session locks are unsafe behind
-  pooled connections and PgBouncer) lets one replica sweep while the others return at once; the outbox's
-  own claims (`FOR UPDATE SKIP LOCKED`) keep senders apart; and the unique constraint on (workspace,
-  recipient, local date, kind) of `nudge_log` is the final guard, should two sweeps ever decide the same DM.
-- SQLite (one process, documented): every transaction begins with BEGIN IMMEDIATE, so a sweep holds the
-  database's single write lock from its first read to its commit, and the unique constraint still applies.
-"""
+"""The nudge job: every NUDGE_SWEEP_MINUTES, and once at start-up, the nudges domain's sweep
+(bot/services/nudges/scheduled.py), handed how a notice reads in Slack and how users.info is asked."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import delete, or_, text, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col, select
 
-from bot.delivery.outbox import enqueue
 from bot.runtime import Runtime
-from bot.services.access.people import display_name_of, record_profile, stale_people
-from bot.services.events import DomainEvent, ReviewClosed, SignOffDecided
-from bot.services.nudges.policy import Notice, Plan, plan
-from bot.services.nudges.state import load_world, people_to_notify
-from bot.views.nudges import nudge_message, without_sign_offs
-from storage.db import is_sqlite
-from storage.models import NudgeLog, OutboxMessage, SignOff, Workspace
+from bot.services.nudges import scheduled
+from bot.services.nudges.policy import Notice
+from bot.services.nudges.scheduled import LookupsExhausted, ProfileLookup, SweepResult
+from bot.views.nudges import nudge_message
 from storage.types import utcnow
-
-SWEEP_LOCK_KEY = 0x1B07_0006
-INSERT_CHUNK = 500  # rows per INSERT: within SQLite's bound-parameter limit
-ZONE_LOOKUPS_PER_SWEEP = 20  # users.info is Tier 4 (100/min); a sweep runs every 15 minutes
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class TeamSweep:
-    team_id: str
-    plan: Plan
-    written: list[Notice] = field(default_factory=list)  # in the outbox now
-    already_sent: list[Notice] = field(default_factory=list)  # stopped by the unique constraint
-
-
-@dataclass
-class SweepResult:
-    now: datetime
-    leased: bool = True  # False: another replica held the lease, so this one did nothing
-    teams: list[TeamSweep] = field(default_factory=list)
-
-    @property
-    def written(self) -> int:
-        return sum(len(team.written) for team in self.teams)
-
-
 def run_sweep(runtime: Runtime, *, now: datetime | None = None, send: bool = True,
               client: WebClient | None = None, team_id: str | None = None) -> SweepResult:
-    """One sweep. With `send`, the DMs are written to the outbox; without, this is a dry run that writes nothing.
-    With a `client`, a few stale time zones are refreshed from users.info first."""
-    now = (now or utcnow()).astimezone(UTC)
-    if send and client is not None:
-        refresh_zones(runtime, client, now=now)
-    result = SweepResult(now=now)
-    with runtime.transaction() as session:
-        if send and not _take_lease(session):
-            log.info("nudge sweep skipped: another replica holds the lease")
-            result.leased = False
-            return result
-        for team in _teams(session, team_id):
-            world = load_world(session, team_id=team, now=now, default_zone=runtime.settings.default_zone,
-                               admin_user_ids=runtime.settings.admin_user_ids)
-            sweep = TeamSweep(team_id=team, plan=plan(world, now))
-            if send:
-                write_notices(session, sweep, now)
-            result.teams.append(sweep)
-    if send:
-        log.info("nudge sweep at %s: %d DM(s) written to the outbox", now.isoformat(), result.written)
-    return result
+    """One sweep (see `scheduled.run_sweep`); with a `client`, stale time zones are read from users.info first.
+    What the job and `initiative-bot nudge` run."""
+    return scheduled.run_sweep(runtime, render=notice_payload, now=now, send=send, team_id=team_id,
+                               profiles=slack_profiles(client) if client is not None else None)
 
 
-def refresh_zones(runtime: Runtime, client: WebClient, *, now: datetime,
-                  limit: int = ZONE_LOOKUPS_PER_SWEEP) -> int:
-    """Read the zones of up to `limit` people the sweep is about to consider whose stored zone is missing or
-    over a day old. Slack is called outside any transaction. Returns how many were refreshed."""
-    with runtime.transaction() as session:
-        wanted = {team: stale_people(session, team_id=team, now=now, limit=limit,
-                                     user_ids=people_to_notify(session, team_id=team, now=now,
-                                                               admin_user_ids=runtime.settings.admin_user_ids))
-                  for team in _teams(session, None)}
-    found: list[tuple[str, str, str | None, str]] = []
-    for team, user_ids in wanted.items():
-        for user_id in user_ids[: max(limit - len(found), 0)]:
-            try:
-                user = client.users_info(user=user_id).get("user") or {}
-            except SlackApiError as exc:
-                if exc.response.status_code == 429:
-                    break  # the rest wait for the next sweep
-                log.warning("users.info %s failed: %s; using the default zone", user_id, exc.response.get("error"))
-                user = {}
-            found.append((team, user_id, user.get("tz"), display_name_of(user)))
-    if found:
-        with runtime.transaction() as session:
-            for team, user_id, tz, name in found:
-                record_profile(session, team_id=team, user_id=user_id, tz=tz, now=now, display_name=name)
-    return len(found)
+def notice_payload(notice: Notice) -> dict[str, Any]:
+    return nudge_message(notice).payload()
 
 
-def drop_decided_from_unsent(session: Session, event: DomainEvent) -> None:
-    """Domain-event handler: a nudge or escalation still waiting in the outbox stops listing a sign-off the
-    moment it is decided (or its review closes); one listing nothing else is withdrawn."""
-    if not isinstance(event, SignOffDecided | ReviewClosed):
-        return
-    now = utcnow()
-    unsent = session.exec(
-        select(NudgeLog, OutboxMessage)
-        .join(OutboxMessage, col(OutboxMessage.id) == NudgeLog.outbox_id)
-        # From the few pending outbox rows to their log rows (indexed), never across the whole log.
-        .where(OutboxMessage.team_id == event.team_id, OutboxMessage.state == "pending",
-               or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now))
-    ).all()
-    if not unsent:
-        return
-    listed = {int(i) for entry, _ in unsent for i in entry.sign_off_ids}
-    still_pending = set(session.exec(
-        select(SignOff.id).where(col(SignOff.id).in_(listed), SignOff.state == "pending")
-    ).all())
-    for entry, message in unsent:
-        decided = {int(i) for i in entry.sign_off_ids} - still_pending
-        if not decided:
-            continue
-        payload = without_sign_offs(message.payload, decided, entry.kind)
-        # Only while no sender has claimed it: one in flight is already on its way.
-        unclaimed = (col(OutboxMessage.id) == message.id, OutboxMessage.state == "pending",
-                     or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now))
-        if payload is None:
-            session.execute(delete(OutboxMessage).where(*unclaimed))
-        else:
-            session.execute(update(OutboxMessage).where(*unclaimed).values(payload=payload))
-    session.flush()
+def slack_profiles(client: WebClient) -> ProfileLookup:
+    """users.info through `client`: the user object, {} when Slack refuses (the default zone applies)."""
 
+    def lookup(user_id: str) -> Mapping[str, Any]:
+        try:
+            return client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as exc:
+            if exc.response.status_code == 429:
+                raise LookupsExhausted from exc
+            log.warning("users.info %s failed: %s; using the default zone", user_id, exc.response.get("error"))
+            return {}
 
-def _take_lease(session: Session) -> bool:
-    if is_sqlite(session.get_bind()):  # type: ignore[arg-type]
-        return True  # BEGIN IMMEDIATE: this transaction already holds the only write lock
-    return bool(session.execute(text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": SWEEP_LOCK_KEY}).scalar())
-
-
-def _teams(session: Session, team_id: str | None) -> list[str]:
-    query = select(Workspace.team_id).order_by(col(Workspace.team_id))
-    if team_id is not None:
-        query = query.where(Workspace.team_id == team_id)
-    return list(session.exec(query).all())
-
-
-def write_notices(session: Session, sweep: TeamSweep, now: datetime) -> None:
-    """Log every decided DM (the unique constraint drops any a concurrent sweep already logged), then enqueue
-    those that were logged here, and link each log row to its outbox row."""
-    notices = sweep.plan.notices
-    if not notices:
-        return
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    rows = [{"team_id": sweep.team_id, "recipient": n.recipient, "local_date": n.local_date, "kind": n.kind,
-             "sign_off_ids": n.sign_off_ids, "reminded_ids": n.reminded_ids, "created_at": now}
-            for n in notices]
-    log_ids: dict[tuple[str, str], int] = {}
-    for start in range(0, len(rows), INSERT_CHUNK):
-        inserted = session.execute(
-            dialect.insert(NudgeLog).values(rows[start:start + INSERT_CHUNK]).on_conflict_do_nothing(
-                index_elements=["team_id", "recipient", "local_date", "kind"]
-            ).returning(NudgeLog.id, NudgeLog.recipient, NudgeLog.kind)
-        ).all()
-        log_ids.update({(recipient, kind): log_id for log_id, recipient, kind in inserted})
-    links = []
-    for notice in notices:
-        log_id = log_ids.get((notice.recipient, notice.kind))
-        if log_id is None:
-            sweep.already_sent.append(notice)
-            continue
-        message = nudge_message(notice)
-        outbox = enqueue(session, team_id=sweep.team_id, method="chat.postMessage",
-                         # A user ID as the channel posts to the app's DM with them: no conversations.open.
-                         payload={"channel": notice.recipient, **message.payload()},
-                         dedupe_key=f"{notice.kind}:{notice.recipient}:{notice.local_date.isoformat()}")
-        links.append({"id": log_id, "outbox_id": outbox.id})
-        sweep.written.append(notice)
-    if links:
-        session.execute(update(NudgeLog), links)  # one executemany, by primary key
+    return lookup
 
 
 def sweep_job(runtime: Runtime, client: WebClient) -> None:

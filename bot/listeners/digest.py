@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.commands.grammar import DigestCommand, parse_digest
-from bot.commands.registry import Arguments, CommandContext, Reply, subcommand
+from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.services.digest.definitions import (
     DEFAULT_NAME,
     add_digest,
@@ -38,7 +38,6 @@ USAGE = (
 VERBS = {"add": "added", "edit": "changed", "enable": "enabled", "disable": "disabled"}
 
 
-@subcommand("digest", usage=USAGE, order=200)
 def digest_command(ctx: CommandContext, args: Arguments) -> Reply:
     command = parse_digest(args)
     if command.action == "preview":
@@ -51,6 +50,9 @@ def digest_command(ctx: CommandContext, args: Arguments) -> Reply:
             return Reply(text=digests_text(digest_statuses(session, team_id=ctx.actor.team_id, now=now), slack=True))
         digest = _change(ctx, session, command)
         return Reply(text=saved_text(VERBS[command.action], status_of(session, digest, now), slack=True))
+
+
+DIGEST = Subcommand("digest", digest_command, usage=USAGE)
 
 
 def _change(ctx: CommandContext, session: Session, command: DigestCommand) -> Digest:

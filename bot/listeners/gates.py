@@ -14,15 +14,15 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.commands.registry import Arguments, CommandContext, Reply, UsageError, subcommand
-from bot.listeners.common import actor_for
+from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand, UsageError
+from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view
 from bot.runtime import Runtime
 from bot.services.access import admins as permissions
 from bot.services.access.actors import Actor, require_admin
-from bot.services.errors import Conflict, DomainError
+from bot.services.errors import DomainError, InvalidInput
 from bot.services.gate_editing import edits as gate_edits
-from bot.services.gate_editing.service import InvalidDefinition, SavedDefinition
+from bot.services.gate_editing.service import SavedDefinition, StageStillHolds
 from bot.services.gates.workspaces import catalog_for
 from bot.views import gates as views
 from bot.views import modals, replies
@@ -31,7 +31,6 @@ from bot.views.text import mention, plain_date
 EDITING = "change the gate definitions"
 
 
-@subcommand("gates", order=300, usage=("/initiative gates  -> the stages and gates; admins edit them",))
 def gates_command(ctx: CommandContext, args: Arguments) -> Reply:
     if args:
         raise UsageError("`/initiative gates` takes no arguments.")
@@ -40,10 +39,9 @@ def gates_command(ctx: CommandContext, args: Arguments) -> Reply:
     return Reply(text=views.overview_text(catalog), blocks=views.overview(catalog, is_admin=ctx.actor.is_admin))
 
 
-@subcommand("admins", order=310, usage=(
-    "/initiative admins list                -> who can change gates and override reviews",
-    "/initiative admins add|remove @someone  -> give or take back admin rights (admins only)",
-))
+GATES = Subcommand("gates", gates_command, usage=("/initiative gates  -> the stages and gates; admins edit them",))
+
+
 def admins_command(ctx: CommandContext, args: Arguments) -> Reply:
     action = args.tokens[0].text.lower() if args else "list"
     settings = ctx.runtime.settings
@@ -68,6 +66,12 @@ def admins_command(ctx: CommandContext, args: Arguments) -> Reply:
     return replies.done(f"{mention(user_id)} is {'now' if action == 'add' else 'no longer'} an admin.")
 
 
+ADMINS = Subcommand("admins", admins_command, usage=(
+    "/initiative admins list                -> who can change gates and override reviews",
+    "/initiative admins add|remove @someone  -> give or take back admin rights (admins only)",
+))
+
+
 def register(app: App, runtime: Runtime) -> None:
     openers = {views.EDIT_STAGE: lambda c, where: views.stage_modal(c, where.stage_id),
                views.ADD_STAGE: lambda c, where: views.add_stage_modal(c),
@@ -80,59 +84,61 @@ def register(app: App, runtime: Runtime) -> None:
         app.action(action_id)(_mover(runtime, offset))
 
     @app.view(views.STAGE_MODAL)
-    def on_stage(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        def save(session: Session, actor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
+    def on_stage(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                 actor: RequestActor) -> None:
+        def save(session: Session, editor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
             name, stall, gate = views.read_stage(view["state"]["values"])
-            return gate_edits.edit_stage(session, actor=actor, based_on=where.version, stage_id=where.stage_id,
+            return gate_edits.edit_stage(session, actor=editor, based_on=where.version, stage_id=where.stage_id,
                                          name=name, stall_after_days=stall, leaving_gate=gate)
-        _submit(runtime, ack, body, client, save)
+        _submit(runtime, ack, body, client, actor, save)
 
     @app.view(views.CHECKLISTS_MODAL)
-    def on_checklists(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        def save(session: Session, actor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
-            return gate_edits.set_checklists(session, actor=actor, based_on=where.version, gate_id=where.gate_id,
+    def on_checklists(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                      actor: RequestActor) -> None:
+        def save(session: Session, editor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
+            return gate_edits.set_checklists(session, actor=editor, based_on=where.version, gate_id=where.gate_id,
                                              labels_by_role=views.read_checklists(view["state"]["values"]))
-        _submit(runtime, ack, body, client, save)
+        _submit(runtime, ack, body, client, actor, save)
 
     @app.view(views.ADD_STAGE_MODAL)
-    def on_add_stage(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        def save(session: Session, actor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
+    def on_add_stage(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                     actor: RequestActor) -> None:
+        def save(session: Session, editor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
             name, after, stall = views.read_new_stage(view["state"]["values"])
-            return gate_edits.add_stage(session, actor=actor, based_on=where.version, name=name, after=after,
+            return gate_edits.add_stage(session, actor=editor, based_on=where.version, name=name, after=after,
                                         stall_after_days=stall)
-        _submit(runtime, ack, body, client, save)
+        _submit(runtime, ack, body, client, actor, save)
 
     @app.view(views.REMOVE_STAGE_MODAL)
-    def on_remove_stage(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        def save(session: Session, actor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
+    def on_remove_stage(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                        actor: RequestActor) -> None:
+        def save(session: Session, editor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
             move_to = views.read_move_to(view["state"]["values"])
             try:
-                return gate_edits.remove_stage(session, actor=actor, based_on=where.version,
+                return gate_edits.remove_stage(session, actor=editor, based_on=where.version,
                                                stage_id=where.stage_id, move_to=move_to)
-            except Conflict as error:
-                if "still holds" not in str(error):
-                    raise
-                raise views.FormError(views.MOVE_TO, str(error)) from None
-        _submit(runtime, ack, body, client, save)
+            except StageStillHolds as error:
+                raise InvalidInput(str(error), field=views.MOVE_TO) from None
+        _submit(runtime, ack, body, client, actor, save)
 
     @app.view(views.HOLIDAYS_MODAL)
-    def on_holidays(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
-        def save(session: Session, actor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
-            return gate_edits.set_holidays(session, actor=actor, based_on=where.version,
+    def on_holidays(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+                    actor: RequestActor) -> None:
+        def save(session: Session, editor: Actor, where: views.GateFormContext) -> SavedDefinition | None:
+            return gate_edits.set_holidays(session, actor=editor, based_on=where.version,
                                            holidays=views.read_holidays(view["state"]["values"]))
-        _submit(runtime, ack, body, client, save)
+        _submit(runtime, ack, body, client, actor, save)
 
 
 def _opener(runtime: Runtime, build: Callable[[Any, views.GateFormContext], dict[str, Any]]) -> Callable[..., None]:
     """A button that opens (or, inside a modal, pushes) an editor on the newest definitions; admins only."""
 
-    def open_editor(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def open_editor(ack: Ack, body: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
         ack()
         try:
             where = views.decode(body["actions"][0].get("value"))
             with runtime.transaction() as session:
-                actor = _actor(runtime, session, body, client)
-                require_admin(actor, doing=EDITING)
+                require_admin(actor.in_session(session), doing=EDITING)
                 view = build(catalog_for(session, team_id=actor.team_id), where)
         except DomainError as error:
             view = modals.notice(str(error))
@@ -144,14 +150,13 @@ def _opener(runtime: Runtime, build: Callable[[Any, views.GateFormContext], dict
 def _mover(runtime: Runtime, offset: int) -> Callable[..., None]:
     """Move earlier/later inside the stage editor: saved at once, and the editor shows the new version."""
 
-    def move(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def move(ack: Ack, body: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
         ack()
         try:
             where = views.decode(body["actions"][0].get("value"))
             with runtime.transaction() as session:
-                actor = _actor(runtime, session, body, client)
-                gate_edits.move_stage(session, actor=actor, based_on=where.version, stage_id=where.stage_id,
-                                      offset=offset)
+                gate_edits.move_stage(session, actor=actor.in_session(session), based_on=where.version,
+                                      stage_id=where.stage_id, offset=offset)
                 view = views.stage_modal(catalog_for(session, team_id=actor.team_id), where.stage_id)
         except DomainError as error:
             show_view(body, client, modals.notice(str(error)))
@@ -161,19 +166,19 @@ def _mover(runtime: Runtime, offset: int) -> Callable[..., None]:
     return move
 
 
-def _submit(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient,
+def _submit(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient, request_actor: RequestActor,
             save: Callable[[Session, Actor, views.GateFormContext], SavedDefinition | None]) -> None:
     values = body["view"]["state"]["values"]
     try:
         where = views.decode(body["view"].get("private_metadata"))
         with runtime.transaction() as session:
-            actor = _actor(runtime, session, body, client)
-            saved = save(session, actor, where)
-    except views.FormError as error:
-        ack(response_action="errors", errors={error.block_id: str(error)})
-        return
-    except InvalidDefinition as error:
-        ack(response_action="errors", errors=views.errors_for(error.problems, values))
+            saved = save(session, request_actor.in_session(session), where)
+    except InvalidInput as error:
+        errors = views.input_errors(error, values)
+        if errors:
+            ack(response_action="errors", errors=errors)
+        else:
+            ack(response_action="update", view=modals.notice(str(error)))
         return
     except DomainError as error:
         ack(response_action="update", view=modals.notice(str(error)))
@@ -188,8 +193,4 @@ def _submit(runtime: Runtime, ack: Ack, body: dict[str, Any], client: WebClient,
     if root and root != body["view"]["id"]:
         # The editor underneath shows the version just replaced; show the outcome there too.
         client.views_update(view_id=root, view=modals.notice(message, title="Gates"))
-
-
-def _actor(runtime: Runtime, session: Session, body: dict[str, Any], client: WebClient) -> Actor:
-    return actor_for(runtime, session, team_id=body["team"]["id"], user_id=body["user"]["id"], client=client)
 

@@ -1,4 +1,4 @@
-"""The core `/initiative` subcommands about initiatives: help, new, list, show, owners, pause, resume, retire,
+"""The core `/initiative` subcommands about initiatives: new, list, show, owners, pause, resume, retire,
 history. Each: parse -> one service call in one transaction -> render a private reply."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_owners
-from bot.commands.registry import Arguments, CommandContext, Reply, subcommand
+from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.services.gates.workspaces import catalog_for, ensure_workspace
 from bot.services.initiatives import portfolio
 from bot.services.initiatives import service as initiatives
@@ -18,15 +18,6 @@ from bot.views.text import mrkdwn
 from storage.types import utcnow
 
 
-@subcommand("help", usage=("/initiative help",), order=0)
-def show_help(ctx: CommandContext, args: Arguments) -> Reply:
-    return replies.help_reply()
-
-
-@subcommand("new", order=10, opens_modal=True, usage=(
-    "/initiative new                      -> opens the New initiative modal",
-    "/initiative new <title> [business=@u] [data=@u] [eng=@u] [risk=low|medium|high]   -> creates at once",
-))
 def new(ctx: CommandContext, args: Arguments) -> Reply | None:
     command = parse_new(args)
     if command.title is None:
@@ -46,7 +37,12 @@ def new(ctx: CommandContext, args: Arguments) -> Reply | None:
                         f"owners are set, or `/initiative show {key}`.")
 
 
-@subcommand("list", usage=("/initiative list [<stage>|mine|all|stalled]",), order=20)
+NEW = Subcommand("new", new, opens_modal=True, usage=(
+    "/initiative new                      -> opens the New initiative modal",
+    "/initiative new <title> [business=@u] [data=@u] [eng=@u] [risk=low|medium|high]   -> creates at once",
+))
+
+
 def list_(ctx: CommandContext, args: Arguments) -> Reply:
     scope = parse_list(args).scope
     team_id = ctx.actor.team_id
@@ -70,7 +66,9 @@ def list_(ctx: CommandContext, args: Arguments) -> Reply:
         return replies.initiative_list(found, total=total, scope_label=label, catalog=catalog)
 
 
-@subcommand("show", usage=("/initiative show <KEY>",), order=30)
+LIST = Subcommand("list", list_, usage=("/initiative list [<stage>|mine|all|stalled]",))
+
+
 def show(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
     with ctx.runtime.transaction() as session:
@@ -83,9 +81,9 @@ def show(ctx: CommandContext, args: Arguments) -> Reply:
         )
 
 
-@subcommand("owners", order=40, usage=(
-    "/initiative owners <KEY> [business=@u] [data=@u] [eng=@u] [compliance=@u] [sponsor=@u]",
-))
+SHOW = Subcommand("show", show, usage=("/initiative show <KEY>",))
+
+
 def owners(ctx: CommandContext, args: Arguments) -> Reply:
     command = parse_owners(args)
     with ctx.runtime.transaction() as session:
@@ -95,30 +93,43 @@ def owners(ctx: CommandContext, args: Arguments) -> Reply:
                                     catalog_for(session, team_id=initiative.team_id), changed=changed is not None)
 
 
+OWNERS = Subcommand("owners", owners, usage=(
+    "/initiative owners <KEY> [business=@u] [data=@u] [eng=@u] [compliance=@u] [sponsor=@u]",
+))
+
+
 PAUSE_RESUME_RETIRE_HELP = ("/initiative pause|resume <KEY> [reason]    /initiative retire <KEY> <reason>",)
 
 
-@subcommand("pause", usage=("/initiative pause <KEY> [reason]",), help_lines=PAUSE_RESUME_RETIRE_HELP, order=80)
 def pause(ctx: CommandContext, args: Arguments) -> Reply:
     return _change_status(ctx, args, lifecycle.pause, "paused", reason="optional")
 
 
-@subcommand("resume", usage=("/initiative resume <KEY> [reason]",), help_lines=(), order=81)
+PAUSE = Subcommand("pause", pause, usage=("/initiative pause <KEY> [reason]",), help_lines=PAUSE_RESUME_RETIRE_HELP)
+
+
 def resume(ctx: CommandContext, args: Arguments) -> Reply:
     return _change_status(ctx, args, lifecycle.resume, "active again", reason="optional")
 
 
-@subcommand("retire", usage=("/initiative retire <KEY> <reason>",), help_lines=(), order=82)
+RESUME = Subcommand("resume", resume, usage=("/initiative resume <KEY> [reason]",), help_lines=())
+
+
 def retire(ctx: CommandContext, args: Arguments) -> Reply:
     return _change_status(ctx, args, lifecycle.retire, "retired", reason="required")
 
 
-@subcommand("history", usage=("/initiative history <KEY>",), order=90)
+RETIRE = Subcommand("retire", retire, usage=("/initiative retire <KEY> <reason>",), help_lines=())
+
+
 def history(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
     with ctx.runtime.transaction() as session:
         initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=key)
         return replies.history_reply(initiative, initiatives.history(session, initiative=initiative))
+
+
+HISTORY = Subcommand("history", history, usage=("/initiative history <KEY>",))
 
 
 def _change_status(ctx: CommandContext, args: Arguments, change: Callable[..., object], outcome: str, *,

@@ -8,7 +8,7 @@ from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
-from bot.listeners.common import actor_for
+from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import tell
 from bot.runtime import Runtime
 from bot.services.errors import DomainError, InvalidInput
@@ -20,18 +20,17 @@ from bot.views import forms, ids, modals, replies
 
 def register(app: App, runtime: Runtime) -> None:
     @app.view(ids.NEW_INITIATIVE_MODAL)
-    def on_new_initiative(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+    def on_new_initiative(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:
         answers = forms.read_new_initiative(view["state"]["values"])
         try:
             with runtime.transaction() as session:
-                actor = actor_for(runtime, session, team_id=body["team"]["id"], user_id=body["user"]["id"],
-                                  client=client)
-                created = initiatives.create_initiative(session, actor=actor, owners=answers.owners,
-                                                        channel_id=answers.channel_id, tags=answers.tags,
-                                                        **answers.fields)
+                created = initiatives.create_initiative(
+                    session, actor=actor.in_session(session), owners=answers.owners, channel_id=answers.channel_id,
+                    tags=answers.tags, **answers.fields,
+                )
                 key = created.key
         except InvalidInput as error:
-            ack(response_action="errors", errors=forms.new_initiative_errors(error, answers))
+            ack(response_action="errors", errors=forms.new_initiative_errors(error, view["state"]["values"]))
             return
         except DomainError as error:
             ack(response_action="update", view=modals.notice(str(error)))

@@ -11,8 +11,8 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.commands.registry import Arguments, CommandContext, Reply, UsageError, subcommand
-from bot.listeners.common import actor_for
+from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand, UsageError
+from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import tell
 from bot.runtime import Runtime
 from bot.services.access import delegation
@@ -36,15 +36,13 @@ DELEGATE_USAGE = (
 def register(app: App, runtime: Runtime) -> None:
     @app.action(ids.SNOOZE_ONE_DAY)
     @app.action(ids.SNOOZE_UNTIL_MONDAY)
-    def on_snooze(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_snooze(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, actor: RequestActor) -> None:
         ack()
         now = utcnow()
         try:
             with runtime.transaction() as session:
-                actor = actor_for(runtime, session, team_id=body["team"]["id"], user_id=body["user"]["id"],
-                                  client=client)
-                until = snooze(session, actor=actor, choice=str(body["actions"][0].get("value")), now=now,
-                               default_zone=runtime.settings.default_zone)
+                until = snooze(session, actor=actor.in_session(session), choice=str(body["actions"][0].get("value")),
+                               now=now, default_zone=runtime.settings.default_zone)
         except DomainError as error:
             tell(body, client, respond, str(error))
             return
@@ -53,7 +51,8 @@ def register(app: App, runtime: Runtime) -> None:
     @app.event("user_change")
     def on_user_change(event: dict[str, Any], body: dict[str, Any]) -> None:
         user = event.get("user") or {}
-        team_id = user.get("team_id") or body.get("team_id")
+        # The workspace the event was delivered for (the one this bot serves), not a Slack Connect guest's own.
+        team_id = body.get("team_id") or user.get("team_id")
         if not user.get("id") or not team_id:
             return
         with runtime.transaction() as session:
@@ -62,7 +61,6 @@ def register(app: App, runtime: Runtime) -> None:
                            display_name=display_name_of(user))
 
 
-@subcommand("delegate", usage=DELEGATE_USAGE, order=150)
 def delegate_command(ctx: CommandContext, args: Arguments) -> Reply:
     words = [token.text.lower() for token in args.tokens]
     now = utcnow()
@@ -81,6 +79,9 @@ def delegate_command(ctx: CommandContext, args: Arguments) -> Reply:
         row = delegation.delegate(session, actor=ctx.actor, delegate_id=args.tokens[0].user_id, until=until,
                                   owner_zone=zone, now=now)
     return replies.done(delegation_text(row.delegate, row.until_date, zone.key))
+
+
+DELEGATE = Subcommand("delegate", delegate_command, usage=DELEGATE_USAGE)
 
 
 def _refresh_own_zone(ctx: CommandContext, now: datetime) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.commands.grammar import parse_key_command
-from bot.commands.registry import Arguments, CommandContext, Reply, subcommand
+from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.presenters import sign_off_card
 from bot.services.access.actors import Actor
 from bot.services.errors import Conflict
@@ -16,7 +16,6 @@ from bot.views import modals, replies
 from bot.views.text import escape, mention, mrkdwn
 
 
-@subcommand("submit", order=50, usage=("/initiative submit <KEY>             -> opens the review of the next gate",))
 def submit(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
     with ctx.runtime.transaction() as session:
@@ -31,9 +30,11 @@ def submit(ctx: CommandContext, args: Arguments) -> Reply:
                         "each gets a DM with their checklist.")
 
 
-@subcommand("approve", order=60, opens_modal=True, usage=(
-    "/initiative approve <KEY> [comment]  -> opens the checklist modal for the caller's pending sign-off(s)",
+SUBMIT = Subcommand("submit", submit, usage=(
+    "/initiative submit <KEY>             -> opens the review of the next gate",
 ))
+
+
 def approve(ctx: CommandContext, args: Arguments) -> None:
     command = parse_key_command(args, text="optional")
     with ctx.runtime.transaction() as session:
@@ -42,9 +43,11 @@ def approve(ctx: CommandContext, args: Arguments) -> None:
     ctx.client.views_open(trigger_id=ctx.trigger_id, view=modals.checklist(card, comment=command.text))
 
 
-@subcommand("reject", order=70, usage=(
-    "/initiative reject <KEY> <reason>    -> requests changes on the open review at once",
+APPROVE = Subcommand("approve", approve, opens_modal=True, usage=(
+    "/initiative approve <KEY> [comment]  -> opens the checklist modal for the caller's pending sign-off(s)",
 ))
+
+
 def reject(ctx: CommandContext, args: Arguments) -> Reply:
     command = parse_key_command(args, text="required")
     with ctx.runtime.transaction() as session:
@@ -54,6 +57,11 @@ def reject(ctx: CommandContext, args: Arguments) -> Reply:
         key = decision.initiative.key
     return replies.done(f"Changes requested on *{key}*: {mrkdwn(command.text, 500)}. The review is closed and "
                         "its owners have been told.")
+
+
+REJECT = Subcommand("reject", reject, usage=(
+    "/initiative reject <KEY> <reason>    -> requests changes on the open review at once",
+))
 
 
 def my_pending_sign_off(session: Session, *, actor: Actor, key: str) -> reviews.PendingSignOff:

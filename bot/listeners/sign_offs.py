@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.integrations.targets import evidence_policy
-from bot.listeners.common import actor_for
+from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import clicked_in_message, tell
 from bot.notifications import republish_homes, update_sign_off_request
 from bot.presenters import sign_off_card
@@ -29,39 +29,45 @@ from bot.views.messages import already_decided
 
 def register(app: App, runtime: Runtime) -> None:
     @app.action(ids.APPROVE)
-    def on_approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, actor: RequestActor) -> None:
         ack()
-        _open_decision_modal(runtime, body, client, respond, approve=True)
+        _open_decision_modal(runtime, body, client, respond, actor, approve=True)
 
     @app.action(ids.REQUEST_CHANGES)
-    def on_request_changes(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_request_changes(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
+                           actor: RequestActor) -> None:
         ack()
-        _open_decision_modal(runtime, body, client, respond, approve=False)
+        _open_decision_modal(runtime, body, client, respond, actor, approve=False)
 
     @app.view(ids.CHECKLIST_MODAL)
-    def on_checklist(ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient) -> None:
+    def on_checklist(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:
         answers = forms.read_checklist(view["state"]["values"])
-        _decide(runtime, ack, body, view, client, lambda session, actor, sign_off_id: reviews.approve(
-            session, actor=actor, sign_off_id=sign_off_id, ticked=answers.ticked, waivers=answers.waivers,
-            comment=answers.comment, evidence_links=answers.evidence_links,
-            evidence_policy=evidence_policy(runtime.settings),
-        ), errors_for=lambda error: forms.checklist_errors(error, view["state"]["values"]))
+        def errors_for(error: InvalidInput) -> dict[str, str]:
+            return forms.checklist_errors(error, view["state"]["values"])
+        try:  # Resolving the links' hosts takes up to 2 s: before the transaction, never under its locks.
+            links = reviews.check_evidence_links(answers.evidence_links, policy=evidence_policy(runtime.settings))
+        except InvalidInput as error:
+            ack(response_action="errors", errors=errors_for(error))
+            return
+        _decide(runtime, ack, view, actor, lambda session, decider, sign_off_id: reviews.approve(
+            session, actor=decider, sign_off_id=sign_off_id, ticked=answers.ticked, waivers=answers.waivers,
+            comment=answers.comment, evidence_links=links,
+        ), errors_for=errors_for)
 
     @app.view(ids.REQUEST_CHANGES_MODAL)
-    def on_request_changes_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any],
-                                     client: WebClient) -> None:
+    def on_request_changes_submitted(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:
         reason = forms.read_reason(view["state"]["values"])
-        _decide(runtime, ack, body, view, client, lambda session, actor, sign_off_id: reviews.request_changes(
-            session, actor=actor, sign_off_id=sign_off_id, reason=reason,
+        _decide(runtime, ack, view, actor, lambda session, decider, sign_off_id: reviews.request_changes(
+            session, actor=decider, sign_off_id=sign_off_id, reason=reason,
         ), errors_for=lambda error: {ids.REASON_BLOCK: str(error)})
 
 
-def _open_decision_modal(runtime: Runtime, body: dict[str, Any], client: WebClient, respond: Respond, *,
-                         approve: bool) -> None:
+def _open_decision_modal(runtime: Runtime, body: dict[str, Any], client: WebClient, respond: Respond,
+                         request_actor: RequestActor, *, approve: bool) -> None:
     try:
         sign_off_id = ids.decode_sign_off_value(body["actions"][0].get("value"))
         with runtime.transaction() as session:
-            actor = actor_for(runtime, session, team_id=body["team"]["id"], user_id=body["user"]["id"], client=client)
+            actor = request_actor.in_session(session)
             found = reviews.sign_off_to_decide(session, actor=actor, sign_off_id=sign_off_id)
             card = sign_off_card(session, found.sign_off)
             if found.sign_off.state != "pending":
@@ -84,18 +90,17 @@ def _open_decision_modal(runtime: Runtime, body: dict[str, Any], client: WebClie
         client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
-def _decide(runtime: Runtime, ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient,
+def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: RequestActor,
             decide: Callable[[Session, Actor, int], reviews.Decision], *,
             errors_for: Callable[[InvalidInput], dict[str, str]]) -> None:
     """Record the decision; a refusal or bad input comes back inside the modal."""
     try:
         sign_off_id = ids.decode_modal_context(view.get("private_metadata")).sign_off_id
         with runtime.transaction() as session:
-            actor = actor_for(runtime, session, team_id=body["team"]["id"], user_id=body["user"]["id"], client=client)
+            actor = request_actor.in_session(session)
             decision = decide(session, actor, sign_off_id)
-            role_name = sign_off_card(session, decision.sign_off).role_name
-            outcome = None if decision.recorded else already_decided(decision.initiative, decision.sign_off,
-                                                                     role_name)
+            outcome = None if decision.recorded else already_decided(  # the card only when it was decided before
+                decision.initiative, decision.sign_off, sign_off_card(session, decision.sign_off).role_name)
             following = _next_checklist(session, actor, decision) if decision.recorded else None
     except InvalidInput as error:
         if isinstance(error, ids.StaleForm):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.commands.registry import Arguments, CommandContext, Reply, UsageError, subcommand
+from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand, UsageError
 from bot.services.webhooks.service import add_endpoint, list_endpoints, remove_endpoint
 from bot.views.text import escape
 from bot.views.webhooks import EVENTS_HELP, endpoint_lines, registered_text, removed_text
@@ -13,7 +13,6 @@ USAGE = (
 )
 
 
-@subcommand("webhooks", usage=USAGE, order=260)
 def webhooks(ctx: CommandContext, args: Arguments) -> Reply:
     # The texts are shared with the CLI; in Slack they are mrkdwn, so a URL's `&`, `<` and `>` are escaped.
     words = [token.text for token in args.tokens]
@@ -29,3 +28,6 @@ def webhooks(ctx: CommandContext, args: Arguments) -> Reply:
             return Reply(text=escape(removed_text(remove_endpoint(session, actor=ctx.actor, ref=words[1]))))
     raise UsageError(f"Say `webhooks add <https URL> [events…]`, `webhooks list` or `webhooks remove <number>`. "
                      f"{EVENTS_HELP}")
+
+
+WEBHOOKS = Subcommand("webhooks", webhooks, usage=USAGE)

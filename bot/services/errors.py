@@ -14,7 +14,13 @@ class PermissionDenied(DomainError):
 
 
 class InvalidInput(DomainError):
-    pass
+    """Bad input. `field`, when the rule knows it, names what was wrong: the service argument that held it (for a
+    mapping argument, `argument.key`, like `owners.business`), so that a modal shows the message under the input
+    that collected it."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Conflict(DomainError):

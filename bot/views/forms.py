@@ -1,5 +1,6 @@
 """What people typed into our modals (`view.state.values`) -> typed answers, and service errors -> the
-`response_action: errors` map that shows each message under the input it is about."""
+`response_action: errors` map that shows each message under the input it is about: the input whose block holds
+the argument the error names (`InvalidInput.field`), never a guess from the message's words."""
 
 from __future__ import annotations
 
@@ -7,9 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.commands.text import clean_control_characters
 from bot.services.errors import InvalidInput
 from bot.services.reviews.service import ChecklistIncomplete
+from bot.services.validation import COMMENT, EVIDENCE_LINKS, clean_characters
 from bot.views import ids
 
 StateValues = Mapping[str, Mapping[str, Mapping[str, Any]]]
@@ -51,13 +52,13 @@ def checklist_errors(error: InvalidInput, values: StateValues) -> dict[str, str]
     """Where to show a refused approval: under each incomplete item's waiver, the links, or the comment."""
     if isinstance(error, ChecklistIncomplete):
         return {ids.waiver_block_id(item_id): message for item_id, message in error.problems.items()}
-    message = str(error)
-    if "link" in message.lower():
-        return {ids.EVIDENCE_BLOCK: message}
-    if "comment" in message.lower():
-        return {ids.COMMENT_BLOCK: message}
-    first_group = next((b for b in values if b.startswith(ids.CHECKLIST_BLOCK_PREFIX)), ids.COMMENT_BLOCK)
-    return {first_group: message}
+    block = _CHECKLIST_BLOCKS.get(error.field or "")
+    if block is None:
+        block = next((b for b in values if b.startswith(ids.CHECKLIST_BLOCK_PREFIX)), ids.COMMENT_BLOCK)
+    return {block: str(error)}
+
+
+_CHECKLIST_BLOCKS = {COMMENT.name: ids.COMMENT_BLOCK, EVIDENCE_LINKS.name: ids.EVIDENCE_BLOCK}
 
 
 def read_new_initiative(values: StateValues) -> NewInitiativeAnswers:
@@ -74,22 +75,19 @@ def read_new_initiative(values: StateValues) -> NewInitiativeAnswers:
     return NewInitiativeAnswers(fields=texts, owners=owners, channel_id=channel, tags=tags)
 
 
-# A service's message names the field it refuses; the first match wins (more specific names first).
-_NEW_FIELD_WORDS = (
-    ("title", "title"), ("business problem", "problem"), ("kpi baseline", "kpi_baseline"),
-    ("kpi target", "kpi_target"), ("kpi", "kpi_name"), ("description", "description"), ("risk", "risk_tier"),
-    ("team", "business_unit"), ("tag", "tags"),
-)
-
-
-def new_initiative_errors(error: InvalidInput, answers: NewInitiativeAnswers) -> dict[str, str]:
-    message = str(error)
-    lowered = message.lower()
-    if "role" in lowered or "slack user" in lowered:
-        role = next(iter(answers.owners), None)
-        return {ids.owner_block_id(role) if role else "title": message}
-    block = next((block for words, block in _NEW_FIELD_WORDS if words in lowered), "title")
-    return {block: message}
+def new_initiative_errors(error: InvalidInput, values: StateValues) -> dict[str, str]:
+    """Under the input named after the refused argument (`create_initiative`'s keywords are the block ids); an
+    owner under that role's picker, or the first one; anything else under the title."""
+    field = error.field or ""
+    if field in ids.NEW_FIELDS:
+        block = field
+    elif field == "owners" or field.startswith("owners."):
+        block = ids.owner_block_id(field.removeprefix("owners."))
+        if block not in values:
+            block = next((b for b in values if b.startswith(ids.OWNER_BLOCK_PREFIX)), "title")
+    else:
+        block = "title"
+    return {block if block in values else "title": str(error)}
 
 
 def read_reason(values: StateValues) -> str:
@@ -103,4 +101,4 @@ def _action(values: StateValues, block_id: str) -> Mapping[str, Any]:
 def _text(values: StateValues, block_id: str) -> str:
     actions = values.get(block_id) or {}
     action = actions.get(ids.VALUE) or next(iter(actions.values()), None) or {}
-    return clean_control_characters(str(action.get("value") or "")).strip()
+    return clean_characters(str(action.get("value") or "")).strip()

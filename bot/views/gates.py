@@ -29,6 +29,7 @@ from slack_sdk.models.views import View
 
 from bot.services.errors import InvalidInput
 from bot.services.gate_editing.edits import GateSettings
+from bot.services.gate_editing.service import InvalidDefinition
 from bot.services.gates.catalog import GateCatalog, Stage
 from bot.services.gates.document import LABEL_MAX, MAX_CHECKLIST_ITEMS_PER_ROLE, Problem
 from bot.services.validation import RISK_TIERS
@@ -58,6 +59,7 @@ ROLES_PREFIX = "roles."  # + risk tier
 CHECKLIST_PREFIX = "checklist."  # + role id
 AFTER, MOVE_TO, HOLIDAYS = "after", "move_to", "holidays"
 FIRST = "-first-"
+LINES_MAX = 3000  # the checklist and holiday inputs, one entry a line: their max_length, checked on submission too
 
 StateValues = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
@@ -173,8 +175,8 @@ def checklists_modal(catalog: GateCatalog, stage_id: str) -> dict[str, Any]:
         if role.signs_off:
             labels = "\n".join(item.label for item in gate.checklist_for(role.id))
             blocks.append(InputBlock(block_id=CHECKLIST_PREFIX + role.id, label=clip(role.name, 75), optional=True,
-                                     element=PlainTextInputElement(action_id=VALUE, multiline=True, max_length=3000,
-                                                                   initial_value=labels or None)))
+                                     element=PlainTextInputElement(action_id=VALUE, multiline=True,
+                                                                   max_length=LINES_MAX, initial_value=labels or None)))
     return _modal(CHECKLISTS_MODAL, "Checklists", blocks, GateFormContext(catalog.version, stage_id, gate.id),
                   submit="Save")
 
@@ -210,7 +212,8 @@ def holidays_modal(catalog: GateCatalog) -> dict[str, Any]:
     current = "\n".join(d.isoformat() for d in catalog.holidays)
     blocks: list[Block] = [InputBlock(
         block_id=HOLIDAYS, label="Holidays", optional=True, hint="One date per line, as YYYY-MM-DD.",
-        element=PlainTextInputElement(action_id=VALUE, multiline=True, max_length=3000, initial_value=current or None),
+        element=PlainTextInputElement(action_id=VALUE, multiline=True, max_length=LINES_MAX,
+                                      initial_value=current or None),
     )]
     return _modal(HOLIDAYS_MODAL, "Holidays", blocks, GateFormContext(catalog.version), submit="Save")
 
@@ -235,14 +238,6 @@ def _number_input(block_id: str, label: str, value: int | None, low: int, high: 
 
 # --- reading submissions ------------------------------------------------------------------------------------
 
-class FormError(InvalidInput):
-    """Bad input in one field of a modal: shown under that field."""
-
-    def __init__(self, block_id: str, message: str) -> None:
-        self.block_id = block_id
-        super().__init__(message)
-
-
 def read_stage(values: StateValues) -> tuple[str, int | None, GateSettings | None]:
     name, stall = _text(values, NAME), _number(values, STALL)
     if GATE_NAME not in values:
@@ -256,7 +251,7 @@ def read_stage(values: StateValues) -> tuple[str, int | None, GateSettings | Non
 
 
 def read_checklists(values: StateValues) -> dict[str, list[str]]:
-    return {block_id.removeprefix(CHECKLIST_PREFIX): _text(values, block_id).splitlines()
+    return {block_id.removeprefix(CHECKLIST_PREFIX): _lines(values, block_id)
             for block_id in values if block_id.startswith(CHECKLIST_PREFIX)}
 
 
@@ -271,14 +266,23 @@ def read_move_to(values: StateValues) -> str | None:
 
 def read_holidays(values: StateValues) -> list[date]:
     dates = []
-    for line in _text(values, HOLIDAYS).splitlines():
+    for line in _lines(values, HOLIDAYS):
         if line.strip():
             try:
                 dates.append(date.fromisoformat(line.strip()))
             except ValueError:
-                raise FormError(HOLIDAYS, f"'{clip(line.strip(), 30)}' is not a date; write one date per line "
-                                          f"as YYYY-MM-DD.") from None
+                raise InvalidInput(f"'{clip(line.strip(), 30)}' is not a date; write one date per line as "
+                                   f"YYYY-MM-DD.", field=HOLIDAYS) from None
     return dates
+
+
+def input_errors(error: InvalidInput, values: StateValues) -> dict[str, str]:
+    """Where a modal shows refused input: every broken rule under its field, or the error under the input its
+    `field` names (the readers and listeners name the block id); {} when no input of this modal holds it."""
+    if isinstance(error, InvalidDefinition):
+        return errors_for(error.problems, values)
+    block = error.field or ""
+    return {block: str(error)} if block in values else {}
 
 
 def errors_for(problems: Sequence[Problem], values: StateValues) -> dict[str, str]:
@@ -314,6 +318,13 @@ def _text(values: StateValues, block_id: str) -> str:
     return (_action(values, block_id).get("value") or "").strip()
 
 
+def _lines(values: StateValues, block_id: str) -> list[str]:
+    text = _text(values, block_id)
+    if len(text) > LINES_MAX:
+        raise InvalidInput(f"This is {len(text)} characters long; keep it within {LINES_MAX}.", field=block_id)
+    return text.splitlines()
+
+
 def _number(values: StateValues, block_id: str) -> int | None:
     raw = _text(values, block_id)
     if not raw:
@@ -321,4 +332,4 @@ def _number(values: StateValues, block_id: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise FormError(block_id, "Enter a whole number.") from None
+        raise InvalidInput("Enter a whole number.", field=block_id) from None

@@ -20,6 +20,20 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.services.gates.catalog import ChecklistItem, GateCatalog
+from bot.services.validation import (
+    BUSINESS_UNIT,
+    COMMENT,
+    DESCRIPTION,
+    EVIDENCE_LINKS,
+    KPI_BASELINE,
+    KPI_NAME,
+    KPI_TARGET,
+    PROBLEM,
+    REASON,
+    TAGS,
+    TITLE,
+    TextField,
+)
 from bot.views import ids
 from bot.views.blocks import context, finish, section
 from bot.views.messages import AUTOMATIC_OUTCOMES, SignOffCard
@@ -31,19 +45,19 @@ INPUT_LABEL_MAX = 2000
 
 
 def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_id: str = "") -> dict[str, Any]:
-    def text_input(block_id: str, label: str, *, max_length: int, multiline: bool = False,
-                   optional: bool = True, placeholder: str | None = None) -> InputBlock:
-        return InputBlock(block_id=block_id, label=label, optional=optional, element=PlainTextInputElement(
-            action_id=ids.VALUE, multiline=multiline, max_length=max_length, placeholder=placeholder))
+    def text_input(field: TextField, label: str, *, multiline: bool = False, optional: bool = True,
+                   placeholder: str | None = None) -> InputBlock:
+        return InputBlock(block_id=field.name, label=label, optional=optional, element=PlainTextInputElement(
+            action_id=ids.VALUE, multiline=multiline, max_length=field.limit, placeholder=placeholder))
 
     risk_options = [Option(value=tier, label=tier.capitalize()) for tier in risk_tiers]
     blocks: list[Block] = [
-        text_input("title", "Title", max_length=150, optional=False, placeholder="Churn prediction for retail"),
-        text_input("description", "Description", max_length=3000, multiline=True),
-        text_input("problem", "Business problem", max_length=3000, multiline=True),
-        text_input("kpi_name", "KPI", max_length=200, placeholder="Monthly churn rate"),
-        text_input("kpi_baseline", "KPI baseline", max_length=100, placeholder="4.2%"),
-        text_input("kpi_target", "KPI target", max_length=100, placeholder="3.5%"),
+        text_input(TITLE, "Title", optional=False, placeholder="Churn prediction for retail"),
+        text_input(DESCRIPTION, "Description", multiline=True),
+        text_input(PROBLEM, "Business problem", multiline=True),
+        text_input(KPI_NAME, "KPI", placeholder="Monthly churn rate"),
+        text_input(KPI_BASELINE, "KPI baseline", placeholder="4.2%"),
+        text_input(KPI_TARGET, "KPI target", placeholder="3.5%"),
         InputBlock(block_id="risk_tier", label="Risk tier", element=StaticSelectElement(
             action_id=ids.VALUE, options=risk_options,
             initial_option=next((o for o in risk_options if o.value == "medium"), risk_options[0]))),
@@ -58,8 +72,8 @@ def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_i
                    element=ConversationSelectElement(
                        action_id=ids.VALUE, filter=ConversationFilter(include=["public", "private"]),
                        initial_conversation=channel_id if channel_id.startswith(("C", "G")) else None)),
-        text_input("tags", "Tags", max_length=500, placeholder="comma, separated"),
-        text_input("business_unit", "Team", max_length=100, placeholder="Retail analytics"),
+        text_input(TAGS, "Tags", placeholder="comma, separated"),
+        text_input(BUSINESS_UNIT, "Team", placeholder="Retail analytics"),
     ]
     return _modal(ids.NEW_INITIATIVE_MODAL, "New initiative", blocks, submit="Create")
 
@@ -94,15 +108,16 @@ def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
         blocks.append(InputBlock(
             block_id=ids.waiver_block_id(item.id), optional=True,
             label=clip(f"Waive “{item.label}”: reason", INPUT_LABEL_MAX),
-            element=PlainTextInputElement(action_id=ids.VALUE, max_length=500,
+            element=PlainTextInputElement(action_id=ids.VALUE, max_length=REASON.limit,
                                           placeholder="Only if unticked: why it does not apply"),
         ))
     blocks += [
         InputBlock(block_id=ids.COMMENT_BLOCK, label="Comment", optional=True, element=PlainTextInputElement(
-            action_id=ids.VALUE, multiline=True, max_length=3000, initial_value=clip(comment, 3000) or None)),
+            action_id=ids.VALUE, multiline=True, max_length=COMMENT.limit,
+            initial_value=clip(comment, COMMENT.limit) or None)),
         InputBlock(block_id=ids.EVIDENCE_BLOCK, label="Evidence links", optional=True,
                    hint="One link per line, starting with https://", element=PlainTextInputElement(
-                       action_id=ids.VALUE, multiline=True, max_length=3000)),
+                       action_id=ids.VALUE, multiline=True, max_length=EVIDENCE_LINKS.limit)),
     ]
     metadata = ids.encode_modal_context(ids.SignOffModalContext(sign_off_id=card.sign_off.id))
     return _modal(ids.CHECKLIST_MODAL, "Approve sign-off", blocks, submit="Approve", private_metadata=metadata)
@@ -113,7 +128,7 @@ def request_changes(card: SignOffCard) -> dict[str, Any]:
         section(f"*{card.initiative.key}* {mrkdwn(card.initiative.title, 150)}\n{mrkdwn(card.gate_name, 150)}\n"
                 "Requesting changes closes this review; the owners resubmit when it is ready."),
         InputBlock(block_id=ids.REASON_BLOCK, label="What needs to change?", element=PlainTextInputElement(
-            action_id=ids.VALUE, multiline=True, max_length=500)),
+            action_id=ids.VALUE, multiline=True, max_length=REASON.limit)),
     ]
     metadata = ids.encode_modal_context(ids.SignOffModalContext(sign_off_id=card.sign_off.id))
     return _modal(ids.REQUEST_CHANGES_MODAL, "Request changes", blocks, submit="Send back",

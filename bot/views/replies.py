@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.commands.registry import COMMAND, Reply, help_text, subcommands
+from bot.commands.registry import COMMAND, Reply
 from bot.services.gates.catalog import GateCatalog
 from bot.views import ids
 from bot.views.blocks import context, divider, fields, finish, header, more_line, section
@@ -22,6 +22,8 @@ from bot.views.text import (
 )
 from storage.models import AuditEvent, GateReview, Initiative, SignOff
 
+# The one sentence for a failure that is ours, not the person's; never a stack trace.
+SOMETHING_WENT_WRONG = "Something went wrong on our side and nothing was changed; please try again in a minute."
 LIST_LIMIT = 40
 HISTORY_LIMIT = 40
 _LINES_PER_SECTION = 10
@@ -29,15 +31,15 @@ _STATE_MARKS = {"pending": "⏳ pending", "approved": "✅ approved", "waived": 
                 "changes_requested": "↩️ changes requested", "cancelled": "✖️ cancelled"}
 
 
-def help_reply() -> Reply:
-    grammar = help_text()
+def help_reply(grammar: str) -> Reply:
+    """`grammar`: every subcommand's usage, in help order."""
     return Reply(text=escape(grammar), blocks=finish([section(f"```{escape(grammar)}```")], "message"))
 
 
-def unknown_subcommand(word: str) -> Reply:
-    """Short whatever other areas register: the names, and where the full grammar is."""
-    names = ", ".join(sub.name for sub in subcommands())
-    usage = f"{COMMAND} <command> …   where <command> is one of: {names}\n{COMMAND} help   -> every command's usage"
+def unknown_subcommand(word: str, *, known: Sequence[str]) -> Reply:
+    """Short however many subcommands there are: their names, and where the full grammar is."""
+    usage = (f"{COMMAND} <command> …   where <command> is one of: {', '.join(known)}\n"
+             f"{COMMAND} help   -> every command's usage")
     return error_reply(f"`{COMMAND} {clip(word, 30)}` is not a command.", usage=usage)
 
 

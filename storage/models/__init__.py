@@ -17,10 +17,10 @@ from storage.models.core import (
 from storage.models.digest import Digest, DigestRun, DigestRunStep
 from storage.models.gate_admin import AppAdmin
 from storage.models.integrations import AutomaticCheck, EvidenceCheck, WebhookDelivery, WebhookEndpoint
+from storage.models.messages import SlackMessage
 from storage.models.nudges import Delegation, NudgeLog, NudgeSnooze, UserProfile
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.models.slack_events import SlackEventReceipt
-from storage.models.slack_surface import SignOffMessage
 
 __all__ = [
     "AppAdmin",
@@ -40,8 +40,8 @@ __all__ = [
     "OutboxMessage",
     "OwnerAssignment",
     "SignOff",
-    "SignOffMessage",
     "SlackEventReceipt",
+    "SlackMessage",
     "SlackRateLimit",
     "StageTransition",
     "UserProfile",

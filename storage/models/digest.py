@@ -57,7 +57,8 @@ class DigestRun(SQLModel, table=True):
     week: str = Field(max_length=8)  # ISO week in the digest's zone, e.g. 2026-W48
     as_of: datetime = Field(sa_type=UTCDateTime, nullable=False)
     state: str = Field(default="posting", max_length=10)
-    text_outbox_id: int | None = Field(default=None)
+    # The text's registered message: its state says whether Slack took it, its channel and ts where it is.
+    message_id: int | None = Field(default=None)  # slack_message.id; no foreign key, see OutboxMessage.message_id
     channel_id: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)
     chart_state: str = Field(default="pending", max_length=10)

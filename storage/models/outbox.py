@@ -36,8 +36,12 @@ class OutboxMessage(SQLModel, table=True):
     method: str = Field(max_length=64)
     payload: dict[str, Any] = Field(sa_type=JSONType, nullable=False)
     state: str = Field(default="pending", max_length=10)
-    # An update waits for its original post and takes `channel`/`ts` from its result.
+    # An update waits for its original post (and the updates enqueued before it) to be done.
     depends_on: int | None = Field(default=None, foreign_key="outbox_message.id", index=True)
+    # The registered message this call posts (the sender records Slack's answer there) or updates (it takes
+    # `channel` and `ts` from there). No foreign key (as nudge_log.outbox_id): SQLite adds or drops a column with
+    # one only by rebuilding the table, and rows elsewhere reference this one.
+    message_id: int | None = Field(default=None, index=True)
     dedupe_key: str | None = Field(default=None, max_length=200)
     attempts: int = Field(default=0, nullable=False)
     next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

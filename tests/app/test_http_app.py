@@ -14,16 +14,21 @@ from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from bot.edge import MAX_BODY_BYTES
-from bot.listeners.common import SOMETHING_WENT_WRONG
-from storage.models import Initiative, OutboxMessage, SlackEventReceipt
-from tests.support.slack_app import RunningSlackApp
+from bot.listeners.middleware import OTHER_WORKSPACE
+from bot.views import ids
+from bot.views.replies import SOMETHING_WENT_WRONG
+from storage.models import Initiative, OutboxMessage, SlackEventReceipt, Workspace
+from tests.support.slack_app import SIGNING_SECRET, RunningSlackApp
 from tests.support.slack_requests import (
     BAD_SIGNATURE,
+    TEAM_ID,
     event_body,
+    interaction_body,
     post_signed,
     slash_command_body,
     stale_timestamp,
     url_verification_body,
+    view_submission_payload,
 )
 
 HOME_OPENED = {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"}
@@ -33,7 +38,7 @@ def counts(slack_app: RunningSlackApp) -> dict[str, int]:
     with slack_app.runtime.transaction() as session:
         return {
             model.__name__: session.exec(select(func.count()).select_from(model)).one()
-            for model in (Initiative, OutboxMessage, SlackEventReceipt)
+            for model in (Initiative, OutboxMessage, SlackEventReceipt, Workspace)
         }
 
 
@@ -163,6 +168,49 @@ def database_down(database_url: str) -> Iterator[None]:
             yield
         finally:
             admin.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+OTHER_TEAM = "T0OTHER"
+NEW_FRAUD_MODEL = {
+    "title": {ids.VALUE: {"type": "plain_text_input", "value": "Fraud model"}},
+    "risk_tier": {ids.VALUE: {"type": "static_select", "selected_option": {"value": "low"}}},
+}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        slash_command_body("/initiative", "new Fraud model", team_id=OTHER_TEAM, user_id="UADMIN"),
+        event_body(HOME_OPENED, team_id=OTHER_TEAM),
+        interaction_body(view_submission_payload(ids.NEW_INITIATIVE_MODAL, NEW_FRAUD_MODEL, team_id=OTHER_TEAM)),
+        # Names this workspace where Bolt looks first (the view's installing team), another one everywhere else.
+        interaction_body(view_submission_payload(ids.NEW_INITIATIVE_MODAL, NEW_FRAUD_MODEL, team_id=OTHER_TEAM,
+                                                 view={"app_installed_team_id": TEAM_ID})),
+    ],
+    ids=["command", "event", "submission", "submission-naming-both"],
+)
+def test_a_signed_request_about_another_workspace_is_refused_and_changes_nothing(
+    slack_app: RunningSlackApp, body: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """One bot token serves one workspace: whatever another workspace's request says, it is not served with it."""
+    before = counts(slack_app)
+
+    with caplog.at_level("INFO"):
+        response = slack_app.post(body)
+
+    assert response.status_code == 200  # a refused event is not retried, nor the events URL disabled
+    assert response.text in ("", OTHER_WORKSPACE)
+    assert counts(slack_app) == before
+    assert [call.method for call in slack_app.emulator.calls if call.method != "auth.test"] == []
+    [refusal] = [record for record in caplog.records if record.levelname != "DEBUG" and "refused" in record.message]
+    assert OTHER_TEAM in refusal.message and TEAM_ID in refusal.message
+    assert slack_app.emulator.bot_token not in refusal.message and SIGNING_SECRET not in refusal.message
+
+
+def test_a_slash_command_from_another_workspace_is_told_why(slack_app: RunningSlackApp) -> None:
+    response = slack_app.command("list", team_id=OTHER_TEAM)
+
+    assert (response.status_code, response.text) == (200, OTHER_WORKSPACE)
 
 
 def test_unknown_paths_and_methods_are_refused(slack_app: RunningSlackApp) -> None:

@@ -17,10 +17,10 @@ from sqlalchemy.engine import make_url
 from sqlmodel import select
 
 from bot.delivery.outbox import enqueue
-from bot.listeners.common import SOMETHING_WENT_WRONG
 from bot.runtime import Runtime
 from bot.services.gates.workspaces import ensure_workspace
 from bot.views import ids
+from bot.views.replies import SOMETHING_WENT_WRONG
 from storage.models import Initiative, OutboxMessage, SlackEventReceipt
 from tests.slack_emulator import SlackEmulator
 from tests.support.serving import bot_env, run_cli, serving

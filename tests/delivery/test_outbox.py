@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import select
 
 from bot.cli import main
+from bot.delivery.messages import live_message, post_message, update_message
 from bot.delivery.outbox import enqueue, failed_messages
 from bot.delivery.sender import RetryPolicy
 from bot.runtime import Runtime
@@ -67,10 +68,9 @@ def test_a_dm_is_delivered_and_its_channel_and_ts_kept(runtime: Runtime, emulato
 def test_an_update_waits_for_its_post_then_edits_it_in_place(runtime: Runtime, emulator: SlackEmulator) -> None:
     emulator.inject("chat.postMessage", status=500)
     with runtime.transaction() as session:
-        original = enqueue(
-            session, team_id=TEAM, method="chat.postMessage", payload={"channel": "U0001", "text": "Approve?"}
-        )
-        enqueue(session, team_id=TEAM, method="chat.update", payload={"text": "Approved"}, depends_on=original.id)
+        original = post_message(session, team_id=TEAM, kind="test", subject=1,
+                                payload={"channel": "U0001", "text": "Approve?"})
+        update_message(session, original, payload={"text": "Approved"})
 
     deliver_outbox(runtime, emulator)
     assert emulator.calls_to("chat.update") == []  # the post failed, so the update must not go first
@@ -80,17 +80,20 @@ def test_an_update_waits_for_its_post_then_edits_it_in_place(runtime: Runtime, e
     [shown] = emulator.messages()
     assert shown["text"] == "Approved" and shown["channel"].startswith("D")
     assert [row.state for row in rows(runtime).values()] == ["sent", "sent"]
+    with runtime.transaction() as session:
+        registered = live_message(session, team_id=TEAM, kind="test", subject=1)
+    assert registered is not None
+    assert (registered.state, registered.channel, registered.ts) == ("posted", shown["channel"], shown["ts"])
 
 
 def test_updates_of_one_message_apply_in_the_order_they_were_made_even_when_one_is_retried(
     runtime: Runtime, emulator: SlackEmulator
 ) -> None:
     with runtime.transaction() as session:
-        original = enqueue(
-            session, team_id=TEAM, method="chat.postMessage", payload={"channel": "U0001", "text": "Approve?"}
-        )
+        original = post_message(session, team_id=TEAM, kind="test", subject=1,
+                                payload={"channel": "U0001", "text": "Approve?"})
         for text in ("Approve? (evidence link broken)", "Approved by @bob"):
-            enqueue(session, team_id=TEAM, method="chat.update", payload={"text": text}, depends_on=original.id)
+            update_message(session, original, payload={"text": text})
     emulator.inject("chat.update", status=500)  # the first update fails for a while
 
     deliver_outbox(runtime, emulator)
@@ -190,9 +193,12 @@ def test_an_uninstalled_app_fails_everything_and_updates_of_undelivered_posts_fa
     runtime: Runtime, emulator: SlackEmulator
 ) -> None:
     emulator.deactivate_token()
-    original = post(runtime, "Approve?")
     with runtime.transaction() as session:
-        update = enqueue(session, team_id=TEAM, method="chat.update", payload={"text": "x"}, depends_on=original)
+        message = post_message(session, team_id=TEAM, kind="test", subject=1,
+                               payload={"channel": "U0001", "text": "Approve?"})
+        update = update_message(session, message, payload={"text": "x"})
+        assert update is not None and update.depends_on is not None
+        original = update.depends_on
 
     deliver_outbox(runtime, emulator)
 
@@ -200,6 +206,9 @@ def test_an_uninstalled_app_fails_everything_and_updates_of_undelivered_posts_fa
     assert (states[original].state, states[original].last_error) == ("failed", "account_inactive")
     assert (states[update.id].state, states[update.id].last_error) == ("failed", "original_not_delivered")
     assert emulator.calls_to("chat.update") == []
+    with runtime.transaction() as session:
+        registered = live_message(session, team_id=TEAM, kind="test", subject=1)
+    assert registered is not None and (registered.state, registered.error) == ("failed", "account_inactive")
 
 
 def test_admins_see_failed_deliveries_with_the_reason_in_words(

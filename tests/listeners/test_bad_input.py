@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlmodel import select
 
-from bot.listeners.common import SOMETHING_WENT_WRONG
+from bot.views.replies import SOMETHING_WENT_WRONG
 from storage.models import AuditEvent, Initiative
 from tests.listeners.conftest import Slack
 from tests.slack_emulator import validate_blocks

@@ -11,7 +11,7 @@ from datetime import timedelta
 from sqlmodel import select
 
 from bot.app import COMMAND_THREADS
-from bot.commands.registry import help_text
+from bot.listeners.commands import SUBCOMMANDS
 from bot.services.access.actors import Actor
 from bot.services.initiatives import service as initiatives
 from bot.services.reviews import lifecycle
@@ -41,7 +41,7 @@ def test_help_shows_the_grammar_privately(slack: Slack) -> None:
         answer = slack.command(text)
         assert answer["response_type"] == "ephemeral"
         assert html.unescape(answer["text"]).startswith(GRAMMAR)
-    assert help_text().startswith(GRAMMAR)
+    assert SUBCOMMANDS.help_text().startswith(GRAMMAR)
 
 
 def test_new_with_a_title_creates_at_once_with_owners_and_risk(slack: Slack, runtime) -> None:

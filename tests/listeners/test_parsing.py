@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from bot.commands import registry
 from bot.commands.grammar import (
     KeyCommand,
     ListCommand,
@@ -15,7 +14,7 @@ from bot.commands.grammar import (
     parse_new,
     parse_owners,
 )
-from bot.commands.registry import Arguments, Reply, UsageError, help_text, subcommand
+from bot.commands.registry import Arguments, Reply, Subcommand, SubcommandTable, UsageError
 from bot.commands.text import tokenize, unescape
 
 
@@ -83,14 +82,18 @@ def test_list_and_owners() -> None:
         parse_owners(args("AI-1"))
 
 
-def test_another_area_adds_a_subcommand_and_help_lists_it_after_the_core(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(registry, "_REGISTRY", dict(registry._REGISTRY))
-
-    @subcommand("example", usage=("/initiative example [now]",), order=10_000)
+def test_the_list_of_subcommands_is_the_help_and_names_are_found_in_any_case() -> None:
     def example(ctx: object, arguments: Arguments) -> Reply:
         return Reply(text="example")
 
-    assert help_text().splitlines()[-1] == "/initiative example [now]"
-    assert registry.find_subcommand("EXAMPLE").handler is example
-    with pytest.raises(ValueError, match="registered twice"):
-        subcommand("example", usage=("x",))(lambda ctx, arguments: None)
+    first = Subcommand("first", example, usage=("/initiative first", "/initiative first again"))
+    hidden = Subcommand("hidden", example, usage=("/initiative hidden",), help_lines=())
+    last = Subcommand("example", example, usage=("/initiative example [now]",))
+    table = SubcommandTable((first, hidden, last))
+
+    assert table.help_text().splitlines() == ["/initiative first", "/initiative first again",
+                                              "/initiative example [now]"]
+    assert table.find("EXAMPLE") is last and table.find("nope") is None
+    assert table.usage_of("hidden") == "/initiative hidden" and table.usage_of("nope") == "/initiative help"
+    with pytest.raises(ValueError, match="listed twice"):
+        SubcommandTable((first, last, Subcommand("example", example, usage=("x",))))

@@ -25,10 +25,10 @@ from bot.services.webhooks.evidence import mark_due
 from bot.services.webhooks.service import WebhookEvents, add_endpoint
 from bot.views import ids
 from storage.models import EvidenceCheck, GateReview, SignOff, WebhookDelivery, WebhookEndpoint
-from tests.integrations.support import OWNERS, open_review
 from tests.listeners.conftest import Slack, slack  # noqa: F401 - the bot over real HTTP, as in tests/surface
 from tests.listeners.test_sign_off_round_trip import button, request_dm, ticked_all
 from tests.listeners.test_sign_off_round_trip import open_review as open_surface_review
+from tests.services.webhooks.support import OWNERS, open_review
 from tests.support.factories import TEAM, actor
 from tests.support.slack_app import slack_emulator  # noqa: F401 - a fixture of `slack`
 
@@ -121,9 +121,8 @@ def test_registration_refuses_every_spelling_for_webhooks_and_evidence_links(run
     for url, _ in SPELLINGS:
         with runtime.transaction() as session, pytest.raises(InvalidInput) as webhook_refusal:
             add_endpoint(session, actor=admin, settings=runtime.settings, url=url)
-        with runtime.transaction() as session, pytest.raises(InvalidInput) as link_refusal:
-            reviews.approve(session, actor=actor("UDATA"), sign_off_id=sign_offs["data"], ticked=_all_items(
-                session, sign_offs["data"]), evidence_links=[url], evidence_policy=evidence_policy(runtime.settings))
+        with pytest.raises(InvalidInput) as link_refusal:
+            reviews.check_evidence_links([url], policy=evidence_policy(runtime.settings))
         refused[url] = (str(webhook_refusal.value), str(link_refusal.value))
     for url, reason in SPELLINGS:
         webhook_message, link_message = refused[url]
@@ -132,9 +131,9 @@ def test_registration_refuses_every_spelling_for_webhooks_and_evidence_links(run
         assert "link" in link_message  # so the checklist modal shows it under the evidence field
     with runtime.transaction() as session:
         assert session.exec(select(WebhookEndpoint)).all() == []
+        links = reviews.check_evidence_links(ADMITTED, policy=evidence_policy(runtime.settings))
         approved = reviews.approve(session, actor=actor("UDATA"), sign_off_id=sign_offs["data"],
-                                   ticked=_all_items(session, sign_offs["data"]), evidence_links=ADMITTED,
-                                   evidence_policy=evidence_policy(runtime.settings))
+                                   ticked=_all_items(session, sign_offs["data"]), evidence_links=links)
         assert approved.sign_off.evidence_links == ADMITTED
 
 
@@ -227,14 +226,12 @@ def test_the_evidence_allow_list_admits_evidence_links_and_never_webhooks(runtim
 def test_the_webhook_allow_list_admits_receivers_and_never_evidence_links(runtime, table_dns):
     runtime.settings = runtime.settings.model_copy(update={"webhook_allowed_hosts": frozenset({".corp"}),
                                                            "evidence_allowed_hosts": frozenset()})
-    _, _, sign_offs = open_review(runtime)
+    open_review(runtime)
     with runtime.transaction() as session:
         add_endpoint(session, actor=actor("UADMIN", admin=True), settings=runtime.settings,
                      url="https://hooks.corp/initiatives")
-    with runtime.transaction() as session, pytest.raises(InvalidInput, match=r"wiki\.corp resolves to 10\.1\.2\.3"):
-        reviews.approve(session, actor=actor("UDATA"), sign_off_id=sign_offs["data"],
-                        ticked=_all_items(session, sign_offs["data"]), evidence_links=["https://wiki.corp/dpia"],
-                        evidence_policy=evidence_policy(runtime.settings))
+    with pytest.raises(InvalidInput, match=r"wiki\.corp resolves to 10\.1\.2\.3"):
+        reviews.check_evidence_links(["https://wiki.corp/dpia"], policy=evidence_policy(runtime.settings))
 
 
 def test_the_mlflow_policy_admits_its_tracking_host_only(runtime):

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-import bot.listeners.commands  # noqa: F401  (registers the core subcommands, for help)
+from bot.listeners.commands import SUBCOMMANDS
 from bot.services.errors import InvalidInput
 from bot.services.gates.catalog import ChecklistItem, GateCatalog, default_document
 from bot.services.reviews.service import ChecklistIncomplete, PendingSignOff
-from bot.views import forms, home, ids, messages, modals, replies
+from bot.views import forms, gates, home, ids, messages, modals, replies
 from bot.views.text import escape, mrkdwn
 from storage.models import AuditEvent, GateReview, Initiative, SignOff
 from tests.slack_emulator import validate_blocks, validate_view
@@ -124,7 +124,7 @@ def test_replies_are_valid_at_any_size() -> None:
     history = replies.history_reply(initiative(), events)
     assert_valid_message(history)
     assert "260 earlier changes" in str(history.blocks)
-    assert_valid_message(replies.help_reply())
+    assert_valid_message(replies.help_reply(SUBCOMMANDS.help_text()))
     assert_valid_message(replies.error_reply(HOSTILE, usage="/initiative show <KEY>"))
 
 
@@ -151,4 +151,26 @@ def test_checklist_answers_and_errors_map_to_their_inputs() -> None:
     assert answers == forms.ChecklistAnswers(ticked=frozenset({"a", "b"}), waivers={"c": "not relevant"},
                                              comment="ok", evidence_links=("https://a", "https://b"))
     assert forms.checklist_errors(ChecklistIncomplete({"d": "Tick it"}), values) == {"waive.d": "Tick it"}
-    assert list(forms.checklist_errors(InvalidInput("'x' is not a web link"), values)) == [ids.EVIDENCE_BLOCK]
+    assert list(forms.checklist_errors(InvalidInput("'x' is not a web link", field="evidence_links"), values)) == [
+        ids.EVIDENCE_BLOCK]
+    assert list(forms.checklist_errors(InvalidInput("Too long", field="comment"), values)) == [ids.COMMENT_BLOCK]
+    # The message's words decide nothing: an error about no particular input goes under the first checkbox group.
+    assert list(forms.checklist_errors(InvalidInput("That comment link is bad"), values)) == ["checklist.0"]
+
+
+def test_new_initiative_errors_go_under_the_input_their_field_names_whatever_the_words() -> None:
+    values = {block_id: {} for block_id in ("title", "tags", "kpi_name", "owner.data", "owner.business")}
+    assert forms.new_initiative_errors(InvalidInput("Too long: see the title", field="tags"), values) == {
+        "tags": "Too long: see the title"}
+    assert forms.new_initiative_errors(InvalidInput("x", field="owners.business"), values) == {"owner.business": "x"}
+    assert forms.new_initiative_errors(InvalidInput("x", field="owners"), values) == {"owner.data": "x"}
+    assert forms.new_initiative_errors(InvalidInput("x", field="owners.chef"), values) == {"owner.data": "x"}
+    assert forms.new_initiative_errors(InvalidInput("The KPI is wrong"), values) == {"title": "The KPI is wrong"}
+    assert forms.new_initiative_errors(InvalidInput("x", field="problem"), values) == {"title": "x"}  # not shown
+
+
+def test_gate_editor_errors_go_under_the_input_their_field_names() -> None:
+    values = {gates.NAME: {}, gates.STALL: {}, gates.HOLIDAYS: {}}
+    assert gates.input_errors(InvalidInput("x", field=gates.STALL), values) == {gates.STALL: "x"}
+    assert gates.input_errors(InvalidInput("x", field=gates.HOLIDAYS), values) == {gates.HOLIDAYS: "x"}
+    assert gates.input_errors(InvalidInput("The stage name is wrong"), values) == {}  # shown as a notice instead

@@ -30,9 +30,11 @@ def is_admin(
     team_id: str,
     user_id: str,
     admin_user_ids: frozenset[str],
+    admin_user_ids_team: str,
     users_info: UsersInfo | None = None,
 ) -> bool:
-    if user_id in admin_user_ids:
+    """`admin_user_ids` (ADMIN_USER_IDS) are admins of `admin_user_ids_team`, the bot token's workspace, only."""
+    if user_id in admin_user_ids and team_id == admin_user_ids_team:
         return True
     if session is not None and _app_admin(session, team_id=team_id, user_id=user_id) is not None:
         return True
@@ -96,11 +98,13 @@ def resolve_actor(
     team_id: str,
     user_id: str,
     admin_user_ids: frozenset[str],
+    admin_user_ids_team: str,
     session: Session | None = None,
     slack_admins_are_admins: bool = False,
     users_info: UsersInfo | None = None,
 ) -> Actor:
-    """The one way surfaces learn who is acting. Admin when listed in ADMIN_USER_IDS, added in the app with
+    """The one way surfaces learn who is acting. Admin when listed in ADMIN_USER_IDS and acting in the workspace
+    those belong to (`admin_user_ids_team`, the bot token's), added in the app with
     `/initiative admins add` (looked up when a `session` is given), or, only with SLACK_ADMINS_ARE_ADMINS on,
     a Slack workspace admin or owner according to `users_info`."""
     admin = is_admin(
@@ -108,6 +112,7 @@ def resolve_actor(
         team_id=team_id,
         user_id=user_id,
         admin_user_ids=admin_user_ids,
+        admin_user_ids_team=admin_user_ids_team,
         users_info=users_info if slack_admins_are_admins else None,
     )
     return Actor(team_id=team_id, user_id=user_id, is_admin=admin)

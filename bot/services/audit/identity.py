@@ -21,7 +21,7 @@ from sqlmodel import Session, SQLModel, col
 
 from bot.services.audit.chain import PERSON_TOKEN, lock_chain, replace_people
 from bot.services.errors import Conflict, NotFound
-from bot.services.validation import check_user_id
+from bot.services.validation import check_user_id, clean_characters
 from storage.models import AuditEvent, AuditIdentity
 from storage.types import utcnow
 
@@ -76,7 +76,7 @@ def remember_identity(session: Session, *, team_id: str, user_id: str, display_n
     if identity is None:
         refs_for(session.connection(), team_id=team_id, user_ids=[user_id])
         identity = session.scalars(query.with_for_update()).one()
-    display_name = display_name.strip()
+    display_name = clean_characters(display_name).strip()
     if not display_name or (identity.display_names and identity.display_names[-1][1] == display_name):
         return
     since = (at or utcnow()).isoformat()

@@ -5,11 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, select, update
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from bot.services.audit.chain import (
-    GENESIS,
     ChainFields,
     canonical,
     chain_hash,
@@ -70,27 +68,3 @@ def record_audit(
     session.flush()
     return event
 
-
-def seal_existing_events(connection: Connection) -> int:
-    """Chain the events written before the chain existed (migration 0004), per workspace in id order."""
-    sealed = 0
-    for team_id in connection.execute(select(AuditEvent.team_id).distinct()).scalars().all():
-        prev_hash = GENESIS
-        # Named columns: only those that exist at migration 0004, whatever the model grows later.
-        rows = connection.execute(
-            select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action, AuditEvent.subject_type,
-                   AuditEvent.subject_key, AuditEvent.initiative_id, AuditEvent.definition_version,
-                   AuditEvent.before, AuditEvent.after)
-            .where(AuditEvent.team_id == team_id).order_by(col(AuditEvent.id))
-        ).all()
-        for seq, row in enumerate(rows, start=1):
-            fields = ChainFields(team_id=team_id, seq=seq, at=row.at, actor=row.actor, action=row.action,
-                                 subject_type=row.subject_type, subject_key=row.subject_key,
-                                 initiative_id=row.initiative_id, definition_version=row.definition_version,
-                                 before=row.before, after=row.after)
-            refs = refs_for(connection, team_id=team_id, user_ids=person_tokens(fields))
-            digest = chain_hash(prev_hash, canonical(fields, ref_replacements(refs)))
-            connection.execute(update(AuditEvent).where(col(AuditEvent.id) == row.id)
-                               .values(seq=seq, prev_hash=prev_hash, hash=digest))
-            prev_hash, sealed = digest, sealed + 1
-    return sealed

@@ -18,7 +18,7 @@ from bot.services.audit.service import record_audit
 from bot.services.digest.schedule import DAYS_IN_WEEK, iso_week, scheduled_in_week, week_start, weekly_cron, zone_named
 from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.gates.workspaces import SYSTEM_ACTOR
-from bot.services.validation import clean_text
+from bot.services.validation import TextField, check_channel_id, clean_text
 from storage.models import Digest, DigestRun, Workspace
 from storage.models.digest import DEFAULT_CRON
 
@@ -27,7 +27,7 @@ DEFAULT_NAME = "default"
 RESERVED_NAMES = ("list", "add", "edit", "enable", "disable")
 FILTER_MAX = 100
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
-_CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,30}$")
+DIGEST_NAME = TextField("name", "digest name", 64)
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ def add_digest(session: Session, *, actor: Actor, name: str, channel_id: str, cr
     """An admin adds a digest with its own channel, filter and schedule."""
     require_admin(actor, doing="add a digest")
     name = _check_name(name)
-    channel_id = _check_channel(channel_id)
+    channel_id = check_channel_id(channel_id)
     cron = weekly_cron(cron, zone_named(timezone))
     tag, business_unit = _check_filter(tag, business_unit)
     if _find(session, actor.team_id, name) is not None:
@@ -98,7 +98,7 @@ def edit_digest(session: Session, *, actor: Actor, name: str, channel_id: str | 
         raise InvalidInput(f"Say what to change about digest {digest.name}: its channel, cron, zone or filter.")
     if no_filter and (tag or business_unit):
         raise InvalidInput("Give a tag, a team, or no filter; not several.")
-    new_channel = digest.channel_id if channel_id is None else _check_channel(channel_id)
+    new_channel = digest.channel_id if channel_id is None else check_channel_id(channel_id)
     if digest.name == DEFAULT_NAME and new_channel != digest.channel_id:
         raise InvalidInput("The default digest posts to DIGEST_CHANNEL; change that setting to move it, "
                            "or add another digest for that channel.")
@@ -170,7 +170,7 @@ def posted_in_week(session: Session, digest: Digest, moment: datetime) -> bool:
 
 
 def _check_name(name: str) -> str:
-    name = clean_text(name, field="digest name", limit=64).lower()
+    name = clean_text(name, DIGEST_NAME).lower()
     if not _NAME.match(name):
         raise InvalidInput(f"'{name[:40]}' cannot name a digest; use one word of letters, digits, - or _, "
                            f"like `claims`.")
@@ -179,17 +179,9 @@ def _check_name(name: str) -> str:
     return name
 
 
-def _check_channel(channel_id: str) -> str:
-    channel_id = (channel_id or "").strip()
-    if not _CHANNEL_ID.match(channel_id):
-        raise InvalidInput(f"'{channel_id[:40]}' is not a channel; pick one as you type #, or give its ID, "
-                           f"like C012AB3CD.")
-    return channel_id
-
-
 def _check_filter(tag: str | None, business_unit: str | None) -> tuple[str | None, str | None]:
-    tag = clean_text(tag, field="tag", limit=FILTER_MAX).lower() or None
-    business_unit = clean_text(business_unit, field="team", limit=FILTER_MAX) or None
+    tag = clean_text(tag, TextField("tag", "tag", FILTER_MAX)).lower() or None
+    business_unit = clean_text(business_unit, TextField("business_unit", "team", FILTER_MAX)) or None
     if tag and business_unit:
         raise InvalidInput("Filter a digest by a tag or by a team, not both.")
     return tag, business_unit

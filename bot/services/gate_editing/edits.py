@@ -19,7 +19,7 @@ from sqlmodel import Session
 from bot.services.access.actors import Actor, require_admin
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.gate_editing.service import SavedDefinition, current_document, save_definition, stale_edit
-from bot.services.validation import RISK_TIERS
+from bot.services.validation import RISK_TIERS, clean_characters
 
 Document = dict[str, Any]
 
@@ -105,7 +105,7 @@ def set_checklists(session: Session, *, actor: Actor, based_on: int, gate_id: st
             raise NotFound(f"There is no role '{role}'.")
         existing = {item["label"]: item["id"] for item in checklist.get(role, [])}
         items: list[dict[str, str]] = []
-        for label in (line.strip() for line in labels):
+        for label in (clean_characters(line).strip() for line in labels):
             if label:
                 item_id = existing.get(label) or _new_id(label, [i["id"] for i in items] + list(existing.values()))
                 items.append({"id": item_id, "label": label})

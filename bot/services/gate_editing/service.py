@@ -23,6 +23,7 @@ from bot.services.gates.document import Change, Problem, differences, problems_i
 from bot.services.gates.workspaces import latest_definition
 from bot.services.initiatives.service import change_stage
 from bot.services.reviews.service import cancel_open_review
+from bot.services.validation import clean_strings
 from storage.models import GateDefinitionVersion, GateReview, Initiative
 
 
@@ -42,6 +43,10 @@ class InvalidDefinition(InvalidInput):
     def __init__(self, problems: list[Problem]) -> None:
         self.problems = problems
         super().__init__(f"That change cannot be saved: {problems[0].message}.")
+
+
+class StageStillHolds(Conflict):
+    """A stage to remove still holds initiatives and no stage was named to move them to (`move_to`)."""
 
 
 def current_document(session: Session, *, team_id: str) -> tuple[int, dict[str, Any]]:
@@ -64,6 +69,7 @@ def save_definition(
     `move_to` maps a removed stage to the stage its initiatives move to; removing a stage that still holds
     initiatives without one is refused."""
     require_admin(actor, doing="change the gate definitions")
+    document = clean_strings(document)
     problems = problems_in(document)
     if problems:
         raise InvalidDefinition(problems)
@@ -115,7 +121,7 @@ def _planned_moves(session: Session, *, team_id: str, removed: list[str], stays:
         target = move_to.get(stage_id)
         if not target:
             keys = ", ".join(i.key for i in held[:5]) + (" and more" if len(held) > 5 else "")
-            raise Conflict(f"Stage '{stage_id}' still holds {keys}; name a stage to move them to, or move them "
+            raise StageStillHolds(f"Stage '{stage_id}' still holds {keys}; name a stage to move them to, or move them "
                            f"first.")
         if target not in stays:
             raise InvalidInput(f"Cannot move initiatives to '{target}': it is not a stage after this change.")

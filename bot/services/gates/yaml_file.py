@@ -10,6 +10,7 @@ import yaml
 
 from bot.services.errors import InvalidInput
 from bot.services.gates.document import Path_, Problem, normalised, problems_in
+from bot.services.validation import clean_strings
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ def parse_gates_yaml(text: str, *, filename: str) -> dict[str, Any]:
         lines: dict[Path_, _Located] = {}
         duplicates: list[FileProblem] = []
         _index(root, (), lines, duplicates, key_line=root.start_mark.line + 1)
-        document = normalised(loader.construct_document(root))
+        document = clean_strings(normalised(loader.construct_document(root)))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1

@@ -14,7 +14,22 @@ from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import InitiativeCreated, OwnersChanged, StageChanged, emit
 from bot.services.gates.workspaces import catalog_for, ensure_workspace
-from bot.services.validation import check_risk_tier, check_user_id, clean_text, clean_title, parse_key
+from bot.services.validation import (
+    BUSINESS_UNIT,
+    DESCRIPTION,
+    INITIATIVE_TEXTS,
+    KPI_BASELINE,
+    KPI_NAME,
+    KPI_TARGET,
+    PROBLEM,
+    check_channel_id,
+    check_risk_tier,
+    check_user_id,
+    clean_tags,
+    clean_text,
+    clean_title,
+    parse_key,
+)
 from storage.models import (
     AuditEvent,
     GateReview,
@@ -83,15 +98,15 @@ def create_initiative(
     owners = _checked_owners(owners or {}, known_roles=catalog.roles.keys())
     fields = {
         "title": clean_title(title),
-        "description": clean_text(description, field="description"),
-        "problem": clean_text(problem, field="business problem"),
-        "kpi_name": clean_text(kpi_name, field="KPI", limit=200),
-        "kpi_baseline": clean_text(kpi_baseline, field="KPI baseline", limit=100),
-        "kpi_target": clean_text(kpi_target, field="KPI target", limit=100),
+        "description": clean_text(description, DESCRIPTION),
+        "problem": clean_text(problem, PROBLEM),
+        "kpi_name": clean_text(kpi_name, KPI_NAME),
+        "kpi_baseline": clean_text(kpi_baseline, KPI_BASELINE),
+        "kpi_target": clean_text(kpi_target, KPI_TARGET),
         "risk_tier": check_risk_tier(risk_tier),
-        "business_unit": clean_text(business_unit, field="team or business unit", limit=100),
-        "tags": sorted({t.strip().lower() for t in tags if t.strip()}),
-        "channel_id": channel_id,
+        "business_unit": clean_text(business_unit, BUSINESS_UNIT),
+        "tags": clean_tags(tags),
+        "channel_id": _checked_channel(channel_id),
     }
     # Atomic, so that two replicas creating at once never hand out the same key.
     number = session.execute(
@@ -145,12 +160,12 @@ def edit_initiative(session: Session, *, actor: Actor, initiative: Initiative, *
     cleaners = {
         "title": clean_title,
         "risk_tier": check_risk_tier,
-        "tags": lambda tags: sorted({str(t).strip().lower() for t in tags if str(t).strip()}),
-        "channel_id": lambda value: value or None,
+        "tags": clean_tags,
+        "channel_id": _checked_channel,
     }
     before, after = {}, {}
     for name, value in changes.items():
-        cleaned = cleaners.get(name, lambda v, n=name: clean_text(str(v or ""), field=n.replace("_", " ")))(value)
+        cleaned = cleaners.get(name, lambda v, n=name: clean_text(str(v or ""), INITIATIVE_TEXTS[n]))(value)
         if getattr(initiative, name) != cleaned:
             before[name], after[name] = getattr(initiative, name), cleaned
             setattr(initiative, name, cleaned)
@@ -325,6 +340,11 @@ def _checked_owners(owners: Mapping[str, str], *, known_roles: object) -> dict[s
     checked = {}
     for role, user_id in owners.items():
         if role not in roles:
-            raise InvalidInput(f"'{role}' is not a role here. Roles: {', '.join(roles)}.")
-        checked[role] = check_user_id(user_id)
+            raise InvalidInput(f"'{role[:40]}' is not a role here. Roles: {', '.join(roles)}.", field="owners")
+        checked[role] = check_user_id(user_id, field=f"owners.{role}")
     return checked
+
+
+def _checked_channel(channel_id: str | None) -> str | None:
+    """The announcements channel: a channel ID (a conversation picker gives one), or none."""
+    return check_channel_id(channel_id) if channel_id else None

@@ -11,7 +11,7 @@ from bot.services.events import StatusChanged, emit
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import change_stage, require_manager
 from bot.services.reviews.service import cancel_open_review
-from bot.services.validation import clean_reason
+from bot.services.validation import REASON, clean_reason, clean_text
 from storage.models import Initiative, StageTransition
 from storage.types import utcnow
 
@@ -20,14 +20,16 @@ def pause(session: Session, *, actor: Actor, initiative: Initiative, reason: str
     require_manager(session, actor=actor, initiative=initiative, doing="pause it")
     if initiative.status != "active":
         raise Conflict(f"{initiative.key} is {initiative.status}, not active.")
-    return _set_status(session, actor=actor, initiative=initiative, status="paused", reason=reason.strip())
+    return _set_status(session, actor=actor, initiative=initiative, status="paused",
+                       reason=clean_text(reason, REASON))
 
 
 def resume(session: Session, *, actor: Actor, initiative: Initiative, reason: str = "") -> Initiative:
     require_manager(session, actor=actor, initiative=initiative, doing="resume it")
     if initiative.status != "paused":
         raise Conflict(f"{initiative.key} is {initiative.status}, not paused.")
-    return _set_status(session, actor=actor, initiative=initiative, status="active", reason=reason.strip())
+    return _set_status(session, actor=actor, initiative=initiative, status="active",
+                       reason=clean_text(reason, REASON))
 
 
 def retire(session: Session, *, actor: Actor, initiative: Initiative, reason: str) -> Initiative:

@@ -24,7 +24,7 @@ from bot.services.events import ReviewClosed, ReviewOpened, SignOffDecided, emit
 from bot.services.gates.catalog import ChecklistItem, Gate
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import change_stage, owners_of, require_manager
-from bot.services.validation import clean_reason, clean_text
+from bot.services.validation import COMMENT, EVIDENCE_LINKS, REASON, clean_characters, clean_reason, clean_text
 from storage.models import GateReview, Initiative, SignOff
 from storage.types import utcnow
 
@@ -146,12 +146,10 @@ def approve(
     waivers: Mapping[str, str] | None = None,
     comment: str = "",
     evidence_links: Iterable[str] = (),
-    evidence_policy: OutboundPolicy | None = None,
     now: datetime | None = None,
 ) -> Decision:
-    """Approve with the checklist: every item ticked, or waived with a reason. Each evidence link must be a
-    target `evidence_policy` admits (`targets.evidence_policy(settings)`; without one, only the rules that hold
-    whatever the settings are applied, and names are not resolved)."""
+    """Approve with the checklist: every item ticked, or waived with a reason. Evidence links meet the rules that
+    need no network here; surfaces vet their hosts first (`check_evidence_links` with the evidence policy)."""
     sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
     _require_decider(session, actor, sign_off, initiative, now=now or utcnow())
     if sign_off.state != "pending":
@@ -162,8 +160,8 @@ def approve(
         "state": "approved",
         "ticked": sorted(ticked_ids),
         "waivers": waiver_reasons,
-        "comment": clean_text(comment, field="comment") or None,
-        "evidence_links": _check_links(evidence_links, evidence_policy),
+        "comment": clean_text(comment, COMMENT) or None,
+        "evidence_links": check_evidence_links(evidence_links),
     }
     return _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
                    values=values, now=now or utcnow())
@@ -274,17 +272,18 @@ def _check_checklist(items: tuple[ChecklistItem, ...], ticked: set[str],
     known = {item.id for item in items}
     unknown = (ticked | set(waivers)) - known
     if unknown:
-        raise InvalidInput(f"Unknown checklist item(s): {', '.join(sorted(unknown))}.")
+        shown = ", ".join(sorted(unknown)[:5]) + (" and more" if len(unknown) > 5 else "")
+        raise InvalidInput(f"Unknown checklist item(s): {shown[:200]}.", field="ticked")
     problems: dict[str, str] = {}
     reasons: dict[str, str] = {}
     for item in items:
-        reason = (waivers.get(item.id) or "").strip()
+        reason = clean_characters(waivers.get(item.id) or "").strip()
         if item.id in ticked:
             continue
         if item.id in waivers and not reason:
             problems[item.id] = "Give a reason for waiving this item."
-        elif len(reason) > 500:
-            problems[item.id] = "Keep the waiver reason within 500 characters."
+        elif len(reason) > REASON.limit:
+            problems[item.id] = f"Keep the waiver reason within {REASON.limit} characters."
         elif reason:
             reasons[item.id] = reason
         else:
@@ -294,19 +293,27 @@ def _check_checklist(items: tuple[ChecklistItem, ...], ticked: set[str],
     return ticked, reasons
 
 
-def _check_links(links: Iterable[str], policy: OutboundPolicy | None) -> list[str]:
-    cleaned = [link.strip() for link in links if link and link.strip()]
+def check_evidence_links(links: Iterable[str], *, policy: OutboundPolicy | None = None) -> list[str]:
+    """The evidence links as they are stored, or InvalidInput under the evidence field. Without a `policy`, only
+    the rules that hold whatever the settings are; with one, each host is also resolved and vetted, which may take
+    up to 2 s: do that before the decision's transaction (the listener does), never while it holds its locks."""
+    cleaned = [link for link in (clean_characters(link or "").strip() for link in links) if link]
     if len(cleaned) > MAX_EVIDENCE_LINKS:
-        raise InvalidInput(f"Attach at most {MAX_EVIDENCE_LINKS} evidence links.")
+        raise InvalidInput(f"Attach at most {MAX_EVIDENCE_LINKS} evidence links.", field=EVIDENCE_LINKS.name)
+    length = len("\n".join(cleaned))
+    if length > EVIDENCE_LINKS.limit:
+        raise InvalidInput(f"The {EVIDENCE_LINKS.label} are {length} characters long together; keep them within "
+                           f"{EVIDENCE_LINKS.limit}.", field=EVIDENCE_LINKS.name)
     for link in cleaned:
         if len(link) > MAX_EVIDENCE_LINK_LENGTH:
             raise InvalidInput(f"'{link[:60]}…' is longer than {MAX_EVIDENCE_LINK_LENGTH} characters; link to the "
-                               f"page by a shorter URL.")
+                               f"page by a shorter URL.", field=EVIDENCE_LINKS.name)
     for link, problem in zip(cleaned, vet_each(cleaned, policy), strict=True):
         if problem is not None:
             raise InvalidInput(f"'{link[:60]}' cannot be an evidence link: {problem}. Evidence links are web pages "
-                               f"such as https://wiki.example.com/model-card, one per line.")
+                               f"such as https://wiki.example.com/model-card, one per line.", field=EVIDENCE_LINKS.name)
     return cleaned
+
 
 
 def _decide(session: Session, *, actor: Actor, sign_off: SignOff, review: GateReview, initiative: Initiative,

@@ -1,7 +1,7 @@
 """Outbound webhooks: admins register endpoints; domain events become delivery rows in the same transaction.
 
 The event documents are schema version 1 (docs/integrations.md, docs/webhook-events.schema.json). Delivery
-itself (HTTP, retries, disabling a failing endpoint) is `bot.jobs.integrations`.
+itself (HTTP, retries, disabling a failing endpoint) is `bot.services.webhooks.scheduled`.
 """
 
 from __future__ import annotations

@@ -14,9 +14,15 @@ from tests.support.factories import TEAM, actor
 CONFIGURED = frozenset({"UADMIN"})
 
 
-def _resolve(runtime, user_id, **kwargs):
+def _resolve(runtime, user_id, *, team_id=TEAM, **kwargs):
     with runtime.transaction() as session:
-        return resolve_actor(team_id=TEAM, user_id=user_id, admin_user_ids=CONFIGURED, session=session, **kwargs)
+        return resolve_actor(team_id=team_id, user_id=user_id, admin_user_ids=CONFIGURED, admin_user_ids_team=TEAM,
+                             session=session, **kwargs)
+
+
+def test_admin_user_ids_are_admins_of_the_token_workspace_only(runtime):
+    assert _resolve(runtime, "UADMIN").is_admin
+    assert not _resolve(runtime, "UADMIN", team_id="T0OTHER").is_admin
 
 
 def test_an_admin_added_in_the_app_is_an_admin_until_removed(runtime):

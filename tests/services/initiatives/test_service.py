@@ -154,3 +154,46 @@ def test_list_filters_by_stage_and_by_owner(runtime):
         assert [i.title for i in list_initiatives(session, team_id=TEAM, stage="pilot")] == ["Two"]
         assert [i.title for i in list_initiatives(session, team_id=TEAM, owner="UDATA")] == ["One"]
         assert len(list_initiatives(session, team_id=TEAM)) == 2
+
+
+def test_every_stored_text_drops_the_characters_that_spoof_display(runtime):
+    spoof = "\u202e\u2066\u200b\u2060\ufeff"
+    key = _create(runtime, title=f"{spoof}Churn model", description=f"d{spoof}", problem=f"p{spoof}",
+                  kpi_name=f"k{spoof}", kpi_baseline=f"1{spoof}", kpi_target=f"2{spoof}", business_unit=f"b{spoof}",
+                  tags=[f"t{spoof}", spoof], owners=OWNERS)
+    with runtime.transaction() as session:
+        initiative = _get(session, key)
+        edit_initiative(session, actor=actor("UBIZ"), initiative=initiative, kpi_target=f"3{spoof}%")
+        lifecycle.pause(session, actor=actor("UBIZ"), initiative=initiative, reason=f"budget{spoof}")
+    with runtime.transaction() as session:
+        initiative = _get(session, key)
+        assert (initiative.title, initiative.description, initiative.problem, initiative.kpi_name,
+                initiative.kpi_baseline, initiative.kpi_target, initiative.business_unit, initiative.tags) == (
+            "Churn model", "d", "p", "k", "1", "3%", "b", ["t"])
+        audited = [(event.before, event.after) for event in history(session, initiative=initiative)]
+    assert not [pair for pair in audited if set(spoof) & set(str(pair))]
+    assert audited[-1][1] == {"status": "paused", "reason": "budget"}
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    ({"kpi_baseline": "9" * 101}, "The KPI baseline is 101 characters long; keep it within 100."),
+    ({"tags": ["t" * 501]}, "The tags are 501 characters long together; keep them within 500."),
+    ({"channel_id": "#general"}, "'#general' is not a channel"),
+    ({"title": "\u200b"}, "A title is required."),
+])
+def test_an_edit_meets_the_same_limits_as_the_new_initiative_modal(runtime, change, message):
+    key = _create(runtime, owners=OWNERS)
+    with pytest.raises(InvalidInput, match=message) as refused, runtime.transaction() as session:
+        edit_initiative(session, actor=actor("UBIZ"), initiative=_get(session, key), **change)
+    assert refused.value.field == next(iter(change))
+    with runtime.transaction() as session:
+        assert _get(session, key).title == "Demand forecasting"
+
+
+def test_a_pause_reason_has_the_reason_limit(runtime):
+    key = _create(runtime, owners=OWNERS)
+    with pytest.raises(InvalidInput) as refused, runtime.transaction() as session:
+        lifecycle.pause(session, actor=actor("UBIZ"), initiative=_get(session, key), reason="r" * 501)
+    assert str(refused.value) == "The reason is 501 characters long; keep it within 500."
+    with runtime.transaction() as session:
+        assert _get(session, key).status == "active"

@@ -11,10 +11,11 @@ from slack_sdk import WebClient
 
 from bot.delivery.outbox import state_counts
 from bot.delivery.sender import RetryPolicy
-from bot.jobs.nudges import drop_decided_from_unsent, run_sweep
+from bot.jobs.nudges import run_sweep
 from bot.services.access.delegation import current_delegation
 from bot.services.access.people import zones_of
 from bot.views import ids
+from bot.wiring import withdraw_decided_nudges
 from storage.models import NudgeSnooze
 from tests.services.nudges.support import open_review
 from tests.slack_emulator import validate_blocks
@@ -30,7 +31,7 @@ FAST_RETRIES = RetryPolicy(base_delay=0.05, max_delay=0.2, request_timeout=1, cl
 
 @pytest.fixture
 def app(slack_app):  # noqa: F811
-    slack_app.runtime.event_handlers.append(drop_decided_from_unsent)
+    slack_app.runtime.event_handlers.append(withdraw_decided_nudges)
     for user_id, tz in ZONES.items():
         slack_app.emulator.add_user(user_id, user_id.lower(), tz=tz)
     return slack_app

@@ -7,10 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from slack_sdk import WebClient
 
-from bot.jobs.nudges import refresh_zones
+from bot.jobs.nudges import slack_profiles
 from bot.services.access.delegation import delegate, end_delegation, parse_until
 from bot.services.access.people import zones_of
 from bot.services.errors import InvalidInput, NotFound
+from bot.services.nudges.scheduled import refresh_zones
 from tests.services.nudges.support import open_review
 from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM, actor
@@ -29,10 +30,10 @@ def test_zones_are_looked_up_a_bounded_few_per_sweep_and_again_after_a_day(runti
         emulator.add_user("UADMIN", tz="Europe/Paris")
         client = WebClient(token=emulator.bot_token, base_url=emulator.base_url)
 
-        first = refresh_zones(runtime, client, now=ASKED, limit=10)
-        second = refresh_zones(runtime, client, now=ASKED + timedelta(minutes=15), limit=10)
-        third = refresh_zones(runtime, client, now=ASKED + timedelta(minutes=30), limit=10)
-        next_day = refresh_zones(runtime, client, now=ASKED + timedelta(days=1, minutes=1), limit=10)
+        first = refresh_zones(runtime, slack_profiles(client), now=ASKED, limit=10)
+        second = refresh_zones(runtime, slack_profiles(client), now=ASKED + timedelta(minutes=15), limit=10)
+        third = refresh_zones(runtime, slack_profiles(client), now=ASKED + timedelta(minutes=30), limit=10)
+        next_day = refresh_zones(runtime, slack_profiles(client), now=ASKED + timedelta(days=1, minutes=1), limit=10)
         lookups = len(emulator.calls_to("users.info"))
 
     assert (first, second, third, next_day) == (10, 6, 0, 10)  # 16 people: 15 owners and the admin
@@ -48,8 +49,8 @@ def test_a_user_slack_does_not_know_keeps_the_default_zone_and_is_not_asked_agai
         emulator.add_user("UDATA", tz="Asia/Tokyo")
         emulator.add_user("UENG", tz="Asia/Tokyo")
         client = WebClient(token=emulator.bot_token, base_url=emulator.base_url)
-        refresh_zones(runtime, client, now=ASKED)
-        again = refresh_zones(runtime, client, now=ASKED + timedelta(hours=1))
+        refresh_zones(runtime, slack_profiles(client), now=ASKED)
+        again = refresh_zones(runtime, slack_profiles(client), now=ASKED + timedelta(hours=1))
 
     assert again == 0
     with runtime.transaction() as session:

@@ -7,10 +7,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.jobs.nudges import drop_decided_from_unsent, run_sweep, write_notices
+from bot.jobs.nudges import notice_payload, run_sweep
 from bot.services.access.delegation import delegate
 from bot.services.access.people import record_profile
 from bot.services.errors import PermissionDenied
+from bot.services.nudges.scheduled import write_notices
+from bot.wiring import withdraw_decided_nudges
 from storage.models import NudgeLog
 from tests.services.nudges.support import approve, listed_keys, logged, open_review, outbox_dms
 from tests.support.factories import TEAM, actor
@@ -22,7 +24,7 @@ NEXT_TUESDAY = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)  # the SLA ended Monday
 
 @pytest.fixture
 def nudging(runtime):
-    runtime.event_handlers.append(drop_decided_from_unsent)
+    runtime.event_handlers.append(withdraw_decided_nudges)
     return runtime
 
 
@@ -83,7 +85,7 @@ def test_the_unique_constraint_stops_a_dm_another_replica_decided_meanwhile(nudg
         session.add(NudgeLog(team_id=TEAM, recipient="UBIZ", local_date=date(2026, 11, 11), kind="nudge"))
 
     with nudging.transaction() as session:
-        write_notices(session, decided_here, WEDNESDAY)
+        write_notices(session, decided_here, WEDNESDAY, render=notice_payload)
 
     assert [n.recipient for n in decided_here.already_sent] == ["UBIZ"]
     assert sorted(outbox_dms(nudging)) == ["UDATA", "UENG"]

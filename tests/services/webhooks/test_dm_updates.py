@@ -14,7 +14,7 @@ from sqlmodel import select
 
 from bot.delivery.outbox import state_counts
 from bot.jobs import scheduler
-from bot.jobs.integrations import run_automatic_checks
+from bot.services.webhooks.scheduled import run_automatic_checks
 from storage.models import AutomaticCheck, EvidenceCheck
 from storage.types import utcnow
 from tests.services.webhooks.support import approve, open_review, with_mlflow_item

@@ -8,11 +8,11 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from bot.jobs.integrations import check_due_evidence, run_automatic_checks
 from bot.services.initiatives.service import get_initiative
 from bot.services.reviews import service as reviews
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents, results_for
 from bot.services.webhooks.evidence import EvidenceEvents, flagged_links
+from bot.services.webhooks.scheduled import check_due_evidence, run_automatic_checks
 from storage.models import EvidenceCheck, SignOff
 from storage.types import utcnow
 from tests.services.webhooks.support import approve, open_review, with_mlflow_item

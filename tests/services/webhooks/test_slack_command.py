@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from bot.listeners.commands import run_command
+from bot.listeners.middleware import request_actor
 from tests.support.factories import TEAM
 
 
 def _run(runtime, text, user="UADMIN"):
     # Admins come from ADMIN_USER_IDS here, so resolving the actor never needs Slack.
-    return run_command(runtime, {"text": text, "team_id": TEAM, "user_id": user, "channel_id": "C1"}, client=None)
+    actor = request_actor(runtime, workspace=TEAM, team_id=TEAM, user_id=user, client=None)
+    return run_command(runtime, {"text": text, "team_id": TEAM, "user_id": user, "channel_id": "C1"}, None, actor)
 
 
 def test_admin_adds_lists_and_removes(runtime):

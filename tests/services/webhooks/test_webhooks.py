@@ -13,10 +13,10 @@ import jsonschema
 import pytest
 from sqlmodel import select
 
-from bot.jobs.integrations import deliver_webhooks
 from bot.services.errors import InvalidInput, PermissionDenied
 from bot.services.initiatives.service import create_initiative, get_initiative
 from bot.services.reviews import service as reviews
+from bot.services.webhooks.scheduled import deliver_webhooks
 from bot.services.webhooks.service import WebhookEvents, add_endpoint, list_endpoints, remove_endpoint
 from storage.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from storage.types import utcnow

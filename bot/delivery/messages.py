@@ -1,0 +1,65 @@
+"""Messages the bot has posted and may update later, and the outbox calls that post and update them.
+
+A message is registered (kind and subject) in the same transaction as the `chat.postMessage` that creates it; the
+sender records Slack's `channel` and `ts` on it, and every later `chat.update` takes them from there. Callers find
+a message by what it is about (`live_message(kind=..., subject=...)`), never through the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from bot.delivery.outbox import enqueue
+from storage.models.messages import SlackMessage
+from storage.models.outbox import OutboxMessage
+from storage.types import utcnow
+
+SHOWN_FIELDS = ("text", "blocks", "attachments")
+
+
+def post_message(session: Session, *, team_id: str, kind: str, subject: str | int,
+                 payload: dict[str, Any]) -> SlackMessage:
+    """chat.postMessage `payload` as the live message of (kind, subject), replacing the one it had, if any (which
+    stays registered, so that updates already queued for it still find it)."""
+    previous = live_message(session, team_id=team_id, kind=kind, subject=subject)
+    if previous is not None:
+        previous.replaced_at = utcnow()
+        session.add(previous)
+        session.flush()  # before the new row: one live message per subject
+    message = SlackMessage(team_id=team_id, kind=kind, subject=str(subject), shown_hash=_fingerprint(payload))
+    session.add(message)
+    session.flush()
+    enqueue(session, team_id=team_id, method="chat.postMessage", payload=payload, message_id=message.id)
+    return message
+
+
+def update_message(session: Session, message: SlackMessage, *, payload: dict[str, Any],
+                   unless_shown: bool = False) -> OutboxMessage | None:
+    """chat.update the message once its post has been delivered, after the updates queued before this one. With
+    `unless_shown`, nothing is queued when the message as last posted or updated already shows `payload`."""
+    fingerprint = _fingerprint(payload)
+    if unless_shown and message.shown_hash == fingerprint:
+        return None
+    post = session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.message_id == message.id, OutboxMessage.method == "chat.postMessage")
+        .order_by(col(OutboxMessage.id))).first()
+    message.shown_hash = fingerprint
+    session.add(message)
+    return enqueue(session, team_id=message.team_id, method="chat.update", payload=payload, depends_on=post,
+                   message_id=message.id)
+
+
+def live_message(session: Session, *, team_id: str, kind: str, subject: str | int) -> SlackMessage | None:
+    return session.exec(select(SlackMessage).where(
+        SlackMessage.team_id == team_id, SlackMessage.kind == kind, SlackMessage.subject == str(subject),
+        col(SlackMessage.replaced_at).is_(None))).first()
+
+
+def _fingerprint(payload: dict[str, Any]) -> str:
+    """What a reader sees of a message (not where it is, nor how links unfurl)."""
+    shown = {key: payload[key] for key in SHOWN_FIELDS if key in payload}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()

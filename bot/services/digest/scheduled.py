@@ -1,0 +1,298 @@
+"""Posting the weekly digest exactly once per ISO week, text first, then the chart in its thread.
+
+What the digest job calls (bot/jobs/digest.py). Each scheduler tick (and start-up) runs `digest_tick`:
+1. every enabled digest whose scheduled time this week has come and that has no run for the week gets one:
+   the run row (unique on digest and week) and the text's outbox message are written in one transaction, so
+   with several replicas exactly one wins and the others roll back. Digests are read from the table on every
+   tick, so an admin's edit, disable or enable applies from the next tick, without a restart;
+2. runs whose text Slack took (its registered message is posted) get their chart, through a dedicated step
+   runner: getUploadURLExternal -> upload -> completeUploadExternal(channel_id, thread_ts). Each step is
+   recorded, the chart is claimed by a compare-and-set before it starts, and once completeUploadExternal has
+   been started it is never called again: a crash there can lose the chart but never post it twice. A failed
+   upload leaves the text standing.
+3. a text that Slack refused (`not_in_channel`, archived...) fails the run for good, and every admin gets one DM.
+
+The domain calls no Slack API and words nothing itself: the job hands in `DigestSlack` (the views' wording and
+slack_sdk's upload calls).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.delivery.messages import post_message
+from bot.delivery.outbox import describe_error, enqueue
+from bot.services.access.admins import list_admins
+from bot.services.digest.chart import render_chart
+from bot.services.digest.definitions import enabled_digests, ensure_default_digests, posted_in_week
+from bot.services.digest.report import DigestReport
+from bot.services.digest.schedule import due_time, iso_week, zone_named
+from bot.services.digest.service import compute_digest
+from bot.services.events import DigestPosted, emit
+from bot.services.scheduling import JobRuntime
+from storage.models import Digest, DigestRun, DigestRunStep, SlackMessage
+from storage.types import utcnow
+
+
+class DigestWording(Protocol):
+    """How a digest reads in Slack (bot/views/digest.py, handed in by the job)."""
+
+    def text_payload(self, report: DigestReport) -> dict[str, Any]:
+        """The text's chat.postMessage payload (text and blocks), without the channel."""
+        ...
+
+    def not_posted_notice(self, *, digest_name: str, week: str, channel_id: str, error: str) -> str: ...
+
+    def chart_title(self, report: DigestReport) -> str: ...
+
+
+class DigestSlack(DigestWording, Protocol):
+    """The wording, and Slack's external-upload flow for the chart; each call raises ChartUploadFailed."""
+
+    def upload_url(self, *, filename: str, length: int) -> tuple[str, str]:
+        """files.getUploadURLExternal: (file_id, upload_url)."""
+        ...
+
+    def upload(self, upload_url: str, png: bytes) -> None: ...
+
+    def complete(self, *, file_id: str, title: str, channel_id: str | None, thread_ts: str | None) -> None:
+        """files.completeUploadExternal into the text's thread."""
+        ...
+
+
+class ChartUploadFailed(Exception):
+    """A step of the chart's upload failed; the message says why, in words an admin can act on."""
+
+
+log = logging.getLogger(__name__)
+
+DIGEST_TEXT = "digest"  # the registered message of a run's text: kind "digest", subject the run's id
+CHART_ATTEMPTS = 3
+CHART_CLAIM = timedelta(minutes=5)  # a claimed chart whose worker died is taken over after this
+
+
+class AlreadyPosted(Exception):
+    """This digest already has a run for that week."""
+
+
+@dataclass
+class TickReport:
+    started: list[str] = field(default_factory=list)  # "digest-name 2026-W48"
+    posted: int = 0
+    charts: int = 0
+    failed: int = 0
+
+
+def digest_tick(runtime: JobRuntime, slack: DigestSlack, *, now: datetime | None = None) -> TickReport:
+    """Start the runs that are due (catching up on missed ones this week) and move unfinished runs on."""
+    now = now or utcnow()
+    report = TickReport()
+    with runtime.transaction() as session:
+        ensure_default_digests(session, runtime.settings)
+        due = []
+        for digest in enabled_digests(session):
+            zone = zone_named(digest.timezone)
+            if (scheduled := due_time(digest.cron, zone, now)) is not None:
+                due.append((digest.id, digest.name, scheduled, iso_week(scheduled, zone)))
+        done = _weeks_done(session, [digest_id for digest_id, *_ in due])  # a first look; start_run decides
+    for digest_id, name, scheduled, week in due:
+        if (digest_id, week) in done:
+            continue
+        try:
+            start_run(runtime, slack, digest_id=digest_id, as_of=scheduled)
+            report.started.append(f"{name} {week}")
+        except AlreadyPosted:
+            continue
+    advance_runs(runtime, slack, now=now, report=report)
+    return report
+
+
+def _weeks_done(session: Session, digest_ids: list[int]) -> set[tuple[int, str]]:
+    if not digest_ids:
+        return set()
+    rows = session.exec(select(DigestRun.digest_id, DigestRun.week).where(col(DigestRun.digest_id).in_(digest_ids)))
+    return {(digest_id, week) for digest_id, week in rows}
+
+
+def start_run(runtime: JobRuntime, wording: DigestWording, *, digest_id: int, as_of: datetime) -> DigestRun:
+    """This week's run and its text in the outbox, atomically; AlreadyPosted if the week has one."""
+    try:
+        with runtime.transaction() as session:
+            # Locked until commit, so an admin's edit of the zone cannot slip between the check and the insert.
+            digest = session.exec(select(Digest).where(Digest.id == digest_id).with_for_update()).one()
+            week = iso_week(as_of, zone_named(digest.timezone))
+            if posted_in_week(session, digest, as_of):
+                raise AlreadyPosted(week)
+            report = compute_digest(session, digest=digest, as_of=as_of)
+            run = DigestRun(team_id=digest.team_id, digest_id=digest_id, week=week, as_of=as_of)
+            session.add(run)
+            session.flush()  # the unique constraint decides between replicas here
+            assert run.id is not None
+            message = post_message(
+                session, team_id=digest.team_id, kind=DIGEST_TEXT, subject=run.id,
+                payload={"channel": digest.channel_id, **wording.text_payload(report),
+                         "unfurl_links": False, "unfurl_media": False},
+            )
+            run.message_id = message.id
+            session.add(run)
+            log.info("digest %s for %s queued (team %s)", digest.name, week, digest.team_id)
+            return run
+    except IntegrityError:
+        raise AlreadyPosted(as_of.isoformat()) from None
+
+
+def advance_runs(runtime: JobRuntime, slack: DigestSlack, *, now: datetime | None = None,
+                 report: TickReport | None = None) -> TickReport:
+    """Record delivered or refused texts, then upload pending charts."""
+    now = now or utcnow()
+    report = report or TickReport()
+    with runtime.transaction() as session:
+        posting = session.exec(select(DigestRun.id).where(DigestRun.state == "posting")).all()
+    for run_id in posting:
+        outcome = _record_text_outcome(runtime, slack, run_id, now)
+        report.posted += outcome == "posted"
+        report.failed += outcome == "failed"
+    with runtime.transaction() as session:
+        charts = session.exec(select(DigestRun.id).where(
+            DigestRun.state == "posted", col(DigestRun.chart_state).in_(("pending", "uploading")))).all()
+    for run_id in charts:
+        if _claim_chart(runtime, run_id, now):
+            report.charts += _upload_chart(runtime, slack, run_id)
+    return report
+
+
+def _record_text_outcome(runtime: JobRuntime, wording: DigestWording, run_id: int, now: datetime) -> str | None:
+    with runtime.transaction() as session:
+        run = session.exec(select(DigestRun).where(DigestRun.id == run_id, DigestRun.state == "posting")
+                           .with_for_update()).first()
+        if run is None or run.message_id is None:
+            return None
+        message = session.get(SlackMessage, run.message_id)
+        if message is None or message.state == "pending":
+            return None
+        if message.state == "posted":
+            run.state, run.channel_id, run.ts = "posted", message.channel, message.ts
+            _step(session, run, "text", "done", result={"channel": run.channel_id, "ts": run.ts})
+            emit(session, DigestPosted(team_id=run.team_id, actor="digest", digest_name=_name_of(session, run),
+                                       week=run.week, channel_id=run.channel_id, ts=run.ts))
+        else:
+            error = describe_error(message.error)
+            run.state, run.chart_state, run.last_error, run.finished_at = "failed", "failed", error, now
+            _step(session, run, "text", "failed", error=error)
+            _notify_admins(runtime, wording, session, run, error)
+        session.add(run)
+        return run.state
+
+
+def _name_of(session: Session, run: DigestRun) -> str:
+    digest = session.get(Digest, run.digest_id)
+    return digest.name if digest else ""
+
+
+def _notify_admins(runtime: JobRuntime, wording: DigestWording, session: Session, run: DigestRun,
+                   error: str) -> None:
+    """One DM per admin per failed run (the outbox's dedupe key makes a repeat a no-op)."""
+    digest = session.get(Digest, run.digest_id)
+    assert digest is not None
+    text = wording.not_posted_notice(digest_name=digest.name, week=run.week, channel_id=digest.channel_id, error=error)
+    for admin in list_admins(session, team_id=run.team_id, admin_user_ids=runtime.settings.admin_user_ids):
+        enqueue(session, team_id=run.team_id, method="chat.postMessage",
+                payload={"channel": admin.user_id, "text": text},
+                dedupe_key=f"digest-failed:{run.id}:{admin.user_id}")
+    _step(session, run, "admin_notice", "done", result={"error": error})
+
+
+def _claim_chart(runtime: JobRuntime, run_id: int, now: datetime) -> bool:
+    """Compare-and-set: pending (or a stale claim that never reached completeUploadExternal) -> uploading."""
+    with runtime.transaction() as session:
+        complete_started = select(DigestRunStep.id).where(DigestRunStep.run_id == run_id,
+                                                          DigestRunStep.step == "complete")
+        claimed = session.execute(
+            update(DigestRun)
+            .where(col(DigestRun.id) == run_id, col(DigestRun.state) == "posted",
+                   or_(col(DigestRun.chart_state) == "pending",
+                       (col(DigestRun.chart_state) == "uploading")
+                       & (col(DigestRun.chart_claimed_at) < now - CHART_CLAIM) & ~complete_started.exists()))
+            .values(chart_state="uploading", chart_claimed_at=now, chart_attempts=DigestRun.chart_attempts + 1)
+        )
+        return claimed.rowcount == 1
+
+
+def _upload_chart(runtime: JobRuntime, slack: DigestSlack, run_id: int) -> int:
+    """The external-upload flow into the text's thread, one recorded step at a time. 1 if the chart is in."""
+    with runtime.transaction() as session:
+        run = session.get(DigestRun, run_id)
+        digest = session.get(Digest, run.digest_id) if run else None
+        assert run is not None and digest is not None
+        report = compute_digest(session, digest=digest, as_of=run.as_of)
+        attempt, channel_id, thread_ts = run.chart_attempts, run.channel_id, run.ts
+    png = render_chart(report)
+    step = "upload_url"
+    try:
+        file_id, upload_url = slack.upload_url(filename=f"digest-{report.week}.png", length=len(png))
+        _record(runtime, run_id, step, attempt, "done", result={"file_id": file_id})
+        step = "upload"
+        slack.upload(upload_url, png)
+        _record(runtime, run_id, step, attempt, "done", result={"bytes": len(png)})
+        step = "complete"
+        # Written (committed) before the call: from here on the chart is never attempted again.
+        _record(runtime, run_id, step, attempt, "started", result={"file_id": file_id})
+        slack.complete(file_id=file_id, title=slack.chart_title(report), channel_id=channel_id,
+                       thread_ts=thread_ts)
+    except ChartUploadFailed as exc:
+        error = str(exc)
+        log.warning("digest chart upload failed at %s for run %s: %s", step, run_id, error)
+        _chart_failed(runtime, run_id, step, attempt, error, final=step == "complete" or attempt >= CHART_ATTEMPTS)
+        return 0
+    _record(runtime, run_id, "complete", attempt, "done", result={"file_id": file_id}, chart_state="uploaded")
+    return 1
+
+
+def _chart_failed(runtime: JobRuntime, run_id: int, step: str, attempt: int, error: str, *, final: bool) -> None:
+    with runtime.transaction() as session:
+        run = session.get(DigestRun, run_id)
+        assert run is not None
+        existing = _find_step(session, run_id, step, attempt)
+        if existing is not None:
+            existing.state, existing.error = "failed", error
+            session.add(existing)
+        else:
+            _step(session, run, step, "failed", error=error, attempt=attempt)
+        run.chart_state, run.last_error = ("failed" if final else "pending"), error
+        run.finished_at = utcnow() if final else None
+        session.add(run)
+
+
+def _record(runtime: JobRuntime, run_id: int, step: str, attempt: int, state: str, *,
+            result: dict[str, object], chart_state: str | None = None) -> None:
+    with runtime.transaction() as session:
+        run = session.get(DigestRun, run_id)
+        assert run is not None
+        existing = _find_step(session, run_id, step, attempt)
+        if existing is not None:
+            existing.state, existing.result = state, result
+            session.add(existing)
+        else:
+            _step(session, run, step, state, result=result, attempt=attempt)
+        if chart_state is not None:
+            run.chart_state, run.finished_at, run.last_error = chart_state, utcnow(), None
+            session.add(run)
+
+
+def _find_step(session: Session, run_id: int, step: str, attempt: int) -> DigestRunStep | None:
+    return session.exec(select(DigestRunStep).where(DigestRunStep.run_id == run_id, DigestRunStep.step == step,
+                                                    DigestRunStep.attempt == attempt)).first()
+
+
+def _step(session: Session, run: DigestRun, step: str, state: str, *, result: dict[str, object] | None = None,
+          error: str | None = None, attempt: int = 1) -> None:
+    session.add(DigestRunStep(team_id=run.team_id, run_id=run.id, step=step, attempt=attempt, state=state,
+                              result=result, error=error))
+    session.flush()
