@@ -45,7 +45,6 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -87,6 +86,8 @@ ROLES = ("business", "data", "engineering")
 PEOPLE_PER_ROLE = 20
 KINDS = ("click", "submission", "burst")
 TARGETS = {"click": 1.5, "submission": 1.5, "burst": 2.0}
+# The frame under which a kind's samples are summarised: a click is acknowledged before its listener runs.
+PROFILED_FRAME = {"click": "App.dispatch (", "submission": "on_checklist (", "burst": "on_checklist ("}
 FAILURE_IN_LOG = re.compile(r"database is locked|Traceback|ERROR", re.IGNORECASE)
 
 
@@ -103,9 +104,9 @@ def main() -> int:
     parser.add_argument("--burst-size", type=int, default=20)
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--threads", type=int, default=16)
-    parser.add_argument("--profile", type=Path, help="record py-spy samples of serve during the rounds to this file "
-                        "(a second run: sampling takes CPU from the 2 cores), and summarise the checklist listener")
-    parser.add_argument("--profile-marker", default="on_checklist (", help="the frame whose samples are summarised")
+    parser.add_argument("--profile", type=Path, help="record py-spy samples of serve while it gets each kind of "
+                        "request, into this directory, and summarise them (make it a run of its own: sampling takes "
+                        "CPU from the same cores)")
     args = parser.parse_args()
     args.code = args.code.resolve()
     args.python = args.python or str(args.code / ".venv" / "bin" / "python")
@@ -144,9 +145,8 @@ def main() -> int:
             freeze_startup_objects()
             results = {(app, kind): Samples() for app in ("bare", "bot") for kind in KINDS}
             loads = [load_average()]
-            profiling = pyspy.recording(bot.pid, args.profile) if args.profile else nullcontext()
-            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as load, profiling:
-                run = Runner(load, bare, bot, emulator, engine)
+            with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as load:
+                run = Runner(load, bare, bot, emulator, engine, args.profile)
                 for round_number in range(args.rounds):
                     for kind in KINDS:
                         for app in ("bare", "bot"):
@@ -159,8 +159,9 @@ def main() -> int:
         landed = check_decisions(engine, requests, plan.to_submit())
         engine.dispose()
     report(args, results, memory, log_failures, landed, seed_seconds, loads)
-    if args.profile:
-        print("\n".join(pyspy.summary(args.profile, args.profile_marker)))
+    for kind in KINDS if args.profile else ():
+        print(f"\nProfile of the bot's {kind}s:")
+        print("\n".join(pyspy.summary(sorted(args.profile.glob(f"{kind}-*.raw")), PROFILED_FRAME[kind])))
     return 0
 
 
@@ -358,11 +359,21 @@ class Samples:
 
 
 class Runner:
-    def __init__(self, load: Executor, bare: Server, bot: Server, emulator: SlackEmulator, engine: Engine) -> None:
+    def __init__(self, load: Executor, bare: Server, bot: Server, emulator: SlackEmulator, engine: Engine,
+                 profile: Path | None) -> None:
         self.load, self.servers, self.emulator, self.engine = load, {"bare": bare, "bot": bot}, emulator, engine
+        self.profile, self.profiled = profile, Counter[str]()
 
     def kind(self, app: str, kind: str, batches: list[list[SignOffRequest]]) -> Samples:
         """Send each batch (one request, or a burst) and wait until the bot is idle before the next."""
+        if self.profile is None or app != "bot":
+            return self._send(app, kind, batches)
+        self.profile.mkdir(parents=True, exist_ok=True)
+        self.profiled[kind] += 1
+        with pyspy.recording(self.servers[app].pid, self.profile / f"{kind}-{self.profiled[kind]}.raw"):
+            return self._send(app, kind, batches)
+
+    def _send(self, app: str, kind: str, batches: list[list[SignOffRequest]]) -> Samples:
         samples = Samples()
         target = self.servers[app]
         cpu_before = cpu_seconds(target.pid)

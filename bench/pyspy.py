@@ -11,6 +11,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,13 +22,15 @@ PY_SPY = Path(sys.executable).with_name("py-spy")
 
 @contextmanager
 def recording(pid: int, output: Path, rate: int = 100) -> Iterator[None]:
-    """Sample `pid` and its subprocesses while the block runs; raw collapsed stacks go to `output`."""
+    """Sample `pid` and its subprocesses while the block runs; raw collapsed stacks go to `output`. py-spy needs
+    a moment to attach: the block starts once it has."""
     executable = PY_SPY if PY_SPY.exists() else shutil.which("py-spy")
     if executable is None:
         raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
     spy = subprocess.Popen([str(executable), "record", "--pid", str(pid), "--subprocesses", "--idle", "--nonblocking",
                             "--nolineno", "--format", "raw", "--rate", str(rate), "--output", str(output)],
                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.5)
     try:
         yield
     finally:
@@ -35,12 +38,12 @@ def recording(pid: int, output: Path, rate: int = 100) -> Iterator[None]:
         spy.wait(60)
 
 
-def summary(stacks: Path, marker: str, top: int = 25) -> list[str]:
+def summary(recordings: list[Path], marker: str, top: int = 25) -> list[str]:
     """The functions of the bot and storage (and a few library calls that say where time goes) under the frames
     that contain `marker`, by their share of those samples (inclusive: a function's callees count for it)."""
     within: Counter[str] = Counter()
     total = 0
-    for line in stacks.read_text().splitlines():
+    for line in (line for recording in recordings for line in recording.read_text().splitlines()):
         frames, _, count = line.rpartition(" ")
         if marker not in frames:
             continue
