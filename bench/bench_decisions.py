@@ -476,7 +476,7 @@ def report(args: argparse.Namespace, results: dict[tuple[str, str], Samples], me
         f"--threads {args.threads}. Seeding took {seed_seconds:.0f} s.",
         "",
         "| kind | bare p50 | bare p99 | bot p50 | bot p99 | p99 ratio (target) | by round | failures | "
-        "bot CPU per request |",
+        "bot CPU per request, with its follow-up |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for kind in KINDS:
