@@ -342,6 +342,8 @@ def take_distinct_people(pool: list[SignOffRequest], size: int) -> list[SignOffR
 
 @dataclass
 class Samples:
+    """One app's measurements of one kind: the acknowledgement times (seconds), what failed, and its CPU."""
+
     acks: list[float] = field(default_factory=list)
     requests: int = 0
     failures: list[str] = field(default_factory=list)
