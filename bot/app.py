@@ -27,6 +27,7 @@ from typing import Any
 from slack_bolt import App, BoltResponse
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
@@ -38,9 +39,10 @@ from bot.services.errors import DomainError
 from bot.views.replies import SOMETHING_WENT_WRONG
 from storage.models.slack_events import SlackEventReceipt
 
-# Seconds a transaction on Slack's clock may wait for a database lock: Slack gives up on an acknowledgement (a modal
-# submission's answer, an event's receipt) after 3 seconds, and then a late commit would do what the person was
-# just told had failed. Failing first says "nothing was changed" while it is true.
+# Seconds a transaction on Slack's clock may wait for a database lock, and (PostgreSQL) take to commit: Slack gives up
+# on an acknowledgement (a modal submission's answer, an event's receipt) after 3 seconds, and then a late commit
+# would do what the person was just told had failed. Failing first says "nothing was changed" while it is true
+# (storage.db.session_scope; docs/slack-platform.md).
 SLACK_LOCK_WAIT = 2.0
 DEFAULT_LISTENER_THREADS = 32
 # Commands worked on at once per process, after their acks. The work is mostly Python: more threads would not
@@ -137,6 +139,7 @@ def create_app(
     )
     # In this order, and none waits on the database before a listener acknowledges, except an event's receipt.
     app.middleware(serve_one_workspace(workspace))
+    app.middleware(_acknowledge_clicks_at_once)  # nothing may keep a click's ack waiting, not even a free thread
     app.middleware(hand_on_actor(runtime, workspace=workspace))
     app.middleware(_ignore_event_retries(runtime))
     app.error(_answer_error)
@@ -160,6 +163,18 @@ def register_listeners(app: InitiativeApp, runtime: Runtime) -> None:
 
 def _acknowledge_only(ack: Any) -> None:
     ack()
+
+
+# ---- acknowledgements ----------------------------------------------------------------------------------
+
+
+def _acknowledge_clicks_at_once(body: dict[str, Any], ack: Any, next: Any) -> BoltResponse | None:
+    """Bolt middleware: a click (`block_actions`) is acknowledged before any other middleware or its listener
+    runs. Its ack carries nothing, so it need not wait for a listener thread to be free, nor for the database:
+    when the work after it fails, the listener's error is told privately through the click's response_url."""
+    if body.get("type") == "block_actions":
+        ack()
+    return next()
 
 
 # ---- event deduplication -------------------------------------------------------------------------------
@@ -205,8 +220,15 @@ def _answer_error(
     user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else body.get("user_id")
     team = (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict) else body.get("team_id")
     kind = body.get("command") or body.get("type") or "request"
-    text = str(error) if isinstance(error, DomainError) else SOMETHING_WENT_WRONG
-    if not isinstance(error, DomainError):
+    if _trigger_expired(error):
+        # Slack lets a click or command open a modal for 3 seconds; under load (or for a replayed click) that
+        # passes before the view is ready. Nothing is broken and nothing was changed: say so, and log no trace.
+        text = TRIGGER_EXPIRED
+        logger.info("%s from user %s (team %s): Slack's trigger expired before the modal opened", kind, user, team)
+    elif isinstance(error, DomainError):
+        text = str(error)
+    else:
+        text = SOMETHING_WENT_WRONG
         logger.error("unhandled error in %s (team %s, user %s)", kind, team, user, exc_info=error)
     if response is not None:  # not acknowledged yet: the answer is the HTTP response
         if body.get("type") == "event_callback":
@@ -223,6 +245,13 @@ def _answer_error(
         except Exception:  # noqa: BLE001 - already logged above; an expired response_url must not raise again
             logger.warning("could not tell user %s about the error through response_url", user)
     return None
+
+
+TRIGGER_EXPIRED = "That took longer than Slack allows for opening a form, and nothing was changed; please try again."
+
+
+def _trigger_expired(error: Exception) -> bool:
+    return isinstance(error, SlackApiError) and error.response.get("error") == "expired_trigger_id"
 
 
 def _json_response(body: dict[str, Any]) -> BoltResponse:

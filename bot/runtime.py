@@ -28,8 +28,9 @@ class Runtime:
     event_handlers: list[EventHandler] = field(default_factory=list)
     # How the outbox sender renders intents, by kind (bot.delivery.sender); registered by bot.wiring.
     renderers: dict[str, Renderer] = field(default_factory=dict)
-    # Seconds a statement may wait for a lock before its transaction fails (None: as long as the database lets
-    # it). Set where someone waits for the outcome within a deadline (`bot.app.create_app`).
+    # Seconds a statement may wait for a lock, and the transaction may take before it commits, before it fails
+    # (None: as long as the database lets it). Set where someone waits for the outcome within a deadline
+    # (`bot.app.create_app`); see `storage.db.session_scope`.
     lock_wait: float | None = None
     workspace_roles: WorkspaceRoles = field(default_factory=WorkspaceRoles)
 
@@ -51,3 +52,10 @@ class Runtime:
                     for handler in self.event_handlers:
                         handler(session, event)
             session.flush()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A transaction that only reads: it takes no write lock (SQLite) and may not write (PostgreSQL), so
+        requests that only show something never queue behind, or hold up, the ones that change something."""
+        with session_scope(self.engine, lock_wait=self.lock_wait, read_only=True) as session:
+            yield session

@@ -9,16 +9,16 @@ scheduler. `bot.process.BackgroundWork` starts it inside `serve` and `socket` (u
 
 from __future__ import annotations
 
-import importlib
 import logging
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
+from bot.jobs import digest, integrations, nudges
 from bot.runtime import Runtime
 
-# Each module exposes register(scheduler, runtime, client). Add yours with one line.
-JOB_MODULES: tuple[str, ...] = ("bot.jobs.nudges", "bot.jobs.digest", "bot.jobs.integrations")
+# Each module exposes register(scheduler, runtime, client). Add yours with one entry.
+JOB_MODULES = (nudges, digest, integrations)
 
 log = logging.getLogger(__name__)
 
@@ -28,8 +28,8 @@ def build(runtime: Runtime) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone="UTC")
     settings = runtime.settings
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
-    for name in JOB_MODULES:
-        importlib.import_module(name).register(scheduler, runtime, client)
+    for job in JOB_MODULES:
+        job.register(scheduler, runtime, client)
     return scheduler
 
 

@@ -102,7 +102,7 @@ def run_command(runtime: Runtime, command: dict[str, Any], client: WebClient, ac
         found = SUBCOMMANDS.find(name)
         if found is None:
             return replies.unknown_subcommand(tokens[0].text, known=SUBCOMMANDS.names)
-        with runtime.transaction() as session:
+        with runtime.read() as session:
             resolved = actor.in_session(session)
         context = CommandContext(
             runtime=runtime,

@@ -7,7 +7,8 @@ from collections.abc import Callable
 
 from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_owners
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
-from bot.services.gates.workspaces import catalog_for, ensure_workspace
+from bot.listeners.workspaces import ensure_workspace_known
+from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import portfolio
 from bot.services.initiatives import service as initiatives
 from bot.services.reviews import lifecycle
@@ -21,13 +22,15 @@ from storage.types import utcnow
 def new(ctx: CommandContext, args: Arguments) -> Reply | None:
     command = parse_new(args)
     if command.title is None:
-        with ctx.runtime.transaction() as session:
-            ensure_workspace(session, team_id=ctx.actor.team_id)
+        ensure_workspace_known(ctx.runtime, ctx.actor.team_id)
+        with ctx.runtime.read() as session:
             catalog = catalog_for(session, team_id=ctx.actor.team_id)
         view = modals.new_initiative(catalog, risk_tiers=RISK_TIERS, channel_id=ctx.channel_id)
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
         return None
-    with ctx.runtime.transaction() as session:
+    # Answered by response_url, on no 3-second clock (only the modal's trigger_id is on one): a burst of
+    # creations waits for the write lock rather than fail.
+    with ctx.runtime.with_lock_wait(None).transaction() as session:
         created = initiatives.create_initiative(
             session, actor=ctx.actor, title=command.title, owners=command.owners,
             risk_tier=command.risk_tier or "medium",
@@ -46,8 +49,8 @@ NEW = Subcommand("new", new, opens_modal=True, usage=(
 def list_(ctx: CommandContext, args: Arguments) -> Reply:
     scope = parse_list(args).scope
     team_id = ctx.actor.team_id
-    with ctx.runtime.transaction() as session:
-        ensure_workspace(session, team_id=team_id)
+    ensure_workspace_known(ctx.runtime, team_id)
+    with ctx.runtime.read() as session:
         catalog = catalog_for(session, team_id=team_id)
         query: dict[str, object] = {}
         label = "in progress"
@@ -71,7 +74,7 @@ LIST = Subcommand("list", list_, usage=("/initiative list [<stage>|mine|all|stal
 
 def show(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
-    with ctx.runtime.transaction() as session:
+    with ctx.runtime.read() as session:
         initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=key)
         review = reviews.open_review_of(session, initiative_id=initiative.id)
         return replies.initiative_card(
@@ -124,7 +127,7 @@ RETIRE = Subcommand("retire", retire, usage=("/initiative retire <KEY> <reason>"
 
 def history(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
-    with ctx.runtime.transaction() as session:
+    with ctx.runtime.read() as session:
         initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=key)
         return replies.history_reply(initiative, initiatives.history(session, initiative=initiative))
 

@@ -43,7 +43,7 @@ def register(app: App, runtime: Runtime) -> None:
     def on_share(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
         try:
-            with runtime.transaction() as session:
+            with runtime.read() as session:
                 initiative = initiatives.get_initiative(session, team_id=body["team"]["id"],
                                                         key=body["actions"][0].get("value") or "")
                 review = reviews.open_review_of(session, initiative_id=initiative.id)

@@ -37,7 +37,7 @@ SUBMIT = Subcommand("submit", submit, usage=(
 
 def approve(ctx: CommandContext, args: Arguments) -> None:
     command = parse_key_command(args, text="optional")
-    with ctx.runtime.transaction() as session:
+    with ctx.runtime.read() as session:
         pending = my_pending_sign_off(session, actor=ctx.actor, key=command.key)
         card = sign_off_card(session, pending.sign_off)
     ctx.client.views_open(trigger_id=ctx.trigger_id, view=modals.checklist(card, comment=command.text))

@@ -25,6 +25,7 @@ from bot.services.errors import DomainError, InvalidInput
 from bot.services.reviews import service as reviews
 from bot.views import forms, ids, modals
 from bot.views.messages import already_decided
+from storage.models import SignOff
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -66,21 +67,16 @@ def _open_decision_modal(runtime: Runtime, body: dict[str, Any], client: WebClie
                          request_actor: RequestActor, *, approve: bool) -> None:
     try:
         sign_off_id = ids.decode_sign_off_value(body["actions"][0].get("value"))
-        with runtime.transaction() as session:
+        with runtime.read() as session:
             actor = request_actor.in_session(session)
             found = reviews.sign_off_to_decide(session, actor=actor, sign_off_id=sign_off_id)
             card = sign_off_card(session, found.sign_off)
-            if found.sign_off.state != "pending":
-                # An outdated copy: say what happened, and bring that copy up to date.
-                message = already_decided(found.initiative, found.sign_off, card.role_name)
-                if clicked_in_message(body):
-                    update_sign_off_request(session, found.sign_off, channel=body["container"]["channel_id"],
-                                            ts=body["container"]["message_ts"])
-                else:
-                    republish_homes(session, team_id=actor.team_id, user_ids=[actor.user_id])
-                view = None
-            else:
+            if found.sign_off.state == "pending":
                 view = modals.checklist(card) if approve else modals.request_changes(card)
+            else:
+                view, message = None, already_decided(found.initiative, found.sign_off, card.role_name)
+        if view is None:
+            _bring_up_to_date(runtime, body, actor, sign_off_id)
     except DomainError as error:
         tell(body, client, respond, str(error))
         return
@@ -88,6 +84,18 @@ def _open_decision_modal(runtime: Runtime, body: dict[str, Any], client: WebClie
         tell(body, client, respond, message)
     else:
         client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def _bring_up_to_date(runtime: Runtime, body: dict[str, Any], actor: Actor, sign_off_id: int) -> None:
+    """An outdated copy of a sign-off request was clicked: update that copy (a DM), or the person's Home."""
+    with runtime.transaction() as session:
+        if clicked_in_message(body):
+            sign_off = session.get(SignOff, sign_off_id)
+            assert sign_off is not None  # it was just read, and sign-offs are never deleted
+            update_sign_off_request(session, sign_off, channel=body["container"]["channel_id"],
+                                    ts=body["container"]["message_ts"])
+        else:
+            republish_homes(session, team_id=actor.team_id, user_ids=[actor.user_id])
 
 
 def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: RequestActor,

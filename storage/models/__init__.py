@@ -1,9 +1,11 @@
-"""SQLModel tables. Every row is scoped by Slack workspace (`team_id`).
+"""SQLModel tables. Every row is scoped by Slack workspace (`team_id`), except `commit_deadline`'s, which live only
+inside a transaction.
 
 Importing this package registers every table on `SQLModel.metadata`, which Alembic targets.
 """
 
 from storage.models.audit import AuditIdentity
+from storage.models.commit_deadline import CommitDeadline
 from storage.models.core import (
     AuditEvent,
     GateDefinitionVersion,
@@ -27,6 +29,7 @@ __all__ = [
     "AuditEvent",
     "AuditIdentity",
     "AutomaticCheck",
+    "CommitDeadline",
     "Delegation",
     "Digest",
     "DigestRun",

@@ -10,8 +10,8 @@ import pytest
 
 from bot.cli import main
 from bot.config import load_settings
-from bot.jobs.integrations import deliver_webhooks
 from bot.runtime import Runtime
+from bot.services.webhooks.scheduled import deliver_webhooks
 from tests.services.webhooks.test_webhooks import SCHEMA
 from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM

@@ -53,11 +53,14 @@ class Slack:
         return [c for c in self.emulator.calls if c.method in ("views.open", "views.push") and c.status]
 
     def click(self, action_id: str, value: str, *, user: str, message: dict[str, Any] | None = None,
-              channel: str | None = None, home: bool = False) -> tuple[int, str]:
+              channel: str | None = None, home: bool = False, trigger_age: float = 0.0) -> tuple[int, str]:
         """A click on a message button (DM by default) or, with home=True, in App Home; returns the
-        response_url it carried (message clicks only)."""
+        response_url it carried (message clicks only). `trigger_age`: seconds its trigger_id had already
+        lived when the click arrived."""
         response_url = self.emulator.new_response_url()
-        options: dict[str, Any] = {"user_id": user, "trigger_id": self.emulator.new_trigger_id()}
+        trigger_id = self.emulator.new_trigger_id()
+        self.emulator.age_trigger(trigger_id, trigger_age)
+        options: dict[str, Any] = {"user_id": user, "trigger_id": trigger_id}
         if home:
             options["view"] = {"id": "VHOME", "type": "home", "callback_id": ""}
         else:

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.app import TRIGGER_EXPIRED
 from bot.views import ids
 from storage.models import GateReview, Initiative, OutboxMessage, SignOff
 from tests.listeners.conftest import DIGEST_CHANNEL, Slack
@@ -106,6 +107,19 @@ def test_a_click_on_an_outdated_dm_says_who_decided_and_updates_that_message(sla
     [update] = slack.emulator.calls_to("chat.update")
     assert (update.params["channel"], update.params["ts"]) == (dm["channel"], dm["ts"])
     assert not [b for b in update.blocks if b["type"] == "actions"]
+
+
+def test_a_click_whose_trigger_expired_is_told_to_try_again_without_a_stack_trace(slack: Slack, caplog) -> None:
+    open_review(slack)
+    dm = request_dm(slack, "UDEV")
+    caplog.set_level("INFO", logger="bot")
+    _, response_url = slack.click(ids.APPROVE, button(dm, ids.APPROVE)["value"], user="UDEV", message=dm,
+                                  channel=dm["channel"], trigger_age=3.5)
+    answer = slack.answer_at(response_url)
+    assert answer["text"] == TRIGGER_EXPIRED and answer["response_type"] == "ephemeral"
+    assert [call.response.get("error") for call in slack.emulator.calls_to("views.open")] == ["expired_trigger_id"]
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+    assert any("trigger expired" in r.getMessage() for r in caplog.records)
 
 
 def test_a_double_submission_records_one_decision(slack: Slack, runtime) -> None:

@@ -17,11 +17,11 @@ from bot.integrations.http import guarded_client
 from bot.integrations.targets import OutboundPolicy, evidence_policy, mlflow_policy, vet, webhook_policy
 from bot.integrations.targets import resolve as system_resolve  # before any test replaces it
 from bot.integrations.webhooks import deliver
-from bot.jobs.integrations import check_due_evidence, deliver_webhooks
 from bot.services.errors import InvalidInput
 from bot.services.initiatives.service import create_initiative
 from bot.services.reviews import service as reviews
 from bot.services.webhooks.evidence import mark_due
+from bot.services.webhooks.scheduled import check_due_evidence, deliver_webhooks
 from bot.services.webhooks.service import WebhookEvents, add_endpoint
 from bot.views import ids
 from storage.models import EvidenceCheck, GateReview, SignOff, WebhookDelivery, WebhookEndpoint
