@@ -86,8 +86,10 @@ ROLES = ("business", "data", "engineering")
 PEOPLE_PER_ROLE = 20
 KINDS = ("click", "submission", "burst")
 TARGETS = {"click": 1.5, "submission": 1.5, "burst": 2.0}
-# The frame under which a kind's samples are summarised: a click is acknowledged before its listener runs.
-PROFILED_FRAME = {"click": "App.dispatch (", "submission": "on_checklist (", "burst": "on_checklist ("}
+# The frame under which a kind's samples are summarised: a click is acknowledged before its listener runs, so its
+# summary is of the request threads (Bolt's WSGI adapter), a submission's of its listener.
+PROFILED_FRAME = {"click": "(slack_bolt/adapter/wsgi/handler.py)", "submission": "on_checklist (",
+                  "burst": "on_checklist ("}
 FAILURE_IN_LOG = re.compile(r"database is locked|Traceback|ERROR", re.IGNORECASE)
 
 
