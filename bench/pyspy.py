@@ -21,7 +21,7 @@ PY_SPY = Path(sys.executable).with_name("py-spy")
 
 
 @contextmanager
-def recording(pid: int, output: Path, rate: int = 100) -> Iterator[None]:
+def recording(pid: int, output: Path, rate: int = 200) -> Iterator[None]:
     """Sample `pid` and its subprocesses while the block runs; raw collapsed stacks go to `output`. py-spy needs
     a moment to attach: the block starts once it has."""
     executable = PY_SPY if PY_SPY.exists() else shutil.which("py-spy")
@@ -56,7 +56,7 @@ def summary(recordings: list[Path], marker: str, top: int = 25) -> list[str]:
                 within[frame] += samples
     if not total:
         return [f"no samples under {marker!r}"]
-    return [f"{total} samples under {marker!r} (100 per second, wall time):"] + [
+    return [f"{total} samples under {marker!r} (200 per second, wall time):"] + [
         f"  {count / total:6.1%}  {frame}" for frame, count in within.most_common(top)
     ]
 
