@@ -29,7 +29,7 @@ from sqlmodel import Session
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.services.digest.chart import render_chart
-from bot.services.digest.service import compute_digest
+from bot.services.digest.service import channel_audience, compute_digest
 from bot.services.gates.workspaces import ensure_workspace
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -93,9 +93,11 @@ def bench(url: str, initiatives: int, runs: int) -> dict[str, object]:
     counter = StatementCounter(engine)
     with Session(engine) as session:
         before = counter.count
-        compute_digest(session, digest=digest, as_of=AS_OF)
+        audience = channel_audience(digest)
+        compute_digest(session, digest=digest, as_of=AS_OF, audience=audience)
         statements = counter.count - before
-        digest_time, report = timed(runs, lambda: compute_digest(session, digest=digest, as_of=AS_OF))
+        digest_time, report = timed(runs, lambda: compute_digest(session, digest=digest, as_of=AS_OF,
+                                                                 audience=audience))
         aggregate_time, _ = timed(runs, lambda: aggregate_query(session))
     chart_time, png = timed(runs, lambda: render_chart(report))  # type: ignore[arg-type]
     engine.dispose()

@@ -2,8 +2,10 @@
 gate-passed announcement, and the App Home of each affected person (never the whole workspace).
 
 Runs inside the transaction that caused the event (see `bot.runtime.Runtime.transaction`), so a DM exists
-exactly when its review does. Each sign-off card is rendered once per event; App Homes are not rendered here at
-all: the outbox gets the intent "refresh U's Home", which the sender renders when it sends it.
+exactly when its review does. What a decision changes is not rendered here at all: the outbox gets intents
+("update the DM of sign-off S", "tell U that S was decided", "announce that review R passed", "refresh U's Home"),
+which the sender renders when it sends them (bot/presenters.py). New sign-off requests, and refreshes of pending
+ones (skipped when the DM already shows the same), are rendered here once per event.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.delivery.messages import live_message, post_message, update_message
-from bot.delivery.outbox import enqueue, enqueue_intent
-from bot.presenters import HOME_INTENT, sign_off_card
+from bot.delivery.outbox import enqueue_intent
+from bot.presenters import DECISION_NEWS_INTENT, GATE_PASSED_INTENT, HOME_INTENT, SIGN_OFF_DM_INTENT, sign_off_card
+from bot.services.access.visibility import Audience, may_see
 from bot.services.events import (
     AutomaticCheckChanged,
     DomainEvent,
@@ -28,16 +31,12 @@ from bot.services.events import (
     SignOffDecided,
     StatusChanged,
 )
-from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import owners_of
 from bot.services.reviews.service import SETTLED, lock_open_reviews, sign_offs_of
 from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages
-from bot.views.blocks import Message
-from bot.views.messages import SignOffCard
-from bot.views.replies import stage_name
-from storage.models import GateReview, Initiative, OutboxMessage, SignOff, SlackMessage
+from storage.models import Initiative, OutboxMessage, SignOff, SlackMessage
 
 log = logging.getLogger(__name__)
 _HOMES = "surface.home_publishes"
@@ -86,18 +85,13 @@ class SlackNotifications:
     def _sign_off_decided(self, session: Session, event: SignOffDecided) -> None:
         decided = session.get(SignOff, event.sign_off_id)
         assert decided is not None
-        card = sign_off_card(session, decided)
-        update_sign_off_request(session, decided, card=card)
+        update_sign_off_request(session, decided)
         sign_offs = sign_offs_of(session, review_id=event.review_id)
-        news = messages.decision_news(
-            card.initiative, decider=event.actor, role_name=card.role_name, decision=event.decision,
-            gate_name=card.gate_name, settled=sum(s.state in SETTLED for s in sign_offs), required=len(sign_offs),
-            comment=decided.comment,
-        )
+        counts = {"settled": str(sum(s.state in SETTLED for s in sign_offs)), "required": str(len(sign_offs))}
         others = {s.assignee for s in sign_offs if s.id != decided.id} - {event.actor}
         for user_id in sorted(others):
-            enqueue(session, team_id=event.team_id, method="chat.postMessage",
-                    payload={"channel": user_id, **news.payload()})
+            enqueue_intent(session, team_id=event.team_id, method="chat.postMessage", kind=DECISION_NEWS_INTENT,
+                           sign_off_id=str(decided.id), channel=user_id, **counts)
         republish_homes(session, team_id=event.team_id,
                         user_ids=[event.actor, *(s.assignee for s in sign_offs)])
 
@@ -107,25 +101,22 @@ class SlackNotifications:
             if sign_off.state == "cancelled":
                 update_sign_off_request(session, sign_off)
         if event.state == "passed":
-            self._announce_gate_passed(session, event, sign_offs)
+            self._announce_gate_passed(session, event)
         republish_homes(session, team_id=event.team_id, user_ids=[event.actor, *(s.assignee for s in sign_offs)])
 
-    def _announce_gate_passed(self, session: Session, event: ReviewClosed, sign_offs: list[SignOff]) -> None:
-        review = session.get(GateReview, event.review_id)
+    def _announce_gate_passed(self, session: Session, event: ReviewClosed) -> None:
         initiative = session.get(Initiative, event.initiative_id)
-        assert review is not None and initiative is not None
+        assert initiative is not None
         channel = initiative.channel_id or self.digest_channel
         if not channel:
-            log.info("%s passed %s; no channel to announce it in", initiative.key, review.gate_slug)
+            log.info("%s passed review %s; no channel to announce it in", initiative.key, event.review_id)
             return
-        catalog = catalog_for(session, team_id=review.team_id, version=review.definition_version)
-        message = messages.gate_passed(
-            initiative, gate_name=catalog.gate(review.gate_slug).name,
-            to_stage_name=stage_name(catalog, review.to_stage),
-            approvers=[s.decided_by or s.assignee for s in sign_offs if s.state in SETTLED],
-        )
+        if not may_see(Audience.channel(team_id=event.team_id, channel_id=channel), initiative):
+            log.info("%s passed review %s; not announced in %s, where not everyone may see it", initiative.key,
+                     event.review_id, channel)
+            return
         post_message(session, team_id=event.team_id, kind=GATE_PASSED, subject=event.review_id,
-                     payload={"channel": channel, "unfurl_links": False, **message.payload()})
+                     intent={"kind": GATE_PASSED_INTENT, "review_id": str(event.review_id), "channel": channel})
 
     def _owners_changed(self, session: Session, event: OwnersChanged) -> None:
         for sign_off_id in event.moved_sign_off_ids:
@@ -150,32 +141,30 @@ def post_sign_off_request(session: Session, sign_off: SignOff) -> SlackMessage:
 
 
 def update_sign_off_request(session: Session, sign_off: SignOff, *, moved_to: str | None = None,
-                            channel: str | None = None, ts: str | None = None,
-                            card: SignOffCard | None = None) -> OutboxMessage | None:
-    """chat.update the sign-off's DM to show its outcome without buttons. With `channel` and `ts` (a click on an
-    older copy), that message is updated; otherwise the sign-off's live DM, once its post has been delivered.
-    `card`: the sign-off's card when the caller has rendered it already."""
-    message = messages.sign_off_decided(card or sign_off_card(session, sign_off), moved_to=moved_to)
+                            channel: str | None = None, ts: str | None = None) -> OutboxMessage | None:
+    """chat.update the sign-off's DM to show its outcome without buttons (rendered by the sender when it sends it,
+    from the sign-off as it is then). With `channel` and `ts` (a click on an older copy), that message is updated;
+    otherwise the sign-off's live DM, once its post and the updates queued before this one have been delivered."""
+    assert sign_off.id is not None
+    intent = {"kind": SIGN_OFF_DM_INTENT, "sign_off_id": str(sign_off.id)}
+    if moved_to:
+        intent["moved_to"] = moved_to
     if channel and ts:
-        return enqueue(session, team_id=sign_off.team_id, method="chat.update",
-                       payload={"channel": channel, "ts": ts, **message.payload()})
-    return _update_live(session, sign_off, message)
+        return enqueue_intent(session, team_id=sign_off.team_id, method="chat.update", channel=channel, ts=ts,
+                              **intent)
+    live = live_message(session, team_id=sign_off.team_id, kind=SIGN_OFF_REQUEST, subject=sign_off.id)
+    return update_message(session, live, intent=intent) if live is not None else None
 
 
 def refresh_sign_off_request(session: Session, sign_off: SignOff) -> OutboxMessage | None:
     """chat.update a pending sign-off's DM (buttons kept) to show what it shows now: flagged links, automatic
     results. Nothing is enqueued when the DM as last posted or updated already shows exactly that."""
-    return _update_live(session, sign_off, messages.sign_off_request(sign_off_card(session, sign_off)),
-                        unless_shown=True)
-
-
-def _update_live(session: Session, sign_off: SignOff, message: Message, *,
-                 unless_shown: bool = False) -> OutboxMessage | None:
     assert sign_off.id is not None
     live = live_message(session, team_id=sign_off.team_id, kind=SIGN_OFF_REQUEST, subject=sign_off.id)
     if live is None:
         return None
-    return update_message(session, live, payload=message.payload(), unless_shown=unless_shown)
+    message = messages.sign_off_request(sign_off_card(session, sign_off))
+    return update_message(session, live, payload=message.payload(), unless_shown=True)
 
 
 # ---- end of registered messages --------------------------------------------------------------------------------

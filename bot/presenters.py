@@ -1,4 +1,5 @@
-"""Gathers, with services, what a view shows, so that views stay pure and listeners and handlers stay thin."""
+"""Gathers, with services, what a view shows, so that views stay pure and listeners and handlers stay thin; and
+renders the outbox's intents (registered in bot.wiring), from the database as it is when the sender sends them."""
 
 from __future__ import annotations
 
@@ -6,12 +7,13 @@ from typing import Any
 
 from sqlmodel import Session
 
+from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import count_initiatives, list_initiatives
-from bot.services.reviews.service import gate_of, pending_sign_offs_for, sign_offs_of
+from bot.services.reviews.service import SETTLED, gate_of, pending_sign_offs_for, sign_offs_of
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
-from bot.views import home
+from bot.views import home, messages
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
 from storage.models import GateReview, Initiative, SignOff
@@ -48,11 +50,64 @@ def render_home(session: Session, team_id: str, intent: dict[str, Any]) -> dict[
 
 def home_view(session: Session, *, team_id: str, user_id: str) -> dict[str, Any]:
     catalog = catalog_for(session, team_id=team_id)
+    reader = Audience.person(team_id=team_id, user_id=user_id)
     return home.home(
         pending=pending_sign_offs_for(session, team_id=team_id, user_id=user_id),
         role_names={role.id: role.name for role in catalog.roles.values()},
-        initiatives=list_initiatives(session, team_id=team_id, owner=user_id, limit=home.INITIATIVES_SHOWN),
-        initiatives_total=count_initiatives(session, team_id=team_id, owner=user_id),
+        initiatives=list_initiatives(session, audience=reader, owner=user_id, limit=home.INITIATIVES_SHOWN),
+        initiatives_total=count_initiatives(session, audience=reader, owner=user_id),
         catalog=catalog,
     )
 
+
+
+# "Update the DM of sign-off S" (or the copy at `channel`/`ts` someone clicked), and "tell `channel` that sign-off S
+# was decided, the `settled`th of `required`": queued by bot.notifications inside the decision's transaction.
+SIGN_OFF_DM_INTENT, DECISION_NEWS_INTENT = "sign_off_dm", "decision_news"
+# "Announce in `channel` that review R passed its gate."
+GATE_PASSED_INTENT = "gate_passed"
+_ADDRESS = ("channel", "ts")
+
+
+def render_sign_off_dm(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any]:
+    """chat.update's payload for a sign-off's DM: its outcome without buttons once settled or moved (`moved_to`),
+    the request with its buttons while pending."""
+    sign_off = _sign_off(session, team_id, intent)
+    card = sign_off_card(session, sign_off)
+    moved_to = intent.get("moved_to")
+    message = (messages.sign_off_request(card) if sign_off.state == "pending" and not moved_to
+               else messages.sign_off_decided(card, moved_to=moved_to))
+    return {**{key: intent[key] for key in _ADDRESS if key in intent}, **message.payload()}
+
+
+def render_decision_news(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any]:
+    """chat.postMessage's payload for the news of a decision, to an owner of the same review."""
+    sign_off = _sign_off(session, team_id, intent)
+    card = sign_off_card(session, sign_off)
+    news = messages.decision_news(
+        card.initiative, decider=sign_off.decided_by or sign_off.assignee, role_name=card.role_name,
+        decision=sign_off.state, gate_name=card.gate_name, settled=int(intent["settled"]),
+        required=int(intent["required"]), comment=sign_off.comment,
+    )
+    return {"channel": intent["channel"], **news.payload()}
+
+
+def render_gate_passed(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any]:
+    """chat.postMessage's payload announcing that a review passed its gate, naming who signed off."""
+    review = session.get(GateReview, int(intent["review_id"]))
+    assert review is not None and review.team_id == team_id
+    initiative = session.get(Initiative, review.initiative_id)
+    assert initiative is not None
+    catalog = catalog_for(session, team_id=team_id, version=review.definition_version)
+    message = messages.gate_passed(
+        initiative, gate_name=catalog.gate(review.gate_slug).name, to_stage_name=stage_name(catalog, review.to_stage),
+        approvers=[s.decided_by or s.assignee for s in sign_offs_of(session, review_id=review.id)
+                   if s.state in SETTLED],
+    )
+    return {"channel": intent["channel"], "unfurl_links": False, **message.payload()}
+
+
+def _sign_off(session: Session, team_id: str, intent: dict[str, Any]) -> SignOff:
+    sign_off = session.get(SignOff, int(intent["sign_off_id"]))
+    assert sign_off is not None and sign_off.team_id == team_id
+    return sign_off

@@ -11,7 +11,16 @@ from functools import partial
 
 from bot.config import Settings
 from bot.notifications import SlackNotifications
-from bot.presenters import HOME_INTENT, render_home
+from bot.presenters import (
+    DECISION_NEWS_INTENT,
+    GATE_PASSED_INTENT,
+    HOME_INTENT,
+    SIGN_OFF_DM_INTENT,
+    render_decision_news,
+    render_gate_passed,
+    render_home,
+    render_sign_off_dm,
+)
 from bot.runtime import Runtime
 from bot.services.nudges.scheduled import drop_decided_from_unsent
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
@@ -30,5 +39,10 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     runtime.event_handlers.append(SlackNotifications(settings))
     runtime.event_handlers.append(withdraw_decided_nudges)
     runtime.event_handlers.append(WebhookEvents())
-    runtime.renderers[HOME_INTENT] = render_home
+    runtime.renderers.update({
+        HOME_INTENT: render_home,
+        SIGN_OFF_DM_INTENT: render_sign_off_dm,
+        DECISION_NEWS_INTENT: render_decision_news,
+        GATE_PASSED_INTENT: render_gate_passed,
+    })
     return runtime

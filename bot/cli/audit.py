@@ -67,17 +67,18 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from bot.services.access.visibility import Audience, visible_to
     from bot.services.audit.export import ExportFilter, export_rows, write_export
     from bot.services.gates.workspaces import only_team_id
     from bot.services.initiatives.service import get_initiative
 
     runtime = open_runtime()
     with runtime.transaction() as session:
-        team_id = only_team_id(session, args.team)
-        initiative_id = get_initiative(session, team_id=team_id, key=args.initiative).id if args.initiative else None
-    selection = ExportFilter(team_id=team_id, since=args.since, until=args.until, initiative_id=initiative_id)
+        reader = Audience.workspace(team_id=only_team_id(session, args.team))
+        initiative_id = get_initiative(session, audience=reader, key=args.initiative).id if args.initiative else None
+    selection = ExportFilter(team_id=reader.team_id, since=args.since, until=args.until, initiative_id=initiative_id)
     with _output(args.file) as handle, runtime.engine.connect() as connection:
-        count = write_export(export_rows(connection, selection), handle, fmt=args.format)
+        count = write_export(export_rows(connection, selection, visible=visible_to(reader)), handle, fmt=args.format)
     if args.file:
         print(f"wrote {count} event{'' if count == 1 else 's'} to {args.file}", file=sys.stderr)
     return 0
@@ -103,13 +104,14 @@ def _output(path: str | None) -> Iterator[IO[str]]:
 
 
 def run_record(args: argparse.Namespace) -> int:
+    from bot.services.access.visibility import Audience
     from bot.services.gates.workspaces import only_team_id
     from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 
     runtime = open_runtime()
     with runtime.transaction() as session:
-        team_id = only_team_id(session, args.team)
-        record = build_decision_record(load_snapshot(session, team_id=team_id, key=args.key))
+        reader = Audience.workspace(team_id=only_team_id(session, args.team))
+        record = build_decision_record(load_snapshot(session, audience=reader, key=args.key))
     sys.stdout.write(render_markdown(record) if args.format == "md"
                      else json.dumps(record.as_json(), indent=2, ensure_ascii=False) + "\n")
     return 0

@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.jobs.nudges import run_sweep
 from bot.runtime import Runtime
 from bot.services.access.actors import Actor
+from bot.services.access.visibility import Audience
 from bot.services.audit.identity import remember_identity
 from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.definitions import preview_digest
@@ -37,6 +38,7 @@ from storage.types import utcnow
 
 DEMO_DATABASE = Path("initiative-demo.db")
 DEMO_TEAM = "T0DEMO"
+DEMO_WORKSPACE = Audience.workspace(team_id=DEMO_TEAM)  # the demo prints what everyone there sees
 DEMO_CHART = Path("initiative-demo-digest.png")
 PEOPLE = {
     "U0MARIA": "Maria (Head of Claims)",
@@ -127,7 +129,7 @@ def _walk_through_a_gate(demo: Demo) -> None:
     say = demo.say
     say("— A gate review, step by step —")
     with demo.runtime.transaction() as session:
-        initiative = get_initiative(session, team_id=DEMO_TEAM, key="AI-1")
+        initiative = get_initiative(session, audience=DEMO_WORKSPACE, key="AI-1")
         review = reviews.submit_for_next_gate(session, actor=demo.actor("U0MARIA"), initiative=initiative)
         say(f"{initiative.key} '{initiative.title}' (risk {initiative.risk_tier}) submitted for "
             f"{review.from_stage} → {review.to_stage}. Sign-offs requested:")
@@ -171,7 +173,7 @@ def _first_sign_off(session: Session, review_id: int) -> tuple[int, str, str]:
 
 def _print_portfolio(session: Session, demo: Demo) -> None:
     demo.say("— Portfolio by stage —")
-    for column in portfolio_by_stage(session, team_id=DEMO_TEAM, now=demo.now):
+    for column in portfolio_by_stage(session, audience=DEMO_WORKSPACE, now=demo.now):
         demo.say(f"{column.stage.name} ({len(column.initiatives)})")
         for item in column.initiatives:
             flag = f"  [{item.status}]" if item.status != "active" else ""
@@ -185,7 +187,7 @@ def _show_reminders(demo: Demo, waiting: Sequence[tuple[str, int]]) -> None:
     the escalation the next working morning's sweep would send."""
     with demo.runtime.transaction() as session:
         for key, days_ago in waiting:
-            initiative = get_initiative(session, team_id=DEMO_TEAM, key=key)
+            initiative = get_initiative(session, audience=DEMO_WORKSPACE, key=key)
             reviews.submit_for_next_gate(session, actor=demo.actor("U0MARIA"), initiative=initiative,
                                          now=demo.now - timedelta(days=days_ago))
     zone = demo.runtime.settings.default_zone

@@ -104,11 +104,11 @@ def show_digest(runtime: Runtime, *, digest: Digest, as_of: datetime, chart: Pat
                 say: Callable[[str], None] = print) -> None:
     """Print the digest as text and, if asked, write its chart. Also the end of `initiative-bot demo`."""
     from bot.services.digest.chart import render_chart
-    from bot.services.digest.service import compute_digest
+    from bot.services.digest.service import channel_audience, compute_digest
     from bot.views.digest import digest_text
 
     with runtime.transaction() as session:
-        report = compute_digest(session, digest=digest, as_of=as_of)
+        report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest))
     say(digest_text(report))
     if chart:
         chart.write_bytes(render_chart(report))

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import enqueue, enqueue_intent
 from storage.models.messages import SlackMessage
 from storage.models.outbox import OutboxMessage
 from storage.types import utcnow
@@ -22,41 +22,57 @@ SHOWN_FIELDS = ("text", "blocks", "attachments")
 
 
 def post_message(session: Session, *, team_id: str, kind: str, subject: str | int,
-                 payload: dict[str, Any]) -> SlackMessage:
+                 payload: dict[str, Any] | None = None, intent: dict[str, str] | None = None) -> SlackMessage:
     """chat.postMessage `payload` as the live message of (kind, subject), replacing the one it had, if any (which
-    stays registered, so that updates already queued for it still find it)."""
+    stays registered, so that updates already queued for it still find it). With `intent` instead of `payload`, the
+    sender renders the post when it sends it (`enqueue_intent`'s kind and subject)."""
     previous = live_message(session, team_id=team_id, kind=kind, subject=subject)
     if previous is not None:
         previous.replaced_at = utcnow()
         session.add(previous)
         session.flush()  # before the new row: one live message per subject
-    message = SlackMessage(team_id=team_id, kind=kind, subject=str(subject), shown_hash=_fingerprint(payload))
+    message = SlackMessage(team_id=team_id, kind=kind, subject=str(subject),
+                           shown_hash=_fingerprint(payload) if payload is not None else None)
     session.add(message)
     session.flush()
-    enqueue(session, team_id=team_id, method="chat.postMessage", payload=payload, message_id=message.id)
+    if payload is not None:
+        enqueue(session, team_id=team_id, method="chat.postMessage", payload=payload, message_id=message.id)
+    else:
+        enqueue_intent(session, team_id=team_id, method="chat.postMessage", message_id=message.id, **_given(intent))
     return message
 
 
-def update_message(session: Session, message: SlackMessage, *, payload: dict[str, Any],
-                   unless_shown: bool = False) -> OutboxMessage | None:
+def update_message(session: Session, message: SlackMessage, *, payload: dict[str, Any] | None = None,
+                   intent: dict[str, str] | None = None, unless_shown: bool = False) -> OutboxMessage | None:
     """chat.update the message once its post has been delivered, after the updates queued before this one. With
-    `unless_shown`, nothing is queued when the message as last posted or updated already shows `payload`."""
-    fingerprint = _fingerprint(payload)
-    if unless_shown and message.shown_hash == fingerprint:
+    `unless_shown`, nothing is queued when the message as last posted or updated already shows `payload`. With
+    `intent` instead of `payload`, the sender renders the update when it sends it (`enqueue_intent`'s kind and
+    subject); what the message will show is then unknown here, so the next `unless_shown` update is not skipped."""
+    fingerprint = _fingerprint(payload) if payload is not None else None
+    if unless_shown and fingerprint is not None and message.shown_hash == fingerprint:
         return None
     post = session.exec(select(OutboxMessage.id).where(
         OutboxMessage.message_id == message.id, OutboxMessage.method == "chat.postMessage")
         .order_by(col(OutboxMessage.id))).first()
     message.shown_hash = fingerprint
     session.add(message)
-    return enqueue(session, team_id=message.team_id, method="chat.update", payload=payload, depends_on=post,
-                   message_id=message.id)
+    if payload is not None:
+        return enqueue(session, team_id=message.team_id, method="chat.update", payload=payload, depends_on=post,
+                       message_id=message.id)
+    return enqueue_intent(session, team_id=message.team_id, method="chat.update", depends_on=post,
+                          message_id=message.id, **_given(intent))
 
 
 def live_message(session: Session, *, team_id: str, kind: str, subject: str | int) -> SlackMessage | None:
     return session.exec(select(SlackMessage).where(
         SlackMessage.team_id == team_id, SlackMessage.kind == kind, SlackMessage.subject == str(subject),
         col(SlackMessage.replaced_at).is_(None))).first()
+
+
+def _given(intent: dict[str, str] | None) -> dict[str, str]:
+    if intent is None:
+        raise TypeError("a message is posted or updated with a payload or with an intent")
+    return intent
 
 
 def _fingerprint(payload: dict[str, Any]) -> str:

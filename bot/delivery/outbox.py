@@ -85,10 +85,13 @@ def enqueue(
     return message
 
 
-def enqueue_intent(session: Session, *, team_id: str, method: str, kind: str, **subject: str) -> OutboxMessage:
+def enqueue_intent(session: Session, *, team_id: str, method: str, kind: str, depends_on: int | None = None,
+                   message_id: int | None = None, **subject: str) -> OutboxMessage:
     """Queue a call that the sender renders when it sends it (see `RENDER`): `kind` names the renderer, `subject`
-    what it renders (`user_id="U1"`). Copies of one intent still pending when it is sent are answered by one call."""
-    message = OutboxMessage(team_id=team_id, method=method, payload={RENDER: kind, **subject})
+    what it renders (`user_id="U1"`). Copies of one intent still pending when it is sent are answered by one call.
+    `depends_on` and `message_id` as for `enqueue`."""
+    message = OutboxMessage(team_id=team_id, method=method, payload={RENDER: kind, **subject}, depends_on=depends_on,
+                            message_id=message_id)
     session.add(message)  # written with the transaction's next flush, in one INSERT with the other intents
     _wake_sender_after_commit(session)
     return message

@@ -14,8 +14,9 @@ serialises writers of the one file), so any number of sender threads, workers an
 Intents (a payload naming a `render` kind, see `bot.delivery.outbox.enqueue_intent`) are rendered when they are sent,
 from the database as it is then, by the renderer `bot.wiring` registers for that kind; the transaction that
 queued one renders nothing. Pending copies of one intent (say three decisions each asked to refresh one person's
-App Home) are claimed together and answered by one call, showing the state after all of them. A sender with no
-renderer for a kind leaves its intents to one that has it.
+App Home) are claimed together and answered by one call, showing the state after all of them; of the updates of
+one message, only copies not separated by another update are. A sender with no renderer for a kind leaves its
+intents to one that has it.
 
 Crash window: `chat.postMessage` has no idempotency key. If the process dies after Slack answered 200 and
 before the `sent` commit, the claim lapses (`RetryPolicy.claim_seconds`) and the message is sent again. That
@@ -259,31 +260,39 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy, 
 def _claim_copies(session: Session, message: OutboxMessage, token: str, now: datetime) -> tuple[int, ...]:
     """Claim the other pending copies of the intent `message` along with it: one call answers them all. Copies
     queued by transactions that commit later are not visible here, and get a call (a later rendering) of their
-    own."""
+    own. Of the updates of one message (`depends_on`), only the copies queued before any other pending update of
+    it are taken: a later copy rendered now would be overwritten by that update, which shows an earlier state."""
     copies = session.exec(
-        select(OutboxMessage.id)
+        select(OutboxMessage.id, OutboxMessage.payload)
         .where(
             OutboxMessage.team_id == message.team_id,
             OutboxMessage.method == message.method,
-            col(OutboxMessage.payload) == message.payload,
+            col(OutboxMessage.payload) == message.payload
+            if message.depends_on is None else OutboxMessage.depends_on == message.depends_on,
             OutboxMessage.state == "pending",
             col(OutboxMessage.id) != message.id,
             or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now),
         )
+        .order_by(col(OutboxMessage.id))
         .with_for_update(skip_locked=True)
     ).all()
-    ids = tuple(copy_id for copy_id in copies if copy_id is not None)
+    ids: list[int] = []
+    for copy_id, payload in copies:
+        if payload != message.payload:
+            break  # another update of the same message: the copies after it wait for it
+        ids.append(copy_id)
     if ids:
         session.exec(  # type: ignore[call-overload]
             update(OutboxMessage).where(col(OutboxMessage.id).in_(ids))
             .values(claim_token=token, claimed_until=message.claimed_until)
         )
-    return ids
+    return tuple(ids)
 
 
 def _rendered(runtime: Deliveries, message: _Claimed) -> dict[str, Any] | _Outcome:
-    """The payload to send: an intent rendered now, by its registered renderer; any other message as queued."""
-    if RENDER not in message.payload:
+    """The payload to send: an intent rendered now, by its registered renderer; any other message as queued (and
+    an update of a message whose post failed for good, which `_call` fails without sending)."""
+    if RENDER not in message.payload or message.parent_state == "failed":
         return dict(message.payload)
     try:
         with Session(runtime.engine) as session:

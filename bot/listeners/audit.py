@@ -8,6 +8,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
+from bot.services.access.visibility import Audience
 from bot.services.errors import DomainError
 from bot.services.reviews.decision_record import build_decision_record, load_snapshot
 from bot.views import decision_record, ids, modals
@@ -22,7 +23,8 @@ def register(app: App, runtime: Runtime) -> None:
         opened = client.views_open(trigger_id=body["trigger_id"], view=decision_record.building(key))
         try:
             with runtime.transaction() as session:
-                record = build_decision_record(load_snapshot(session, team_id=body["team"]["id"], key=key))
+                reader = Audience.person(team_id=body["team"]["id"], user_id=body["user"]["id"])
+                record = build_decision_record(load_snapshot(session, audience=reader, key=key))
             view = decision_record.decision_record_modal(record)
         except DomainError as error:
             view = modals.notice(str(error))

@@ -7,6 +7,7 @@ from sqlmodel import Session
 
 from bot.commands.grammar import DigestCommand, parse_digest
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
+from bot.services.access.visibility import Audience
 from bot.services.digest.definitions import (
     DEFAULT_NAME,
     add_digest,
@@ -80,5 +81,6 @@ def _preview(ctx: CommandContext, name: str) -> Reply:
             if name != DEFAULT_NAME:
                 raise
             digest = preview_digest(team_id, ctx.runtime.settings)  # before the scheduler first created it
-        report = compute_digest(session, digest=digest, as_of=utcnow())
+        # Private: what the person asking may see.
+        report = compute_digest(session, digest=digest, as_of=utcnow(), audience=Audience.of(ctx.actor))
     return Reply(text=preview_text(report))

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_owners
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.workspaces import ensure_workspace_known
+from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import portfolio
 from bot.services.initiatives import service as initiatives
@@ -48,14 +49,14 @@ NEW = Subcommand("new", new, opens_modal=True, usage=(
 
 def list_(ctx: CommandContext, args: Arguments) -> Reply:
     scope = parse_list(args).scope
-    team_id = ctx.actor.team_id
+    team_id, reader = ctx.actor.team_id, Audience.of(ctx.actor)
     ensure_workspace_known(ctx.runtime, team_id)
     with ctx.runtime.read() as session:
         catalog = catalog_for(session, team_id=team_id)
         query: dict[str, object] = {}
         label = "in progress"
         if scope == "stalled":
-            stalled = portfolio.stalled_initiatives(session, team_id=team_id, now=utcnow())
+            stalled = portfolio.stalled_initiatives(session, audience=reader, now=utcnow())
             return replies.initiative_list(stalled, total=len(stalled), catalog=catalog,
                                            scope_label="stalled (longer in their stage than its threshold)")
         if scope == "mine":
@@ -64,8 +65,8 @@ def list_(ctx: CommandContext, args: Arguments) -> Reply:
             query, label = {"statuses": ("active", "paused", "retired")}, "(all, retired too)"
         elif scope is not None:
             query, label = {"stage": catalog.stage(scope).id}, f"in {catalog.stage(scope).name}"
-        found = initiatives.list_initiatives(session, team_id=team_id, limit=replies.LIST_LIMIT, **query)
-        total = initiatives.count_initiatives(session, team_id=team_id, **query)
+        found = initiatives.list_initiatives(session, audience=reader, limit=replies.LIST_LIMIT, **query)
+        total = initiatives.count_initiatives(session, audience=reader, **query)
         return replies.initiative_list(found, total=total, scope_label=label, catalog=catalog)
 
 
@@ -75,7 +76,7 @@ LIST = Subcommand("list", list_, usage=("/initiative list [<stage>|mine|all|stal
 def show(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
     with ctx.runtime.read() as session:
-        initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=key)
+        initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=key)
         review = reviews.open_review_of(session, initiative_id=initiative.id)
         return replies.initiative_card(
             initiative, owners=initiatives.owners_of(session, initiative_id=initiative.id),
@@ -90,7 +91,8 @@ SHOW = Subcommand("show", show, usage=("/initiative show <KEY>",))
 def owners(ctx: CommandContext, args: Arguments) -> Reply:
     command = parse_owners(args)
     with ctx.runtime.transaction() as session:
-        initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=command.key, for_update=True)
+        initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=command.key,
+                                                for_update=True)
         changed = initiatives.assign_owners(session, actor=ctx.actor, initiative=initiative, owners=command.owners)
         return replies.owners_reply(initiative, initiatives.owners_of(session, initiative_id=initiative.id),
                                     catalog_for(session, team_id=initiative.team_id), changed=changed is not None)
@@ -128,7 +130,7 @@ RETIRE = Subcommand("retire", retire, usage=("/initiative retire <KEY> <reason>"
 def history(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
     with ctx.runtime.read() as session:
-        initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=key)
+        initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=key)
         return replies.history_reply(initiative, initiatives.history(session, initiative=initiative))
 
 
@@ -139,7 +141,8 @@ def _change_status(ctx: CommandContext, args: Arguments, change: Callable[..., o
                    reason: str) -> Reply:
     command = parse_key_command(args, text=reason)
     with ctx.runtime.transaction() as session:
-        initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=command.key, for_update=True)
+        initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=command.key,
+                                                for_update=True)
         change(session, actor=ctx.actor, initiative=initiative, reason=command.text)
         key = initiative.key
     return replies.done(f"*{key}* is {outcome}." + (f" Reason: {mrkdwn(command.text, 500)}" if command.text else ""))

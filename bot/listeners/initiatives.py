@@ -11,7 +11,8 @@ from slack_sdk import WebClient
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import tell
 from bot.runtime import Runtime
-from bot.services.errors import DomainError, InvalidInput
+from bot.services.access.visibility import Audience, may_see
+from bot.services.errors import DomainError, InvalidInput, PermissionDenied
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import service as initiatives
 from bot.services.reviews import service as reviews
@@ -42,10 +43,16 @@ def register(app: App, runtime: Runtime) -> None:
     @app.action(ids.SHARE_TO_CHANNEL)
     def on_share(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
         ack()
+        team_id = body["team"]["id"]
+        sharer = Audience.person(team_id=team_id, user_id=body["user"]["id"])
+        channel = Audience.channel(team_id=team_id, channel_id=(body.get("channel") or {}).get("id"))
         try:
             with runtime.read() as session:
-                initiative = initiatives.get_initiative(session, team_id=body["team"]["id"],
+                initiative = initiatives.get_initiative(session, audience=sharer,
                                                         key=body["actions"][0].get("value") or "")
+                if not may_see(channel, initiative):
+                    raise PermissionDenied(f"{initiative.key} cannot be shared here: not everyone in this channel "
+                                           "may see it.")
                 review = reviews.open_review_of(session, initiative_id=initiative.id)
                 card = replies.initiative_card(
                     initiative, owners=initiatives.owners_of(session, initiative_id=initiative.id),

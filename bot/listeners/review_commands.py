@@ -8,6 +8,7 @@ from bot.commands.grammar import parse_key_command
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.presenters import sign_off_card
 from bot.services.access.actors import Actor
+from bot.services.access.visibility import Audience
 from bot.services.errors import Conflict
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import service as initiatives
@@ -19,7 +20,7 @@ from bot.views.text import escape, mention, mrkdwn
 def submit(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
     with ctx.runtime.transaction() as session:
-        initiative = initiatives.get_initiative(session, team_id=ctx.actor.team_id, key=key, for_update=True)
+        initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=key, for_update=True)
         review = reviews.submit_for_next_gate(session, actor=ctx.actor, initiative=initiative)
         catalog = catalog_for(session, team_id=initiative.team_id, version=review.definition_version)
         asked = ", ".join(f"{mention(s.assignee)} ({escape(catalog.role_name(s.role))})"
@@ -66,7 +67,7 @@ REJECT = Subcommand("reject", reject, usage=(
 
 def my_pending_sign_off(session: Session, *, actor: Actor, key: str) -> reviews.PendingSignOff:
     """The caller's oldest pending sign-off on the initiative `key`."""
-    initiative = initiatives.get_initiative(session, team_id=actor.team_id, key=key)
+    initiative = initiatives.get_initiative(session, audience=Audience.of(actor), key=key)
     mine = [p for p in reviews.pending_sign_offs_for(session, team_id=actor.team_id, user_id=actor.user_id)
             if p.initiative.id == initiative.id]
     if not mine:

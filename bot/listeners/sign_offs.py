@@ -24,7 +24,7 @@ from bot.services.access.actors import Actor
 from bot.services.errors import DomainError, InvalidInput
 from bot.services.reviews import service as reviews
 from bot.views import forms, ids, modals
-from bot.views.messages import already_decided
+from bot.views.messages import SignOffCard, already_decided
 from storage.models import SignOff
 
 
@@ -43,17 +43,11 @@ def register(app: App, runtime: Runtime) -> None:
     @app.view(ids.CHECKLIST_MODAL)
     def on_checklist(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:
         answers = forms.read_checklist(view["state"]["values"])
-        def errors_for(error: InvalidInput) -> dict[str, str]:
-            return forms.checklist_errors(error, view["state"]["values"])
-        try:  # Resolving the links' hosts takes up to 2 s: before the transaction, never under its locks.
-            links = reviews.check_evidence_links(answers.evidence_links, policy=evidence_policy(runtime.settings))
-        except InvalidInput as error:
-            ack(response_action="errors", errors=errors_for(error))
-            return
+        links = reviews.vet_evidence_links(answers.evidence_links, policy=evidence_policy(runtime.settings))
         _decide(runtime, ack, view, actor, lambda session, decider, sign_off_id: reviews.approve(
             session, actor=decider, sign_off_id=sign_off_id, ticked=answers.ticked, waivers=answers.waivers,
             comment=answers.comment, evidence_links=links,
-        ), errors_for=errors_for)
+        ), errors_for=lambda error: forms.checklist_errors(error, view["state"]["values"]))
 
     @app.view(ids.REQUEST_CHANGES_MODAL)
     def on_request_changes_submitted(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:
@@ -109,7 +103,7 @@ def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: Req
             decision = decide(session, actor, sign_off_id)
             outcome = None if decision.recorded else already_decided(  # the card only when it was decided before
                 decision.initiative, decision.sign_off, sign_off_card(session, decision.sign_off).role_name)
-            following = _next_checklist(session, actor, decision) if decision.recorded else None
+            following = _next_to_decide(session, actor, decision) if decision.recorded else None
     except InvalidInput as error:
         if isinstance(error, ids.StaleForm):
             ack(response_action="update", view=modals.notice(str(error)))
@@ -121,17 +115,17 @@ def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: Req
         return
     if outcome:
         ack(response_action="update", view=modals.notice(outcome))
-    elif following:
-        ack(response_action="update", view=following)
+    elif following:  # rendered after the commit: the decision's transaction renders nothing
+        ack(response_action="update", view=modals.checklist(following))
     else:
         ack()
 
 
-def _next_checklist(session: Session, actor: Actor, decision: reviews.Decision) -> dict[str, Any] | None:
-    """Someone holding two roles on one review gets the second checklist right after the first."""
+def _next_to_decide(session: Session, actor: Actor, decision: reviews.Decision) -> SignOffCard | None:
+    """Someone holding two roles on one review gets the second checklist right after the first: its card."""
     if decision.sign_off.state != "approved" or decision.gate_passed:
         return None
     for pending in reviews.pending_sign_offs_for(session, team_id=actor.team_id, user_id=actor.user_id):
         if pending.review.id == decision.review.id:
-            return modals.checklist(sign_off_card(session, pending.sign_off))
+            return sign_off_card(session, pending.sign_off)
     return None

@@ -13,6 +13,7 @@ from sqlmodel import select
 from bot.app import COMMAND_THREADS
 from bot.listeners.commands import SUBCOMMANDS
 from bot.services.access.actors import Actor
+from bot.services.access.visibility import Audience
 from bot.services.initiatives import service as initiatives
 from bot.services.reviews import lifecycle
 from bot.views import ids
@@ -105,7 +106,8 @@ def test_list_stalled_shows_active_initiatives_past_their_stage_threshold(slack:
         slack.command(f"new {title}")
     with slack.runtime.transaction() as session:
         for number, days in ((1, 120), (2, 60), (3, 200)):
-            initiative = initiatives.get_initiative(session, team_id=slack.emulator.team_id, key=f"AI-{number}")
+            everyone = Audience.workspace(team_id=slack.emulator.team_id)
+            initiative = initiatives.get_initiative(session, audience=everyone, key=f"AI-{number}")
             lifecycle.move_stage(session, actor=Actor(slack.emulator.team_id, "UADMIN", is_admin=True),
                                  initiative=initiative, to_stage="pilot", reason="imported")
             initiative.stage_entered_at = utcnow() - timedelta(days=days)

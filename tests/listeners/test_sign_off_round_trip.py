@@ -122,6 +122,29 @@ def test_a_click_whose_trigger_expired_is_told_to_try_again_without_a_stack_trac
     assert any("trigger expired" in r.getMessage() for r in caplog.records)
 
 
+def test_an_owner_of_two_roles_gets_the_second_checklist_right_after_the_first(slack: Slack, runtime) -> None:
+    answer = slack.command("new Churn model business=<@UMARIA|maria> data=<@UMARIA|maria> eng=<@UERIN|erin> "
+                           "risk=low")
+    assert "Recorded *AI-1*" in answer["text"]
+    slack.command("submit AI-1")
+    slack.deliver()
+    first, _ = [m for m in slack.dms_to("UMARIA") if m["blocks"][0]["text"]["text"].startswith("Sign-off requested")]
+    slack.click(ids.APPROVE, button(first, ids.APPROVE)["value"], user="UMARIA", message=first,
+                channel=first["channel"])
+    modal = slack.opened_modal()
+
+    answer = slack.submit(modal, ticked_all(modal), user="UMARIA")
+
+    assert answer["response_action"] == "update"
+    following = answer["view"]
+    assert following["callback_id"] == ids.CHECKLIST_MODAL
+    assert following["private_metadata"] != modal["private_metadata"]  # the other sign-off
+    assert slack.submit(following, ticked_all(following), user="UMARIA") == {}
+    with runtime.transaction() as session:
+        assert {s.role: s.state for s in session.exec(select(SignOff))} == {
+            "business": "approved", "data": "approved", "engineering": "pending"}
+
+
 def test_a_double_submission_records_one_decision(slack: Slack, runtime) -> None:
     open_review(slack)
     dm = request_dm(slack, "UDEV")

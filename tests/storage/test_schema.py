@@ -11,11 +11,14 @@ from sqlalchemy import inspect, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, SQLModel, select
 
+from bot.services.access.visibility import Audience
 from bot.services.initiatives.service import create_initiative, get_initiative
 from bot.services.reviews import service as reviews
 from storage.db import session_scope
 from storage.models import GateReview, Initiative, SignOff, StageTransition
 from tests.support.factories import TEAM, actor
+
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
 
@@ -99,7 +102,7 @@ def test_database_refuses_a_decision_without_its_time(runtime):
 def test_keys_are_sequential_per_workspace_and_case_insensitive(runtime):
     first, second = _initiative(runtime), _initiative(runtime)
     with runtime.transaction() as session:
-        assert get_initiative(session, team_id=TEAM, key="ai-2").id == second
-        assert get_initiative(session, team_id=TEAM, key=" AI-1 ").id == first
+        assert get_initiative(session, audience=EVERYONE, key="ai-2").id == second
+        assert get_initiative(session, audience=EVERYONE, key=" AI-1 ").id == first
         transitions = session.exec(select(StageTransition)).all()
         assert {t.initiative_id for t in transitions} == {first, second}

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import IO, Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import ColumnElement, Connection, or_, select
 from sqlmodel import col
 
 from bot.services.audit.export_formats import FORMATS
@@ -38,15 +38,20 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(), tzinfo=UTC)
 
 
-def export_rows(connection: Connection, selection: ExportFilter) -> Iterator[dict[str, Any]]:
-    """The selected events in chain order, one dict per event, fetched in batches through a server-side cursor."""
+def export_rows(connection: Connection, selection: ExportFilter, *,
+                visible: ColumnElement[bool]) -> Iterator[dict[str, Any]]:
+    """The selected events in chain order, one dict per event, fetched in batches through a server-side cursor.
+
+    `visible`: the condition on `initiative` rows that decides who may see an initiative
+    (`bot.services.access.visibility.visible_to`, which this domain sits below); events about an initiative the
+    reader may not see are left out, events about no initiative stay."""
     directory = load_directory(connection, team_id=selection.team_id)
     query = (
         select(AuditEvent.seq, AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.action,
                AuditEvent.subject_type, AuditEvent.subject_key, Initiative.number, AuditEvent.before,
                AuditEvent.after, AuditEvent.definition_version, AuditEvent.hash)
         .outerjoin(Initiative, col(Initiative.id) == AuditEvent.initiative_id)
-        .where(AuditEvent.team_id == selection.team_id)
+        .where(AuditEvent.team_id == selection.team_id, or_(col(AuditEvent.initiative_id).is_(None), visible))
         .order_by(col(AuditEvent.seq))
     )
     if selection.since:

@@ -18,6 +18,7 @@ from sqlalchemy import DateTime, Dialect, String, null, or_, select, type_coerce
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session, col
 
+from bot.services.access.visibility import Audience, visible_to
 from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from storage.models import AuditEvent, GateReview, Initiative, SignOff, StageTransition
@@ -130,11 +131,12 @@ class DigestData:
 
 
 def load_digest_data(
-    session: Session, *, team_id: str, as_of: datetime, since: datetime, tag: str | None = None,
+    session: Session, *, audience: Audience, as_of: datetime, since: datetime, tag: str | None = None,
     business_unit: str | None = None,
 ) -> DigestData:
     """Everything the digest as of `as_of` (its week beginning at `since`) needs, for the initiatives matching
-    the filter (a tag, or a team/business unit)."""
+    the filter (a tag, or a team/business unit) that the audience may see."""
+    team_id = audience.team_id
     catalog = catalog_for(session, team_id=team_id)
     connection = session.connection()  # Core rows: no ORM bookkeeping for 100,000 plain tuples
     initiatives: dict[int, InitiativeHistory] = {}
@@ -144,7 +146,7 @@ def load_digest_data(
     for row in connection.execute(
         select(Initiative.id, Initiative.number, Initiative.title,
                Initiative.tags if wanted_tag else null(), Initiative.business_unit if wanted_unit else null())
-        .where(Initiative.team_id == team_id, col(Initiative.created_at) <= as_of)
+        .where(visible_to(audience), col(Initiative.created_at) <= as_of)
     ):
         if wanted_tag and wanted_tag not in (row[3] or []):
             continue

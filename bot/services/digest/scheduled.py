@@ -34,7 +34,7 @@ from bot.services.digest.chart import render_chart
 from bot.services.digest.definitions import enabled_digests, ensure_default_digests, posted_in_week
 from bot.services.digest.report import DigestReport
 from bot.services.digest.schedule import due_time, iso_week, zone_named
-from bot.services.digest.service import compute_digest
+from bot.services.digest.service import channel_audience, compute_digest
 from bot.services.events import DigestPosted, emit
 from bot.services.scheduling import JobRuntime
 from storage.models import Digest, DigestRun, DigestRunStep, SlackMessage
@@ -130,7 +130,7 @@ def start_run(runtime: JobRuntime, wording: DigestWording, *, digest_id: int, as
             week = iso_week(as_of, zone_named(digest.timezone))
             if posted_in_week(session, digest, as_of):
                 raise AlreadyPosted(week)
-            report = compute_digest(session, digest=digest, as_of=as_of)
+            report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest))
             run = DigestRun(team_id=digest.team_id, digest_id=digest_id, week=week, as_of=as_of)
             session.add(run)
             session.flush()  # the unique constraint decides between replicas here
@@ -231,7 +231,7 @@ def _upload_chart(runtime: JobRuntime, slack: DigestSlack, run_id: int) -> int:
         run = session.get(DigestRun, run_id)
         digest = session.get(Digest, run.digest_id) if run else None
         assert run is not None and digest is not None
-        report = compute_digest(session, digest=digest, as_of=run.as_of)
+        report = compute_digest(session, digest=digest, as_of=run.as_of, audience=channel_audience(digest))
         attempt, channel_id, thread_ts = run.chart_attempts, run.channel_id, run.ts
     png = render_chart(report)
     step = "upload_url"

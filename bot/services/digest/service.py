@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from bot.delivery.outbox import describe_error, failed_messages
+from bot.services.access.visibility import Audience
 from bot.services.digest import metrics
 from bot.services.digest.history import DigestData, load_digest_data
 from bot.services.digest.report import DeliveryFailure, DigestReport
@@ -57,14 +58,20 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
     )
 
 
-def compute_digest(session: Session, *, digest: Digest, as_of: datetime) -> DigestReport:
-    """One digest as of a moment, read with a fixed number of queries (eight, plus one or two for evidence)."""
+def channel_audience(digest: Digest) -> Audience:
+    """Who reads the digest as posted: everyone in its channel."""
+    return Audience.channel(team_id=digest.team_id, channel_id=digest.channel_id)
+
+
+def compute_digest(session: Session, *, digest: Digest, as_of: datetime, audience: Audience) -> DigestReport:
+    """One digest as of a moment, of what `audience` may see (`channel_audience` for the digest as posted), read
+    with a fixed number of queries (eight, plus one or two for evidence)."""
     window = window_ending(as_of, zone_named(digest.timezone))
-    data = load_digest_data(session, team_id=digest.team_id, as_of=as_of, since=window.start, tag=digest.filter_tag,
+    data = load_digest_data(session, audience=audience, as_of=as_of, since=window.start, tag=digest.filter_tag,
                             business_unit=digest.filter_business_unit)
     return build_report(data, name=digest.name, scope=scope_of(digest), window=window,
                         delivery_failures=delivery_failures(session, team_id=digest.team_id, window=window),
-                        broken_evidence=broken_links(session, team_id=digest.team_id))
+                        broken_evidence=broken_links(session, audience=audience))
 
 
 def delivery_failures(session: Session, *, team_id: str, window: Window) -> list[DeliveryFailure]:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
+from bot.services.access.visibility import Audience, visible_to
 from bot.services.gates.catalog import Stage
 from bot.services.gates.workspaces import catalog_for
 from storage.models import Initiative
@@ -41,12 +42,12 @@ def is_stalled(initiative: Initiative, stage: Stage, now: datetime) -> bool:
     )
 
 
-def portfolio_by_stage(session: Session, *, team_id: str, now: datetime) -> list[StageColumn]:
-    """Active and paused initiatives, grouped by stage in the catalog's order."""
-    catalog = catalog_for(session, team_id=team_id)
+def portfolio_by_stage(session: Session, *, audience: Audience, now: datetime) -> list[StageColumn]:
+    """Active and paused initiatives the audience may see, grouped by stage in the catalog's order."""
+    catalog = catalog_for(session, team_id=audience.team_id)
     initiatives = session.exec(
         select(Initiative)
-        .where(Initiative.team_id == team_id, col(Initiative.status).in_(("active", "paused")))
+        .where(visible_to(audience), col(Initiative.status).in_(("active", "paused")))
         .order_by(col(Initiative.number))
     ).all()
     columns = []
@@ -60,14 +61,15 @@ def portfolio_by_stage(session: Session, *, team_id: str, now: datetime) -> list
     return columns
 
 
-def stalled_initiatives(session: Session, *, team_id: str, now: datetime) -> list[Initiative]:
-    """Active initiatives longer in their stage than its threshold (newest definition), longest first."""
-    catalog = catalog_for(session, team_id=team_id)
+def stalled_initiatives(session: Session, *, audience: Audience, now: datetime) -> list[Initiative]:
+    """Active initiatives the audience may see, longer in their stage than its threshold (newest definition),
+    longest first."""
+    catalog = catalog_for(session, team_id=audience.team_id)
     thresholds = {stage.id: stage for stage in catalog.stages if stage.stall_after_days is not None}
     if not thresholds:
         return []
     candidates = session.exec(
-        select(Initiative).where(Initiative.team_id == team_id, Initiative.status == "active",
+        select(Initiative).where(visible_to(audience), Initiative.status == "active",
                                  col(Initiative.stage).in_(thresholds))
     ).all()
     stalled = [i for i in candidates if is_stalled(i, thresholds[i.stage], now)]

@@ -10,6 +10,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.services.access.actors import Actor
+from bot.services.access.visibility import Audience, visible_to
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import InitiativeCreated, OwnersChanged, StageChanged, emit
@@ -45,10 +46,10 @@ EDITABLE_FIELDS = ("title", "description", "problem", "kpi_name", "kpi_baseline"
                    "business_unit", "tags", "risk_tier")
 
 
-def get_initiative(session: Session, *, team_id: str, key: str, for_update: bool = False) -> Initiative:
-    """Look an initiative up by its key (`AI-12`, any case)."""
+def get_initiative(session: Session, *, audience: Audience, key: str, for_update: bool = False) -> Initiative:
+    """Look an initiative up by its key (`AI-12`, any case). One the audience may not see is not there for it."""
     number = parse_key(key)
-    query = select(Initiative).where(Initiative.team_id == team_id, Initiative.number == number)
+    query = select(Initiative).where(visible_to(audience), Initiative.number == number)
     if for_update:
         query = query.with_for_update()
     initiative = session.exec(query.execution_options(populate_existing=for_update)).first()
@@ -290,13 +291,14 @@ def _record_transition(
 def list_initiatives(
     session: Session,
     *,
-    team_id: str,
+    audience: Audience,
     stage: str | None = None,
     owner: str | None = None,
     statuses: Sequence[str] = ("active", "paused"),
     limit: int | None = None,
 ) -> list[Initiative]:
-    query = _initiatives_where(select(Initiative), team_id=team_id, stage=stage, owner=owner, statuses=statuses)
+    """The initiatives the audience may see, with the given statuses, in a stage or owned/recorded by someone."""
+    query = _initiatives_where(select(Initiative), audience=audience, stage=stage, owner=owner, statuses=statuses)
     query = query.order_by(col(Initiative.number))
     if limit:
         query = query.limit(limit)
@@ -306,20 +308,20 @@ def list_initiatives(
 def count_initiatives(
     session: Session,
     *,
-    team_id: str,
+    audience: Audience,
     stage: str | None = None,
     owner: str | None = None,
     statuses: Sequence[str] = ("active", "paused"),
 ) -> int:
     """How many initiatives `list_initiatives` would return without a limit (for "and N more")."""
-    query = _initiatives_where(select(func.count()).select_from(Initiative), team_id=team_id, stage=stage,
+    query = _initiatives_where(select(func.count()).select_from(Initiative), audience=audience, stage=stage,
                                owner=owner, statuses=statuses)
     return int(session.exec(query).one())
 
 
-def _initiatives_where(query: Any, *, team_id: str, stage: str | None, owner: str | None,
+def _initiatives_where(query: Any, *, audience: Audience, stage: str | None, owner: str | None,
                        statuses: Sequence[str]) -> Any:
-    query = query.where(Initiative.team_id == team_id, col(Initiative.status).in_(statuses))
+    query = query.where(visible_to(audience), col(Initiative.status).in_(statuses))
     if stage:
         query = query.where(Initiative.stage == stage)
     if owner:

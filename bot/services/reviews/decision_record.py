@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from bot.services.access.visibility import Audience
 from bot.services.audit.chain import ChainReport, verify_chain
 from bot.services.audit.identity import Directory, load_directory
 from bot.services.gates.catalog import ChecklistItem, GateCatalog
@@ -100,9 +101,11 @@ class DecisionRecord:
         return asdict(self)
 
 
-def load_snapshot(session: Session, *, team_id: str, key: str) -> Snapshot:
-    """Everything the record shows, read in one transaction. Verifies the workspace's whole chain."""
-    initiative = get_initiative(session, team_id=team_id, key=key)
+def load_snapshot(session: Session, *, audience: Audience, key: str) -> Snapshot:
+    """Everything the record shows, read in one transaction, of an initiative the audience may see. Verifies the
+    workspace's whole chain."""
+    team_id = audience.team_id
+    initiative = get_initiative(session, audience=audience, key=key)
     reviews = list(session.exec(select(GateReview).where(GateReview.initiative_id == initiative.id)
                                 .order_by(col(GateReview.opened_at), col(GateReview.id))))
     sign_offs: dict[int, list[SignOff]] = {review.id: [] for review in reviews}  # type: ignore[misc]

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from bot.integrations.targets import OutboundPolicy, vet_each
 from bot.services.access.actors import Actor, require_admin
 from bot.services.access.delegation import is_delegate_of
+from bot.services.access.visibility import Audience, visible_to
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import ReviewClosed, ReviewOpened, SignOffDecided, emit
@@ -50,6 +51,15 @@ class Decision:
     initiative: Initiative
     recorded: bool
     gate_passed: bool = False
+
+
+@dataclass(frozen=True)
+class VettedLinks:
+    """Evidence links whose hosts were vetted before the decision's transaction (`vet_evidence_links`): the links
+    as they are stored, or what is wrong with them, told in its turn after the checklist's problems."""
+
+    links: tuple[str, ...] = ()
+    problem: InvalidInput | None = None
 
 
 @dataclass(frozen=True)
@@ -145,11 +155,12 @@ def approve(
     ticked: Iterable[str] = (),
     waivers: Mapping[str, str] | None = None,
     comment: str = "",
-    evidence_links: Iterable[str] = (),
+    evidence_links: Iterable[str] | VettedLinks = (),
     now: datetime | None = None,
 ) -> Decision:
-    """Approve with the checklist: every item ticked, or waived with a reason. Evidence links meet the rules that
-    need no network here; surfaces vet their hosts first (`check_evidence_links` with the evidence policy)."""
+    """Approve with the checklist: every item ticked, or waived with a reason. Plain evidence links meet the rules
+    that need no network; surfaces pass `VettedLinks`, whose hosts were resolved and vetted before the transaction
+    (`vet_evidence_links` with the evidence policy)."""
     sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
     _require_decider(session, actor, sign_off, initiative, now=now or utcnow())
     if sign_off.state != "pending":
@@ -161,7 +172,7 @@ def approve(
         "ticked": sorted(ticked_ids),
         "waivers": waiver_reasons,
         "comment": clean_text(comment, COMMENT) or None,
-        "evidence_links": check_evidence_links(evidence_links),
+        "evidence_links": _stored_links(evidence_links),
     }
     return _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
                    values=values, now=now or utcnow())
@@ -222,12 +233,14 @@ def sign_off_to_decide(session: Session, *, actor: Actor, sign_off_id: int,
 
 
 def pending_sign_offs_for(session: Session, *, team_id: str, user_id: str) -> list[PendingSignOff]:
-    """A person's pending sign-offs, oldest first."""
+    """A person's pending sign-offs, oldest first, of the initiatives they may see."""
+    reader = Audience.person(team_id=team_id, user_id=user_id)
     rows = session.exec(
         select(SignOff, GateReview, Initiative)
         .join(GateReview, col(GateReview.id) == SignOff.review_id)
         .join(Initiative, col(Initiative.id) == GateReview.initiative_id)
-        .where(SignOff.team_id == team_id, SignOff.assignee == user_id, SignOff.state == "pending")
+        .where(SignOff.team_id == team_id, SignOff.assignee == user_id, SignOff.state == "pending",
+               visible_to(reader))
         .order_by(col(SignOff.requested_at), col(SignOff.id))
     )
     return [PendingSignOff(*row) for row in rows]
@@ -291,6 +304,22 @@ def _check_checklist(items: tuple[ChecklistItem, ...], ticked: set[str],
     if problems:
         raise ChecklistIncomplete(problems)
     return ticked, reasons
+
+
+def vet_evidence_links(links: Iterable[str], *, policy: OutboundPolicy) -> VettedLinks:
+    """Resolve and vet the links' hosts (up to 2 s), before the decision's transaction, never under its locks."""
+    try:
+        return VettedLinks(tuple(check_evidence_links(links, policy=policy)))
+    except InvalidInput as problem:
+        return VettedLinks(problem=problem)
+
+
+def _stored_links(links: Iterable[str] | VettedLinks) -> list[str]:
+    if not isinstance(links, VettedLinks):
+        return check_evidence_links(links)
+    if links.problem is not None:
+        raise links.problem
+    return list(links.links)
 
 
 def check_evidence_links(links: Iterable[str], *, policy: OutboundPolicy | None = None) -> list[str]:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.integrations.evidence import LinkResult
+from bot.services.access.visibility import Audience, visible_to
 from bot.services.events import DomainEvent, EvidenceLinkChanged, ReviewOpened, SignOffDecided, emit
 from bot.services.reviews.service import lock_open_reviews
 from storage.models import EvidenceCheck, GateReview, Initiative, SignOff
@@ -150,9 +151,10 @@ class BrokenLink:
     initiative_keys: tuple[str, ...]
 
 
-def broken_links(session: Session, *, team_id: str, limit: int = 50) -> list[BrokenLink]:
-    """Flagged evidence links cited by sign-offs of initiatives still in play, with the initiatives citing them.
-    Two queries; the second (every sign-off's links) runs only when something is flagged."""
+def broken_links(session: Session, *, audience: Audience, limit: int = 50) -> list[BrokenLink]:
+    """Flagged evidence links cited by sign-offs of initiatives still in play that the audience may see, with the
+    initiatives citing them. Two queries; the second (every sign-off's links) runs only when something is flagged."""
+    team_id = audience.team_id
     flagged = {row.url: row for row in session.exec(
         select(EvidenceCheck).where(EvidenceCheck.team_id == team_id, col(EvidenceCheck.state).in_(FLAGGED)))}
     if not flagged:
@@ -162,7 +164,7 @@ def broken_links(session: Session, *, team_id: str, limit: int = 50) -> list[Bro
         select(SignOff.evidence_links, Initiative.number)
         .join(GateReview, col(GateReview.id) == SignOff.review_id)
         .join(Initiative, col(Initiative.id) == GateReview.initiative_id)
-        .where(SignOff.team_id == team_id, Initiative.status != "retired")
+        .where(SignOff.team_id == team_id, Initiative.status != "retired", visible_to(audience))
     ):
         for url in links:
             if url in flagged:

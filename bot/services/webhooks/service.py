@@ -22,6 +22,7 @@ from bot.services.access.actors import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.events import DigestPosted, DomainEvent, InitiativeCreated, ReviewOpened, SignOffDecided, StageChanged
+from bot.services.validation import clean_characters
 from bot.services.webhooks.event_types import EVENT_TYPES
 from storage.models import GateReview, Initiative, SignOff, WebhookDelivery, WebhookEndpoint
 from storage.types import utcnow
@@ -40,7 +41,7 @@ def add_endpoint(session: Session, *, actor: Actor, settings: Settings, url: str
                  events: list[str] | None = None) -> Registered:
     """Register a receiver for some (default: all) event types. Admins only; audited without the secret."""
     require_admin(actor, doing="register webhooks")
-    url = url.strip().strip("<>")
+    url = clean_characters(url).strip().strip("<>")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"That URL is longer than {MAX_URL_LENGTH} characters; use a shorter endpoint URL.")
     try:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.services.access.visibility import Audience
 from bot.services.initiatives.service import create_initiative, get_initiative
 from bot.services.reviews import service as reviews
 from storage.models import GateReview, SignOff
@@ -14,8 +15,8 @@ def decide_everything(runtime, key: str, *, team_id: str = TEAM, waive_item: str
                       evidence: tuple[str, ...] = ()) -> None:  # type: ignore[no-untyped-def]
     """Submit `key` for its next gate and approve every sign-off as its assignee."""
     with runtime.transaction() as session:
-        review = reviews.submit_for_next_gate(session, actor=actor("UBIZ", team_id=team_id),
-                                              initiative=get_initiative(session, team_id=team_id, key=key))
+        initiative = get_initiative(session, audience=Audience.workspace(team_id=team_id), key=key)
+        review = reviews.submit_for_next_gate(session, actor=actor("UBIZ", team_id=team_id), initiative=initiative)
         sign_off_ids = [s.id for s in reviews.sign_offs_of(session, review_id=review.id)]
     for sign_off_id in sign_off_ids:
         with runtime.transaction() as session:

@@ -9,6 +9,7 @@ from alembic import command
 from sqlalchemy import select, text, update
 from sqlmodel import Session
 
+from bot.services.access.visibility import Audience
 from bot.services.audit.chain import ChainFields, all_refs, canonical, chain_hash, ref_replacements, verify_chain
 from bot.services.initiatives.service import assign_owners, get_initiative
 from storage.db import make_engine
@@ -19,12 +20,14 @@ from tests.services.audit.history import decide_everything, new_initiative
 from tests.support.factories import TEAM, actor
 from tests.support.processes import race
 
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
+
 
 def _history(runtime) -> None:
     key = new_initiative(runtime)
     decide_everything(runtime, key)
     with runtime.transaction() as session:
-        assign_owners(session, actor=actor("UBIZ"), initiative=get_initiative(session, team_id=TEAM, key=key),
+        assign_owners(session, actor=actor("UBIZ"), initiative=get_initiative(session, audience=EVERYONE, key=key),
                       owners={"engineering": "UENG2"})
 
 

@@ -9,11 +9,14 @@ from datetime import UTC, datetime
 
 from sqlmodel import Session, select
 
+from bot.services.access.visibility import Audience
 from bot.services.audit.identity import remember_identity
 from bot.services.initiatives.service import create_initiative, edit_initiative, get_initiative
 from storage.models import AuditEvent
 from tests.services.audit.history import OWNERS, decide_everything
 from tests.support.factories import TEAM, actor
+
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
 
 JAN, MAR, MAY = (datetime(2026, month, 10, 9, 30, tzinfo=UTC) for month in (1, 3, 5))
 
@@ -60,7 +63,7 @@ def test_jsonl_keeps_only_the_dates_and_initiative_asked_for(runtime, cli, tmp_p
     _create(runtime, "Demand forecast", MAR)
     key = _create(runtime, "Fraud scoring", MAY)
     with runtime.transaction() as session:
-        edit_initiative(session, actor=actor("UBIZ"), initiative=get_initiative(session, team_id=TEAM, key="AI-2"),
+        edit_initiative(session, actor=actor("UBIZ"), initiative=get_initiative(session, audience=EVERYONE, key="AI-2"),
                         title="Demand forecasting")
     target = tmp_path / "march.jsonl"
 

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
+from bot.services.access.visibility import Audience
 from bot.services.audit.identity import remember_identity
 from bot.services.initiatives.service import get_initiative
 from bot.services.reviews import lifecycle
@@ -17,6 +18,8 @@ from bot.services.reviews import service as reviews
 from storage.models import AppAdmin, Delegation, NudgeLog, UserProfile
 from tests.services.audit.history import decide_everything, new_initiative
 from tests.support.factories import TEAM, actor
+
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
 
 
 def _everything_stored(engine) -> str:
@@ -39,14 +42,14 @@ def _history_of_maria(runtime) -> str:
     key = new_initiative(runtime)
     decide_everything(runtime, key)
     with runtime.transaction() as session:
-        initiative = get_initiative(session, team_id=TEAM, key=key)
+        initiative = get_initiative(session, audience=EVERYONE, key=key)
         review = reviews.submit_for_next_gate(session, actor=actor("UBIZ"), initiative=initiative)
         data = next(s for s in reviews.sign_offs_of(session, review_id=review.id) if s.role == "data")
     with runtime.transaction() as session:
         reviews.request_changes(session, actor=actor("UDATA"), sign_off_id=data.id,
                                 reason="Ask <@UBIZ> for the measured baseline")
     with runtime.transaction() as session:
-        lifecycle.pause(session, actor=actor("UBIZ"), initiative=get_initiative(session, team_id=TEAM, key=key),
+        lifecycle.pause(session, actor=actor("UBIZ"), initiative=get_initiative(session, audience=EVERYONE, key=key),
                         reason="Maria is on leave")
     return key
 

@@ -6,6 +6,7 @@ import json
 
 from sqlalchemy import update
 
+from bot.services.access.visibility import Audience
 from bot.services.audit.identity import remember_identity
 from bot.services.gates.catalog import default_document
 from bot.services.initiatives.service import get_initiative
@@ -13,6 +14,8 @@ from bot.services.reviews import service as reviews
 from storage.models import AuditEvent, GateDefinitionVersion
 from tests.services.audit.history import decide_everything, new_initiative
 from tests.support.factories import TEAM, actor
+
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
 
 EVIDENCE = "https://wiki.example.com/fraud/data-governance"
 
@@ -52,7 +55,7 @@ def test_json_record_shows_a_failed_gate_and_a_chain_that_no_longer_verifies(run
     key = new_initiative(runtime)
     with runtime.transaction() as session:
         review = reviews.submit_for_next_gate(session, actor=actor("UBIZ"),
-                                              initiative=get_initiative(session, team_id=TEAM, key=key))
+                                              initiative=get_initiative(session, audience=EVERYONE, key=key))
         engineering = next(s for s in reviews.sign_offs_of(session, review_id=review.id) if s.role == "engineering")
     with runtime.transaction() as session:
         reviews.request_changes(session, actor=actor("UENG"), sign_off_id=engineering.id,

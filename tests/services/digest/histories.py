@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from bot.runtime import Runtime
+from bot.services.access.visibility import Audience
 from bot.services.audit import service as audit
 from bot.services.initiatives import service as initiatives
 from bot.services.initiatives.service import create_initiative, get_initiative
@@ -20,6 +21,8 @@ from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
 from storage.models import GateReview, SignOff
 from tests.support.factories import TEAM, actor
+
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
 
 AS_OF = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
@@ -54,7 +57,7 @@ class History:
 
     def submit(self, key: str, at: datetime) -> dict[str, int]:
         with self.runtime.transaction() as session:
-            initiative = get_initiative(session, team_id=TEAM, key=key)
+            initiative = get_initiative(session, audience=EVERYONE, key=key)
             review = reviews.submit_for_next_gate(session, actor=actor("UBIZ"), initiative=initiative, now=at)
             return {s.role: s.id for s in reviews.sign_offs_of(session, review_id=review.id)}
 
@@ -79,7 +82,7 @@ class History:
 
     def lifecycle(self, key: str, at: datetime, change: str, reason: str, **kwargs: str) -> None:
         with self.clock.at(at), self.runtime.transaction() as session:
-            initiative = get_initiative(session, team_id=TEAM, key=key)
+            initiative = get_initiative(session, audience=EVERYONE, key=key)
             who = ADMIN if change in ("retire", "move_stage") else actor("UBIZ")
             getattr(lifecycle, change)(session, actor=who, initiative=initiative, reason=reason, **kwargs)
 

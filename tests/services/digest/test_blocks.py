@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.services.digest.service import compute_digest
+from bot.services.digest.service import channel_audience, compute_digest
 from bot.views.digest import digest_blocks, fallback_text
 from storage.models import Digest
 from tests.services.digest.bulk import insert_portfolio
@@ -19,7 +19,7 @@ def test_two_thousand_initiatives_fit_in_one_valid_message(runtime):
         insert_portfolio(session, team_id=TEAM, count=2000, as_of=AS_OF)
     digest = Digest(team_id=TEAM, name="default", channel_id="C1", timezone="Europe/Berlin", created_by="system")
     with runtime.transaction() as session:
-        report = compute_digest(session, digest=digest, as_of=AS_OF)
+        report = compute_digest(session, digest=digest, as_of=AS_OF, audience=channel_audience(digest))
     blocks = [block.to_dict() for block in digest_blocks(report)]
 
     assert validate_blocks(blocks, "message") == []

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from bot.services.digest.service import compute_digest
+from bot.services.digest.service import channel_audience, compute_digest
 from storage.models import Digest
 from tests.services.digest.histories import AS_OF, Clock, build_fixture_portfolio, utc
 from tests.support.factories import TEAM
@@ -17,7 +17,7 @@ def report(runtime, monkeypatch):
     build_fixture_portfolio(runtime, Clock(monkeypatch))
     digest = Digest(team_id=TEAM, name="default", channel_id="C1", timezone="Europe/Berlin", created_by="system")
     with runtime.transaction() as session:
-        return compute_digest(session, digest=digest, as_of=AS_OF)
+        return compute_digest(session, digest=digest, as_of=AS_OF, audience=channel_audience(digest))
 
 
 def test_week_and_funnel_now_and_last_week(report):

@@ -9,6 +9,7 @@ import sys
 import pytest
 
 from bot.config import load_settings
+from bot.services.access.visibility import Audience
 from bot.services.gate_editing import edits as gate_edits
 from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import ParsedCatalogs, catalog_for
@@ -16,6 +17,8 @@ from bot.services.initiatives.service import create_initiative, get_initiative
 from bot.services.reviews import service as reviews
 from bot.wiring import build_runtime
 from tests.support.factories import TEAM, actor
+
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
 ADMIN = actor("UADMIN", admin=True)
@@ -60,7 +63,8 @@ def test_a_new_version_is_seen_at_once_and_the_old_one_stays_as_it_was(runtime, 
         gate_edits.edit_stage(session, actor=ADMIN, based_on=1, stage_id="idea", name="Ideas", stall_after_days=None)
     with runtime.transaction() as session:
         assert catalog_for(session, team_id=TEAM).stage("idea").name == "Ideas"
-        review = reviews.open_review_of(session, initiative_id=get_initiative(session, team_id=TEAM, key="AI-1").id)
+        initiative = get_initiative(session, audience=EVERYONE, key="AI-1")
+        review = reviews.open_review_of(session, initiative_id=initiative.id)
         assert review is not None and review.definition_version == 1
         assert catalog_for(session, team_id=TEAM, version=1).stage("idea").name == "Idea"  # pinned, unchanged
     with runtime.transaction() as session:

@@ -5,10 +5,13 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.cli import main
+from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import create_initiative, get_initiative, history
 from storage.models import AuditEvent, GateDefinitionVersion
 from tests.support.factories import TEAM, actor
+
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
 
 
 def _versions(runtime) -> list[int]:
@@ -88,7 +91,7 @@ def test_import_removing_an_occupied_stage_needs_move(runtime, tmp_path, capsys)
     assert main(["gates", "import", str(file), "--move", "idea=pilot"]) == 0
     assert capsys.readouterr().out.splitlines()[-2:] == [f"> {key} moves to pilot", "Saved version 2 (was 1)."]
     with runtime.transaction() as session:
-        initiative = get_initiative(session, team_id=TEAM, key=key)
+        initiative = get_initiative(session, audience=EVERYONE, key=key)
         assert initiative.stage == "pilot"
         assert "stage.moved_by_gate_change" in [e.action for e in history(session, initiative=initiative)]
 

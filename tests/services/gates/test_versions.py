@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from sqlmodel import col, select
 
+from bot.services.access.visibility import Audience
 from bot.services.errors import Conflict, PermissionDenied
 from bot.services.gate_editing import edits as gate_edits
 from bot.services.gate_editing.service import InvalidDefinition, current_document, save_definition
@@ -15,6 +16,8 @@ from bot.services.initiatives.service import create_initiative, get_initiative, 
 from bot.services.reviews import service as reviews
 from storage.models import AuditEvent, GateDefinitionVersion, GateReview, SignOff, StageTransition
 from tests.support.factories import TEAM, actor
+
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
 
 ADMIN = actor("UADMIN", admin=True)
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG", "compliance": "UCOMP"}
@@ -33,7 +36,7 @@ def _new(runtime, title="Churn model", risk="medium") -> str:
 
 def _submit(runtime, key) -> int:
     with runtime.transaction() as session:
-        initiative = get_initiative(session, team_id=TEAM, key=key)
+        initiative = get_initiative(session, audience=EVERYONE, key=key)
         return reviews.submit_for_next_gate(session, actor=actor("UBIZ"), initiative=initiative).id
 
 
@@ -145,7 +148,7 @@ def test_removing_a_stage_that_holds_initiatives_needs_a_target(runtime):
         saved = gate_edits.remove_stage(session, actor=ADMIN, based_on=1, stage_id="idea", move_to="pilot")
     assert saved.moved == {key: "pilot"}
     with runtime.transaction() as session:
-        initiative = get_initiative(session, team_id=TEAM, key=key)
+        initiative = get_initiative(session, audience=EVERYONE, key=key)
         catalog = catalog_for(session, team_id=TEAM)
         transition = session.get(StageTransition, initiative.current_transition_id)
         events = history(session, initiative=initiative)
@@ -162,7 +165,7 @@ def test_removing_a_stage_that_holds_initiatives_needs_a_target(runtime):
 def test_removing_the_target_of_an_open_review_cancels_it(runtime):
     key = _new(runtime)
     with runtime.transaction() as session:
-        initiative = get_initiative(session, team_id=TEAM, key=key)
+        initiative = get_initiative(session, audience=EVERYONE, key=key)
     review_id = _submit(runtime, key)
     with runtime.transaction() as session:
         gate_edits.remove_stage(session, actor=ADMIN, based_on=1, stage_id="pilot")
@@ -170,7 +173,7 @@ def test_removing_the_target_of_an_open_review_cancels_it(runtime):
         assert review.state == "cancelled" and "'pilot' was removed" in review.close_reason
         assert session.exec(select(SignOff).where(SignOff.review_id == review_id,
                                                   SignOff.state == "pending")).first() is None
-        assert get_initiative(session, team_id=TEAM, key=key).stage == initiative.stage == "idea"
+        assert get_initiative(session, audience=EVERYONE, key=key).stage == initiative.stage == "idea"
         assert catalog_for(session, team_id=TEAM).next_gate("idea").to_stage == "production"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from bot.services.access.visibility import Audience
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.initiatives.service import (
     assign_owners,
@@ -20,6 +21,8 @@ from bot.services.reviews import service as reviews
 from storage.models import AuditEvent, GateReview, Initiative, StageTransition
 from tests.support.factories import TEAM, actor
 
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
+
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
 
 
@@ -30,7 +33,7 @@ def _create(runtime, by="UANYONE", **kwargs):
 
 
 def _get(session, key):
-    return get_initiative(session, team_id=TEAM, key=key)
+    return get_initiative(session, audience=EVERYONE, key=key)
 
 
 @pytest.mark.parametrize(("fields", "message"), [
@@ -122,8 +125,8 @@ def test_retire_is_for_admins_needs_a_reason_and_cancels_the_open_review(runtime
         initiative = _get(session, key)
         assert (initiative.status, initiative.retired_reason) == ("retired", "merged into AI-7")
         assert session.exec(select(GateReview)).one().state == "cancelled"
-        assert list_initiatives(session, team_id=TEAM) == []
-        assert [i.key for i in list_initiatives(session, team_id=TEAM, statuses=("retired",))] == [key]
+        assert list_initiatives(session, audience=EVERYONE) == []
+        assert [i.key for i in list_initiatives(session, audience=EVERYONE, statuses=("retired",))] == [key]
 
 
 def test_going_back_a_stage_is_an_audited_admin_action(runtime):
@@ -151,9 +154,9 @@ def test_list_filters_by_stage_and_by_owner(runtime):
     with runtime.transaction() as session:
         lifecycle.move_stage(session, actor=actor("UADMIN", admin=True), initiative=_get(session, second),
                              to_stage="pilot", reason="imported")
-        assert [i.title for i in list_initiatives(session, team_id=TEAM, stage="pilot")] == ["Two"]
-        assert [i.title for i in list_initiatives(session, team_id=TEAM, owner="UDATA")] == ["One"]
-        assert len(list_initiatives(session, team_id=TEAM)) == 2
+        assert [i.title for i in list_initiatives(session, audience=EVERYONE, stage="pilot")] == ["Two"]
+        assert [i.title for i in list_initiatives(session, audience=EVERYONE, owner="UDATA")] == ["One"]
+        assert len(list_initiatives(session, audience=EVERYONE)) == 2
 
 
 def test_every_stored_text_drops_the_characters_that_spoof_display(runtime):

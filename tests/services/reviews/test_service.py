@@ -5,12 +5,15 @@ from __future__ import annotations
 import pytest
 from sqlmodel import select
 
+from bot.services.access.visibility import Audience
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.initiatives.service import create_initiative, get_initiative
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
 from storage.models import AuditEvent, GateReview, SignOff, StageTransition
 from tests.support.factories import actor
+
+EVERYONE = Audience.workspace(team_id="T0TEST")  # who reads: anyone in the test workspace
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
 
@@ -22,7 +25,7 @@ def _new(runtime, *, risk="medium", owners=OWNERS, title="Fraud scoring"):
 
 def _submit(runtime, key, by="UBIZ"):
     with runtime.transaction() as session:
-        initiative = get_initiative(session, team_id="T0TEST", key=key)
+        initiative = get_initiative(session, audience=EVERYONE, key=key)
         review = reviews.submit_for_next_gate(session, actor=actor(by), initiative=initiative)
         return review.id, {s.role: s.id for s in reviews.sign_offs_of(session, review_id=review.id)}
 
@@ -47,7 +50,7 @@ def test_gate_passes_when_every_required_role_approves(runtime):
 
     assert final.recorded and final.gate_passed
     with runtime.transaction() as session:
-        initiative = get_initiative(session, team_id="T0TEST", key=key)
+        initiative = get_initiative(session, audience=EVERYONE, key=key)
         assert initiative.stage == "pilot"
         assert session.get(GateReview, review_id).state == "passed"
         transitions = session.exec(select(StageTransition).where(StageTransition.initiative_id == initiative.id)
@@ -72,7 +75,7 @@ def test_submit_refuses_missing_owner_and_second_open_review(runtime):
     with runtime.transaction() as session:
         from bot.services.initiatives.service import assign_owners
 
-        assign_owners(session, actor=actor("UBIZ"), initiative=get_initiative(session, team_id="T0TEST", key=key),
+        assign_owners(session, actor=actor("UBIZ"), initiative=get_initiative(session, audience=EVERYONE, key=key),
                       owners={"engineering": "UENG"})
     _submit(runtime, key)
     with pytest.raises(Conflict, match="already has an open review"):
@@ -129,7 +132,7 @@ def test_request_changes_closes_review_and_resubmission_starts_afresh(runtime):
     with runtime.transaction() as session:
         assert session.get(GateReview, review_id).state == "changes_requested"
         assert session.get(SignOff, sign_offs["engineering"]).state == "cancelled"
-        assert get_initiative(session, team_id="T0TEST", key=key).stage == "idea"
+        assert get_initiative(session, audience=EVERYONE, key=key).stage == "idea"
     late = _approve(runtime, sign_offs["engineering"], "UENG")
     assert not late.recorded and late.sign_off.state == "cancelled"
 
@@ -146,7 +149,7 @@ def test_reassigning_an_owner_moves_the_pending_sign_off(runtime):
     with runtime.transaction() as session:
         from bot.services.initiatives.service import assign_owners
 
-        initiative = get_initiative(session, team_id="T0TEST", key=key)
+        initiative = get_initiative(session, audience=EVERYONE, key=key)
         assign_owners(session, actor=actor("UBIZ"), initiative=initiative, owners={"data": "UNEWDATA"})
     with pytest.raises(PermissionDenied):
         _approve(runtime, sign_offs["data"], "UDATA")
@@ -169,7 +172,7 @@ def test_paused_initiative_cannot_be_submitted_or_decided(runtime):
     key = _new(runtime)
     _, sign_offs = _submit(runtime, key)
     with runtime.transaction() as session:
-        lifecycle.pause(session, actor=actor("UBIZ"), initiative=get_initiative(session, team_id="T0TEST", key=key))
+        lifecycle.pause(session, actor=actor("UBIZ"), initiative=get_initiative(session, audience=EVERYONE, key=key))
     with pytest.raises(Conflict, match="paused"):
         _approve(runtime, sign_offs["business"], "UBIZ")
 

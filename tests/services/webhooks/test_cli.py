@@ -38,3 +38,10 @@ def test_an_address_httpx_cannot_parse_is_one_clear_refusal_not_an_unexpected_er
         "https://hooks.example.com/initiatives (or a host in WEBHOOK_ALLOWED_HOSTS).")
     assert main(["webhooks", "list"]) == 0
     assert "No webhooks are registered" in capsys.readouterr().out
+
+
+def test_characters_that_spoof_display_are_not_stored_in_a_webhook_url(runtime, capsys):
+    assert main(["webhooks", "add", "https://hooks.example.com/\u202einitiatives\u200b"]) == 0
+    capsys.readouterr()
+    assert main(["webhooks", "list"]) == 0
+    assert capsys.readouterr().out.strip() == "1. https://hooks.example.com/initiatives - all events - enabled"

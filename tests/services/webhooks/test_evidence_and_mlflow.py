@@ -8,6 +8,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
+from bot.services.access.visibility import Audience
 from bot.services.initiatives.service import get_initiative
 from bot.services.reviews import service as reviews
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents, results_for
@@ -17,6 +18,8 @@ from storage.models import EvidenceCheck, SignOff
 from storage.types import utcnow
 from tests.services.webhooks.support import approve, open_review, with_mlflow_item
 from tests.support.factories import TEAM, actor
+
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
 
 MLFLOW = "https://93.184.215.16/api/2.0/mlflow"
 ADMIN = actor("UADMIN", admin=True)
@@ -65,10 +68,10 @@ def test_a_new_review_rechecks_the_links_of_earlier_sign_offs(checked, respx_moc
     approve(checked, sign_offs["data"], "UDATA", ["https://docs.example.com/card"])
     check_due_evidence(checked)
     with checked.transaction() as session:
-        reviews.cancel_open_review(session, actor=ADMIN, initiative=get_initiative(session, team_id=TEAM, key=key),
+        reviews.cancel_open_review(session, actor=ADMIN, initiative=get_initiative(session, audience=EVERYONE, key=key),
                                    reason="rescoped")
         reviews.submit_for_next_gate(session, actor=actor("UBIZ"),
-                                     initiative=get_initiative(session, team_id=TEAM, key=key))
+                                     initiative=get_initiative(session, audience=EVERYONE, key=key))
     assert check_due_evidence(checked) == 1 and route.call_count == 2
 
 
@@ -162,7 +165,7 @@ def test_evidence_rows_exist_only_for_links_on_sign_offs(checked):
 def test_broken_links_are_flagged_in_the_sign_off_dm_and_in_the_digest(checked, respx_mock):
     from bot.presenters import sign_off_card
     from bot.services.digest.definitions import preview_digest
-    from bot.services.digest.service import compute_digest
+    from bot.services.digest.service import channel_audience, compute_digest
     from bot.views.digest import digest_blocks
     from bot.views.messages import sign_off_request
 
@@ -180,7 +183,8 @@ def test_broken_links_are_flagged_in_the_sign_off_dm_and_in_the_digest(checked, 
                                 for path in ("/gone", "/card"))
         assert "broken: HTTP 404" in gone_line and "broken" not in card_line
 
-        report = compute_digest(session, digest=preview_digest(TEAM, checked.settings), as_of=utcnow())
+        digest = preview_digest(TEAM, checked.settings)
+        report = compute_digest(session, digest=digest, as_of=utcnow(), audience=channel_audience(digest))
     assert [(b.url, b.initiative_keys, b.detail) for b in report.broken_links] == [
         ("https://docs.example.com/gone", (key,), "HTTP 404")]
     section = next(b for b in digest_blocks(report) if "Broken evidence links" in str(b.to_dict()))

@@ -13,6 +13,7 @@ import jsonschema
 import pytest
 from sqlmodel import select
 
+from bot.services.access.visibility import Audience
 from bot.services.errors import InvalidInput, PermissionDenied
 from bot.services.initiatives.service import create_initiative, get_initiative
 from bot.services.reviews import service as reviews
@@ -22,6 +23,8 @@ from storage.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
 from storage.types import utcnow
 from tests.support.factories import TEAM, actor
 from tests.support.webhooks import verify_as_receiver
+
+EVERYONE = Audience.workspace(team_id=TEAM)  # who reads: anyone in the test workspace
 
 HOOK = "https://hooks.example.com/initiatives"
 PINNED = "https://93.184.215.14/initiatives"  # what the guarded transport connects to (see conftest)
@@ -87,7 +90,7 @@ def test_events_follow_the_subscription_and_the_documented_schema(hooked, respx_
     _register(hooked, url="https://hooks.example.com/stages", events=["stage.changed"])
     key = _create(hooked)
     with hooked.transaction() as session:
-        initiative = get_initiative(session, team_id=TEAM, key=key)
+        initiative = get_initiative(session, audience=EVERYONE, key=key)
         review = reviews.submit_for_next_gate(session, actor=actor("UBIZ"), initiative=initiative)
         sign_offs = reviews.sign_offs_of(session, review_id=review.id)
     for sign_off in sign_offs:

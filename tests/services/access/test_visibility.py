@@ -1,0 +1,75 @@
+"""Who may see an initiative: one rule, giving the same answer for one initiative in hand (`may_see`) and as the
+condition of a query (`visible_to`), today and once the rule changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import Session, select
+
+from bot.services.access import visibility
+from bot.services.access.visibility import Audience, may_see, visible_to
+from bot.services.initiatives.service import create_initiative
+from bot.services.reviews import lifecycle
+from storage.models import Initiative
+from tests.support.factories import TEAM, actor
+
+OTHER_TEAM = "T0OTHER"
+AUDIENCES = {
+    "maria": Audience.person(team_id=TEAM, user_id="UBIZ"),
+    "dev": Audience.person(team_id=TEAM, user_id="UDATA"),
+    "channel": Audience.channel(team_id=TEAM, channel_id="C0GENERAL"),
+    "workspace": Audience.workspace(team_id=TEAM),
+    "other workspace": Audience.workspace(team_id=OTHER_TEAM),
+    "someone elsewhere": Audience.person(team_id=OTHER_TEAM, user_id="UBIZ"),
+    "unknown workspace": Audience.workspace(team_id="T0NOBODY"),
+}
+HERE = {f"{TEAM}/AI-1", f"{TEAM}/AI-2", f"{TEAM}/AI-3"}
+THERE = {f"{OTHER_TEAM}/AI-1"}
+
+
+@pytest.fixture
+def portfolio(runtime: Any) -> Any:
+    """Two workspaces: here a low-risk, a high-risk and a retired initiative; there one of its own."""
+    with runtime.transaction() as session:
+        create_initiative(session, actor=actor("UBIZ"), title="Churn model", risk_tier="low")
+        create_initiative(session, actor=actor("UBIZ"), title="Secret plan", risk_tier="high")
+        retired = create_initiative(session, actor=actor("UBIZ"), title="Old idea")
+        lifecycle.retire(session, actor=actor("UADMIN", admin=True), initiative=retired, reason="dropped")
+        create_initiative(session, actor=actor("UBIZ", team_id=OTHER_TEAM), title="Elsewhere")
+    return runtime
+
+
+def _both_ways(session: Session, audience: Audience) -> tuple[set[str], set[str]]:
+    """What the audience may see, asked of each initiative in hand, and asked of the database."""
+    one_by_one = {f"{i.team_id}/{i.key}" for i in session.exec(select(Initiative)) if may_see(audience, i)}
+    by_query = {f"{team_id}/AI-{number}" for team_id, number in
+                session.exec(select(Initiative.team_id, Initiative.number).where(visible_to(audience)))}
+    return one_by_one, by_query
+
+
+def test_today_everyone_in_a_workspace_sees_its_initiatives_and_nobody_else_does(portfolio: Any) -> None:
+    expected = {"maria": HERE, "dev": HERE, "channel": HERE, "workspace": HERE, "other workspace": THERE,
+                "someone elsewhere": THERE, "unknown workspace": set()}
+    with portfolio.transaction() as session:
+        for name, audience in AUDIENCES.items():
+            one_by_one, by_query = _both_ways(session, audience)
+            assert one_by_one == by_query == expected[name], name
+
+
+def test_a_confidential_rule_is_one_function_and_both_answers_follow_it(portfolio: Any, monkeypatch) -> None:
+    def high_risk_only_for_maria(audience: Audience, initiative: Any) -> Any:
+        same_workspace = initiative.team_id == audience.team_id
+        if audience.user_id == "UBIZ":
+            return same_workspace
+        return same_workspace & (initiative.risk_tier != "high")
+
+    monkeypatch.setattr(visibility, "_rule", high_risk_only_for_maria)
+    secret = f"{TEAM}/AI-2"
+    expected = {"maria": HERE, "dev": HERE - {secret}, "channel": HERE - {secret}, "workspace": HERE - {secret},
+                "other workspace": THERE, "someone elsewhere": THERE, "unknown workspace": set()}
+    with portfolio.transaction() as session:
+        for name, audience in AUDIENCES.items():
+            one_by_one, by_query = _both_ways(session, audience)
+            assert one_by_one == by_query == expected[name], name
