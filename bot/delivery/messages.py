@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from datetime import datetime
 from typing import Any
 
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.delivery.outbox import enqueue, enqueue_intent
@@ -79,3 +81,26 @@ def _fingerprint(payload: dict[str, Any]) -> str:
     """What a reader sees of a message (not where it is, nor how links unfurl)."""
     shown = {key: payload[key] for key in SHOWN_FIELDS if key in payload}
     return hashlib.sha256(json.dumps(shown, sort_keys=True, default=str).encode()).hexdigest()
+
+
+# ---- what the sender records and reads back --------------------------------------------------------------
+
+
+def address_of(session: Session, queued: OutboxMessage) -> dict[str, str | None] | None:
+    """Where a chat.update of a registered message goes: the channel and ts Slack gave its post."""
+    if queued.method != "chat.update" or queued.message_id is None:
+        return None
+    posted = session.get(SlackMessage, queued.message_id)
+    return {"channel": posted.channel, "ts": posted.ts} if posted is not None else None
+
+
+def record_post(session: Session, *, message_id: int, now: datetime, posted: dict[str, Any] | None,
+                error: str | None) -> None:
+    """A registered message's post is done: where Slack put it (`posted`, its answer), or why it did not."""
+    if posted is not None:
+        values: dict[str, Any] = {"state": "posted", "channel": posted.get("channel"), "ts": posted.get("ts"),
+                                  "posted_at": now, "error": None}
+    else:
+        values = {"state": "failed", "error": error}
+    session.exec(update(SlackMessage).where(col(SlackMessage.id) == message_id)  # type: ignore[call-overload]
+                 .values(**values))

@@ -44,9 +44,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.delivery.messages import address_of, record_post
 from bot.delivery.outbox import RENDER, work_arrived
 from bot.delivery.retry import RetryPolicy
-from storage.models.messages import SlackMessage
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.types import utcnow
 
@@ -251,7 +251,7 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy, 
             attempts=message.attempts,
             parent_state=parent_state,
             message_id=message.message_id,
-            address=_address(session, message),
+            address=address_of(session, message),
             coalesced=coalesced,
         )
     return claimed
@@ -375,35 +375,17 @@ def _record(
             logger.warning("outbox #%s: claim lapsed before its outcome (%s) was recorded", message.id, outcome.kind)
         if outcome.kind == "rate_limited":
             _block(session, message.team_id, message.method, now + timedelta(seconds=outcome.retry_after))
-        elif updated.rowcount and values.get("state") in ("sent", "failed"):
-            _record_posted_message(session, message, outcome, now)
+        elif updated.rowcount and values.get("state") in ("sent", "failed") and _posts_a_registered_message(message):
+            # A registered message's post is done: where Slack put it, or why it did not.
+            assert message.message_id is not None
+            record_post(session, message_id=message.message_id, now=now,
+                        posted=(outcome.result or {}) if outcome.kind == "sent" else None, error=outcome.error)
     if outcome.kind == "permanent":
         logger.warning("outbox #%s %s failed for good: %s", message.id, message.method, outcome.error)
 
 
-# ---- the registry of posted messages (storage/models/messages.py) ---------------------------------------
-
-
-def _address(session: Session, message: OutboxMessage) -> dict[str, str | None] | None:
-    """Where a chat.update of a registered message goes: the channel and ts Slack gave its post."""
-    if message.method != "chat.update" or message.message_id is None:
-        return None
-    posted = session.get(SlackMessage, message.message_id)
-    return {"channel": posted.channel, "ts": posted.ts} if posted is not None else None
-
-
-def _record_posted_message(session: Session, message: _Claimed, outcome: _Outcome, now: datetime) -> None:
-    """A registered message's post is done: record where Slack put it, or why it did not."""
-    if message.method != "chat.postMessage" or message.message_id is None:
-        return
-    if outcome.kind == "sent":
-        result = outcome.result or {}
-        values: dict[str, Any] = {"state": "posted", "channel": result.get("channel"), "ts": result.get("ts"),
-                                  "posted_at": now, "error": None}
-    else:
-        values = {"state": "failed", "error": outcome.error}
-    session.exec(update(SlackMessage).where(col(SlackMessage.id) == message.message_id)  # type: ignore[call-overload]
-                 .values(**values))
+def _posts_a_registered_message(message: _Claimed) -> bool:
+    return message.method == "chat.postMessage" and message.message_id is not None
 
 
 def _block(session: Session, team_id: str, method: str, until: datetime) -> None:

@@ -106,8 +106,8 @@ def _open_reviews(runtime: Runtime, team_id: str) -> dict[int, str]:
 
 def test_twenty_owners_deciding_while_twenty_checklists_open(database, bots, slack_emulator):
     """Opening a checklist only reads: it neither waits for the decisions being written, nor makes them wait.
-    Each decision waits at most 2 s for the write lock; one that cannot wait any longer is refused, and its
-    sign-off stays untouched."""
+    Each decision waits at most 2 s for the write lock (one that could not would be refused, its sign-off
+    untouched); with the lean decision path, 20 at once all get it: none is lost to "database is locked"."""
     deciders = _open_reviews(database, slack_emulator.team_id)
     with database.read() as session:
         data_sign_offs = [s.id for s in session.exec(select(SignOff).where(SignOff.role == "data"))]
@@ -135,7 +135,7 @@ def test_twenty_owners_deciding_while_twenty_checklists_open(database, bots, sla
                 if answer.content == b""}  # the modal simply closed
     refused = [answer.json() for sign_off_id, answer in zip(checklists, submitted, strict=True)
                if sign_off_id not in recorded]
-    assert all("nothing was changed" in str(answer["view"]["blocks"]) for answer in refused), refused
+    assert refused == []
     with Session(database.engine) as session:
         states = dict(session.exec(select(SignOff.id, SignOff.state).where(SignOff.id.in_(deciders))).all())  # type: ignore[attr-defined]
     assert states == {sign_off_id: "approved" if sign_off_id in recorded else "pending" for sign_off_id in deciders}
