@@ -399,8 +399,9 @@ class Runner:
                     samples.failures.append(f"HTTP {status}: {answer[:200]}")
                 elif kind != "click" and answer and app == "bot":
                     samples.failures.append(f"answered {answer[:200]}")
-            if app == "bot" and kind != "click":
-                samples.uncommitted += sum(1 for request in batch if not self.approved(request))
+            if app == "bot" and kind != "click":  # a decision acknowledged as done must be in the database
+                samples.uncommitted += sum(1 for request, (_, status, answer) in zip(batch, sent, strict=True)
+                                           if status == 200 and not answer and not self.approved(request))
             if app == "bot":
                 for trigger_id in triggers:
                     modal_opened(self.emulator, trigger_id)
