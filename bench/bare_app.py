@@ -1,6 +1,9 @@
-"""The baseline for bench_slack.py: a bare Bolt app answering one static command, on `serve`'s server stack.
+"""The baseline for bench_slack.py and bench_decisions.py: a bare Bolt app on `serve`'s server stack, answering
+one static command, and acknowledging an Approve click and a checklist submission at once.
 
 python bench/bare_app.py PORT WORKERS THREADS   (reads SLACK_API_URL, SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET)
+
+The server options and listener threads are those of the `bot` package first on PYTHONPATH.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# After PYTHONPATH: bench_decisions.py runs this file with another checkout's code (--code), on that checkout's
+# own server stack.
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from bot.app import DEFAULT_LISTENER_THREADS
 from bot.cli.serve import gunicorn_options
 from bot.config import load_settings
 from bot.process import freeze_startup_objects
+from bot.views import ids
 
 
 class BareApp(BaseApplication):
@@ -44,6 +50,14 @@ class BareApp(BaseApplication):
         @app.command("/bare")
         def answer(ack: Any) -> None:
             ack(response_type="ephemeral", text="pong")
+
+        @app.action(ids.APPROVE)
+        def click(ack: Any) -> None:
+            ack()
+
+        @app.view(ids.CHECKLIST_MODAL)
+        def submission(ack: Any) -> None:
+            ack()
 
         handler = SlackRequestHandler(app)
         freeze_startup_objects()  # as serve's workers do

@@ -18,18 +18,10 @@ from __future__ import annotations
 import argparse
 import gc
 import multiprocessing
-import os
-import platform
-import statistics
-import struct
-import subprocess
 import sys
-import tempfile
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -38,6 +30,16 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.common import (
+    bare_app_command,
+    cpu_seconds,
+    machine,
+    percentile,
+    scratch_database,
+    serve_command,
+    serve_memory,
+    server,
+)
 from bot.config import load_settings
 from bot.process import freeze_startup_objects
 from bot.runtime import Runtime
@@ -45,8 +47,7 @@ from bot.services.gates.workspaces import ensure_workspace
 from storage.migrate import upgrade
 from tests.services.digest.bulk import insert_portfolio
 from tests.slack_emulator import SlackEmulator
-from tests.support import postgres
-from tests.support.serving import REPO, bot_env, free_port
+from tests.support.serving import bot_env
 from tests.support.slack_app import SIGNING_SECRET
 from tests.support.slack_requests import signed_headers, slash_command_body
 
@@ -65,7 +66,8 @@ def main() -> int:
     parser.add_argument("--threads", type=int, default=16)
     args = parser.parse_args()
 
-    with scratch_database(args.backend) as database_url, SlackEmulator(team_id=TEAM) as emulator:
+    with scratch_database(args.backend, prefix="ib_bench_slack") as url, SlackEmulator(team_id=TEAM) as emulator:
+        database_url = url
         first_number = seed(database_url, args.initiatives)
         # The emulator records when answers arrive; keep this process's full garbage collections (70-240 ms here,
         # after the seeding) from pausing it. The servers do the same (bot.process.freeze_startup_objects).
@@ -77,10 +79,10 @@ def main() -> int:
             "/initiative list": ("/initiative", lambda i: "list"),
             "/initiative show": ("/initiative", lambda i: f"show {keys[i]}"),
         }
-        bare_app = [sys.executable, str(REPO / "bench" / "bare_app.py")]
-        serve = [sys.executable, "-m", "bot", "serve", "--no-scheduler"]
-        with server(bare_app, env, args, bare=True) as bare, server(serve, env, args) as bot:
-            target = {"bare /bare": bare, "/initiative list": bot, "/initiative show": bot}
+        size = {"workers": args.workers, "threads": args.threads}
+        with server(bare_app_command(**size), env) as bare, server(serve_command(sys.executable, **size), env) as bot:
+            target = {"bare /bare": (bare.url, bare.pid), "/initiative list": (bot.url, bot.pid),
+                      "/initiative show": (bot.url, bot.pid)}
             for name, (command, text_for) in commands.items():
                 measure(*target[name], emulator, command, text_for, args, warmup_only=True)
             # Rounds alternate between the apps, so that a change in the machine's load strikes them alike.
@@ -88,22 +90,12 @@ def main() -> int:
             for _ in range(args.rounds):
                 for name, (command, text_for) in commands.items():
                     results[name].add(measure(*target[name], emulator, command, text_for, args))
-            memory = serve_memory(bot[1])
+            memory = serve_memory(bot.pid)
     report(args, results, memory)
     return 0
 
 
 # ---- setup ---------------------------------------------------------------------------------------------
-
-
-@contextmanager
-def scratch_database(backend: str) -> Iterator[str]:
-    if backend == "sqlite":
-        with tempfile.TemporaryDirectory() as directory:
-            yield f"sqlite:///{directory}/bench.db"
-        return
-    with postgres.scratch_database(prefix="ib_bench_slack") as url:
-        yield url
 
 
 def seed(database_url: str, count: int) -> int:
@@ -121,47 +113,6 @@ def seed(database_url: str, count: int) -> int:
         )
     runtime.engine.dispose()
     return 1_000_000  # bulk.insert_portfolio numbers initiatives from here
-
-
-@contextmanager
-def server(command: list[str], env: dict[str, str], args: argparse.Namespace, bare: bool = False):  # type: ignore[no-untyped-def]
-    port = free_port()
-    if bare:
-        command = [*command, str(port), str(args.workers), str(args.threads)]
-    else:
-        command = [
-            *command,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-        ]
-    log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)  # noqa: SIM115
-    process = subprocess.Popen(command, env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_listening(url, process, log.name)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(60)
-
-
-def wait_until_listening(url: str, process: subprocess.Popen, log: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"server exited:\n{Path(log).read_text()}")
-        try:
-            httpx.get(url + "/healthz", timeout=1)
-            return
-        except httpx.TransportError:
-            time.sleep(0.2)
-    raise SystemExit(f"server did not start:\n{Path(log).read_text()}")
 
 
 # ---- measuring -----------------------------------------------------------------------------------------
@@ -248,90 +199,7 @@ def send_load(url: str, command: str, texts: list[str], response_urls: list[str]
             return list(pool.map(one, range(len(texts))))
 
 
-def percentile(seconds: list[float], p: int) -> float:
-    """The p-th percentile, in milliseconds."""
-    return statistics.quantiles(seconds, n=100, method="inclusive")[p - 1] * 1000
-
-
-def process_tree(root: int) -> list[int]:
-    """`root` and all its descendants (serve's master and its workers)."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(stat.parent.name)] = int(fields[1])
-    tree, generation = [root], [root]
-    while generation:
-        generation = [child for child, parent in parents.items() if parent in generation]
-        tree += generation
-    return tree
-
-
-def cpu_seconds(root: int) -> float:
-    """User + system CPU seconds used so far by `root` and its descendants."""
-    total = 0.0
-    for pid in process_tree(root):
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def serve_memory(master_pid: int) -> dict[str, float]:
-    """Memory of `serve` (master and workers), in MB, three ways:
-
-    - `resident`: the physical pages the processes have in RAM, each page counted once however many of them
-      map it (read from /proc/<pid>/pagemap, which needs root): what the tree really occupies;
-    - `rss`: RSS summed over the processes, which counts a page shared after a fork once per process;
-    - `pss`: PSS summed, where a shared page is split between all its sharers, outside the tree too."""
-    memory = {"rss": 0.0, "pss": 0.0}
-    frames: set[int] = set()
-    for pid in process_tree(master_pid):
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            field, _, value = line.partition(":")
-            if field in ("Rss", "Pss"):
-                memory[field.lower()] += int(value.split()[0]) / 1024
-        frames |= resident_frames(pid)
-    memory["resident"] = len(frames) * PAGE_SIZE / 1024 / 1024
-    return memory
-
-
-PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-
-
-def resident_frames(pid: int) -> set[int]:
-    """The physical page frames of `pid` that are in RAM (swap is not used on these machines)."""
-    frames: set[int] = set()
-    with open(f"/proc/{pid}/pagemap", "rb") as pagemap:
-        for mapping in Path(f"/proc/{pid}/maps").read_text().splitlines():
-            start, end = (int(address, 16) // PAGE_SIZE for address in mapping.split()[0].split("-"))
-            if mapping.endswith("[vsyscall]"):
-                continue
-            pagemap.seek(start * 8)
-            entries = pagemap.read((end - start) * 8)
-            for (entry,) in struct.iter_unpack("<Q", entries):
-                if entry >> 63:  # bit 63: present in RAM; bits 0-54: the frame number
-                    frames.add(entry & ((1 << 55) - 1))
-    return frames
-
-
 # ---- report --------------------------------------------------------------------------------------------
-
-
-def machine() -> str:
-    cpu = next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")
-        ),
-        platform.processor(),
-    )
-    ram_kb = int(
-        next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal"))
-    )
-    return f"{os.cpu_count()} CPUs ({cpu}), {ram_kb / 1024 / 1024:.1f} GiB RAM, Python {platform.python_version()}"
 
 
 def report(args: argparse.Namespace, results: dict[str, Samples], memory: dict[str, float]) -> None:
