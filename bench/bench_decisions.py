@@ -77,6 +77,7 @@ from tests.support.slack_requests import (
     interaction_body,
     signed_headers,
     slash_command_body,
+    ticked_all,
     view_submission_payload,
 )
 
@@ -208,15 +209,6 @@ class SignOffRequest:
                                           self.modal.get("private_metadata", ""), self.user, view=self.modal)
         return interaction_body(payload)
 
-
-def ticked_all(modal: dict[str, Any]) -> dict[str, Any]:
-    """State values that tick every checklist option of a modal."""
-    values: dict[str, Any] = {}
-    for block in modal["blocks"]:
-        if block["type"] == "input" and block["element"]["type"] == "checkboxes":
-            values[block["block_id"]] = {ids.TICKED: {"type": "checkboxes",
-                                                      "selected_options": block["element"]["options"]}}
-    return values
 
 
 def open_reviews(bot: Server, emulator: SlackEmulator, engine: Engine, keys: list[str], submitters: list[str],

@@ -27,7 +27,6 @@ from bot.views import ids, modals
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import Initiative, SignOff
-from tests.listeners.test_sign_off_round_trip import ticked_all
 from tests.slack_emulator import SlackEmulator
 from tests.support.factories import actor
 from tests.support.serving import BotProcess, bot_env, serving
@@ -37,6 +36,7 @@ from tests.support.slack_requests import (
     interaction_body,
     post_signed,
     slash_command_body,
+    ticked_all,
     view_submission_payload,
 )
 

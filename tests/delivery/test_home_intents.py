@@ -17,8 +17,8 @@ from bot.views import ids
 from storage.models import OutboxMessage
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
-from tests.listeners.test_sign_off_round_trip import button, ticked_all
 from tests.support.slack_app import deliver_outbox
+from tests.support.slack_requests import button, ticked_all
 
 OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> risk=low"
 

@@ -7,8 +7,9 @@ from sqlmodel import select
 from bot.views import ids
 from storage.models import SignOff
 from tests.listeners.conftest import Slack
-from tests.listeners.test_sign_off_round_trip import approve_from_dm, open_review, ticked_all
+from tests.listeners.test_sign_off_round_trip import approve_from_dm, open_review
 from tests.slack_emulator import validate_view
+from tests.support.slack_requests import ticked_all
 
 
 def open_home(slack: Slack, user: str) -> dict:

@@ -13,7 +13,8 @@ from bot.services.validation import SPOOFING_CHARACTERS
 from bot.views import gates, ids
 from storage.models import AuditEvent, GateDefinitionVersion, Initiative, SignOff
 from tests.listeners.conftest import Slack
-from tests.listeners.test_sign_off_round_trip import button, open_review, request_dm, ticked_all
+from tests.listeners.test_sign_off_round_trip import open_review, request_dm
+from tests.support.slack_requests import button, ticked_all
 
 SPOOFS = "".join(sorted(SPOOFING_CHARACTERS))
 PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # "I want", written with a zero-width non-joiner

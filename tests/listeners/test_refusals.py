@@ -8,7 +8,8 @@ from sqlmodel import select
 from bot.views import ids
 from storage.models import AuditEvent, Initiative, SignOff
 from tests.listeners.conftest import Slack
-from tests.listeners.test_sign_off_round_trip import button, open_review, request_dm, ticked_all
+from tests.listeners.test_sign_off_round_trip import open_review, request_dm
+from tests.support.slack_requests import button, ticked_all
 
 
 def audit_count(runtime) -> int:

@@ -11,21 +11,7 @@ from bot.app import TRIGGER_EXPIRED
 from bot.views import ids
 from storage.models import GateReview, Initiative, OutboxMessage, SignOff
 from tests.listeners.conftest import DIGEST_CHANNEL, Slack
-
-
-def ticked_all(modal: dict[str, Any]) -> dict[str, Any]:
-    """State values that tick every checklist option of a modal."""
-    values: dict[str, Any] = {}
-    for block in modal["blocks"]:
-        if block["type"] == "input" and block["element"]["type"] == "checkboxes":
-            values[block["block_id"]] = {ids.TICKED: {"type": "checkboxes",
-                                                      "selected_options": block["element"]["options"]}}
-    return values
-
-
-def button(message: dict[str, Any], action_id: str) -> dict[str, Any]:
-    return next(e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == action_id)
+from tests.support.slack_requests import button, ticked_all
 
 
 def open_review(slack: Slack) -> None:

@@ -19,11 +19,10 @@ from bot.views import gates as gate_views
 from bot.views import ids
 from storage.db import make_engine
 from storage.models import AuditEvent, GateDefinitionVersion, OutboxMessage, SignOff
-from tests.listeners.test_sign_off_round_trip import ticked_all
 from tests.security.conftest import ADMIN, Target, button_value, open_review
 from tests.slack_emulator import TEAM_ID
 from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import post_signed, slash_command_body, view_submission_payload
+from tests.support.slack_requests import post_signed, slash_command_body, ticked_all, view_submission_payload
 
 OTHER_TEAM = "T0OTHER"
 

@@ -15,7 +15,6 @@ import pytest
 
 from bot.views import ids
 from storage.models import AuditEvent, SignOff
-from tests.listeners.test_sign_off_round_trip import ticked_all
 from tests.security.conftest import Target, button_value, open_review, serving_target
 from tests.security.replay_client import send_copy
 from tests.support.postgres import scratch_database
@@ -25,6 +24,7 @@ from tests.support.slack_requests import (
     block_actions_payload,
     interaction_body,
     signed_headers,
+    ticked_all,
     view_submission_payload,
 )
 

@@ -26,11 +26,12 @@ from bot.services.webhooks.service import WebhookEvents, add_endpoint
 from bot.views import ids
 from storage.models import EvidenceCheck, GateReview, SignOff, WebhookDelivery, WebhookEndpoint
 from tests.listeners.conftest import Slack, slack  # noqa: F401 - the bot over real HTTP, as in tests/surface
-from tests.listeners.test_sign_off_round_trip import button, request_dm, ticked_all
 from tests.listeners.test_sign_off_round_trip import open_review as open_surface_review
+from tests.listeners.test_sign_off_round_trip import request_dm
 from tests.services.webhooks.support import OWNERS, open_review
 from tests.support.factories import TEAM, actor
 from tests.support.slack_app import slack_emulator  # noqa: F401 - a fixture of `slack`
+from tests.support.slack_requests import button, ticked_all
 
 PUBLIC = "93.184.215.14"
 DNS = {

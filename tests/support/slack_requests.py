@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import httpx
 
+from bot.views import ids
 from tests.slack_emulator import (
     APP_ID,
     BOT_ID,
@@ -326,3 +327,17 @@ def _fake_response_url(team_id: str) -> str:
 
 def _ts() -> str:
     return f"{time.time():.6f}"
+
+def ticked_all(modal: dict[str, Any]) -> dict[str, Any]:
+    """State values that tick every checklist option of a modal."""
+    values: dict[str, Any] = {}
+    for block in modal["blocks"]:
+        if block["type"] == "input" and block["element"]["type"] == "checkboxes":
+            values[block["block_id"]] = {ids.TICKED: {"type": "checkboxes",
+                                                      "selected_options": block["element"]["options"]}}
+    return values
+
+
+def button(message: dict[str, Any], action_id: str) -> dict[str, Any]:
+    return next(e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == action_id)
