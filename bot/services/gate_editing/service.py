@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.services.access.actors import Actor, require_admin
-from bot.services.audit.service import record_audit
+from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput
 from bot.services.gates.document import Change, Problem, differences, problems_in
 from bot.services.gates.workspaces import latest_definition
@@ -133,10 +133,11 @@ def _move_off_removed_stage(session: Session, *, actor: Actor, initiative: Initi
                             version: int) -> None:
     reason = f"stage '{initiative.stage}' was removed in gate definitions v{version}"
     cancel_open_review(session, actor=actor, initiative=initiative, reason=reason)
-    audit = record_audit(session, team_id=initiative.team_id, actor=actor.user_id,
-                         action="stage.moved_by_gate_change", subject_type="initiative", subject_key=initiative.key,
-                         initiative_id=initiative.id, before={"stage": initiative.stage},
-                         after={"stage": to_stage, "reason": reason}, definition_version=version)
+    audit = record_audit_at_once(session, team_id=initiative.team_id, actor=actor.user_id,
+                                 action="stage.moved_by_gate_change", subject_type="initiative",
+                                 subject_key=initiative.key, initiative_id=initiative.id,
+                                 before={"stage": initiative.stage}, after={"stage": to_stage, "reason": reason},
+                                 definition_version=version)
     change_stage(session, initiative=initiative, to_stage=to_stage, actor=actor.user_id, reason=reason,
                  audit_event_id=audit.id)
 

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience, visible_to
-from bot.services.audit.service import record_audit
+from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import InitiativeCreated, OwnersChanged, StageChanged, emit
 from bot.services.gates.workspaces import catalog_for, ensure_workspace
@@ -130,7 +130,7 @@ def create_initiative(
     )
     session.add(initiative)
     session.flush()
-    audit = record_audit(
+    audit = record_audit_at_once(
         session,
         team_id=actor.team_id,
         actor=actor.user_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlmodel import Session
 
 from bot.services.access.actors import Actor, require_admin
-from bot.services.audit.service import record_audit
+from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict
 from bot.services.events import StatusChanged, emit
 from bot.services.gates.workspaces import catalog_for
@@ -69,10 +69,11 @@ def move_stage(
     if to_stage == initiative.stage:
         raise Conflict(f"{initiative.key} is already in {to_stage}.")
     cancel_open_review(session, actor=actor, initiative=initiative, reason=f"moved by an admin: {reason}")
-    audit = record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="stage.moved_by_admin",
-                         subject_type="initiative", subject_key=initiative.key, initiative_id=initiative.id,
-                         before={"stage": initiative.stage}, after={"stage": to_stage, "reason": reason},
-                         definition_version=catalog.version)
+    audit = record_audit_at_once(session, team_id=initiative.team_id, actor=actor.user_id,
+                                 action="stage.moved_by_admin", subject_type="initiative",
+                                 subject_key=initiative.key, initiative_id=initiative.id,
+                                 before={"stage": initiative.stage}, after={"stage": to_stage, "reason": reason},
+                                 definition_version=catalog.version)
     return change_stage(session, initiative=initiative, to_stage=to_stage, actor=actor.user_id, reason=reason,
                         audit_event_id=audit.id)
 

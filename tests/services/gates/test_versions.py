@@ -54,6 +54,7 @@ def test_each_edit_is_a_new_version_audited_with_before_and_after(runtime):
     assert (saved.previous, saved.version) == (1, 2)
     with runtime.transaction() as session:
         gate_edits.set_holidays(session, actor=ADMIN, based_on=2, holidays=[date(2026, 12, 25)])
+    with runtime.read() as session:
         audit = session.exec(select(AuditEvent).where(AuditEvent.action == "gates.changed")
                              .order_by(col(AuditEvent.id))).all()
         catalog = catalog_for(session, team_id=TEAM)

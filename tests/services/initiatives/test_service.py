@@ -105,6 +105,7 @@ def test_owners_and_creator_may_pause_and_resume(runtime, user):
         lifecycle.pause(session, actor=actor(user), initiative=_get(session, key))
     with runtime.transaction() as session:
         lifecycle.resume(session, actor=actor(user), initiative=_get(session, key))
+    with runtime.read() as session:
         assert _get(session, key).status == "active"
         actions = [e.action for e in history(session, initiative=_get(session, key))]
     assert actions[-2:] == ["initiative.paused", "initiative.active"]
