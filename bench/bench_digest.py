@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, event, func, select
 from sqlalchemy.engine import make_url
@@ -39,6 +40,7 @@ from tests.support.postgres import scratch_database
 
 TEAM = "T0BENCH"
 AS_OF = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+BERLIN = ZoneInfo("Europe/Berlin")  # DEFAULT_TIMEZONE: no assignee's zone is known here
 
 
 @contextmanager
@@ -94,10 +96,10 @@ def bench(url: str, initiatives: int, runs: int) -> dict[str, object]:
     with Session(engine) as session:
         before = counter.count
         audience = channel_audience(digest)
-        compute_digest(session, digest=digest, as_of=AS_OF, audience=audience)
+        compute_digest(session, digest=digest, as_of=AS_OF, audience=audience, default_zone=BERLIN)
         statements = counter.count - before
         digest_time, report = timed(runs, lambda: compute_digest(session, digest=digest, as_of=AS_OF,
-                                                                 audience=audience))
+                                                                 audience=audience, default_zone=BERLIN))
         aggregate_time, _ = timed(runs, lambda: aggregate_query(session))
     chart_time, png = timed(runs, lambda: render_chart(report))  # type: ignore[arg-type]
     engine.dispose()

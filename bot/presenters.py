@@ -4,24 +4,29 @@ renders the outbox's intents (registered in bot.wiring), from the database as it
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.commands.registry import Reply
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives.service import count_initiatives, list_initiatives
-from bot.services.reviews.service import SETTLED, gate_of, pending_sign_offs_for, sign_offs_of
+from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
+from bot.services.reviews.deadlines import deadline_of, work_calendar
+from bot.services.reviews.service import SETTLED, gate_of, open_review_of, pending_sign_offs_for, sign_offs_of
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
-from bot.views import home, messages
+from bot.views import home, messages, replies
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
 from storage.models import GateReview, Initiative, SignOff
 
 
-def sign_off_card(session: Session, sign_off: SignOff) -> SignOffCard:
+def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo) -> SignOffCard:
+    """`default_zone` (DEFAULT_TIMEZONE): the assignee's, until Slack has told us theirs."""
     review = session.get(GateReview, sign_off.review_id)
     assert review is not None
+    calendar = work_calendar(session, team_id=review.team_id, default_zone=default_zone, people=[sign_off.assignee])
     initiative = session.get(Initiative, review.initiative_id)
     assert initiative is not None
     catalog = catalog_for(session, team_id=review.team_id, version=review.definition_version)
@@ -31,11 +36,29 @@ def sign_off_card(session: Session, sign_off: SignOff) -> SignOffCard:
         initiative=initiative, review=review, sign_off=sign_off, gate_name=gate.name,
         from_stage_name=stage_name(catalog, review.from_stage), to_stage_name=stage_name(catalog, review.to_stage),
         role_name=catalog.role_name(sign_off.role), checklist=gate.checklist_for(sign_off.role),
+        due_at=deadline_of(calendar, sign_off=sign_off, review=review), reader_zone=calendar.zone(sign_off.assignee),
         evidence_links=links,
         broken_links={url: flag for url, check in flagged_links(session, team_id=review.team_id, urls=links).items()
                       if (flag := shown_flag(check.state, check.detail))},
         automatic_results={item_id: (row.outcome, row.evidence or "") for item_id, row in
                            results_for(session, review_id=review.id, role=sign_off.role).items()},
+    )
+
+
+def initiative_card(session: Session, initiative: Initiative, *, default_zone: ZoneInfo, reader: str | None,
+                    shared_by: str | None = None) -> Reply:
+    """`/initiative show`'s card (`reader`: the person asking) or the one shared to a channel (`reader` None), with
+    each pending sign-off's deadline; `default_zone` (DEFAULT_TIMEZONE) for people Slack has not told us about."""
+    review = open_review_of(session, initiative_id=initiative.id)
+    sign_offs = sign_offs_of(session, review_id=review.id) if review else []
+    calendar = work_calendar(session, team_id=initiative.team_id, default_zone=default_zone,
+                             people={*(s.assignee for s in sign_offs), *([reader] if reader else [])})
+    return replies.initiative_card(
+        initiative, owners=owners_of(session, initiative_id=initiative.id),
+        catalog=catalog_for(session, team_id=initiative.team_id), review=review, sign_offs=sign_offs,
+        deadlines={s.id: deadline_of(calendar, sign_off=s, review=review)
+                   for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
+        reader_zone=calendar.zones.get(reader) if reader else None, shared_by=shared_by,
     )
 
 
@@ -69,11 +92,12 @@ GATE_PASSED_INTENT = "gate_passed"
 _ADDRESS = ("channel", "ts")
 
 
-def render_sign_off_dm(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any]:
+def render_sign_off_dm(session: Session, team_id: str, intent: dict[str, Any], *,
+                       default_zone: ZoneInfo) -> dict[str, Any]:
     """chat.update's payload for a sign-off's DM: its outcome without buttons once settled or moved (`moved_to`),
-    the request with its buttons while pending."""
+    the request with its buttons while pending. (bot.wiring binds `default_zone`.)"""
     sign_off = _sign_off(session, team_id, intent)
-    card = sign_off_card(session, sign_off)
+    card = sign_off_card(session, sign_off, default_zone=default_zone)
     moved_to = intent.get("moved_to")
     message = (messages.sign_off_request(card) if sign_off.state == "pending" and not moved_to
                else messages.sign_off_decided(card, moved_to=moved_to))
@@ -83,10 +107,14 @@ def render_sign_off_dm(session: Session, team_id: str, intent: dict[str, Any]) -
 def render_decision_news(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any]:
     """chat.postMessage's payload for the news of a decision, to an owner of the same review."""
     sign_off = _sign_off(session, team_id, intent)
-    card = sign_off_card(session, sign_off)
+    review = session.get(GateReview, sign_off.review_id)
+    assert review is not None
+    initiative = session.get(Initiative, review.initiative_id)
+    assert initiative is not None
+    catalog = catalog_for(session, team_id=team_id, version=review.definition_version)
     news = messages.decision_news(
-        card.initiative, decider=sign_off.decided_by or sign_off.assignee, role_name=card.role_name,
-        decision=sign_off.state, gate_name=card.gate_name, settled=int(intent["settled"]),
+        initiative, decider=sign_off.decided_by or sign_off.assignee, role_name=catalog.role_name(sign_off.role),
+        decision=sign_off.state, gate_name=gate_of(session, review).name, settled=int(intent["settled"]),
         required=int(intent["required"]), comment=sign_off.comment,
     )
     return {"channel": intent["channel"], **news.payload()}

@@ -108,7 +108,8 @@ def show_digest(runtime: Runtime, *, digest: Digest, as_of: datetime, chart: Pat
     from bot.views.digest import digest_text
 
     with runtime.transaction() as session:
-        report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest))
+        report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest),
+                                default_zone=runtime.settings.default_zone)
     say(digest_text(report))
     if chart:
         chart.write_bytes(render_chart(report))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime
 from bot.services.errors import InvalidInput
+from bot.views.text import plain_date
 
 
 class _DryRun(Exception):
@@ -114,8 +115,8 @@ def run_diff(args: argparse.Namespace) -> int:
     if not changes:
         print(f"No differences between version {v1} and version {v2}.")
         return 0
-    print(f"From version {v1} ({old.created_by}, {old.created_at:%Y-%m-%d %H:%M} UTC) "
-          f"to version {v2} ({new.created_by}, {new.created_at:%Y-%m-%d %H:%M} UTC):")
+    print(f"From version {v1} ({old.created_by}, {plain_date(old.created_at)}) "
+          f"to version {v2} ({new.created_by}, {plain_date(new.created_at)}):")
     for change in changes:
         print(describe(change))
     return 0

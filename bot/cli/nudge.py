@@ -11,15 +11,20 @@ from bot.cli.common import add_team_option, open_runtime
 from bot.views.text import plain_date
 
 if TYPE_CHECKING:
+    from zoneinfo import ZoneInfo
+
     from bot.jobs.nudges import SweepResult
-    from bot.services.nudges.policy import Item, Notice
+    from bot.services.business_days import WorkCalendar
+    from bot.services.nudges.policy import Held, Item, Notice
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "nudge", help="show who would be nudged or escalated to now, and why; --send runs the sweep",
         description="Evaluates the nudge policy (business days, 09:00-17:00 in each person's zone, snoozes, "
-        "delegations, SLA escalations) and prints the DMs a sweep would send. Nothing is sent without --send.")
+        "delegations, SLA escalations) and prints the DMs a sweep would send, each person's times in their own "
+        "zone. Nothing is sent or stored without --send; with SLACK_BOT_TOKEN set, both first read the same few "
+        "unknown or stale zones from Slack (users.info).")
     parser.add_argument("--as-of", type=_moment, metavar="ISO-8601",
                         help="evaluate at this moment instead of now, e.g. 2026-12-01T09:30:00+01:00 "
                         "(without an offset, UTC)")
@@ -37,7 +42,9 @@ def run_nudge(args: argparse.Namespace) -> int:
     with runtime.transaction() as session:
         team_id = only_team_id(session, args.team)
     settings = runtime.settings
-    client = make_client(settings) if args.send and settings.slack_bot_token else None
+    # A dry run reads zones from Slack as --send does (without storing them), or it would judge people in the
+    # wrong zone.
+    client = make_client(settings) if settings.slack_bot_token else None
     result = run_sweep(runtime, now=args.as_of, send=args.send, client=client, team_id=team_id)
     print("\n".join(describe(result, sent=args.send)))
     if args.send and client is not None and result.written:
@@ -53,18 +60,18 @@ def run_nudge(args: argparse.Namespace) -> int:
 def describe(result: SweepResult, *, sent: bool) -> list[str]:
     """The dry run's report: one paragraph per DM, then who is held back and why."""
     mode = "sweep" if sent else "dry run: nothing is sent; add --send to send"
-    lines = [f"Nudges as of {plain_date(result.now)} ({mode})"]
+    lines = [f"Nudges as of {plain_date(result.now)} ({mode})", _zones_line(result, sent=sent)]
     if not result.leased:
         return [*lines, "Another replica is running the sweep right now; nothing was done here."]
     for team in result.teams:
         notices = team.written if sent else team.plan.notices
         for notice in notices:
-            lines.append(_headline(notice))
-            lines.extend(f"    {_item_line(item)}" for item in notice.items)
+            lines.append(_headline(notice, team.calendar, result.now))
+            lines.extend(f"    {_item_line(item, notice.zone)}" for item in notice.items)
         for notice in team.already_sent:
             lines.append(f"  {notice.kind} → {notice.recipient}: already sent today by another replica")
         for held in team.plan.held:
-            lines.append(f"  held: {held.kind} → {held.recipient}: {held.reason}")
+            lines.append(f"  held: {held.kind} → {held.recipient}: {_held_reason(held, team.calendar)}")
         if not notices and not team.plan.held:
             lines.append(f"  {team.team_id}: nobody is due a nudge or an escalation")
     if sent:
@@ -72,16 +79,42 @@ def describe(result: SweepResult, *, sent: bool) -> list[str]:
     return lines
 
 
-def _headline(notice: Notice) -> str:
-    return f"  {notice.kind} → {notice.recipient} (their {notice.local_date:%a %Y-%m-%d}): {notice.reason}"
+def _zones_line(result: SweepResult, *, sent: bool) -> str:
+    if result.zones_read is None:
+        return ("Time zones: SLACK_BOT_TOKEN is not set here, so only zones already stored are known; anyone else "
+                "is judged in DEFAULT_TIMEZONE, as a sweep without Slack would.")
+    stored = "stored" if sent else "used here, not stored (a dry run writes nothing)"
+    return f"Time zones: {result.zones_read} read from Slack just now, {stored}."
 
 
-def _item_line(item: Item) -> str:
+def _headline(notice: Notice, calendar: WorkCalendar, now: datetime) -> str:
+    when = _their_time(calendar, notice.recipient, notice.zone, now)
+    return f"  {notice.kind} → {notice.recipient} (their time: {when}): {notice.reason}"
+
+
+def _item_line(item: Item, reader_zone: ZoneInfo) -> str:
     p = item.pending
     status = "OVERDUE" if item.overdue else ("reminder due" if item.due else "listed")
     behalf = f", for {item.on_behalf_of}" if item.on_behalf_of else ""
     return (f"{p.initiative_key} {p.gate_name} · {p.role_name} ({p.assignee}{behalf}): pending "
-            f"{item.business_days} business day(s), SLA {plain_date(item.deadline.astimezone(UTC))} · {status}")
+            f"{item.business_days} business day(s), SLA {plain_date(item.deadline, reader_zone)} · {status}")
+
+
+def _held_reason(held: Held, calendar: WorkCalendar) -> str:
+    from bot.services.nudges.policy import OUTSIDE_HOURS, SNOOZED
+
+    if held.why == SNOOZED:
+        return f"snoozed until {_their_time(calendar, held.recipient, held.zone, held.at)}"
+    if held.why == OUTSIDE_HOURS:
+        return f"outside their working hours ({_their_time(calendar, held.recipient, held.zone, held.at)})"
+    return f"already sent one on {held.at.astimezone(held.zone):%a %Y-%m-%d} (their local date)"
+
+
+def _their_time(calendar: WorkCalendar, user_id: str, zone: ZoneInfo, at: datetime) -> str:
+    """`at` on the person's clock; where Slack has not told us their zone, that is said, not guessed."""
+    if calendar.knows_zone(user_id):
+        return plain_date(at, zone)
+    return f"{plain_date(at, zone)}; their zone is unknown, so DEFAULT_TIMEZONE applies, as in a sweep"
 
 
 def _moment(text: str) -> datetime:

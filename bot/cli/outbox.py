@@ -6,6 +6,7 @@ import argparse
 from typing import TYPE_CHECKING
 
 from bot.cli.common import add_team_option, open_runtime
+from bot.views.text import plain_date
 
 if TYPE_CHECKING:
     from storage.models.outbox import OutboxMessage
@@ -41,7 +42,7 @@ def _line(message: OutboxMessage) -> str:
     from bot.delivery.outbox import describe_error
 
     target = message.payload.get("channel") or message.payload.get("user_id") or ""
-    when = (message.failed_at or message.sent_at or message.created_at).strftime("%Y-%m-%d %H:%M UTC")
+    when = plain_date(message.failed_at or message.sent_at or message.created_at)
     line = f"#{message.id} {message.state:<7} {when} {message.team_id} {message.method} {target}".rstrip()
     if message.state == "failed":
         line += f": {describe_error(message.last_error)}"

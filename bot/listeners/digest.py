@@ -82,5 +82,6 @@ def _preview(ctx: CommandContext, name: str) -> Reply:
                 raise
             digest = preview_digest(team_id, ctx.runtime.settings)  # before the scheduler first created it
         # Private: what the person asking may see.
-        report = compute_digest(session, digest=digest, as_of=utcnow(), audience=Audience.of(ctx.actor))
+        report = compute_digest(session, digest=digest, as_of=utcnow(), audience=Audience.of(ctx.actor),
+                                default_zone=ctx.runtime.settings.default_zone)
     return Reply(text=preview_text(report))

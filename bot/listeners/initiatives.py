@@ -10,13 +10,12 @@ from slack_sdk import WebClient
 
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import tell
+from bot.presenters import initiative_card
 from bot.runtime import Runtime
 from bot.services.access.visibility import Audience, may_see
 from bot.services.errors import DomainError, InvalidInput, PermissionDenied
-from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import service as initiatives
-from bot.services.reviews import service as reviews
-from bot.views import forms, ids, modals, replies
+from bot.views import forms, ids, modals
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -53,13 +52,8 @@ def register(app: App, runtime: Runtime) -> None:
                 if not may_see(channel, initiative):
                     raise PermissionDenied(f"{initiative.key} cannot be shared here: not everyone in this channel "
                                            "may see it.")
-                review = reviews.open_review_of(session, initiative_id=initiative.id)
-                card = replies.initiative_card(
-                    initiative, owners=initiatives.owners_of(session, initiative_id=initiative.id),
-                    catalog=catalog_for(session, team_id=initiative.team_id), review=review,
-                    sign_offs=reviews.sign_offs_of(session, review_id=review.id) if review else (),
-                    shared_by=body["user"]["id"],
-                )
+                card = initiative_card(session, initiative, default_zone=runtime.settings.default_zone, reader=None,
+                                       shared_by=body["user"]["id"])
         except DomainError as error:
             tell(body, client, respond, str(error))
             return

@@ -40,7 +40,7 @@ def approve(ctx: CommandContext, args: Arguments) -> None:
     command = parse_key_command(args, text="optional")
     with ctx.runtime.read() as session:
         pending = my_pending_sign_off(session, actor=ctx.actor, key=command.key)
-        card = sign_off_card(session, pending.sign_off)
+        card = sign_off_card(session, pending.sign_off, default_zone=ctx.runtime.settings.default_zone)
     ctx.client.views_open(trigger_id=ctx.trigger_id, view=modals.checklist(card, comment=command.text))
 
 

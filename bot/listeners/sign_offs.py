@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_bolt import Ack, App
 from slack_bolt.context.respond import Respond
@@ -64,7 +65,7 @@ def _open_decision_modal(runtime: Runtime, body: dict[str, Any], client: WebClie
         with runtime.read() as session:
             actor = request_actor.in_session(session)
             found = reviews.sign_off_to_decide(session, actor=actor, sign_off_id=sign_off_id)
-            card = sign_off_card(session, found.sign_off)
+            card = sign_off_card(session, found.sign_off, default_zone=runtime.settings.default_zone)
             if found.sign_off.state == "pending":
                 view = modals.checklist(card) if approve else modals.request_changes(card)
             else:
@@ -102,8 +103,10 @@ def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: Req
             actor = request_actor.in_session(session)
             decision = decide(session, actor, sign_off_id)
             outcome = None if decision.recorded else already_decided(  # the card only when it was decided before
-                decision.initiative, decision.sign_off, sign_off_card(session, decision.sign_off).role_name)
-            following = _next_to_decide(session, actor, decision) if decision.recorded else None
+                decision.initiative, decision.sign_off,
+                sign_off_card(session, decision.sign_off, default_zone=runtime.settings.default_zone).role_name)
+            following = (_next_to_decide(session, actor, decision, default_zone=runtime.settings.default_zone)
+                         if decision.recorded else None)
     except InvalidInput as error:
         if isinstance(error, ids.StaleForm):
             ack(response_action="update", view=modals.notice(str(error)))
@@ -121,11 +124,12 @@ def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: Req
         ack()
 
 
-def _next_to_decide(session: Session, actor: Actor, decision: reviews.Decision) -> SignOffCard | None:
+def _next_to_decide(session: Session, actor: Actor, decision: reviews.Decision, *,
+                    default_zone: ZoneInfo) -> SignOffCard | None:
     """Someone holding two roles on one review gets the second checklist right after the first: its card."""
     if decision.sign_off.state != "approved" or decision.gate_passed:
         return None
     for pending in reviews.pending_sign_offs_for(session, team_id=actor.team_id, user_id=actor.user_id):
         if pending.review.id == decision.review.id:
-            return sign_off_card(session, pending.sign_off)
+            return sign_off_card(session, pending.sign_off, default_zone=default_zone)
     return None

@@ -10,7 +10,8 @@ Tuesday, and an N-day period ends at 17:00 local on the Nth such day.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
@@ -96,6 +97,32 @@ def next_monday_morning(moment: datetime, zone: ZoneInfo, holidays: Collection[d
 def end_of_local_day(day: date, zone: ZoneInfo) -> datetime:
     """23:59 local on `day`: when a delegation "until <day>" ends."""
     return at_local(day, time(23, 59), zone)
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Whose clock a sign-off's deadline runs on: its assignee's zone (`default_zone` until Slack has told us
+    theirs) and the workspace's holidays. The one rule the DM, the nudges, the digest and `show` share, so that
+    a sign-off has one deadline everywhere (`bot.services.reviews.deadlines` loads it)."""
+
+    default_zone: ZoneInfo
+    zones: Mapping[str, ZoneInfo] = field(default_factory=dict)  # only the zones Slack has told us
+    holidays: frozenset[date] = frozenset()
+
+    def zone(self, user_id: str) -> ZoneInfo:
+        return self.zones.get(user_id, self.default_zone)
+
+    def knows_zone(self, user_id: str) -> bool:
+        return user_id in self.zones
+
+    def deadline(self, *, assignee: str, requested_at: datetime, sla_business_days: int) -> datetime:
+        """The instant a sign-off's SLA ends: 17:00 in its assignee's zone on its last business day."""
+        return sla_deadline(requested_at, self.zone(assignee), sla_business_days, self.holidays)
+
+    def business_days_pending(self, *, assignee: str, requested_at: datetime, now: datetime) -> int:
+        """Business days a sign-off has waited by `now`, counted in its assignee's zone."""
+        zone = self.zone(assignee)
+        return business_days_between(local_date(requested_at, zone), local_date(now, zone), self.holidays)
 
 
 def is_overdue(requested_at: datetime, zone: ZoneInfo, sla_business_days: int, now: datetime,

@@ -20,3 +20,7 @@ class JobRuntime(Protocol):
     def transaction(self) -> AbstractContextManager[Session]:
         """One unit of work whose domain events are handled before it commits."""
         ...
+
+    def read(self) -> AbstractContextManager[Session]:
+        """A transaction that only reads: no write lock, and writing in it fails."""
+        ...

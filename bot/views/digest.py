@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -20,7 +21,7 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.services.digest.report import DigestReport, Median, Movement, StalledItem, WaitingItem
-from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, slack_date
+from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, plain_date, slack_date
 
 MOVED_SHOWN = 5
 LIST_SHOWN = 8
@@ -47,10 +48,13 @@ def fallback_text(report: DigestReport) -> str:
 
 
 def digest_blocks(report: DigestReport) -> list[Block]:
+    # A channel has no single reader: each client shows the times in its reader's zone; the fallbacks give them
+    # in the digest's zone, saying so.
+    zone = ZoneInfo(report.timezone)
     blocks: list[Block] = [
         HeaderBlock(text=clip(title_of(report), 150)),
-        _context(f"{slack_date(report.window_start, fmt='{date_short_pretty}')} - "
-                 f"{slack_date(report.as_of)} · {mrkdwn(report.scope, 100)} · "
+        _context(f"{slack_date(report.window_start, zone=zone, fmt='{date_short_pretty}')} - "
+                 f"{slack_date(report.as_of, zone=zone)} · {mrkdwn(report.scope, 100)} · "
                  f"digest `{mrkdwn(report.name, 64)}`"),
         _section("*Funnel* — active initiatives now (change since last week)"),
     ]
@@ -72,10 +76,11 @@ def digest_blocks(report: DigestReport) -> list[Block]:
                            if report.stalled else stalled_head + "\nNothing is stalled."))
     overdue = sum(1 for item in report.waiting if item.overdue)
     waiting_head = f"*Waiting on sign-offs* ({len(report.waiting)}, {overdue} overdue)"
-    blocks.append(_section(_listing(waiting_head, report.waiting, LIST_SHOWN, _waiting_line, FULL_TEXT_COMMAND)
+    blocks.append(_section(_listing(waiting_head, report.waiting, LIST_SHOWN, partial(_waiting_line, zone=zone),
+                                    FULL_TEXT_COMMAND)
                            if report.waiting else waiting_head + "\nNobody is waiting on a sign-off."))
     if report.delivery_failures:
-        lines = [f"• `{f.method}` to {_where(f.channel)}: {mrkdwn(f.error, 200)}, {slack_date(f.at)}"
+        lines = [f"• `{f.method}` to {_where(f.channel)}: {mrkdwn(f.error, 200)}, {slack_date(f.at, zone=zone)}"
                  for f in report.delivery_failures]
         blocks.append(_section(_cut(f"*Slack deliveries that failed* ({len(lines)})", lines, LIST_SHOWN,
                                     "`initiative-bot outbox --failed`")))
@@ -136,11 +141,11 @@ def _stalled_line(item: StalledItem) -> str:
             f"(threshold {item.threshold})")
 
 
-def _waiting_line(item: WaitingItem) -> str:
+def _waiting_line(item: WaitingItem, *, zone: ZoneInfo) -> str:
     flag = ":warning: overdue, " if item.overdue else ""
     return (f"• {mention(item.assignee)} ({mrkdwn(item.role_name, 40)}) blocks {_initiative(item.key, item.title)} "
             f"at {mrkdwn(item.gate_name, 40)} — {flag}{item.business_days_waiting} business days, "
-            f"due {slack_date(item.due_at, fmt='{date_short_pretty}')}")
+            f"due {slack_date(item.due_at, zone=zone)}")
 
 
 def _where(channel: str) -> str:
@@ -168,7 +173,7 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
     zone = ZoneInfo(report.timezone)
 
     def when(at: datetime) -> str:
-        return at.astimezone(zone).strftime("%a %d %b %Y %H:%M %Z")
+        return plain_date(at, zone)
 
     out = [title_of(report), f"{when(report.window_start)} - {when(report.as_of)} · {report.scope} · "
                               f"digest {report.name}", "", "FUNNEL (active now, change since last week)"]

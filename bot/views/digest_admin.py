@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from bot.services.digest.definitions import DigestStatus
 from bot.services.digest.service import scope_of
-from bot.views.text import channel_link, escape
+from bot.views.text import channel_link, escape, plain_date
 
 
 def digests_text(statuses: Sequence[DigestStatus], *, slack: bool) -> str:
@@ -31,7 +31,7 @@ def digest_line(status: DigestStatus, *, slack: bool) -> str:
 def next_post_text(status: DigestStatus) -> str:
     if status.next_post is None:
         return "disabled"
-    when = status.next_post.astimezone(ZoneInfo(status.digest.timezone)).strftime("%a %d %b %Y %H:%M %Z")
+    when = plain_date(status.next_post, ZoneInfo(status.digest.timezone))
     if status.due:
         return f"this week's post ({when}) is due: it goes out within a minute"
     return f"next post {when}"

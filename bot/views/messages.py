@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
@@ -34,6 +36,8 @@ class SignOffCard:
     to_stage_name: str
     role_name: str
     checklist: tuple[ChecklistItem, ...]
+    due_at: datetime  # the sign-off's deadline (bot.services.reviews.deadlines): the same instant everywhere
+    reader_zone: ZoneInfo  # the assignee's, which the DM's fallback times are given in
     evidence_links: tuple[str, ...] = ()
     # Links whose last check found them broken or refused to fetch them: URL -> what was found.
     broken_links: Mapping[str, str] = field(default_factory=dict)
@@ -49,7 +53,8 @@ def sign_off_request(card: SignOffCard) -> Message:
         ButtonElement(text="Request changes", action_id=ids.REQUEST_CHANGES, value=value, style="danger"),
     ])
     text = (f"Sign-off requested: {card.initiative.key} {mrkdwn(card.initiative.title, 150)} — "
-            f"{escape(card.gate_name)}, as {escape(card.role_name)}. Approve or request changes in Slack.")
+            f"{escape(card.gate_name)}, as {escape(card.role_name)}, due {plain_date(card.due_at, card.reader_zone)}. "
+            "Approve or request changes in Slack.")
     return Message(text=text, blocks=finish([*_card_blocks(card), buttons], "message"))
 
 
@@ -138,7 +143,8 @@ def _card_blocks(card: SignOffCard) -> list[Block]:
         ("KPI", kpi),
         ("Risk tier", initiative.risk_tier),
         ("Requested by", mention(card.review.opened_by)),
-        ("Requested", slack_date(card.sign_off.requested_at)),
+        ("Requested", slack_date(card.sign_off.requested_at, zone=card.reader_zone)),
+        ("Due", slack_date(card.due_at, zone=card.reader_zone)),
     ]))
     items = "\n".join(_checklist_line(item, card.automatic_results.get(item.id)) for item in card.checklist)
     blocks.append(section(f"*Your checklist*\n{items or 'Nothing to check for your role.'}"))

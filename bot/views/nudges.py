@@ -10,6 +10,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
@@ -38,7 +39,7 @@ def nudge_message(notice: Notice) -> Message:
         section(_count_line(len(notice.items), "waiting for your decision, oldest first"), block_id=COUNT_BLOCK),
     ]
     for item in shown:
-        blocks.append(section(_item_text(item), block_id=f"{ITEM_BLOCK}{item.pending.sign_off_id}"))
+        blocks.append(section(_item_text(item, notice.zone), block_id=f"{ITEM_BLOCK}{item.pending.sign_off_id}"))
         blocks.append(_decision_buttons(item.pending.sign_off_id))
     if more := more_line(len(shown), len(notice.items), HOME_HINT):
         blocks.append(context(more))
@@ -59,7 +60,8 @@ def escalation_message(notice: Notice) -> Message:
                 block_id=COUNT_BLOCK),
     ]
     for item in shown:
-        blocks.append(section(_item_text(item, waiting_on=True), block_id=f"{ITEM_BLOCK}{item.pending.sign_off_id}"))
+        blocks.append(section(_item_text(item, notice.zone, waiting_on=True),
+                              block_id=f"{ITEM_BLOCK}{item.pending.sign_off_id}"))
     if more := more_line(len(shown), len(notice.items), HOME_HINT):
         blocks.append(context(more))
     blocks.append(context("A nudge goes to each person named; a word from you usually settles it."))
@@ -81,7 +83,7 @@ def without_sign_offs(payload: dict[str, Any], decided: set[int], kind: str) -> 
 
 def as_text(message: Message, *, names: Mapping[str, str] | None = None) -> str:
     """A terminal rendering (demo): headers, sections and context as text, buttons in brackets, mentions as
-    names and dates as their UTC fallback."""
+    names and dates as their fallback (in the recipient's zone, saying which)."""
     lines: list[str] = []
     for block in message.blocks:
         kind = block.get("type")
@@ -95,20 +97,21 @@ def as_text(message: Message, *, names: Mapping[str, str] | None = None) -> str:
     return _MENTION.sub(lambda m: "@" + (names or {}).get(m.group(1), m.group(1)), text)
 
 
-def _item_text(item: Item, *, waiting_on: bool = False) -> str:
+def _item_text(item: Item, reader_zone: ZoneInfo, *, waiting_on: bool = False) -> str:
     p = item.pending
     who = f" · waiting on {mention(p.assignee)}" if waiting_on else ""
     behalf = f" · for {mention(item.on_behalf_of)} (delegated to you)" if item.on_behalf_of else ""
     return (f"*{p.initiative_key}* {mrkdwn(p.initiative_title, 150)}\n"
             f"{mrkdwn(p.gate_name, 80)} · {mrkdwn(p.role_name, 60)}{who}{behalf}\n"
-            f"{_status(item)} · pending {item.business_days} business day{'s' if item.business_days != 1 else ''}")
+            f"{_status(item, reader_zone)} · pending {item.business_days} "
+            f"business day{'s' if item.business_days != 1 else ''}")
 
 
-def _status(item: Item) -> str:
+def _status(item: Item, reader_zone: ZoneInfo) -> str:
+    deadline = slack_date(item.deadline, zone=reader_zone)
     if item.overdue:
-        return f":red_circle: *Overdue* since {slack_date(item.deadline)}"
-    return f":large_yellow_circle: *Due* {slack_date(item.deadline)}" if item.due else \
-        f"Due {slack_date(item.deadline)}"
+        return f":red_circle: *Overdue* since {deadline}"
+    return f":large_yellow_circle: *Due* {deadline}" if item.due else f"Due {deadline}"
 
 
 def _decision_buttons(sign_off_id: int) -> ActionsBlock:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
@@ -88,9 +90,13 @@ def initiative_card(
     catalog: GateCatalog,
     review: GateReview | None,
     sign_offs: Sequence[SignOff],
+    deadlines: Mapping[int, datetime],
+    reader_zone: ZoneInfo | None,
     shared_by: str | None = None,
 ) -> Reply:
-    """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts."""
+    """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts. `deadlines`:
+    each pending sign-off's (bot.services.reviews.deadlines); `reader_zone`: the zone the fallbacks of its times
+    are given in (the reader's, when known; else UTC)."""
     stage = stage_name(catalog, initiative.stage)
     kpi = " ".join(filter(None, [
         mrkdwn(initiative.kpi_name, 200),
@@ -101,7 +107,8 @@ def initiative_card(
     if initiative.description:
         blocks.append(section(mrkdwn(initiative.description, 2900)))
     blocks.append(fields([
-        ("Stage", f"{escape(stage)} since {slack_date(initiative.stage_entered_at, fmt='{date_short_pretty}')}"),
+        ("Stage", f"{escape(stage)} since "
+                  f"{slack_date(initiative.stage_entered_at, zone=reader_zone, fmt='{date_short_pretty}')}"),
         ("Status", initiative.status + (f": {mrkdwn(initiative.retired_reason, 500)}"
                                         if initiative.retired_reason else "")),
         ("Risk tier", initiative.risk_tier),
@@ -109,7 +116,7 @@ def initiative_card(
         ("Team", mrkdwn(initiative.business_unit, 100) or "—"),
         ("Channel", channel_link(initiative.channel_id)),
         ("Tags", mrkdwn(", ".join(initiative.tags), 500) or "—"),
-        ("Recorded", f"by {mention(initiative.created_by)} {slack_date(initiative.created_at)}"),
+        ("Recorded", f"by {mention(initiative.created_by)} {slack_date(initiative.created_at, zone=reader_zone)}"),
     ]))
     if initiative.problem:
         blocks.append(section(f"*Business problem*\n{mrkdwn(initiative.problem, 2900)}"))
@@ -119,10 +126,11 @@ def initiative_card(
     if review is not None:
         blocks.append(divider())
         lines = [f"{escape(catalog.role_name(s.role))} ({mention(s.assignee)}): {_STATE_MARKS.get(s.state, s.state)}"
+                 + (f", due {slack_date(deadlines[s.id], zone=reader_zone)}" if s.id in deadlines else "")
                  for s in sign_offs]
         to_stage = stage_name(catalog, review.to_stage)
-        blocks.append(section(f"*Review for {escape(to_stage)}* opened {slack_date(review.opened_at)}\n"
-                              + "\n".join(lines)))
+        opened = slack_date(review.opened_at, zone=reader_zone)
+        blocks.append(section(f"*Review for {escape(to_stage)}* opened {opened}\n" + "\n".join(lines)))
     if shared_by is None:
         blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
                                                            value=initiative.key)]))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 SECTION_MAX = 3000
 PLAIN_MAX = 75  # button labels, option text, modal titles are shorter still
@@ -47,12 +48,18 @@ def channel_link(channel_id: str | None) -> str:
     return f"<#{channel_id}>" if channel_id else "no channel"
 
 
-def slack_date(at: datetime, *, fmt: str = "{date_short_pretty} at {time}") -> str:
-    """A time every reader sees in their own zone, with a UTC fallback for clients that cannot render it."""
-    fallback = at.strftime("%Y-%m-%d %H:%M UTC")
-    return f"<!date^{int(at.timestamp())}^{fmt}|{fallback}>"
+UTC_ZONE = ZoneInfo("UTC")
+DATE_AND_TIME = "{date_short_pretty} at {time}"
 
 
-def plain_date(at: datetime) -> str:
-    """The same time for plain-text fallbacks and notifications."""
-    return at.strftime("%Y-%m-%d %H:%M UTC")
+def plain_date(at: datetime, zone: ZoneInfo | None = None) -> str:
+    """A time as plain text (fallbacks, notifications, the terminal), always saying its zone: in `zone` (the
+    reader's, when the text has one reader) or else in UTC: `Tue 2026-11-17 07:00 America/New_York`."""
+    zone = zone or UTC_ZONE
+    return f"{at.astimezone(zone):%a %Y-%m-%d %H:%M} {zone.key}"
+
+
+def slack_date(at: datetime, *, zone: ZoneInfo | None = None, fmt: str = DATE_AND_TIME) -> str:
+    """A time every Slack client shows in its own reader's zone. Its fallback, for clients that cannot render
+    it, is `plain_date(at, zone)`: the same instant, in `zone` or UTC, saying which."""
+    return f"<!date^{int(at.timestamp())}^{fmt}|{plain_date(at, zone)}>"

@@ -111,7 +111,8 @@ def test_twenty_owners_deciding_while_twenty_checklists_open(database, bots, sla
     deciders = _open_reviews(database, slack_emulator.team_id)
     with database.read() as session:
         data_sign_offs = [s.id for s in session.exec(select(SignOff).where(SignOff.role == "data"))]
-        checklists = {sign_off_id: modals.checklist(sign_off_card(session, session.get(SignOff, sign_off_id)))
+        checklists = {sign_off_id: modals.checklist(sign_off_card(session, session.get(SignOff, sign_off_id),
+                                                                  default_zone=database.settings.default_zone))
                       for sign_off_id in deciders}
 
     def click(sign_off_id: int) -> Callable[[], str]:

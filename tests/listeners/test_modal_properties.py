@@ -163,7 +163,8 @@ def test_the_new_initiative_modal(runtime, data) -> None:
 @given(data=st.data())
 def test_the_checklist_modal(runtime, sign_off_ids, data) -> None:
     with runtime.transaction() as session:
-        view = modals.checklist(sign_off_card(session, session.get(SignOff, sign_off_ids["data"])))
+        view = modals.checklist(sign_off_card(session, session.get(SignOff, sign_off_ids["data"]),
+                                              default_zone=runtime.settings.default_zone))
     answers = forms.read_checklist(filled(view, data))
 
     def write(session: Session) -> None:
@@ -188,7 +189,8 @@ def test_the_checklist_modal(runtime, sign_off_ids, data) -> None:
 @given(data=st.data())
 def test_the_request_changes_modal(runtime, sign_off_ids, data) -> None:
     with runtime.transaction() as session:
-        view = modals.request_changes(sign_off_card(session, session.get(SignOff, sign_off_ids["engineering"])))
+        view = modals.request_changes(sign_off_card(session, session.get(SignOff, sign_off_ids["engineering"]),
+                                                    default_zone=runtime.settings.default_zone))
     reason = forms.read_reason(filled(view, data))
 
     def write(session: Session) -> None:

@@ -4,6 +4,7 @@ extremes: long text is cut with an ellipsis, long lists end in "and N more", use
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -48,6 +49,7 @@ def card(*, size: int = 0, items: int = 3, links: int = 0, state: str = "pending
         sign_off=sign_off(state), gate_name="Pilot approval", from_stage_name="Idea", to_stage_name="Pilot",
         role_name="Data owner", checklist=tuple(ChecklistItem(id=f"item-{n}", label=f"Check {n} " + "x" * 90)
                                                 for n in range(items)),
+        due_at=NOW + timedelta(days=7), reader_zone=ZoneInfo("Asia/Kolkata"),
         evidence_links=tuple(f"https://example.com/{n}?a=1&b=2" for n in range(links)),
     )
 
@@ -117,7 +119,8 @@ def test_replies_are_valid_at_any_size() -> None:
     assert "and 160 more" in listed.text
     assert_valid_message(replies.initiative_card(initiative(size=300), owners={"business": "U0MARIA"},
                                                  catalog=CATALOG, review=review(),
-                                                 sign_offs=[sign_off(), sign_off("approved", "business", 2)]))
+                                                 sign_offs=[sign_off(), sign_off("approved", "business", 2)],
+                                                 deadlines={1: NOW + timedelta(days=7)}, reader_zone=None))
     events = [AuditEvent(id=n, team_id="T1", at=NOW, actor="U0MARIA", action="initiative.edited",
                          subject_type="initiative", subject_key="AI-1", after={"reason": HOSTILE})
               for n in range(300)]

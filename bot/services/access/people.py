@@ -28,9 +28,12 @@ def parse_zone(name: str | None) -> ZoneInfo | None:
         return None
 
 
-def zones_of(session: Session, *, team_id: str) -> dict[str, ZoneInfo]:
-    """Every known zone in the workspace, in one query."""
-    rows = session.exec(select(UserProfile.user_id, UserProfile.tz).where(UserProfile.team_id == team_id))
+def zones_of(session: Session, *, team_id: str, user_ids: Iterable[str] | None = None) -> dict[str, ZoneInfo]:
+    """Every known zone in the workspace (or of `user_ids` only), in one query."""
+    query = select(UserProfile.user_id, UserProfile.tz).where(UserProfile.team_id == team_id)
+    if user_ids is not None:
+        query = query.where(col(UserProfile.user_id).in_(sorted(set(user_ids))))
+    rows = session.exec(query)
     return {user_id: zone for user_id, tz in rows if (zone := parse_zone(tz)) is not None}
 
 

@@ -1,6 +1,6 @@
 """Load what the digest needs with a fixed number of queries, whatever the portfolio's size.
 
-Seven SELECTs (plus platform's failed-outbox query, made by the caller): the newest gate definition, initiatives,
+Eight SELECTs (plus platform's failed-outbox query, made by the caller): the newest gate definition, initiatives,
 stage transitions, status changes from the audit trail, gate reviews, sign-offs pending at as_of, and the
 sign-offs decided in the year. Only the columns used are read, as plain Core rows (no ORM objects), iterated
 rather than fetched all at once (holding ~60,000 rows makes CPython's cyclic GC rescan them: slower, measured);
@@ -13,14 +13,17 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import DateTime, Dialect, String, null, or_, select, type_coerce
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session, col
 
 from bot.services.access.visibility import Audience, visible_to
+from bot.services.business_days import WorkCalendar
 from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import catalog_for
+from bot.services.reviews.deadlines import work_calendar
 from storage.models import AuditEvent, GateReview, Initiative, SignOff, StageTransition
 
 
@@ -128,11 +131,12 @@ class DigestData:
     # Per role, request-to-decision time of each approval or change request in the year before as_of. Plain
     # timedeltas: 26,000 row objects would stay tracked by the cyclic GC (named tuples are never untracked).
     turnarounds: dict[str, list[timedelta]]
+    calendar: WorkCalendar  # the pending sign-offs' deadlines: their assignees' zones, the workspace's holidays
 
 
 def load_digest_data(
-    session: Session, *, audience: Audience, as_of: datetime, since: datetime, tag: str | None = None,
-    business_unit: str | None = None,
+    session: Session, *, audience: Audience, as_of: datetime, since: datetime, default_zone: ZoneInfo,
+    tag: str | None = None, business_unit: str | None = None,
 ) -> DigestData:
     """Everything the digest as of `as_of` (its week beginning at `since`) needs, for the initiatives matching
     the filter (a tag, or a team/business unit) that the audience may see."""
@@ -208,8 +212,10 @@ def load_digest_data(
     ):
         if initiative_id in initiatives:
             turnarounds.setdefault(role, []).append(decided_at - requested_at)
+    calendar = work_calendar(session, team_id=team_id, default_zone=default_zone,
+                             people={sign_off.assignee for sign_off in pending})
     return DigestData(catalog=catalog, initiatives=initiatives, reviews=reviews, pending=pending,
-                      turnarounds=turnarounds)
+                      turnarounds=turnarounds, calendar=calendar)
 
 
 def _reviews_open(team_id: str, *, after: datetime, until: datetime) -> Any:

@@ -10,7 +10,7 @@ from operator import itemgetter
 from statistics import median
 from zoneinfo import ZoneInfo
 
-from bot.services.business_days import business_days_between, is_overdue, local_date, sla_deadline
+from bot.services.business_days import local_date
 from bot.services.digest.history import LOOKBACK, DigestData, InitiativeHistory
 from bot.services.digest.report import Conversion, FunnelRow, Median, Movement, StalledItem, Trend, WaitingItem
 from bot.services.digest.schedule import Window
@@ -155,27 +155,22 @@ def stalled(data: DigestData, window: Window) -> tuple[StalledItem, ...]:
 
 
 def waiting(data: DigestData, window: Window) -> tuple[WaitingItem, ...]:
-    """Sign-offs pending at `as_of` on active initiatives: overdue first, then the longest waiting."""
-    catalog, as_of, zone = data.catalog, window.end, window.zone
-    holidays, today = catalog.holidays, local_date(as_of, zone)
-    deadlines: dict[tuple[datetime, int], tuple[datetime, int, bool]] = {}
+    """Sign-offs pending at `as_of` on active initiatives: overdue first, then the longest waiting. Their deadlines
+    and business days run on each assignee's clock (`data.calendar`), as the nudges' and the DM's do."""
+    catalog, as_of, calendar = data.catalog, window.end, data.calendar
     items = []
     for sign_off in data.pending:
         review = data.reviews[sign_off.review_id]
         history = data.initiatives[review.initiative_id]
         if history.status_at(as_of) != "active":
             continue
-        key = (sign_off.requested_at, review.sla_business_days)
-        if key not in deadlines:  # the roles of one review share it: work it out once
-            deadlines[key] = (
-                sla_deadline(sign_off.requested_at, zone, review.sla_business_days, holidays),
-                business_days_between(local_date(sign_off.requested_at, zone), today, holidays),
-                is_overdue(sign_off.requested_at, zone, review.sla_business_days, as_of, holidays),
-            )
-        due, waited, overdue = deadlines[key]
+        due = calendar.deadline(assignee=sign_off.assignee, requested_at=sign_off.requested_at,
+                                sla_business_days=review.sla_business_days)
+        waited = calendar.business_days_pending(assignee=sign_off.assignee, requested_at=sign_off.requested_at,
+                                                now=as_of)
         items.append(WaitingItem(history.key, history.title, gate_name(catalog, review.gate_slug),
                                  catalog.role_name(sign_off.role), sign_off.assignee, sign_off.requested_at,
-                                 waited, due, overdue))
+                                 waited, due, as_of > due))
     return tuple(sorted(items, key=lambda i: (not i.overdue, i.requested_at, i.key, i.role_name)))
 
 

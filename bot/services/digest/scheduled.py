@@ -130,7 +130,8 @@ def start_run(runtime: JobRuntime, wording: DigestWording, *, digest_id: int, as
             week = iso_week(as_of, zone_named(digest.timezone))
             if posted_in_week(session, digest, as_of):
                 raise AlreadyPosted(week)
-            report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest))
+            report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest),
+                                    default_zone=runtime.settings.default_zone)
             run = DigestRun(team_id=digest.team_id, digest_id=digest_id, week=week, as_of=as_of)
             session.add(run)
             session.flush()  # the unique constraint decides between replicas here
@@ -231,7 +232,8 @@ def _upload_chart(runtime: JobRuntime, slack: DigestSlack, run_id: int) -> int:
         run = session.get(DigestRun, run_id)
         digest = session.get(Digest, run.digest_id) if run else None
         assert run is not None and digest is not None
-        report = compute_digest(session, digest=digest, as_of=run.as_of, audience=channel_audience(digest))
+        report = compute_digest(session, digest=digest, as_of=run.as_of, audience=channel_audience(digest),
+                                default_zone=runtime.settings.default_zone)
         attempt, channel_id, thread_ts = run.chart_attempts, run.channel_id, run.ts
     png = render_chart(report)
     step = "upload_url"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -63,12 +64,14 @@ def channel_audience(digest: Digest) -> Audience:
     return Audience.channel(team_id=digest.team_id, channel_id=digest.channel_id)
 
 
-def compute_digest(session: Session, *, digest: Digest, as_of: datetime, audience: Audience) -> DigestReport:
+def compute_digest(session: Session, *, digest: Digest, as_of: datetime, audience: Audience,
+                   default_zone: ZoneInfo) -> DigestReport:
     """One digest as of a moment, of what `audience` may see (`channel_audience` for the digest as posted), read
-    with a fixed number of queries (eight, plus one or two for evidence)."""
+    with a fixed number of queries (nine, plus one or two for evidence). `default_zone` (DEFAULT_TIMEZONE) is the
+    zone of assignees Slack has not told us theirs, for their sign-offs' deadlines."""
     window = window_ending(as_of, zone_named(digest.timezone))
-    data = load_digest_data(session, audience=audience, as_of=as_of, since=window.start, tag=digest.filter_tag,
-                            business_unit=digest.filter_business_unit)
+    data = load_digest_data(session, audience=audience, as_of=as_of, since=window.start, default_zone=default_zone,
+                            tag=digest.filter_tag, business_unit=digest.filter_business_unit)
     return build_report(data, name=digest.name, scope=scope_of(digest), window=window,
                         delivery_failures=delivery_failures(session, team_id=digest.team_id, window=window),
                         broken_evidence=broken_links(session, audience=audience))

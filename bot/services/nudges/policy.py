@@ -16,12 +16,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 from zoneinfo import ZoneInfo
 
-from bot.services.business_days import business_days_between, in_working_hours, local_date, sla_deadline
+from bot.services.business_days import WorkCalendar, business_days_between, in_working_hours, local_date
 
 NUDGE = "nudge"
 ESCALATION = "escalation"
+# Why someone due a message does not get it now (`Held.why`).
+SNOOZED, SENT_TODAY, OUTSIDE_HOURS = "snoozed", "sent_today", "outside_hours"
 
 
 @dataclass(frozen=True)
@@ -62,8 +65,13 @@ class World:
     admins: Sequence[str] = ()
     history: History = field(default_factory=History)
 
+    @cached_property
+    def calendar(self) -> WorkCalendar:
+        """The deadlines' rule, shared with the DM, the digest and `show` (bot.services.reviews.deadlines)."""
+        return WorkCalendar(default_zone=self.default_zone, zones=self.zones, holidays=self.holidays)
+
     def zone(self, user_id: str) -> ZoneInfo:
-        return self.zones.get(user_id, self.default_zone)
+        return self.calendar.zone(user_id)
 
     def recipient_for(self, user_id: str) -> str:
         return self.delegations.get(user_id, user_id)
@@ -92,6 +100,7 @@ class Notice:
     local_date: date
     items: tuple[Item, ...]
     reason: str
+    zone: ZoneInfo  # the recipient's: the zone the policy judged them in, and the one their DM's times fall back to
 
     @property
     def sign_off_ids(self) -> list[int]:
@@ -107,11 +116,14 @@ class Notice:
 
 @dataclass(frozen=True)
 class Held:
-    """Someone due a message who does not get one now, and why (shown by the dry run)."""
+    """Someone due a message who does not get one now, and why (shown by the dry run): `why` is SNOOZED (until
+    `at`), SENT_TODAY (their local date of `at`) or OUTSIDE_HOURS (`at` is now), in their `zone`."""
 
     kind: str
     recipient: str
-    reason: str
+    why: str
+    at: datetime
+    zone: ZoneInfo
 
 
 @dataclass(frozen=True)
@@ -156,19 +168,18 @@ def _decide(world: World, now: datetime, kind: str, recipient: str, pendings: li
     if not due and not snooze_ended:
         return
     if snoozed_until is not None and now < snoozed_until:
-        held.append(Held(kind, recipient, f"snoozed until {_local(snoozed_until, zone)}"))
+        held.append(Held(kind, recipient, SNOOZED, snoozed_until, zone))
     elif last_date is not None and last_date >= today:
-        held.append(Held(kind, recipient, f"already sent one on {today.isoformat()} (their local date)"))
+        held.append(Held(kind, recipient, SENT_TODAY, now, zone))
     elif not in_working_hours(now, zone, world.holidays):
-        held.append(Held(kind, recipient, f"outside their working hours ({_local(now, zone)})"))
+        held.append(Held(kind, recipient, OUTSIDE_HOURS, now, zone))
     else:
-        notices.append(Notice(kind, recipient, today, items, _reason(kind, items, due, snooze_ended)))
+        notices.append(Notice(kind, recipient, today, items, _reason(kind, items, due, snooze_ended), zone))
 
 
 def _item(world: World, now: datetime, kind: str, recipient: str, today: date, pending: Pending) -> Item:
-    assignee_zone = world.zone(pending.assignee)
-    elapsed = business_days_between(local_date(pending.requested_at, assignee_zone), local_date(now, assignee_zone),
-                                    world.holidays)
+    elapsed = world.calendar.business_days_pending(assignee=pending.assignee, requested_at=pending.requested_at,
+                                                   now=now)
     deadline = _deadline(world, pending)
     overdue = now > deadline
     if kind == NUDGE:
@@ -185,8 +196,8 @@ def _item(world: World, now: datetime, kind: str, recipient: str, today: date, p
 
 
 def _deadline(world: World, pending: Pending) -> datetime:
-    return sla_deadline(pending.requested_at, world.zone(pending.assignee), pending.sla_business_days,
-                        world.holidays)
+    return world.calendar.deadline(assignee=pending.assignee, requested_at=pending.requested_at,
+                                   sla_business_days=pending.sla_business_days)
 
 
 def _reason(kind: str, items: tuple[Item, ...], due: list[Item], snooze_ended: bool) -> str:
@@ -199,7 +210,3 @@ def _reason(kind: str, items: tuple[Item, ...], due: list[Item], snooze_ended: b
     if snooze_ended:
         parts.append("their snooze has ended")
     return ", ".join(parts)
-
-
-def _local(moment: datetime, zone: ZoneInfo) -> str:
-    return f"{moment.astimezone(zone):%a %Y-%m-%d %H:%M} {zone.key}"

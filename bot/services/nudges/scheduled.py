@@ -17,8 +17,8 @@ Several replicas may run the sweep at once:
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -27,9 +27,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.delivery.outbox import enqueue
-from bot.services.access.people import display_name_of, record_profile, stale_people
+from bot.services.access.people import display_name_of, parse_zone, record_profile, stale_people
+from bot.services.business_days import WorkCalendar
 from bot.services.events import DomainEvent, ReviewClosed, SignOffDecided
-from bot.services.nudges.policy import Notice, Plan, plan
+from bot.services.nudges.policy import Notice, Plan, World, plan
 from bot.services.nudges.state import load_world, people_to_notify
 from bot.services.scheduling import JobRuntime
 from storage.db import is_sqlite
@@ -48,6 +49,16 @@ class LookupsExhausted(Exception):
     """Slack's rate limit for profile lookups was reached: the rest wait for the next sweep."""
 
 
+@dataclass(frozen=True)
+class Profile:
+    """What users.info told us about one person: their zone (None: Slack has none) and name."""
+
+    team_id: str
+    user_id: str
+    tz: str | None
+    display_name: str
+
+
 SWEEP_LOCK_KEY = 0x1B07_0006
 INSERT_CHUNK = 500  # rows per INSERT: within SQLite's bound-parameter limit
 ZONE_LOOKUPS_PER_SWEEP = 20  # users.info is Tier 4 (100/min); a sweep runs every 15 minutes
@@ -59,6 +70,7 @@ log = logging.getLogger(__name__)
 class TeamSweep:
     team_id: str
     plan: Plan
+    calendar: WorkCalendar  # whose zones the plan knew (the rest were judged in the default zone)
     written: list[Notice] = field(default_factory=list)  # in the outbox now
     already_sent: list[Notice] = field(default_factory=list)  # stopped by the unique constraint
 
@@ -68,6 +80,7 @@ class SweepResult:
     now: datetime
     leased: bool = True  # False: another replica held the lease, so this one did nothing
     teams: list[TeamSweep] = field(default_factory=list)
+    zones_read: int | None = None  # how many zones were read from Slack first; None: Slack was not asked
 
     @property
     def written(self) -> int:
@@ -77,12 +90,14 @@ class SweepResult:
 def run_sweep(runtime: JobRuntime, *, render: NoticeRenderer, now: datetime | None = None, send: bool = True,
               profiles: ProfileLookup | None = None, team_id: str | None = None) -> SweepResult:
     """One sweep. With `send`, the DMs (as `render` words them) are written to the outbox; without, this is a dry
-    run that writes nothing. With `profiles`, a few stale time zones are refreshed first."""
+    run that writes nothing and decides exactly what `send` would decide at `now`. With `profiles`, both first
+    read the same few stale time zones from Slack; only `send` stores them."""
     now = (now or utcnow()).astimezone(UTC)
-    if send and profiles is not None:
-        refresh_zones(runtime, profiles, now=now)
-    result = SweepResult(now=now)
-    with runtime.transaction() as session:
+    read = read_stale_profiles(runtime, profiles, now=now) if profiles is not None else None
+    if send and read:
+        record_profiles(runtime, read, now=now)
+    result = SweepResult(now=now, zones_read=None if read is None else len(read))
+    with runtime.transaction() if send else runtime.read() as session:
         if send and not _take_lease(session):
             log.info("nudge sweep skipped: another replica holds the lease")
             result.leased = False
@@ -90,7 +105,9 @@ def run_sweep(runtime: JobRuntime, *, render: NoticeRenderer, now: datetime | No
         for team in _teams(session, team_id):
             world = load_world(session, team_id=team, now=now, default_zone=runtime.settings.default_zone,
                                admin_user_ids=runtime.settings.admin_user_ids)
-            sweep = TeamSweep(team_id=team, plan=plan(world, now))
+            if not send and read:
+                world = _as_if_recorded(world, [profile for profile in read if profile.team_id == team])
+            sweep = TeamSweep(team_id=team, plan=plan(world, now), calendar=world.calendar)
             if send:
                 write_notices(session, sweep, now, render=render)
             result.teams.append(sweep)
@@ -101,26 +118,51 @@ def run_sweep(runtime: JobRuntime, *, render: NoticeRenderer, now: datetime | No
 
 def refresh_zones(runtime: JobRuntime, profiles: ProfileLookup, *, now: datetime,
                   limit: int = ZONE_LOOKUPS_PER_SWEEP) -> int:
-    """Read the zones of up to `limit` people the sweep is about to consider whose stored zone is missing or
-    over a day old. Slack is asked outside any transaction. Returns how many were refreshed."""
-    with runtime.transaction() as session:
+    """Read and store the zones of up to `limit` people the sweep is about to consider whose stored zone is missing
+    or over a day old. Returns how many were refreshed."""
+    found = read_stale_profiles(runtime, profiles, now=now, limit=limit)
+    record_profiles(runtime, found, now=now)
+    return len(found)
+
+
+def read_stale_profiles(runtime: JobRuntime, profiles: ProfileLookup, *, now: datetime,
+                        limit: int = ZONE_LOOKUPS_PER_SWEEP) -> list[Profile]:
+    """Ask Slack (outside any transaction) for up to `limit` people the sweep is about to consider whose stored
+    zone is missing or over a day old, never known first. Writes nothing."""
+    with runtime.read() as session:
         wanted = {team: stale_people(session, team_id=team, now=now, limit=limit,
                                      user_ids=people_to_notify(session, team_id=team, now=now,
                                                                admin_user_ids=runtime.settings.admin_user_ids))
                   for team in _teams(session, None)}
-    found: list[tuple[str, str, str | None, str]] = []
+    found: list[Profile] = []
     for team, user_ids in wanted.items():
         for user_id in user_ids[: max(limit - len(found), 0)]:
             try:
                 user = profiles(user_id)
             except LookupsExhausted:
-                break  # the rest wait for the next sweep
-            found.append((team, user_id, user.get("tz"), display_name_of(user)))
+                return found  # the rest wait for the next sweep
+            found.append(Profile(team, user_id, user.get("tz"), display_name_of(user)))
+    return found
+
+
+def record_profiles(runtime: JobRuntime, found: Sequence[Profile], *, now: datetime) -> None:
     if found:
         with runtime.transaction() as session:
-            for team, user_id, tz, name in found:
-                record_profile(session, team_id=team, user_id=user_id, tz=tz, now=now, display_name=name)
-    return len(found)
+            for profile in found:
+                record_profile(session, team_id=profile.team_id, user_id=profile.user_id, tz=profile.tz, now=now,
+                               display_name=profile.display_name)
+
+
+def _as_if_recorded(world: World, found: Sequence[Profile]) -> World:
+    """The world a sweep would see once `found` is stored (a dry run stores nothing): a zone Slack gave replaces
+    the stored one, and where Slack has none the default applies."""
+    zones = dict(world.zones)
+    for profile in found:
+        if (zone := parse_zone(profile.tz)) is not None:
+            zones[profile.user_id] = zone
+        else:
+            zones.pop(profile.user_id, None)
+    return replace(world, zones=zones)
 
 
 def drop_decided_from_unsent(session: Session, event: DomainEvent, *, rewrite: UnsentRewriter) -> None:

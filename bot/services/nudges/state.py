@@ -11,12 +11,13 @@ from sqlmodel import Session, col, select
 from bot.services.access.actors import Actor
 from bot.services.access.admins import list_admins
 from bot.services.access.delegation import active_delegations
-from bot.services.access.people import zone_for, zones_of
+from bot.services.access.people import zone_for
 from bot.services.business_days import next_monday_morning, next_working_morning
 from bot.services.errors import InvalidInput
 from bot.services.gates.catalog import Gate, GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from bot.services.nudges.policy import ESCALATION, NUDGE, History, Pending, World
+from bot.services.reviews.deadlines import work_calendar
 from storage.models import GateReview, Initiative, NudgeLog, NudgeSnooze, OwnerAssignment, SignOff
 
 HISTORY_DAYS = 45  # longer than any cadence: a reminder older than this counts as none
@@ -29,11 +30,12 @@ def load_world(session: Session, *, team_id: str, now: datetime, default_zone: Z
     """Everything `plan` needs for one workspace."""
     catalog = catalog_for(session, team_id=team_id)
     pending = pending_sign_offs(session, team_id=team_id, catalog=catalog)
+    calendar = work_calendar(session, team_id=team_id, default_zone=default_zone)  # the deadlines' one rule
     return World(
         pending=pending,
         default_zone=default_zone,
-        zones=zones_of(session, team_id=team_id),
-        holidays=frozenset(catalog.holidays),
+        zones=calendar.zones,
+        holidays=calendar.holidays,
         delegations=active_delegations(session, team_id=team_id, now=now),
         snoozes=dict(session.exec(select(NudgeSnooze.user_id, NudgeSnooze.until)
                                   .where(NudgeSnooze.team_id == team_id)).all()),

@@ -19,7 +19,8 @@ def test_two_thousand_initiatives_fit_in_one_valid_message(runtime):
         insert_portfolio(session, team_id=TEAM, count=2000, as_of=AS_OF)
     digest = Digest(team_id=TEAM, name="default", channel_id="C1", timezone="Europe/Berlin", created_by="system")
     with runtime.transaction() as session:
-        report = compute_digest(session, digest=digest, as_of=AS_OF, audience=channel_audience(digest))
+        report = compute_digest(session, digest=digest, as_of=AS_OF, audience=channel_audience(digest),
+                                default_zone=runtime.settings.default_zone)
     blocks = [block.to_dict() for block in digest_blocks(report)]
 
     assert validate_blocks(blocks, "message") == []

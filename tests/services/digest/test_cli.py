@@ -15,7 +15,7 @@ def test_prints_the_digest_as_of_a_date_and_writes_the_chart(runtime, monkeypatc
 
     out = capsys.readouterr().out
     assert "AI portfolio digest · week 2026-W47" in out  # Sunday 22 Nov ends ISO week 47
-    assert "Sun 15 Nov 2026 23:59 CET - Sun 22 Nov 2026 23:59 CET" in out
+    assert "Sun 2026-11-15 23:59 Europe/Berlin - Sun 2026-11-22 23:59 Europe/Berlin" in out
     assert "AI-5 Contract clause search — in Pilot: merged into AI-1" in out
     assert "AI-6 Call-centre summarisation" in out and "AI-10" not in out
     assert chart.read_bytes().startswith(b"\x89PNG")

@@ -17,7 +17,8 @@ def report(runtime, monkeypatch):
     build_fixture_portfolio(runtime, Clock(monkeypatch))
     digest = Digest(team_id=TEAM, name="default", channel_id="C1", timezone="Europe/Berlin", created_by="system")
     with runtime.transaction() as session:
-        return compute_digest(session, digest=digest, as_of=AS_OF, audience=channel_audience(digest))
+        return compute_digest(session, digest=digest, as_of=AS_OF, audience=channel_audience(digest),
+                              default_zone=runtime.settings.default_zone)
 
 
 def test_week_and_funnel_now_and_last_week(report):
@@ -47,7 +48,9 @@ def test_stalled_uses_the_threshold_and_skips_paused(report):
 
 
 def test_waiting_on_sign_offs_overdue_first(report):
-    # AI-7 requested Mon 9 Nov: 5 business days end Mon 16 Nov 17:00 Berlin -> overdue; waited 10 business days.
+    # Deadlines run on the assignee's clock, not the digest's (Berlin): Slack has not told us UDATA's zone, so
+    # DEFAULT_TIMEZONE (UTC) applies, as it does for their nudges.
+    # AI-7 requested Mon 9 Nov: 5 business days end Mon 16 Nov 17:00 UTC -> overdue; waited 10 business days.
     # AI-6 requested Wed 18 Nov: due Wed 25 Nov 17:00 -> not overdue; waited Thu, Fri, Mon = 3.
     assert [(w.key, w.role_name, w.assignee, w.overdue, w.business_days_waiting) for w in report.waiting] == [
         ("AI-7", "Data owner", "UDATA", True, 10),
@@ -55,7 +58,7 @@ def test_waiting_on_sign_offs_overdue_first(report):
         ("AI-6", "Data owner", "UDATA", False, 3),
         ("AI-6", "Engineering owner", "UENG", False, 3),
     ]
-    assert report.waiting[0].due_at == utc(2026, 11, 16, 16)
+    assert report.waiting[0].due_at == utc(2026, 11, 16, 17)
     assert report.waiting[0].gate_name == "Pilot approval"
 
 

@@ -29,7 +29,7 @@ def test_the_largest_allowed_checklist_fits_the_approve_modal(runtime):
         initiative = create_initiative(session, actor=actor("UBIZ"), title="Claims triage", owners=OWNERS)
         review = reviews.submit_for_next_gate(session, actor=actor("UBIZ"), initiative=initiative)
         business = next(s for s in reviews.sign_offs_of(session, review_id=review.id) if s.role == "business")
-        view = modals.checklist(sign_off_card(session, business))
+        view = modals.checklist(sign_off_card(session, business, default_zone=runtime.settings.default_zone))
     assert validate_blocks(view["blocks"], "modal") == []
     ticked = [o["value"] for b in view["blocks"] if b["type"] == "input" and b["element"]["type"] == "checkboxes"
               for o in b["element"]["options"]]

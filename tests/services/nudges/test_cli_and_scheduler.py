@@ -17,10 +17,12 @@ def test_dry_run_says_who_would_be_nudged_and_why_and_sends_nothing(runtime, cap
     assert main(["nudge", "--as-of", "2026-11-11T07:30:00-05:00"]) == 0  # 12:30 UTC, Wednesday
 
     out = capsys.readouterr().out.splitlines()
-    assert out[0] == "Nudges as of 2026-11-11 12:30 UTC (dry run: nothing is sent; add --send to send)"
-    assert "  nudge → UBIZ (their Wed 2026-11-11): 1 pending sign-off(s), 1 due for a reminder" in out
-    assert any(line.startswith("    AI-1 Pilot approval · Business owner (UBIZ): pending 2 business day(s), "
-                               "SLA 2026-11-16 17:00 UTC · reminder due") for line in out)
+    assert out[0] == "Nudges as of Wed 2026-11-11 12:30 UTC (dry run: nothing is sent; add --send to send)"
+    assert out[1].startswith("Time zones: SLACK_BOT_TOKEN is not set here, so only zones already stored are known")
+    assert ("  nudge → UBIZ (their time: Wed 2026-11-11 12:30 UTC; their zone is unknown, so DEFAULT_TIMEZONE "
+            "applies, as in a sweep): 1 pending sign-off(s), 1 due for a reminder") in out
+    assert ("    AI-1 Pilot approval · Business owner (UBIZ): pending 2 business day(s), "
+            "SLA Mon 2026-11-16 17:00 UTC · reminder due") in out
     assert outbox_dms(runtime) == {}
 
 

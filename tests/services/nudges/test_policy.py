@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services.business_days import business_days_between, sla_deadline
-from bot.services.nudges.policy import ESCALATION, NUDGE, History, World, plan
+from bot.services.nudges.policy import ESCALATION, NUDGE, OUTSIDE_HOURS, SENT_TODAY, SNOOZED, History, World, plan
 from tests.services.nudges.policy_support import local, pending, sends_to, simulate
 
 UTC_ZONE = ZoneInfo("UTC")
@@ -122,7 +122,7 @@ def test_snooze_until_monday_skips_thursday_and_reminds_on_monday():
     assert sends_to(sent, "UOWNER", "America/New_York") == ["Tue 2026-11-17 09:00", "Mon 2026-11-23 09:00"]
     thursday = local(2026, 11, 19, 10, 0, "America/New_York")
     snoozed = replace(w, snoozes={"UOWNER": monday})
-    assert [h.reason.startswith("snoozed until Mon 2026-11-23 09:00") for h in plan(snoozed, thursday).held] == [True]
+    assert [(h.why, h.at) for h in plan(snoozed, thursday).held] == [(SNOOZED, monday)]
 
 
 def test_snooze_one_day_reminds_the_next_working_morning():
@@ -204,8 +204,8 @@ def test_dry_run_explains_why_someone_due_is_held_back():
     result = plan(w, early)
 
     assert result.notices == []
-    assert [(h.kind, h.recipient, h.reason) for h in result.held] == [
-        (NUDGE, "UOWNER", "outside their working hours (Tue 2026-11-17 07:00 America/New_York)")
+    assert [(h.kind, h.recipient, h.why, h.at, h.zone.key) for h in result.held] == [
+        (NUDGE, "UOWNER", OUTSIDE_HOURS, early, "America/New_York")
     ]
     sent_today = replace(w, history=History(last_sent={("UOWNER", NUDGE): (date(2026, 11, 17), early)}))
-    assert plan(sent_today, early + timedelta(hours=3)).held[0].reason.startswith("already sent one")
+    assert plan(sent_today, early + timedelta(hours=3)).held[0].why == SENT_TODAY

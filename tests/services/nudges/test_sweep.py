@@ -44,7 +44,7 @@ def test_sweep_writes_one_consolidated_dm_per_person_and_only_once_a_day(nudging
     assert all(len(payloads) == 1 for payloads in dms.values())
     assert listed_keys(dms["UBIZ"][0]) == [str(first["business"]), str(second["business"])]  # oldest first
     assert result.written == 3 and again.written == 0
-    assert [h.reason for h in again.teams[0].plan.held] == []  # not due again until Friday
+    assert [h.why for h in again.teams[0].plan.held] == []  # not due again until Friday
     assert logged(nudging) == [(u, "nudge", "2026-11-11") for u in ("UBIZ", "UDATA", "UENG")]
 
 

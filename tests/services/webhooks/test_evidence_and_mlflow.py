@@ -106,8 +106,10 @@ def test_a_passed_model_check_is_ticked_in_the_engineering_owners_approve_modal(
     run_automatic_checks(checked)
 
     with checked.transaction() as session:
-        modal = checklist(sign_off_card(session, session.get(SignOff, sign_offs["engineering"])))
-        business_modal = checklist(sign_off_card(session, session.get(SignOff, sign_offs["business"])))
+        modal = checklist(sign_off_card(session, session.get(SignOff, sign_offs["engineering"]),
+                                        default_zone=checked.settings.default_zone))
+        business_modal = checklist(sign_off_card(session, session.get(SignOff, sign_offs["business"]),
+                                                 default_zone=checked.settings.default_zone))
     View(**modal).validate_json()
     assert validate_view(modal) == []
     ticked = [o["value"] for b in modal["blocks"] if b["type"] == "input"
@@ -177,14 +179,16 @@ def test_broken_links_are_flagged_in_the_sign_off_dm_and_in_the_digest(checked, 
     check_due_evidence(checked)
 
     with checked.transaction() as session:
-        dm = sign_off_request(sign_off_card(session, session.get(SignOff, sign_offs["business"])))
+        dm = sign_off_request(sign_off_card(session, session.get(SignOff, sign_offs["business"]),
+                                            default_zone=checked.settings.default_zone))
         evidence = next(b["text"]["text"] for b in dm.blocks if "*Evidence*" in b.get("text", {}).get("text", ""))
         gone_line, card_line = (next(line for line in evidence.splitlines() if path in line)
                                 for path in ("/gone", "/card"))
         assert "broken: HTTP 404" in gone_line and "broken" not in card_line
 
         digest = preview_digest(TEAM, checked.settings)
-        report = compute_digest(session, digest=digest, as_of=utcnow(), audience=channel_audience(digest))
+        report = compute_digest(session, digest=digest, as_of=utcnow(), audience=channel_audience(digest),
+                                default_zone=checked.settings.default_zone)
     assert [(b.url, b.initiative_keys, b.detail) for b in report.broken_links] == [
         ("https://docs.example.com/gone", (key,), "HTTP 404")]
     section = next(b for b in digest_blocks(report) if "Broken evidence links" in str(b.to_dict()))
