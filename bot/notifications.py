@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
@@ -47,6 +48,7 @@ class SlackNotifications:
 
     def __init__(self, settings: Settings) -> None:
         self.digest_channel = settings.digest_channel
+        self.default_zone = settings.default_zone
 
     def __call__(self, session: Session, event: DomainEvent) -> None:
         if isinstance(event, ReviewOpened):
@@ -74,12 +76,12 @@ class SlackNotifications:
             assert review.id is not None
             for sign_off in sign_offs_of(session, review_id=review.id):
                 if sign_off.state == "pending" and role in (None, sign_off.role):
-                    refresh_sign_off_request(session, sign_off)
+                    refresh_sign_off_request(session, sign_off, default_zone=self.default_zone)
 
     def _review_opened(self, session: Session, event: ReviewOpened) -> None:
         sign_offs = sign_offs_of(session, review_id=event.review_id)
         for sign_off in sign_offs:
-            post_sign_off_request(session, sign_off)
+            post_sign_off_request(session, sign_off, default_zone=self.default_zone)
         republish_homes(session, team_id=event.team_id, user_ids=[event.actor, *(s.assignee for s in sign_offs)])
 
     def _sign_off_decided(self, session: Session, event: SignOffDecided) -> None:
@@ -123,7 +125,7 @@ class SlackNotifications:
             sign_off = session.get(SignOff, sign_off_id)
             assert sign_off is not None
             update_sign_off_request(session, sign_off, moved_to=sign_off.assignee)
-            post_sign_off_request(session, sign_off)
+            post_sign_off_request(session, sign_off, default_zone=self.default_zone)
         people = [user for _, old, new in event.changes for user in (old, new) if user]
         republish_homes(session, team_id=event.team_id, user_ids=[event.actor, *people])
 
@@ -132,10 +134,10 @@ class SlackNotifications:
 SIGN_OFF_REQUEST, GATE_PASSED = "sign_off_request", "gate_passed"
 
 
-def post_sign_off_request(session: Session, sign_off: SignOff) -> SlackMessage:
+def post_sign_off_request(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo) -> SlackMessage:
     """One DM to the sign-off's assignee, registered as the sign-off's live DM so that it can be updated later."""
     assert sign_off.id is not None
-    message = messages.sign_off_request(sign_off_card(session, sign_off))
+    message = messages.sign_off_request(sign_off_card(session, sign_off, default_zone=default_zone))
     return post_message(session, team_id=sign_off.team_id, kind=SIGN_OFF_REQUEST, subject=sign_off.id,
                         payload={"channel": sign_off.assignee, **message.payload()})
 
@@ -156,14 +158,14 @@ def update_sign_off_request(session: Session, sign_off: SignOff, *, moved_to: st
     return update_message(session, live, intent=intent) if live is not None else None
 
 
-def refresh_sign_off_request(session: Session, sign_off: SignOff) -> OutboxMessage | None:
+def refresh_sign_off_request(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo) -> OutboxMessage | None:
     """chat.update a pending sign-off's DM (buttons kept) to show what it shows now: flagged links, automatic
     results. Nothing is enqueued when the DM as last posted or updated already shows exactly that."""
     assert sign_off.id is not None
     live = live_message(session, team_id=sign_off.team_id, kind=SIGN_OFF_REQUEST, subject=sign_off.id)
     if live is None:
         return None
-    message = messages.sign_off_request(sign_off_card(session, sign_off))
+    message = messages.sign_off_request(sign_off_card(session, sign_off, default_zone=default_zone))
     return update_message(session, live, payload=message.payload(), unless_shown=True)
 
 

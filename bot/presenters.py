@@ -3,23 +3,30 @@ renders the outbox's intents (registered in bot.wiring), from the database as it
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from bot.commands.registry import Reply
+from bot.services.access.people import zone_for
 from bot.services.access.visibility import Audience
+from bot.services.business_days import sla_deadline
 from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives.service import count_initiatives, list_initiatives
-from bot.services.reviews.service import SETTLED, gate_of, pending_sign_offs_for, sign_offs_of
+from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
+from bot.services.reviews.service import SETTLED, gate_of, open_review_of, pending_sign_offs_for, sign_offs_of
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
-from bot.views import home, messages
+from bot.views import home, messages, modals, replies
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
 from storage.models import GateReview, Initiative, SignOff
 
 
-def sign_off_card(session: Session, sign_off: SignOff) -> SignOffCard:
+def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo | None = None) -> SignOffCard:
+    """What a sign-off's DM and modals show. With `default_zone` (DEFAULT_TIMEZONE: the zone of an assignee
+    whose zone Slack has not told us yet), also when it is due, as the DM shows it."""
     review = session.get(GateReview, sign_off.review_id)
     assert review is not None
     initiative = session.get(Initiative, review.initiative_id)
@@ -29,6 +36,7 @@ def sign_off_card(session: Session, sign_off: SignOff) -> SignOffCard:
     links = tuple(link for other in sign_offs_of(session, review_id=review.id) for link in other.evidence_links)
     return SignOffCard(
         initiative=initiative, review=review, sign_off=sign_off, gate_name=gate.name,
+        due_at=_due_at(session, sign_off, review, default_zone) if default_zone else None,
         from_stage_name=stage_name(catalog, review.from_stage), to_stage_name=stage_name(catalog, review.to_stage),
         role_name=catalog.role_name(sign_off.role), checklist=gate.checklist_for(sign_off.role),
         evidence_links=links,
@@ -37,6 +45,31 @@ def sign_off_card(session: Session, sign_off: SignOff) -> SignOffCard:
         automatic_results={item_id: (row.outcome, row.evidence or "") for item_id, row in
                            results_for(session, review_id=review.id, role=sign_off.role).items()},
     )
+
+
+def _due_at(session: Session, sign_off: SignOff, review: GateReview, default_zone: ZoneInfo) -> datetime:
+    """The sign-off's SLA deadline, by the rule the nudges follow: 17:00 in its assignee's zone on the last of the
+    review's business days, skipping the workspace's holidays."""
+    zone = zone_for(session, team_id=sign_off.team_id, user_id=sign_off.assignee, default=default_zone)
+    holidays = catalog_for(session, team_id=sign_off.team_id).holidays
+    return sla_deadline(sign_off.requested_at, zone, review.sla_business_days, holidays)
+
+
+def initiative_card(session: Session, initiative: Initiative, *, shared_by: str | None = None) -> Reply:
+    """`/initiative show`'s private card, or (`shared_by`) the card shared to a channel."""
+    return replies.initiative_card(initiative, shared_by=shared_by, **_card_parts(session, initiative))
+
+
+def initiative_modal(session: Session, initiative: Initiative) -> dict[str, Any]:
+    """The same card in a modal: what "View initiative" on a sign-off DM opens."""
+    return modals.initiative_card(initiative, **_card_parts(session, initiative))
+
+
+def _card_parts(session: Session, initiative: Initiative) -> dict[str, Any]:
+    review = open_review_of(session, initiative_id=initiative.id)
+    return {"owners": owners_of(session, initiative_id=initiative.id),
+            "catalog": catalog_for(session, team_id=initiative.team_id), "review": review,
+            "sign_offs": sign_offs_of(session, review_id=review.id) if review else ()}
 
 
 # The outbox intent "publish this person's App Home as it is when sent" (bot.notifications queues it).
@@ -69,11 +102,12 @@ GATE_PASSED_INTENT = "gate_passed"
 _ADDRESS = ("channel", "ts")
 
 
-def render_sign_off_dm(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any]:
+def render_sign_off_dm(session: Session, team_id: str, intent: dict[str, Any], *,
+                       default_zone: ZoneInfo) -> dict[str, Any]:
     """chat.update's payload for a sign-off's DM: its outcome without buttons once settled or moved (`moved_to`),
-    the request with its buttons while pending."""
+    the request with its buttons while pending. bot.wiring binds `default_zone` (DEFAULT_TIMEZONE)."""
     sign_off = _sign_off(session, team_id, intent)
-    card = sign_off_card(session, sign_off)
+    card = sign_off_card(session, sign_off, default_zone=default_zone)
     moved_to = intent.get("moved_to")
     message = (messages.sign_off_request(card) if sign_off.state == "pending" and not moved_to
                else messages.sign_off_decided(card, moved_to=moved_to))

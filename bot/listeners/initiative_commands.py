@@ -8,12 +8,12 @@ from collections.abc import Callable
 from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_owners
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.workspaces import ensure_workspace_known
+from bot.presenters import initiative_card
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import portfolio
 from bot.services.initiatives import service as initiatives
 from bot.services.reviews import lifecycle
-from bot.services.reviews import service as reviews
 from bot.services.validation import RISK_TIERS
 from bot.views import modals, replies
 from bot.views.text import mrkdwn
@@ -77,12 +77,7 @@ def show(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
     with ctx.runtime.read() as session:
         initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=key)
-        review = reviews.open_review_of(session, initiative_id=initiative.id)
-        return replies.initiative_card(
-            initiative, owners=initiatives.owners_of(session, initiative_id=initiative.id),
-            catalog=catalog_for(session, team_id=initiative.team_id), review=review,
-            sign_offs=reviews.sign_offs_of(session, review_id=review.id) if review else (),
-        )
+        return initiative_card(session, initiative)
 
 
 SHOW = Subcommand("show", show, usage=("/initiative show <KEY>",))

@@ -1,4 +1,5 @@
-"""The New initiative modal's submission, and "Share to channel" under `/initiative show`."""
+"""The New initiative modal's submission, "Share to channel" under `/initiative show`, and "View initiative" on a
+sign-off DM."""
 
 from __future__ import annotations
 
@@ -9,14 +10,13 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.listeners.middleware import RequestActor
-from bot.listeners.surfaces import tell
+from bot.listeners.surfaces import show_view, tell
+from bot.presenters import initiative_card, initiative_modal
 from bot.runtime import Runtime
 from bot.services.access.visibility import Audience, may_see
 from bot.services.errors import DomainError, InvalidInput, PermissionDenied
-from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import service as initiatives
-from bot.services.reviews import service as reviews
-from bot.views import forms, ids, modals, replies
+from bot.views import forms, ids, modals
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -53,14 +53,22 @@ def register(app: App, runtime: Runtime) -> None:
                 if not may_see(channel, initiative):
                     raise PermissionDenied(f"{initiative.key} cannot be shared here: not everyone in this channel "
                                            "may see it.")
-                review = reviews.open_review_of(session, initiative_id=initiative.id)
-                card = replies.initiative_card(
-                    initiative, owners=initiatives.owners_of(session, initiative_id=initiative.id),
-                    catalog=catalog_for(session, team_id=initiative.team_id), review=review,
-                    sign_offs=reviews.sign_offs_of(session, review_id=review.id) if review else (),
-                    shared_by=body["user"]["id"],
-                )
+                card = initiative_card(session, initiative, shared_by=body["user"]["id"])
         except DomainError as error:
             tell(body, client, respond, str(error))
             return
         respond(response_type="in_channel", replace_original=False, text=card.text, blocks=list(card.blocks))
+
+    @app.action(ids.VIEW_INITIATIVE)
+    def on_view(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        reader = Audience.person(team_id=body["team"]["id"], user_id=body["user"]["id"])
+        try:
+            with runtime.read() as session:
+                initiative = initiatives.get_initiative(session, audience=reader,
+                                                        key=body["actions"][0].get("value") or "")
+                view = initiative_modal(session, initiative)
+        except DomainError as error:
+            tell(body, client, respond, str(error))
+            return
+        show_view(body, client, view)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
@@ -39,17 +40,20 @@ class SignOffCard:
     broken_links: Mapping[str, str] = field(default_factory=dict)
     # Automatic (MLflow) items: item id -> (outcome: pending|passed|failed|unknown, evidence).
     automatic_results: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    due_at: datetime | None = None  # when the sign-off's SLA ends; shown while it is pending
 
 
 def sign_off_request(card: SignOffCard) -> Message:
-    """The DM asking one owner to sign off, with Approve and Request changes."""
+    """The DM asking one owner to sign off, with Approve, Request changes and View initiative (its card)."""
     value = ids.sign_off_value(card.sign_off.id)
     buttons = ActionsBlock(block_id="sign_off", elements=[
         ButtonElement(text="Approve", action_id=ids.APPROVE, value=value, style="primary"),
         ButtonElement(text="Request changes", action_id=ids.REQUEST_CHANGES, value=value, style="danger"),
+        ButtonElement(text="View initiative", action_id=ids.VIEW_INITIATIVE, value=card.initiative.key),
     ])
+    due = f", due {plain_date(card.due_at)}" if card.due_at else ""
     text = (f"Sign-off requested: {card.initiative.key} {mrkdwn(card.initiative.title, 150)} — "
-            f"{escape(card.gate_name)}, as {escape(card.role_name)}. Approve or request changes in Slack.")
+            f"{escape(card.gate_name)}, as {escape(card.role_name)}{due}. Approve or request changes in Slack.")
     return Message(text=text, blocks=finish([*_card_blocks(card), buttons], "message"))
 
 
@@ -139,6 +143,7 @@ def _card_blocks(card: SignOffCard) -> list[Block]:
         ("Risk tier", initiative.risk_tier),
         ("Requested by", mention(card.review.opened_by)),
         ("Requested", slack_date(card.sign_off.requested_at)),
+        *([("Due", slack_date(card.due_at))] if card.due_at and card.sign_off.state == "pending" else []),
     ]))
     items = "\n".join(_checklist_line(item, card.automatic_results.get(item.id)) for item in card.checklist)
     blocks.append(section(f"*Your checklist*\n{items or 'Nothing to check for your role.'}"))

@@ -91,6 +91,26 @@ def initiative_card(
     shared_by: str | None = None,
 ) -> Reply:
     """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts."""
+    blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs)
+    if shared_by is None:
+        blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
+                                                           value=initiative.key)]))
+    else:
+        blocks.append(context(f"Shared by {mention(shared_by)}"))
+    text = (f"{initiative.key} {mrkdwn(initiative.title, 150)}: {escape(stage_name(catalog, initiative.stage))}, "
+            f"{initiative.risk_tier} risk, {initiative.status}")
+    return Reply(text=text, blocks=finish(blocks, "message"))
+
+
+def initiative_card_blocks(
+    initiative: Initiative,
+    *,
+    owners: Mapping[str, str],
+    catalog: GateCatalog,
+    review: GateReview | None,
+    sign_offs: Sequence[SignOff],
+) -> list[Block]:
+    """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal."""
     stage = stage_name(catalog, initiative.stage)
     kpi = " ".join(filter(None, [
         mrkdwn(initiative.kpi_name, 200),
@@ -123,14 +143,7 @@ def initiative_card(
         to_stage = stage_name(catalog, review.to_stage)
         blocks.append(section(f"*Review for {escape(to_stage)}* opened {slack_date(review.opened_at)}\n"
                               + "\n".join(lines)))
-    if shared_by is None:
-        blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
-                                                           value=initiative.key)]))
-    else:
-        blocks.append(context(f"Shared by {mention(shared_by)}"))
-    text = (f"{initiative.key} {mrkdwn(initiative.title, 150)}: {escape(stage)}, {initiative.risk_tier} risk, "
-            f"{initiative.status}")
-    return Reply(text=text, blocks=finish(blocks, "message"))
+    return blocks
 
 
 def owners_reply(initiative: Initiative, owners: Mapping[str, str], catalog: GateCatalog, *, changed: bool) -> Reply:
