@@ -10,6 +10,7 @@ from bot.commands.registry import COMMAND, Reply
 from bot.services.gates.catalog import GateCatalog
 from bot.views import ids
 from bot.views.blocks import context, divider, fields, finish, header, more_line, section
+from bot.views.history import event_sentence
 from bot.views.text import (
     channel_link,
     clip,
@@ -17,7 +18,6 @@ from bot.views.text import (
     escape_keeping_mentions,
     mention,
     mrkdwn,
-    plain_date,
     slack_date,
 )
 from storage.models import AuditEvent, GateReview, Initiative, SignOff
@@ -154,10 +154,10 @@ def owners_reply(initiative: Initiative, owners: Mapping[str, str], catalog: Gat
     return Reply(text=text, blocks=finish([section(first + "\n" + "\n".join(lines))], "message"))
 
 
-def history_reply(initiative: Initiative, events: Sequence[AuditEvent]) -> Reply:
+def history_reply(initiative: Initiative, events: Sequence[AuditEvent], catalog: GateCatalog) -> Reply:
+    """`/initiative history`: what happened to an initiative, a sentence per change, oldest first."""
     shown = list(events[-HISTORY_LIMIT:])
-    lines = [f"{slack_date(e.at)} · {mention(e.actor) if e.actor.startswith(('U', 'W')) else escape(e.actor)} · "
-             f"{escape(e.action)}{_detail(e)}" for e in shown]
+    lines = [event_sentence(event, catalog, initiative.key) for event in shown]
     blocks: list[Block] = [header(f"History of {initiative.key}")]
     for start in range(0, len(lines), _LINES_PER_SECTION):
         blocks.append(section("\n".join(lines[start:start + _LINES_PER_SECTION])))
@@ -165,16 +165,9 @@ def history_reply(initiative: Initiative, events: Sequence[AuditEvent]) -> Reply
         blocks.append(context(f"…and {len(events) - len(shown)} earlier changes, in the audit export."))
     blocks.append(ActionsBlock(elements=[ButtonElement(text="Decision record", action_id=ids.DECISION_RECORD,
                                                        value=initiative.key)]))
-    text = "\n".join(f"{plain_date(e.at)} {escape(e.actor)} {escape(e.action)}" for e in shown)
-    return Reply(text=text or f"{initiative.key} has no history yet.", blocks=finish(blocks, "message"))
-
-
-def _detail(event: AuditEvent) -> str:
-    after = event.after or {}
-    for name in ("reason", "stage", "comment"):
-        if isinstance(after.get(name), str) and after[name]:
-            return f": {mrkdwn(after[name], 120)}"
-    return ""
+    text = f"History of {initiative.key}: {len(events)} change{'s' if len(events) != 1 else ''}, the last: " + (
+        lines[-1] if lines else "none")
+    return Reply(text=text if lines else f"{initiative.key} has no history yet.", blocks=finish(blocks, "message"))
 
 
 def stage_name(catalog: GateCatalog, stage_id: str) -> str:

@@ -163,7 +163,7 @@ def test_replies_are_valid_at_any_size() -> None:
     events = [AuditEvent(id=n, team_id="T1", at=NOW, actor="U0MARIA", action="initiative.edited",
                          subject_type="initiative", subject_key="AI-1", after={"reason": HOSTILE})
               for n in range(300)]
-    history = replies.history_reply(initiative(), events)
+    history = replies.history_reply(initiative(), events, CATALOG)
     assert_valid_message(history)
     assert "260 earlier changes" in str(history.blocks)
     assert_valid_message(replies.help_reply(SUBCOMMANDS.help_text()))
