@@ -9,6 +9,7 @@ italics on a terminal that shows them), the emoji the bot uses become the emoji,
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -113,12 +114,14 @@ def _block(block: Mapping[str, Any], reader: Reader) -> str | None:
 
 
 def _field(text_object: Mapping[str, Any], reader: Reader) -> str:
-    """A field `*Label*\\nvalue` reads as `Label: value`, as the two-column layout does in Slack."""
+    """A field `*Label*\\nvalue` reads as `Label: value` (a value of several lines indented below its label), as
+    the two-column layout does in Slack."""
     raw = str(text_object.get("text", ""))
     label, newline, value = raw.partition("\n")
-    if newline and _BOLD.fullmatch(label):
-        return f"{render_mrkdwn(label, reader)}: {render_mrkdwn(value, reader)}"
-    return _text(text_object, reader)
+    if not (newline and _BOLD.fullmatch(label)):
+        return _text(text_object, reader)
+    label, value = render_mrkdwn(label, reader), render_mrkdwn(value, reader)
+    return f"{label}: {value}" if "\n" not in value else f"{label}:\n" + textwrap.indent(value, "  ")
 
 
 def _element(element: Mapping[str, Any], reader: Reader) -> str:
