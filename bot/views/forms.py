@@ -53,7 +53,7 @@ UNUSED_REASON = "Choose the items this reason waives above, or leave it empty."
 
 def checklist_errors(error: InvalidInput, view: Mapping[str, Any]) -> dict[str, str]:
     """Where to show a refused approval: a missing or too long reason under the reason; the items neither ticked
-    nor waived, named, under "Items you waive"; a bad link or comment under its input; anything else under the
+    nor waived, named, under "Waive items"; a bad link or comment under its input; anything else under the
     comment."""
     values: StateValues = view["state"]["values"]
     if isinstance(error, ChecklistIncomplete):
@@ -73,7 +73,7 @@ def checklist_errors(error: InvalidInput, view: Mapping[str, Any]) -> dict[str, 
 
 
 def _waivable_labels(view: Mapping[str, Any]) -> dict[str, str]:
-    """Item id -> label, as the modal's "Items you waive" lists them."""
+    """Item id -> label, as the modal's "Waive items" lists them."""
     block = next((b for b in view.get("blocks", ()) if b.get("block_id") == ids.WAIVE_BLOCK), None)
     options = (block or {}).get("element", {}).get("options", ())
     return {str(option["value"]): str(option["text"]["text"]) for option in options}

@@ -83,7 +83,7 @@ def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_i
 
 
 def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
-    """Tick each item that is done; waive one only by choosing it under "Items you waive", with a reason.
+    """Tick each item that is done; waive one only by choosing it under "Waive items", with a reason.
 
     The ticks are checkboxes outside any input block, in groups of at most 10 (Slack's limit): an optional input
     would be labelled "(optional)", and a required one could not be left empty when every item is waived. Slack
@@ -109,7 +109,7 @@ def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
                                    3000)))
     if items:
         blocks += [
-            InputBlock(block_id=ids.WAIVE_BLOCK, label="Items you waive", optional=True,
+            InputBlock(block_id=ids.WAIVE_BLOCK, label="Waive items", optional=True,
                        hint="Only an item that does not apply here. Every other item must be ticked.",
                        element=StaticMultiSelectElement(action_id=ids.VALUE, options=_options(items),
                                                         placeholder="Choose items that do not apply")),

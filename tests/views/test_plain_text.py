@@ -60,7 +60,7 @@ def test_blocks_read_top_to_bottom_with_fields_as_label_and_value_and_buttons_in
 def test_a_message_without_blocks_is_its_text_and_a_modal_starts_with_its_title() -> None:
     assert render_message({"text": "Hi <@U0MARIA>"}, READER) == "Hi @Maria"
     modal = {"type": "modal", "title": {"type": "plain_text", "text": "Approve sign-off"}, "blocks": [
-        {"type": "input", "optional": True, "label": {"type": "plain_text", "text": "Items you waive"},
+        {"type": "input", "optional": True, "label": {"type": "plain_text", "text": "Waive items"},
          "element": {"type": "multi_static_select", "options": [
              {"text": {"type": "plain_text", "text": "A"}, "value": "a"}]}},
         {"type": "actions", "elements": [{"type": "checkboxes", "initial_options": [{"value": "a"}], "options": [
@@ -68,4 +68,4 @@ def test_a_message_without_blocks_is_its_text_and_a_modal_starts_with_its_title(
             {"text": {"type": "plain_text", "text": "B"}, "value": "b"}]}]},
     ]}
     assert render_message(modal, READER).splitlines() == [
-        "Approve sign-off", "Items you waive (optional)", "  [choose: A]", "  ☑ A", "  ☐ B"]
+        "Approve sign-off", "Waive items (optional)", "  [choose: A]", "  ☑ A", "  ☐ B"]

@@ -103,7 +103,7 @@ def test_the_checklist_modal_says_what_each_input_is_and_offers_one_place_to_wai
     inputs = {b["block_id"]: (b["label"]["text"], b.get("optional", False)) for b in view["blocks"]
               if b["type"] == "input"}
     # Slack adds "(optional)" to an optional input's label: only to inputs that are optional for everyone.
-    assert inputs == {ids.WAIVE_BLOCK: ("Items you waive", True),
+    assert inputs == {ids.WAIVE_BLOCK: ("Waive items", True),
                       ids.WAIVE_REASON_BLOCK: ("Why they do not apply", True),
                       ids.COMMENT_BLOCK: ("Comment", True), ids.EVIDENCE_BLOCK: ("Evidence links", True)}
     assert "*Your checklist:* tick each item that is done." in str(view["blocks"])
