@@ -16,7 +16,7 @@ from bot.services.reviews.deadlines import deadline_of, work_calendar
 from bot.services.reviews.service import SETTLED, gate_of, open_review_of, pending_sign_offs_for, sign_offs_of
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
-from bot.views import home, messages, replies
+from bot.views import home, messages, modals, replies
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
 from storage.models import GateReview, Initiative, SignOff
@@ -49,17 +49,28 @@ def initiative_card(session: Session, initiative: Initiative, *, default_zone: Z
                     shared_by: str | None = None) -> Reply:
     """`/initiative show`'s card (`reader`: the person asking) or the one shared to a channel (`reader` None), with
     each pending sign-off's deadline; `default_zone` (DEFAULT_TIMEZONE) for people Slack has not told us about."""
+    return replies.initiative_card(initiative, shared_by=shared_by,
+                                   **_card_parts(session, initiative, default_zone=default_zone, reader=reader))
+
+
+def initiative_modal(session: Session, initiative: Initiative, *, default_zone: ZoneInfo,
+                     reader: str) -> dict[str, Any]:
+    """The same card in a modal: what "View initiative" on a sign-off DM opens."""
+    return modals.initiative_card(initiative,
+                                  **_card_parts(session, initiative, default_zone=default_zone, reader=reader))
+
+
+def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneInfo,
+                reader: str | None) -> dict[str, Any]:
     review = open_review_of(session, initiative_id=initiative.id)
     sign_offs = sign_offs_of(session, review_id=review.id) if review else []
     calendar = work_calendar(session, team_id=initiative.team_id, default_zone=default_zone,
                              people={*(s.assignee for s in sign_offs), *([reader] if reader else [])})
-    return replies.initiative_card(
-        initiative, owners=owners_of(session, initiative_id=initiative.id),
-        catalog=catalog_for(session, team_id=initiative.team_id), review=review, sign_offs=sign_offs,
-        deadlines={s.id: deadline_of(calendar, sign_off=s, review=review)
-                   for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
-        reader_zone=calendar.zones.get(reader) if reader else None, shared_by=shared_by,
-    )
+    return {"owners": owners_of(session, initiative_id=initiative.id),
+            "catalog": catalog_for(session, team_id=initiative.team_id), "review": review, "sign_offs": sign_offs,
+            "deadlines": {s.id: deadline_of(calendar, sign_off=s, review=review)
+                          for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
+            "reader_zone": calendar.zones.get(reader) if reader else None}
 
 
 # The outbox intent "publish this person's App Home as it is when sent" (bot.notifications queues it).

@@ -1,5 +1,8 @@
 """What `initiative-bot demo` runs: a sample portfolio on its own SQLite file, with one initiative taken through a
-gate, then the reminders and the digest it would get.
+gate, then, the next working morning, the reminders, the digest and the initiative's history.
+
+Every message is printed as a person reads it in Slack (`bot.views.plain_text`): names for mentions, dates in
+words. The morning's messages are all as of one instant, so their days and deadlines agree.
 
 It needs no Slack workspace and never touches DATABASE_URL: it writes ./initiative-demo.db afresh each run. Not a
 command module: `bot.cli.demo` imports it when the command runs, so its imports cost `--help` nothing.
@@ -7,6 +10,7 @@ command module: `bot.cli.demo` imports it when the command runs, so its imports 
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -17,6 +21,7 @@ from sqlmodel import Session
 from bot.cli.digest import show_digest
 from bot.config import Settings
 from bot.jobs.nudges import run_sweep
+from bot.presenters import sign_off_card
 from bot.runtime import Runtime
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
@@ -25,12 +30,16 @@ from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.definitions import preview_digest
 from bot.services.gates.workspaces import catalog_for, ensure_workspace
 from bot.services.initiatives.portfolio import portfolio_by_stage
-from bot.services.initiatives.service import create_initiative, get_initiative
+from bot.services.initiatives.service import create_initiative, get_initiative, history
 from bot.services.nudges.policy import ESCALATION, NUDGE
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.reviews.service import checklist_of, sign_offs_of
-from bot.views.nudges import as_text, nudge_message
+from bot.views.digest import digest_blocks
+from bot.views.messages import sign_off_request
+from bot.views.nudges import nudge_message
+from bot.views.plain_text import Reader, format_date, render_blocks
+from bot.views.replies import history_reply, stage_name
 from bot.wiring import build_runtime
 from storage.migrate import upgrade
 from storage.models import GateReview, SignOff
@@ -48,38 +57,70 @@ PEOPLE = {
     "U0ADMIN": "Ada (AI programme office)",
 }
 OWNERS = {"business": "U0MARIA", "data": "U0DEV", "engineering": "U0ENG", "compliance": "U0COMP"}
+DEMO_CHANNEL = "C0PORTFOLIO"
+CHANNELS = {DEMO_CHANNEL: "ai-portfolio"}
+
+
+WHEN = "{date_long_pretty} at {time}"
 
 
 @dataclass
 class Demo:
     runtime: Runtime
-    now: datetime
+    now: datetime  # when the gate review happens
+    morning: datetime  # the next working morning, when the reminders, the digest and the history are read
     say: Callable[[str], None]
+    ansi: bool = False
 
     def actor(self, user_id: str) -> Actor:
         return Actor(team_id=DEMO_TEAM, user_id=user_id, is_admin=user_id == "U0ADMIN")
 
+    def reader(self, now: datetime) -> Reader:
+        """Someone in the demo's workspace, reading at `now` (for "today" and "yesterday")."""
+        return Reader(zone=self.runtime.settings.default_zone, people=PEOPLE, channels=CHANNELS, now=now,
+                      ansi=self.ansi)
 
-def run_demo(settings: Settings, *, say: Callable[[str], None] = print) -> Path:
-    """Build the sample portfolio and narrate it. Returns the path of the demo database."""
+    def show(self, blocks: Sequence[dict], now: datetime) -> None:  # type: ignore[type-arg]
+        self.say(self.shown(blocks, now))
+
+    def shown(self, blocks: Sequence[dict], now: datetime) -> str:  # type: ignore[type-arg]
+        """A message as Slack shows it, set off from the narration by a bar."""
+        return textwrap.indent(render_blocks(blocks, self.reader(now)), "  │ ", lambda line: True)
+
+
+def run_demo(settings: Settings, *, say: Callable[[str], None] = print, ansi: bool = False) -> Path:
+    """Build the sample portfolio and narrate it; `ansi` shows bold as a terminal's bold. Returns the path of the
+    demo database."""
     for suffix in ("", "-wal", "-shm"):
         Path(f"{DEMO_DATABASE}{suffix}").unlink(missing_ok=True)
     runtime = build_runtime(settings, database_url=f"sqlite:///{DEMO_DATABASE}")
     upgrade(runtime.engine)
-    demo = Demo(runtime=runtime, now=utcnow(), say=say)
-    say(f"Initiative Bot demo: a sample portfolio in ./{DEMO_DATABASE} (no Slack workspace needed).\n")
+    now, zone = utcnow(), settings.default_zone
+    morning = at_local(next_business_day(local_date(now, zone)), time(10, 0), zone)
+    demo = Demo(runtime=runtime, now=now, morning=morning, say=say, ansi=ansi)
+    say(f"Initiative Bot demo: a sample portfolio in ./{DEMO_DATABASE} (no Slack workspace needed). Times are "
+        f"in {zone.key} (DEFAULT_TIMEZONE).\n")
     with runtime.transaction() as session:
         ensure_workspace(session, team_id=DEMO_TEAM, name="Demo Corp")
         for user_id, name in PEOPLE.items():
             remember_identity(session, team_id=DEMO_TEAM, user_id=user_id, display_name=name)
         _seed_portfolio(session, demo)
     _walk_through_a_gate(demo)
+    say(f"\n— The next working morning, {format_date(morning, WHEN, demo.reader(now))} —")
     with runtime.transaction() as session:
         _print_portfolio(session, demo)
     say("\n— Reminders: sign-offs left waiting —")
     _show_reminders(demo, waiting=(("AI-6", 12), ("AI-3", 4)))
-    say("\n— This week's digest —")
-    show_digest(runtime, digest=preview_digest(DEMO_TEAM, settings), as_of=utcnow(), chart=DEMO_CHART, say=say)
+    say(f"\n— This week's digest, as posted in #{CHANNELS[DEMO_CHANNEL]} (its chart goes in the thread) —")
+    digest = preview_digest(DEMO_TEAM, settings.model_copy(update={"digest_channel": DEMO_CHANNEL}))
+    show_digest(runtime, digest=digest, as_of=morning, chart=DEMO_CHART, say=say,
+                render=lambda report: demo.shown([b.to_dict() for b in digest_blocks(report)], morning))
+    say("\n— What /initiative history AI-1 answers —")
+    with runtime.read() as session:
+        initiative = get_initiative(session, audience=DEMO_WORKSPACE, key="AI-1")
+        reply = history_reply(initiative, history(session, initiative=initiative), catalog_for(session,
+                                                                                                  team_id=DEMO_TEAM))
+    demo.show(reply.blocks, morning)
     runtime.engine.dispose()
     return DEMO_DATABASE
 
@@ -126,18 +167,24 @@ def _approve_all(session: Session, demo: Demo, *, review_id: int, at: datetime) 
 
 
 def _walk_through_a_gate(demo: Demo) -> None:
-    say = demo.say
-    say("— A gate review, step by step —")
+    say, zone = demo.say, demo.runtime.settings.default_zone
+    say(f"— A gate review, step by step ({format_date(demo.now, WHEN, demo.reader(demo.now))}) —")
     with demo.runtime.transaction() as session:
+        catalog = catalog_for(session, team_id=DEMO_TEAM)
         initiative = get_initiative(session, audience=DEMO_WORKSPACE, key="AI-1")
-        review = reviews.submit_for_next_gate(session, actor=demo.actor("U0MARIA"), initiative=initiative)
-        say(f"{initiative.key} '{initiative.title}' (risk {initiative.risk_tier}) submitted for "
-            f"{review.from_stage} → {review.to_stage}. Sign-offs requested:")
-        for sign_off in sign_offs_of(session, review_id=review.id):
-            labels = [item.label for item in checklist_of(session, sign_off, review)]
-            say(f"  • {sign_off.role:<12} {PEOPLE[sign_off.assignee]}: {len(labels)} checklist items, "
-                f"e.g. “{labels[0]}”")
+        review = reviews.submit_for_next_gate(session, actor=demo.actor("U0MARIA"), initiative=initiative,
+                                              now=demo.now)
+        say(f"Maria submits {initiative.key} “{initiative.title}” ({initiative.risk_tier} risk) for "
+            f"{catalog.gate(review.gate_slug).name} ({stage_name(catalog, review.from_stage)} → "
+            f"{stage_name(catalog, review.to_stage)}). Each owner gets a DM with their checklist:")
+        sign_offs = sign_offs_of(session, review_id=review.id)
+        for sign_off in sign_offs:
+            say(f"  • {catalog.role_name(sign_off.role)}: {PEOPLE[sign_off.assignee]}")
+        request = sign_off_request(sign_off_card(session, sign_offs[0], default_zone=zone))
+        say(f"\nThe DM {PEOPLE[sign_offs[0].assignee]} gets:")
+        demo.show(request.blocks, demo.now)
         review_id = review.id
+    say("")
     for sign_off_id, role, assignee in _pending(demo, review_id):
         with demo.runtime.transaction() as session:
             review = session.get(GateReview, review_id)
@@ -148,17 +195,19 @@ def _walk_through_a_gate(demo: Demo) -> None:
                 session, actor=demo.actor(assignee), sign_off_id=sign_off_id,
                 ticked=[item.id for item in items if item.id not in waivers], waivers=waivers,
                 comment="Looks good", evidence_links=["https://wiki.example.com/claims-triage/model-card"],
+                now=demo.now,
             )
-            waived = f" (waived: {', '.join(waivers)})" if waivers else ""
-            say(f"  ✓ {PEOPLE[assignee]} approved as {role}{waived}")
+            waived = "".join(f", waiving “{item.label}” ({waivers[item.id]})" for item in items if item.id in waivers)
+            say(f"  ✓ {PEOPLE[assignee]} approves as {catalog.role_name(role)}{waived}")
             if decision.gate_passed:
-                say(f"  → every required role approved: {decision.initiative.key} advanced to "
-                    f"{decision.initiative.stage}.")
+                say(f"  → Every required owner approved: {decision.initiative.key} moves to "
+                    f"{stage_name(catalog, decision.initiative.stage)}.")
     with demo.runtime.transaction() as session:
         sign_off_id, role, assignee = _first_sign_off(session, review_id)
-        again = reviews.approve(session, actor=demo.actor(assignee), sign_off_id=sign_off_id)
+        again = reviews.approve(session, actor=demo.actor(assignee), sign_off_id=sign_off_id, now=demo.now)
+        assert again.sign_off.decided_at is not None
         say(f"  A second click by {PEOPLE[assignee]} records nothing new: already {again.sign_off.state} "
-            f"on {again.sign_off.decided_at:%Y-%m-%d %H:%M} UTC.\n")
+            f"{format_date(again.sign_off.decided_at, WHEN, demo.reader(demo.now))}.")
 
 
 def _pending(demo: Demo, review_id: int) -> list[tuple[int, str, str]]:
@@ -173,7 +222,7 @@ def _first_sign_off(session: Session, review_id: int) -> tuple[int, str, str]:
 
 def _print_portfolio(session: Session, demo: Demo) -> None:
     demo.say("— Portfolio by stage —")
-    for column in portfolio_by_stage(session, audience=DEMO_WORKSPACE, now=demo.now):
+    for column in portfolio_by_stage(session, audience=DEMO_WORKSPACE, now=demo.morning):
         demo.say(f"{column.stage.name} ({len(column.initiatives)})")
         for item in column.initiatives:
             flag = f"  [{item.status}]" if item.status != "active" else ""
@@ -183,21 +232,18 @@ def _print_portfolio(session: Session, demo: Demo) -> None:
 
 
 def _show_reminders(demo: Demo, waiting: Sequence[tuple[str, int]]) -> None:
-    """Leave reviews waiting (`waiting`: initiative key, calendar days ago), then print the consolidated nudge and
-    the escalation the next working morning's sweep would send."""
+    """Leave reviews waiting (`waiting`: initiative key, calendar days before the gate review), then print the
+    consolidated nudge and the escalation the next working morning's sweep would send."""
     with demo.runtime.transaction() as session:
         for key, days_ago in waiting:
             initiative = get_initiative(session, audience=DEMO_WORKSPACE, key=key)
             reviews.submit_for_next_gate(session, actor=demo.actor("U0MARIA"), initiative=initiative,
                                          now=demo.now - timedelta(days=days_ago))
-    zone = demo.runtime.settings.default_zone
-    morning = at_local(next_business_day(local_date(demo.now, zone)), time(10, 0), zone)
-    notices = [n for team in run_sweep(demo.runtime, now=morning, send=False, team_id=DEMO_TEAM).teams
+    notices = [n for team in run_sweep(demo.runtime, now=demo.morning, send=False, team_id=DEMO_TEAM).teams
                for n in team.plan.notices]
     for kind, title in ((NUDGE, "consolidated nudge"), (ESCALATION, "escalation")):
         chosen = max((n for n in notices if n.kind == kind), key=lambda n: len(n.items), default=None)
         if chosen is None:
             continue
-        demo.say(f"\nThe {title} DM to {PEOPLE.get(chosen.recipient, chosen.recipient)} at "
-                 f"{morning:%a %H:%M} {zone.key}:")
-        demo.say("  " + as_text(nudge_message(chosen), names=PEOPLE).replace("\n", "\n  "))
+        demo.say(f"\nThe {title} DM to {PEOPLE.get(chosen.recipient, chosen.recipient)}:")
+        demo.show(nudge_message(chosen).blocks, demo.morning)

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
     from bot.runtime import Runtime
+    from bot.services.digest.report import DigestReport
     from storage.models import Digest
 
 
@@ -101,8 +102,9 @@ def run_digest(args: argparse.Namespace) -> int:
 
 
 def show_digest(runtime: Runtime, *, digest: Digest, as_of: datetime, chart: Path | None,
-                say: Callable[[str], None] = print) -> None:
-    """Print the digest as text and, if asked, write its chart. Also the end of `initiative-bot demo`."""
+                say: Callable[[str], None] = print, render: Callable[[DigestReport], str] | None = None) -> None:
+    """Print the digest (as text with every list in full, or as `render` words it) and, if asked, write its
+    chart. Also the end of `initiative-bot demo`, which prints it as posted."""
     from bot.services.digest.chart import render_chart
     from bot.services.digest.service import channel_audience, compute_digest
     from bot.views.digest import digest_text
@@ -110,7 +112,7 @@ def show_digest(runtime: Runtime, *, digest: Digest, as_of: datetime, chart: Pat
     with runtime.transaction() as session:
         report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest),
                                 default_zone=runtime.settings.default_zone)
-    say(digest_text(report))
+    say((render or digest_text)(report))
     if chart:
         chart.write_bytes(render_chart(report))
         say(f"\nChart written to {chart}")

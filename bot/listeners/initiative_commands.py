@@ -127,7 +127,8 @@ def history(ctx: CommandContext, args: Arguments) -> Reply:
     key = parse_key_command(args).key
     with ctx.runtime.read() as session:
         initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=key)
-        return replies.history_reply(initiative, initiatives.history(session, initiative=initiative))
+        return replies.history_reply(initiative, initiatives.history(session, initiative=initiative),
+                                     catalog_for(session, team_id=initiative.team_id))
 
 
 HISTORY = Subcommand("history", history, usage=("/initiative history <KEY>",))

@@ -1,4 +1,5 @@
-"""The New initiative modal's submission, and "Share to channel" under `/initiative show`."""
+"""The New initiative modal's submission, "Share to channel" under `/initiative show`, and "View initiative" on a
+sign-off DM."""
 
 from __future__ import annotations
 
@@ -9,8 +10,8 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.listeners.middleware import RequestActor
-from bot.listeners.surfaces import tell
-from bot.presenters import initiative_card
+from bot.listeners.surfaces import show_view, tell
+from bot.presenters import initiative_card, initiative_modal
 from bot.runtime import Runtime
 from bot.services.access.visibility import Audience, may_see
 from bot.services.errors import DomainError, InvalidInput, PermissionDenied
@@ -58,3 +59,18 @@ def register(app: App, runtime: Runtime) -> None:
             tell(body, client, respond, str(error))
             return
         respond(response_type="in_channel", replace_original=False, text=card.text, blocks=list(card.blocks))
+
+    @app.action(ids.VIEW_INITIATIVE)
+    def on_view(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+        ack()
+        reader = Audience.person(team_id=body["team"]["id"], user_id=body["user"]["id"])
+        try:
+            with runtime.read() as session:
+                initiative = initiatives.get_initiative(session, audience=reader,
+                                                        key=body["actions"][0].get("value") or "")
+                view = initiative_modal(session, initiative, default_zone=runtime.settings.default_zone,
+                                        reader=body["user"]["id"])
+        except DomainError as error:
+            tell(body, client, respond, str(error))
+            return
+        show_view(body, client, view)

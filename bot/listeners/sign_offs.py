@@ -41,14 +41,21 @@ def register(app: App, runtime: Runtime) -> None:
         ack()
         _open_decision_modal(runtime, body, client, respond, actor, approve=False)
 
+    @app.action(ids.TICKED)
+    def on_tick(ack: Ack) -> None:
+        ack()  # a tick in the checklist modal: read when the modal is submitted
+
     @app.view(ids.CHECKLIST_MODAL)
     def on_checklist(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:
         answers = forms.read_checklist(view["state"]["values"])
+        if answers.unused_reason:
+            ack(response_action="errors", errors={ids.WAIVE_REASON_BLOCK: forms.UNUSED_REASON})
+            return
         links = reviews.vet_evidence_links(answers.evidence_links, policy=evidence_policy(runtime.settings))
         _decide(runtime, ack, view, actor, lambda session, decider, sign_off_id: reviews.approve(
             session, actor=decider, sign_off_id=sign_off_id, ticked=answers.ticked, waivers=answers.waivers,
             comment=answers.comment, evidence_links=links,
-        ), errors_for=lambda error: forms.checklist_errors(error, view["state"]["values"]))
+        ), errors_for=lambda error: forms.checklist_errors(error, view))
 
     @app.view(ids.REQUEST_CHANGES_MODAL)
     def on_request_changes_submitted(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:

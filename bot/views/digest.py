@@ -60,9 +60,7 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     ]
     fields = [f"*{mrkdwn(row.stage_name, 60)}*\n{row.active}  {_change(row.change)}" for row in report.funnel]
     blocks += [SectionBlock(fields=fields[i:i + 10]) for i in range(0, len(fields), 10)]
-    paused = [f"{mrkdwn(row.stage_name, 40)} {row.paused}" for row in report.funnel if row.paused]
-    blocks.append(_context(f"Paused, not counted above: {report.paused_total}"
-                           + (f" ({', '.join(paused)})" if paused else "")))
+    blocks.append(_context(_paused(report, mrkdwn)))
     blocks.append(DividerBlock())
     blocks.append(_section("*Moved this week*  " + " · ".join(
         f"{label} {len(getattr(report, kind))}" for kind, label in MOVED_TITLES)))
@@ -92,11 +90,11 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     blocks.append(DividerBlock())
     blocks.append(SectionBlock(text=MarkdownTextObject(text="*Metrics* (last 365 days)"), fields=[
         f"*Pilot → production*\n{_conversion(report)}",
-        "*Median days in stage*\n" + _medians(report.median_days_in_stage, "d", digits=1),
-        "*Median sign-off turnaround*\n" + _medians(report.median_turnaround_by_role, "d", digits=1),
+        "*Median days in a stage*\n" + _medians(report.median_days_in_stage, "stay"),
+        "*Median days to sign off*\n" + _medians(report.median_turnaround_by_role, "sign-off"),
     ]))
-    blocks.append(_context(f"Details: `/initiative list` · `{STALLED_COMMAND}` · `{FULL_TEXT_COMMAND}` "
-                           "(everything as text) · each metric is defined in docs/digest.md"))
+    blocks.append(_context(f"More: `/initiative list` · `{STALLED_COMMAND}` · `{FULL_TEXT_COMMAND}` "
+                           "(every list in full)"))
     return blocks
 
 
@@ -153,16 +151,31 @@ def _where(channel: str) -> str:
 
 
 def _conversion(report: DigestReport) -> str:
-    conversion = report.conversion
-    if conversion.rate is None:
-        return "no initiative entered Pilot in the last 365 days"
-    return f"{conversion.rate:.0%}: {conversion.converted} of {conversion.cohort} that entered Pilot"
+    if report.conversion.rate is None:
+        return "No initiative entered Pilot in the last 365 days."
+    return f"{report.conversion.counted()} of the initiatives that entered Pilot reached Production."
 
 
-def _medians(medians: dict[str, Median], unit: str, *, digits: int) -> str:
-    parts = [f"{name} {m.days:.{digits}f}{unit} (n={m.count})" if m.days is not None else f"{name} -"
-             for name, m in medians.items()]
-    return clip("\n".join(parts), 2000) or "-"
+def _paused(report: DigestReport, name: Callable[[str, int], str]) -> str:
+    """`2 paused initiatives are not counted above: 1 in Idea, 1 in Pilot.`"""
+    total = report.paused_total
+    if not total:
+        return "No initiative is paused."
+    where = ", ".join(f"{row.paused} in {name(row.stage_name, 40)}" for row in report.funnel if row.paused)
+    return f"{total} paused initiative{' is' if total == 1 else 's are'} not counted above: {where}."
+
+
+def _medians(medians: dict[str, Median], counted: str) -> str:
+    """`Pilot: 12 days (4 stays)` per line; `Pilot: none yet` without data."""
+    parts = [f"{name}: {_days(m.days)} ({m.count} {counted}{'s' if m.count != 1 else ''})"
+             if m.days is not None else f"{name}: none yet" for name, m in medians.items()]
+    return clip("\n".join(parts), 2000) or "none yet"
+
+
+def _days(days: float) -> str:
+    """Whole days from 10 up, one decimal below: `102 days`, `2.5 days`, `1 day`."""
+    shown = f"{days:.0f}" if days >= 10 else f"{days:.1f}".removesuffix(".0")
+    return f"{shown} day{'' if shown == '1' else 's'}"
 
 
 # ---- plain text -----------------------------------------------------------------------------------------------
@@ -180,8 +193,7 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
     width = max((len(row.stage_name) for row in report.funnel), default=5)
     for row in report.funnel:
         out.append(f"  {row.stage_name:<{width}}  {row.active:>5}  {_change(row.change)}")
-    out.append(f"  Paused (apart): {report.paused_total}"
-               + "".join(f", {row.stage_name} {row.paused}" for row in report.funnel if row.paused))
+    out.append("  " + _paused(report, lambda name, _limit: name))
     out += ["", "MOVED THIS WEEK"]
     for kind, label in MOVED_TITLES:
         items: Sequence[Movement] = getattr(report, kind)
@@ -203,9 +215,9 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
         out += _plain(report.broken_links, shown,
                       lambda link: f"{link.url} ({', '.join(link.initiative_keys)}): {link.detail}")
     out += ["", "METRICS (last 365 days)", f"  Pilot → production: {_conversion(report)}",
-            "  Median days in stage: " + _inline(report.median_days_in_stage),
-            "  Median sign-off turnaround (days): " + _inline(report.median_turnaround_by_role),
-            "", f"Details: /initiative list · {STALLED_COMMAND} · metrics defined in docs/digest.md"]
+            "  Median days in a stage: " + _medians(report.median_days_in_stage, "stay").replace("\n", "; "),
+            "  Median days to sign off: " + _medians(report.median_turnaround_by_role, "sign-off").replace("\n", "; "),
+            "", f"More: /initiative list · {STALLED_COMMAND}"]
     return "\n".join(out)
 
 
@@ -217,11 +229,6 @@ def _plain(items: Sequence, shown: int | None, line: Callable, more: str = FULL_
     if len(items) > len(visible):
         lines.append(f"    …and {len(items) - len(visible)} more: {more} shows them all.")
     return lines
-
-
-def _inline(medians: dict[str, Median]) -> str:
-    return ", ".join(f"{name} {m.days:.1f} (n={m.count})" if m.days is not None else f"{name} -"
-                     for name, m in medians.items())
 
 
 def not_posted_notice(*, digest_name: str, week: str, channel_id: str, error: str) -> str:

@@ -12,6 +12,7 @@ from bot.services.errors import InvalidInput
 from bot.services.reviews.service import ChecklistIncomplete
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, clean_characters
 from bot.views import ids
+from bot.views.text import clip
 
 StateValues = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
@@ -19,9 +20,10 @@ StateValues = Mapping[str, Mapping[str, Mapping[str, Any]]]
 @dataclass(frozen=True)
 class ChecklistAnswers:
     ticked: frozenset[str]
-    waivers: dict[str, str]  # item id -> reason, only the items given a reason
+    waivers: dict[str, str]  # item id -> the reason given for waiving it ("" when none was given)
     comment: str = ""
     evidence_links: tuple[str, ...] = ()
+    unused_reason: bool = False  # a reason for waiving, with no item chosen to waive
 
 
 @dataclass(frozen=True)
@@ -34,31 +36,52 @@ class NewInitiativeAnswers:
 
 def read_checklist(values: StateValues) -> ChecklistAnswers:
     ticked: set[str] = set()
-    waivers: dict[str, str] = {}
     for block_id, actions in values.items():
         if block_id.startswith(ids.CHECKLIST_BLOCK_PREFIX):
             selected = (actions.get(ids.TICKED) or {}).get("selected_options") or []
             ticked |= {str(option.get("value")) for option in selected}
-        elif block_id.startswith(ids.WAIVER_BLOCK_PREFIX):
-            reason = _text(values, block_id)
-            if reason:
-                waivers[block_id.removeprefix(ids.WAIVER_BLOCK_PREFIX)] = reason
+    waived = _chosen(values, ids.WAIVE_BLOCK)
+    reason = _text(values, ids.WAIVE_REASON_BLOCK)
     links = tuple(line.strip() for line in _text(values, ids.EVIDENCE_BLOCK).splitlines() if line.strip())
-    return ChecklistAnswers(ticked=frozenset(ticked), waivers=waivers, comment=_text(values, ids.COMMENT_BLOCK),
-                            evidence_links=links)
+    return ChecklistAnswers(ticked=frozenset(ticked), waivers=dict.fromkeys(waived, reason),
+                            comment=_text(values, ids.COMMENT_BLOCK), evidence_links=links,
+                            unused_reason=bool(reason) and not waived)
 
 
-def checklist_errors(error: InvalidInput, values: StateValues) -> dict[str, str]:
-    """Where to show a refused approval: under each incomplete item's waiver, the links, or the comment."""
+UNUSED_REASON = "Choose the items this reason waives above, or leave it empty."
+
+
+def checklist_errors(error: InvalidInput, view: Mapping[str, Any]) -> dict[str, str]:
+    """Where to show a refused approval: a missing or too long reason under the reason; the items neither ticked
+    nor waived, named, under "Waive items"; a bad link or comment under its input; anything else under the
+    comment."""
+    values: StateValues = view["state"]["values"]
     if isinstance(error, ChecklistIncomplete):
-        return {ids.waiver_block_id(item_id): message for item_id, message in error.problems.items()}
-    block = _CHECKLIST_BLOCKS.get(error.field or "")
-    if block is None:
-        block = next((b for b in values if b.startswith(ids.CHECKLIST_BLOCK_PREFIX)), ids.COMMENT_BLOCK)
-    return {block: str(error)}
+        waived = set(_chosen(values, ids.WAIVE_BLOCK))
+        about_reason = [message for item_id, message in error.problems.items() if item_id in waived]
+        errors = {ids.WAIVE_REASON_BLOCK: about_reason[0]} if about_reason else {}
+        labels = _waivable_labels(view)
+        open_items = [labels.get(item_id, item_id) for item_id in error.problems if item_id not in waived]
+        if open_items:
+            named = ", ".join(f"“{label}”" for label in open_items)
+            errors[ids.WAIVE_BLOCK] = clip(f"Tick {named} above, or choose {'it' if len(open_items) == 1 else 'them'} "
+                                           "here with a reason below.", _ERROR_MAX)
+        return errors
+    block = _CHECKLIST_BLOCKS.get(error.field or "", ids.COMMENT_BLOCK)
+    shown = {b.get("block_id") for b in view.get("blocks", ())}
+    return {block if block in shown else ids.COMMENT_BLOCK: str(error)}
 
 
-_CHECKLIST_BLOCKS = {COMMENT.name: ids.COMMENT_BLOCK, EVIDENCE_LINKS.name: ids.EVIDENCE_BLOCK}
+def _waivable_labels(view: Mapping[str, Any]) -> dict[str, str]:
+    """Item id -> label, as the modal's "Waive items" lists them."""
+    block = next((b for b in view.get("blocks", ()) if b.get("block_id") == ids.WAIVE_BLOCK), None)
+    options = (block or {}).get("element", {}).get("options", ())
+    return {str(option["value"]): str(option["text"]["text"]) for option in options}
+
+
+_ERROR_MAX = 300
+_CHECKLIST_BLOCKS = {COMMENT.name: ids.COMMENT_BLOCK, EVIDENCE_LINKS.name: ids.EVIDENCE_BLOCK,
+                     "ticked": ids.WAIVE_BLOCK}
 
 
 def read_new_initiative(values: StateValues) -> NewInitiativeAnswers:
@@ -92,6 +115,11 @@ def new_initiative_errors(error: InvalidInput, values: StateValues) -> dict[str,
 
 def read_reason(values: StateValues) -> str:
     return _text(values, ids.REASON_BLOCK)
+
+
+def _chosen(values: StateValues, block_id: str) -> list[str]:
+    """The values of a multi-select's chosen options."""
+    return [str(option.get("value")) for option in _action(values, block_id).get("selected_options") or []]
 
 
 def _action(values: StateValues, block_id: str) -> Mapping[str, Any]:

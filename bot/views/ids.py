@@ -16,6 +16,8 @@ APPROVE = "signoff.approve"
 REQUEST_CHANGES = "signoff.request_changes"
 # "Share to channel" under `/initiative show`: value = initiative key.
 SHARE_TO_CHANNEL = "initiative.share"
+# "View initiative" on a sign-off DM: opens the initiative's card in a modal; value = initiative key.
+VIEW_INITIATIVE = "initiative.view"
 # "Decision record" under `/initiative history`: value = initiative key.
 DECISION_RECORD = "audit.decision_record"
 # Snooze buttons on a nudge DM (bot/views/nudges.py): value = "1d" | "monday".
@@ -29,6 +31,7 @@ CHECKLIST_MODAL = "signoff.checklist"
 REQUEST_CHANGES_MODAL = "signoff.request_changes"
 NOTICE_MODAL = "notice"
 DECISION_RECORD_MODAL = "audit.decision_record"
+INITIATIVE_MODAL = "initiative.card"
 
 # Input blocks of the New initiative modal: block id -> action id is always VALUE.
 VALUE = "value"
@@ -37,9 +40,10 @@ NEW_FIELDS = ("title", "description", "problem", "kpi_name", "kpi_baseline", "kp
 OWNER_BLOCK_PREFIX = "owner."
 
 # Input blocks of the checklist modal.
-CHECKLIST_BLOCK_PREFIX = "checklist."  # + group number; action TICKED
+CHECKLIST_BLOCK_PREFIX = "checklist."  # + group number: checkboxes (action TICKED) outside an input block
 TICKED = "ticked"
-WAIVER_BLOCK_PREFIX = "waive."  # + checklist item id
+WAIVE_BLOCK = "waive"  # the items waived (multi-select), with one reason for them in WAIVE_REASON_BLOCK
+WAIVE_REASON_BLOCK = "waive_reason"
 COMMENT_BLOCK = "comment"
 EVIDENCE_BLOCK = "evidence"
 REASON_BLOCK = "reason"
@@ -83,10 +87,6 @@ def decode_modal_context(private_metadata: str | None) -> SignOffModalContext:
 
 def checklist_block_id(group: int) -> str:
     return f"{CHECKLIST_BLOCK_PREFIX}{group}"
-
-
-def waiver_block_id(item_id: str) -> str:
-    return f"{WAIVER_BLOCK_PREFIX}{item_id}"
 
 
 def owner_block_id(role: str) -> str:

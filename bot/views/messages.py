@@ -46,11 +46,12 @@ class SignOffCard:
 
 
 def sign_off_request(card: SignOffCard) -> Message:
-    """The DM asking one owner to sign off, with Approve and Request changes."""
+    """The DM asking one owner to sign off, with Approve, Request changes and View initiative (its card)."""
     value = ids.sign_off_value(card.sign_off.id)
     buttons = ActionsBlock(block_id="sign_off", elements=[
         ButtonElement(text="Approve", action_id=ids.APPROVE, value=value, style="primary"),
         ButtonElement(text="Request changes", action_id=ids.REQUEST_CHANGES, value=value, style="danger"),
+        ButtonElement(text="View initiative", action_id=ids.VIEW_INITIATIVE, value=card.initiative.key),
     ])
     text = (f"Sign-off requested: {card.initiative.key} {mrkdwn(card.initiative.title, 150)} — "
             f"{escape(card.gate_name)}, as {escape(card.role_name)}, due {plain_date(card.due_at, card.reader_zone)}. "
@@ -144,7 +145,7 @@ def _card_blocks(card: SignOffCard) -> list[Block]:
         ("Risk tier", initiative.risk_tier),
         ("Requested by", mention(card.review.opened_by)),
         ("Requested", slack_date(card.sign_off.requested_at, zone=card.reader_zone)),
-        ("Due", slack_date(card.due_at, zone=card.reader_zone)),
+        *([("Due", slack_date(card.due_at, zone=card.reader_zone))] if card.sign_off.state == "pending" else []),
     ]))
     items = "\n".join(_checklist_line(item, card.automatic_results.get(item.id)) for item in card.checklist)
     blocks.append(section(f"*Your checklist*\n{items or 'Nothing to check for your role.'}"))

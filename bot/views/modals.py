@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
     CheckboxesElement,
     ConversationFilter,
@@ -14,6 +17,7 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     PlainTextObject,
+    StaticMultiSelectElement,
     StaticSelectElement,
     UserSelectElement,
 )
@@ -37,7 +41,9 @@ from bot.services.validation import (
 from bot.views import ids
 from bot.views.blocks import context, finish, section
 from bot.views.messages import AUTOMATIC_OUTCOMES, SignOffCard
+from bot.views.replies import initiative_card_blocks
 from bot.views.text import PLAIN_MAX, clip, escape_keeping_mentions, mrkdwn
+from storage.models import GateReview, Initiative, SignOff
 
 CHECKBOX_GROUP = 10  # Slack's limit of options in one checkbox group
 TITLE_MAX = 24  # modal titles
@@ -79,38 +85,40 @@ def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_i
 
 
 def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
-    """Every checklist item ticked or waived with a reason; checkbox groups of at most 10 options."""
+    """Tick each item that is done; waive one only by choosing it under "Waive items", with a reason.
+
+    The ticks are checkboxes outside any input block, in groups of at most 10 (Slack's limit): an optional input
+    would be labelled "(optional)", and a required one could not be left empty when every item is waived. Slack
+    still hands their state in with the submission. Whether each item is ticked or waived with a reason is the
+    service's rule (`reviews.approve`); its refusals come back under the waiver inputs."""
     items = card.checklist
     blocks: list[Block] = [section(f"*{card.initiative.key}* {mrkdwn(card.initiative.title, 150)}\n"
                                    f"{mrkdwn(card.gate_name, 150)} · your role: {mrkdwn(card.role_name, 100)}")]
-    groups = [items[start:start + CHECKBOX_GROUP] for start in range(0, len(items), CHECKBOX_GROUP)]
+    if not items:
+        blocks.append(section("Your role has nothing to check at this gate."))
+    else:
+        blocks.append(section("*Your checklist:* tick each item that is done."))
     passed = {item_id for item_id, (outcome, _) in card.automatic_results.items() if outcome == "passed"}
-
-    def options(group: Sequence[ChecklistItem]) -> list[Option]:
-        return [Option(value=item.id, text=PlainTextObject(text=clip(item.label, PLAIN_MAX))) for item in group]
-
-    for number, group in enumerate(groups):
-        blocks.append(InputBlock(
-            block_id=ids.checklist_block_id(number), optional=True,
-            label="Checklist" if number == 0 else f"Checklist (continued, {number + 1} of {len(groups)})",
-            element=CheckboxesElement(action_id=ids.TICKED, options=options(group),
-                                      initial_options=[o for o in options(group) if o.value in passed] or None),
-        ))
-    if items:
-        blocks.append(context("Leave an item unticked only if you waive it below, with a reason."))
+    for number, start in enumerate(range(0, len(items), CHECKBOX_GROUP)):
+        group = _options(items[start:start + CHECKBOX_GROUP])
+        blocks.append(ActionsBlock(block_id=ids.checklist_block_id(number), elements=[CheckboxesElement(
+            action_id=ids.TICKED, options=group, initial_options=[o for o in group if o.value in passed] or None)]))
     checked = [f"{AUTOMATIC_OUTCOMES[outcome]} “{mrkdwn(item.label, 100)}”: {mrkdwn(evidence, 300)}"
                for item in items if item.id in card.automatic_results
                for outcome, evidence in [card.automatic_results[item.id]]]
     if checked:
         blocks.append(context(clip("Checked automatically (passed items are ticked for you):\n" + "\n".join(checked),
                                    3000)))
-    for item in items:
-        blocks.append(InputBlock(
-            block_id=ids.waiver_block_id(item.id), optional=True,
-            label=clip(f"Waive “{item.label}”: reason", INPUT_LABEL_MAX),
-            element=PlainTextInputElement(action_id=ids.VALUE, max_length=REASON.limit,
-                                          placeholder="Only if unticked: why it does not apply"),
-        ))
+    if items:
+        blocks += [
+            InputBlock(block_id=ids.WAIVE_BLOCK, label="Waive items", optional=True,
+                       hint="Only an item that does not apply here. Every other item must be ticked.",
+                       element=StaticMultiSelectElement(action_id=ids.VALUE, options=_options(items),
+                                                        placeholder="Choose items that do not apply")),
+            InputBlock(block_id=ids.WAIVE_REASON_BLOCK, label="Why they do not apply", optional=True,
+                       hint="Needed when you waive an item; it is kept in the initiative's audit trail.",
+                       element=PlainTextInputElement(action_id=ids.VALUE, multiline=True, max_length=REASON.limit)),
+        ]
     blocks += [
         InputBlock(block_id=ids.COMMENT_BLOCK, label="Comment", optional=True, element=PlainTextInputElement(
             action_id=ids.VALUE, multiline=True, max_length=COMMENT.limit,
@@ -121,6 +129,19 @@ def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
     ]
     metadata = ids.encode_modal_context(ids.SignOffModalContext(sign_off_id=card.sign_off.id))
     return _modal(ids.CHECKLIST_MODAL, "Approve sign-off", blocks, submit="Approve", private_metadata=metadata)
+
+
+def _options(items: Sequence[ChecklistItem]) -> list[Option]:
+    return [Option(value=item.id, text=PlainTextObject(text=clip(item.label, PLAIN_MAX))) for item in items]
+
+
+def initiative_card(initiative: Initiative, *, owners: Mapping[str, str], catalog: GateCatalog,
+                    review: GateReview | None, sign_offs: Sequence[SignOff], deadlines: Mapping[int, datetime],
+                    reader_zone: ZoneInfo | None) -> dict[str, Any]:
+    """The initiative's card, read-only, where "View initiative" on a sign-off DM opens it."""
+    blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
+                                    deadlines=deadlines, reader_zone=reader_zone)
+    return _modal(ids.INITIATIVE_MODAL, f"Initiative {initiative.key}", blocks, close="Close")
 
 
 def request_changes(card: SignOffCard) -> dict[str, Any]:

@@ -6,8 +6,6 @@ sign-off its owner has decided (`without_sign_offs`) without being rebuilt from 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -24,8 +22,6 @@ ESCALATION_ITEMS_SHOWN = 20  # 1 block each
 ITEM_BLOCK = "nudge.item."
 ACTIONS_BLOCK = "nudge.actions."
 COUNT_BLOCK = "nudge.count"
-_DATE = re.compile(r"<!date\^\d+\^[^|>]*\|([^>]*)>")
-_MENTION = re.compile(r"<@([A-Z0-9]+)>")
 HOME_HINT = "Open the *Home* tab of Initiative Bot to see them all."
 
 
@@ -79,22 +75,6 @@ def without_sign_offs(payload: dict[str, Any], decided: set[int], kind: str) -> 
     recounted = [{**b, "text": {**b["text"], "text": _count_line(left, noun)}} if b.get("block_id") == COUNT_BLOCK
                  else b for b in blocks]
     return {**payload, "text": _fallback(kind, left), "blocks": recounted}
-
-
-def as_text(message: Message, *, names: Mapping[str, str] | None = None) -> str:
-    """A terminal rendering (demo): headers, sections and context as text, buttons in brackets, mentions as
-    names and dates as their fallback (in the recipient's zone, saying which)."""
-    lines: list[str] = []
-    for block in message.blocks:
-        kind = block.get("type")
-        if kind in ("header", "section"):
-            lines.append(block["text"]["text"])
-        elif kind == "context":
-            lines.extend(element.get("text", "") for element in block["elements"])
-        elif kind == "actions":
-            lines.append("  ".join(f"[{e['text']['text']}]" for e in block["elements"]))
-    text = _DATE.sub(r"\1", "\n".join(lines))
-    return _MENTION.sub(lambda m: "@" + (names or {}).get(m.group(1), m.group(1)), text)
 
 
 def _item_text(item: Item, reader_zone: ZoneInfo, *, waiting_on: bool = False) -> str:

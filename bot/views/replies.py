@@ -12,6 +12,7 @@ from bot.commands.registry import COMMAND, Reply
 from bot.services.gates.catalog import GateCatalog
 from bot.views import ids
 from bot.views.blocks import context, divider, fields, finish, header, more_line, section
+from bot.views.history import event_sentence
 from bot.views.text import (
     channel_link,
     clip,
@@ -19,7 +20,6 @@ from bot.views.text import (
     escape_keeping_mentions,
     mention,
     mrkdwn,
-    plain_date,
     slack_date,
 )
 from storage.models import AuditEvent, GateReview, Initiative, SignOff
@@ -97,6 +97,29 @@ def initiative_card(
     """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts. `deadlines`:
     each pending sign-off's (bot.services.reviews.deadlines); `reader_zone`: the zone the fallbacks of its times
     are given in (the reader's, when known; else UTC)."""
+    blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
+                                    deadlines=deadlines, reader_zone=reader_zone)
+    if shared_by is None:
+        blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
+                                                           value=initiative.key)]))
+    else:
+        blocks.append(context(f"Shared by {mention(shared_by)}"))
+    text = (f"{initiative.key} {mrkdwn(initiative.title, 150)}: {escape(stage_name(catalog, initiative.stage))}, "
+            f"{initiative.risk_tier} risk, {initiative.status}")
+    return Reply(text=text, blocks=finish(blocks, "message"))
+
+
+def initiative_card_blocks(
+    initiative: Initiative,
+    *,
+    owners: Mapping[str, str],
+    catalog: GateCatalog,
+    review: GateReview | None,
+    sign_offs: Sequence[SignOff],
+    deadlines: Mapping[int, datetime],
+    reader_zone: ZoneInfo | None,
+) -> list[Block]:
+    """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal."""
     stage = stage_name(catalog, initiative.stage)
     kpi = " ".join(filter(None, [
         mrkdwn(initiative.kpi_name, 200),
@@ -131,14 +154,7 @@ def initiative_card(
         to_stage = stage_name(catalog, review.to_stage)
         opened = slack_date(review.opened_at, zone=reader_zone)
         blocks.append(section(f"*Review for {escape(to_stage)}* opened {opened}\n" + "\n".join(lines)))
-    if shared_by is None:
-        blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
-                                                           value=initiative.key)]))
-    else:
-        blocks.append(context(f"Shared by {mention(shared_by)}"))
-    text = (f"{initiative.key} {mrkdwn(initiative.title, 150)}: {escape(stage)}, {initiative.risk_tier} risk, "
-            f"{initiative.status}")
-    return Reply(text=text, blocks=finish(blocks, "message"))
+    return blocks
 
 
 def owners_reply(initiative: Initiative, owners: Mapping[str, str], catalog: GateCatalog, *, changed: bool) -> Reply:
@@ -149,10 +165,10 @@ def owners_reply(initiative: Initiative, owners: Mapping[str, str], catalog: Gat
     return Reply(text=text, blocks=finish([section(first + "\n" + "\n".join(lines))], "message"))
 
 
-def history_reply(initiative: Initiative, events: Sequence[AuditEvent]) -> Reply:
+def history_reply(initiative: Initiative, events: Sequence[AuditEvent], catalog: GateCatalog) -> Reply:
+    """`/initiative history`: what happened to an initiative, a sentence per change, oldest first."""
     shown = list(events[-HISTORY_LIMIT:])
-    lines = [f"{slack_date(e.at)} · {mention(e.actor) if e.actor.startswith(('U', 'W')) else escape(e.actor)} · "
-             f"{escape(e.action)}{_detail(e)}" for e in shown]
+    lines = [event_sentence(event, catalog, initiative.key) for event in shown]
     blocks: list[Block] = [header(f"History of {initiative.key}")]
     for start in range(0, len(lines), _LINES_PER_SECTION):
         blocks.append(section("\n".join(lines[start:start + _LINES_PER_SECTION])))
@@ -160,16 +176,9 @@ def history_reply(initiative: Initiative, events: Sequence[AuditEvent]) -> Reply
         blocks.append(context(f"…and {len(events) - len(shown)} earlier changes, in the audit export."))
     blocks.append(ActionsBlock(elements=[ButtonElement(text="Decision record", action_id=ids.DECISION_RECORD,
                                                        value=initiative.key)]))
-    text = "\n".join(f"{plain_date(e.at)} {escape(e.actor)} {escape(e.action)}" for e in shown)
-    return Reply(text=text or f"{initiative.key} has no history yet.", blocks=finish(blocks, "message"))
-
-
-def _detail(event: AuditEvent) -> str:
-    after = event.after or {}
-    for name in ("reason", "stage", "comment"):
-        if isinstance(after.get(name), str) and after[name]:
-            return f": {mrkdwn(after[name], 120)}"
-    return ""
+    text = f"History of {initiative.key}: {len(events)} change{'s' if len(events) != 1 else ''}, the last: " + (
+        lines[-1] if lines else "none")
+    return Reply(text=text if lines else f"{initiative.key} has no history yet.", blocks=finish(blocks, "message"))
 
 
 def stage_name(catalog: GateCatalog, stage_id: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -73,7 +74,7 @@ def test_demo_needs_no_slack_settings_and_ignores_database_url(tmp_path):
     result = run_cli("demo", cwd=tmp_path, env={"DATABASE_URL": f"sqlite:///{decoy}"})
     assert result.returncode == 0, result.stderr
     assert not decoy.exists()
-    assert "Portfolio by stage" in result.stdout and "advanced to pilot" in result.stdout
+    assert "Portfolio by stage" in result.stdout and "AI-1 moves to Pilot" in result.stdout
     engine = make_engine(f"sqlite:///{tmp_path / 'initiative-demo.db'}")
     with Session(engine) as session:
         initiatives = session.exec(select(Initiative)).all()
@@ -84,6 +85,28 @@ def test_demo_needs_no_slack_settings_and_ignores_database_url(tmp_path):
     assert rerun.returncode == 0, rerun.stderr
     with Session(engine) as session:
         assert len(session.exec(select(Initiative)).all()) == len(initiatives)  # recreated, not appended
+
+
+RAW_MRKDWN = re.compile(r"<[@#!][^>]*>|<https?://|(?<!\w)\*[^*\s][^*]*\*|(?<!\w)_[^_\s][^_]*_(?!\w)|`|"
+                        r":[a-z_]+:|&(lt|gt|amp);")
+
+
+def test_the_demo_prints_messages_as_people_read_them_in_slack_with_dates_that_agree(tmp_path):
+    result = run_cli("demo", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert RAW_MRKDWN.findall(out) == []
+    assert " INFO " not in out + result.stderr  # the bot's log lines do not interrupt the story
+    dm = out[out.index("The DM Maria"):out.index("✓ Maria")]
+    assert "Requested by: @Maria (Head of Claims)" in dm and "[View initiative]" in dm
+    assert re.search(r"Due: [A-Z][a-z]{2} \d{1,2}, \d{4} at 17:00 UTC", dm), dm
+    # The morning's nudge and digest speak of AI-6's overdue sign-off alike: the same deadline, the same wait.
+    nudge = re.search(r"Overdue since (\w{3} \d{1,2}, \d{4}) at 17:00 UTC · pending (\d+) business days", out)
+    digest = re.search(r"@Maria \(Head of Claims\) \(Business owner\) blocks AI-6 .* overdue, (\d+) business days, "
+                       r"due (\w{3} \d{1,2}, \d{4})", out)
+    assert nudge and digest, out
+    assert (nudge.group(1), nudge.group(2)) == (digest.group(2), digest.group(1))
+    assert "2 of 5 (40%)" in out and "@Maria (Head of Claims) approved Pilot approval as Business owner" in out
 
 
 def test_every_command_has_help(capsys):

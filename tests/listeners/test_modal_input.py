@@ -123,12 +123,17 @@ def checklist_modal(slack: Slack, user: str) -> dict[str, Any]:
     return modal
 
 
+def waive_all(modal: dict[str, Any]) -> dict[str, Any]:
+    [block] = [b for b in modal["blocks"] if b.get("block_id") == ids.WAIVE_BLOCK]
+    return {ids.VALUE: {"type": "multi_static_select", "selected_options": block["element"]["options"]}}
+
+
 def test_oversize_checklist_inputs_are_refused_under_their_input_and_nothing_is_decided(slack: Slack,
                                                                                         runtime) -> None:
     open_review(slack)
     modal = checklist_modal(slack, "UDEV")
     limits = text_inputs(modal)
-    waiver = next(block_id for block_id in limits if block_id.startswith(ids.WAIVER_BLOCK_PREFIX))
+    waiver = ids.WAIVE_REASON_BLOCK
     cases = {
         ids.COMMENT_BLOCK: ("c" * (limits[ids.COMMENT_BLOCK] + 1),
                             f"The comment is 3001 characters long; keep it within {limits[ids.COMMENT_BLOCK]}."),
@@ -138,9 +143,8 @@ def test_oversize_checklist_inputs_are_refused_under_their_input_and_nothing_is_
     }
     for block_id, (value, says) in cases.items():
         values = ticked_all(modal) | {block_id: text(value)}
-        if block_id == waiver:  # unticked, so that the waiver counts
-            values = {b: v for b, v in values.items() if not b.startswith(ids.CHECKLIST_BLOCK_PREFIX)} | {
-                b: text("fine") for b in limits if b.startswith(ids.WAIVER_BLOCK_PREFIX) and b != waiver}
+        if block_id == waiver:  # every item waived instead of ticked, so that the reason counts
+            values = {ids.WAIVE_BLOCK: waive_all(modal), waiver: text(value)}
         answer = slack.submit(modal, values, user="UDEV")
         assert answer["response_action"] == "errors" and list(answer["errors"]) == [block_id], answer
         assert says in answer["errors"][block_id]

@@ -76,9 +76,15 @@ def written(runtime, write: Callable[[Session], Any], read: Callable[[Session], 
 
 def filled(view: dict[str, Any], data: st.DataObject) -> dict[str, dict[str, dict[str, Any]]]:
     """`view.state.values` for a modal: typed text in every text or number input, an offered option (or none)
-    in every select, a few of the offered boxes ticked."""
+    in every select, a few of the offered boxes ticked (also boxes outside input blocks, which Slack hands in
+    too)."""
     values: dict[str, dict[str, dict[str, Any]]] = {}
     for block in view["blocks"]:
+        for element in block["elements"] if block["type"] == "actions" else ():
+            if element["type"] == "checkboxes":
+                some = st.lists(st.sampled_from(element["options"]), unique_by=str)
+                values[block["block_id"]] = {element["action_id"]: {
+                    "type": "checkboxes", "selected_options": data.draw(st.one_of(st.just(element["options"]), some))}}
         if block["type"] != "input":
             continue
         element = block["element"]

@@ -4,14 +4,19 @@ Homes republished, plus the outdated DM and the double click."""
 from __future__ import annotations
 
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlmodel import select
 
 from bot.app import TRIGGER_EXPIRED
+from bot.services.access.people import record_profile
+from bot.services.business_days import sla_deadline
 from bot.views import ids
+from bot.views.plain_text import Reader, render_blocks
 from storage.models import GateReview, Initiative, OutboxMessage, SignOff
+from storage.types import utcnow
 from tests.listeners.conftest import DIGEST_CHANNEL, Slack
-from tests.support.slack_requests import button, ticked_all
+from tests.support.slack_requests import TEAM_ID, block_actions_payload, button, ticked_all
 
 
 def open_review(slack: Slack) -> None:
@@ -154,25 +159,35 @@ def test_an_incomplete_checklist_comes_back_as_errors_in_the_modal(slack: Slack,
     first_group = ticked_all(modal)
     group_id = next(iter(first_group))
     options = first_group[group_id][ids.TICKED]["selected_options"]
+
+    def waive(*chosen: dict[str, Any]) -> dict[str, Any]:
+        return {ids.VALUE: {"type": "multi_static_select", "selected_options": list(chosen)}}
+
+    def text(value: str) -> dict[str, Any]:
+        return {ids.VALUE: {"type": "plain_text_input", "value": value}}
+
     values = {group_id: {ids.TICKED: {"type": "checkboxes", "selected_options": options[:1]}},
-              ids.waiver_block_id(options[1]["value"]): {ids.VALUE: {"type": "plain_text_input",
-                                                                     "value": "Source is public data"}},
-              ids.EVIDENCE_BLOCK: {ids.VALUE: {"type": "plain_text_input", "value": "not a link"}}}
+              ids.WAIVE_BLOCK: waive(options[1]), ids.EVIDENCE_BLOCK: text("not a link")}
     answer = slack.submit(modal, values, user="UDEV")
     assert answer["response_action"] == "errors"
-    assert answer["errors"] == {ids.waiver_block_id(options[2]["value"]): "Tick this item, or waive it with a reason."}
-    values[ids.waiver_block_id(options[2]["value"])] = {ids.VALUE: {"type": "plain_text_input", "value": "n/a"}}
+    assert answer["errors"] == {  # the waived item needs its reason; the third is neither ticked nor waived
+        ids.WAIVE_REASON_BLOCK: "Give a reason for waiving this item.",
+        ids.WAIVE_BLOCK: f"Tick “{options[2]['text']['text']}” above, or choose it here with a reason below."}
+    values[ids.WAIVE_REASON_BLOCK] = text("Source is public data")
+    answer = slack.submit(modal, values | {ids.WAIVE_BLOCK: waive()}, user="UDEV")  # a reason, no item chosen
+    assert answer == {"response_action": "errors", "errors": {
+        ids.WAIVE_REASON_BLOCK: "Choose the items this reason waives above, or leave it empty."}}
+    values[ids.WAIVE_BLOCK] = waive(options[1], options[2])
     answer = slack.submit(modal, values, user="UDEV")
     assert answer["response_action"] == "errors" and list(answer["errors"]) == [ids.EVIDENCE_BLOCK]
     with runtime.transaction() as session:
         assert {s.state for s in session.exec(select(SignOff))} == {"pending"}
-    values[ids.EVIDENCE_BLOCK] = {ids.VALUE: {"type": "plain_text_input",
-                                              "value": "https://wiki.example.com/ai-1\n\nhttps://example.com/dq"}}
+    values[ids.EVIDENCE_BLOCK] = text("https://wiki.example.com/ai-1\n\nhttps://example.com/dq")
     assert slack.submit(modal, values, user="UDEV") == {}
     with runtime.transaction() as session:
         dev = next(s for s in session.exec(select(SignOff)) if s.role == "data")
     assert dev.state == "approved" and dev.waivers == {options[1]["value"]: "Source is public data",
-                                                       options[2]["value"]: "n/a"}
+                                                       options[2]["value"]: "Source is public data"}
     assert dev.evidence_links == ["https://wiki.example.com/ai-1", "https://example.com/dq"]
     slack.deliver()
     assert "https://wiki.example.com/ai-1" in str(request_dm(slack, "UDEV")["blocks"])
@@ -246,3 +261,42 @@ def test_a_review_that_fails_before_its_commit_leaves_no_review_and_no_message_b
     slack.deliver()
     assert [slack.dms_to(user) for user in ("UMARIA", "UDEV", "UERIN")] == [[], [], []]
     assert slack.emulator.calls_to("views.publish") == []
+
+
+def test_the_dm_says_when_it_is_due_in_its_owners_zone_and_opens_the_initiatives_card(slack: Slack,
+                                                                                       runtime) -> None:
+    with runtime.transaction() as session:
+        record_profile(session, team_id=TEAM_ID, user_id="UDEV", tz="Asia/Kolkata", now=utcnow())
+    open_review(slack)
+    dm = request_dm(slack, "UDEV")
+    with runtime.transaction() as session:
+        sign_off = next(s for s in session.exec(select(SignOff)) if s.role == "data")
+        review = session.get(GateReview, sign_off.review_id)
+    kolkata = ZoneInfo("Asia/Kolkata")
+    due = sla_deadline(sign_off.requested_at, kolkata, review.sla_business_days)  # no holidays by default
+    read = render_blocks(dm["blocks"], Reader(zone=kolkata))
+    assert f"Due: {due:%b} {due.day}, {due.year} at 17:00 IST" in read.splitlines(), read
+    assert "[View initiative]" in read
+
+    slack.click(ids.VIEW_INITIATIVE, button(dm, ids.VIEW_INITIATIVE)["value"], user="UDEV", message=dm,
+                channel=dm["channel"])
+    card = slack.opened_modal()
+    assert card["callback_id"] == ids.INITIATIVE_MODAL
+    shown = render_blocks(card["blocks"], Reader(people={"UDEV": "dev"}))
+    assert "AI-1 · Churn model" in shown and "Data owner (@dev): ⏳ pending" in shown
+    assert "Share to channel" not in shown
+
+
+def test_ticking_an_item_in_the_checklist_modal_is_acknowledged_and_changes_nothing(slack: Slack, runtime,
+                                                                                    caplog) -> None:
+    open_review(slack)
+    dm = request_dm(slack, "UDEV")
+    slack.click(ids.APPROVE, button(dm, ids.APPROVE)["value"], user="UDEV", message=dm, channel=dm["channel"])
+    modal = slack.opened_modal()
+    [group] = ticked_all(modal)
+    response = slack.app.interact(block_actions_payload(ids.TICKED, action_type="checkboxes", block_id=group,
+                                                        user_id="UDEV", view=modal, state_values=ticked_all(modal)))
+    assert response.status_code == 200
+    assert not [r for r in caplog.records if r.levelname in ("WARNING", "ERROR")]
+    with runtime.transaction() as session:
+        assert {s.state for s in session.exec(select(SignOff))} == {"pending"}

@@ -19,7 +19,6 @@ from urllib.parse import urlencode
 
 import httpx
 
-from bot.views import ids
 from tests.slack_emulator import (
     APP_ID,
     BOT_ID,
@@ -329,12 +328,13 @@ def _ts() -> str:
     return f"{time.time():.6f}"
 
 def ticked_all(modal: dict[str, Any]) -> dict[str, Any]:
-    """State values that tick every checklist option of a modal."""
+    """State values that tick every checklist option of a modal (its checkbox groups, in actions blocks)."""
     values: dict[str, Any] = {}
     for block in modal["blocks"]:
-        if block["type"] == "input" and block["element"]["type"] == "checkboxes":
-            values[block["block_id"]] = {ids.TICKED: {"type": "checkboxes",
-                                                      "selected_options": block["element"]["options"]}}
+        for element in block.get("elements", ()) if block["type"] == "actions" else ():
+            if element["type"] == "checkboxes":
+                values[block["block_id"]] = {element["action_id"]: {"type": "checkboxes",
+                                                                    "selected_options": element["options"]}}
     return values
 
 

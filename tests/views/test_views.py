@@ -13,6 +13,7 @@ from bot.services.errors import InvalidInput
 from bot.services.gates.catalog import ChecklistItem, GateCatalog, default_document
 from bot.services.reviews.service import ChecklistIncomplete, PendingSignOff
 from bot.views import forms, gates, home, ids, messages, modals, replies
+from bot.views.plain_text import Reader, render_blocks
 from bot.views.text import escape, mrkdwn
 from storage.models import AuditEvent, GateReview, Initiative, SignOff
 from tests.slack_emulator import validate_blocks, validate_view
@@ -43,13 +44,14 @@ def sign_off(state: str = "pending", role: str = "data", number: int = 1) -> Sig
                    requested_at=NOW, comment=HOSTILE if state != "pending" else None, **decided)
 
 
-def card(*, size: int = 0, items: int = 3, links: int = 0, state: str = "pending") -> messages.SignOffCard:
+def card(*, size: int = 0, items: int = 3, links: int = 0, state: str = "pending",
+         due_at: datetime = NOW + timedelta(days=7)) -> messages.SignOffCard:
     return messages.SignOffCard(
         initiative=initiative(text=HOSTILE[:150] if size else "Churn model", size=size), review=review(),
         sign_off=sign_off(state), gate_name="Pilot approval", from_stage_name="Idea", to_stage_name="Pilot",
         role_name="Data owner", checklist=tuple(ChecklistItem(id=f"item-{n}", label=f"Check {n} " + "x" * 90)
                                                 for n in range(items)),
-        due_at=NOW + timedelta(days=7), reader_zone=ZoneInfo("Asia/Kolkata"),
+        due_at=due_at, reader_zone=ZoneInfo("Asia/Kolkata"),
         evidence_links=tuple(f"https://example.com/{n}?a=1&b=2" for n in range(links)),
     )
 
@@ -89,10 +91,49 @@ def test_long_text_is_cut_with_an_ellipsis_and_user_text_is_escaped() -> None:
 def test_the_checklist_modal_splits_long_checklists_into_groups_of_ten() -> None:
     view = modals.checklist(card(items=25), comment="prefilled")
     assert validate_view(view, "modal") == []
-    groups = [b for b in view["blocks"] if b["type"] == "input" and b["element"]["type"] == "checkboxes"]
-    assert [len(g["element"]["options"]) for g in groups] == [10, 10, 5]
-    assert all(len(o["text"]["text"]) <= 75 for g in groups for o in g["element"]["options"])
+    groups = [e for b in view["blocks"] if b["type"] == "actions" for e in b["elements"] if e["type"] == "checkboxes"]
+    assert [len(g["options"]) for g in groups] == [10, 10, 5]
+    assert all(len(o["text"]["text"]) <= 75 for g in groups for o in g["options"])
+    [waivable] = [b for b in view["blocks"] if b.get("block_id") == ids.WAIVE_BLOCK]
+    assert len(waivable["element"]["options"]) == 25
     assert ids.decode_modal_context(view["private_metadata"]).sign_off_id == 1
+
+
+def test_the_checklist_modal_says_what_each_input_is_and_offers_one_place_to_waive() -> None:
+    view = modals.checklist(card(items=3))
+    inputs = {b["block_id"]: (b["label"]["text"], b.get("optional", False)) for b in view["blocks"]
+              if b["type"] == "input"}
+    # Slack adds "(optional)" to an optional input's label: only to inputs that are optional for everyone.
+    assert inputs == {ids.WAIVE_BLOCK: ("Waive items", True),
+                      ids.WAIVE_REASON_BLOCK: ("Why they do not apply", True),
+                      ids.COMMENT_BLOCK: ("Comment", True), ids.EVIDENCE_BLOCK: ("Evidence links", True)}
+    assert "*Your checklist:* tick each item that is done." in str(view["blocks"])
+    assert "Checklist (optional)" not in str(view["blocks"]) and "Waive “" not in str(view["blocks"])
+    nothing = modals.checklist(card(items=0))
+    assert validate_view(nothing, "modal") == []
+    assert ids.WAIVE_BLOCK not in str(nothing["blocks"]) and "nothing to check" in str(nothing["blocks"])
+
+
+def test_the_sign_off_dm_says_when_it_is_due_and_links_to_the_initiative() -> None:
+    due = datetime(2026, 12, 4, 16, 0, tzinfo=UTC)
+    request = messages.sign_off_request(card(due_at=due))
+    assert_valid_message(request)
+    read = render_blocks(request.blocks, Reader(zone=ZoneInfo("Europe/Berlin")))
+    assert "Due: Dec 4, 2026 at 17:00 CET" in read.splitlines()
+    assert "[Approve]  [Request changes]  [View initiative]" in read.splitlines()
+    assert "due 2026-12-04" in request.text
+    [view] = [e for b in request.blocks if b["type"] == "actions" for e in b["elements"]
+              if e["action_id"] == ids.VIEW_INITIATIVE]
+    assert (view["text"]["text"], view["value"]) == ("View initiative", "AI-1")
+    assert "*Due*" not in str(messages.sign_off_decided(card(due_at=due, state="approved")).blocks)
+
+
+def test_the_initiative_modal_is_the_card_without_its_share_button() -> None:
+    view = modals.initiative_card(initiative(size=300), owners={"business": "U0MARIA"}, catalog=CATALOG,
+                                  review=review(), sign_offs=[sign_off()])
+    assert validate_view(view, "modal") == []
+    assert view["title"]["text"] == "Initiative AI-1" and view["close"]["text"] == "Close" and "submit" not in view
+    assert "Share to channel" not in str(view["blocks"]) and "*Owners*" in str(view["blocks"])
 
 
 def test_other_modals_are_valid() -> None:
@@ -124,7 +165,7 @@ def test_replies_are_valid_at_any_size() -> None:
     events = [AuditEvent(id=n, team_id="T1", at=NOW, actor="U0MARIA", action="initiative.edited",
                          subject_type="initiative", subject_key="AI-1", after={"reason": HOSTILE})
               for n in range(300)]
-    history = replies.history_reply(initiative(), events)
+    history = replies.history_reply(initiative(), events, CATALOG)
     assert_valid_message(history)
     assert "260 earlier changes" in str(history.blocks)
     assert_valid_message(replies.help_reply(SUBCOMMANDS.help_text()))
@@ -142,23 +183,36 @@ def test_ids_reject_what_the_bot_did_not_produce() -> None:
 
 
 def test_checklist_answers_and_errors_map_to_their_inputs() -> None:
+    waive = {ids.VALUE: {"type": "multi_static_select", "selected_options": [{"value": "c"}, {"value": "e"}]}}
     values = {
         "checklist.0": {ids.TICKED: {"type": "checkboxes", "selected_options": [{"value": "a"}]}},
         "checklist.1": {ids.TICKED: {"type": "checkboxes", "selected_options": [{"value": "b"}]}},
-        "waive.c": {ids.VALUE: {"type": "plain_text_input", "value": " not relevant "}},
-        "waive.d": {ids.VALUE: {"type": "plain_text_input", "value": None}},
+        ids.WAIVE_BLOCK: waive,
+        ids.WAIVE_REASON_BLOCK: {ids.VALUE: {"type": "plain_text_input", "value": " not relevant "}},
         ids.EVIDENCE_BLOCK: {ids.VALUE: {"type": "plain_text_input", "value": "https://a\n\n https://b "}},
         ids.COMMENT_BLOCK: {ids.VALUE: {"type": "plain_text_input", "value": "ok\x00"}},
     }
     answers = forms.read_checklist(values)
-    assert answers == forms.ChecklistAnswers(ticked=frozenset({"a", "b"}), waivers={"c": "not relevant"},
+    assert answers == forms.ChecklistAnswers(ticked=frozenset({"a", "b"}),
+                                             waivers={"c": "not relevant", "e": "not relevant"},
                                              comment="ok", evidence_links=("https://a", "https://b"))
-    assert forms.checklist_errors(ChecklistIncomplete({"d": "Tick it"}), values) == {"waive.d": "Tick it"}
-    assert list(forms.checklist_errors(InvalidInput("'x' is not a web link", field="evidence_links"), values)) == [
+    assert forms.read_checklist({ids.WAIVE_REASON_BLOCK: values[ids.WAIVE_REASON_BLOCK]}).unused_reason
+    assert forms.read_checklist({ids.WAIVE_BLOCK: waive}).waivers == {"c": "", "e": ""}  # the service refuses it
+
+    view = {**modals.checklist(card(items=5)), "state": {"values": values}}
+    [waivable] = [b for b in view["blocks"] if b.get("block_id") == ids.WAIVE_BLOCK]
+    waivable["element"]["options"] = [{"text": {"type": "plain_text", "text": f"Item {v}"}, "value": v}
+                                      for v in "abcde"]  # the labels the refusal names
+    refused = ChecklistIncomplete({"c": "Give a reason for waiving this item.", "d": "Tick it", "f": "Tick it"})
+    assert forms.checklist_errors(refused, view) == {
+        ids.WAIVE_REASON_BLOCK: "Give a reason for waiving this item.",
+        ids.WAIVE_BLOCK: "Tick “Item d”, “f” above, or choose them here with a reason below."}
+    assert list(forms.checklist_errors(InvalidInput("'x' is not a web link", field="evidence_links"), view)) == [
         ids.EVIDENCE_BLOCK]
-    assert list(forms.checklist_errors(InvalidInput("Too long", field="comment"), values)) == [ids.COMMENT_BLOCK]
-    # The message's words decide nothing: an error about no particular input goes under the first checkbox group.
-    assert list(forms.checklist_errors(InvalidInput("That comment link is bad"), values)) == ["checklist.0"]
+    assert list(forms.checklist_errors(InvalidInput("Too long", field="comment"), view)) == [ids.COMMENT_BLOCK]
+    assert list(forms.checklist_errors(InvalidInput("Unknown item", field="ticked"), view)) == [ids.WAIVE_BLOCK]
+    # The message's words decide nothing: an error about no particular input goes under the comment.
+    assert list(forms.checklist_errors(InvalidInput("That comment link is bad"), view)) == [ids.COMMENT_BLOCK]
 
 
 def test_new_initiative_errors_go_under_the_input_their_field_names_whatever_the_words() -> None:

@@ -8,6 +8,7 @@ by colour-blind viewers (Okabe-Ito palette).
 from __future__ import annotations
 
 import io
+import textwrap
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 PALETTE = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
 PAUSED_COLOUR = "#BBBBBB"
 INK, MUTED = "#222222", "#666666"
+CHARACTER_WIDTH = 0.0072  # of the figure's width, for a character of the stage names (12 pt)
+NAME_WRAP, LABEL_MAX = 16, 16
 
 
 def render_chart(report: DigestReport) -> bytes:
@@ -40,8 +43,12 @@ def render_chart(report: DigestReport) -> bytes:
 def _figure(report: DigestReport, plt) -> Figure:  # type: ignore[no-untyped-def]
     figure, (funnel_axes, trend_axes) = plt.subplots(
         1, 2, figsize=(12, 5.2), gridspec_kw={"width_ratios": [1, 1.35]})
-    # Fixed margins rather than a layout engine: it would draw the figure several times (~2x render time).
-    figure.subplots_adjust(left=0.09, right=0.845, top=0.8, bottom=0.15, wspace=0.28)
+    # Fixed margins rather than a layout engine: it would draw the figure several times (~2x render time). The
+    # left one fits the longest (wrapped) stage name; the right one the labels at the lines' ends.
+    widest_name = max((len(line) for row in report.funnel for line in _wrapped(row.stage_name).splitlines()),
+                      default=5)
+    figure.subplots_adjust(left=0.02 + widest_name * CHARACTER_WIDTH, right=0.84, top=0.8, bottom=0.15,
+                           wspace=0.28)
     zone = ZoneInfo(report.timezone)
     as_of = report.as_of.astimezone(zone)
     scope = "" if report.scope == "all initiatives" else f" · {report.scope}"
@@ -56,57 +63,96 @@ def _figure(report: DigestReport, plt) -> Figure:  # type: ignore[no-untyped-def
 
 
 def _conversion(report: DigestReport) -> str:
-    rate = report.conversion.rate
-    if rate is None:
-        return "n/a (nothing entered Pilot this year)"
-    return f"{rate:.0%} ({report.conversion.converted} of {report.conversion.cohort}, last 365 days)"
+    if report.conversion.rate is None:
+        return "none (nothing entered Pilot in the last 365 days)"
+    return f"{report.conversion.counted()} in the last 365 days"
 
 
 def _draw_funnel(axes, report: DigestReport, colours: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    from matplotlib.ticker import MaxNLocator
+
     rows = list(report.funnel)
     names = [row.stage_name for row in rows]
     positions = list(range(len(rows)))[::-1]  # first stage on top
     active = [row.active for row in rows]
     paused = [row.paused for row in rows]
     axes.barh(positions, active, color=[colours[n] for n in names], height=0.62)
-    axes.barh(positions, paused, left=active, color=PAUSED_COLOUR, height=0.62, hatch="//", edgecolor="white",
-              label="paused")
+    axes.barh(positions, paused, left=active, color=PAUSED_COLOUR, height=0.62, hatch="//", edgecolor="white")
     widest = max([a + p for a, p in zip(active, paused, strict=True)] + [1])
     for y, row in zip(positions, rows, strict=True):
-        change = f"+{row.change}" if row.change > 0 else f"{row.change}" if row.change < 0 else "±0"
-        label = f"{row.active}  ({change} vs last week)"
-        if row.paused:
-            label += f"  · {row.paused} paused"
+        # Short labels, so that the widest bar's still ends inside this panel: the title says what (+1) means.
+        label = f"{row.active} ({_change(row.change)})" + (f" · {row.paused} paused" if row.paused else "")
         axes.text(row.active + row.paused + widest * 0.02, y, label, va="center", fontsize=11, color=INK)
-    axes.set_yticks(positions, names, fontsize=12, color=INK)
-    axes.set_xlim(0, widest * 1.75)
-    axes.set_title("Active initiatives by stage, now", loc="left", fontsize=13, color=INK)
+    wrapped = [_wrapped(name) for name in names]
+    two_lines = any("\n" in name for name in wrapped)  # smaller, so that two lines stay clear of the next row
+    axes.set_yticks(positions, wrapped, fontsize=10.5 if two_lines else 12, color=INK)
+    axes.set_xlim(0, widest * 1.6)
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))  # initiatives are counted, never 0.25 of one
+    axes.set_title("Active now, by stage (change this week)", loc="left", fontsize=12, color=INK)
     axes.set_xlabel("initiatives", color=MUTED)
     axes.tick_params(axis="x", colors=MUTED)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
-    if any(paused):
-        axes.legend(loc="lower right", frameon=False, fontsize=10)
+
+
+def _wrapped(name: str) -> str:
+    """A stage name on at most two lines of NAME_WRAP characters, cut with an ellipsis beyond."""
+    lines = textwrap.wrap(name, NAME_WRAP) or [""]
+    return "\n".join(lines[:2]) if len(lines) <= 2 else lines[0] + "\n" + lines[1][:NAME_WRAP - 1] + "…"
+
+
+def _clipped(name: str) -> str:
+    return name if len(name) <= LABEL_MAX else name[:LABEL_MAX - 1].rstrip() + "…"
+
+
+def _change(change: int) -> str:
+    return f"+{change}" if change > 0 else f"{change}" if change < 0 else "±0"
 
 
 def _draw_trend(axes, report: DigestReport, colours: dict[str, str], zone: ZoneInfo) -> None:  # type: ignore[no-untyped-def]
+    from matplotlib.ticker import MaxNLocator
+
     points = [point.astimezone(zone) for point in report.trend.points]
     x = list(range(len(points)))
-    seen_ends: dict[int, int] = {}
-    for name, series in report.trend.series.items():
-        axes.plot(x, series, marker="o", markersize=4, linewidth=2.4, color=colours.get(name, INK), label=name)
-        # Lines ending on the same count get their end labels side by side instead of on top of each other.
-        shift = seen_ends.get(series[-1], 0)
-        seen_ends[series[-1]] = shift + 1
-        axes.annotate(f"{series[-1]}", (x[-1], series[-1]), xytext=(8 + 16 * shift, 0), textcoords="offset points",
-                      va="center", fontsize=11, fontweight="bold", color=colours.get(name, INK))
+    series = list(report.trend.series.items())
+    top = max([max(values, default=0) for _, values in series] + [1])
+    axes.set_ylim(-top * 0.03, top * 1.12)
+    # Stages often share a count (1 each, week after week), and a line drawn over another hides it: each line is
+    # drawn a few pixels above the one before (a fixed share of the axis; never below zero), so lines on the same
+    # counts run side by side. The labels at their ends give the exact counts.
+    dodge = top * min(0.016, 0.05 / max(len(series) - 1, 1))  # at most 5% of the axis between first and last
+    for order, (name, values) in enumerate(series):
+        axes.plot(x, [v + order * dodge for v in values], marker="o", markersize=3.5, linewidth=2.2,
+                  color=colours.get(name, INK), label=name, zorder=2 + order)
+    # Each line is named at its end, in its colour, in the order of the ends. Where ends are close the names
+    # are spread apart, within the panel.
+    ends = sorted(((values[-1], order, name) for order, (name, values) in enumerate(series)),
+                  key=lambda end: end[0] + end[1] * dodge)
+    placed = _spread([value + order * dodge for value, order, _ in ends], gap=(top * 1.15) * 0.068,
+                     low=axes.get_ylim()[0], high=axes.get_ylim()[1])
+    for (value, order, name), y in zip(ends, placed, strict=True):
+        axes.annotate(f"{_clipped(name)} {value}", xy=(x[-1], value + order * dodge), xytext=(x[-1] + 0.3, y),
+                      textcoords="data", va="center", fontsize=10.5, fontweight="bold", color=colours.get(name, INK),
+                      annotation_clip=False)
+    axes.set_xlim(-0.3, x[-1] + 0.3)
     axes.set_xticks(x, [f"{p:%d %b}" for p in points], rotation=45, ha="right", fontsize=9, color=MUTED)
-    axes.set_title("Active initiatives per stage, last 12 weeks", loc="left", fontsize=13, color=INK)
+    axes.set_title("Active initiatives per stage, last 12 weeks", loc="left", fontsize=12, color=INK)
     axes.set_ylabel("initiatives", color=MUTED)
-    axes.set_ylim(bottom=0)
-    axes.yaxis.get_major_locator().set_params(integer=True)
-    axes.grid(axis="y", color="#E5E5E5")
+    axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    axes.grid(axis="y", color="#E5E5E5", zorder=0)
     axes.tick_params(axis="y", colors=MUTED)
     for side in ("top", "right"):
         axes.spines[side].set_visible(False)
-    axes.legend(loc="upper left", bbox_to_anchor=(1.1, 1), frameon=False, fontsize=10, title="stage")
+
+
+def _spread(wanted: list[float], *, gap: float, low: float, high: float) -> list[float]:
+    """Positions as near `wanted` (ascending) as can be with at least `gap` between neighbours, within
+    [low, high] when they fit there."""
+    placed: list[float] = []
+    for value in wanted:
+        placed.append(max(value, placed[-1] + gap) if placed else max(value, low))
+    if placed and placed[-1] > high:  # pushed past the top: settle them downwards from there
+        placed[-1] = high
+        for i in range(len(placed) - 2, -1, -1):
+            placed[i] = min(placed[i], placed[i + 1] - gap)
+    return placed

@@ -74,6 +74,10 @@ class Conversion:
     def rate(self) -> float | None:
         return self.converted / self.cohort if self.cohort else None
 
+    def counted(self) -> str:
+        """`2 of 5 (40%)`, as the digest and its chart say it; `none` for an empty cohort."""
+        return f"{self.converted} of {self.cohort} ({self.rate:.0%})" if self.rate is not None else "none"
+
 
 @dataclass(frozen=True)
 class Median:

@@ -21,8 +21,8 @@ from bot.services.validation import RISK_TIERS
 
 SCHEMA_FILE = Path(__file__).with_name("gates_schema.json")
 LABEL_MAX = 75  # Slack's limit for the text of a checkbox or select option
-# The Approve modal shows one role's checklist, with a tick and a waiver reason per item, inside Slack's
-# 100-block limit for a modal; this cap leaves room for the modal's own blocks.
+# The Approve modal shows one role's checklist as checkbox groups of ten, and lists it again under "Items you
+# waive" (a select of at most 100 options); this cap keeps it well within both and within a modal's 100 blocks.
 MAX_CHECKLIST_ITEMS_PER_ROLE = 30
 
 Path_ = tuple[str | int, ...]

@@ -31,8 +31,8 @@ def test_the_largest_allowed_checklist_fits_the_approve_modal(runtime):
         business = next(s for s in reviews.sign_offs_of(session, review_id=review.id) if s.role == "business")
         view = modals.checklist(sign_off_card(session, business, default_zone=runtime.settings.default_zone))
     assert validate_blocks(view["blocks"], "modal") == []
-    ticked = [o["value"] for b in view["blocks"] if b["type"] == "input" and b["element"]["type"] == "checkboxes"
-              for o in b["element"]["options"]]
+    ticked = [o["value"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
+              if e["type"] == "checkboxes" for o in e["options"]]
     assert len(ticked) == MAX_CHECKLIST_ITEMS_PER_ROLE
 
 

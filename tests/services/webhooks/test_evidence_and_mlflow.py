@@ -112,8 +112,8 @@ def test_a_passed_model_check_is_ticked_in_the_engineering_owners_approve_modal(
                                                  default_zone=checked.settings.default_zone))
     View(**modal).validate_json()
     assert validate_view(modal) == []
-    ticked = [o["value"] for b in modal["blocks"] if b["type"] == "input"
-              for o in b["element"].get("initial_options", [])]
+    ticked = [o["value"] for b in modal["blocks"] if b["type"] == "actions"
+              for e in b["elements"] for o in e.get("initial_options", [])]
     assert ticked == ["champion-model"]
     assert any("churn version 7 is @champion" in str(b) for b in modal["blocks"] if b["type"] == "context")
     assert "initial_options" not in str(business_modal)

@@ -1,0 +1,139 @@
+"""An initiative's audit events as sentences a person reads: "@Maria approved Pilot approval as Data owner on
+Dec 3, 2026 at 10:00." Pure: an event and the gate definitions in, mrkdwn out."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from bot.services.gates.catalog import GateCatalog
+from bot.views.text import escape, mention, mrkdwn, slack_date
+from storage.models import AuditEvent
+
+WHEN = "{date_short} at {time}"
+_FIELDS = {"kpi_name": "KPI", "kpi_baseline": "KPI baseline", "kpi_target": "KPI target", "problem": "business problem",
+           "risk_tier": "risk tier", "channel_id": "channel", "business_unit": "team"}
+
+
+def event_sentence(event: AuditEvent, catalog: GateCatalog, key: str) -> str:
+    """What happened, who did it and when, as one sentence in mrkdwn (user text escaped)."""
+    describe = _SENTENCES.get(event.action)
+    what = describe(_Event(event, catalog, key)) if describe else f"{_who(event.actor)} {escape(_words(event.action))}"
+    said = (event.after or {}).get(_SAID.get(event.action, ""))
+    quoted = f": “{mrkdwn(said, 200)}”" if isinstance(said, str) and said else ""
+    return f"{what} on {slack_date(event.at, fmt=WHEN)}{quoted}."
+
+
+class _Event:
+    """One event's parts, named for the sentences below."""
+
+    def __init__(self, event: AuditEvent, catalog: GateCatalog, key: str) -> None:
+        self.event, self.catalog, self.key = event, catalog, key
+        self.who = _who(event.actor)
+        self.before: Mapping[str, Any] = event.before or {}
+        self.after: Mapping[str, Any] = event.after or {}
+        parts = event.subject_key.split("/")  # KEY, KEY/gate or KEY/gate/role
+        self.gate = escape(_gate_name(catalog, parts[1])) if len(parts) > 1 else "its gate"
+        self.role = escape(catalog.role_name(parts[2])) if len(parts) > 2 else ""
+
+    def stage(self, values: Mapping[str, Any]) -> str:
+        stage_id = str(values.get("stage") or "")
+        return escape(next((s.name for s in self.catalog.stages if s.id == stage_id), stage_id or "?"))
+
+
+def _created(e: _Event) -> str:
+    return f"{e.who} recorded {e.key} in {e.stage(e.after)}"
+
+
+def _edited(e: _Event) -> str:
+    names = [_FIELDS.get(name, name.replace("_", " ")) for name in e.after]
+    return f"{e.who} changed the {escape(', '.join(names) or 'details')} of {e.key}"
+
+
+def _owners(e: _Event) -> str:
+    changes = [f"{escape(e.catalog.role_name(role))} {mention(e.before.get(role))} → {mention(new)}"
+               for role, new in e.after.items()]
+    return f"{e.who} changed the owners of {e.key}: {'; '.join(changes)}"
+
+
+def _submitted(e: _Event) -> str:
+    roles = [escape(e.catalog.role_name(role)) for role in e.after.get("roles", ())]
+    return f"{e.who} submitted {e.key} for {e.gate}, asking the {_listed(roles) or 'owners'} to sign off"
+
+
+def _approved(e: _Event) -> str:
+    waived = len(e.after.get("waivers") or {})
+    waiving = f", waiving {waived} checklist item{'s' if waived != 1 else ''}" if waived else ""
+    return f"{e.who} approved {e.gate} as {e.role}{waiving}"
+
+
+def _waived(e: _Event) -> str:
+    return f"{e.who} waived the {e.role} sign-off of {e.gate}"
+
+
+def _changes_requested(e: _Event) -> str:
+    return f"{e.who} requested changes at {e.gate} as {e.role}"
+
+
+def _review_closed(e: _Event) -> str:
+    return f"{e.who} closed the {e.gate} review"
+
+
+def _passed(e: _Event) -> str:
+    return f"{e.key} passed {e.gate} and moved from {e.stage(e.before)} to {e.stage(e.after)}"
+
+
+def _moved(e: _Event) -> str:
+    return f"{e.who} moved {e.key} from {e.stage(e.before)} to {e.stage(e.after)}"
+
+
+def _moved_by_gate_change(e: _Event) -> str:
+    return f"{e.key} moved from {e.stage(e.before)} to {e.stage(e.after)}, as the gate definitions changed"
+
+
+def _status(verb: str) -> Callable[[_Event], str]:
+    return lambda e: f"{e.who} {verb} {e.key}"
+
+
+# What the person said, quoted after the sentence: the field of the event's `after` that holds it.
+_SAID = {"signoff.approved": "comment", "signoff.waived": "comment", "signoff.changes_requested": "comment",
+         "review.cancelled": "reason", "stage.moved_by_admin": "reason", "initiative.paused": "reason",
+         "initiative.retired": "reason"}
+_SENTENCES: dict[str, Callable[[_Event], str]] = {
+    "initiative.created": _created,
+    "initiative.edited": _edited,
+    "owners.changed": _owners,
+    "review.opened": _submitted,
+    "review.cancelled": _review_closed,
+    "signoff.approved": _approved,
+    "signoff.waived": _waived,
+    "signoff.changes_requested": _changes_requested,
+    "gate.passed": _passed,
+    "stage.moved_by_admin": _moved,
+    "stage.moved_by_gate_change": _moved_by_gate_change,
+    "initiative.paused": _status("paused"),
+    "initiative.active": _status("resumed"),
+    "initiative.retired": _status("retired"),
+}
+
+
+def _who(actor: str) -> str:
+    """A person as a mention; the bot itself and the command line in words."""
+    if actor.startswith(("U", "W")):
+        return mention(actor)
+    if actor.startswith("cli:"):
+        return f"{escape(actor.removeprefix('cli:'))} (command line)"
+    return "The bot" if actor == "system" else escape(actor)
+
+
+def _gate_name(catalog: GateCatalog, gate_id: str) -> str:
+    """A gate's name; its id when the newest definitions no longer have it."""
+    return next((gate.name for gate in catalog.gates if gate.id == gate_id), gate_id)
+
+
+def _listed(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + f" and {names[-1]}" if names else ""
+
+
+def _words(action: str) -> str:
+    return action.replace(".", " ").replace("_", " ")
