@@ -7,7 +7,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.cli.common import add_team_option, open_runtime
+from bot.cli.common import add_team_option, open_runtime, workspace_to_act_on
 from bot.views.text import plain_date
 
 if TYPE_CHECKING:
@@ -31,11 +31,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_nudge(args: argparse.Namespace) -> int:
     from bot.delivery.sender import deliver_pending, make_client
     from bot.jobs.nudges import run_sweep
-    from bot.services.gates.workspaces import only_team_id
 
     runtime = open_runtime()
-    with runtime.transaction() as session:
-        team_id = only_team_id(session, args.team)
+    team_id = workspace_to_act_on(runtime, args.team)
     settings = runtime.settings
     client = make_client(settings) if args.send and settings.slack_bot_token else None
     result = run_sweep(runtime, now=args.as_of, send=args.send, client=client, team_id=team_id)
