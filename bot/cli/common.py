@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
 import sys
 from typing import TYPE_CHECKING
 
@@ -90,7 +91,10 @@ def bot_token_workspace(settings: Settings) -> str:
 
     from bot.config import SettingsError
 
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    # slack_sdk logs each failed attempt at ERROR, around the one line this ends with; --verbose shows them.
+    attempts = logging.getLogger("bot.cli.auth_test")
+    attempts.setLevel(logging.NOTSET if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.CRITICAL)
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10, logger=attempts)
     try:
         return str(client.auth_test()["team_id"])
     except SlackApiError as exc:
