@@ -20,8 +20,12 @@ TOKEN_SOURCE = "the bot token (auth.test)"
 
 
 def add_team_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--team", metavar="T…", type=_team_id,
-                        help="the workspace to act on (default: SLACK_TEAM_ID, else the bot token's workspace)")
+    parser.add_argument(
+        "--team",
+        metavar="T…",
+        type=_team_id,
+        help="the workspace to act on (default: SLACK_TEAM_ID, else the bot token's workspace)",
+    )
 
 
 def _team_id(text: str) -> str:
@@ -60,8 +64,9 @@ def workspace_to_act_on(runtime: Runtime, team: str | None) -> str:
     from storage.models import Workspace
 
     settings = runtime.settings
-    given = [(source, value) for source, value in (("--team", team), ("SLACK_TEAM_ID", settings.slack_team_id))
-             if value]
+    given = [
+        (source, value) for source, value in (("--team", team), ("SLACK_TEAM_ID", settings.slack_team_id)) if value
+    ]
     if settings.slack_bot_token:
         given.append((TOKEN_SOURCE, bot_token_workspace(settings)))
     if len({value for _, value in given}) > 1:
@@ -72,8 +77,9 @@ def workspace_to_act_on(runtime: Runtime, team: str | None) -> str:
             known = workspace_ids(session)
             if len(known) != 1:
                 held = f"holds {', '.join(known)}" if known else "holds no workspace yet"
-                raise SettingsError(f"which workspace? This database {held}: pass --team T…, or set SLACK_TEAM_ID "
-                                    "or SLACK_BOT_TOKEN")
+                raise SettingsError(
+                    f"which workspace? This database {held}: pass --team T…, or set SLACK_TEAM_ID or SLACK_BOT_TOKEN"
+                )
             return known[0]  # nothing to choose from, nothing to say
         source, team_id = given[0]
         is_new = session.get(Workspace, team_id) is None

@@ -43,8 +43,10 @@ def run_socket(args: argparse.Namespace) -> int:
     try:
         handler.connect()
     except SlackApiError as exc:
-        raise SettingsError(f"SLACK_APP_TOKEN was refused by Slack ({exc.response.get('error')}): expected an "
-                            "app-level token with connections:write") from None
+        raise SettingsError(
+            f"SLACK_APP_TOKEN was refused by Slack ({exc.response.get('error')}): expected an "
+            "app-level token with connections:write"
+        ) from None
     except OSError as exc:
         raise SettingsError(f"Slack's Socket Mode cannot be reached: {exc}") from None
     background.start()

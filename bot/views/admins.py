@@ -12,16 +12,20 @@ from bot.views.text import mention, plain_date
 
 def admins_text(entries: Sequence[AdminEntry], *, slack_admins_are_admins: bool, slack: bool) -> str:
     """One line per admin and where their right comes from; `slack=False` names people by their ids."""
-    lines = [f"{_person(e.user_id, slack)} · " + ("ADMIN_USER_IDS" if e.source == "settings" else
-                                                  f"added by {_person(e.added_by, slack)} on "
-                                                  f"{plain_date(e.added_at) if e.added_at else 'an unknown date'}")
-             for e in entries]
+    lines = [f"{_person(entry.user_id, slack)} · {_granted_by(entry, slack)}" for entry in entries]
     if not lines:
         # In Slack only an admin may add one, so the first comes from the settings or the command line.
         lines = ["No admins yet: set ADMIN_USER_IDS, or run `initiative-bot admins add U…`."]
     if slack_admins_are_admins:
         lines.append("Slack workspace admins and owners are admins too.")
     return ("*Admins*\n" if slack else "Admins\n") + "\n".join(lines)
+
+
+def _granted_by(entry: AdminEntry, slack: bool) -> str:
+    if entry.source == "settings":
+        return "ADMIN_USER_IDS"
+    when = plain_date(entry.added_at) if entry.added_at else "an unknown date"
+    return f"added by {_person(entry.added_by, slack)} on {when}"
 
 
 def _person(user_id: str | None, slack: bool) -> str:

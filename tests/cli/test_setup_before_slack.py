@@ -37,8 +37,9 @@ def _gates_imported(session: Session, team_id: str) -> bool:
 
 def _admin_added(session: Session, team_id: str) -> bool:
     admins = session.exec(select(AppAdmin).where(AppAdmin.team_id == team_id)).all()
-    audited = session.exec(select(AuditEvent).where(AuditEvent.team_id == team_id,
-                                                    AuditEvent.action == "admin.added")).all()
+    audited = session.exec(
+        select(AuditEvent).where(AuditEvent.team_id == team_id, AuditEvent.action == "admin.added")
+    ).all()
     return [a.user_id for a in admins] == ["UMARIA"] and [e.subject_key for e in audited] == ["UMARIA"]
 
 
@@ -46,13 +47,16 @@ VERBS: dict[str, tuple[Callable[[Path], list[str]], Callable[[Session, str], boo
     "gates import": (lambda tmp: ["gates", "import", str(_gates_file(tmp))], _gates_imported),
     "digest-add": (
         lambda tmp: ["digest-add", "claims", "--channel", "CCLAIMS"],
-        lambda session, team: [d.name for d in session.exec(select(Digest).where(Digest.team_id == team))] == [
-            "claims"],
+        lambda session, team: (
+            [d.name for d in session.exec(select(Digest).where(Digest.team_id == team))] == ["claims"]
+        ),
     ),
     "webhooks add": (
         lambda tmp: ["webhooks", "add", "https://hooks.example.com/x"],
-        lambda session, team: [w.url for w in session.exec(
-            select(WebhookEndpoint).where(WebhookEndpoint.team_id == team))] == ["https://hooks.example.com/x"],
+        lambda session, team: (
+            [w.url for w in session.exec(select(WebhookEndpoint).where(WebhookEndpoint.team_id == team))]
+            == ["https://hooks.example.com/x"]
+        ),
     ),
     "admins add": (lambda tmp: ["admins", "add", "UMARIA"], _admin_added),
 }
@@ -94,8 +98,13 @@ def _use_token(monkeypatch: pytest.MonkeyPatch, emulator: SlackEmulator) -> None
 @pytest.mark.parametrize("verb", VERBS)
 @pytest.mark.parametrize("source", ["--team", "SLACK_TEAM_ID", "the bot token (auth.test)"])
 def test_each_setup_verb_works_on_a_fresh_database_and_says_where_the_workspace_came_from(
-    fresh: str, verb: str, source: str, slack_emulator: SlackEmulator, monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    fresh: str,
+    verb: str,
+    source: str,
+    slack_emulator: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv, done = VERBS[verb]
     team = SETUP_TEAM
@@ -122,26 +131,36 @@ def test_each_setup_verb_works_on_a_fresh_database_and_says_where_the_workspace_
 @pytest.mark.parametrize("verb", VERBS)
 @pytest.mark.parametrize("disagreement", ["--team and SLACK_TEAM_ID", "SLACK_TEAM_ID and the bot token"])
 def test_two_sources_that_disagree_stop_the_verb_before_it_writes_anything(
-    fresh: str, verb: str, disagreement: str, slack_emulator: SlackEmulator, monkeypatch: pytest.MonkeyPatch,
-    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    fresh: str,
+    verb: str,
+    disagreement: str,
+    slack_emulator: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     argv, _ = VERBS[verb]
     monkeypatch.setenv("SLACK_TEAM_ID", SETUP_TEAM)
     if disagreement == "--team and SLACK_TEAM_ID":
         extra, expected = ["--team", "T0OTHER"], f"--team says T0OTHER; SLACK_TEAM_ID says {SETUP_TEAM}"
     else:
-        extra, expected = [], f"SLACK_TEAM_ID says {SETUP_TEAM}; the bot token (auth.test) says {slack_emulator.team_id}"
+        token_says = f"the bot token (auth.test) says {slack_emulator.team_id}"
+        extra, expected = [], f"SLACK_TEAM_ID says {SETUP_TEAM}; {token_says}"
         _use_token(monkeypatch, slack_emulator)
 
     assert main([*argv(tmp_path), *extra]) == 2
 
     assert capsys.readouterr().err == (
-        f"initiative-bot: which workspace? {expected}. Make them agree, or leave out the wrong one\n")
+        f"initiative-bot: which workspace? {expected}. Make them agree, or leave out the wrong one\n"
+    )
     assert _workspaces(fresh) == []
 
 
 def test_sources_that_agree_are_all_asked_and_the_first_is_named(
-    fresh: str, slack_emulator: SlackEmulator, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    fresh: str,
+    slack_emulator: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("SLACK_TEAM_ID", slack_emulator.team_id)
     _use_token(monkeypatch, slack_emulator)
@@ -153,7 +172,9 @@ def test_sources_that_agree_are_all_asked_and_the_first_is_named(
 
 
 def test_a_token_slack_refuses_stops_the_verb_in_one_line(
-    fresh: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    fresh: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     with SlackEmulator(bot_token="xoxb-the-real-one") as emulator:
         monkeypatch.setenv("SLACK_BOT_TOKEN", "xoxb-revoked")
@@ -161,18 +182,22 @@ def test_a_token_slack_refuses_stops_the_verb_in_one_line(
 
         assert main(["admins", "add", "UMARIA", "--team", SETUP_TEAM]) == 2
 
-    assert capsys.readouterr().err == ("initiative-bot: SLACK_BOT_TOKEN was refused by Slack (invalid_auth): expected "
-                                       "the bot token from OAuth & Permissions\n")
+    assert capsys.readouterr().err == (
+        "initiative-bot: SLACK_BOT_TOKEN was refused by Slack (invalid_auth): expected "
+        "the bot token from OAuth & Permissions\n"
+    )
     assert _workspaces(fresh) == []
 
 
 def test_with_nothing_to_name_the_workspace_a_fresh_database_says_how(
-    fresh: str, capsys: pytest.CaptureFixture[str],
+    fresh: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["admins", "list"]) == 2
     assert capsys.readouterr().err == (
         "initiative-bot: which workspace? This database holds no workspace yet: pass --team T…, or set "
-        "SLACK_TEAM_ID or SLACK_BOT_TOKEN\n")
+        "SLACK_TEAM_ID or SLACK_BOT_TOKEN\n"
+    )
 
 
 def test_a_badly_formed_team_is_refused_by_the_parser(fresh: str, capsys: pytest.CaptureFixture[str]) -> None:
@@ -183,7 +208,8 @@ def test_a_badly_formed_team_is_refused_by_the_parser(fresh: str, capsys: pytest
 
 
 def test_gates_export_shows_the_default_gates_of_a_workspace_nothing_has_happened_in(
-    fresh: str, capsys: pytest.CaptureFixture[str],
+    fresh: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     assert main(["gates", "export", "--team", SETUP_TEAM]) == 0
     exported = capsys.readouterr().out
@@ -192,7 +218,9 @@ def test_gates_export_shows_the_default_gates_of_a_workspace_nothing_has_happene
 
 
 def test_admins_added_on_the_command_line_are_listed_removed_and_audited(
-    fresh: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    fresh: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("SLACK_TEAM_ID", SETUP_TEAM)
     monkeypatch.setenv("ADMIN_USER_IDS", "UBOSS")
@@ -212,7 +240,9 @@ def test_admins_added_on_the_command_line_are_listed_removed_and_audited(
     engine = make_engine(fresh)
     with Session(engine) as session:
         assert session.exec(select(AppAdmin)).all() == []
-        actions = [(e.action, e.subject_key, e.actor[:4]) for e in session.exec(
-            select(AuditEvent).where(AuditEvent.subject_type == "admin").order_by(AuditEvent.id))]
+        actions = [
+            (e.action, e.subject_key, e.actor[:4])
+            for e in session.exec(select(AuditEvent).where(AuditEvent.subject_type == "admin").order_by(AuditEvent.id))
+        ]
     engine.dispose()
     assert actions == [("admin.added", "UMARIA", "cli:"), ("admin.removed", "UMARIA", "cli:")]
