@@ -19,13 +19,11 @@ if TYPE_CHECKING:
 TOKEN_SOURCE = "the bot token (auth.test)"
 
 
-def add_team_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--team",
-        metavar="T…",
-        type=_team_id,
-        help="the workspace to act on (default: SLACK_TEAM_ID, else the bot token's workspace)",
-    )
+def add_team_option(
+    parser: argparse.ArgumentParser,
+    help: str = "the workspace to act on (default: SLACK_TEAM_ID, else the bot token's workspace)",
+) -> None:
+    parser.add_argument("--team", metavar="T…", type=_team_id, help=help)
 
 
 def _team_id(text: str) -> str:
