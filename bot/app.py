@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.listeners import audit, commands, gates, home, initiatives, nudges, sign_offs
 from bot.listeners.middleware import hand_on_actor, serve_one_workspace
+from bot.listeners.workspaces import ensure_served_workspace
 from bot.runtime import Runtime
 from bot.services.errors import DomainError
 from bot.views.replies import SOMETHING_WENT_WRONG
@@ -121,12 +122,14 @@ def create_app(
     """A Bolt app whose every Web API call goes to SLACK_API_URL, serving the bot token's workspace only.
 
     `workspace`: the token's team id, when the caller already asked `auth.test` (`serve` does, before forking);
-    otherwise it is asked here. Bolt asks `auth.test` once more to check the token."""
+    otherwise it is asked here. Bolt asks `auth.test` once more to check the token. The workspace is created, with
+    its default gates, if the database does not hold it yet: its first request finds them."""
     settings = runtime.settings
     settings.require_slack(receives="socket" if socket_mode else "http")
-    runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     workspace = workspace or client.auth_test()["team_id"]
+    ensure_served_workspace(runtime, workspace)
+    runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
     app = InitiativeApp(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned. HTTP requests are checked by
         # bot.edge before Bolt parses them (Bolt's own check would log the body of every forged request).

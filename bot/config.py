@@ -18,6 +18,11 @@ SLACK_API_URL = "https://slack.com/api/"
 DEFAULT_DATABASE_URL = "sqlite:///initiatives.db"
 
 
+def is_team_id(value: str) -> bool:
+    """A Slack workspace (team) ID: T followed by capitals and digits, as `auth.test` returns it."""
+    return len(value) > 1 and value[0] == "T" and value.isalnum() and value.isupper()
+
+
 class SettingsError(Exception):
     """A missing or invalid setting, phrased for the person who sets it: `NAME: what is expected`."""
 
@@ -29,6 +34,8 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = SLACK_API_URL
+    # The workspace (T…) the command line acts on when no --team is given, before the bot token is known.
+    slack_team_id: str | None = None
     database_url: str = DEFAULT_DATABASE_URL
     admin_user_ids: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     # Also treat Slack workspace admins and owners (users.info is_admin / is_owner) as admins of the bot.
@@ -59,6 +66,13 @@ class Settings(BaseSettings):
             raise ValueError("expected an http(s) URL such as https://slack.com/api/")
         # slack_sdk joins method names onto the base URL, so it must end with a slash.
         return value if value.endswith("/") else value + "/"
+
+    @field_validator("slack_team_id")
+    @classmethod
+    def _team_id_shape(cls, value: str | None) -> str | None:
+        if value and not is_team_id(value):
+            raise ValueError("expected a Slack workspace ID like T012AB3CD")
+        return value or None
 
     @field_validator("database_url")
     @classmethod

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -209,6 +210,16 @@ def session_scope(engine: Engine, *, lock_wait: float | None = None, read_only: 
         session.close()
         if token is not None:
             _give_up_at.reset(token)
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of the SQLite file `url` names, if there is no such file (connecting would create an empty one);
+    None for an existing file, an in-memory database or PostgreSQL."""
+    parsed = make_url(url)
+    path = parsed.database
+    if parsed.get_backend_name() != "sqlite" or not path or path == ":memory:" or path.startswith("file:"):
+        return None
+    return None if Path(path).exists() else path
 
 
 def check_connection(engine: Engine) -> None:

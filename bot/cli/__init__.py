@@ -4,8 +4,9 @@ The command modules import only the standard library at their top level; each su
 (Slack, SQLAlchemy, gunicorn, matplotlib, ...) when it runs, so `--help` and `--version` answer at once
 (tests/cli/test_startup.py holds them to that).
 
-Errors come out as one line on stderr, never a traceback: exit code 2 for configuration and database-connection
-problems, 1 for a refused request or an unexpected error (whose traceback `--verbose` logs).
+Errors come out as one line on stderr, never a traceback (`--verbose` logs it): exit code 2 when a setting is
+missing or wrong, or Slack or the database cannot be reached or refuses; 1 for a refused request or an unexpected
+error.
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import audit, db, demo, digest, gates, nudge, outbox, scheduler, serve, socket_mode, webhooks
+from bot.cli import admins, audit, db, demo, digest, gates, nudge, outbox, scheduler, serve, socket_mode, webhooks
 
-COMMAND_MODULES = (audit, db, demo, digest, gates, nudge, outbox, scheduler, serve, socket_mode, webhooks)
+COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, scheduler, serve, socket_mode, webhooks)
 DISTRIBUTION = "initiative-bot"
 
 
@@ -67,18 +68,21 @@ def _run(args: argparse.Namespace) -> int:
     from storage.db import DatabaseUnavailable
     from storage.migrate import DatabaseBehind
 
+    log = logging.getLogger("bot.cli")
     try:
         return int(args.func(args) or 0)
     except (SettingsError, DatabaseUnavailable, DatabaseBehind) as exc:
+        log.debug("cannot run", exc_info=True)
         print(f"initiative-bot: {exc}", file=sys.stderr)
         return 2
     except DomainError as exc:
+        log.debug("refused", exc_info=True)
         print(f"initiative-bot: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
     except Exception as exc:
-        logging.getLogger("bot.cli").debug("unexpected error", exc_info=True)
+        log.debug("unexpected error", exc_info=True)
         summary = (str(exc).strip().splitlines() or [""])[0][:300]
         print(f"initiative-bot: unexpected error ({type(exc).__name__}: {summary}); "
               "run with --verbose for details", file=sys.stderr)

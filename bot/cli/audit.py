@@ -12,7 +12,7 @@ from datetime import date
 from pathlib import Path
 from typing import IO
 
-from bot.cli.common import add_team_option, open_runtime
+from bot.cli.common import add_team_option, open_runtime, workspace_to_act_on
 from bot.services.audit.export_formats import FORMATS
 from bot.services.errors import InvalidInput
 
@@ -55,11 +55,9 @@ def _date(value: str) -> date:
 
 def run_verify(args: argparse.Namespace) -> int:
     from bot.services.audit.chain import verify_chain
-    from bot.services.gates.workspaces import only_team_id
 
     runtime = open_runtime()
-    with runtime.transaction() as session:
-        team_id = only_team_id(session, args.team)
+    team_id = workspace_to_act_on(runtime, args.team)
     with runtime.engine.connect() as connection:
         report = verify_chain(connection, team_id=team_id, processes=os.cpu_count() or 1)
     print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
@@ -69,12 +67,11 @@ def run_verify(args: argparse.Namespace) -> int:
 def run_export(args: argparse.Namespace) -> int:
     from bot.services.access.visibility import Audience, visible_to
     from bot.services.audit.export import ExportFilter, export_rows, write_export
-    from bot.services.gates.workspaces import only_team_id
     from bot.services.initiatives.service import get_initiative
 
     runtime = open_runtime()
+    reader = Audience.workspace(team_id=workspace_to_act_on(runtime, args.team))
     with runtime.transaction() as session:
-        reader = Audience.workspace(team_id=only_team_id(session, args.team))
         initiative_id = get_initiative(session, audience=reader, key=args.initiative).id if args.initiative else None
     selection = ExportFilter(team_id=reader.team_id, since=args.since, until=args.until, initiative_id=initiative_id)
     with _output(args.file) as handle, runtime.engine.connect() as connection:
@@ -105,12 +102,11 @@ def _output(path: str | None) -> Iterator[IO[str]]:
 
 def run_record(args: argparse.Namespace) -> int:
     from bot.services.access.visibility import Audience
-    from bot.services.gates.workspaces import only_team_id
     from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 
     runtime = open_runtime()
+    reader = Audience.workspace(team_id=workspace_to_act_on(runtime, args.team))
     with runtime.transaction() as session:
-        reader = Audience.workspace(team_id=only_team_id(session, args.team))
         record = build_decision_record(load_snapshot(session, audience=reader, key=args.key))
     sys.stdout.write(render_markdown(record) if args.format == "md"
                      else json.dumps(record.as_json(), indent=2, ensure_ascii=False) + "\n")
@@ -120,11 +116,11 @@ def run_record(args: argparse.Namespace) -> int:
 def run_pseudonymise(args: argparse.Namespace) -> int:
     from bot.services.audit.identity import pseudonymise
     from bot.services.audit.service import record_audit
-    from bot.services.gates.workspaces import SYSTEM_ACTOR, only_team_id
+    from bot.services.gates.workspaces import SYSTEM_ACTOR
 
     runtime = open_runtime()
+    team_id = workspace_to_act_on(runtime, args.team)
     with runtime.transaction() as session:
-        team_id = only_team_id(session, args.team)
         done = pseudonymise(session, team_id=team_id, user_id=args.user)
         record_audit(session, team_id=team_id, actor=SYSTEM_ACTOR, action="identity.pseudonymised",
                      subject_type="identity", subject_key=done.pseudonym, after={"rows_rewritten": done.changed})

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 import getpass
+import logging
+import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -14,9 +16,22 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
     from bot.services.access.actors import Actor
 
+TOKEN_SOURCE = "the bot token (auth.test)"
 
-def add_team_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--team", metavar="T…", help="the workspace to act on, when the database holds several")
+
+def add_team_option(
+    parser: argparse.ArgumentParser,
+    help: str = "the workspace to act on (default: SLACK_TEAM_ID, else the bot token's workspace)",
+) -> None:
+    parser.add_argument("--team", metavar="T…", type=_team_id, help=help)
+
+
+def _team_id(text: str) -> str:
+    from bot.config import is_team_id
+
+    if not is_team_id(text):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a Slack workspace ID; expected one like T012AB3CD")
+    return text
 
 
 def open_runtime(settings: Settings | None = None, *, require_current_schema: bool = True) -> Runtime:
@@ -32,6 +47,67 @@ def open_runtime(settings: Settings | None = None, *, require_current_schema: bo
     if require_current_schema:
         ensure_up_to_date(runtime.engine)
     return runtime
+
+
+def workspace_to_act_on(runtime: Runtime, team: str | None) -> str:
+    """The workspace a command acts on, so that an admin can set everything up before Slack's first request.
+
+    Taken from `--team`, else SLACK_TEAM_ID, else the bot token's workspace (`auth.test`), else the only workspace
+    the database holds. Every one of the first three that is given is asked, and two that disagree stop the
+    command: acting on the wrong workspace would set up gates, digests and admins nobody sees. When one of them
+    decided, says on stderr which. The workspace exists afterwards, with its default gates, as after its first
+    Slack request."""
+    from bot.config import SettingsError
+    from bot.services.gates.workspaces import ensure_workspace, workspace_ids
+    from storage.models import Workspace
+
+    settings = runtime.settings
+    given = [
+        (source, value) for source, value in (("--team", team), ("SLACK_TEAM_ID", settings.slack_team_id)) if value
+    ]
+    if settings.slack_bot_token:
+        given.append((TOKEN_SOURCE, bot_token_workspace(settings)))
+    if len({value for _, value in given}) > 1:
+        said = "; ".join(f"{source} says {value}" for source, value in given)
+        raise SettingsError(f"which workspace? {said}. Make them agree, or leave out the wrong one")
+    with runtime.transaction() as session:
+        if not given:
+            known = workspace_ids(session)
+            if len(known) != 1:
+                held = f"holds {', '.join(known)}" if known else "holds no workspace yet"
+                raise SettingsError(
+                    f"which workspace? This database {held}: pass --team T…, or set SLACK_TEAM_ID or SLACK_BOT_TOKEN"
+                )
+            return known[0]  # nothing to choose from, nothing to say
+        source, team_id = given[0]
+        is_new = session.get(Workspace, team_id) is None
+        ensure_workspace(session, team_id=team_id)
+    created = "; new in this database, with the default gates" if is_new else ""
+    print(f"initiative-bot: workspace {team_id} (from {source}){created}", file=sys.stderr)
+    return team_id
+
+
+def bot_token_workspace(settings: Settings) -> str:
+    """The team id of SLACK_BOT_TOKEN's workspace, from `auth.test`; one clear line if Slack refuses the token or
+    cannot be reached."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+
+    from bot.config import SettingsError
+
+    # slack_sdk logs each failed attempt at ERROR, around the one line this ends with; --verbose shows them.
+    attempts = logging.getLogger("bot.cli.auth_test")
+    attempts.setLevel(logging.NOTSET if logging.getLogger().isEnabledFor(logging.DEBUG) else logging.CRITICAL)
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10, logger=attempts)
+    try:
+        return str(client.auth_test()["team_id"])
+    except SlackApiError as exc:
+        raise SettingsError(
+            f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): expected the bot token "
+            "from OAuth & Permissions"
+        ) from None
+    except OSError as exc:
+        raise SettingsError(f"SLACK_API_URL cannot be reached ({settings.slack_api_url}): {exc}") from None
 
 
 def cli_operator(team_id: str) -> Actor:

@@ -14,7 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "upgrade", help="apply pending migrations (safe to run from several replicas at once)"
     )
     upgrade_parser.set_defaults(func=run_upgrade)
-    current_parser = actions.add_parser("current", help="show the schema revision and whether it is current")
+    current_parser = actions.add_parser(
+        "current", help="show the schema revision and whether it is current (never creates a database)"
+    )
     current_parser.set_defaults(func=run_current)
 
 
@@ -30,9 +32,15 @@ def run_upgrade(args: argparse.Namespace) -> int:
 
 
 def run_current(args: argparse.Namespace) -> int:
+    from bot.config import load_settings
+    from storage.db import DatabaseUnavailable, missing_sqlite_file
     from storage.migrate import current_revision, head_revision
 
-    runtime = open_runtime(require_current_schema=False)
+    settings = load_settings()
+    # Looking must not create: opening a SQLite path that does not exist would leave an empty file behind.
+    if missing := missing_sqlite_file(settings.database_url):
+        raise DatabaseUnavailable(f"there is no database at {missing}: `initiative-bot db upgrade` creates it")
+    runtime = open_runtime(settings, require_current_schema=False)
     current, head = current_revision(runtime.engine), head_revision(runtime.engine)
     print(f"current: {current or 'none'}; this code needs: {head}")
     return 0 if current == head else 1

@@ -10,7 +10,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import add_team_option, cli_operator, open_runtime
+from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
 
 if TYPE_CHECKING:
     from sqlmodel import Session
@@ -84,15 +84,14 @@ def run_digest(args: argparse.Namespace) -> int:
     from bot.config import SettingsError
     from bot.services.digest.definitions import DEFAULT_NAME, ensure_default_digests
     from bot.services.digest.schedule import end_of_day, zone_named
-    from bot.services.gates.workspaces import only_team_id
     from storage.types import utcnow
 
     runtime = open_runtime()
     if args.post and not runtime.settings.slack_bot_token:
         raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token from OAuth & Permissions")
+    team_id = workspace_to_act_on(runtime, args.team)
     with runtime.transaction() as session:
         ensure_default_digests(session, runtime.settings)
-        team_id = only_team_id(session, args.team)
         digest = _digest(session, team_id, args.name or DEFAULT_NAME, runtime, posting=args.post)
         as_of = end_of_day(args.as_of, zone_named(digest.timezone)) if args.as_of else utcnow()
     show_digest(runtime, digest=digest, as_of=as_of, chart=args.chart)
@@ -152,14 +151,13 @@ def _post(runtime: Runtime, digest_id: int, as_of: datetime) -> str:
 
 def run_digest_add(args: argparse.Namespace) -> int:
     from bot.services.digest.definitions import add_digest, status_of
-    from bot.services.gates.workspaces import only_team_id
     from bot.views.digest_admin import saved_text
     from storage.models.digest import DEFAULT_CRON
     from storage.types import utcnow
 
     runtime = open_runtime()
+    team_id = workspace_to_act_on(runtime, args.team)
     with runtime.transaction() as session:
-        team_id = only_team_id(session, args.team)
         digest = add_digest(session, actor=cli_operator(team_id), name=args.name, channel_id=args.channel,
                             cron=args.cron or DEFAULT_CRON, timezone=args.timezone or runtime.settings.default_timezone,
                             tag=args.tag, business_unit=args.business_unit)
@@ -171,12 +169,12 @@ def run_digest_add(args: argparse.Namespace) -> int:
 def _digests(args: argparse.Namespace) -> Iterator[tuple[Session, str]]:
     """One transaction over the digests of `--team` (or the only workspace), the default one included."""
     from bot.services.digest.definitions import ensure_default_digests
-    from bot.services.gates.workspaces import only_team_id
 
     runtime = open_runtime()
+    team_id = workspace_to_act_on(runtime, args.team)
     with runtime.transaction() as session:
         ensure_default_digests(session, runtime.settings)
-        yield session, only_team_id(session, args.team)
+        yield session, team_id
 
 
 def run_digest_edit(args: argparse.Namespace) -> int:

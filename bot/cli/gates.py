@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from bot.cli.common import add_team_option, cli_operator, open_runtime
+from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
 from bot.services.errors import InvalidInput
 from bot.views.text import plain_date
 
@@ -42,12 +42,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from bot.services.gates.workspaces import definition_row, only_team_id
+    from bot.services.gates.workspaces import definition_row
     from bot.services.gates.yaml_file import dump_gates_yaml
 
     runtime = open_runtime()
+    team_id = workspace_to_act_on(runtime, args.team)
     with runtime.transaction() as session:
-        team_id = only_team_id(session, args.team)
         row = definition_row(session, team_id=team_id, version=args.version)
         header = (f"Gate definitions of workspace {team_id}, version {row.version}.\n"
                   f"Edit, then apply with: initiative-bot gates import FILE [--dry-run]\n"
@@ -64,7 +64,6 @@ def run_export(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     from bot.services.gate_editing.service import current_document, save_definition
     from bot.services.gates.document import describe
-    from bot.services.gates.workspaces import only_team_id
     from bot.services.gates.yaml_file import InvalidGatesFile, parse_gates_yaml
 
     runtime = open_runtime()
@@ -76,9 +75,9 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"initiative-bot: {args.file} has {len(exc.lines)} problem(s); nothing was applied", file=sys.stderr)
         return 1
     moves = dict(_move(text) for text in args.move)
+    team_id = workspace_to_act_on(runtime, args.team)
     try:
         with runtime.transaction() as session:
-            team_id = only_team_id(session, args.team)
             version, _ = current_document(session, team_id=team_id)
             saved = save_definition(session, actor=cli_operator(team_id), document=document, based_on=version,
                                     comment=args.comment or f"imported from {Path(args.file).name}", move_to=moves)
@@ -101,11 +100,11 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_diff(args: argparse.Namespace) -> int:
     from bot.services.gates.document import describe, differences
-    from bot.services.gates.workspaces import definition_row, only_team_id
+    from bot.services.gates.workspaces import definition_row
 
     runtime = open_runtime()
+    team_id = workspace_to_act_on(runtime, args.team)
     with runtime.transaction() as session:
-        team_id = only_team_id(session, args.team)
         newest = definition_row(session, team_id=team_id).version
         v2 = args.v2 or newest
         v1 = args.v1 if args.v1 is not None else max(v2 - 1, 1)

@@ -7,7 +7,7 @@ import argparse
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from bot.cli.common import add_team_option, open_runtime
+from bot.cli.common import add_team_option, open_runtime, workspace_to_act_on
 from bot.views.text import plain_date
 
 if TYPE_CHECKING:
@@ -36,11 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run_nudge(args: argparse.Namespace) -> int:
     from bot.delivery.sender import deliver_pending, make_client
     from bot.jobs.nudges import run_sweep
-    from bot.services.gates.workspaces import only_team_id
 
     runtime = open_runtime()
-    with runtime.transaction() as session:
-        team_id = only_team_id(session, args.team)
+    team_id = workspace_to_act_on(runtime, args.team)
     settings = runtime.settings
     # A dry run reads zones from Slack as --send does (without storing them), or it would judge people in the
     # wrong zone.

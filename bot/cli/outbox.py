@@ -16,7 +16,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("outbox", help="show Slack deliveries: pending, sent, and failed with why")
     parser.add_argument("--failed", action="store_true", help="only messages Slack refused for good")
     parser.add_argument("--limit", type=int, default=20, help="how many messages to list (default: 20)")
-    add_team_option(parser)
+    add_team_option(parser, help="only this workspace's messages (default: every workspace's)")
     parser.set_defaults(func=run_outbox)
 
 

@@ -14,7 +14,7 @@ import argparse
 import logging
 from typing import TYPE_CHECKING, Any
 
-from bot.cli.common import open_runtime
+from bot.cli.common import bot_token_workspace, open_runtime
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -53,7 +53,7 @@ def run_serve(args: argparse.Namespace) -> int:
             raise SettingsError(f"--{name} must be a positive number")
     runtime = open_runtime(settings)
     runtime.engine.dispose()  # each worker opens its own connections after the fork
-    workspace = check_bot_token(settings)
+    workspace = bot_token_workspace(settings)
     options = gunicorn_options(
         host=args.host,
         port=args.port,
@@ -85,25 +85,6 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, gracef
         # gunicorn's runtime control socket is one fixed path per user; several serves on a host would clash.
         "control_socket_disable": True,
     }
-
-
-def check_bot_token(settings: Settings) -> str:
-    """Fail with one line, before any worker starts, if Slack refuses the token; else its workspace's team id."""
-    from slack_sdk import WebClient
-    from slack_sdk.errors import SlackApiError
-
-    from bot.config import SettingsError
-
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
-    try:
-        return str(client.auth_test()["team_id"])
-    except SlackApiError as exc:
-        raise SettingsError(
-            f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): expected the bot token "
-            "from OAuth & Permissions"
-        ) from None
-    except OSError as exc:
-        raise SettingsError(f"SLACK_API_URL cannot be reached ({settings.slack_api_url}): {exc}") from None
 
 
 class _Gunicorn:

@@ -11,7 +11,7 @@ import logging
 import signal
 import threading
 
-from bot.cli.common import open_runtime
+from bot.cli.common import bot_token_workspace, open_runtime
 
 logger = logging.getLogger(__name__)
 
@@ -24,21 +24,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_socket(args: argparse.Namespace) -> int:
     from slack_bolt.adapter.socket_mode import SocketModeHandler
+    from slack_sdk.errors import SlackApiError
 
     from bot.app import create_app
-    from bot.config import load_settings
+    from bot.config import SettingsError, load_settings
     from bot.process import BackgroundWork, freeze_startup_objects
 
     settings = load_settings()
     settings.require_slack(receives="socket")
     runtime = open_runtime(settings)  # refuses an unreachable or outdated database
-    app = create_app(runtime, socket_mode=True)
+    # As `serve` does: one line and exit code 2 if Slack refuses the token or cannot be reached.
+    app = create_app(runtime, socket_mode=True, workspace=bot_token_workspace(settings))
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     background = BackgroundWork(runtime, run_scheduler=not args.no_scheduler)
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stopping.set())
-    handler.connect()
+    try:
+        handler.connect()
+    except SlackApiError as exc:
+        raise SettingsError(
+            f"SLACK_APP_TOKEN was refused by Slack ({exc.response.get('error')}): expected an "
+            "app-level token with connections:write"
+        ) from None
+    except OSError as exc:
+        raise SettingsError(f"Slack's Socket Mode cannot be reached: {exc}") from None
     background.start()
     freeze_startup_objects()
     logger.info("connected to Slack in Socket Mode")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bot.cli.common import add_team_option, cli_operator, open_runtime
+from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
 from bot.services.webhooks.event_types import EVENT_TYPES
 
 
@@ -29,36 +29,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_add(args: argparse.Namespace) -> int:
-    from bot.services.gates.workspaces import only_team_id
     from bot.services.webhooks.service import add_endpoint
     from bot.views.webhooks import registered_text
 
     runtime = open_runtime()
+    actor = cli_operator(workspace_to_act_on(runtime, args.team))
     with runtime.transaction() as session:
-        actor = cli_operator(only_team_id(session, args.team))
         registered = add_endpoint(session, actor=actor, settings=runtime.settings, url=args.url, events=args.events)
         print(registered_text(registered.endpoint, registered.secret))
     return 0
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from bot.services.gates.workspaces import only_team_id
     from bot.services.webhooks.service import list_endpoints
     from bot.views.webhooks import endpoint_lines
 
     runtime = open_runtime()
+    actor = cli_operator(workspace_to_act_on(runtime, args.team))
     with runtime.transaction() as session:
-        print(endpoint_lines(list_endpoints(session, actor=cli_operator(only_team_id(session, args.team)))))
+        print(endpoint_lines(list_endpoints(session, actor=actor)))
     return 0
 
 
 def run_remove(args: argparse.Namespace) -> int:
-    from bot.services.gates.workspaces import only_team_id
     from bot.services.webhooks.service import remove_endpoint
     from bot.views.webhooks import removed_text
 
     runtime = open_runtime()
+    actor = cli_operator(workspace_to_act_on(runtime, args.team))
     with runtime.transaction() as session:
-        actor = cli_operator(only_team_id(session, args.team))
         print(removed_text(remove_endpoint(session, actor=actor, ref=args.ref)))
     return 0

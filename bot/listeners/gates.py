@@ -26,7 +26,8 @@ from bot.services.gate_editing.service import SavedDefinition, StageStillHolds
 from bot.services.gates.workspaces import catalog_for
 from bot.views import gates as views
 from bot.views import modals, replies
-from bot.views.text import mention, plain_date
+from bot.views.admins import admins_text
+from bot.views.text import mention
 
 EDITING = "change the gate definitions"
 
@@ -49,12 +50,8 @@ def admins_command(ctx: CommandContext, args: Arguments) -> Reply:
         with ctx.runtime.transaction() as session:
             entries = permissions.list_admins(session, team_id=ctx.actor.team_id,
                                               admin_user_ids=settings.admin_user_ids)
-        lines = [f"{mention(e.user_id)} · " + ("ADMIN_USER_IDS" if e.source == "settings" else
-                                                f"added by {mention(e.added_by)} on {plain_date(e.added_at)}")
-                 for e in entries] or ["No admins yet: set ADMIN_USER_IDS."]
-        if settings.slack_admins_are_admins:
-            lines.append("Slack workspace admins and owners are admins too.")
-        return replies.done("*Admins*\n" + "\n".join(lines))
+        return replies.done(admins_text(entries, slack_admins_are_admins=settings.slack_admins_are_admins,
+                                        slack=True))
     if action not in ("add", "remove") or len(args.tokens) != 2 or not args.tokens[1].user_id:
         raise UsageError("Say `list`, or `add` or `remove` and mention one person: `/initiative admins add @maria`.")
     user_id = args.tokens[1].user_id

@@ -7,7 +7,6 @@ from typing import Any
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.listeners.workspaces import ensure_workspace_known
 from bot.presenters import home_view
 from bot.runtime import Runtime
 
@@ -18,7 +17,6 @@ def register(app: App, runtime: Runtime) -> None:
         if event.get("tab", "home") != "home":
             return
         team_id = body.get("team_id") or event.get("view", {}).get("team_id", "")
-        ensure_workspace_known(runtime, team_id)
         with runtime.read() as session:
             view = home_view(session, team_id=team_id, user_id=event["user"])
         client.views_publish(user_id=event["user"], view=view)

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_owners
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
-from bot.listeners.workspaces import ensure_workspace_known
 from bot.presenters import initiative_card
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
@@ -23,7 +22,6 @@ from storage.types import utcnow
 def new(ctx: CommandContext, args: Arguments) -> Reply | None:
     command = parse_new(args)
     if command.title is None:
-        ensure_workspace_known(ctx.runtime, ctx.actor.team_id)
         with ctx.runtime.read() as session:
             catalog = catalog_for(session, team_id=ctx.actor.team_id)
         view = modals.new_initiative(catalog, risk_tiers=RISK_TIERS, channel_id=ctx.channel_id)
@@ -50,7 +48,6 @@ NEW = Subcommand("new", new, opens_modal=True, usage=(
 def list_(ctx: CommandContext, args: Arguments) -> Reply:
     scope = parse_list(args).scope
     team_id, reader = ctx.actor.team_id, Audience.of(ctx.actor)
-    ensure_workspace_known(ctx.runtime, team_id)
     with ctx.runtime.read() as session:
         catalog = catalog_for(session, team_id=team_id)
         query: dict[str, object] = {}

@@ -1,28 +1,18 @@
-"""Workspaces as the Slack surface meets them: created on a workspace's first request, only read afterwards."""
+"""The workspace the app serves: created, with its default gates, when the app starts, so that its very first
+request (`/initiative gates` included) finds them, and no request pays to learn that it exists."""
 
 from __future__ import annotations
-
-from weakref import WeakKeyDictionary
-
-from sqlalchemy import Engine
 
 from bot.runtime import Runtime
 from bot.services.gates.workspaces import ensure_workspace
 from storage.models import Workspace
 
-# The workspaces each database is known to hold. A workspace is never deleted, so once seen it need not be asked
-# for again: `/initiative list` and App Home would otherwise pay a transaction of their own for it every time.
-_KNOWN: WeakKeyDictionary[Engine, set[str]] = WeakKeyDictionary()
 
-
-def ensure_workspace_known(runtime: Runtime, team_id: str) -> None:
-    """Create the workspace on its first request; every later request only reads here (no write lock)."""
-    known = _KNOWN.setdefault(runtime.engine, set())
-    if team_id in known:
-        return
+def ensure_served_workspace(runtime: Runtime, team_id: str) -> None:
+    """Create the workspace if this database does not hold it yet. Only a read when it does, so that replicas and
+    workers starting together do not queue for the write lock."""
     with runtime.read() as session:
-        exists = session.get(Workspace, team_id) is not None
-    if not exists:
-        with runtime.transaction() as session:
-            ensure_workspace(session, team_id=team_id)
-    known.add(team_id)
+        if session.get(Workspace, team_id) is not None:
+            return
+    with runtime.transaction() as session:
+        ensure_workspace(session, team_id=team_id)

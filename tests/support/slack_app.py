@@ -34,7 +34,6 @@ from bot.app import InitiativeApp, create_app
 from bot.config import Settings
 from bot.delivery.sender import DeliveryReport, RetryPolicy, deliver_pending, make_client
 from bot.runtime import Runtime
-from bot.services.gates.workspaces import ensure_workspace
 from bot.web import EVENTS_PATH, WebApp
 from bot.wiring import build_runtime
 from storage.types import utcnow
@@ -128,8 +127,6 @@ def serve_in_thread(runtime: Runtime, emulator: SlackEmulator, **app_options: An
     """Serve the bot (HTTP mode) on a free local port until the block ends; `app_options` go to `create_app`."""
     # The production wiring (every domain-event handler), on the test's database.
     app_runtime = build_runtime(slack_settings(runtime.settings, emulator))
-    with app_runtime.transaction() as session:
-        ensure_workspace(session, team_id=emulator.team_id, name="Emulated workspace")
     app = create_app(app_runtime, **app_options)
     server = make_server("127.0.0.1", 0, WebApp(app, app_runtime), _ThreadingWSGIServer, _QuietHandler)
     thread = threading.Thread(target=server.serve_forever, name="slack-app", daemon=True)

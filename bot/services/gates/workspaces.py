@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.services.audit.service import record_audit
-from bot.services.errors import InvalidInput, NotFound
+from bot.services.errors import NotFound
 from bot.services.gates.catalog import GateCatalog, default_document
 from storage.models import GateDefinitionVersion, Workspace
 
@@ -56,18 +56,9 @@ def ensure_workspace(session: Session, *, team_id: str, name: str = "") -> Works
     return workspace
 
 
-def only_team_id(session: Session, requested: str | None = None) -> str:
-    """The workspace a CLI command acts on: the one given, or the only one in the database."""
-    team_ids = list(session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))))
-    if requested:
-        if requested not in team_ids:
-            raise NotFound(f"No workspace {requested} in this database. Known: {', '.join(team_ids) or 'none'}.")
-        return requested
-    if not team_ids:
-        raise NotFound("This database has no workspace yet: run `initiative-bot demo`, or start the bot once.")
-    if len(team_ids) > 1:
-        raise InvalidInput(f"This database holds several workspaces; pass --team with one of {', '.join(team_ids)}.")
-    return team_ids[0]
+def workspace_ids(session: Session) -> list[str]:
+    """Every workspace this database holds, in order."""
+    return list(session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))))
 
 
 def latest_definition(session: Session, *, team_id: str) -> GateDefinitionVersion:
