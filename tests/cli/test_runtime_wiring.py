@@ -14,7 +14,6 @@ from bot.runtime import Runtime
 from bot.services.webhooks.scheduled import deliver_webhooks
 from tests.services.webhooks.test_webhooks import SCHEMA
 from tests.slack_emulator import SlackEmulator
-from tests.support.factories import TEAM
 from tests.support.serving import bot_env, run_cli
 from tests.support.webhooks import WebhookReceiver, verify_as_receiver
 
@@ -33,7 +32,7 @@ def test_a_digest_posted_from_the_cli_sends_its_signed_webhook(runtime, database
     with SlackEmulator() as slack, WebhookReceiver() as receiver:
         slack.add_channel(DIGEST_CHANNEL, "digest")
         env = bot_env(database_url, slack, DIGEST_CHANNEL=DIGEST_CHANNEL, **LOCAL_RECEIVER)
-        for name, value in LOCAL_RECEIVER.items():
+        for name, value in env.items():  # the same settings, so the same workspace (the token's), as the CLI below
             monkeypatch.setenv(name, value)
         assert main(["webhooks", "add", f"{receiver.url}/hooks", "digest.posted"]) == 0
         secret = re.search(r"whsec_\S+", capsys.readouterr().out).group()  # type: ignore[union-attr]
@@ -51,7 +50,7 @@ def test_a_digest_posted_from_the_cli_sends_its_signed_webhook(runtime, database
     assert delivery.path == "/hooks"
     event = verify_as_receiver(secret, delivery.headers, delivery.body)
     jsonschema.validate(event, SCHEMA)
-    assert (event["type"], event["team_id"]) == ("digest.posted", TEAM)
+    assert (event["type"], event["team_id"]) == ("digest.posted", slack.team_id)
     digest = event["data"]["digest"]
     assert (digest["name"], digest["channel_id"], digest["ts"]) == ("default", DIGEST_CHANNEL, message["ts"])
 
