@@ -27,10 +27,12 @@ def run_socket(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.config import load_settings
+    from bot.integrations.slack_channels import with_checked_channels
     from bot.process import BackgroundWork, freeze_startup_objects
 
     settings = load_settings()
     settings.require_slack(receives="socket")
+    settings = with_checked_channels(settings)  # refuses a channel the bot cannot post to; a name becomes its ID
     runtime = open_runtime(settings)  # refuses an unreachable or outdated database
     app = create_app(runtime, socket_mode=True)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
