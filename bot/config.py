@@ -6,6 +6,7 @@ so `demo` and `db upgrade` run without any token.
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -40,6 +41,7 @@ class Settings(BaseSettings):
     admin_user_ids: Annotated[frozenset[str], NoDecode] = Field(default_factory=frozenset)
     # Also treat Slack workspace admins and owners (users.info is_admin / is_owner) as admins of the bot.
     slack_admins_are_admins: bool = False
+    # `#ai-portfolio` or `C012AB3CD`; start-up resolves a name to the channel's ID.
     digest_channel: str | None = None
     default_timezone: str = "UTC"
     # How often the nudge sweep runs (minutes). Reminders go out 09:00-17:00 in each recipient's zone.
@@ -104,6 +106,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"expected Slack user IDs like U012ABCDEF, separated by commas (got {bad[0]!r})")
             return frozenset(ids)
         return value
+
+    @field_validator("digest_channel")
+    @classmethod
+    def _channel_name_or_id(cls, value: str | None) -> str | None:
+        # Only the shape here: whether Slack has the channel, with the bot in it, is checked when a process that
+        # posts starts (bot.integrations.slack_channels.with_checked_channels), which also turns a name into its ID.
+        value = (value or "").strip()
+        if value and not re.match(r"^#?[^\s#<>@,]{1,80}$", value):
+            raise ValueError("expected a channel name such as #ai-portfolio, or its ID such as C012AB3CD")
+        return value or None
 
     @field_validator("default_timezone")
     @classmethod

@@ -20,14 +20,20 @@ from tests.support.serving import REPO
 MANIFEST = REPO / "manifest.yml"
 SCHEMA = REPO / "docs" / "slack-manifest-schema" / "manifest.schema.1.0.0.json"
 
-# The bot scope each Web API method needs (None: no scope). A method the bot starts calling must be added here.
-METHOD_SCOPES: dict[str, str | None] = {
+# The bot scopes each Web API method needs (None: no scope). A method the bot starts calling must be added here.
+# Channels: channels:read shows public channels, groups:read the private ones the bot is in; a typed channel may
+# be either.
+CHANNEL_LOOKUP = ("channels:read", "groups:read")
+METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "auth.test": None,
     "apps.connections.open": None,  # app-level token (connections:write), not a bot scope
     "chat.postMessage": "chat:write",
     "chat.update": "chat:write",
     "chat.postEphemeral": "chat:write",
     "chat.delete": "chat:write",
+    "chat.getPermalink": None,
+    "conversations.info": CHANNEL_LOOKUP,
+    "conversations.list": CHANNEL_LOOKUP,
     "conversations.open": "im:write",
     "users.info": "users:read",
     "views.open": None,
@@ -88,12 +94,16 @@ def test_manifest_asks_only_for_scopes_the_recorded_calls_need(request: pytest.F
     unknown = methods - METHOD_SCOPES.keys()
     assert not unknown, f"add these methods to METHOD_SCOPES: {sorted(unknown)}"
     manifest = load_manifest()
-    needed = {METHOD_SCOPES[m] for m in methods} - {None}
+    needed = {scope for m in methods for scope in _scopes(METHOD_SCOPES[m])}
     needed |= {scope for scope, declared in FEATURE_SCOPES.items() if declared(manifest)}
     asked = set(manifest["oauth_config"]["scopes"]["bot"])
 
     assert sorted(asked - needed) == [], "the manifest asks for scopes no recorded call needs"
     assert sorted(needed - asked) == [], "the bot calls methods whose scopes the manifest lacks"
+
+
+def _scopes(needed: str | tuple[str, ...] | None) -> tuple[str, ...]:
+    return () if needed is None else (needed,) if isinstance(needed, str) else needed
 
 
 def _methods_the_bot_called(request: pytest.FixtureRequest, tmp_path: Path) -> set[str]:

@@ -13,11 +13,14 @@ from typing import TYPE_CHECKING
 from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
 
 if TYPE_CHECKING:
+    from slack_sdk import WebClient
     from sqlmodel import Session
 
+    from bot.config import Settings
+    from bot.integrations.slack_channels import Channel
     from bot.runtime import Runtime
     from bot.services.digest.report import DigestReport
-    from storage.models import Digest
+    from storage.models import Digest, DigestRun
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -38,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Adds a weekly digest. It posts once per ISO week in its zone, at the first time its cron "
         "expression fires that week.")
     add.add_argument("name", help="a short name, e.g. claims")
-    add.add_argument("--channel", required=True, metavar="C…", help="the channel ID to post to")
+    add.add_argument("--channel", required=True, metavar="#NAME",
+                     help="the channel to post to: #name or its ID (C…); the bot must be in it")
     add.add_argument("--cron", help="when, as crontab fields (default: Mondays 09:00, like the default digest)")
     add.add_argument("--timezone", help="IANA zone for the cron and the week (default: DEFAULT_TIMEZONE)")
     only = add.add_mutually_exclusive_group()
@@ -52,7 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Changes what is given and keeps the rest. The change applies from the scheduler's next "
         "tick; a week that already has its post gets no second one.")
     edit.add_argument("name", help="the digest's name (see digest-list)")
-    edit.add_argument("--channel", metavar="C…", help="the channel ID to post to")
+    edit.add_argument("--channel", metavar="#NAME",
+                      help="the channel to post to: #name or its ID (C…); the bot must be in it")
     edit.add_argument("--cron", help="when, as crontab fields, e.g. '0 9 * * 1'")
     edit.add_argument("--timezone", help="IANA zone for the cron and the week")
     only = edit.add_mutually_exclusive_group()
@@ -81,14 +86,11 @@ def _day(text: str) -> date:
 
 
 def run_digest(args: argparse.Namespace) -> int:
-    from bot.config import SettingsError
     from bot.services.digest.definitions import DEFAULT_NAME, ensure_default_digests
     from bot.services.digest.schedule import end_of_day, zone_named
     from storage.types import utcnow
 
-    runtime = open_runtime()
-    if args.post and not runtime.settings.slack_bot_token:
-        raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token from OAuth & Permissions")
+    runtime = open_runtime(_settings(posting=args.post))
     team_id = workspace_to_act_on(runtime, args.team)
     with runtime.transaction() as session:
         ensure_default_digests(session, runtime.settings)
@@ -98,6 +100,21 @@ def run_digest(args: argparse.Namespace) -> int:
     if args.post:
         print("\n" + _post(runtime, digest.id, as_of))  # type: ignore[arg-type]
     return 0
+
+
+def _settings(*, posting: bool) -> Settings:
+    """The settings, with DIGEST_CHANNEL checked in Slack and turned into its ID when posting, or whenever it is a
+    name (only IDs are stored); the bot token is then needed."""
+    from bot.config import SettingsError, load_settings
+    from bot.integrations.slack_channels import with_checked_channels
+    from bot.services.validation import CHANNEL_ID_PATTERN
+
+    settings = load_settings()
+    if posting and not settings.slack_bot_token:
+        raise SettingsError("SLACK_BOT_TOKEN is not set: expected the bot token from OAuth & Permissions")
+    if settings.digest_channel and (posting or not CHANNEL_ID_PATTERN.match(settings.digest_channel)):
+        return with_checked_channels(settings)
+    return settings
 
 
 def show_digest(runtime: Runtime, *, digest: Digest, as_of: datetime, chart: Path | None,
@@ -126,27 +143,69 @@ def _digest(session: Session, team_id: str, name: str, runtime: Runtime, *, post
 
 
 def _post(runtime: Runtime, digest_id: int, as_of: datetime) -> str:
+    """Post the week's digest (or its failed run again) and say where it is; DomainError, saying why, when Slack
+    refused it or the week's post can no longer be found."""
     from bot.delivery.sender import deliver_pending, make_client
+    from bot.integrations.slack_channels import SlackChannels, client_for
     from bot.jobs.digest import AlreadyPosted, advance_runs, start_run
-    from bot.services.errors import Conflict
-    from storage.models import DigestRun
+    from bot.services.errors import DomainError
+    from storage.models import Digest, DigestRun
+
+    client = make_client(runtime.settings)
+    try:
+        run_id = start_run(runtime, digest_id=digest_id, as_of=as_of).id
+        already = False
+    except AlreadyPosted as taken:
+        if taken.run_id is None:  # another process inserted the week's run at this very moment
+            raise DomainError("Another process is posting this week's digest now; run this again in a minute "
+                              "to see where it went.") from None
+        run_id, already = taken.run_id, taken.state == "posted"
+    if not already:  # queued now, or still queued by a bot that is not running: deliver it from here
+        deliver_pending(runtime, client)
+        advance_runs(runtime, client)
+    with runtime.transaction() as session:
+        run = session.get(DigestRun, run_id)
+        digest = session.get(Digest, digest_id)
+        assert run is not None and digest is not None
+    channel = run.channel_id or digest.channel_id
+    where = SlackChannels(client_for(runtime.settings)).names_of([channel]).get(channel, channel)
+    if run.state == "posted":
+        link = _permalink(client, run, where)
+        if already:
+            return f"Already posted for {run.week}, to {where}: {link}"
+        chart = "with its chart" if run.chart_state == "uploaded" else f"(chart {run.chart_state})"
+        return f"Posted to {where} {chart}: {link}"
+    if run.state == "failed":
+        retry = (" The scheduler tries again within the hour until the week ends."
+                 if run.retry_at is not None else "")
+        raise DomainError(f"The digest for {run.week} was not posted to {where}: {run.last_error}. "
+                          f"{_fix(run.last_error, where)}{retry}")
+    return "Queued: the running bot's outbox will deliver it."
+
+
+def _fix(error: str | None, where: str) -> str:
+    from bot.integrations.slack_channels import INVITE
+
+    if (error or "").startswith("not_in_channel"):
+        return f"In {where}, type {INVITE}, then run this again."
+    return "Fix the channel, then run this again."
+
+
+def _permalink(client: WebClient, run: DigestRun, where: str) -> str:
+    """The posted text's link; DomainError if Slack no longer has it (deleted), so "posted" is never said of a
+    message that is not there."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.services.errors import DomainError
 
     try:
-        run = start_run(runtime, digest_id=digest_id, as_of=as_of)
-    except AlreadyPosted:
-        raise Conflict("This digest was already posted for that ISO week; it posts once a week.") from None
-    client = make_client(runtime.settings)
-    deliver_pending(runtime, client)
-    advance_runs(runtime, client)
-    with runtime.transaction() as session:
-        run = session.get(DigestRun, run.id)
-        assert run is not None
-        if run.state == "posted":
-            chart = "with its chart" if run.chart_state == "uploaded" else f"(chart {run.chart_state})"
-            return f"Posted to {run.channel_id} {chart}, ts {run.ts}."
-        if run.state == "failed":
-            return f"Not posted: {run.last_error}. Admins were told by DM."
-        return "Queued: the running bot's outbox will deliver it."
+        return str(client.chat_getPermalink(channel=run.channel_id, message_ts=run.ts)["permalink"])
+    except SlackApiError as exc:
+        error = exc.response.get("error")
+    except (SlackClientError, OSError) as exc:
+        error = type(exc).__name__
+    raise DomainError(f"The digest for {run.week} was posted to {where} (ts {run.ts}), but Slack does not find "
+                      f"that message now ({error}); if someone deleted it, this week gets no second post.")
 
 
 def run_digest_add(args: argparse.Namespace) -> int:
@@ -155,22 +214,45 @@ def run_digest_add(args: argparse.Namespace) -> int:
     from storage.models.digest import DEFAULT_CRON
     from storage.types import utcnow
 
-    runtime = open_runtime()
+    settings = _settings(posting=False)
+    channel = _checked_channel(settings, args.channel)  # before the transaction: Slack may take a few pages
+    runtime = open_runtime(settings)
     team_id = workspace_to_act_on(runtime, args.team)
     with runtime.transaction() as session:
-        digest = add_digest(session, actor=cli_operator(team_id), name=args.name, channel_id=args.channel,
+        digest = add_digest(session, actor=cli_operator(team_id), name=args.name, channel_id=channel.id,
                             cron=args.cron or DEFAULT_CRON, timezone=args.timezone or runtime.settings.default_timezone,
                             tag=args.tag, business_unit=args.business_unit)
-        print(saved_text("added", status_of(session, digest, utcnow()), slack=False))
+        print(saved_text("added", status_of(session, digest, utcnow()), slack=False,
+                         channel_names={channel.id: str(channel)}))
     return 0
 
 
+def _checked_channel(settings: Settings, typed: str) -> Channel:
+    """The channel as typed (#name or ID), found and checked in Slack: it exists and the bot is in it."""
+    from bot.integrations.slack_channels import ChannelRefused, SlackChannels, client_for
+    from bot.services.errors import InvalidInput
+
+    try:
+        return SlackChannels(client_for(settings)).find(typed)
+    except ChannelRefused as refused:
+        raise InvalidInput(str(refused), field="channel_id") from None
+
+
+def _channel_names(settings: Settings, digests: list[Digest]) -> dict[str, str]:
+    """`#name` of the digests' channels, when the bot token can look them up; IDs are shown otherwise."""
+    from bot.integrations.slack_channels import SlackChannels, client_for
+
+    if not settings.slack_bot_token or not digests:
+        return {}
+    return SlackChannels(client_for(settings)).names_of([digest.channel_id for digest in digests])
+
+
 @contextmanager
-def _digests(args: argparse.Namespace) -> Iterator[tuple[Session, str]]:
+def _digests(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[Session, str]]:
     """One transaction over the digests of `--team` (or the only workspace), the default one included."""
     from bot.services.digest.definitions import ensure_default_digests
 
-    runtime = open_runtime()
+    runtime = open_runtime(settings)
     team_id = workspace_to_act_on(runtime, args.team)
     with runtime.transaction() as session:
         ensure_default_digests(session, runtime.settings)
@@ -182,11 +264,14 @@ def run_digest_edit(args: argparse.Namespace) -> int:
     from bot.views.digest_admin import saved_text
     from storage.types import utcnow
 
-    with _digests(args) as (session, team_id):
-        digest = edit_digest(session, actor=cli_operator(team_id), name=args.name, channel_id=args.channel,
-                             cron=args.cron, timezone=args.timezone, tag=args.tag, business_unit=args.business_unit,
-                             no_filter=args.no_filter)
-        print(saved_text("changed", status_of(session, digest, utcnow()), slack=False))
+    settings = _settings(posting=False)
+    channel = _checked_channel(settings, args.channel) if args.channel is not None else None
+    with _digests(args, settings) as (session, team_id):
+        digest = edit_digest(session, actor=cli_operator(team_id), name=args.name,
+                             channel_id=channel.id if channel else None, cron=args.cron, timezone=args.timezone,
+                             tag=args.tag, business_unit=args.business_unit, no_filter=args.no_filter)
+        names = {channel.id: str(channel)} if channel else _channel_names(settings, [digest])
+        print(saved_text("changed", status_of(session, digest, utcnow()), slack=False, channel_names=names))
     return 0
 
 
@@ -195,10 +280,11 @@ def run_digest_toggle(args: argparse.Namespace) -> int:
     from bot.views.digest_admin import saved_text
     from storage.types import utcnow
 
-    with _digests(args) as (session, team_id):
+    settings = _settings(posting=False)
+    with _digests(args, settings) as (session, team_id):
         digest = set_digest_enabled(session, actor=cli_operator(team_id), name=args.name, enabled=args.enabled)
         print(saved_text("enabled" if args.enabled else "disabled", status_of(session, digest, utcnow()),
-                         slack=False))
+                         slack=False, channel_names=_channel_names(settings, [digest])))
     return 0
 
 
@@ -207,6 +293,9 @@ def run_digest_list(args: argparse.Namespace) -> int:
     from bot.views.digest_admin import digests_text
     from storage.types import utcnow
 
-    with _digests(args) as (session, team_id):
-        print(digests_text(digest_statuses(session, team_id=team_id, now=utcnow()), slack=False))
+    settings = _settings(posting=False)
+    with _digests(args, settings) as (session, team_id):
+        statuses = digest_statuses(session, team_id=team_id, now=utcnow())
+        names = _channel_names(settings, [status.digest for status in statuses])
+        print(digests_text(statuses, slack=False, channel_names=names))
     return 0

@@ -23,10 +23,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_scheduler(args: argparse.Namespace) -> int:
     from bot.config import load_settings
+    from bot.integrations.slack_channels import with_checked_channels
     from bot.jobs import scheduler
 
     settings = load_settings()
     settings.require_slack(receives=None)  # it only sends
+    settings = with_checked_channels(settings)  # refuses a channel the bot cannot post to; a name becomes its ID
     runtime = open_runtime(settings)  # refuses an unreachable or outdated database
     stopping = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):

@@ -42,6 +42,7 @@ def run_serve(args: argparse.Namespace) -> int:
     from gunicorn.app.base import BaseApplication
 
     from bot.config import SettingsError, load_settings
+    from bot.integrations.slack_channels import with_checked_channels
 
     class _Served(_Gunicorn, BaseApplication):
         """gunicorn's application class, only imported when `serve` runs."""
@@ -54,6 +55,7 @@ def run_serve(args: argparse.Namespace) -> int:
     runtime = open_runtime(settings)
     runtime.engine.dispose()  # each worker opens its own connections after the fork
     workspace = bot_token_workspace(settings)
+    settings = with_checked_channels(settings)  # DIGEST_CHANNEL=#name becomes its ID, for every worker
     options = gunicorn_options(
         host=args.host,
         port=args.port,

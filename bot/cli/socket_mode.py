@@ -28,13 +28,16 @@ def run_socket(args: argparse.Namespace) -> int:
 
     from bot.app import create_app
     from bot.config import SettingsError, load_settings
+    from bot.integrations.slack_channels import with_checked_channels
     from bot.process import BackgroundWork, freeze_startup_objects
 
     settings = load_settings()
     settings.require_slack(receives="socket")
-    runtime = open_runtime(settings)  # refuses an unreachable or outdated database
     # As `serve` does: one line and exit code 2 if Slack refuses the token or cannot be reached.
-    app = create_app(runtime, socket_mode=True, workspace=bot_token_workspace(settings))
+    workspace = bot_token_workspace(settings)
+    settings = with_checked_channels(settings)  # refuses a channel the bot cannot post to; a name becomes its ID
+    runtime = open_runtime(settings)  # refuses an unreachable or outdated database
+    app = create_app(runtime, socket_mode=True, workspace=workspace)
     handler = SocketModeHandler(app, app_token=settings.slack_app_token)
     background = BackgroundWork(runtime, run_scheduler=not args.no_scheduler)
     stopping = threading.Event()

@@ -83,8 +83,9 @@ def digest_tick(runtime: Runtime, client: WebClient, *, now: datetime | None = N
 
 
 def start_run(runtime: Runtime, *, digest_id: int, as_of: datetime) -> DigestRun:
-    """`initiative-bot digest --post`: this week's run and its text in the outbox (AlreadyPosted if it has one)."""
-    return scheduled.start_run(runtime, SlackDigest(), digest_id=digest_id, as_of=as_of)
+    """`initiative-bot digest --post`: this week's run and its text in the outbox, or the week's failed run queued
+    again (AlreadyPosted if the week's run is posting or posted)."""
+    return scheduled.start_run(runtime, SlackDigest(), digest_id=digest_id, as_of=as_of, retry_failed=True)
 
 
 def advance_runs(runtime: Runtime, client: WebClient, *, now: datetime | None = None) -> TickReport:

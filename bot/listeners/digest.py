@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlmodel import Session
 
 from bot.commands.grammar import DigestCommand, parse_digest
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
+from bot.integrations.slack_channels import ChannelRefused, SlackChannels
+from bot.services.access.actors import require_admin
 from bot.services.access.visibility import Audience
 from bot.services.digest.definitions import (
     DEFAULT_NAME,
@@ -20,7 +24,7 @@ from bot.services.digest.definitions import (
     status_of,
 )
 from bot.services.digest.service import compute_digest
-from bot.services.errors import NotFound
+from bot.services.errors import InvalidInput, NotFound
 from bot.services.gates.workspaces import ensure_workspace
 from bot.views.digest import preview_text
 from bot.views.digest_admin import digests_text, saved_text
@@ -43,6 +47,8 @@ def digest_command(ctx: CommandContext, args: Arguments) -> Reply:
     command = parse_digest(args)
     if command.action == "preview":
         return _preview(ctx, command.name or DEFAULT_NAME)
+    if command.channel_id is not None:  # found and checked in Slack before the transaction, which stores its ID
+        command = replace(command, channel_id=_checked_channel(ctx, command.channel_id, command.action))
     now = utcnow()
     with ctx.runtime.transaction() as session:
         ensure_workspace(session, team_id=ctx.actor.team_id)
@@ -54,6 +60,16 @@ def digest_command(ctx: CommandContext, args: Arguments) -> Reply:
 
 
 DIGEST = Subcommand("digest", digest_command, usage=USAGE)
+
+
+def _checked_channel(ctx: CommandContext, typed: str, action: str) -> str:
+    """The ID of the channel typed (`#name`, a channel link or an ID), once Slack shows it exists and has the bot
+    in it. Admins only: the answer tells whether a private channel has the bot in it."""
+    require_admin(ctx.actor, doing="add a digest" if action == "add" else "change a digest")
+    try:
+        return SlackChannels(ctx.client).find(typed).id
+    except ChannelRefused as refused:
+        raise InvalidInput(str(refused), field="channel_id") from None
 
 
 def _change(ctx: CommandContext, session: Session, command: DigestCommand) -> Digest:

@@ -232,12 +232,14 @@ def _plain(items: Sequence, shown: int | None, line: Callable, more: str = FULL_
 
 
 def not_posted_notice(*, digest_name: str, week: str, channel_id: str, error: str) -> str:
-    """The one DM admins get when the digest cannot be posted (bot not in the channel, channel gone...)."""
+    """The one DM admins get when the digest cannot be posted (bot not in the channel, channel gone...). The
+    scheduler keeps trying until the week ends (bot/services/digest/scheduled.py), which is what it promises."""
     if error.startswith("not_in_channel"):
-        fix = f"Invite me with `/invite @Initiative Bot` in <#{channel_id}>; next week's digest will then post."
+        fix = f"Invite me: type `/invite @Initiative Bot` in <#{channel_id}>."
     else:
-        fix = f"Check the channel ({error}); `initiative-bot digest --post` posts it once fixed."
-    return (f"The weekly digest `{digest_name}` for {week} could not be posted to <#{channel_id}>. {fix} "
+        fix = f"Check the channel ({error})."
+    return (f"The weekly digest `{digest_name}` for {week} could not be posted to <#{channel_id}>. {fix} I try "
+            f"again within the hour until the week ends, and `initiative-bot digest --post` posts it at once. "
             f"`initiative-bot digest` prints it in the meantime.")
 
 

@@ -39,7 +39,8 @@ class Digest(SQLModel, table=True):
 
 
 class DigestRun(SQLModel, table=True):
-    """One week's posting of one digest. `state`: posting -> posted | failed; the chart has its own state."""
+    """One week's posting of one digest. `state`: posting -> posted | failed; failed -> posting again while
+    `retry_at` is set (the text is queued anew, `text_attempts` counts its posts). The chart has its own state."""
 
     __tablename__ = "digest_run"
     __table_args__ = (
@@ -61,6 +62,8 @@ class DigestRun(SQLModel, table=True):
     message_id: int | None = Field(default=None)  # slack_message.id; no foreign key, see OutboxMessage.message_id
     channel_id: str | None = Field(default=None, max_length=32)
     ts: str | None = Field(default=None, max_length=32)
+    text_attempts: int = Field(default=1, nullable=False, sa_column_kwargs={"server_default": "1"})
+    retry_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # a failed text's next try; None: no more
     chart_state: str = Field(default="pending", max_length=10)
     chart_attempts: int = Field(default=0, nullable=False)
     chart_claimed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -40,7 +40,7 @@ def test_a_digest_posted_from_the_cli_sends_its_signed_webhook(runtime, database
         posted = run_cli(["digest", "--post"], env=env, cwd=tmp_path)
         assert posted.returncode == 0, posted.stderr
         (message,) = [m for m in slack.messages(DIGEST_CHANNEL) if "thread_ts" not in m]
-        assert f"Posted to {DIGEST_CHANNEL}" in posted.stdout
+        assert "Posted to #digest with its chart: https://" in posted.stdout
         assert receiver.received == []  # written by the CLI, delivered by the integrations job
 
         report = deliver_webhooks(Runtime(settings=load_settings(_env_file=None), engine=runtime.engine))

@@ -16,6 +16,13 @@ from tests.listeners.conftest import DIGEST_CHANNEL, Slack
 ADD_CLAIMS = 'digest add claims <#CCLAIMS|claims-ai> cron="0 8 * * 2" tz=Europe/Berlin tag=GenAI'
 
 
+@pytest.fixture(autouse=True)
+def _channels(slack: Slack) -> None:
+    """The channels the commands below name, each with the bot in it (Slack refuses the others when set)."""
+    for channel_id, name in (("CCLAIMS", "claims-ai"), ("COPS", "ops"), ("CNEW", "new")):
+        slack.emulator.add_channel(channel_id, name)
+
+
 def digests(runtime) -> dict[str, tuple]:
     with runtime.transaction() as session:
         return {d.name: (d.channel_id, d.cron, d.timezone, d.filter_tag, d.filter_business_unit, d.enabled)
@@ -102,7 +109,8 @@ def test_a_non_admin_is_refused_privately_and_nothing_changes(slack: Slack) -> N
     ('digest add weekly <#CNEW|new> cron="0 25 * * 1"', "'0 25 * * 1' is not a cron expression; Monday 09:00 is "),
     ('digest add weekly <#CNEW|new> cron="0 9 1 * *"', "'0 9 1 * *' does not fire every week; keep the day-of-month"),
     ("digest add weekly <#CNEW|new> tz=Mars/Olympus", "'Mars/Olympus' is not a time zone; use an IANA name such as "),
-    ("digest add weekly #claims-ai", "'#claims-ai' is not a channel; pick one as you type #, or give its ID"),
+    ("digest add weekly #claims", "There is no channel #claims that the bot can see. Check the name; if the "),
+    ("digest add weekly C42", "Slack has no channel C42 that the bot can see. If it is private, type /invite "),
     ("digest add weekly", "Say which channel digest weekly posts to, for example"),
     ("digest add claims <#CNEW|new>", "There is already a digest named claims; pick another name, or change that "),
     ("digest add edit <#CNEW|new>", "'edit' is a command word; name the digest something else"),
@@ -131,6 +139,43 @@ def test_bad_input_gets_one_private_line_with_the_usage_and_writes_nothing(slack
     assert "/initiative digest edit &lt;name&gt; [#channel]" in usage
     assert digests(slack.runtime) == before
     assert audit(slack.runtime, prefix="") == trail
+
+
+def test_a_channel_typed_by_name_is_stored_as_its_id(slack: Slack) -> None:
+    """Typed without Slack's autocomplete, `#claims-ai` arrives as plain text; a private channel counts too."""
+    slack.emulator.add_channel("GPRIV", "board-only", is_private=True)
+    answer = slack.command("digest add claims #claims-ai tag=genai", user="UADMIN")
+    assert answer["text"].startswith("Digest claims added.\nclaims → <#CCLAIMS> · tag genai")
+    slack.command("digest edit claims #board-only", user="UADMIN")
+    assert digests(slack.runtime)["claims"][0] == "GPRIV"
+    lookups = slack.emulator.calls_to("conversations.list")
+    assert lookups and all(c.params["types"] == "public_channel,private_channel" for c in lookups)
+
+
+@pytest.mark.parametrize(("channel", "said"), [
+    ("#ai-outside", "The bot is not in #ai-outside. In that channel, type /invite @Initiative Bot, then try again."),
+    ("<#COUT|ai-outside>", "The bot is not in #ai-outside. In that channel, type /invite @Initiative Bot, then try "
+                           "again."),
+    ("<#COLD|old-news>", "#old-news is archived; pick another channel, or unarchive it first."),
+    ("#secret", "There is no channel #secret that the bot can see. Check the name; if the channel is private, type "
+                "/invite @Initiative Bot in it, then try again."),
+])
+def test_a_channel_the_bot_cannot_post_to_is_refused_when_it_is_set(slack: Slack, channel, said) -> None:
+    slack.emulator.add_channel("COUT", "ai-outside", is_member=False)
+    slack.emulator.add_channel("COLD", "old-news", is_archived=True)
+    slack.emulator.add_channel("GSECRET", "secret", is_member=False, is_private=True)
+    answer = slack.command(f"digest add claims {channel}", user="UADMIN")
+    assert answer["text"].split("\nUsage: ")[0] == said
+    slack.command(ADD_CLAIMS, user="UADMIN")
+    answer = slack.command(f"digest edit claims {channel}", user="UADMIN")
+    assert answer["text"].split("\nUsage: ")[0] == said
+    assert digests(slack.runtime)["claims"][0] == "CCLAIMS"
+
+
+def test_a_non_admin_naming_a_channel_learns_nothing_about_it(slack: Slack) -> None:
+    answer = slack.command("digest add mine #secret", user="UMARIA")
+    assert answer["text"] == "Only an admin can add a digest."
+    assert not slack.emulator.calls_to("conversations.list") and not slack.emulator.calls_to("conversations.info")
 
 
 def test_enabling_an_enabled_digest_says_so_without_a_change(slack: Slack) -> None:

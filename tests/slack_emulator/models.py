@@ -87,7 +87,25 @@ class Conversation:
     name: str
     is_member: bool = True
     is_archived: bool = False
+    is_private: bool = False
     dm_user: str | None = None
+
+    def to_slack(self) -> dict[str, Any]:
+        """The channel object of conversations.info and conversations.list, as a bot token sees it."""
+        return {
+            "id": self.id,
+            "name": self.name,
+            "name_normalized": self.name,
+            "is_channel": not self.is_private,
+            "is_group": False,
+            "is_im": False,
+            "is_mpim": False,
+            "is_private": self.is_private,
+            "is_archived": self.is_archived,
+            "is_general": self.name == "general",
+            "is_member": self.is_member,
+            "created": 1_700_000_000,
+        }
 
 
 @dataclass

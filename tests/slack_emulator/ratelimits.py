@@ -19,6 +19,7 @@ class RateLimit:
     scope: Literal["workspace", "channel"] = "workspace"
 
 
+_TIER_2: Final = (RateLimit(20, 60.0),)
 _TIER_3: Final = (RateLimit(50, 60.0),)
 _TIER_4: Final = (RateLimit(100, 60.0),)
 
@@ -29,6 +30,8 @@ RATE_LIMITS: Final[Mapping[str, tuple[RateLimit, ...]]] = {
     "chat.postMessage": (RateLimit(1, 1.0, "channel"), RateLimit(300, 60.0)),
     "chat.update": _TIER_3,
     "conversations.open": _TIER_3,
+    "conversations.info": _TIER_3,
+    "conversations.list": _TIER_2,
     "chat.postEphemeral": _TIER_4,
     "users.info": _TIER_4,
     "views.open": _TIER_4,

@@ -133,10 +133,20 @@ class SlackEmulator:
             self.workspace.add_user(user_id, name, **fields)
 
     def add_channel(
-        self, channel_id: str, name: str, is_member: bool = True, is_archived: bool = False
+        self,
+        channel_id: str,
+        name: str,
+        is_member: bool = True,
+        is_archived: bool = False,
+        *,
+        is_private: bool = False,
     ) -> None:
+        """Add a channel, or change one: `add_channel(id, name)` again after `is_member=False` is the bot being
+        invited."""
         with self._lock:
-            self.workspace.add_channel(channel_id, name, is_member=is_member, is_archived=is_archived)
+            self.workspace.add_channel(
+                channel_id, name, is_member=is_member, is_archived=is_archived, is_private=is_private
+            )
 
     def deactivate_token(self) -> None:
         """From now on every call answers `account_inactive` (app uninstalled, token revoked)."""

@@ -258,6 +258,51 @@ def test_users_info(client: WebClient) -> None:
     assert _error_of(lambda: client.users_info(user="UNOPE")) == "user_not_found"
 
 
+def test_conversations_info_shows_membership_and_hides_private_channels_the_bot_is_not_in(
+    emu: SlackEmulator, client: WebClient
+) -> None:
+    emu.add_channel("C2", "ai-portfolio", is_member=False)
+    emu.add_channel("G1", "secret", is_member=False, is_private=True)
+    channel = client.conversations_info(channel="C2")["channel"]
+    assert (channel["id"], channel["name"], channel["is_member"], channel["is_private"]) == (
+        "C2", "ai-portfolio", False, False
+    )
+    assert _error_of(lambda: client.conversations_info(channel="G1")) == "channel_not_found"
+    assert _error_of(lambda: client.conversations_info(channel="C404")) == "channel_not_found"
+
+
+def test_conversations_list_pages_with_cursors(emu: SlackEmulator, client: WebClient) -> None:
+    for n in range(5):
+        emu.add_channel(f"C1{n}", f"team-{n}", is_member=n % 2 == 0)
+    emu.add_channel("C20", "closed", is_archived=True)
+    emu.add_channel("G1", "mine", is_private=True)
+    emu.add_channel("G2", "not-mine", is_member=False, is_private=True)
+    names, cursor, pages = [], "", 0
+    while True:
+        answer = client.conversations_list(
+            types="public_channel,private_channel", exclude_archived=True, limit=2, cursor=cursor or None
+        )
+        names += [c["name"] for c in answer["channels"]]
+        pages += 1
+        cursor = answer["response_metadata"]["next_cursor"]
+        if not cursor:
+            break
+    # In id order, public channels whether the bot is in them or not, and G1 (the bot is in it); not the archived
+    # ones, nor a private one without the bot.
+    assert names == ["general", "initiatives", "team-0", "team-1", "team-2", "team-3", "team-4", "elsewhere", "mine"]
+    assert pages == 5
+    assert "closed" in [c["name"] for c in client.conversations_list(limit=1000)["channels"]]
+    assert _error_of(lambda: client.conversations_list(cursor="bm9wZQ==")) == "invalid_cursor"
+
+
+def test_chat_get_permalink(emu: SlackEmulator, client: WebClient) -> None:
+    posted = client.chat_postMessage(channel="C0001", text="hello")
+    link = client.chat_getPermalink(channel="C0001", message_ts=posted["ts"])["permalink"]
+    assert link == f"https://emulated.slack.com/archives/C0001/p{posted['ts'].replace('.', '')}"
+    assert _error_of(lambda: client.chat_getPermalink(channel="C0001", message_ts="1.000001")) == "message_not_found"
+    assert _error_of(lambda: client.chat_getPermalink(channel="C404", message_ts=posted["ts"])) == "channel_not_found"
+
+
 def test_file_upload(emu: SlackEmulator, client: WebClient) -> None:
     done = client.files_upload_v2(channel="C1", content="a,b\n1,2\n", filename="digest.csv", title="Digest")
 

@@ -7,6 +7,7 @@ its own: the emulator serialises calls with its lock.
 
 from __future__ import annotations
 
+import base64
 import copy
 import itertools
 import json
@@ -65,6 +66,9 @@ class Workspace:
             "chat.postMessage": self.chat_post_message,
             "chat.update": self.chat_update,
             "chat.postEphemeral": self.chat_post_ephemeral,
+            "chat.getPermalink": self.chat_get_permalink,
+            "conversations.info": self.conversations_info,
+            "conversations.list": self.conversations_list,
             "conversations.open": self.conversations_open,
             "users.info": self.users_info,
             "views.open": self.views_open,
@@ -86,9 +90,17 @@ class Workspace:
         return user
 
     def add_channel(
-        self, channel_id: str, name: str, *, is_member: bool = True, is_archived: bool = False
+        self,
+        channel_id: str,
+        name: str,
+        *,
+        is_member: bool = True,
+        is_archived: bool = False,
+        is_private: bool = False,
     ) -> None:
-        self.conversations[channel_id] = Conversation(channel_id, name, is_member, is_archived)
+        self.conversations[channel_id] = Conversation(
+            channel_id, name, is_member, is_archived, is_private=is_private
+        )
 
     def new_trigger_id(self) -> str:
         trigger_id = f"{next(self._ids)}.{self.team_id[1:]}.{uuid.uuid4().hex}"
@@ -177,6 +189,54 @@ class Workspace:
         ts = self._next_ts()
         self.ephemeral_messages.append({"channel": conversation.id, "user": user_id, "ts": ts, **content})
         return {"message_ts": ts, **warning}
+
+    def chat_get_permalink(self, params: Params) -> Result:
+        channel, ts = _text(params, "channel"), _text(params, "message_ts")
+        conversation = self._visible_conversation(channel)
+        message = self.messages.get((conversation.id, ts)) if ts else None
+        if message is None:
+            raise SlackApiError("message_not_found")
+        link = f"https://emulated.slack.com/archives/{conversation.id}/p{ts.replace('.', '')}"
+        if thread_ts := message.get("thread_ts"):
+            link += f"?thread_ts={thread_ts}&cid={conversation.id}"
+        return {"channel": conversation.id, "permalink": link}
+
+    def conversations_info(self, params: Params) -> Result:
+        return {"channel": self._visible_conversation(_text(params, "channel")).to_slack()}
+
+    def conversations_list(self, params: Params) -> Result:
+        """Channels by id, a page of `limit` (default 100, at most 1000) from `cursor`. A bot token sees every
+        public channel and only the private channels it is in; DMs are not listed (types im/mpim not emulated)."""
+        types = {t.strip() for t in (_text(params, "types") or "public_channel").split(",") if t.strip()}
+        if not types <= {"public_channel", "private_channel", "im", "mpim"}:
+            raise SlackApiError("invalid_types")
+        limit_text = _text(params, "limit") or "100"
+        if not limit_text.isdigit() or int(limit_text) < 1:
+            raise SlackApiError("invalid_limit")
+        limit = min(int(limit_text), 1000)
+        exclude_archived = _text(params, "exclude_archived").lower() in ("true", "1")
+        listed = [
+            c
+            for c in sorted(self.conversations.values(), key=lambda c: c.id)
+            if c.dm_user is None
+            and ("private_channel" if c.is_private else "public_channel") in types
+            and (c.is_member or not c.is_private)
+            and not (exclude_archived and c.is_archived)
+        ]
+        start = 0
+        if cursor := _text(params, "cursor"):
+            ids = [c.id for c in listed]
+            after = _decode_cursor(cursor)
+            if after not in ids:
+                raise SlackApiError("invalid_cursor")
+            start = ids.index(after) + 1
+        page = listed[start : start + limit]
+        more = start + limit < len(listed)
+        next_cursor = _encode_cursor(page[-1].id) if more and page else ""
+        return {
+            "channels": [c.to_slack() for c in page],
+            "response_metadata": {"next_cursor": next_cursor},
+        }
 
     def conversations_open(self, params: Params) -> Result:
         if channel_id := _text(params, "channel"):
@@ -294,6 +354,14 @@ class Workspace:
             raise SlackApiError("not_in_channel")
         return conversation
 
+    def _visible_conversation(self, channel: str) -> Conversation:
+        """A conversation the bot token may look at: a private channel the bot is not in is `channel_not_found`,
+        as on Slack."""
+        conversation = self.conversations.get(channel) if channel else None
+        if conversation is None or (conversation.is_private and not conversation.is_member):
+            raise SlackApiError("channel_not_found")
+        return conversation
+
     def _open_dm(self, user_id: str, *, unknown_user_error: str) -> Conversation:
         user = self.users.get(user_id)
         if user is None:
@@ -406,6 +474,18 @@ def _check_view(view: object, surface: Literal["modal", "home"]) -> None:
         raise SlackApiError(
             "invalid_arguments", response_metadata={"messages": [f"[ERROR] {e}" for e in errors]}
         )
+
+
+def _encode_cursor(after_id: str) -> str:
+    # Slack's cursors are opaque base64 strings such as "dGVhbTpDMDYxRkE1UEI="; a client must pass them back as is.
+    return base64.b64encode(f"next:{after_id}".encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> str:
+    try:
+        return base64.b64decode(cursor, validate=True).decode().removeprefix("next:")
+    except (ValueError, UnicodeDecodeError):
+        return ""
 
 
 def _text(params: Params, name: str) -> str:

@@ -33,29 +33,34 @@ DIGEST_NAME = TextField("name", "digest name", 64)
 @dataclass(frozen=True)
 class DigestStatus:
     """A digest and when it posts next (None when disabled). `due`: this week's time has come and the week has
-    no post yet, so the next scheduler tick posts it, as of `next_post`."""
+    no post yet, so the next scheduler tick posts it, as of `next_post`. `failed`: why Slack refused this week's
+    post, which is tried again at `next_post`."""
 
     digest: Digest
     next_post: datetime | None
     due: bool = False
+    failed: str | None = None
 
 
 def ensure_default_digests(session: Session, settings: Settings) -> None:
     """Every workspace gets a `default` digest to DIGEST_CHANNEL (Monday 09:00 in DEFAULT_TIMEZONE)."""
     if not settings.digest_channel:
         return
+    # A process resolves DIGEST_CHANNEL=#name to its ID when it starts (bot.integrations.slack_channels); only an
+    # ID is ever stored.
+    channel_id = check_channel_id(settings.digest_channel, field="digest_channel")
     team_ids = session.exec(select(Workspace.team_id)).all()
     existing = {d.team_id: d for d in session.exec(select(Digest).where(Digest.name == DEFAULT_NAME))}
     for team_id in team_ids:
         digest = existing.get(team_id)
         if digest is not None:
-            if digest.channel_id != settings.digest_channel:  # DIGEST_CHANNEL changed: follow it
-                digest.channel_id = settings.digest_channel
+            if digest.channel_id != channel_id:  # DIGEST_CHANNEL changed: follow it
+                digest.channel_id = channel_id
                 session.add(digest)
             continue
         try:
             with session.begin_nested():  # another replica may create it at the same moment
-                session.add(Digest(team_id=team_id, name=DEFAULT_NAME, channel_id=settings.digest_channel,
+                session.add(Digest(team_id=team_id, name=DEFAULT_NAME, channel_id=channel_id,
                                    timezone=settings.default_timezone, created_by=SYSTEM_ACTOR))
                 session.flush()
         except IntegrityError:
@@ -149,24 +154,27 @@ def status_of(session: Session, digest: Digest, now: datetime) -> DigestStatus:
         return DigestStatus(digest=digest, next_post=None)
     zone = zone_named(digest.timezone)
     this_week = scheduled_in_week(digest.cron, zone, now)
-    if this_week is not None and not posted_in_week(session, digest, now):
+    run = run_in_week(session, digest, now)
+    if run is not None and run.state == "failed" and run.retry_at is not None:
+        return DigestStatus(digest=digest, next_post=run.retry_at, failed=run.last_error or "refused")
+    if this_week is not None and run is None:
         return DigestStatus(digest=digest, next_post=this_week, due=this_week <= now)
     next_week = week_start(now, zone) + timedelta(days=DAYS_IN_WEEK)
     return DigestStatus(digest=digest, next_post=scheduled_in_week(digest.cron, zone, next_week))
 
 
-def posted_in_week(session: Session, digest: Digest, moment: datetime) -> bool:
-    """Whether the digest has a run for the ISO week, in its zone, that holds `moment`: one labelled with that
-    week, or one whose as_of falls in it. The second catches a run labelled under a zone the digest had before
-    (a zone change moves week boundaries by up to a day), so a zone change can never give a week two posts."""
+def run_in_week(session: Session, digest: Digest, moment: datetime) -> DigestRun | None:
+    """The digest's run for the ISO week, in its zone, that holds `moment`: one labelled with that week, or one
+    whose as_of falls in it. The second catches a run labelled under a zone the digest had before (a zone change
+    moves week boundaries by up to a day), so a zone change can never give a week two posts."""
     zone = zone_named(digest.timezone)
     start = week_start(moment, zone)
     end = start + timedelta(days=DAYS_IN_WEEK)  # wall-clock arithmetic: Monday 00:00 local a week later
-    found = session.exec(select(DigestRun.id).where(
+    return session.exec(select(DigestRun).where(
         DigestRun.digest_id == digest.id,
         or_(col(DigestRun.week) == iso_week(moment, zone),
-            and_(col(DigestRun.as_of) >= start, col(DigestRun.as_of) < end)))).first()
-    return found is not None
+            and_(col(DigestRun.as_of) >= start, col(DigestRun.as_of) < end)))
+        .order_by(col(DigestRun.id))).first()
 
 
 def _check_name(name: str) -> str:

@@ -10,7 +10,11 @@ What the digest job calls (bot/jobs/digest.py). Each scheduler tick (and start-u
    recorded, the chart is claimed by a compare-and-set before it starts, and once completeUploadExternal has
    been started it is never called again: a crash there can lose the chart but never post it twice. A failed
    upload leaves the text standing.
-3. a text that Slack refused (`not_in_channel`, archived...) fails the run for good, and every admin gets one DM.
+3. a text that Slack refused (`not_in_channel`, archived...) fails the run, and every admin gets one DM. The run
+   is tried again, with its digest's channel as it is then: on the next tick, then after 2, 4, 8... minutes (an
+   hour at most) until its week ends. Each retry is a compare-and-set on the failed run, written with its outbox
+   message in one transaction, so with several replicas one of them queues it. `initiative-bot digest --post`
+   retries a failed run at once (`start_run(retry_failed=True)`).
 
 The domain calls no Slack API and words nothing itself: the job hands in `DigestSlack` (the views' wording and
 slack_sdk's upload calls).
@@ -22,6 +26,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
@@ -31,9 +36,9 @@ from bot.delivery.messages import post_message
 from bot.delivery.outbox import describe_error, enqueue
 from bot.services.access.admins import list_admins
 from bot.services.digest.chart import render_chart
-from bot.services.digest.definitions import enabled_digests, ensure_default_digests, posted_in_week
+from bot.services.digest.definitions import enabled_digests, ensure_default_digests, run_in_week
 from bot.services.digest.report import DigestReport
-from bot.services.digest.schedule import due_time, iso_week, zone_named
+from bot.services.digest.schedule import DAYS_IN_WEEK, due_time, iso_week, week_start, zone_named
 from bot.services.digest.service import channel_audience, compute_digest
 from bot.services.events import DigestPosted, emit
 from bot.services.scheduling import JobRuntime
@@ -76,15 +81,22 @@ log = logging.getLogger(__name__)
 DIGEST_TEXT = "digest"  # the registered message of a run's text: kind "digest", subject the run's id
 CHART_ATTEMPTS = 3
 CHART_CLAIM = timedelta(minutes=5)  # a claimed chart whose worker died is taken over after this
+RETRY_STEP = timedelta(minutes=1)  # a refused text is retried on the next tick, then after 2, 4, 8... minutes
+RETRY_MAX = timedelta(hours=1)
 
 
 class AlreadyPosted(Exception):
-    """This digest already has a run for that week."""
+    """This digest already has a run for that week: `run_id`, in `state` (posting, posted, or failed)."""
+
+    def __init__(self, week: str, *, run_id: int | None = None, state: str | None = None) -> None:
+        super().__init__(week)
+        self.run_id, self.state = run_id, state
 
 
 @dataclass
 class TickReport:
     started: list[str] = field(default_factory=list)  # "digest-name 2026-W48"
+    retried: list[str] = field(default_factory=list)  # the same, for failed runs queued again
     posted: int = 0
     charts: int = 0
     failed: int = 0
@@ -110,6 +122,9 @@ def digest_tick(runtime: JobRuntime, slack: DigestSlack, *, now: datetime | None
             report.started.append(f"{name} {week}")
         except AlreadyPosted:
             continue
+    for run_id in _retries_due(runtime, now):
+        if (retried := retry_run(runtime, slack, run_id=run_id, now=now)) is not None:
+            report.retried.append(retried)
     advance_runs(runtime, slack, now=now, report=report)
     return report
 
@@ -121,32 +136,97 @@ def _weeks_done(session: Session, digest_ids: list[int]) -> set[tuple[int, str]]
     return {(digest_id, week) for digest_id, week in rows}
 
 
-def start_run(runtime: JobRuntime, wording: DigestWording, *, digest_id: int, as_of: datetime) -> DigestRun:
-    """This week's run and its text in the outbox, atomically; AlreadyPosted if the week has one."""
+def start_run(runtime: JobRuntime, wording: DigestWording, *, digest_id: int, as_of: datetime,
+              retry_failed: bool = False) -> DigestRun:
+    """This week's run and its text in the outbox, atomically; AlreadyPosted if the week has one, unless that run
+    failed and `retry_failed` is given: its text is then queued again, as of `as_of`."""
     try:
         with runtime.transaction() as session:
             # Locked until commit, so an admin's edit of the zone cannot slip between the check and the insert.
             digest = session.exec(select(Digest).where(Digest.id == digest_id).with_for_update()).one()
             week = iso_week(as_of, zone_named(digest.timezone))
-            if posted_in_week(session, digest, as_of):
-                raise AlreadyPosted(week)
-            report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest),
+            if (existing := run_in_week(session, digest, as_of)) is not None:
+                if retry_failed and existing.state == "failed":
+                    locked = _failed_run(session, existing.id)  # type: ignore[arg-type]
+                    if locked is not None:
+                        _queue_text(session, wording, digest, locked, as_of,
                                     default_zone=runtime.settings.default_zone)
+                        return locked
+                raise AlreadyPosted(existing.week, run_id=existing.id, state=existing.state)
             run = DigestRun(team_id=digest.team_id, digest_id=digest_id, week=week, as_of=as_of)
             session.add(run)
             session.flush()  # the unique constraint decides between replicas here
-            assert run.id is not None
-            message = post_message(
-                session, team_id=digest.team_id, kind=DIGEST_TEXT, subject=run.id,
-                payload={"channel": digest.channel_id, **wording.text_payload(report),
-                         "unfurl_links": False, "unfurl_media": False},
-            )
-            run.message_id = message.id
-            session.add(run)
+            _queue_text(session, wording, digest, run, as_of, default_zone=runtime.settings.default_zone)
             log.info("digest %s for %s queued (team %s)", digest.name, week, digest.team_id)
             return run
     except IntegrityError:
         raise AlreadyPosted(as_of.isoformat()) from None
+
+
+def _queue_text(session: Session, wording: DigestWording, digest: Digest, run: DigestRun, as_of: datetime, *,
+                default_zone: ZoneInfo) -> None:
+    """The run's text, as of `as_of`, to the digest's channel as it is now, in the outbox; the run is posting."""
+    assert run.id is not None
+    report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest),
+                            default_zone=default_zone)
+    message = post_message(
+        session, team_id=digest.team_id, kind=DIGEST_TEXT, subject=run.id,
+        payload={"channel": digest.channel_id, **wording.text_payload(report),
+                 "unfurl_links": False, "unfurl_media": False},
+    )
+    if run.state == "failed":
+        run.text_attempts += 1
+    run.message_id, run.as_of, run.state, run.retry_at = message.id, as_of, "posting", None
+    run.chart_state, run.finished_at = "pending", None
+    session.add(run)
+    session.flush()
+
+
+def _failed_run(session: Session, run_id: int) -> DigestRun | None:
+    """The run, locked, if it is still failed: the compare-and-set between replicas retrying it at once."""
+    return session.exec(select(DigestRun).where(DigestRun.id == run_id, DigestRun.state == "failed")
+                        .with_for_update()).first()
+
+
+def _retries_due(runtime: JobRuntime, now: datetime) -> list[int]:
+    with runtime.transaction() as session:
+        return list(session.exec(
+            select(DigestRun.id).join(Digest, col(Digest.id) == DigestRun.digest_id)
+            .where(DigestRun.state == "failed", col(DigestRun.retry_at) <= now, col(Digest.enabled))
+            .order_by(col(DigestRun.id))).all())
+
+
+def retry_run(runtime: JobRuntime, wording: DigestWording, *, run_id: int, now: datetime) -> str | None:
+    """Queue a failed run's text again, as of its scheduled time, if it is still failed and due (another replica
+    may have taken it); "digest-name 2026-W48" if this call did."""
+    with runtime.transaction() as session:
+        run = _failed_run(session, run_id)
+        if run is None or run.retry_at is None or run.retry_at > now:
+            return None
+        digest = session.get(Digest, run.digest_id)
+        if digest is None or not digest.enabled:
+            return None
+        if now >= _week_ends(digest, run):  # the bot was down until the week was over: that week stays unposted
+            run.retry_at = None
+            session.add(run)
+            return None
+        _queue_text(session, wording, digest, run, run.as_of, default_zone=runtime.settings.default_zone)
+        log.info("digest %s for %s queued again, post %s (team %s)", digest.name, run.week, run.text_attempts,
+                 digest.team_id)
+        return f"{digest.name} {run.week}"
+
+
+def _next_retry(session: Session, run: DigestRun, now: datetime) -> datetime | None:
+    """When a refused text is tried next: the next tick after its first refusal, then after twice as long each
+    time, up to RETRY_MAX; None once that falls after the end of the run's week (in its digest's zone)."""
+    digest = session.get(Digest, run.digest_id)
+    assert digest is not None
+    wait = min(RETRY_STEP * 2 ** (run.text_attempts - 1), RETRY_MAX) if run.text_attempts > 1 else timedelta(0)
+    return now + wait if now + wait < _week_ends(digest, run) else None
+
+
+def _week_ends(digest: Digest, run: DigestRun) -> datetime:
+    return week_start(run.as_of, zone_named(digest.timezone)) + timedelta(days=DAYS_IN_WEEK)
 
 
 def advance_runs(runtime: JobRuntime, slack: DigestSlack, *, now: datetime | None = None,
@@ -179,15 +259,18 @@ def _record_text_outcome(runtime: JobRuntime, wording: DigestWording, run_id: in
         if message is None or message.state == "pending":
             return None
         if message.state == "posted":
-            run.state, run.channel_id, run.ts = "posted", message.channel, message.ts
-            _step(session, run, "text", "done", result={"channel": run.channel_id, "ts": run.ts})
+            run.state, run.channel_id, run.ts, run.last_error = "posted", message.channel, message.ts, None
+            _step(session, run, "text", "done", result={"channel": run.channel_id, "ts": run.ts},
+                  attempt=run.text_attempts)
             emit(session, DigestPosted(team_id=run.team_id, actor="digest", digest_name=_name_of(session, run),
                                        week=run.week, channel_id=run.channel_id, ts=run.ts))
         else:
             error = describe_error(message.error)
             run.state, run.chart_state, run.last_error, run.finished_at = "failed", "failed", error, now
-            _step(session, run, "text", "failed", error=error)
-            _notify_admins(runtime, wording, session, run, error)
+            run.retry_at = _next_retry(session, run, now)
+            _step(session, run, "text", "failed", error=error, attempt=run.text_attempts)
+            if run.text_attempts == 1:  # one DM per run, however often it is retried
+                _notify_admins(runtime, wording, session, run, error)
         session.add(run)
         return run.state
 

@@ -4,13 +4,30 @@ service functions as `/initiative digest …`, one line per error, every change 
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterator
 
+import pytest
 from sqlmodel import select
 
 from bot.cli import main
 from storage.models import AuditEvent, Digest
+from tests.slack_emulator import SlackEmulator
 
 OPERATOR = f"cli:{getpass.getuser()}"[:32]
+
+
+@pytest.fixture(autouse=True)
+def slack(runtime, monkeypatch, tmp_path) -> Iterator[SlackEmulator]:
+    """The bot token and Slack (an emulator) that the commands check channels with."""
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    with SlackEmulator() as emulator:
+        emulator.add_channel("CCLAIMS", "claims-ai")
+        emulator.add_channel("COPS", "ops")
+        emulator.add_channel("CDIGEST", "ai-portfolio")
+        emulator.add_channel("COTHER", "other")
+        monkeypatch.setenv("SLACK_BOT_TOKEN", emulator.bot_token)
+        monkeypatch.setenv("SLACK_API_URL", emulator.base_url)
+        yield emulator
 
 
 def _digest(runtime, name="claims") -> Digest:
@@ -28,12 +45,12 @@ def test_add_list_edit_disable_enable(runtime, capsys):
     assert main(["digest-add", "claims", "--channel", "CCLAIMS", "--cron", "0 8 * * 2", "--timezone",
                  "Europe/Berlin", "--tag", "genai"]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("Digest claims added.\nclaims → CCLAIMS · tag genai · `0 8 * * 2` in Europe/Berlin · ")
+    assert out.startswith("Digest claims added.\nclaims → #claims-ai · tag genai · `0 8 * * 2` in Europe/Berlin · ")
 
-    assert main(["digest-edit", "claims", "--channel", "COPS", "--cron", "30 7 * * 5", "--timezone",
+    assert main(["digest-edit", "claims", "--channel", "#ops", "--cron", "30 7 * * 5", "--timezone",
                  "America/New_York", "--business-unit", "Claims & Ops"]) == 0
     assert capsys.readouterr().out.startswith(
-        "Digest claims changed.\nclaims → COPS · team Claims & Ops · `30 7 * * 5` in America/New_York · ")
+        "Digest claims changed.\nclaims → #ops · team Claims & Ops · `30 7 * * 5` in America/New_York · ")
     digest = _digest(runtime)
     assert (digest.channel_id, digest.cron, digest.timezone, digest.filter_tag, digest.filter_business_unit) == (
         "COPS", "30 7 * * 5", "America/New_York", None, "Claims & Ops")
@@ -42,7 +59,7 @@ def test_add_list_edit_disable_enable(runtime, capsys):
     assert main(["digest-disable", "claims"]) == 0
     assert capsys.readouterr().out.endswith("· `30 7 * * 5` in America/New_York · disabled\n")
     assert main(["digest-list"]) == 0
-    assert capsys.readouterr().out == "claims → COPS · all initiatives · `30 7 * * 5` in America/New_York · disabled\n"
+    assert capsys.readouterr().out == "claims → #ops · all initiatives · `30 7 * * 5` in America/New_York · disabled\n"
     assert main(["digest-enable", "claims"]) == 0
     assert _digest(runtime).enabled
 
@@ -62,7 +79,9 @@ def test_errors_are_one_line_and_change_nothing(runtime, capsys):
     capsys.readouterr()
     before = _audit(runtime)
     for argv, said in (
-        (["digest-add", "claims", "--channel", "C2"], "'C2' is not a channel; pick one as you type #, or give "),
+        (["digest-add", "claims", "--channel", "two words"], "'two words' is not a channel; give its name, like "
+                                                              "#ai-portfolio, or its ID"),
+        (["digest-add", "weekly", "--channel", "#nowhere"], "There is no channel #nowhere that the bot can see."),
         (["digest-add", "claims", "--channel", "CCLAIMS"], "There is already a digest named claims; pick another "),
         (["digest-add", "disable", "--channel", "CCLAIMS"], "'disable' is a command word; name the digest "),
         (["digest-edit", "claims", "--cron", "0 9 * * 1", "--timezone", "Europe/Nowhere"],
@@ -82,9 +101,39 @@ def test_errors_are_one_line_and_change_nothing(runtime, capsys):
 
 
 def test_the_default_digest_follows_digest_channel(runtime, monkeypatch, capsys):
-    monkeypatch.setenv("DIGEST_CHANNEL", "CDIGEST")
+    monkeypatch.setenv("DIGEST_CHANNEL", "#ai-portfolio")
     assert main(["digest-edit", "default", "--timezone", "Europe/Berlin"]) == 0
-    assert "default → CDIGEST · all initiatives · `0 9 * * 1` in Europe/Berlin" in capsys.readouterr().out
+    assert "default → #ai-portfolio · all initiatives · `0 9 * * 1` in Europe/Berlin" in capsys.readouterr().out
+    assert _digest(runtime, "default").channel_id == "CDIGEST"  # the ID is stored, the name shown
     assert main(["digest-edit", "default", "--channel", "COTHER"]) == 1
     assert capsys.readouterr().err.startswith(
         "initiative-bot: The default digest posts to DIGEST_CHANNEL; change that setting to move it")
+
+
+def test_a_channel_the_bot_is_not_in_is_refused_with_the_fix(slack, runtime, capsys):
+    slack.add_channel("CPORT", "ai-portfolio-2", is_member=False)
+    for channel in ("#ai-portfolio-2", "CPORT"):
+        assert main(["digest-add", "claims", "--channel", channel]) == 1
+        assert capsys.readouterr().err == ("initiative-bot: The bot is not in #ai-portfolio-2. In that channel, type "
+                                           "/invite @Initiative Bot, then try again.\n")
+    slack.add_channel("CPORT", "ai-portfolio-2")  # the bot is invited
+    assert main(["digest-add", "claims", "--channel", "#ai-portfolio-2"]) == 0
+    assert _digest(runtime).channel_id == "CPORT"
+
+
+def test_a_name_beyond_the_first_page_of_channels_is_found(slack, runtime, capsys):
+    for n in range(1200):  # conversations.list gives at most 1,000 a page
+        slack.add_channel(f"CX{n:05d}", f"team-{n}")
+    assert main(["digest-add", "claims", "--channel", "#team-1100"]) == 0
+    assert _digest(runtime).channel_id == "CX01100"
+    first, second = slack.calls_to("conversations.list")
+    assert first.params.get("cursor") is None
+    assert second.params["cursor"] == first.response["response_metadata"]["next_cursor"]
+    assert first.params["exclude_archived"] in ("1", "true", True)
+
+
+def test_without_a_bot_token_a_channel_cannot_be_checked(slack, monkeypatch, capsys):
+    monkeypatch.delenv("SLACK_BOT_TOKEN")
+    assert main(["digest-add", "claims", "--channel", "#claims-ai"]) == 2
+    assert capsys.readouterr().err.startswith("initiative-bot: SLACK_BOT_TOKEN is not set: expected the bot token, "
+                                              "with which the bot checks that it is in the channel")

@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
+import pytest
+from sqlmodel import select
+
 from bot.cli import main
+from bot.services.gates.workspaces import ensure_workspace
+from storage.models import Digest, DigestRun
+from tests.services.digest.conftest import DIGEST_CHANNEL
 from tests.services.digest.histories import Clock, build_fixture_portfolio
+from tests.slack_emulator import SlackEmulator
+from tests.support.factories import TEAM
 
 
 def test_prints_the_digest_as_of_a_date_and_writes_the_chart(runtime, monkeypatch, tmp_path, capsys):
@@ -33,3 +43,73 @@ def test_a_bad_date_says_how_to_write_it(runtime, capsys):
     except SystemExit as exit_:
         assert exit_.code == 2
     assert "'23/11/2026' is not a date; use YYYY-MM-DD, like 2026-11-23" in capsys.readouterr().err
+
+
+@pytest.fixture
+def slack(runtime, monkeypatch, tmp_path) -> Iterator[SlackEmulator]:
+    """Slack (an emulator) with #digest, which the bot has not been invited to yet, and an admin."""
+    monkeypatch.chdir(tmp_path)  # no developer's .env
+    with SlackEmulator() as emulator:
+        emulator.add_channel(DIGEST_CHANNEL, "digest", is_member=False)
+        emulator.add_user("UADMIN", "ada")
+        monkeypatch.setenv("SLACK_BOT_TOKEN", emulator.bot_token)
+        monkeypatch.setenv("SLACK_API_URL", emulator.base_url)
+        monkeypatch.setenv("ADMIN_USER_IDS", "UADMIN")
+        yield emulator
+
+
+def test_post_after_a_refusal_posts_it_once_and_then_links_to_it(slack, runtime, capsys):
+    with runtime.transaction() as session:
+        ensure_workspace(session, team_id=TEAM)
+        # Added while the bot was in #digest; it has been removed since.
+        session.add(Digest(team_id=TEAM, name="weekly", channel_id=DIGEST_CHANNEL, timezone="Europe/Berlin",
+                           created_by="UADMIN"))
+
+    assert main(["digest", "--name", "weekly", "--post"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("initiative-bot: The digest for 2026-W")
+    assert ("was not posted to #digest: not_in_channel (the bot is not a member of the channel; invite it with "
+            "/invite). In #digest, type /invite @Initiative Bot, then run this again. The scheduler tries again within "
+            "the hour until the week ends.\n") in err
+    assert slack.messages(DIGEST_CHANNEL) == []
+
+    slack.add_channel(DIGEST_CHANNEL, "digest")  # the bot is invited
+    assert main(["digest", "--name", "weekly", "--post"]) == 0
+    [message] = slack.messages(DIGEST_CHANNEL)
+    link = f"https://emulated.slack.com/archives/{DIGEST_CHANNEL}/p{message['ts'].replace('.', '')}"
+    assert capsys.readouterr().out.endswith(f"\nPosted to #digest with its chart: {link}\n")
+
+    assert main(["digest", "--name", "weekly", "--post"]) == 0
+    assert capsys.readouterr().out.endswith(f"\nAlready posted for {_week(runtime)}, to #digest: {link}\n")
+    assert len(slack.messages(DIGEST_CHANNEL)) == 1
+    assert sorted(c.params["channel"] for c in slack.calls_to("chat.postMessage") if c.ok) == [DIGEST_CHANNEL, "UADMIN"]
+
+    del slack.workspace.messages[(DIGEST_CHANNEL, message["ts"])]  # someone deleted the digest in Slack
+    assert main(["digest", "--name", "weekly", "--post"]) == 1
+    assert "but Slack does not find that message now (message_not_found)" in capsys.readouterr().err
+
+
+def test_digest_channel_by_name_is_posted_to_by_its_id(slack, runtime, monkeypatch, capsys):
+    slack.add_channel(DIGEST_CHANNEL, "digest")
+    monkeypatch.setenv("DIGEST_CHANNEL", "#digest")
+    with runtime.transaction() as session:
+        ensure_workspace(session, team_id=TEAM)
+    assert main(["digest", "--post"]) == 0
+    assert "\nPosted to #digest with its chart: " in capsys.readouterr().out
+    with runtime.transaction() as session:
+        assert session.exec(select(Digest.channel_id).where(Digest.name == "default")).one() == DIGEST_CHANNEL
+
+
+def test_a_digest_channel_the_bot_is_not_in_stops_the_post_before_anything_is_queued(slack, runtime, monkeypatch,
+                                                                                    capsys):
+    monkeypatch.setenv("DIGEST_CHANNEL", "#digest")
+    assert main(["digest", "--post"]) == 2
+    assert capsys.readouterr().err == (
+        "initiative-bot: DIGEST_CHANNEL=#digest is refused: The bot is not in #digest. In that channel, type "
+        "/invite @Initiative Bot, then try again.\n")
+    assert slack.calls_to("chat.postMessage") == []
+
+
+def _week(runtime) -> str:
+    with runtime.transaction() as session:
+        return session.exec(select(DigestRun.week)).one()

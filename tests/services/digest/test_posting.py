@@ -8,8 +8,11 @@ from sqlmodel import select
 
 from bot.delivery.sender import deliver_pending
 from bot.jobs.digest import digest_tick
+from bot.services.digest.definitions import digest_statuses
+from bot.views.digest_admin import next_post_text
 from storage.models import DigestRun, DigestRunStep
 from tests.services.digest.conftest import DIGEST_CHANNEL
+from tests.support.factories import TEAM
 
 MONDAY_0905_BERLIN = datetime(2026, 11, 23, 8, 5, tzinfo=UTC)
 
@@ -110,17 +113,54 @@ def test_a_retry_after_a_transient_upload_failure_posts_the_chart_once(slack_run
                                          ("complete", 2, "done")]
 
 
-def test_not_in_channel_tells_each_admin_once_and_stops(slack_runtime, client, emulator, digest_id):
-    emulator.add_channel(DIGEST_CHANNEL, "digest", is_member=False)
-    for day in range(3):
-        _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(days=day))
-        deliver_pending(slack_runtime, client)
+def _channel_posts(emulator):
+    return [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == DIGEST_CHANNEL]
 
-    channel_posts = [c for c in emulator.calls_to("chat.postMessage") if c.params.get("channel") == DIGEST_CHANNEL]
-    assert len(channel_posts) == 1  # refused once, never retried
-    dms = emulator.messages(emulator.dm_channel("UADMIN"))
-    assert len(dms) == 1
-    assert "could not be posted to <#C0DIGEST>" in dms[0]["text"] and "/invite" in dms[0]["text"]
+
+def test_a_refused_digest_is_retried_and_posts_once_the_bot_is_invited(slack_runtime, client, emulator, digest_id):
+    emulator.add_channel(DIGEST_CHANNEL, "digest", is_member=False)
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN)
+    deliver_pending(slack_runtime, client)  # the admins' DM
     [run] = _runs(slack_runtime)
     assert run.state == "failed" and run.last_error.startswith("not_in_channel")
-    assert emulator.calls_to("files.getUploadURLExternal") == []
+    [dm] = emulator.messages(emulator.dm_channel("UADMIN"))
+    assert "could not be posted to <#C0DIGEST>" in dm["text"] and "`/invite @Initiative Bot`" in dm["text"]
+    assert "I try again within the hour until the week ends" in dm["text"]
+
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(minutes=1))  # the next tick tries again
+    assert len(_channel_posts(emulator)) == 2
+    with slack_runtime.transaction() as session:  # what `digest list` tells the admins meanwhile
+        [status] = digest_statuses(session, team_id=TEAM, now=MONDAY_0905_BERLIN + timedelta(minutes=1))
+    assert next_post_text(status) == ("this week's post was refused (not_in_channel (the bot is not a member of the "
+                                      "channel; invite it with /invite)); next try Mon 23 Nov 2026 09:08 CET")
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(minutes=2))  # then waits longer each time
+    assert len(_channel_posts(emulator)) == 2
+
+    emulator.add_channel(DIGEST_CHANNEL, "digest")  # an admin types /invite @Initiative Bot in #digest
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(minutes=4))
+    [message] = emulator.messages(DIGEST_CHANNEL)
+    assert "AI portfolio digest · week 2026-W48" in message["text"]
+    assert [f.thread_ts for f in emulator.files.values() if f.completed] == [message["ts"]]
+    [run] = _runs(slack_runtime)
+    assert (run.state, run.ts, run.text_attempts, run.retry_at) == ("posted", message["ts"], 3, None)
+    assert _steps(slack_runtime)[:4] == [("text", 1, "failed"), ("admin_notice", 1, "done"), ("text", 2, "failed"),
+                                         ("text", 3, "done")]
+
+    for day in range(1, 4):  # the rest of the week: nothing more
+        _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(days=day))
+        deliver_pending(slack_runtime, client)
+    assert len(emulator.messages(DIGEST_CHANNEL)) == 1 and len(_channel_posts(emulator)) == 3
+    assert len(emulator.messages(emulator.dm_channel("UADMIN"))) == 1  # one DM for the run, however many tries
+
+
+def test_retries_stop_when_the_week_ends(slack_runtime, client, emulator, digest_id):
+    emulator.add_channel(DIGEST_CHANNEL, "digest", is_member=False)
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN)
+    emulator.add_channel(DIGEST_CHANNEL, "digest")
+    next_monday = MONDAY_0905_BERLIN + timedelta(days=7)  # the bot was down for the rest of the week
+    _run_bot(slack_runtime, client, next_monday)
+    w48, w49 = _runs(slack_runtime)
+    assert (w48.week, w48.state, w48.retry_at) == ("2026-W48", "failed", None)  # never posted a week late
+    assert (w49.week, w49.state) == ("2026-W49", "posted")
+    [message] = emulator.messages(DIGEST_CHANNEL)
+    assert "week 2026-W49" in message["text"]
