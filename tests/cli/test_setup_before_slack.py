@@ -45,12 +45,6 @@ def _admin_added(session: Session, team_id: str) -> bool:
 
 VERBS: dict[str, tuple[Callable[[Path], list[str]], Callable[[Session, str], bool]]] = {
     "gates import": (lambda tmp: ["gates", "import", str(_gates_file(tmp))], _gates_imported),
-    "digest-add": (
-        lambda tmp: ["digest-add", "claims", "--channel", "CCLAIMS"],
-        lambda session, team: (
-            [d.name for d in session.exec(select(Digest).where(Digest.team_id == team))] == ["claims"]
-        ),
-    ),
     "webhooks add": (
         lambda tmp: ["webhooks", "add", "https://hooks.example.com/x"],
         lambda session, team: (
@@ -88,6 +82,11 @@ def _holds(database_url: str, check: Callable[[Session, str], bool], team_id: st
             return check(session, team_id)
     finally:
         engine.dispose()
+
+
+def _digests_of(database_url: str, team: str) -> list[str]:
+    return _holds(database_url, lambda session, team: [d.name for d in session.exec(
+        select(Digest).where(Digest.team_id == team))], team)
 
 
 def _use_token(monkeypatch: pytest.MonkeyPatch, emulator: SlackEmulator) -> None:
@@ -246,3 +245,46 @@ def test_admins_added_on_the_command_line_are_listed_removed_and_audited(
         ]
     engine.dispose()
     assert actions == [("admin.added", "UMARIA", "cli:"), ("admin.removed", "UMARIA", "cli:")]
+
+
+# `digest-add` also works before Slack's first request, but not without the bot token: the channel it is given is
+# checked in Slack when it is set (it exists, and the bot is in it), so its workspace is the token's.
+@pytest.mark.parametrize("source", ["--team", "SLACK_TEAM_ID"])
+def test_digest_add_works_on_a_fresh_database_with_the_token_and_a_source_that_agrees(
+    fresh: str,
+    source: str,
+    slack_emulator: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _use_token(monkeypatch, slack_emulator)
+    slack_emulator.add_channel("CCLAIMS", "claims")
+    team = slack_emulator.team_id
+    extra = ["--team", team] if source == "--team" else []
+    if source == "SLACK_TEAM_ID":
+        monkeypatch.setenv("SLACK_TEAM_ID", team)
+
+    assert main(["digest-add", "claims", "--channel", "#claims", *extra]) == 0, capsys.readouterr().err
+
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"initiative-bot: workspace {team} (from {source}); new in this database, with the default gates")
+    assert _digests_of(fresh, team) == ["claims"]
+
+
+def test_digest_add_without_the_token_or_with_a_disagreeing_workspace_writes_nothing(
+    fresh: str,
+    slack_emulator: SlackEmulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    slack_emulator.add_channel("CCLAIMS", "claims")
+    assert main(["digest-add", "claims", "--channel", "CCLAIMS", "--team", SETUP_TEAM]) == 2
+    assert "SLACK_BOT_TOKEN is not set" in capsys.readouterr().err
+
+    _use_token(monkeypatch, slack_emulator)
+    monkeypatch.setenv("SLACK_TEAM_ID", SETUP_TEAM)
+    assert main(["digest-add", "claims", "--channel", "CCLAIMS"]) == 2
+    assert capsys.readouterr().err == (
+        f"initiative-bot: which workspace? SLACK_TEAM_ID says {SETUP_TEAM}; the bot token (auth.test) says "
+        f"{slack_emulator.team_id}. Make them agree, or leave out the wrong one\n")
+    assert _workspaces(fresh) == []
