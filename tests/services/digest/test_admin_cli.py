@@ -12,6 +12,7 @@ from sqlmodel import select
 from bot.cli import main
 from storage.models import AuditEvent, Digest
 from tests.slack_emulator import SlackEmulator
+from tests.support.factories import TEAM
 
 OPERATOR = f"cli:{getpass.getuser()}"[:32]
 
@@ -20,7 +21,7 @@ OPERATOR = f"cli:{getpass.getuser()}"[:32]
 def slack(runtime, monkeypatch, tmp_path) -> Iterator[SlackEmulator]:
     """The bot token and Slack (an emulator) that the commands check channels with."""
     monkeypatch.chdir(tmp_path)  # no developer's .env
-    with SlackEmulator() as emulator:
+    with SlackEmulator(team_id=TEAM) as emulator:  # the token's workspace is the database's
         emulator.add_channel("CCLAIMS", "claims-ai")
         emulator.add_channel("COPS", "ops")
         emulator.add_channel("CDIGEST", "ai-portfolio")
@@ -93,8 +94,11 @@ def test_errors_are_one_line_and_change_nothing(runtime, capsys):
     ):
         assert main(argv) == 1, argv
         captured = capsys.readouterr()
-        assert captured.err.startswith(f"initiative-bot: {said}"), captured.err
-        assert captured.err.count("\n") == 1 and not captured.out
+        *told, error = captured.err.splitlines()
+        assert error.startswith(f"initiative-bot: {said}"), captured.err
+        # The only other line says which workspace the command acted on (issue 15: set up before Slack).
+        assert all(line.startswith("initiative-bot: workspace T") for line in told) and len(told) <= 1
+        assert not captured.out
     digest = _digest(runtime)
     assert (digest.channel_id, digest.cron, digest.timezone, digest.enabled) == ("CCLAIMS", "0 9 * * 1", "UTC", True)
     assert _audit(runtime) == before
@@ -106,7 +110,7 @@ def test_the_default_digest_follows_digest_channel(runtime, monkeypatch, capsys)
     assert "default → #ai-portfolio · all initiatives · `0 9 * * 1` in Europe/Berlin" in capsys.readouterr().out
     assert _digest(runtime, "default").channel_id == "CDIGEST"  # the ID is stored, the name shown
     assert main(["digest-edit", "default", "--channel", "COTHER"]) == 1
-    assert capsys.readouterr().err.startswith(
+    assert capsys.readouterr().err.splitlines()[-1].startswith(  # after the line naming the workspace
         "initiative-bot: The default digest posts to DIGEST_CHANNEL; change that setting to move it")
 
 

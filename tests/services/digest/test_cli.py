@@ -49,7 +49,7 @@ def test_a_bad_date_says_how_to_write_it(runtime, capsys):
 def slack(runtime, monkeypatch, tmp_path) -> Iterator[SlackEmulator]:
     """Slack (an emulator) with #digest, which the bot has not been invited to yet, and an admin."""
     monkeypatch.chdir(tmp_path)  # no developer's .env
-    with SlackEmulator() as emulator:
+    with SlackEmulator(team_id=TEAM) as emulator:
         emulator.add_channel(DIGEST_CHANNEL, "digest", is_member=False)
         emulator.add_user("UADMIN", "ada")
         monkeypatch.setenv("SLACK_BOT_TOKEN", emulator.bot_token)
@@ -67,7 +67,7 @@ def test_post_after_a_refusal_posts_it_once_and_then_links_to_it(slack, runtime,
 
     assert main(["digest", "--name", "weekly", "--post"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("initiative-bot: The digest for 2026-W")
+    assert err.splitlines()[-1].startswith("initiative-bot: The digest for 2026-W")  # after the workspace line
     assert ("was not posted to #digest: not_in_channel (the bot is not a member of the channel; invite it with "
             "/invite). In #digest, type /invite @Initiative Bot, then run this again. The scheduler tries again within "
             "the hour until the week ends.\n") in err

@@ -132,7 +132,7 @@ def test_a_refused_digest_is_retried_and_posts_once_the_bot_is_invited(slack_run
     with slack_runtime.transaction() as session:  # what `digest list` tells the admins meanwhile
         [status] = digest_statuses(session, team_id=TEAM, now=MONDAY_0905_BERLIN + timedelta(minutes=1))
     assert next_post_text(status) == ("this week's post was refused (not_in_channel (the bot is not a member of the "
-                                      "channel; invite it with /invite)); next try Mon 23 Nov 2026 09:08 CET")
+                                      "channel; invite it with /invite)); next try Mon 2026-11-23 09:08 Europe/Berlin")
     _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(minutes=2))  # then waits longer each time
     assert len(_channel_posts(emulator)) == 2
 
