@@ -30,7 +30,7 @@ ANSWER_WITHIN = 3.0  # Slack's deadline
 HEALTHZ_WITHIN = 1.0
 # After the stall, what serve sent before it gave up reaches PostgreSQL: long enough for a COMMIT held in the
 # proxy to be refused (or, were the deadline not enforced, recorded) and its connection to end.
-SETTLE_SECONDS = 3
+SETTLE_SECONDS = 2
 
 
 @pytest.fixture(scope="module")
