@@ -1,23 +1,19 @@
-"""Modal submissions are judged by the server too: a forged, correctly signed view_submission that skips Slack's
-own checks (max_length, visible text) gets the same field error a person would, and nothing is stored. Text that
-spoofs display never reaches the database or another person's screen."""
+"""Modal submissions are judged by the server too: each input over its max_length, in every modal, gets the same
+field error a person would, and nothing is stored; text that spoofs display is stored without it. The forged
+submissions of issue 22 (188,890 characters of tags, a title of only U+200B, U+202E in every field) are sent to a
+running `serve` in tests/security/test_forged_submissions.py."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from sqlmodel import select
 
-from bot.services.validation import SPOOFING_CHARACTERS
 from bot.views import gates, ids
 from storage.models import AuditEvent, GateDefinitionVersion, Initiative, SignOff
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import open_review, request_dm
 from tests.support.slack_requests import button, ticked_all
-
-SPOOFS = "".join(sorted(SPOOFING_CHARACTERS))
-PERSIAN = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # "I want", written with a zero-width non-joiner
 
 
 def text(value: str) -> dict[str, Any]:
@@ -62,57 +58,6 @@ def test_every_new_initiative_input_over_its_max_length_is_refused_under_that_in
     assert slack.submit(modal, at_limit, user="UMARIA")["response_action"] == "update"
     [initiative], _ = stored(runtime)
     assert len(initiative.title) == limits["title"] and initiative.tags == ["y" * limits["tags"]]
-
-
-def test_forged_tags_of_188890_characters_are_refused_and_nothing_is_stored(slack: Slack, runtime) -> None:
-    modal = new_initiative_modal(slack)
-    before = stored(runtime)
-    tags = ", ".join(f"tag{n}" for n in range(20_000)) + ",x"
-    assert len(tags) == 188_890
-    answer = slack.submit(modal, {"title": text("Alpha"), "tags": text(tags)}, user="UMARIA")
-    assert answer == {"response_action": "errors", "errors": {
-        "tags": "The tags are 168891 characters long together; keep them within 500."}}
-    assert stored(runtime) == before
-
-
-def test_a_title_with_nothing_visible_is_refused_with_what_to_do(slack: Slack, runtime) -> None:
-    modal = new_initiative_modal(slack)
-    before = stored(runtime)
-    for title, says in (("\u200b", "A title is required."), (SPOOFS + " \u2060 ", "A title is required."),
-                        ("\u3164\u200d", "The title has only invisible characters; type words people can see, "
-                                         "like Churn prediction for retail.")):
-        answer = slack.submit(modal, {"title": text(title)}, user="UMARIA")
-        assert answer == {"response_action": "errors", "errors": {"title": says}}
-    assert stored(runtime) == before
-
-
-def test_spoofing_characters_never_reach_the_database_or_anyone_s_screen(slack: Slack, runtime) -> None:
-    modal = new_initiative_modal(slack)
-    values = {
-        "title": text("\u202eAlpha\u200b \u2066fraud\u2069"), "description": text("a\ufeffb\u202ac"),
-        "problem": text("\u2067p\u2068"), "kpi_name": text("\u202bk\u202c"), "kpi_baseline": text("1\u2060%"),
-        "kpi_target": text("\u202d2%"), "tags": text("ret\u200bail, \u202egenai"),
-        "business_unit": text("Cl\u200baims"),
-        **{f"owner.{role}": {ids.VALUE: {"type": "users_select", "selected_user": user}}
-           for role, user in (("business", "UMARIA"), ("data", "UDEV"), ("engineering", "UERIN"))},
-    }
-    assert slack.submit(modal, values, user="UMARIA")["response_action"] == "update"
-    [initiative], _ = stored(runtime)
-    assert (initiative.title, initiative.description, initiative.problem, initiative.kpi_name,
-            initiative.kpi_baseline, initiative.kpi_target, initiative.tags, initiative.business_unit) == (
-        "Alpha fraud", "abc", "p", "k", "1%", "2%", ["genai", "retail"], "Claims")
-    # Persian needs the zero-width non-joiner, and emoji sequences the joiner: both are kept.
-    answer = slack.command(f"new {PERSIAN} 👩\u200d💻 \u202eevil")
-    assert "Recorded" in answer["text"]
-    slack.command("submit AI-1")
-    slack.deliver()
-    with runtime.transaction() as session:
-        titles = [i.title for i in session.exec(select(Initiative).order_by(Initiative.number))]
-    assert titles == ["Alpha fraud", f"{PERSIAN} 👩\u200d💻 evil"]
-    shown = [json.dumps(page, ensure_ascii=False)  # repr() would escape the very characters looked for
-             for page in [call.params for call in slack.emulator.calls] + slack.emulator.responses()]
-    assert "Alpha fraud" in str(slack.dms_to("UDEV"))
-    assert not [page for page in shown if any(ch in page for ch in SPOOFING_CHARACTERS)]
 
 
 def checklist_modal(slack: Slack, user: str) -> dict[str, Any]:

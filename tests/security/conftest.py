@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,15 +20,16 @@ from bot.views import ids
 from storage.db import make_engine
 from storage.migrate import upgrade
 from storage.models import OutboxMessage, SlackEventReceipt
-from tests.slack_emulator import SlackEmulator
+from tests.slack_emulator import TEAM_ID, SlackEmulator
 from tests.slack_emulator.calls import RecordedCall
-from tests.support.serving import BotProcess, bot_env, serving
+from tests.support.serving import CLI, BotProcess, bot_env, serving
 from tests.support.slack_app import SIGNING_SECRET
 from tests.support.slack_requests import (
     block_actions_payload,
     interaction_body,
     post_signed,
     slash_command_body,
+    view_submission_payload,
 )
 
 # serve's default `--threads`, passed explicitly because the attacks are sized by it.
@@ -93,9 +94,31 @@ class Target:
         (answer,) = self.emulator.wait_for_responses(response_url)
         return answer
 
-    def interact(self, payload: Mapping[str, Any]) -> httpx.Response:
+    def interact(self, payload: Mapping[str, Any], timeout: float = 10) -> httpx.Response:
         """POST a signed interactivity payload (a click or a modal submission)."""
-        return post_signed(self.events_url, interaction_body(payload), SIGNING_SECRET)
+        return post_signed(self.events_url, interaction_body(payload), SIGNING_SECRET, timeout=timeout)
+
+    def submit(self, view: Mapping[str, Any], values: Mapping[str, Any], *, user: str,
+               private_metadata: str | None = None, team_id: str = TEAM_ID) -> dict[str, Any]:
+        """`user` submits the modal `view` with `values` (and `private_metadata`, by default the view's own);
+        the answer in the acknowledgement ({} when the modal simply closes)."""
+        metadata = view.get("private_metadata", "") if private_metadata is None else private_metadata
+        payload = view_submission_payload(view["callback_id"], values, metadata, user, view=view, team_id=team_id)
+        response = self.interact(payload)
+        assert response.status_code == 200, response.text
+        return response.json() if response.content else {}
+
+    def modal_opened_by(self, text: str, *, user: str) -> dict[str, Any]:
+        """`/initiative <text>` as `user`, a command that opens a modal (`new`); the modal Slack opened."""
+        opened = len(self.emulator.calls_to("views.open"))
+        body = slash_command_body(text=text, user_id=user, user_name=PEOPLE[user],
+                                  response_url=self.emulator.new_response_url(),
+                                  trigger_id=self.emulator.new_trigger_id())
+        response = post_signed(self.events_url, body, SIGNING_SECRET)
+        assert response.status_code == 200 and not response.content, response.text
+        call = self.answered("views.open", opened + 1)[opened]
+        assert call.ok, call.response
+        return call.response["view"]
 
     def click(self, action_id: str, value: str, *, user: str, dm: dict[str, Any]) -> str:
         """`user` clicks a button carrying `value` in the DM `dm`; returns the click's response_url."""
@@ -145,15 +168,17 @@ class LogWindow:
 
 
 @contextmanager
-def serving_target(workdir: Path, database_url: str, *serve_args: str) -> Iterator[Target]:
-    """`serve` on a migrated database, pointed at an emulated workspace holding `PEOPLE`."""
+def serving_target(workdir: Path, database_url: str, *serve_args: str, cli: Sequence[str] = CLI) -> Iterator[Target]:
+    """`serve` on a migrated database, pointed at an emulated workspace holding `PEOPLE` (`cli` as for
+    `tests.support.serving.serving`)."""
     engine = make_engine(database_url)
     upgrade(engine)
     engine.dispose()
     with SlackEmulator() as emulator:
         for user_id, name in PEOPLE.items():
             emulator.add_user(user_id, name)
-        with serving(bot_env(database_url, emulator, ADMIN_USER_IDS=ADMIN), workdir, *serve_args) as bot:
+        with serving(bot_env(database_url, emulator, ADMIN_USER_IDS=ADMIN), workdir, *serve_args,
+                     cli=cli) as bot:
             yield Target(bot, emulator, database_url)
 
 

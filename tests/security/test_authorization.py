@@ -22,7 +22,7 @@ from storage.models import AuditEvent, GateDefinitionVersion, OutboxMessage, Sig
 from tests.security.conftest import ADMIN, Target, button_value, open_review
 from tests.slack_emulator import TEAM_ID
 from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import post_signed, slash_command_body, ticked_all, view_submission_payload
+from tests.support.slack_requests import post_signed, slash_command_body, ticked_all
 
 OTHER_TEAM = "T0OTHER"
 
@@ -49,7 +49,7 @@ def test_an_owner_submitting_her_checklist_with_anothers_sign_off_id_is_refused(
     swapped = ids.encode_modal_context(ids.SignOffModalContext(sign_off_id=int(devs_sign_off)))
     before = Written.now(target)
 
-    answer = _submit(target, erins_modal, ticked_all(erins_modal), swapped, user="UERIN")
+    answer = target.submit(erins_modal, ticked_all(erins_modal), user="UERIN", private_metadata=swapped)
 
     assert answer["response_action"] == "update"
     assert f"Only the data owner of {review.key} can decide this sign-off." in str(answer["view"]["blocks"])
@@ -62,7 +62,7 @@ def test_an_outsider_submitting_a_checklist_for_an_owners_sign_off_is_refused(ta
     modal = target.checklist_opened_by("UDEV", dm)  # the owner's own form, replayed by someone else
     before = Written.now(target)
 
-    answer = _submit(target, modal, ticked_all(modal), modal["private_metadata"], user="UOTTO")
+    answer = target.submit(modal, ticked_all(modal), user="UOTTO")
 
     assert answer["response_action"] == "update"
     assert f"Only the data owner of {review.key} can decide this sign-off." in str(answer["view"]["blocks"])
@@ -125,15 +125,6 @@ def test_the_admins_submission_naming_another_workspace_is_refused_in_one_log_li
     assert len(refusals) == 2 and all(OTHER_TEAM in line and "WARNING" in line for line in refusals), log.lines
 
 
-def _submit(target: Target, view: dict[str, Any], values: dict[str, Any], private_metadata: str, *,
-            user: str, team_id: str = TEAM_ID) -> dict[str, Any]:
-    payload = view_submission_payload(view["callback_id"], values, private_metadata, user, view=view,
-                                      team_id=team_id)
-    response = target.interact(payload)
-    assert response.status_code == 200, response.text
-    return response.json() if response.content else {}
-
-
 def _gates_in_use(target: Target) -> int:
     """The newest version of the workspace's gate definitions, which exist once a review has opened."""
     open_review(target, "Gates in use")
@@ -145,7 +136,8 @@ def _forge_holidays(target: Target, version: int, holiday: str, *, user: str,
     """The holidays editor's submission, callback id and metadata written by hand: no one opened this modal."""
     metadata = gate_views.encode(gate_views.GateFormContext(version=version))
     values = {gate_views.HOLIDAYS: {gate_views.VALUE: {"type": "plain_text_input", "value": holiday}}}
-    return _submit(target, {"callback_id": gate_views.HOLIDAYS_MODAL}, values, metadata, user=user, team_id=team_id)
+    return target.submit({"callback_id": gate_views.HOLIDAYS_MODAL}, values, user=user, private_metadata=metadata,
+                         team_id=team_id)
 
 
 def _newest_version(target: Target) -> int:

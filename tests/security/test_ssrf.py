@@ -1,12 +1,21 @@
-"""Every spelling of a private address, through both paths: registration (`webhooks add`, evidence links on an
-approval) and delivery/check (the webhook job, the evidence-link job, the guarded client). One table; names are
-answered by a resolver the test injects, never by real DNS. And each allow-list opens its own purpose only."""
+"""Every spelling of a private address (issue 22, item 7), through both paths, from one table
+(tests/support/private_addresses.py):
+- registration, sent to a running `serve` as Slack would: `/initiative webhooks add <url>` and the evidence links
+  of a checklist submission. serve answers names from the table (tests/support/table_dns_bot.py), never from real
+  DNS, and runs no scheduler, so the admitted controls are never contacted;
+- delivery and link checks (the webhook job, the evidence-link job, the guarded client), in the test process,
+  where respx answers instead of the internet and the same table instead of DNS.
+And each allow-list opens its own purpose only."""
 
 from __future__ import annotations
 
 import re
 import socket
+import sys
 import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlmodel import select
@@ -24,78 +33,76 @@ from bot.services.webhooks.evidence import mark_due
 from bot.services.webhooks.scheduled import check_due_evidence, deliver_webhooks
 from bot.services.webhooks.service import WebhookEvents, add_endpoint
 from bot.views import ids
-from storage.models import EvidenceCheck, GateReview, SignOff, WebhookDelivery, WebhookEndpoint
-from tests.listeners.conftest import Slack, slack  # noqa: F401 - the bot over real HTTP, as in tests/surface
-from tests.listeners.test_sign_off_round_trip import open_review as open_surface_review
-from tests.listeners.test_sign_off_round_trip import request_dm
-from tests.services.webhooks.support import OWNERS, open_review
+from storage.models import AuditEvent, EvidenceCheck, SignOff, WebhookDelivery, WebhookEndpoint
+from tests.security.conftest import ADMIN, Review, Target, open_review, serving_target
+from tests.services.webhooks.support import OWNERS
+from tests.services.webhooks.support import open_review as open_review_in_process
 from tests.support.factories import TEAM, actor
-from tests.support.slack_app import slack_emulator  # noqa: F401 - a fixture of `slack`
-from tests.support.slack_requests import button, ticked_all
+from tests.support.private_addresses import ADMITTED, PUBLIC, SPELLINGS, table_resolver
+from tests.support.slack_requests import ticked_all
 
-PUBLIC = "93.184.215.14"
-DNS = {
-    "hooks.example.com": [PUBLIC],
-    "internal.example.com": ["10.0.0.5"],
-    "metadata.example.com": ["169.254.169.254"],
-    "mixed.example.com": [PUBLIC, "127.0.0.1"],  # every address must be public, not just the first
-    "nat64.example.com": ["64:ff9b::a00:5"],
-    "localhost": ["127.0.0.1"],
-    "api.localhost": ["127.0.0.1"],
-    "wiki.corp": ["10.1.2.3"],
-    "hooks.corp": ["10.9.9.9"],
-}
-
-# (URL, what the refusal says). All https, so only the rule under test can refuse them.
-SPELLINGS = [
-    ("https://localhost/x", "loopback"),
-    ("https://localhost./x", "loopback"),
-    ("https://LocalHost/x", "loopback"),
-    ("https://api.localhost/x", "loopback"),
-    ("https://2130706433/x", "non-standard spelling of the IP address 127.0.0.1"),
-    ("https://0x7f000001/x", "non-standard spelling of the IP address 127.0.0.1"),
-    ("https://0x7f.1/x", "non-standard spelling of the IP address 127.0.0.1"),
-    ("https://127.1/x", "non-standard spelling of the IP address 127.0.0.1"),
-    ("https://0177.0.0.1/x", "non-standard spelling of the IP address 127.0.0.1"),
-    ("https://0/x", "non-standard spelling of the IP address 0.0.0.0"),
-    ("https://0x7f.0.0.0x100/x", "not a valid IP address"),
-    ("https://127.0.0.1./x", "127.0.0.1 is not a public address"),
-    ("https://127.0.0.1/x", "127.0.0.1 is not a public address"),
-    ("https://10.0.0.8/x", "10.0.0.8 is not a public address"),
-    ("https://169.254.169.254/latest", "169.254.169.254 is not a public address"),
-    ("https://100.64.0.1/x", "100.64.0.1 is not a public address"),
-    ("https://[::1]/x", "::1 is not a public address"),
-    ("https://[fe80::1%25eth0]/x", "IPv6 zone"),
-    ("https://[::ffff:127.0.0.1]/x", "carries 127.0.0.1"),
-    ("https://[::127.0.0.1]/x", "carries 127.0.0.1"),
-    ("https://[64:ff9b::7f00:1]/x", "carries 127.0.0.1"),
-    ("https://[64:ff9b::a9fe:a9fe]/x", "carries 169.254.169.254"),
-    ("https://[64:ff9b:1::a00:1]/x", "not a public address"),
-    ("https://[2002:7f00:1::]/x", "carries 127.0.0.1"),
-    ("https://[2002:a00:1::1]/x", "carries 10.0.0.1"),
-    ("https://internal.example.com/x", "resolves to 10.0.0.5"),
-    ("https://metadata.example.com/x", "resolves to 169.254.169.254"),
-    ("https://mixed.example.com/x", "resolves to 127.0.0.1"),
-    ("https://nat64.example.com/x", "carries 10.0.0.5"),
-    ("https://nowhere.example.com/x", "does not resolve"),
-    ("https://hooks.example.com:70000/x", "port is not a number from 1 to 65535"),
-    ("https://hooks.example.com:0/x", "port is not a number from 1 to 65535"),
-    ("https://hooks.example.com:-1/x", "port is not a number from 1 to 65535"),
-    ("https://foo.123/x", "neither a host name nor an IP address"),
-]
-# Controls: the rules must not refuse these (an IPv6 address carrying a public IPv4 one is public).
-ADMITTED = ["https://hooks.example.com/x", "https://hooks.example.com:8443/x", f"https://{PUBLIC}/x",
-            "https://[2002:5db8:d70e::1]/x", "https://[64:ff9b::5db8:d70e]/x"]
+TABLE_DNS_BOT = [sys.executable, "-m", "tests.support.table_dns_bot"]
 
 
-def table_resolver(looked_up: list[str] | None = None) -> targets.Resolver:
-    def resolve(host: str, port: int) -> list[str]:
-        if looked_up is not None:
-            looked_up.append(host)
-        if host not in DNS:
-            raise targets.OutboundFailed(f"{host} does not resolve (unknown name)")
-        return list(DNS[host])
-    return resolve
+@pytest.fixture(scope="module")
+def target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Target]:
+    """serve, its names answered from the table, without the scheduler: its webhook and evidence-check jobs
+    would reach for the public controls, and the tests use only loopback."""
+    workdir: Path = tmp_path_factory.mktemp("serve")
+    with serving_target(workdir, f"sqlite:///{workdir / 'bot.db'}", "--no-scheduler", cli=TABLE_DNS_BOT) as target:
+        yield target
+
+
+@pytest.fixture(scope="module")
+def review(target: Target) -> Review:
+    return open_review(target, "Evidence vetted")
+
+
+@pytest.fixture(scope="module")
+def devs_checklist(target: Target, review: Review) -> dict[str, Any]:
+    """UDEV's checklist modal, opened once: a refused submission leaves it open and changes nothing."""
+    return target.checklist_opened_by("UDEV", review.request_dm(target, "UDEV"))
+
+
+def evidence(links: list[str]) -> dict[str, Any]:
+    return {ids.EVIDENCE_BLOCK: {ids.VALUE: {"type": "plain_text_input", "value": "\n".join(links)}}}
+
+
+@pytest.mark.parametrize("url, reason", SPELLINGS)
+def test_webhooks_add_refuses_every_spelling_and_stores_nothing(target: Target, url: str, reason: str) -> None:
+    endpoints, audit_events = target.count(WebhookEndpoint), target.count(AuditEvent)
+
+    answer = target.ask(f"webhooks add {url}", user=ADMIN)
+
+    assert answer["text"].startswith("Cannot send webhooks there: ") and reason in answer["text"], answer
+    assert (target.count(WebhookEndpoint), target.count(AuditEvent)) == (endpoints, audit_events)
+
+
+@pytest.mark.parametrize("url, reason", SPELLINGS)
+def test_an_evidence_link_of_any_spelling_is_refused_under_the_evidence_field(
+    target: Target, devs_checklist: dict[str, Any], url: str, reason: str
+) -> None:
+    values = ticked_all(devs_checklist) | evidence(["https://hooks.example.com/card", url])
+
+    answer = target.submit(devs_checklist, values, user="UDEV")
+
+    assert answer["response_action"] == "errors" and list(answer["errors"]) == [ids.EVIDENCE_BLOCK], answer
+    message = answer["errors"][ids.EVIDENCE_BLOCK]
+    assert reason in message and "https://wiki.example.com/model-card" in message  # and how to do it right
+    assert target.count(SignOff, SignOff.state != "pending") == 0
+    assert target.count(EvidenceCheck) == 0
+
+
+def test_public_targets_are_registered_through_both_surfaces(target: Target, review: Review) -> None:
+    """The controls for the two tests above: serve refuses the spellings for what they are, not for being URLs."""
+    for url in ADMITTED:
+        assert target.ask(f"webhooks add {url}", user=ADMIN)["text"].startswith("Webhook "), url
+    assert sorted(row.url for row in target.rows(WebhookEndpoint)) == sorted(ADMITTED)
+
+    erins_checklist = target.checklist_opened_by("UERIN", review.request_dm(target, "UERIN"))
+    assert target.submit(erins_checklist, ticked_all(erins_checklist) | evidence(ADMITTED), user="UERIN") == {}
+    [approved] = target.rows(SignOff, SignOff.state == "approved")
+    assert (approved.assignee, approved.evidence_links) == ("UERIN", ADMITTED)
 
 
 @pytest.fixture
@@ -113,29 +120,6 @@ def test_the_rule_set_refuses_every_spelling_with_its_reason(url, reason):
 @pytest.mark.parametrize("url", ADMITTED)
 def test_the_rule_set_admits_public_targets(url):
     assert vet(url, OutboundPolicy(resolve=table_resolver())).addresses
-
-
-def test_registration_refuses_every_spelling_for_webhooks_and_evidence_links(runtime, table_dns):
-    admin = actor("UADMIN", admin=True)
-    _, _, sign_offs = open_review(runtime)
-    refused: dict[str, tuple[str, str]] = {}
-    for url, _ in SPELLINGS:
-        with runtime.transaction() as session, pytest.raises(InvalidInput) as webhook_refusal:
-            add_endpoint(session, actor=admin, settings=runtime.settings, url=url)
-        with pytest.raises(InvalidInput) as link_refusal:
-            reviews.check_evidence_links([url], policy=evidence_policy(runtime.settings))
-        refused[url] = (str(webhook_refusal.value), str(link_refusal.value))
-    for url, reason in SPELLINGS:
-        webhook_message, link_message = refused[url]
-        assert reason in webhook_message and webhook_message.startswith("Cannot send webhooks there: ")
-        assert reason in link_message and "https://wiki.example.com/model-card" in link_message
-        assert "link" in link_message  # so the checklist modal shows it under the evidence field
-    with runtime.transaction() as session:
-        assert session.exec(select(WebhookEndpoint)).all() == []
-        links = reviews.check_evidence_links(ADMITTED, policy=evidence_policy(runtime.settings))
-        approved = reviews.approve(session, actor=actor("UDATA"), sign_off_id=sign_offs["data"],
-                                   ticked=_all_items(session, sign_offs["data"]), evidence_links=links)
-        assert approved.sign_off.evidence_links == ADMITTED
 
 
 def test_the_webhook_job_sends_nothing_to_any_spelling_and_still_delivers_the_good_endpoint(runtime, table_dns,
@@ -227,7 +211,7 @@ def test_the_evidence_allow_list_admits_evidence_links_and_never_webhooks(runtim
 def test_the_webhook_allow_list_admits_receivers_and_never_evidence_links(runtime, table_dns):
     runtime.settings = runtime.settings.model_copy(update={"webhook_allowed_hosts": frozenset({".corp"}),
                                                            "evidence_allowed_hosts": frozenset()})
-    open_review(runtime)
+    open_review_in_process(runtime)
     with runtime.transaction() as session:
         add_endpoint(session, actor=actor("UADMIN", admin=True), settings=runtime.settings,
                      url="https://hooks.corp/initiatives")
@@ -244,31 +228,6 @@ def test_the_mlflow_policy_admits_its_tracking_host_only(runtime):
     assert not policy.admits_host("wiki.corp") and not policy.admits_host("hooks.corp")
     assert not evidence_policy(settings).admits_host("mlflow.corp")
     assert not webhook_policy(settings).admits_host("mlflow.corp")
-
-
-def _all_items(session, sign_off_id: int) -> list[str]:
-    sign_off = session.get(SignOff, sign_off_id)
-    return [item.id for item in reviews.checklist_of(session, sign_off, session.get(GateReview, sign_off.review_id))]
-
-
-def test_the_checklist_modal_shows_a_private_evidence_link_under_the_evidence_field(slack: Slack, runtime,  # noqa: F811
-                                                                                     table_dns) -> None:
-    open_surface_review(slack)
-    dm = request_dm(slack, "UDEV")
-    slack.click(ids.APPROVE, button(dm, ids.APPROVE)["value"], user="UDEV", message=dm, channel=dm["channel"])
-    modal = slack.opened_modal()
-    values = ticked_all(modal)
-    for link, reason in (("http://0177.0.0.1/admin", "non-standard spelling of the IP address 127.0.0.1"),
-                         ("https://internal.example.com/card", "resolves to 10.0.0.5")):
-        values[ids.EVIDENCE_BLOCK] = {ids.VALUE: {"type": "plain_text_input",
-                                                  "value": f"https://hooks.example.com/card\n{link}"}}
-        answer = slack.submit(modal, values, user="UDEV")
-        assert answer["response_action"] == "errors" and list(answer["errors"]) == [ids.EVIDENCE_BLOCK]
-        assert reason in answer["errors"][ids.EVIDENCE_BLOCK]
-    with runtime.transaction() as session:
-        assert {s.state for s in session.exec(select(SignOff))} == {"pending"}
-    values[ids.EVIDENCE_BLOCK] = {ids.VALUE: {"type": "plain_text_input", "value": "https://hooks.example.com/card"}}
-    assert slack.submit(modal, values, user="UDEV") == {}
 
 
 def test_the_system_resolver_is_bounded_and_says_why_a_name_failed(monkeypatch):

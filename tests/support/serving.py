@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,13 +64,14 @@ def free_port() -> int:
 
 
 @contextmanager
-def serving(env: dict[str, str], cwd: Path, *args: str) -> Iterator[BotProcess]:
-    """`initiative-bot serve` on a free port, healthy before the block starts, stopped after it."""
+def serving(env: dict[str, str], cwd: Path, *args: str, cli: Sequence[str] = CLI) -> Iterator[BotProcess]:
+    """`initiative-bot serve` on a free port, healthy before the block starts, stopped after it. `cli` is the
+    command that runs the bot's command line (tests/support/table_dns_bot.py: the same, with a DNS table)."""
     port = free_port()
     log_path = cwd / f"serve-{port}.log"
     with log_path.open("w") as log:
         process = subprocess.Popen(
-            [*CLI, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
+            [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
             env=env,
             cwd=cwd,
             stdout=log,
