@@ -27,9 +27,9 @@ from storage.models import Initiative, InitiativeOutcome
 TITLE_MAX = 24
 
 
-def day(value: date) -> str:
+def day(value: date | None) -> str:
     """A calendar date, the same for every reader (a revisit date is a day, not a moment)."""
-    return value.strftime("%a %d %b %Y")
+    return value.strftime("%a %d %b %Y") if value else "?"
 
 
 def outcome_news(initiative: Initiative, outcome: InitiativeOutcome, *, what: str, actor: str, stage_name: str,
@@ -38,10 +38,10 @@ def outcome_news(initiative: Initiative, outcome: InitiativeOutcome, *, what: st
     name = f"*{initiative.key}* {mrkdwn(initiative.title, 150)}"
     reason = mrkdwn(outcome.reason, 1500)
     if what == "held":
-        line = f"{name} is on hold until {day(outcome.revisit_on)}, by {mention(actor)}: {reason}"  # type: ignore[arg-type]
+        line = f"{name} is on hold until {day(outcome.revisit_on)}, by {mention(actor)}: {reason}"
         more = "Any open review was cancelled. Its sponsor will be asked on that date to resume, extend or kill it."
     elif what == "hold_extended":
-        line = f"The hold of {name} is extended to {day(outcome.revisit_on)} by {mention(actor)}."  # type: ignore[arg-type]
+        line = f"The hold of {name} is extended to {day(outcome.revisit_on)} by {mention(actor)}."
         more = f"Held because: {reason}"
     elif what == "recycled":
         line = f"{name} is recycled from {mrkdwn(stage_name, 60)} to {mrkdwn(to_stage_name, 60)} by {mention(actor)}."
@@ -100,7 +100,7 @@ def extend_hold_modal(initiative: Initiative, *, revisit_on: date | None) -> dic
 
 
 def held_reply(initiative: Initiative, outcome: InitiativeOutcome) -> str:
-    return (f"*{initiative.key}* is on hold until {day(outcome.revisit_on)}. Its owners have been told; its "  # type: ignore[arg-type]
+    return (f"*{initiative.key}* is on hold until {day(outcome.revisit_on)}. Its owners have been told; its "
             f"sponsor will be asked that day to resume, extend or kill it.")
 
 
@@ -118,7 +118,7 @@ def resumed_text(key: str) -> str:
 
 
 def extended_text(initiative: Initiative, outcome: InitiativeOutcome) -> str:
-    return f"The hold of {initiative.key} is extended to {day(outcome.revisit_on)}."  # type: ignore[arg-type]
+    return f"The hold of {initiative.key} is extended to {day(outcome.revisit_on)}."
 
 
 def _modal(callback_id: str, title: str, blocks: list[Block], *, submit: str, key: str) -> dict[str, Any]:

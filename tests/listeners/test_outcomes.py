@@ -140,6 +140,7 @@ def test_only_the_sponsor_or_an_admin_holds_or_ends_a_hold_and_bad_dates_are_exp
         assert session.exec(select(GateReview)).one().state == "open"
 
     slack.command(f"hold AI-1 until {revisit} no budget", user="UADMIN")
+    assert f"on hold until {revisit:%a %d %b %Y}: no budget" in str(slack.command("show AI-1")["blocks"])
     assert "Only AI-1's sponsor or an admin can end its hold." in slack.command("resume AI-1", user="UDEV")["text"]
     assert "AI-1* is active again" in slack.command("resume AI-1", user=SPONSOR)["text"]
 
@@ -231,6 +232,7 @@ def test_a_kill_opens_a_modal_changes_nothing_until_submitted_then_keeps_its_rec
     assert ("AI-1 Churn model — in Idea: No budget after the reorganisation — learned: Label quality decides more "
             "than the model") in preview
     assert "Killed (1)" in preview
+    assert "killed: No budget after the reorganisation" in str(slack.command("show AI-1")["blocks"])
     # Killing is not deleting: still listed with everything, its history kept.
     assert "AI-1" in slack.command("list all")["text"] and "AI-1" not in slack.command("list")["text"]
     assert "initiative.killed: No budget after the reorganisation" in str(slack.command("history AI-1")["blocks"])

@@ -22,6 +22,7 @@ from bot.services.access.actors import Actor
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.events import OutcomeDecided, emit
+from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import change_stage, owners_of
 from bot.services.reviews import lifecycle
@@ -60,6 +61,17 @@ def open_hold_of(session: Session, *, initiative_id: int) -> InitiativeOutcome |
     return session.exec(select(InitiativeOutcome).where(
         InitiativeOutcome.initiative_id == initiative_id, InitiativeOutcome.kind == "hold",
         col(InitiativeOutcome.ended_at).is_(None))).first()
+
+
+def standing_decision(session: Session, *, initiative: Initiative) -> InitiativeOutcome | None:
+    """The hold behind a `held` status, or the kill behind `killed`; None for any other status."""
+    if initiative.status == "held":
+        return open_hold_of(session, initiative_id=initiative.id)
+    if initiative.status == "killed":
+        return session.exec(select(InitiativeOutcome).where(
+            InitiativeOutcome.initiative_id == initiative.id, InitiativeOutcome.kind == "kill")
+            .order_by(col(InitiativeOutcome.id).desc())).first()
+    return None
 
 
 def outcomes_of(session: Session, *, initiative_id: int) -> list[InitiativeOutcome]:
@@ -123,13 +135,12 @@ def recycle(session: Session, *, actor: Actor, initiative: Initiative, to_stage:
     if initiative.status != "active":
         raise Conflict(f"{initiative.key} is {describe_status(initiative.status)}; only an active initiative can be "
                        "recycled" + (" (resume it first)." if initiative.status in ("paused", "held") else "."))
-    order = [stage.id for stage in catalog.stages]
     target = catalog.stage(to_stage.strip().lower())
-    if initiative.stage not in order or order.index(target.id) >= order.index(initiative.stage):
-        earlier = ", ".join(order[: order.index(initiative.stage)]) if initiative.stage in order else ""
-        raise InvalidInput(f"{target.name} is not before {catalog.stage(initiative.stage).name}; recycle "
-                           f"{initiative.key} to an earlier stage" + (f" ({earlier})." if earlier else "."),
-                           field="to_stage")
+    current = catalog.stage_index(initiative.stage)
+    if catalog.stage_index(target.id) >= current:
+        earlier = ", ".join(stage.id for stage in catalog.stages[:current])
+        raise InvalidInput(f"{target.name} is not before {catalog.stages[current].name}; recycle {initiative.key} "
+                           "to an earlier stage" + (f" ({earlier})." if earlier else "."), field="to_stage")
     cancel_open_review(session, actor=actor, initiative=initiative, reason=f"recycled to {target.name}: {reason}")
     outcome = _record(session, actor=actor, initiative=initiative, kind="recycle", reason=reason,
                       to_stage=target.id)
@@ -171,7 +182,7 @@ def describe_status(status: str) -> str:
     return {"held": "on hold"}.get(status, status)
 
 
-def _require_recycler(session: Session, *, actor: Actor, initiative: Initiative, catalog: object) -> None:
+def _require_recycler(session: Session, *, actor: Actor, initiative: Initiative, catalog: GateCatalog) -> None:
     """The sponsor, an admin, or an owner whose role signs the current gate (the open review's, else the next)."""
     if actor.is_admin:
         return
@@ -180,7 +191,7 @@ def _require_recycler(session: Session, *, actor: Actor, initiative: Initiative,
         return
     review = open_review_of(session, initiative_id=initiative.id)
     gate = (catalog_for(session, team_id=initiative.team_id, version=review.definition_version).gate(review.gate_slug)
-            if review else catalog.next_gate(initiative.stage))  # type: ignore[attr-defined]
+            if review else catalog.next_gate(initiative.stage))
     signers = gate.roles_for(initiative.risk_tier) if gate else ()
     if any(owners.get(role) == actor.user_id for role in signers):
         return
