@@ -15,7 +15,7 @@ from sqlmodel import Session
 from bot.commands.grammar import parse_hold, parse_key_command, parse_recycle
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.middleware import RequestActor
-from bot.listeners.surfaces import show_view, tell
+from bot.listeners.surfaces import clicked_in_message, show_view, tell
 from bot.runtime import Runtime
 from bot.services.access.actors import Actor
 from bot.services.access.people import zone_for
@@ -89,7 +89,10 @@ def register(app: App, runtime: Runtime) -> None:
         except DomainError as error:
             tell(body, client, respond, str(error))
             return
-        tell(body, client, respond, views.resumed_text(key))
+        if clicked_in_message(body):  # the prompt itself: its buttons go, the decision stays in its place
+            respond(text=views.resumed_text(key, by=resolved.user_id), replace_original=True)
+        else:
+            tell(body, client, respond, views.resumed_text(key, by=resolved.user_id))
 
     @app.action(ids.HOLD_EXTEND)
     def on_extend(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, actor: RequestActor) -> None:

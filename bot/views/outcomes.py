@@ -113,8 +113,8 @@ def killed_text(initiative: Initiative) -> str:
     return f"{initiative.key} is killed. Its owners have been told; its history and decision record keep everything."
 
 
-def resumed_text(key: str) -> str:
-    return f"{key} is active again."
+def resumed_text(key: str, *, by: str) -> str:
+    return f"{key} is active again: its hold was ended by {mention(by)}."
 
 
 def extended_text(initiative: Initiative, outcome: InitiativeOutcome) -> str:

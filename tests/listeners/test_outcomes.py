@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from bot.jobs.outcomes import send_revisit_prompts
 from bot.services.access.visibility import Audience
-from bot.services.reviews.decision_record import build_decision_record, load_snapshot
+from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 from bot.views import ids
 from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff
 from tests.listeners.conftest import Slack
@@ -103,7 +103,8 @@ def test_a_hold_cancels_the_review_tells_the_owners_and_asks_the_sponsor_once_on
     # Resume from the prompt ends the hold.
     _, response_url = slack.click(ids.HOLD_RESUME, button(prompt, ids.HOLD_RESUME)["value"], user=SPONSOR,
                                   message=prompt, channel=prompt["channel"])
-    assert slack.answer_at(response_url)["text"] == "AI-1 is active again."
+    assert slack.answer_at(response_url) == {"text": "AI-1 is active again: its hold was ended by <@UCARL>.",
+                                             "replace_original": True}  # the prompt loses its buttons
     with slack.runtime.transaction() as session:
         assert session.exec(select(Initiative)).one().status == "active"
         assert session.exec(select(InitiativeOutcome)).one().ended_by == SPONSOR
@@ -225,6 +226,8 @@ def test_a_kill_opens_a_modal_changes_nothing_until_submitted_then_keeps_its_rec
     [killed] = record.outcomes
     assert (killed.kind, killed.reason, killed.lessons, killed.decided_by) == (
         "kill", "No budget after the reorganisation", "Label quality decides more than the model", SPONSOR)
+    assert ("killed in Idea: No budget after the reorganisation. What we learned: Label quality decides more than "
+            "the model") in render_markdown(record)
     for owner in ("UMARIA", "UDEV", "UERIN"):
         [news] = news_to(slack, owner, "is killed")
         assert "Label quality decides more than the model" in str(news["blocks"])
