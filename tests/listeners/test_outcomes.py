@@ -117,7 +117,7 @@ def test_a_past_revisit_date_is_in_the_digest_and_holds_and_pauses_are_counted_a
     revisit = datetime.now(UTC).date() + timedelta(days=1)
     slack.command(f"hold AI-1 until {revisit} no budget", user="UADMIN")
 
-    assert "Not counted above: On hold: 1 (Idea 1) · Paused: 1 (Idea 1)" in digest_preview(slack)
+    assert "Not counted above: On hold: 1 (1 in Idea) · Paused: 1 (1 in Idea)." in digest_preview(slack)
     assert "ON HOLD PAST THEIR REVISIT DATE" not in digest_preview(slack)
     with slack.runtime.transaction() as session:  # as if the revisit date had passed without a decision
         session.exec(select(InitiativeOutcome)).one().revisit_on = revisit - timedelta(days=3)
@@ -172,7 +172,8 @@ def test_a_recycle_goes_back_a_stage_tells_the_owners_and_counts_as_a_recycle_in
         recycled = session.exec(select(AuditEvent).where(AuditEvent.action == "initiative.recycled")).one()
         assert recycled.after == {"stage": "idea", "reason": "the data profiling must be redone on 2026 data"}
     history = str(slack.command("history AI-1")["blocks"])  # the timeline
-    assert "initiative.recycled: the data profiling must be redone on 2026 data" in history
+    assert "<@UDEV> recycled AI-1 from Pilot to Idea on" in history
+    assert "“the data profiling must be redone on 2026 data”" in history
     for owner in ("UMARIA", "UERIN"):
         assert news_to(slack, owner, "is recycled"), slack.dms_to(owner)
 
@@ -238,7 +239,9 @@ def test_a_kill_opens_a_modal_changes_nothing_until_submitted_then_keeps_its_rec
     assert "killed: No budget after the reorganisation" in str(slack.command("show AI-1")["blocks"])
     # Killing is not deleting: still listed with everything, its history kept.
     assert "AI-1" in slack.command("list all")["text"] and "AI-1" not in slack.command("list")["text"]
-    assert "initiative.killed: No budget after the reorganisation" in str(slack.command("history AI-1")["blocks"])
+    history = str(slack.command("history AI-1")["blocks"])
+    assert ("<@UCARL> killed AI-1 (what we learned: “Label quality decides more than the model”) on" in history
+            and "“No budget after the reorganisation”" in history)
 
 
 def test_only_the_sponsor_or_an_admin_may_kill_and_retire_stays_for_merges(slack: Slack):

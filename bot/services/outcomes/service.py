@@ -19,7 +19,7 @@ from datetime import date, timedelta
 from sqlmodel import Session, col, select
 
 from bot.services.access.actors import Actor
-from bot.services.audit.service import record_audit
+from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.events import OutcomeDecided, emit
 from bot.services.gates.catalog import GateCatalog
@@ -144,10 +144,11 @@ def recycle(session: Session, *, actor: Actor, initiative: Initiative, to_stage:
     cancel_open_review(session, actor=actor, initiative=initiative, reason=f"recycled to {target.name}: {reason}")
     outcome = _record(session, actor=actor, initiative=initiative, kind="recycle", reason=reason,
                       to_stage=target.id)
-    audit = record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="initiative.recycled",
-                         subject_type="initiative", subject_key=initiative.key, initiative_id=initiative.id,
-                         before={"stage": initiative.stage}, after={"stage": target.id, "reason": reason},
-                         definition_version=catalog.version)
+    # At once: the stage transition records the event that caused it (which the digest reads as a recycle).
+    audit = record_audit_at_once(session, team_id=initiative.team_id, actor=actor.user_id,
+                                 action="initiative.recycled", subject_type="initiative", subject_key=initiative.key,
+                                 initiative_id=initiative.id, before={"stage": initiative.stage},
+                                 after={"stage": target.id, "reason": reason}, definition_version=catalog.version)
     change_stage(session, initiative=initiative, to_stage=target.id, actor=actor.user_id,
                  reason=f"recycled: {reason}"[: REASON.limit], audit_event_id=audit.id)
     _announce(session, actor=actor, initiative=initiative, outcome=outcome, what="recycled")
