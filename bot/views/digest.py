@@ -171,17 +171,24 @@ def _conversion(report: DigestReport) -> str:
 
 
 def _held_and_paused(report: DigestReport, name: Callable[[str, int], str]) -> str:
-    """`Not counted above: On hold: 2 (1 in Idea, 1 in Pilot) · Paused: 1 (1 in Pilot).` A sponsor's hold and an
-    owner's pause are told apart."""
-    if not report.held_total and not report.paused_total:
-        return "No initiative is on hold or paused."
-    parts = []
-    for label, total, count in (("On hold", report.held_total, lambda row: row.held),
-                                ("Paused", report.paused_total, lambda row: row.paused)):
-        where = ", ".join(f"{count(row)} in {name(row.stage_name, 40)}" for row in report.funnel if count(row))
-        parts.append(f"{label}: {total}" + (f" ({where})" if where else ""))
-    return f"Not counted above: {' · '.join(parts)}."
+    """The paused sentence, preceded, when something is on hold, by the two counts apart and where the holds are:
+    `On hold: 2 · Paused: 1. 2 initiatives are on hold, not counted above: 2 in Pilot. 1 paused initiative is…`"""
+    paused = _paused(report, name)
+    total = report.held_total
+    if not total:
+        return paused
+    where = ", ".join(f"{row.held} in {name(row.stage_name, 40)}" for row in report.funnel if row.held)
+    return (f"On hold: {total} · Paused: {report.paused_total}. {total} initiative{' is' if total == 1 else 's are'} "
+            f"on hold, not counted above: {where}. {paused}")
 
+
+def _paused(report: DigestReport, name: Callable[[str, int], str]) -> str:
+    """`2 paused initiatives are not counted above: 1 in Idea, 1 in Pilot.`"""
+    total = report.paused_total
+    if not total:
+        return "No initiative is paused."
+    where = ", ".join(f"{row.paused} in {name(row.stage_name, 40)}" for row in report.funnel if row.paused)
+    return f"{total} paused initiative{' is' if total == 1 else 's are'} not counted above: {where}."
 
 def _medians(medians: dict[str, Median], counted: str) -> str:
     """`Pilot: 12 days (4 stays)` per line; `Pilot: none yet` without data."""

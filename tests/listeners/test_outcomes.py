@@ -117,7 +117,8 @@ def test_a_past_revisit_date_is_in_the_digest_and_holds_and_pauses_are_counted_a
     revisit = datetime.now(UTC).date() + timedelta(days=1)
     slack.command(f"hold AI-1 until {revisit} no budget", user="UADMIN")
 
-    assert "Not counted above: On hold: 1 (1 in Idea) · Paused: 1 (1 in Idea)." in digest_preview(slack)
+    assert ("On hold: 1 · Paused: 1. 1 initiative is on hold, not counted above: 1 in Idea. 1 paused initiative is "
+            "not counted above: 1 in Idea.") in digest_preview(slack)
     assert "ON HOLD PAST THEIR REVISIT DATE" not in digest_preview(slack)
     with slack.runtime.transaction() as session:  # as if the revisit date had passed without a decision
         session.exec(select(InitiativeOutcome)).one().revisit_on = revisit - timedelta(days=3)
