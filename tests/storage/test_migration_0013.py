@@ -1,4 +1,4 @@
-"""Migration 0012 adds holds, recycles and kills. A user who upgrades keeps every initiative, with its status,
+"""Migration 0013 adds holds, recycles and kills. A user who upgrades keeps every initiative, with its status,
 history and references, and can then hold and kill (the status check now allows `held` and `killed`); a
 downgrade turns holds into pauses and kills into retirements, with the rationale, so nothing is lost either way."""
 
@@ -19,12 +19,12 @@ AT = "2026-11-30 10:00:00.000000"
 @pytest.fixture(params=["sqlite", "postgresql"])
 def old_engine(request, tmp_path) -> Iterator[Engine]:  # type: ignore[no-untyped-def]
     with empty_database(request.param, tmp_path) as url:
-        engine = at_revision(url, "0011")
+        engine = at_revision(url, "0012")
         yield engine
         engine.dispose()
 
 
-def _fill_at_0011(engine: Engine) -> dict[str, int]:
+def _fill_at_0012(engine: Engine) -> dict[str, int]:
     """Three initiatives (active with an open review and a pending sign-off, paused, retired)."""
     ids: dict[str, int] = {}
     with engine.begin() as connection:
@@ -60,7 +60,7 @@ def _statuses(engine: Engine) -> dict[int, tuple[str, str | None]]:
 
 
 def test_the_upgrade_keeps_every_initiative_and_allows_holds_and_kills(old_engine: Engine) -> None:
-    ids = _fill_at_0011(old_engine)
+    ids = _fill_at_0012(old_engine)
     before = _statuses(old_engine)
 
     migrate_to(old_engine, "head")
@@ -84,7 +84,7 @@ def test_the_upgrade_keeps_every_initiative_and_allows_holds_and_kills(old_engin
 
 def test_a_downgrade_turns_holds_into_pauses_and_kills_into_retirements_with_their_rationale(
         old_engine: Engine) -> None:
-    ids = _fill_at_0011(old_engine)
+    ids = _fill_at_0012(old_engine)
     migrate_to(old_engine, "head")
     with old_engine.begin() as connection:
         at = moment(connection, AT)
@@ -94,7 +94,7 @@ def test_a_downgrade_turns_holds_into_pauses_and_kills_into_retirements_with_the
                stage="idea", reason="No budget after the reorganisation", lessons="", decided_by="UALICE",
                decided_at=at)
 
-    downgrade_to(old_engine, "0011")
+    downgrade_to(old_engine, "0012")
 
     statuses = _statuses(old_engine)
     assert statuses[ids["active"]] == ("paused", None)
