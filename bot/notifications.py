@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from bot.config import Settings
 from bot.delivery.messages import live_message, post_message, update_message
-from bot.delivery.outbox import enqueue_intent
+from bot.delivery.outbox import enqueue, enqueue_intent
 from bot.presenters import DECISION_NEWS_INTENT, GATE_PASSED_INTENT, HOME_INTENT, SIGN_OFF_DM_INTENT, sign_off_card
 from bot.services.access.visibility import Audience, may_see
 from bot.services.events import (
@@ -26,18 +26,22 @@ from bot.services.events import (
     DomainEvent,
     EvidenceLinkChanged,
     InitiativeCreated,
+    OutcomeDecided,
     OwnersChanged,
     ReviewClosed,
     ReviewOpened,
     SignOffDecided,
     StatusChanged,
 )
+from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import owners_of
 from bot.services.reviews.service import SETTLED, lock_open_reviews, sign_offs_of
 from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages
-from storage.models import Initiative, OutboxMessage, SignOff, SlackMessage
+from bot.views.outcomes import outcome_news
+from bot.views.replies import stage_name
+from storage.models import Initiative, InitiativeOutcome, OutboxMessage, SignOff, SlackMessage
 
 log = logging.getLogger(__name__)
 _HOMES = "surface.home_publishes"
@@ -64,6 +68,8 @@ class SlackNotifications:
             assert initiative is not None
             people = [initiative.created_by, *owners_of(session, initiative_id=initiative.id).values()]
             republish_homes(session, team_id=event.team_id, user_ids=[*people, event.actor])
+        elif isinstance(event, OutcomeDecided):
+            self._outcome_decided(session, event)
         elif isinstance(event, EvidenceLinkChanged):
             self._refresh_pending(session, open_reviews_citing(session, team_id=event.team_id, urls=[event.url]))
         elif isinstance(event, AutomaticCheckChanged):
@@ -119,6 +125,19 @@ class SlackNotifications:
             return
         post_message(session, team_id=event.team_id, kind=GATE_PASSED, subject=event.review_id,
                      intent={"kind": GATE_PASSED_INTENT, "review_id": str(event.review_id), "channel": channel})
+
+    def _outcome_decided(self, session: Session, event: OutcomeDecided) -> None:
+        """Each owner but the one who decided is told, in a DM, that the initiative was held, recycled or killed."""
+        initiative = session.get(Initiative, event.initiative_id)
+        outcome = session.get(InitiativeOutcome, event.outcome_id)
+        assert initiative is not None and outcome is not None
+        catalog = catalog_for(session, team_id=event.team_id)
+        news = outcome_news(initiative, outcome, what=event.what, actor=event.actor,
+                            stage_name=stage_name(catalog, outcome.stage),
+                            to_stage_name=stage_name(catalog, outcome.to_stage) if outcome.to_stage else None)
+        for user_id in sorted(set(owners_of(session, initiative_id=initiative.id).values()) - {event.actor}):
+            enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                    payload={"channel": user_id, **news.payload()})
 
     def _owners_changed(self, session: Session, event: OwnersChanged) -> None:
         for sign_off_id in event.moved_sign_off_ids:

@@ -28,13 +28,28 @@ class NewCommand:
 
 @dataclass(frozen=True)
 class ListCommand:
-    scope: str | None = None  # None: active and paused; "mine"; "all" (retired too); "stalled"; else a stage id
+    # None: active, paused and held; "mine"; "all" (killed and retired too); "stalled"; else a stage id
+    scope: str | None = None
 
 
 @dataclass(frozen=True)
 class KeyCommand:
     key: str
     text: str = ""  # the rest: a comment or a reason
+
+
+@dataclass(frozen=True)
+class HoldCommand:
+    key: str
+    until: str  # YYYY-MM-DD as typed; the service judges it
+    reason: str
+
+
+@dataclass(frozen=True)
+class RecycleCommand:
+    key: str
+    to_stage: str
+    reason: str  # what must be redone
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,24 @@ def parse_key_command(args: Arguments, *, text: str = "none") -> KeyCommand:
     if text == "required" and not rest:
         raise UsageError(f"Give a reason after {key}.")
     return KeyCommand(key=key, text=rest)
+
+
+def parse_hold(args: Arguments) -> HoldCommand:
+    """`<KEY> until YYYY-MM-DD <reason>`."""
+    words = [token.text for token in args.tokens]
+    if len(words) < 4 or words[1].lower() != "until":
+        raise UsageError("Write `/initiative hold AI-12 until 2027-03-15 <reason>`: the key, `until`, the revisit "
+                         "date, then why.")
+    return HoldCommand(key=_key(args.tokens[0]), until=words[2], reason=" ".join(words[3:]).strip())
+
+
+def parse_recycle(args: Arguments) -> RecycleCommand:
+    """`<KEY> to <stage> <what must be redone>`."""
+    words = [token.text for token in args.tokens]
+    if len(words) < 4 or words[1].lower() != "to":
+        raise UsageError("Write `/initiative recycle AI-12 to pilot <what must be redone>`: the key, `to`, an "
+                         "earlier stage, then what must be redone.")
+    return RecycleCommand(key=_key(args.tokens[0]), to_stage=words[2], reason=" ".join(words[3:]).strip())
 
 
 def parse_owners(args: Arguments) -> OwnersCommand:

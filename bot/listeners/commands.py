@@ -21,7 +21,7 @@ from slack_sdk import WebClient
 from bot.commands.grammar import check_length
 from bot.commands.registry import COMMAND, Arguments, CommandContext, Reply, Subcommand, SubcommandTable
 from bot.commands.text import tokenize
-from bot.listeners import digest, gates, initiative_commands, nudges, review_commands, webhooks
+from bot.listeners import digest, gates, initiative_commands, nudges, outcomes, review_commands, webhooks
 from bot.listeners.middleware import RequestActor
 from bot.runtime import Runtime
 from bot.services.errors import DomainError, InvalidInput, NotFound
@@ -48,6 +48,9 @@ SUBCOMMANDS = SubcommandTable((
     review_commands.REJECT,
     initiative_commands.PAUSE,
     initiative_commands.RESUME,
+    outcomes.HOLD,
+    outcomes.RECYCLE,
+    outcomes.KILL,
     initiative_commands.RETIRE,
     initiative_commands.HISTORY,
     nudges.DELEGATE,

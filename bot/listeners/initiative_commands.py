@@ -12,6 +12,7 @@ from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import portfolio
 from bot.services.initiatives import service as initiatives
+from bot.services.outcomes import service as outcomes
 from bot.services.reviews import lifecycle
 from bot.services.validation import RISK_TIERS
 from bot.views import modals, replies
@@ -59,7 +60,7 @@ def list_(ctx: CommandContext, args: Arguments) -> Reply:
         if scope == "mine":
             query, label = {"owner": ctx.actor.user_id}, "you own or recorded"
         elif scope == "all":
-            query, label = {"statuses": ("active", "paused", "retired")}, "(all, retired too)"
+            query, label = {"statuses": ALL_STATUSES}, "(all, killed and retired too)"
         elif scope is not None:
             query, label = {"stage": catalog.stage(scope).id}, f"in {catalog.stage(scope).name}"
         found = initiatives.list_initiatives(session, audience=reader, limit=replies.LIST_LIMIT, **query)
@@ -68,6 +69,9 @@ def list_(ctx: CommandContext, args: Arguments) -> Reply:
 
 
 LIST = Subcommand("list", list_, usage=("/initiative list [<stage>|mine|all|stalled]",))
+
+
+ALL_STATUSES = ("active", "paused", "held", "retired", "killed")
 
 
 def show(ctx: CommandContext, args: Arguments) -> Reply:
@@ -96,28 +100,31 @@ OWNERS = Subcommand("owners", owners, usage=(
 ))
 
 
-PAUSE_RESUME_RETIRE_HELP = ("/initiative pause|resume <KEY> [reason]    /initiative retire <KEY> <reason>",)
+PAUSE_RESUME_HELP = ("/initiative pause|resume <KEY> [reason]   -> an owner's short stop; resume also ends a hold",)
 
 
 def pause(ctx: CommandContext, args: Arguments) -> Reply:
     return _change_status(ctx, args, lifecycle.pause, "paused", reason="optional")
 
 
-PAUSE = Subcommand("pause", pause, usage=("/initiative pause <KEY> [reason]",), help_lines=PAUSE_RESUME_RETIRE_HELP)
+PAUSE = Subcommand("pause", pause, usage=("/initiative pause <KEY> [reason]",), help_lines=PAUSE_RESUME_HELP)
 
 
 def resume(ctx: CommandContext, args: Arguments) -> Reply:
-    return _change_status(ctx, args, lifecycle.resume, "active again", reason="optional")
+    return _change_status(ctx, args, outcomes.resume, "active again", reason="optional")
 
 
-RESUME = Subcommand("resume", resume, usage=("/initiative resume <KEY> [reason]",), help_lines=())
+RESUME = Subcommand("resume", resume, usage=("/initiative resume <KEY> [reason]   -> ends a pause or a hold",),
+                    help_lines=())
 
 
 def retire(ctx: CommandContext, args: Arguments) -> Reply:
     return _change_status(ctx, args, lifecycle.retire, "retired", reason="required")
 
 
-RETIRE = Subcommand("retire", retire, usage=("/initiative retire <KEY> <reason>",), help_lines=())
+RETIRE = Subcommand("retire", retire, usage=(
+    "/initiative retire <KEY> <reason>   -> admins: for merges and duplicates (to stop one, kill it)",
+))
 
 
 def history(ctx: CommandContext, args: Arguments) -> Reply:

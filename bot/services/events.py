@@ -61,8 +61,17 @@ class StageChanged(DomainEvent):
 @dataclass(frozen=True)
 class StatusChanged(DomainEvent):
     initiative_id: int
-    status: str  # active | paused | retired
+    status: str  # active | paused | held | retired | killed
     reason: str
+
+
+@dataclass(frozen=True)
+class OutcomeDecided(DomainEvent):
+    """A hold, its extension, a recycle or a kill was decided (bot/services/outcomes)."""
+
+    initiative_id: int
+    outcome_id: int
+    what: str  # held | hold_extended | recycled | killed
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,16 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.services.digest.report import DigestReport, Median, Movement, StalledItem, WaitingItem
+from bot.services.digest.report import DigestReport, HoldDue, Median, Movement, StalledItem, WaitingItem
 from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, plain_date, slack_date
 
 MOVED_SHOWN = 5
 LIST_SHOWN = 8
 FULL_TEXT_COMMAND = "/initiative digest"
 STALLED_COMMAND = "/initiative list stalled"
-MOVED_TITLES = (("new", "New"), ("advanced", "Advanced"), ("sent_back", "Sent back"), ("paused", "Paused"),
-                ("retired", "Retired"))
+MOVED_TITLES = (("new", "New"), ("advanced", "Advanced"), ("sent_back", "Sent back"), ("recycled", "Recycled"),
+                ("paused", "Paused"), ("held", "On hold"), ("retired", "Retired"), ("killed", "Killed"))
+RESUME_COMMAND = "/initiative resume <KEY>"
 
 
 def title_of(report: DigestReport) -> str:
@@ -58,9 +59,10 @@ def digest_blocks(report: DigestReport) -> list[Block]:
                  f"digest `{mrkdwn(report.name, 64)}`"),
         _section("*Funnel* — active initiatives now (change since last week)"),
     ]
-    fields = [f"*{mrkdwn(row.stage_name, 60)}*\n{row.active}  {_change(row.change)}" for row in report.funnel]
+    fields = [f"*{mrkdwn(row.stage_name, 60)}*\n{row.active}  {_change(row.change)}{_recycled(row.recycled)}"
+              for row in report.funnel]
     blocks += [SectionBlock(fields=fields[i:i + 10]) for i in range(0, len(fields), 10)]
-    blocks.append(_context(_paused(report, mrkdwn)))
+    blocks.append(_context(_held_and_paused(report, mrkdwn)))
     blocks.append(DividerBlock())
     blocks.append(_section("*Moved this week*  " + " · ".join(
         f"{label} {len(getattr(report, kind))}" for kind, label in MOVED_TITLES)))
@@ -68,6 +70,9 @@ def digest_blocks(report: DigestReport) -> list[Block]:
         items: Sequence[Movement] = getattr(report, kind)
         if items:
             blocks.append(_section(_listing(f"*{label}*", items, MOVED_SHOWN, _movement_line, FULL_TEXT_COMMAND)))
+    if report.holds_due:
+        blocks.append(_section(_listing(f"*On hold past their revisit date* ({len(report.holds_due)})",
+                                        report.holds_due, LIST_SHOWN, _hold_due_line, RESUME_COMMAND)))
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
     blocks.append(_section(_listing(stalled_head, report.stalled, LIST_SHOWN, _stalled_line, STALLED_COMMAND)
@@ -108,6 +113,15 @@ def _section(text: str) -> SectionBlock:
 
 def _change(change: int) -> str:
     return f"(+{change})" if change > 0 else f"(-{-change})" if change < 0 else "(±0)"
+
+
+def _recycled(count: int) -> str:
+    return f", {count} recycled" if count else ""
+
+
+def _hold_due_line(item: HoldDue) -> str:
+    return (f"• {_initiative(item.key, item.title)} — in {mrkdwn(item.stage_name, 40)}, revisit was due "
+            f"{item.revisit_on.isoformat()}: {mrkdwn(item.reason, 160)}")
 
 
 def _listing(head: str, items: Sequence, shown: int, line: Callable, command: str) -> str:  # type: ignore[type-arg]
@@ -156,6 +170,18 @@ def _conversion(report: DigestReport) -> str:
     return f"{report.conversion.counted()} of the initiatives that entered Pilot reached Production."
 
 
+def _held_and_paused(report: DigestReport, name: Callable[[str, int], str]) -> str:
+    """The paused sentence, preceded, when something is on hold, by the two counts apart and where the holds are:
+    `On hold: 2 · Paused: 1. 2 initiatives are on hold, not counted above: 2 in Pilot. 1 paused initiative is…`"""
+    paused = _paused(report, name)
+    total = report.held_total
+    if not total:
+        return paused
+    where = ", ".join(f"{row.held} in {name(row.stage_name, 40)}" for row in report.funnel if row.held)
+    return (f"On hold: {total} · Paused: {report.paused_total}. {total} initiative{' is' if total == 1 else 's are'} "
+            f"on hold, not counted above: {where}. {paused}")
+
+
 def _paused(report: DigestReport, name: Callable[[str, int], str]) -> str:
     """`2 paused initiatives are not counted above: 1 in Idea, 1 in Pilot.`"""
     total = report.paused_total
@@ -163,7 +189,6 @@ def _paused(report: DigestReport, name: Callable[[str, int], str]) -> str:
         return "No initiative is paused."
     where = ", ".join(f"{row.paused} in {name(row.stage_name, 40)}" for row in report.funnel if row.paused)
     return f"{total} paused initiative{' is' if total == 1 else 's are'} not counted above: {where}."
-
 
 def _medians(medians: dict[str, Median], counted: str) -> str:
     """`Pilot: 12 days (4 stays)` per line; `Pilot: none yet` without data."""
@@ -192,13 +217,17 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
                               f"digest {report.name}", "", "FUNNEL (active now, change since last week)"]
     width = max((len(row.stage_name) for row in report.funnel), default=5)
     for row in report.funnel:
-        out.append(f"  {row.stage_name:<{width}}  {row.active:>5}  {_change(row.change)}")
-    out.append("  " + _paused(report, lambda name, _limit: name))
+        out.append(f"  {row.stage_name:<{width}}  {row.active:>5}  {_change(row.change)}{_recycled(row.recycled)}")
+    out.append("  " + _held_and_paused(report, lambda name, _limit: name))
     out += ["", "MOVED THIS WEEK"]
     for kind, label in MOVED_TITLES:
         items: Sequence[Movement] = getattr(report, kind)
         out.append(f"  {label} ({len(items)})")
         out += _plain(items, shown, lambda m: f"{m.key} {m.title} — {m.detail} ({when(m.at)})")
+    if report.holds_due:
+        out += ["", f"ON HOLD PAST THEIR REVISIT DATE ({len(report.holds_due)})"]
+        out += _plain(report.holds_due, shown, lambda h: f"{h.key} {h.title} — in {h.stage_name}, revisit was due "
+                                                         f"{h.revisit_on.isoformat()}: {h.reason}")
     out += ["", f"STALLED ({len(report.stalled)})"]
     out += _plain(report.stalled, shown, lambda s: f"{s.key} {s.title} — {s.days_in_stage} days in {s.stage_name} "
                                                    f"(threshold {s.threshold})", more=STALLED_COMMAND)

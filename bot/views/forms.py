@@ -117,6 +117,28 @@ def read_reason(values: StateValues) -> str:
     return _text(values, ids.REASON_BLOCK)
 
 
+@dataclass(frozen=True)
+class KillAnswers:
+    rationale: str
+    lessons: str
+
+
+def read_kill(values: StateValues) -> KillAnswers:
+    return KillAnswers(rationale=_text(values, ids.RATIONALE_BLOCK), lessons=_text(values, ids.LESSONS_BLOCK))
+
+
+def read_revisit_date(values: StateValues) -> str:
+    """The date picked in the Extend hold modal, as YYYY-MM-DD ("" if none)."""
+    return str(_action(values, ids.REVISIT_BLOCK).get("selected_date") or "")
+
+
+def outcome_errors(error: InvalidInput, values: StateValues) -> dict[str, str]:
+    """Under the input named after the refused argument (the Kill and Extend hold modals' block ids are the
+    outcome services' argument names), else under the first input."""
+    block = error.field if error.field in values else next(iter(values), ids.REASON_BLOCK)
+    return {block: str(error)}
+
+
 def _chosen(values: StateValues, block_id: str) -> list[str]:
     """The values of a multi-select's chosen options."""
     return [str(option.get("value")) for option in _action(values, block_id).get("selected_options") or []]

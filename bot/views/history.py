@@ -91,6 +91,24 @@ def _moved_by_gate_change(e: _Event) -> str:
     return f"{e.key} moved from {e.stage(e.before)} to {e.stage(e.after)}, as the gate definitions changed"
 
 
+def _held(e: _Event) -> str:
+    return f"{e.who} put {e.key} on hold until {escape(str(e.after.get('revisit_on') or '?'))}"
+
+
+def _hold_extended(e: _Event) -> str:
+    return f"{e.who} extended the hold of {e.key} to {escape(str(e.after.get('revisit_on') or '?'))}"
+
+
+def _recycled(e: _Event) -> str:
+    return f"{e.who} recycled {e.key} from {e.stage(e.before)} to {e.stage(e.after)}"
+
+
+def _killed(e: _Event) -> str:
+    lessons = e.after.get("lessons")
+    learned = f" (what we learned: “{mrkdwn(lessons, 300)}”)" if isinstance(lessons, str) and lessons else ""
+    return f"{e.who} killed {e.key}{learned}"
+
+
 def _status(verb: str) -> Callable[[_Event], str]:
     return lambda e: f"{e.who} {verb} {e.key}"
 
@@ -98,7 +116,8 @@ def _status(verb: str) -> Callable[[_Event], str]:
 # What the person said, quoted after the sentence: the field of the event's `after` that holds it.
 _SAID = {"signoff.approved": "comment", "signoff.waived": "comment", "signoff.changes_requested": "comment",
          "review.cancelled": "reason", "stage.moved_by_admin": "reason", "initiative.paused": "reason",
-         "initiative.retired": "reason"}
+         "initiative.retired": "reason", "initiative.held": "reason", "initiative.hold_extended": "reason",
+         "initiative.recycled": "reason", "initiative.killed": "reason"}
 _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.created": _created,
     "initiative.edited": _edited,
@@ -114,6 +133,10 @@ _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.paused": _status("paused"),
     "initiative.active": _status("resumed"),
     "initiative.retired": _status("retired"),
+    "initiative.held": _held,
+    "initiative.hold_extended": _hold_extended,
+    "initiative.recycled": _recycled,
+    "initiative.killed": _killed,
 }
 
 

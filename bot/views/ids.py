@@ -24,6 +24,10 @@ DECISION_RECORD = "audit.decision_record"
 SNOOZE_BLOCK = "nudge.snooze"
 SNOOZE_ONE_DAY = "nudge.snooze_1d"
 SNOOZE_UNTIL_MONDAY = "nudge.snooze_monday"
+# Buttons on a hold's revisit prompt (bot/views/outcomes.py): value = initiative key.
+HOLD_RESUME = "hold.resume"
+HOLD_EXTEND = "hold.extend"
+HOLD_KILL = "hold.kill"
 
 # Modal callback ids.
 NEW_INITIATIVE_MODAL = "initiative.new"
@@ -32,6 +36,8 @@ REQUEST_CHANGES_MODAL = "signoff.request_changes"
 NOTICE_MODAL = "notice"
 DECISION_RECORD_MODAL = "audit.decision_record"
 INITIATIVE_MODAL = "initiative.card"
+KILL_MODAL = "outcome.kill"
+EXTEND_HOLD_MODAL = "outcome.extend_hold"
 
 # Input blocks of the New initiative modal: block id -> action id is always VALUE.
 VALUE = "value"
@@ -47,6 +53,12 @@ WAIVE_REASON_BLOCK = "waive_reason"
 COMMENT_BLOCK = "comment"
 EVIDENCE_BLOCK = "evidence"
 REASON_BLOCK = "reason"
+
+# Input blocks of the Kill and Extend hold modals (action VALUE), named after the service's arguments so that a
+# refusal shows under its input.
+RATIONALE_BLOCK = "rationale"
+LESSONS_BLOCK = "lessons"
+REVISIT_BLOCK = "revisit_on"
 
 
 class StaleForm(InvalidInput):
@@ -83,6 +95,38 @@ def decode_modal_context(private_metadata: str | None) -> SignOffModalContext:
     if isinstance(data["sign_off_id"], bool) or context.sign_off_id <= 0:
         raise StaleForm("This form is out of date; open it again from the sign-off message.")
     return context
+
+
+@dataclass(frozen=True)
+class InitiativeModalContext:
+    """What a Kill or Extend hold modal carries: the initiative it decides about."""
+
+    key: str
+
+
+def initiative_key_value(key: str) -> str:
+    return key
+
+
+def decode_initiative_key(value: str | None) -> str:
+    """A key this bot put into a button or a modal (`AI-12`)."""
+    text = value or ""
+    number = text.removeprefix("AI-")
+    if not text.startswith("AI-") or not number.isascii() or not number.isdigit() or len(number) > 12:
+        raise StaleForm("That button is not one of this bot's buttons; use `/initiative show <KEY>`.")
+    return text
+
+
+def encode_initiative_context(context: InitiativeModalContext) -> str:
+    return json.dumps(asdict(context), separators=(",", ":"))
+
+
+def decode_initiative_context(private_metadata: str | None) -> InitiativeModalContext:
+    try:
+        key = json.loads(private_metadata or "")["key"]
+    except (ValueError, TypeError, KeyError):
+        raise StaleForm("This form is out of date; run the command again.") from None
+    return InitiativeModalContext(key=decode_initiative_key(key if isinstance(key, str) else None))
 
 
 def checklist_block_id(group: int) -> str:

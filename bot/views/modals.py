@@ -43,7 +43,7 @@ from bot.views.blocks import context, finish, section
 from bot.views.messages import AUTOMATIC_OUTCOMES, SignOffCard
 from bot.views.replies import initiative_card_blocks
 from bot.views.text import PLAIN_MAX, clip, escape_keeping_mentions, mrkdwn
-from storage.models import GateReview, Initiative, SignOff
+from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff
 
 CHECKBOX_GROUP = 10  # Slack's limit of options in one checkbox group
 TITLE_MAX = 24  # modal titles
@@ -137,10 +137,10 @@ def _options(items: Sequence[ChecklistItem]) -> list[Option]:
 
 def initiative_card(initiative: Initiative, *, owners: Mapping[str, str], catalog: GateCatalog,
                     review: GateReview | None, sign_offs: Sequence[SignOff], deadlines: Mapping[int, datetime],
-                    reader_zone: ZoneInfo | None) -> dict[str, Any]:
+                    reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None) -> dict[str, Any]:
     """The initiative's card, read-only, where "View initiative" on a sign-off DM opens it."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
-                                    deadlines=deadlines, reader_zone=reader_zone)
+                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing)
     return _modal(ids.INITIATIVE_MODAL, f"Initiative {initiative.key}", blocks, close="Close")
 
 

@@ -13,6 +13,7 @@ from bot.services.gates.catalog import GateCatalog
 from bot.views import ids
 from bot.views.blocks import context, divider, fields, finish, header, more_line, section
 from bot.views.history import event_sentence
+from bot.views.outcomes import day
 from bot.views.text import (
     channel_link,
     clip,
@@ -22,7 +23,7 @@ from bot.views.text import (
     mrkdwn,
     slack_date,
 )
-from storage.models import AuditEvent, GateReview, Initiative, SignOff
+from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff
 
 # The one sentence for a failure that is ours, not the person's; never a stack trace.
 SOMETHING_WENT_WRONG = "Something went wrong on our side and nothing was changed; please try again in a minute."
@@ -93,12 +94,13 @@ def initiative_card(
     deadlines: Mapping[int, datetime],
     reader_zone: ZoneInfo | None,
     shared_by: str | None = None,
+    standing: InitiativeOutcome | None = None,
 ) -> Reply:
     """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts. `deadlines`:
     each pending sign-off's (bot.services.reviews.deadlines); `reader_zone`: the zone the fallbacks of its times
     are given in (the reader's, when known; else UTC)."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
-                                    deadlines=deadlines, reader_zone=reader_zone)
+                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing)
     if shared_by is None:
         blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
                                                            value=initiative.key)]))
@@ -118,8 +120,10 @@ def initiative_card_blocks(
     sign_offs: Sequence[SignOff],
     deadlines: Mapping[int, datetime],
     reader_zone: ZoneInfo | None,
+    standing: InitiativeOutcome | None = None,
 ) -> list[Block]:
-    """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal."""
+    """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal.
+    `standing`: the hold or kill behind a `held` or `killed` status, shown with it."""
     stage = stage_name(catalog, initiative.stage)
     kpi = " ".join(filter(None, [
         mrkdwn(initiative.kpi_name, 200),
@@ -132,8 +136,7 @@ def initiative_card_blocks(
     blocks.append(fields([
         ("Stage", f"{escape(stage)} since "
                   f"{slack_date(initiative.stage_entered_at, zone=reader_zone, fmt='{date_short_pretty}')}"),
-        ("Status", initiative.status + (f": {mrkdwn(initiative.retired_reason, 500)}"
-                                        if initiative.retired_reason else "")),
+        ("Status", _status(initiative, standing)),
         ("Risk tier", initiative.risk_tier),
         ("KPI", kpi),
         ("Team", mrkdwn(initiative.business_unit, 100) or "—"),
@@ -179,6 +182,14 @@ def history_reply(initiative: Initiative, events: Sequence[AuditEvent], catalog:
     text = f"History of {initiative.key}: {len(events)} change{'s' if len(events) != 1 else ''}, the last: " + (
         lines[-1] if lines else "none")
     return Reply(text=text if lines else f"{initiative.key} has no history yet.", blocks=finish(blocks, "message"))
+
+
+def _status(initiative: Initiative, standing: InitiativeOutcome | None) -> str:
+    if standing is not None and standing.kind == "hold" and standing.revisit_on:
+        return f"on hold until {day(standing.revisit_on)}: {mrkdwn(standing.reason, 500)}"
+    if standing is not None and standing.kind == "kill":
+        return f"killed: {mrkdwn(standing.reason, 500)}"
+    return initiative.status + (f": {mrkdwn(initiative.retired_reason, 500)}" if initiative.retired_reason else "")
 
 
 def stage_name(catalog: GateCatalog, stage_id: str) -> str:

@@ -22,6 +22,7 @@ from storage.models.integrations import AutomaticCheck, EvidenceCheck, WebhookDe
 from storage.models.messages import SlackMessage
 from storage.models.nudges import Delegation, NudgeLog, NudgeSnooze, UserProfile
 from storage.models.outbox import OutboxMessage, SlackRateLimit
+from storage.models.outcomes import HoldRevisitPrompt, InitiativeOutcome
 from storage.models.slack_events import SlackEventReceipt
 
 __all__ = [
@@ -37,7 +38,9 @@ __all__ = [
     "EvidenceCheck",
     "GateDefinitionVersion",
     "GateReview",
+    "HoldRevisitPrompt",
     "Initiative",
+    "InitiativeOutcome",
     "NudgeLog",
     "NudgeSnooze",
     "OutboxMessage",

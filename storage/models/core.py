@@ -67,7 +67,9 @@ class Initiative(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("team_id", "number", name="uq_initiative_key"),
         CheckConstraint("risk_tier IN ('low', 'medium', 'high')", name="ck_initiative_risk_tier"),
-        CheckConstraint("status IN ('active', 'paused', 'retired')", name="ck_initiative_status"),
+        # paused: an owner's short stop; held: the sponsor's "not now", until a revisit date; killed: stopped for
+        # good with a rationale (bot/services/outcomes); retired: an admin's close for merges and duplicates.
+        CheckConstraint("status IN ('active', 'paused', 'held', 'retired', 'killed')", name="ck_initiative_status"),
         CheckConstraint(
             "(status = 'retired') = (retired_reason IS NOT NULL)", name="ck_initiative_retired_reason"
         ),

@@ -33,7 +33,11 @@ GRAMMAR = """\
 /initiative submit <KEY>             -> opens the review of the next gate
 /initiative approve <KEY> [comment]  -> opens the checklist modal for the caller's pending sign-off(s)
 /initiative reject <KEY> <reason>    -> requests changes on the open review at once
-/initiative pause|resume <KEY> [reason]    /initiative retire <KEY> <reason>
+/initiative pause|resume <KEY> [reason]   -> an owner's short stop; resume also ends a hold
+/initiative hold <KEY> until YYYY-MM-DD <reason>   -> sponsor/admins: on hold; the sponsor is asked that day
+/initiative recycle <KEY> to <stage> <what must be redone>   -> back to an earlier stage
+/initiative kill <KEY> [rationale]   -> sponsor/admins: opens the Kill modal (rationale, what we learned)
+/initiative retire <KEY> <reason>   -> admins: for merges and duplicates (to stop one, kill it)
 /initiative history <KEY>"""
 
 OWNERS = "business=<@UMARIA|maria> data=<@UDEV> eng=<@UERIN|erin>"

@@ -35,11 +35,13 @@ PERSON_ID_COLUMNS: tuple[tuple[str, str], ...] = (
     ("stage_transition", "actor"), ("gate_definition_version", "created_by"),
     ("app_admin", "user_id"), ("app_admin", "added_by"), ("digest", "created_by"), ("user_profile", "user_id"),
     ("nudge_log", "recipient"), ("nudge_snooze", "user_id"), ("delegation", "owner"), ("delegation", "delegate"),
+    ("initiative_outcome", "decided_by"), ("initiative_outcome", "ended_by"), ("hold_revisit_prompt", "recipient"),
 )
 # Free text in which a person may be mentioned (`<@U123>`); only the mention is replaced.
 PERSON_TEXT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("sign_off", "comment"), ("gate_review", "close_reason"), ("stage_transition", "reason"),
     ("initiative", "description"), ("initiative", "problem"), ("initiative", "retired_reason"),
+    ("initiative_outcome", "reason"), ("initiative_outcome", "lessons"),
 )
 _BATCH = 1000
 

@@ -1,9 +1,10 @@
 """Load what the digest needs with a fixed number of queries, whatever the portfolio's size.
 
 Eight SELECTs (plus platform's failed-outbox query, made by the caller): the newest gate definition, initiatives,
-stage transitions, status changes from the audit trail, gate reviews, sign-offs pending at as_of, and the
-sign-offs decided in the year. Only the columns used are read, as plain Core rows (no ORM objects), iterated
-rather than fetched all at once (holding ~60,000 rows makes CPython's cyclic GC rescan them: slower, measured);
+stage transitions, status changes (and recycles) from the audit trail, gate reviews, sign-offs pending at as_of,
+the sign-offs decided in the year, and the holds open at as_of. Only the columns used are read, as plain Core rows
+(no ORM objects), iterated rather than fetched all at once (holding ~60,000 rows makes CPython's cyclic GC rescan
+them: slower, measured);
 everything else happens in pure functions (`metrics.py`).
 """
 
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -24,7 +25,7 @@ from bot.services.business_days import WorkCalendar
 from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from bot.services.reviews.deadlines import work_calendar
-from storage.models import AuditEvent, GateReview, Initiative, SignOff, StageTransition
+from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff, StageTransition
 
 
 def _from_sqlite_text(value: str | None) -> datetime | None:
@@ -56,7 +57,10 @@ def _instant(column: Any, name: str) -> Any:
 
 
 # Audit actions that change an initiative's status, and the status each one sets.
-STATUS_ACTIONS = {"initiative.paused": "paused", "initiative.active": "active", "initiative.retired": "retired"}
+STATUS_ACTIONS = {"initiative.paused": "paused", "initiative.active": "active", "initiative.retired": "retired",
+                  "initiative.held": "held", "initiative.killed": "killed"}
+# The audit action of a recycle: the stage transition it caused points at it (`audit_event_id`).
+RECYCLED = "initiative.recycled"
 LOOKBACK = timedelta(days=365)
 # Decisions that count for turnaround: the role's owner answered (a waiver is an admin's, a cancel nobody's).
 TURNAROUND_STATES = ("approved", "changes_requested")
@@ -68,11 +72,21 @@ class Transition(NamedTuple):
     to_stage: str
     review_id: int | None
     reason: str
+    audit_event_id: int | None = None
 
 
 class StatusChange(NamedTuple):
     at: datetime
     status: str
+    reason: str
+    lessons: str = ""  # a kill's "what we learned"
+
+
+class Hold(NamedTuple):
+    """A hold open at as_of (its revisit date as it stands now: an extension moves it)."""
+
+    initiative_id: int
+    revisit_on: date
     reason: str
 
 
@@ -132,6 +146,8 @@ class DigestData:
     # timedeltas: 26,000 row objects would stay tracked by the cyclic GC (named tuples are never untracked).
     turnarounds: dict[str, list[timedelta]]
     calendar: WorkCalendar  # the pending sign-offs' deadlines: their assignees' zones, the workspace's holidays
+    recycles: frozenset[int] = frozenset()  # audit event ids of recycles (RECYCLED)
+    holds: list[Hold] = field(default_factory=list)
 
 
 def load_digest_data(
@@ -157,25 +173,31 @@ def load_digest_data(
         if wanted_unit and row[4].strip().lower() != wanted_unit:
             continue
         initiatives[row[0]] = InitiativeHistory(id=row[0], key=f"AI-{row[1]}", title=row[2])
-    for initiative_id, at, from_stage, to_stage, review_id, reason in connection.execute(
+    for initiative_id, at, from_stage, to_stage, review_id, reason, audit_event_id in connection.execute(
         select(StageTransition.initiative_id, _instant(StageTransition.at, "at"), StageTransition.from_stage,
-               StageTransition.to_stage, StageTransition.review_id, StageTransition.reason)
+               StageTransition.to_stage, StageTransition.review_id, StageTransition.reason,
+               StageTransition.audit_event_id)
         .where(StageTransition.team_id == team_id, col(StageTransition.at) <= as_of)
         .order_by(col(StageTransition.at))
     ):
         if history := initiatives.get(initiative_id):
-            history.transitions.append(Transition(at, from_stage, to_stage, review_id, reason))
+            history.transitions.append(Transition(at, from_stage, to_stage, review_id, reason, audit_event_id))
     # Sorted here rather than by ORDER BY, which made SQLite walk the (team_id, at) index through every audit
     # event instead of the (team_id, action, at) one through the status changes only.
     status_rows = connection.execute(
         select(AuditEvent.initiative_id, _instant(AuditEvent.at, "at"), AuditEvent.id, AuditEvent.action,
                AuditEvent.after)
-        .where(AuditEvent.team_id == team_id, col(AuditEvent.action).in_(STATUS_ACTIONS),
+        .where(AuditEvent.team_id == team_id, col(AuditEvent.action).in_([*STATUS_ACTIONS, RECYCLED]),
                col(AuditEvent.at) <= as_of)
     ).all()
-    for initiative_id, at, _, action, after in sorted(status_rows, key=lambda row: (row[1], row[2])):
-        if history := initiatives.get(initiative_id):
-            history.statuses.append(StatusChange(at, STATUS_ACTIONS[action], str((after or {}).get("reason") or "")))
+    recycles: set[int] = set()
+    for initiative_id, at, event_id, action, after in sorted(status_rows, key=lambda row: (row[1], row[2])):
+        if action == RECYCLED:
+            recycles.add(event_id)
+        elif history := initiatives.get(initiative_id):
+            after = after or {}
+            history.statuses.append(StatusChange(at, STATUS_ACTIONS[action], str(after.get("reason") or ""),
+                                                 str(after.get("lessons") or "")))
     in_digest = _reviews_open(team_id, after=since, until=as_of)
     reviews = {
         row[0]: Review(*row)
@@ -212,10 +234,20 @@ def load_digest_data(
     ):
         if initiative_id in initiatives:
             turnarounds.setdefault(role, []).append(decided_at - requested_at)
+    holds = [
+        Hold(initiative_id, revisit_on, reason)
+        for initiative_id, revisit_on, reason in connection.execute(
+            select(InitiativeOutcome.initiative_id, InitiativeOutcome.revisit_on, InitiativeOutcome.reason)
+            .where(InitiativeOutcome.team_id == team_id, InitiativeOutcome.kind == "hold",
+                   col(InitiativeOutcome.decided_at) <= as_of,
+                   or_(col(InitiativeOutcome.ended_at).is_(None), col(InitiativeOutcome.ended_at) > as_of))
+        )
+        if initiative_id in initiatives
+    ]
     calendar = work_calendar(session, team_id=team_id, default_zone=default_zone,
                              people={sign_off.assignee for sign_off in pending})
     return DigestData(catalog=catalog, initiatives=initiatives, reviews=reviews, pending=pending,
-                      turnarounds=turnarounds, calendar=calendar)
+                      turnarounds=turnarounds, calendar=calendar, recycles=frozenset(recycles), holds=holds)
 
 
 def _reviews_open(team_id: str, *, after: datetime, until: datetime) -> Any:

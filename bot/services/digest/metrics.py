@@ -12,7 +12,16 @@ from zoneinfo import ZoneInfo
 
 from bot.services.business_days import local_date
 from bot.services.digest.history import LOOKBACK, DigestData, InitiativeHistory
-from bot.services.digest.report import Conversion, FunnelRow, Median, Movement, StalledItem, Trend, WaitingItem
+from bot.services.digest.report import (
+    Conversion,
+    FunnelRow,
+    HoldDue,
+    Median,
+    Movement,
+    StalledItem,
+    Trend,
+    WaitingItem,
+)
 from bot.services.digest.schedule import Window
 from bot.services.gates.catalog import GateCatalog, Stage
 from bot.services.initiatives.portfolio import is_stalled
@@ -82,11 +91,37 @@ def counts_over_time(histories: Iterable[InitiativeHistory], moments: Iterable[d
 
 def funnel(data: DigestData, window: Window, counts: dict[datetime, Counts]) -> tuple[FunnelRow, ...]:
     now, before = counts[window.end], counts[window.start]
+    recycled = recycled_into(data, window)
     return tuple(
         FunnelRow(stage.id, stage.name, now.get((stage.id, "active"), 0), before.get((stage.id, "active"), 0),
-                  now.get((stage.id, "paused"), 0))
+                  now.get((stage.id, "paused"), 0), now.get((stage.id, "held"), 0), recycled.get(stage.id, 0))
         for stage in data.catalog.stages
     )
+
+
+def recycled_into(data: DigestData, window: Window) -> dict[str, int]:
+    """Per stage: initiatives a recycle sent back into it during the week that are still there and active at
+    as_of. They are part of its change, as returns rather than new entries."""
+    found: dict[str, int] = defaultdict(int)
+    for history in data.initiatives.values():
+        last = history.stage_at(window.end)
+        if (last is not None and last.audit_event_id in data.recycles and _in_window(last.at, window)
+                and history.status_at(window.end) == "active"):
+            found[last.to_stage] += 1
+    return found
+
+
+def holds_due(data: DigestData, window: Window) -> tuple[HoldDue, ...]:
+    """Holds open at as_of whose revisit date is before as_of's local date; the longest overdue first."""
+    today = local_date(window.end, window.zone)
+    items = []
+    for hold in data.holds:
+        history = data.initiatives[hold.initiative_id]
+        if hold.revisit_on < today and history.status_at(window.end) == "held":
+            where = history.stage_at(window.end)
+            items.append(HoldDue(history.key, history.title, stage_name(catalog=data.catalog,
+                                 stage_id=where.to_stage if where else None), hold.revisit_on, hold.reason))
+    return tuple(sorted(items, key=lambda item: (item.revisit_on, item.key)))
 
 
 def _in_window(moment: datetime | None, window: Window) -> bool:
@@ -94,10 +129,12 @@ def _in_window(moment: datetime | None, window: Window) -> bool:
 
 
 def moved(data: DigestData, window: Window) -> dict[str, tuple[Movement, ...]]:
-    """New, advanced (with the gate), sent back, paused and retired during the window, each oldest first."""
+    """New, advanced (with the gate), sent back, recycled, paused, held, retired and killed during the window,
+    each oldest first."""
     catalog = data.catalog
     order = {stage.id: index for index, stage in enumerate(catalog.stages)}
-    lists: dict[str, list[Movement]] = {"new": [], "advanced": [], "sent_back": [], "paused": [], "retired": []}
+    lists: dict[str, list[Movement]] = {kind: [] for kind in ("new", "advanced", "sent_back", "recycled", "paused",
+                                                              "held", "retired", "killed")}
     for history in data.initiatives.values():
         for t in history.transitions:
             if not _in_window(t.at, window):
@@ -108,16 +145,19 @@ def moved(data: DigestData, window: Window) -> dict[str, tuple[Movement, ...]]:
                 continue
             path = f"{stage_name(catalog, t.from_stage)} → {to_name}"
             review = data.reviews.get(t.review_id) if t.review_id else None
-            if order.get(t.to_stage, -1) > order.get(t.from_stage, -1):
+            if t.audit_event_id in data.recycles:
+                lists["recycled"].append(_movement(history, t.at, f"{path}: {t.reason.removeprefix('recycled: ')}"))
+            elif order.get(t.to_stage, -1) > order.get(t.from_stage, -1):
                 how = f"through {gate_name(catalog, review.gate_slug)}" if review else f"by an admin: {t.reason}"
                 lists["advanced"].append(_movement(history, t.at, f"{path} {how}"))
             else:
                 lists["sent_back"].append(_movement(history, t.at, f"{path}: {t.reason}"))
         for change in history.statuses:
-            if _in_window(change.at, window) and change.status in ("paused", "retired"):
+            if _in_window(change.at, window) and change.status in ("paused", "held", "retired", "killed"):
                 where = history.stage_at(change.at)
                 detail = f"in {stage_name(catalog, where.to_stage if where else None)}"
                 detail += f": {change.reason}" if change.reason else ""
+                detail += f" — learned: {change.lessons}" if change.lessons else ""
                 lists[change.status].append(_movement(history, change.at, detail))
     for review in data.reviews.values():
         if review.state == "changes_requested" and _in_window(review.closed_at, window):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 from bot.services.webhooks.evidence import BrokenLink
 
@@ -15,6 +15,8 @@ class FunnelRow:
     active: int
     active_last_week: int
     paused: int
+    held: int = 0  # on hold: the sponsor's "not now", counted apart from the owners' pauses
+    recycled: int = 0  # of the active ones, sent back into this stage by a recycle this week (not new entries)
 
     @property
     def change(self) -> int:
@@ -38,6 +40,17 @@ class StalledItem:
     stage_name: str
     days_in_stage: int
     threshold: int
+
+
+@dataclass(frozen=True)
+class HoldDue:
+    """An initiative on hold whose revisit date has passed: its sponsor has a decision to make."""
+
+    key: str
+    title: str
+    stage_name: str
+    revisit_on: date
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -115,7 +128,15 @@ class DigestReport:
     median_days_in_stage: dict[str, Median]  # stage name -> median
     median_turnaround_by_role: dict[str, Median]  # role name -> median, in days
     trend: Trend
+    recycled: tuple[Movement, ...] = ()
+    held: tuple[Movement, ...] = ()
+    killed: tuple[Movement, ...] = ()  # with the rationale and what was learned
+    holds_due: tuple[HoldDue, ...] = ()
 
     @property
     def paused_total(self) -> int:
         return sum(row.paused for row in self.funnel)
+
+    @property
+    def held_total(self) -> int:
+        return sum(row.held for row in self.funnel)

@@ -56,6 +56,10 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         median_days_in_stage=metrics.median_days_in_stage(data, window),
         median_turnaround_by_role=metrics.median_turnaround_by_role(data),
         trend=metrics.trend(data, points, counts),
+        recycled=moved["recycled"],
+        held=moved["held"],
+        killed=moved["killed"],
+        holds_due=metrics.holds_due(data, window),
     )
 
 

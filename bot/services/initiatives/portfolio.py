@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 from bot.services.access.visibility import Audience, visible_to
 from bot.services.gates.catalog import Stage
 from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives.service import IN_PROGRESS
 from storage.models import Initiative
 
 
@@ -43,11 +44,11 @@ def is_stalled(initiative: Initiative, stage: Stage, now: datetime) -> bool:
 
 
 def portfolio_by_stage(session: Session, *, audience: Audience, now: datetime) -> list[StageColumn]:
-    """Active and paused initiatives the audience may see, grouped by stage in the catalog's order."""
+    """Active, paused and held initiatives the audience may see, grouped by stage in the catalog's order."""
     catalog = catalog_for(session, team_id=audience.team_id)
     initiatives = session.exec(
         select(Initiative)
-        .where(visible_to(audience), col(Initiative.status).in_(("active", "paused")))
+        .where(visible_to(audience), col(Initiative.status).in_(IN_PROGRESS))
         .order_by(col(Initiative.number))
     ).all()
     columns = []

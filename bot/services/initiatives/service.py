@@ -42,6 +42,8 @@ from storage.models import (
 )
 from storage.types import utcnow
 
+# What lists show unless asked for all: not the killed and retired.
+IN_PROGRESS = ("active", "paused", "held")
 EDITABLE_FIELDS = ("title", "description", "problem", "kpi_name", "kpi_baseline", "kpi_target", "channel_id",
                    "business_unit", "tags", "risk_tier")
 
@@ -184,8 +186,8 @@ def assign_owners(
 ) -> OwnersChanged | None:
     """Assign or reassign roles. A pending sign-off of a reassigned role moves to the new owner."""
     require_manager(session, actor=actor, initiative=initiative, doing="change its owners")
-    if initiative.status == "retired":
-        raise Conflict(f"{initiative.key} is retired; its owners can no longer change.")
+    if initiative.status in ("retired", "killed"):
+        raise Conflict(f"{initiative.key} is {initiative.status}; its owners can no longer change.")
     catalog = catalog_for(session, team_id=initiative.team_id)
     owners = _checked_owners(owners, known_roles=catalog.roles.keys())
     if not owners:
@@ -294,7 +296,7 @@ def list_initiatives(
     audience: Audience,
     stage: str | None = None,
     owner: str | None = None,
-    statuses: Sequence[str] = ("active", "paused"),
+    statuses: Sequence[str] = IN_PROGRESS,
     limit: int | None = None,
 ) -> list[Initiative]:
     """The initiatives the audience may see, with the given statuses, in a stage or owned/recorded by someone."""
@@ -311,7 +313,7 @@ def count_initiatives(
     audience: Audience,
     stage: str | None = None,
     owner: str | None = None,
-    statuses: Sequence[str] = ("active", "paused"),
+    statuses: Sequence[str] = IN_PROGRESS,
 ) -> int:
     """How many initiatives `list_initiatives` would return without a limit (for "and N more")."""
     query = _initiatives_where(select(func.count()).select_from(Initiative), audience=audience, stage=stage,

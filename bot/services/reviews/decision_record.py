@@ -18,7 +18,7 @@ from bot.services.audit.identity import Directory, load_directory
 from bot.services.gates.catalog import ChecklistItem, GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import get_initiative
-from storage.models import GateReview, Initiative, SignOff, StageTransition
+from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff, StageTransition
 
 OUTCOMES = {"passed": "passed", "changes_requested": "failed (changes requested)", "cancelled": "cancelled",
             "open": "in review"}
@@ -29,6 +29,7 @@ class Snapshot:
     initiative: Initiative
     reviews: list[tuple[GateReview, list[SignOff]]]
     transitions: list[StageTransition]
+    outcomes: list[InitiativeOutcome]
     catalogs: dict[int, GateCatalog]  # by definition version: each review's pinned one, and the newest
     current_version: int
     directory: Directory
@@ -85,6 +86,22 @@ class StageChange:
 
 
 @dataclass(frozen=True)
+class OutcomeRecord:
+    """A hold, recycle or kill: who decided, why, and (a kill) what was learned."""
+
+    kind: str  # hold | recycle | kill
+    decided_at: str
+    decided_by: str
+    decided_by_name: str
+    stage: str
+    to_stage: str | None
+    reason: str
+    lessons: str
+    revisit_on: str | None
+    ended_at: str | None
+
+
+@dataclass(frozen=True)
 class DecisionRecord:
     key: str
     title: str
@@ -96,6 +113,7 @@ class DecisionRecord:
     stage_history: list[StageChange]
     chain_verifies: bool
     chain_summary: str
+    outcomes: list[OutcomeRecord]
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -118,9 +136,12 @@ def load_snapshot(session: Session, *, audience: Audience, key: str) -> Snapshot
         catalogs[version] = catalog_for(session, team_id=team_id, version=version)
     transitions = list(session.exec(select(StageTransition).where(StageTransition.initiative_id == initiative.id)
                                     .order_by(col(StageTransition.at))))
+    # Read here rather than through bot.services.outcomes, which sits above reviews.
+    outcomes = list(session.exec(select(InitiativeOutcome).where(InitiativeOutcome.initiative_id == initiative.id)
+                                 .order_by(col(InitiativeOutcome.decided_at), col(InitiativeOutcome.id))))
     connection = session.connection()
     return Snapshot(initiative=initiative, reviews=[(r, sign_offs[r.id]) for r in reviews],  # type: ignore[index]
-                    transitions=transitions, catalogs=catalogs, current_version=current.version,
+                    transitions=transitions, outcomes=outcomes, catalogs=catalogs, current_version=current.version,
                     directory=load_directory(connection, team_id=team_id),
                     chain=verify_chain(connection, team_id=team_id))
 
@@ -142,6 +163,14 @@ def build_decision_record(snapshot: Snapshot) -> DecisionRecord:
                        for t in snapshot.transitions],
         chain_verifies=snapshot.chain.ok,
         chain_summary=snapshot.chain.describe(),
+        outcomes=[OutcomeRecord(kind=o.kind, decided_at=_iso(o.decided_at), decided_by=o.decided_by,
+                                decided_by_name=names.name(o.decided_by, o.decided_at),
+                                stage=_stage_name(current, o.stage),
+                                to_stage=_stage_name(current, o.to_stage) if o.to_stage else None,
+                                reason=o.reason, lessons=o.lessons,
+                                revisit_on=o.revisit_on.isoformat() if o.revisit_on else None,
+                                ended_at=_iso(o.ended_at) if o.ended_at else None)
+                  for o in snapshot.outcomes],
     )
 
 
@@ -211,11 +240,26 @@ def render_markdown(record: DecisionRecord) -> str:
         ]
         for signature in gate.signatures:
             lines += _signature_lines(signature)
+    if record.outcomes:
+        lines += ["## Hold, recycle and kill decisions", ""]
+        lines += [outcome_line(outcome) for outcome in record.outcomes] + [""]
     lines += ["## Stage history", ""]
     for change in record.stage_history:
         lines.append(f"- {change.at}: {change.from_stage or '(new)'} → {change.to_stage}, by "
                      f"{_who(change.actor, change.actor_name)}: {change.reason}")
     return "\n".join(lines) + "\n"
+
+
+def outcome_line(outcome: OutcomeRecord) -> str:
+    """One decision as a Markdown list item (the CLI's record and the Slack modal show the same line)."""
+    who = f"{outcome.decided_at}, by {_who(outcome.decided_by, outcome.decided_by_name)}"
+    if outcome.kind == "hold":
+        ended = f"; ended {outcome.ended_at}" if outcome.ended_at else ""
+        return f"- {who}: held in {outcome.stage} until {outcome.revisit_on}{ended}: {outcome.reason}"
+    if outcome.kind == "recycle":
+        return f"- {who}: recycled from {outcome.stage} to {outcome.to_stage}; to redo: {outcome.reason}"
+    learned = f" What we learned: {outcome.lessons}" if outcome.lessons else ""
+    return f"- {who}: killed in {outcome.stage}: {outcome.reason}.{learned}"
 
 
 def _signature_lines(signature: Signature) -> list[str]:

@@ -1,4 +1,7 @@
-"""Pause, resume, retire, and the admin's stage override. Each cancels what no longer makes sense."""
+"""Pause, resume, retire, and the admin's stage override. Each cancels what no longer makes sense.
+
+Hold, recycle and kill, the sponsor's decisions, live in bot/services/outcomes and change the status through
+`set_status`, so every status change is audited and announced the same way."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ def pause(session: Session, *, actor: Actor, initiative: Initiative, reason: str
     require_manager(session, actor=actor, initiative=initiative, doing="pause it")
     if initiative.status != "active":
         raise Conflict(f"{initiative.key} is {initiative.status}, not active.")
-    return _set_status(session, actor=actor, initiative=initiative, status="paused",
+    return set_status(session, actor=actor, initiative=initiative, status="paused",
                        reason=clean_text(reason, REASON))
 
 
@@ -28,22 +31,25 @@ def resume(session: Session, *, actor: Actor, initiative: Initiative, reason: st
     require_manager(session, actor=actor, initiative=initiative, doing="resume it")
     if initiative.status != "paused":
         raise Conflict(f"{initiative.key} is {initiative.status}, not paused.")
-    return _set_status(session, actor=actor, initiative=initiative, status="active",
-                       reason=clean_text(reason, REASON))
+    return set_status(session, actor=actor, initiative=initiative, status="active", reason=clean_text(reason, REASON))
 
 
 def retire(session: Session, *, actor: Actor, initiative: Initiative, reason: str) -> Initiative:
-    """Retire for good (killed, merged, done...). Admins only; any open review is cancelled."""
+    """Retire for good, for merges and duplicates (a sponsor kills one with `outcomes.kill`). Admins only; any open
+    review is cancelled."""
     require_admin(actor, doing="retire an initiative")
-    reason = clean_reason(reason, what="reason for retiring it (killed, merged, done, ...)")
-    if initiative.status == "retired":
-        raise Conflict(f"{initiative.key} is already retired.")
+    reason = clean_reason(reason, what="reason for retiring it (merged into AI-7, a duplicate of AI-3, ...)")
+    if initiative.status in ("retired", "killed"):
+        raise Conflict(f"{initiative.key} is already {initiative.status}.")
     cancel_open_review(session, actor=actor, initiative=initiative, reason=f"retired: {reason}")
     initiative.retired_reason = reason
-    return _set_status(session, actor=actor, initiative=initiative, status="retired", reason=reason)
+    return set_status(session, actor=actor, initiative=initiative, status="retired", reason=reason)
 
 
-def _set_status(session: Session, *, actor: Actor, initiative: Initiative, status: str, reason: str) -> Initiative:
+def set_status(session: Session, *, actor: Actor, initiative: Initiative, status: str, reason: str,
+               details: dict[str, str] | None = None) -> Initiative:
+    """The one way a status changes: audited as `initiative.<status>` (with `details` beside the reason), and
+    announced as `StatusChanged`."""
     before = initiative.status
     initiative.status = status
     if status != "retired":
@@ -52,7 +58,7 @@ def _set_status(session: Session, *, actor: Actor, initiative: Initiative, statu
     session.add(initiative)
     record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action=f"initiative.{status}",
                  subject_type="initiative", subject_key=initiative.key, initiative_id=initiative.id,
-                 before={"status": before}, after={"status": status, "reason": reason})
+                 before={"status": before}, after={"status": status, "reason": reason, **(details or {})})
     emit(session, StatusChanged(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
                                 status=status, reason=reason))
     return initiative

@@ -21,10 +21,18 @@ from bot.integrations.webhooks import new_secret
 from bot.services.access.actors import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound
-from bot.services.events import DigestPosted, DomainEvent, InitiativeCreated, ReviewOpened, SignOffDecided, StageChanged
+from bot.services.events import (
+    DigestPosted,
+    DomainEvent,
+    InitiativeCreated,
+    OutcomeDecided,
+    ReviewOpened,
+    SignOffDecided,
+    StageChanged,
+)
 from bot.services.validation import clean_characters
 from bot.services.webhooks.event_types import EVENT_TYPES
-from storage.models import GateReview, Initiative, SignOff, WebhookDelivery, WebhookEndpoint
+from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff, WebhookDelivery, WebhookEndpoint
 from storage.types import utcnow
 
 SCHEMA_VERSION = 1
@@ -150,7 +158,20 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
     if isinstance(event, StageChanged):
         return "stage.changed", {**base, "from_stage": event.from_stage, "to_stage": event.to_stage,
                                  "review_id": event.review_id}
+    if isinstance(event, OutcomeDecided) and event.what in OUTCOME_EVENTS:
+        outcome = session.get(InitiativeOutcome, event.outcome_id)
+        return (OUTCOME_EVENTS[event.what], {**base, "outcome": _outcome(outcome)}) if outcome else None
     return None
+
+
+# Outcomes that have a webhook (a hold's extension has none: `initiative.held` says when it was decided).
+OUTCOME_EVENTS = {"held": "initiative.held", "recycled": "initiative.recycled", "killed": "initiative.killed"}
+
+
+def _outcome(outcome: InitiativeOutcome) -> dict[str, Any]:
+    return {"kind": outcome.kind, "stage": outcome.stage, "to_stage": outcome.to_stage, "reason": outcome.reason,
+            "lessons": outcome.lessons, "revisit_on": outcome.revisit_on.isoformat() if outcome.revisit_on else None,
+            "decided_by": outcome.decided_by, "decided_at": _iso(outcome.decided_at)}
 
 
 def _initiative(initiative: Initiative) -> dict[str, Any]:

@@ -16,6 +16,8 @@ from sqlmodel import select
 from bot.services.access.visibility import Audience
 from bot.services.errors import InvalidInput, PermissionDenied
 from bot.services.initiatives.service import create_initiative, get_initiative
+from bot.services.outcomes import service as outcomes
+from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.webhooks.scheduled import deliver_webhooks
 from bot.services.webhooks.service import WebhookEvents, add_endpoint, list_endpoints, remove_endpoint
@@ -208,3 +210,28 @@ def test_removing_an_endpoint_drops_its_undelivered_events(hooked, respx_mock):
     anything = respx_mock.route().respond(200)
     deliver_webhooks(hooked)
     assert not anything.called
+
+
+def test_holds_recycles_and_kills_are_sent_with_their_reasons_in_the_documented_schema(hooked):
+    _register(hooked, events=["initiative.held", "initiative.recycled", "initiative.killed"])
+    key = _create(hooked)
+    admin = actor("UADMIN", admin=True)
+    today = utcnow().date()
+    with hooked.transaction() as session:
+        initiative = get_initiative(session, audience=EVERYONE, key=key, for_update=True)
+        lifecycle.move_stage(session, actor=admin, initiative=initiative, to_stage="pilot", reason="fast track")
+        outcomes.recycle(session, actor=admin, initiative=initiative, to_stage="idea", reason="redo the baseline")
+        outcomes.hold(session, actor=admin, initiative=initiative, until=today + timedelta(days=30),
+                      reason="no budget", today=today)
+        outcomes.kill(session, actor=admin, initiative=initiative, rationale="merged priorities",
+                      lessons="baseline first")
+    with hooked.transaction() as session:
+        rows = session.exec(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+        for row in rows:
+            jsonschema.validate(row.payload, SCHEMA)
+        sent = [(row.event_type, row.payload["data"]["outcome"]) for row in rows]
+    assert [(kind, outcome["kind"], outcome["reason"]) for kind, outcome in sent] == [
+        ("initiative.recycled", "recycle", "redo the baseline"), ("initiative.held", "hold", "no budget"),
+        ("initiative.killed", "kill", "merged priorities")]
+    assert sent[0][1]["to_stage"] == "idea" and sent[1][1]["revisit_on"] == (today + timedelta(days=30)).isoformat()
+    assert sent[2][1]["lessons"] == "baseline first"

@@ -1,0 +1,1 @@
+"""Gate outcomes besides Go: Hold, Recycle, Kill."""
