@@ -27,6 +27,7 @@ from bot.services.events import (
     EvidenceLinkChanged,
     InitiativeCreated,
     OwnersChanged,
+    PortfolioImported,
     ReviewClosed,
     ReviewOpened,
     SignOffDecided,
@@ -64,6 +65,8 @@ class SlackNotifications:
             assert initiative is not None
             people = [initiative.created_by, *owners_of(session, initiative_id=initiative.id).values()]
             republish_homes(session, team_id=event.team_id, user_ids=[*people, event.actor])
+        elif isinstance(event, PortfolioImported):
+            republish_homes(session, team_id=event.team_id, user_ids=event.people)
         elif isinstance(event, EvidenceLinkChanged):
             self._refresh_pending(session, open_reviews_citing(session, team_id=event.team_id, urls=[event.url]))
         elif isinstance(event, AutomaticCheckChanged):
