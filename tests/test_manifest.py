@@ -30,6 +30,7 @@ METHOD_SCOPES: dict[str, str | None] = {
     "chat.delete": "chat:write",
     "conversations.open": "im:write",
     "users.info": "users:read",
+    "users.lookupByEmail": "users:read.email",
     "views.open": None,
     "views.push": None,
     "views.update": None,
