@@ -91,14 +91,17 @@ def parse_row(source: SourceRow) -> tuple[ImportRow, list[Problem]]:
         problems.append(Problem(source.line, column, message))
 
     for column, raw in source.cells.items():
-        text = clean_characters(raw).strip()
-        if not text and column != "title":
+        if not raw.strip() and column != "title":
             continue
         try:
             if column in _TEXT_FIELDS:
                 name, clean = _TEXT_FIELDS[column]
-                row.fields[name] = clean(text)
-            elif column == "key":
+                value = clean(raw)
+                if value or column == "title":  # a cell of invisible characters only is empty too
+                    row.fields[name] = value
+                continue
+            text = clean_characters(raw).strip()
+            if column == "key":
                 row.number = parse_key(text)
             elif column == "stage":
                 row.stage = text
