@@ -210,3 +210,13 @@ def test_retired_and_paused_rows_keep_their_status(runtime):
     assert (old.status, old.retired_reason, hold.status) == ("retired", "imported as retired", "paused")
     assert import_file(runtime, "p.csv", "title,status\nOn hold,active\n").problems == [
         "p.csv:2: status: AI-2 is paused; change that with /initiative pause, resume or retire"]
+
+
+def test_an_empty_cell_never_clears_a_field_even_one_of_invisible_characters(runtime):
+    with runtime.transaction() as session:
+        create_initiative(session, actor=actor("UMARIA"), title="Churn model", kpi_name="Churn rate",
+                          tags=["retail"])
+    outcome = import_file(runtime, "p.csv", "title,kpi_name,tags,description\nChurn model,\u200b,  ,\n")
+    assert (outcome.problems, outcome.result.unchanged) == ([], 1)
+    [churn] = initiatives(runtime)
+    assert (churn.kpi_name, churn.tags) == ("Churn rate", ["retail"])
