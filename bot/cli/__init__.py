@@ -16,8 +16,21 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import admins, audit, db, demo, digest, gates, nudge, outbox, portfolio, scheduler, serve, socket_mode
-from bot.cli import webhooks
+from bot.cli import (
+    admins,
+    audit,
+    db,
+    demo,
+    digest,
+    gates,
+    nudge,
+    outbox,
+    portfolio,
+    scheduler,
+    serve,
+    socket_mode,
+    webhooks,
+)
 
 COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, portfolio, scheduler, serve, socket_mode,
                    webhooks)

@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import add_team_option, cli_operator, open_runtime
+from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
 from bot.services.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -49,7 +49,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from bot.services.gates.workspaces import only_team_id
     from bot.services.portfolio_io.importing import apply_import, email_addresses, plan_import, resolve_addresses
     from bot.services.portfolio_io.rows import parse_rows
     from bot.services.portfolio_io.table import ImportFileError, read_table
@@ -61,8 +60,7 @@ def run_import(args: argparse.Namespace) -> int:
         return _refuse(filename, list(exc.problems))
     rows, problems = parse_rows(table.rows)
     runtime = open_runtime()
-    with runtime.read() as session:
-        team_id = only_team_id(session, args.team)
+    team_id = workspace_to_act_on(runtime, args.team)
     settings = runtime.settings
     lookup = slack_lookup(settings) if email_addresses(rows) and settings.slack_bot_token else None
     try:
@@ -139,7 +137,6 @@ def slack_lookup(settings: Settings) -> LookupEmail:
 
 def run_export(args: argparse.Namespace) -> int:
     from bot.services.access.visibility import Audience
-    from bot.services.gates.workspaces import only_team_id
     from bot.services.portfolio_io.columns import COLUMN_NAMES
     from bot.services.portfolio_io.exporting import export_rows
     from bot.services.portfolio_io.table import write_csv, write_xlsx
@@ -150,8 +147,8 @@ def run_export(args: argparse.Namespace) -> int:
     if chosen == "xlsx" and not args.file:
         raise InvalidInput("An .xlsx export needs a FILE to write to.")
     runtime = open_runtime()
+    team_id = workspace_to_act_on(runtime, args.team)
     with runtime.read() as session:
-        team_id = only_team_id(session, args.team)
         rows = export_rows(session, audience=Audience.workspace(team_id=team_id))
     data = (write_xlsx if chosen == "xlsx" else write_csv)(COLUMN_NAMES, rows)
     if args.file:
