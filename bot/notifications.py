@@ -28,6 +28,7 @@ from bot.services.events import (
     InitiativeCreated,
     OutcomeDecided,
     OwnersChanged,
+    PortfolioImported,
     ReviewClosed,
     ReviewOpened,
     SignOffDecided,
@@ -70,6 +71,8 @@ class SlackNotifications:
             republish_homes(session, team_id=event.team_id, user_ids=[*people, event.actor])
         elif isinstance(event, OutcomeDecided):
             self._outcome_decided(session, event)
+        elif isinstance(event, PortfolioImported):
+            republish_homes(session, team_id=event.team_id, user_ids=event.people)
         elif isinstance(event, EvidenceLinkChanged):
             self._refresh_pending(session, open_reviews_citing(session, team_id=event.team_id, urls=[event.url]))
         elif isinstance(event, AutomaticCheckChanged):

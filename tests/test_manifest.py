@@ -36,6 +36,7 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "conversations.list": CHANNEL_LOOKUP,
     "conversations.open": "im:write",
     "users.info": "users:read",
+    "users.lookupByEmail": "users:read.email",
     "views.open": None,
     "views.push": None,
     "views.update": None,

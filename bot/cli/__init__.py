@@ -16,9 +16,24 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from bot.cli import admins, audit, db, demo, digest, gates, nudge, outbox, scheduler, serve, socket_mode, webhooks
+from bot.cli import (
+    admins,
+    audit,
+    db,
+    demo,
+    digest,
+    gates,
+    nudge,
+    outbox,
+    portfolio,
+    scheduler,
+    serve,
+    socket_mode,
+    webhooks,
+)
 
-COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, scheduler, serve, socket_mode, webhooks)
+COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, portfolio, scheduler, serve, socket_mode,
+                   webhooks)
 DISTRIBUTION = "initiative-bot"
 
 

@@ -21,7 +21,16 @@ from slack_sdk import WebClient
 from bot.commands.grammar import check_length
 from bot.commands.registry import COMMAND, Arguments, CommandContext, Reply, Subcommand, SubcommandTable
 from bot.commands.text import tokenize
-from bot.listeners import digest, gates, initiative_commands, nudges, outcomes, review_commands, webhooks
+from bot.listeners import (
+    digest,
+    gates,
+    initiative_commands,
+    nudges,
+    outcomes,
+    portfolio_io,
+    review_commands,
+    webhooks,
+)
 from bot.listeners.middleware import RequestActor
 from bot.runtime import Runtime
 from bot.services.errors import DomainError, InvalidInput, NotFound
@@ -58,6 +67,7 @@ SUBCOMMANDS = SubcommandTable((
     webhooks.WEBHOOKS,
     gates.GATES,
     gates.ADMINS,
+    portfolio_io.IMPORT,
 ))
 
 

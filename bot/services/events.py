@@ -23,6 +23,14 @@ class InitiativeCreated(DomainEvent):
 
 
 @dataclass(frozen=True)
+class PortfolioImported(DomainEvent):
+    """Initiatives created by an import, at once (one event, not thousands of InitiativeCreated)."""
+
+    initiative_ids: tuple[int, ...]
+    people: tuple[str, ...]  # their owners
+
+
+@dataclass(frozen=True)
 class OwnersChanged(DomainEvent):
     initiative_id: int
     changes: tuple[tuple[str, str | None, str], ...]  # (role, previous user, new user)

@@ -57,6 +57,8 @@ INITIATIVE_TEXTS = {field.name: field for field in (TITLE, DESCRIPTION, PROBLEM,
 def clean_characters(raw: str) -> str:
     """`raw` without what must never be stored or shown: control characters (NUL breaks PostgreSQL; newlines and
     tabs stay, CRLF becomes LF), lone surrogates, and the invisible characters that spoof display."""
+    if raw.isascii() and raw.isprintable():
+        return raw  # nothing to remove: every character above is either non-ASCII or unprintable (an import's cells)
     return "".join(ch for ch in raw.replace("\r\n", "\n")
                    if ch in "\t\n" or (ch not in SPOOFING_CHARACTERS and unicodedata.category(ch) not in ("Cc", "Cs")))
 

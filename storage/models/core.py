@@ -84,6 +84,8 @@ class Initiative(SQLModel, table=True):
             use_alter=True,
         ),
         Index("ix_initiative_team_stage", "team_id", "status", "stage"),
+        # The child side of that key: SQLite looks initiatives up by it whenever a transition is inserted.
+        Index("ix_initiative_current_transition", "current_transition_id", "stage", "stage_entered_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -49,6 +49,7 @@ class User:
     is_owner: bool = False
     is_bot: bool = False
     deleted: bool = False
+    email: str | None = None  # Slack shows it to apps with users:read.email
 
     def to_slack(self, team_id: str) -> dict[str, Any]:
         """The `user` object of users.info; the tz offset and label are those in effect now."""
@@ -77,6 +78,7 @@ class User:
                 "real_name": self.real_name,
                 "real_name_normalized": self.real_name,
                 "team": team_id,
+                **({"email": self.email} if self.email else {}),
             },
         }
 

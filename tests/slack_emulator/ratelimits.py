@@ -34,6 +34,7 @@ RATE_LIMITS: Final[Mapping[str, tuple[RateLimit, ...]]] = {
     "conversations.list": _TIER_2,
     "chat.postEphemeral": _TIER_4,
     "users.info": _TIER_4,
+    "users.lookupByEmail": _TIER_3,
     "views.open": _TIER_4,
     "views.update": _TIER_4,
     "views.push": _TIER_4,

@@ -125,9 +125,10 @@ class SlackEmulator:
         is_owner: bool = False,
         is_bot: bool = False,
         deleted: bool = False,
+        email: str | None = None,
     ) -> None:
         fields: dict[str, Any] = {"tz": tz, "is_admin": is_admin, "is_owner": is_owner, "is_bot": is_bot}
-        fields |= {"deleted": deleted}
+        fields |= {"deleted": deleted, "email": email}
         fields |= {k: v for k, v in {"real_name": real_name, "display_name": display_name}.items() if v}
         with self._lock:
             self.workspace.add_user(user_id, name, **fields)

@@ -71,6 +71,7 @@ class Workspace:
             "conversations.list": self.conversations_list,
             "conversations.open": self.conversations_open,
             "users.info": self.users_info,
+            "users.lookupByEmail": self.users_lookup_by_email,
             "views.open": self.views_open,
             "views.push": self.views_push,
             "views.update": self.views_update,
@@ -262,6 +263,16 @@ class Workspace:
         if user is None:
             raise SlackApiError("user_not_found")
         return {"user": user.to_slack(self.team_id)}
+
+    def users_lookup_by_email(self, params: Params) -> Result:
+        email = _text(params, "email")
+        if not email:
+            raise SlackApiError("invalid_arguments")
+        # Slack matches the address without regard to case; a deactivated account is found, with "deleted": true.
+        found = next((u for u in self.users.values() if u.email and u.email.lower() == email.lower()), None)
+        if found is None:
+            raise SlackApiError("users_not_found")
+        return {"user": found.to_slack(self.team_id)}
 
     def views_open(self, params: Params) -> Result:
         return self._open_modal(params)

@@ -8,12 +8,13 @@ at once would queue behind each other for all of it. Taken at commit, it covers 
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, event
 from sqlmodel import Session
 
 from bot.services.audit.chain import (
@@ -82,25 +83,67 @@ def chain_recorded_events(session: Session) -> list[AuditEvent]:
     return appended
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One event of `record_audit_events_at_once`: the arguments of `record_audit`, but the workspace."""
+
+    actor: str
+    action: str
+    subject_type: str
+    subject_key: str
+    at: datetime
+    initiative_id: int | None = None
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+    definition_version: int | None = None
+
+
+def record_audit_events_at_once(session: Session, *, team_id: str, entries: Sequence[AuditEntry]) -> list[int]:
+    """Many events of one workspace joining its chain now, after those recorded before them, with one multi-row
+    INSERT: an import's thousands, whose stage transitions refer to them. Returns their ids, in order. The chain
+    lock is then held for the rest of the transaction, as with `record_audit_at_once`."""
+    chain_recorded_events(session)
+    connection = session.connection()
+    rows = _chained(connection, team_id=team_id, events=[
+        ChainFields(team_id=team_id, seq=0, at=entry.at, actor=entry.actor, action=entry.action,
+                    subject_type=entry.subject_type, subject_key=entry.subject_key,
+                    initiative_id=entry.initiative_id, definition_version=entry.definition_version,
+                    before=normalise_json(entry.before), after=normalise_json(entry.after))
+        for entry in entries])
+    if not rows:
+        return []
+    table = AuditEvent.__table__  # type: ignore[attr-defined]
+    return list(connection.execute(table.insert().returning(table.c.id, sort_by_parameter_order=True), rows).scalars())
+
+
 def _append(session: Session, events: list[ChainFields]) -> list[AuditEvent]:
     connection = session.connection()
     appended: list[AuditEvent] = []
     for team_id in dict.fromkeys(fields.team_id for fields in events):
         mine = [fields for fields in events if fields.team_id == team_id]
-        # People's refs first: creating one is the only write here that needs no chain lock.
-        refs = refs_for(connection, team_id=team_id, user_ids=set(chain.from_iterable(map(person_tokens, mine))))
-        replacements = ref_replacements(refs)
-        lock_chain(connection, team_id=team_id)
-        seq, prev_hash = chain_head(connection, team_id=team_id)
-        for fields in mine:
-            seq += 1
-            chained = replace(fields, seq=seq)
-            new_hash = chain_hash(prev_hash, canonical(chained, replacements))
-            appended.append(AuditEvent(**vars(chained), prev_hash=prev_hash, hash=new_hash))
-            prev_hash = new_hash
+        appended.extend(AuditEvent(**row) for row in _chained(connection, team_id=team_id, events=mine))
     session.add_all(appended)
     session.flush()
     return appended
+
+
+def _chained(connection: Connection, *, team_id: str, events: list[ChainFields]) -> list[dict[str, Any]]:
+    """The rows of one workspace's events appended to its chain, numbered and hashed; takes the chain lock."""
+    if not events:
+        return []
+    # People's refs first: creating one is the only write here that needs no chain lock.
+    refs = refs_for(connection, team_id=team_id, user_ids=set(chain.from_iterable(map(person_tokens, events))))
+    replacements = ref_replacements(refs)
+    lock_chain(connection, team_id=team_id)
+    seq, prev_hash = chain_head(connection, team_id=team_id)
+    rows = []
+    for fields in events:
+        seq += 1
+        chained = replace(fields, seq=seq)
+        new_hash = chain_hash(prev_hash, canonical(chained, replacements))
+        rows.append({**vars(chained), "prev_hash": prev_hash, "hash": new_hash})
+        prev_hash = new_hash
+    return rows
 
 
 def _forget_recorded_events(session: Session) -> None:

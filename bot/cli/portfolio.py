@@ -1,0 +1,167 @@
+"""`initiative-bot import FILE [--dry-run]` and `initiative-bot export [--format csv|xlsx] [FILE]`: the portfolio as
+a spreadsheet (docs/import-export.md)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
+from bot.services.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.services.portfolio_io.importing import ImportPlan, LookupEmail
+    from bot.services.portfolio_io.table import Problem
+
+# slack_sdk retries a call Slack answered 429 after its Retry-After, this many times: users.lookupByEmail allows
+# about 50 calls a minute, so an import naming more addresses waits for the next minute instead of failing.
+LOOKUP_RETRIES = 10
+
+
+class _Rollback(Exception):
+    """Unwinds the import's transaction: a dry run, or a file with problems, writes nothing."""
+
+
+class SlackRefused(Exception):
+    """Slack refused the look-up for a reason that is not the person's (a missing scope, a revoked token)."""
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    load = subparsers.add_parser(
+        "import", help="add or update initiatives from a .csv or .xlsx file, all or nothing",
+        description="One row per initiative, columns named in the first line (docs/import-export.md). Every row is "
+        "checked first; with any problem, each is printed as FILE:LINE: column: what is wrong, and nothing is "
+        "written. Rows matching an initiative by key or title update it; importing a file twice changes nothing.")
+    load.add_argument("file", metavar="FILE", help="a .csv (UTF-8, comma or semicolon) or .xlsx file")
+    load.add_argument("--dry-run", action="store_true", help="check and show what would change; write nothing")
+    add_team_option(load)
+    load.set_defaults(func=run_import)
+
+    export = subparsers.add_parser(
+        "export", help="write every initiative as CSV or XLSX, in the columns `import` reads")
+    export.add_argument("file", nargs="?", metavar="FILE", help="the file to write (default: CSV on standard output)")
+    export.add_argument("--format", choices=("csv", "xlsx"), help="default: FILE's extension, else csv")
+    add_team_option(export)
+    export.set_defaults(func=run_export)
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from bot.services.portfolio_io.importing import apply_import, email_addresses, plan_import, resolve_addresses
+    from bot.services.portfolio_io.rows import parse_rows
+    from bot.services.portfolio_io.table import ImportFileError, read_table
+
+    filename = args.file
+    try:
+        table = read_table(filename, _read(filename))
+    except ImportFileError as exc:
+        return _refuse(filename, list(exc.problems))
+    rows, problems = parse_rows(table.rows)
+    runtime = open_runtime()
+    team_id = workspace_to_act_on(runtime, args.team)
+    settings = runtime.settings
+    lookup = slack_lookup(settings) if email_addresses(rows) and settings.slack_bot_token else None
+    try:
+        people = resolve_addresses(rows, lookup)  # outside the transaction: Slack may make it wait a minute
+    except SlackRefused as exc:
+        print(f"initiative-bot: {exc}", file=sys.stderr)
+        return 1
+    try:
+        with runtime.transaction() as session:
+            plan = plan_import(session, team_id=team_id, rows=rows, people=people)
+            problems += plan.problems
+            if problems:
+                raise _Rollback
+            if args.dry_run:
+                print("\n".join(planned_lines(plan)))
+                raise _Rollback
+            result = apply_import(session, actor=cli_operator(team_id), plan=plan, source=Path(filename).name)
+    except _Rollback:
+        if problems:
+            return _refuse(filename, problems)
+        print(f"Dry run: {len(plan.creates)} to create, {len(plan.updates)} to update, {plan.unchanged} unchanged. "
+              f"Nothing was written.")
+        return 0
+    for initiative in result.created:
+        print(f"created {initiative.key} {initiative.title!r} in {initiative.stage}")
+    for change in result.updated:
+        print(f"updated {change.initiative.key} {change.initiative.title!r}: {', '.join(change.changed)}")
+    if not result.created and not result.updated:
+        print(f"No changes: all {result.unchanged} row(s) of {filename} match their initiatives already.")
+    else:
+        print(f"Imported {filename}: {len(result.created)} created, {len(result.updated)} updated, "
+              f"{result.unchanged} unchanged.")
+    return 0
+
+
+def planned_lines(plan: ImportPlan) -> list[str]:
+    lines = [f"would create {new.fields['title']!r} in {new.stage} (line {new.line})" for new in plan.creates]
+    lines += [f"would update {change.initiative.key} {change.initiative.title!r}: {', '.join(change.changed)} "
+              f"(line {change.line})" for change in plan.updates]
+    return lines
+
+
+def _refuse(filename: str, problems: list[Problem]) -> int:
+    for problem in sorted(problems, key=lambda p: p.line):
+        print(problem.describe(filename), file=sys.stderr)
+    print(f"initiative-bot: {filename} has {len(problems)} problem(s); nothing was imported", file=sys.stderr)
+    return 1
+
+
+def slack_lookup(settings: Settings) -> LookupEmail:
+    """users.lookupByEmail through a client that waits out Slack's Retry-After (slack_sdk's own retry handler)."""
+    from slack_sdk import WebClient
+    from slack_sdk.errors import SlackApiError
+    from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+    from bot.services.portfolio_io.importing import SlackPerson
+
+    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10,
+                       retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=LOOKUP_RETRIES)])
+
+    def lookup(address: str) -> SlackPerson | None:
+        try:
+            user = client.users_lookupByEmail(email=address)["user"]
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error == "users_not_found":
+                return None
+            hint = " (the app needs the users:read.email scope: reinstall it)" if error == "missing_scope" else ""
+            raise SlackRefused(f"Slack refused users.lookupByEmail: {error}{hint}; nothing was imported") from None
+        return SlackPerson(user_id=user["id"], deactivated=bool(user.get("deleted")))
+
+    return lookup
+
+
+def run_export(args: argparse.Namespace) -> int:
+    from bot.services.access.visibility import Audience
+    from bot.services.portfolio_io.columns import COLUMN_NAMES
+    from bot.services.portfolio_io.exporting import export_rows
+    from bot.services.portfolio_io.table import write_csv, write_xlsx
+
+    chosen = args.format or (Path(args.file).suffix.lower().lstrip(".") if args.file else "csv")
+    if chosen not in ("csv", "xlsx"):
+        raise InvalidInput(f"Cannot tell the format of {args.file}; name it .csv or .xlsx, or pass --format.")
+    if chosen == "xlsx" and not args.file:
+        raise InvalidInput("An .xlsx export needs a FILE to write to.")
+    runtime = open_runtime()
+    team_id = workspace_to_act_on(runtime, args.team)
+    with runtime.read() as session:
+        rows = export_rows(session, audience=Audience.workspace(team_id=team_id))
+    data = (write_xlsx if chosen == "xlsx" else write_csv)(COLUMN_NAMES, rows)
+    if args.file:
+        Path(args.file).write_bytes(data)
+        print(f"wrote {len(rows)} initiative(s) to {args.file}", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    return 0
+
+
+def _read(file: str) -> bytes:
+    try:
+        return Path(file).read_bytes()
+    except OSError as exc:
+        raise InvalidInput(f"Cannot read {file}: {exc.strerror or exc}.") from None

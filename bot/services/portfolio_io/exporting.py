@@ -1,0 +1,44 @@
+"""The portfolio as rows of text, in the import's columns: exported, edited, imported again."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from sqlmodel import Session, col, select
+
+from bot.services.access.visibility import Audience, visible_to
+from bot.services.portfolio_io.columns import COLUMN_NAMES, OWNER_COLUMNS
+from storage.models import Initiative, OwnerAssignment
+
+
+def export_rows(session: Session, *, audience: Audience) -> list[dict[str, str]]:
+    """Every initiative the audience may see, whatever its status, by key; owners as Slack user ids."""
+    initiatives = session.exec(
+        select(Initiative).where(visible_to(audience)).order_by(col(Initiative.number))).all()
+    owners: dict[int, dict[str, str]] = {}
+    for initiative_id, role, user_id in session.exec(
+            select(OwnerAssignment.initiative_id, OwnerAssignment.role, OwnerAssignment.user_id)
+            .where(OwnerAssignment.team_id == audience.team_id)):
+        owners.setdefault(initiative_id, {})[role] = user_id
+    return [_row(initiative, owners.get(initiative.id, {})) for initiative in initiatives]
+
+
+def _row(initiative: Initiative, owners: dict[str, str]) -> dict[str, str]:
+    row = {
+        "key": initiative.key,
+        "title": initiative.title,
+        "description": initiative.description,
+        "stage": initiative.stage,
+        "status": initiative.status,
+        "risk_tier": initiative.risk_tier,
+        "kpi_name": initiative.kpi_name,
+        "kpi_baseline": initiative.kpi_baseline,
+        "kpi_target": initiative.kpi_target,
+        "tags": ", ".join(initiative.tags),
+        "business_unit": initiative.business_unit,
+        "created": initiative.created_at.astimezone(UTC).date().isoformat(),
+        "problem": initiative.problem,
+        "channel": initiative.channel_id or "",
+        **{column: owners.get(role, "") for column, role in OWNER_COLUMNS.items()},
+    }
+    return {name: row[name] for name in COLUMN_NAMES}
