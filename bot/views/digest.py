@@ -27,8 +27,9 @@ MOVED_SHOWN = 5
 LIST_SHOWN = 8
 FULL_TEXT_COMMAND = "/initiative digest"
 STALLED_COMMAND = "/initiative list stalled"
-MOVED_TITLES = (("new", "New"), ("advanced", "Advanced"), ("sent_back", "Sent back"), ("recycled", "Recycled"),
-                ("paused", "Paused"), ("held", "On hold"), ("retired", "Retired"), ("killed", "Killed"))
+MOVED_TITLES = (("new", "New"), ("imported", "Imported"), ("advanced", "Advanced"), ("sent_back", "Sent back"),
+                ("recycled", "Recycled"), ("paused", "Paused"), ("held", "On hold"), ("retired", "Retired"),
+                ("killed", "Killed"))
 RESUME_COMMAND = "/initiative resume <KEY>"
 
 

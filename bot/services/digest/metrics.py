@@ -25,6 +25,7 @@ from bot.services.digest.report import (
 from bot.services.digest.schedule import Window
 from bot.services.gates.catalog import GateCatalog, Stage
 from bot.services.initiatives.portfolio import is_stalled
+from bot.services.portfolio_io.importing import IMPORTED_INTO
 
 PILOT, PRODUCTION = "pilot", "production"
 TREND_WEEKS = 12
@@ -129,19 +130,21 @@ def _in_window(moment: datetime | None, window: Window) -> bool:
 
 
 def moved(data: DigestData, window: Window) -> dict[str, tuple[Movement, ...]]:
-    """New, advanced (with the gate), sent back, recycled, paused, held, retired and killed during the window,
-    each oldest first."""
+    """New, imported (by `initiative-bot import`), advanced (with the gate), sent back, recycled, paused, held,
+    retired and killed during the window, each oldest first."""
     catalog = data.catalog
     order = {stage.id: index for index, stage in enumerate(catalog.stages)}
-    lists: dict[str, list[Movement]] = {kind: [] for kind in ("new", "advanced", "sent_back", "recycled", "paused",
-                                                              "held", "retired", "killed")}
+    lists: dict[str, list[Movement]] = {kind: [] for kind in ("new", "imported", "advanced", "sent_back", "recycled",
+                                                              "paused", "held", "retired", "killed")}
     for history in data.initiatives.values():
         for t in history.transitions:
             if not _in_window(t.at, window):
                 continue
             to_name = stage_name(catalog, t.to_stage)
             if t.from_stage is None:
-                lists["new"].append(_movement(history, t.at, f"in {to_name}"))
+                # An imported initiative existed before the bot knew it: it is not new work.
+                kind = "imported" if t.reason.startswith(IMPORTED_INTO) else "new"
+                lists[kind].append(_movement(history, t.at, f"in {to_name}"))
                 continue
             path = f"{stage_name(catalog, t.from_stage)} → {to_name}"
             review = data.reviews.get(t.review_id) if t.review_id else None

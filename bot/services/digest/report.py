@@ -132,6 +132,7 @@ class DigestReport:
     held: tuple[Movement, ...] = ()
     killed: tuple[Movement, ...] = ()  # with the rationale and what was learned
     holds_due: tuple[HoldDue, ...] = ()
+    imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
 
     @property
     def paused_total(self) -> int:

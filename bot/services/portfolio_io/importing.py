@@ -29,6 +29,10 @@ from storage.models import Initiative, OwnerAssignment, StageTransition, Workspa
 from storage.models.core import new_transition_id
 from storage.types import utcnow
 
+# The reason on the first stage transition of an imported initiative ("imported into pilot"): the digest tells
+# these apart from new initiatives.
+IMPORTED_INTO = "imported into "
+
 
 @dataclass(frozen=True)
 class SlackPerson:
@@ -318,7 +322,7 @@ def _create_all(session: Session, *, actor: Actor, plan: ImportPlan, source: str
     ])
     connection.execute(_table(StageTransition).insert(), [
         {"id": row["current_transition_id"], "team_id": team_id, "initiative_id": initiative.id,
-         "from_stage": None, "to_stage": initiative.stage, "at": now, "reason": f"imported into {initiative.stage}",
+         "from_stage": None, "to_stage": initiative.stage, "at": now, "reason": f"{IMPORTED_INTO}{initiative.stage}",
          "actor": actor.user_id, "review_id": None, "audit_event_id": audit_id}
         for row, initiative, audit_id in zip(rows, created, audit_ids, strict=True)
     ])

@@ -5,9 +5,12 @@ from __future__ import annotations
 from sqlmodel import col, select
 
 from bot.services.access.visibility import Audience
+from bot.services.digest.service import channel_audience, compute_digest
 from bot.services.initiatives.service import create_initiative, owners_of
 from bot.services.portfolio_io.importing import SlackPerson
-from storage.models import AuditEvent, GateReview, OwnerAssignment, SignOff, StageTransition
+from bot.views.digest import digest_blocks
+from storage.models import AuditEvent, Digest, GateReview, OwnerAssignment, SignOff, StageTransition
+from storage.types import utcnow
 from tests.services.portfolio_io.support import import_file, initiatives
 from tests.support.factories import TEAM, actor
 
@@ -220,3 +223,16 @@ def test_an_empty_cell_never_clears_a_field_even_one_of_invisible_characters(run
     assert (outcome.problems, outcome.result.unchanged) == ([], 1)
     [churn] = initiatives(runtime)
     assert (churn.kpi_name, churn.tags) == ("Churn rate", ["retail"])
+
+
+def test_the_weeks_digest_lists_imported_initiatives_apart_from_new_ones(runtime):
+    with runtime.transaction() as session:
+        create_initiative(session, actor=actor("UMARIA"), title="Fraud model")
+    import_file(runtime, "p.csv", "title,stage\nChurn model,production\nPricing model,idea\n")
+    digest = Digest(team_id=TEAM, name="default", channel_id="C1", timezone="Europe/Berlin", created_by="system")
+    with runtime.read() as session:
+        report = compute_digest(session, digest=digest, as_of=utcnow(), audience=channel_audience(digest),
+                                default_zone=runtime.settings.default_zone)
+    assert [m.title for m in report.new] == ["Fraud model"]
+    assert sorted(m.title for m in report.imported) == ["Churn model", "Pricing model"]
+    assert "*Imported*" in str([block.to_dict() for block in digest_blocks(report)])
