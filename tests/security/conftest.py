@@ -168,17 +168,18 @@ class LogWindow:
 
 
 @contextmanager
-def serving_target(workdir: Path, database_url: str, *serve_args: str, cli: Sequence[str] = CLI) -> Iterator[Target]:
+def serving_target(workdir: Path, database_url: str, *serve_args: str, cli: Sequence[str] = CLI,
+                   settings: Mapping[str, str] | None = None) -> Iterator[Target]:
     """`serve` on a migrated database, pointed at an emulated workspace holding `PEOPLE` (`cli` as for
-    `tests.support.serving.serving`)."""
+    `tests.support.serving.serving`; `settings`: more environment variables)."""
     engine = make_engine(database_url)
     upgrade(engine)
     engine.dispose()
     with SlackEmulator() as emulator:
         for user_id, name in PEOPLE.items():
             emulator.add_user(user_id, name)
-        with serving(bot_env(database_url, emulator, ADMIN_USER_IDS=ADMIN), workdir, *serve_args,
-                     cli=cli) as bot:
+        with serving(bot_env(database_url, emulator, ADMIN_USER_IDS=ADMIN, **(settings or {})), workdir,
+                     *serve_args, cli=cli) as bot:
             yield Target(bot, emulator, database_url)
 
 
