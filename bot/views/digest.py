@@ -65,8 +65,8 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     blocks += [SectionBlock(fields=fields[i:i + 10]) for i in range(0, len(fields), 10)]
     blocks.append(_context(_held_and_paused(report, mrkdwn)))
     blocks.append(DividerBlock())
-    blocks.append(_section("*Moved this week*  " + " · ".join(
-        f"{label} {len(getattr(report, kind))}" for kind, label in MOVED_TITLES)))
+    counts = [f"{label} {len(getattr(report, kind))}" for kind, label in MOVED_TITLES if getattr(report, kind)]
+    blocks.append(_section("*Moved this week*  " + (" · ".join(counts) or "nothing moved")))
     for kind, label in MOVED_TITLES:
         items: Sequence[Movement] = getattr(report, kind)
         if items:

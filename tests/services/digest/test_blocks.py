@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.services.digest.report import Conversion, FunnelRow, Median
+from bot.services.digest.report import Conversion, FunnelRow, Median, Movement
 from bot.services.digest.service import channel_audience, compute_digest
 from bot.views.digest import digest_blocks, digest_text, fallback_text
 from bot.views.plain_text import Reader, render_blocks
@@ -52,6 +52,10 @@ def test_the_digest_speaks_plainly_in_slack_and_as_text() -> None:
         assert "Idea: 102 days (5 stays)" in shown and "Pilot: 2.5 days (1 stay)" in shown
         assert "Scaled: none yet" in shown
         assert "(apart)" not in shown and "docs/" not in shown and "n=" not in shown
+    assert "Moved this week  nothing moved" in read
+    moved = replace(plain, new=(Movement("AI-9", "Fraud model", AS_OF, "in Idea"),))
+    moved_read = render_blocks([block.to_dict() for block in digest_blocks(moved)], Reader())
+    assert "Moved this week  New 1\n" in moved_read  # only what moved is counted, no "Sent back 0"
     one = replace(plain, funnel=(FunnelRow("idea", "Idea", 1, 1, 1),), conversion=Conversion(0, 0))
     assert "1 paused initiative is not counted above: 1 in Idea." in digest_text(one)
     assert "No initiative entered Pilot in the last 365 days." in digest_text(one)
