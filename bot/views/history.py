@@ -117,7 +117,7 @@ def _status(verb: str) -> Callable[[_Event], str]:
 _SAID = {"signoff.approved": "comment", "signoff.waived": "comment", "signoff.changes_requested": "comment",
          "review.cancelled": "reason", "stage.moved_by_admin": "reason", "initiative.paused": "reason",
          "initiative.retired": "reason", "initiative.held": "reason", "initiative.hold_extended": "reason",
-         "initiative.recycled": "reason", "initiative.killed": "reason"}
+         "initiative.recycled": "reason", "initiative.killed": "reason", "stage.moved_by_gate_change": "reason"}
 _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.created": _created,
     "initiative.edited": _edited,

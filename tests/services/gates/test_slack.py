@@ -172,7 +172,8 @@ def test_removing_an_occupied_stage_asks_where_its_initiatives_go(slack_app):  #
     assert [s.id for s in _catalog(slack_app).stages] == ["pilot", "production", "scaled"]
     history = slack_app.ask(f"history {key}", user_id="UBIZ")
     shown = "\n".join(b["text"]["text"] for b in history["blocks"] if b["type"] == "section")
-    assert "stage.moved_by_gate_change: stage 'idea' was removed in gate definitions v2" in shown
+    assert "AI-1 moved from idea to Pilot, as the gate definitions changed on " in shown
+    assert "“stage 'idea' was removed in gate definitions v2”" in shown
 
 
 @pytest.mark.parametrize(("lines", "error"), [
