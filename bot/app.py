@@ -26,15 +26,17 @@ from typing import Any
 
 from slack_bolt import App, BoltResponse
 from slack_bolt.context.respond import Respond
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
+from bot.delivery.slack_client import MeasuredWebClient
 from bot.listeners import audit, commands, gates, home, initiatives, nudges, outcomes, sign_offs
 from bot.listeners.middleware import hand_on_actor, serve_one_workspace
 from bot.listeners.workspaces import ensure_served_workspace
+from bot.logs import current_request
+from bot.metrics import LISTENER_ERRORS
 from bot.runtime import Runtime
 from bot.services.errors import DomainError
 from bot.views.replies import SOMETHING_WENT_WRONG
@@ -126,7 +128,7 @@ def create_app(
     its default gates, if the database does not hold it yet: its first request finds them."""
     settings = runtime.settings
     settings.require_slack(receives="socket" if socket_mode else "http")
-    client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = MeasuredWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     workspace = workspace or client.auth_test()["team_id"]
     ensure_served_workspace(runtime, workspace)
     runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
@@ -141,6 +143,7 @@ def create_app(
         logger=logging.getLogger("bot.slack"),
     )
     # In this order, and none waits on the database before a listener acknowledges, except an event's receipt.
+    app.middleware(_label_request)
     app.middleware(serve_one_workspace(workspace))
     app.middleware(_acknowledge_clicks_at_once)  # nothing may keep a click's ack waiting, not even a free thread
     app.middleware(hand_on_actor(runtime, workspace=workspace))
@@ -169,6 +172,28 @@ def _acknowledge_only(ack: Any) -> None:
     ack()
 
 
+# ---- what a request is, for its log lines and metrics -------------------------------------------------------
+
+
+def surface_of(body: dict[str, Any]) -> str:
+    """Which of Slack's surfaces a request came from: a finite set, fit for a metric's label."""
+    if body.get("command"):
+        return "command"
+    kind = body.get("type")
+    return {"block_actions": "action", "view_submission": "view", "view_closed": "view", "event_callback": "event",
+            "shortcut": "shortcut", "message_action": "shortcut", "block_suggestion": "options"}.get(kind, "other")
+
+
+def _label_request(body: dict[str, Any], next: Any) -> BoltResponse | None:
+    """Bolt middleware, first: names the request's surface and team for the request thread's log lines and
+    metrics (`bot.logs.request_context`, opened by `bot.web`; Socket Mode has none)."""
+    if (request := current_request()) is not None:
+        request.surface = surface_of(body)
+        team = body.get("team")
+        request.team = str((team.get("id") if isinstance(team, dict) else team) or body.get("team_id") or "") or None
+    return next()
+
+
 # ---- acknowledgements ----------------------------------------------------------------------------------
 
 
@@ -193,6 +218,8 @@ def _ignore_event_retries(runtime: Runtime):  # type: ignore[no-untyped-def]
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id and not _first_receipt(runtime, body):
             logger.info("ignoring repeated delivery of event %s", event_id)
+            if (request := current_request()) is not None:
+                request.outcome = "deduplicated"
             return BoltResponse(status=200, body="")
         return next()
 
@@ -224,6 +251,10 @@ def _answer_error(
     user = (body.get("user") or {}).get("id") if isinstance(body.get("user"), dict) else body.get("user_id")
     team = (body.get("team") or {}).get("id") if isinstance(body.get("team"), dict) else body.get("team_id")
     kind = body.get("command") or body.get("type") or "request"
+    if response is not None and (request := current_request()) is not None:
+        request.outcome = "error"  # its answer says so; counted with the request (bot.web)
+    else:
+        LISTENER_ERRORS.labels(surface_of(body)).inc()  # after the ack: the request was counted as answered
     if _trigger_expired(error):
         # Slack lets a click or command open a modal for 3 seconds; under load (or for a replayed click) that
         # passes before the view is ready. Nothing is broken and nothing was changed: say so, and log no trace.

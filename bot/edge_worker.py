@@ -33,9 +33,11 @@ from typing import Any
 from urllib.parse import unquote
 
 import h11
+from gunicorn.glogging import Logger
 from gunicorn.workers import base
 
 from bot.edge import MAX_BODY_BYTES
+from bot.logs import formatter
 
 # Slack sends a request in one go, within milliseconds; these only bound what a slow or idle client can hold.
 HEAD_TIMEOUT = 10.0
@@ -325,3 +327,13 @@ def _host_and_port(address: Any) -> tuple[str, str]:
     if isinstance(address, tuple):
         return str(address[0]), str(address[1])
     return str(address or ""), ""
+
+
+class GunicornLogs(Logger):
+    """gunicorn's own log lines (the master's, the workers' start and stop) in LOG_FORMAT, redacted as ours are
+    (`bot.logs`)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.setFormatter(formatter())

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -66,10 +67,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from bot.logs import LogSetupError, configure
+
+    try:
+        configure(logging.DEBUG if args.verbose or os.environ.get("LOG_LEVEL", "").upper() == "DEBUG"
+                  else logging.INFO)
+    except LogSetupError as exc:
+        print(f"initiative-bot: {exc}", file=sys.stderr)
+        return 2
     if not args.verbose:
         # Alembic narrates every migration step at INFO; operators need only the outcome.
         logging.getLogger("alembic").setLevel(logging.WARNING)

@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser("audit", help="the tamper-evident audit trail: verify, export, decision records")
     actions = parser.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
 
-    verify = actions.add_parser("verify", help="check the hash chain; exits 1 at the first broken link")
+    verify = actions.add_parser("verify", help="check the hash chain; exits 1 at the first broken link (the outcome "
+                                "is kept in the database, for /metrics)")
     add_team_option(verify)
     verify.set_defaults(func=run_verify)
 
@@ -55,11 +56,15 @@ def _date(value: str) -> date:
 
 def run_verify(args: argparse.Namespace) -> int:
     from bot.services.audit.chain import verify_chain
+    from storage.models import AuditVerification
 
     runtime = open_runtime()
     team_id = workspace_to_act_on(runtime, args.team)
     with runtime.engine.connect() as connection:
         report = verify_chain(connection, team_id=team_id, processes=os.cpu_count() or 1)
+    with runtime.transaction() as session:
+        session.add(AuditVerification(team_id=team_id, ok=report.ok, checked=report.checked,
+                                      problem=None if report.ok else report.describe()))
     print(report.describe(), file=sys.stdout if report.ok else sys.stderr)
     return 0 if report.ok else 1
 

@@ -6,12 +6,23 @@ before one of its `--threads` request threads runs the app: idle or slow clients
 builds its own runtime, Bolt app and background work (outbox sender; scheduler in one worker, see
 `bot.process`). On SIGTERM the worker stops accepting, lets in-flight requests finish (up to
 `--graceful-timeout`), then drains its listener executor and stops its sender before it exits.
+
+Metrics: every worker counts into files in PROMETHEUS_MULTIPROC_DIR (prometheus_client's multiprocess mode), which
+`GET /metrics` in any worker adds up. `serve` empties that directory when it starts (counts from an earlier run
+would be added to this one's), or makes a private one when it is not set, removed at exit. A worker that exits
+leaves its counters' files, so its counts stay in the totals; gunicorn's `child_exit` hook marks it dead, which
+drops its live-only gauges.
 """
 
 from __future__ import annotations
 
 import argparse
+import atexit
+import glob
 import logging
+import os
+import shutil
+import tempfile
 from typing import TYPE_CHECKING, Any
 
 from bot.cli.common import bot_token_workspace, open_runtime
@@ -21,10 +32,13 @@ if TYPE_CHECKING:
     from bot.web import WebApp
 
 logger = logging.getLogger(__name__)
+# Read once by prometheus_client, when it is first imported (bot.metrics).
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("serve", help="serve Slack's HTTP endpoints (POST /slack/events, GET /healthz)")
+    parser = subparsers.add_parser(
+        "serve", help="serve Slack's HTTP endpoints (POST /slack/events; GET /healthz, /readyz, /metrics)")
     parser.add_argument("--host", default="0.0.0.0", help="address to listen on (default: all interfaces)")
     parser.add_argument("--port", type=int, default=3000, help="port to listen on (default: 3000)")
     parser.add_argument("--workers", type=int, default=1, help="worker processes (default: 1; add replicas to scale)")
@@ -47,6 +61,7 @@ def run_serve(args: argparse.Namespace) -> int:
     class _Served(_Gunicorn, BaseApplication):
         """gunicorn's application class, only imported when `serve` runs."""
 
+    prepare_metrics_directory()  # before anything imports prometheus_client, which reads it once
     settings = load_settings()
     settings.require_slack()
     for name in ("workers", "threads", "port"):
@@ -84,6 +99,8 @@ def gunicorn_options(*, host: str, port: int, workers: int, threads: int, gracef
         "proc_name": "initiative-bot",
         "pre_fork": _before_fork,
         "worker_exit": _worker_exit,
+        "child_exit": _child_exit,
+        "logger_class": "bot.edge_worker.GunicornLogs",
         # gunicorn's runtime control socket is one fixed path per user; several serves on a host would clash.
         "control_socket_disable": True,
     }
@@ -123,6 +140,27 @@ class _Gunicorn:
         frozen = freeze_startup_objects()
         logger.info("worker ready: %s more startup objects kept out of garbage collection", f"{frozen:,}")
         return web_app
+
+
+def prepare_metrics_directory() -> str:
+    """PROMETHEUS_MULTIPROC_DIR, emptied of an earlier run's files; a private directory when it is not set."""
+    directory = os.environ.get(MULTIPROCESS_DIR)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+        for stale in glob.glob(os.path.join(directory, "*.db")):
+            os.unlink(stale)
+    else:
+        directory = tempfile.mkdtemp(prefix="initiative-bot-metrics-")
+        os.environ[MULTIPROCESS_DIR] = directory
+        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return directory
+
+
+def _child_exit(server: Any, worker: Any) -> None:
+    """gunicorn's hook, in the master, once a worker has exited: its live gauges leave /metrics (its counts stay)."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
 
 
 # This worker's app and background work, for the exit hook (one set per worker process).

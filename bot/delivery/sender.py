@@ -47,6 +47,8 @@ from bot.config import Settings
 from bot.delivery.messages import address_of, record_post
 from bot.delivery.outbox import RENDER, work_arrived
 from bot.delivery.retry import RetryPolicy
+from bot.delivery.slack_client import MeasuredWebClient
+from bot.metrics import SLACK_API_RETRIES
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.types import utcnow
 
@@ -120,7 +122,7 @@ class _Outcome:
 
 def make_client(settings: Settings, *, policy: RetryPolicy | None = None) -> WebClient:
     """A WebClient for the sender: SLACK_API_URL, a bounded timeout, and no retries of its own."""
-    return WebClient(
+    return MeasuredWebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=int((policy or RetryPolicy()).request_timeout),
@@ -365,6 +367,9 @@ def _record(
                 "next_attempt_at": now + policy.backoff(attempts),
                 "last_error": outcome.error,
             }
+    if "next_attempt_at" in values:
+        reason = "rate_limited" if outcome.kind == "rate_limited" else "transient"
+        SLACK_API_RETRIES.labels(message.method, reason).inc()
     with Session(engine) as session, session.begin():
         updated = session.exec(  # type: ignore[call-overload]
             update(OutboxMessage)

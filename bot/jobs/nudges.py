@@ -48,9 +48,9 @@ def slack_profiles(client: WebClient) -> ProfileLookup:
     return lookup
 
 
-def sweep_job(runtime: Runtime, client: WebClient) -> None:
+def sweep_job(runtime: Runtime, client: WebClient) -> SweepResult:
     """The scheduled sweep. Every run evaluates the policy at its own `now`, so a missed run needs no catch-up."""
-    run_sweep(runtime, client=client)
+    return run_sweep(runtime, client=client)
 
 
 def register(scheduler, runtime: Runtime, client: WebClient) -> None:  # type: ignore[no-untyped-def]

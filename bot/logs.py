@@ -1,0 +1,130 @@
+"""How the bot's processes log: readable text by default, one JSON object per line with `LOG_FORMAT=json`, and
+never a secret either way.
+
+- Text: `time LEVEL logger: message` (as before).
+- JSON: `{"time", "level", "logger", "message"}`, plus `request_id`, `team`, `surface` and `duration_ms` on the
+  lines logged while a Slack request is handled in its request thread (`request_context`), and `exception` when
+  there is a traceback.
+- Redaction: whatever the format, a line goes through `redact` last. Slack tokens (`xox…-`, `xapp-`) and webhook
+  secrets (`whsec_…`) are recognised by their shape, and the values of the secret settings (signing secrets, the
+  MLflow token) by their value, wherever they appear: in a message, an argument, or a traceback. Request bodies are
+  never logged by our code (`bot.edge` logs a refusal's path, peer and reason only).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+LOG_FORMATS = ("text", "json")
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+REDACTED = "[redacted]"
+# Settings whose values are secrets; their values are blanked out of every line.
+SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MLFLOW_TRACKING_TOKEN")
+# Secrets that are recognisable by their shape (Slack's tokens; our webhook secrets), whoever's they are.
+SECRET_SHAPES = re.compile(r"\b(?:xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|whsec_[A-Za-z0-9+/=_-]+)")
+
+
+class LogSetupError(Exception):
+    """LOG_FORMAT names no known format."""
+
+
+@dataclass
+class RequestContext:
+    """One Slack request, while its request thread handles it: what its log lines and metrics are labelled with."""
+
+    request_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+    surface: str = "unknown"  # command, action, view, event, shortcut, options, other (bot.app labels it)
+    team: str | None = None
+    outcome: str | None = None  # set when it is not simply "ok": deduplicated, error
+
+
+_current = threading.local()
+
+
+@contextmanager
+def request_context(request_id: str | None = None) -> Iterator[RequestContext]:
+    context = RequestContext(request_id=request_id) if request_id else RequestContext()
+    _current.request = context
+    try:
+        yield context
+    finally:
+        _current.request = None
+
+
+def current_request() -> RequestContext | None:
+    """The request this thread is handling, if any (listener threads, after the ack, have none)."""
+    return getattr(_current, "request", None)
+
+
+def redact(line: str, secrets: tuple[str, ...]) -> str:
+    line = SECRET_SHAPES.sub(REDACTED, line)
+    for secret in secrets:
+        line = line.replace(secret, REDACTED)
+    return line
+
+
+def secrets_from_environment() -> tuple[str, ...]:
+    # Short values could match ordinary words; real secrets are long. Longest first, so none is left half-blanked.
+    values = {os.environ.get(name, "") for name in SECRET_SETTINGS}
+    return tuple(sorted((v for v in values if len(v) >= 8), key=len, reverse=True))
+
+
+class TextFormatter(logging.Formatter):
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__(TEXT_FORMAT)
+        self.secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = secrets
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if (request := current_request()) is not None:
+            line |= {"request_id": request.request_id, "surface": request.surface}
+            if request.team:
+                line["team"] = request.team
+        if (duration := getattr(record, "duration_ms", None)) is not None:
+            line["duration_ms"] = duration
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return redact(json.dumps(line, ensure_ascii=False, default=str), self.secrets)
+
+
+def formatter(log_format: str | None = None) -> logging.Formatter:
+    """The formatter LOG_FORMAT (or `log_format`) asks for, redacting the secrets set in the environment."""
+    chosen = (log_format or os.environ.get("LOG_FORMAT") or "text").strip().lower()
+    if chosen not in LOG_FORMATS:
+        raise LogSetupError(f"LOG_FORMAT is invalid: expected one of {', '.join(LOG_FORMATS)} (got {chosen!r})")
+    secrets = secrets_from_environment()
+    return JsonFormatter(secrets) if chosen == "json" else TextFormatter(secrets)
+
+
+def configure(level: int, log_format: str | None = None) -> None:
+    """One stderr handler on the root logger, in the chosen format (replacing any handler set before)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter(log_format))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
