@@ -108,6 +108,12 @@ class InitiativeApp(App):
 
         self.command_executor.submit(give_way_then_work)
 
+    def _init_context(self, req: Any) -> None:
+        """Bolt gives each request a new plain WebClient built from the app's client's settings; this one is made
+        a MeasuredWebClient too, so that the listeners' calls (views.open, ...) are counted like every other."""
+        super()._init_context(req)
+        req.context["client"].__class__ = MeasuredWebClient
+
     def drain(self) -> None:
         """Finish all acknowledged work (listeners first: they may hand commands on), then stop the pools."""
         self.listener_runner.listener_executor.shutdown(wait=True)

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import psycopg
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
@@ -27,6 +28,7 @@ from tests.support.serving import bot_env, run_cli, serving
 from tests.support.slack_app import SIGNING_SECRET
 from tests.support.slack_requests import (
     BAD_SIGNATURE,
+    block_actions_payload,
     event_body,
     interaction_body,
     post_signed,
@@ -238,3 +240,80 @@ def _wait_until(condition, timeout: float = 15) -> None:  # type: ignore[no-unty
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.05)
+
+
+def test_metrics_from_two_workers_count_what_slack_sent_and_what_reached_slack(
+    runtime: Runtime, database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    slack_emulator.add_user("U0001", "alice")
+    with runtime.transaction() as session:
+        ensure_workspace(session, team_id=slack_emulator.team_id)
+    env = bot_env(database_url, slack_emulator, PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "metrics"))
+    with serving(env, tmp_path, "--workers", "2") as bot:
+        events = bot.url + "/slack/events"
+        for title in ("Fraud model", "Churn model"):
+            payload = view_submission_payload(ids.NEW_INITIATIVE_MODAL, {
+                "title": {ids.VALUE: {"type": "plain_text_input", "value": title}},
+                "risk_tier": {ids.VALUE: {"type": "static_select", "selected_option": {"value": "low"}}},
+            }, user_id="U0001", team_id=slack_emulator.team_id)
+            assert post_signed(events, interaction_body(payload), SIGNING_SECRET).status_code == 200
+        for _ in range(3):
+            assert post_signed(events, slash_command_body(text="help"), SIGNING_SECRET).status_code == 200
+        for key in ("AI-1", "AI-2"):
+            click = block_actions_payload(ids.VIEW_INITIATIVE, key, user_id="U0001", team_id=slack_emulator.team_id,
+                                          trigger_id=slack_emulator.new_trigger_id())
+            assert post_signed(events, interaction_body(click), SIGNING_SECRET).status_code == 200
+        for _ in range(2):  # Slack's retry of the same event
+            assert post_signed(events, event_body(HOME_OPENED, event_id="EvHome"), SIGNING_SECRET).status_code == 200
+        forged = post_signed(events, slash_command_body(text="help"), SIGNING_SECRET, signature=BAD_SIGNATURE)
+        assert forged.status_code == 401
+        _wait_until(lambda: len(slack_emulator.calls_to("views.open")) == 2
+                    and len(slack_emulator.calls_to("views.publish")) >= 1)
+        _wait_until(lambda: _samples(bot.url).get(("initiative_bot_outbox_pending_total", ())) is None
+                    and ("initiative_bot_job_runs_total", (("job", "nudge_sweep"), ("result", "ok"))) in
+                    _samples(bot.url))
+        assert run_cli(["audit", "verify"], env, tmp_path).returncode == 0
+        samples = _samples(bot.url)
+        worker_files = {path.name.rsplit("_", 1)[-1] for path in (tmp_path / "metrics").glob("counter_*.db")}
+
+    requests = {labels: value for (name, labels), value in samples.items()
+                if name == "initiative_bot_slack_requests_total"}
+    assert requests == {
+        (("outcome", "ok"), ("surface", "view")): 2,
+        (("outcome", "ok"), ("surface", "command")): 3,
+        (("outcome", "ok"), ("surface", "action")): 2,
+        (("outcome", "ok"), ("surface", "event")): 1,
+        (("outcome", "deduplicated"), ("surface", "event")): 1,
+        (("outcome", "refused"), ("surface", "unknown")): 1,
+    }
+    acknowledged = {dict(labels)["surface"]: value for (name, labels), value in samples.items()
+                    if name == "initiative_bot_slack_ack_seconds_count"}
+    assert acknowledged == {"view": 2, "command": 3, "action": 2, "event": 2, "unknown": 1}
+    # Every Web API call the workers made, as Slack saw it (the master's own auth.test before forking aside).
+    reached_slack: dict[tuple[str, str], int] = {}
+    for call in slack_emulator.calls:
+        key = (call.method, "ok" if call.ok else "error")
+        reached_slack[key] = reached_slack.get(key, 0) + 1
+    counted = {(dict(labels)["method"], dict(labels)["result"]): int(value) for (name, labels), value in samples.items()
+               if name == "initiative_bot_slack_api_calls_total"}
+    master_auth_test = {("auth.test", "ok"): counted.get(("auth.test", "ok"))}
+    assert counted == reached_slack | master_auth_test
+    assert counted[("views.open", "ok")] == 2 and counted[("views.publish", "ok")] >= 1
+    assert samples[("initiative_bot_audit_verify_last_ok", ())] == 1
+    assert samples[("initiative_bot_database_up", ())] == 1
+    assert samples[("initiative_bot_audit_newest_event_age_seconds", ())] >= 0
+    # Bounded labels only: no user, team, initiative or URL anywhere.
+    values = " ".join(value for _, labels in samples for _, value in labels)
+    assert not any(word in values for word in ("U0001", slack_emulator.team_id, "AI-", "http"))
+    assert len(worker_files) >= 2  # files from more than one process were added up
+
+
+def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """One scrape of /metrics, parsed by Prometheus' own parser: {(sample name, sorted labels): value}."""
+    answer = httpx.get(url + "/metrics", timeout=10)
+    assert answer.status_code == 200 and answer.headers["content-type"].startswith("text/plain")
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(answer.text)
+        for sample in family.samples
+    }
