@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import httpx
 import psycopg
 import pytest
-from sqlalchemy import func
+from sqlalchemy import func, text
 from sqlalchemy.engine import make_url
 from sqlmodel import select
 
@@ -17,6 +17,7 @@ from bot.edge import MAX_BODY_BYTES
 from bot.listeners.middleware import OTHER_WORKSPACE
 from bot.views import ids
 from bot.views.replies import SOMETHING_WENT_WRONG
+from storage.migrate import head_revision
 from storage.models import Initiative, OutboxMessage, SlackEventReceipt, Workspace
 from tests.support.slack_app import SIGNING_SECRET, RunningSlackApp
 from tests.support.slack_requests import (
@@ -117,6 +118,42 @@ def test_healthz_answers_200_while_the_database_answers(slack_app: RunningSlackA
     response = httpx.get(slack_app.url + "/healthz")
 
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_readyz_answers_200_on_a_reachable_database_at_the_head_migration(slack_app: RunningSlackApp) -> None:
+    response = httpx.get(slack_app.url + "/readyz")
+
+    assert (response.status_code, response.json()) == (200, {"status": "ready"})
+
+
+def test_readyz_answers_503_with_the_reason_while_the_database_is_behind_the_code(slack_app: RunningSlackApp) -> None:
+    """A replica of the new code started before `db upgrade` ran: it must get no traffic yet."""
+    with slack_app.runtime.engine.begin() as connection:
+        connection.execute(text("UPDATE alembic_version SET version_num = '0014'"))
+    try:
+        behind = httpx.get(slack_app.url + "/readyz")
+    finally:
+        with slack_app.runtime.engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :head"),
+                               {"head": head_revision(slack_app.runtime.engine)})
+
+    assert behind.status_code == 503
+    assert behind.json() == {"status": "not ready", "reason": (
+        f"the database is at revision 0014, this code needs {head_revision(slack_app.runtime.engine)}")}
+
+
+@pytest.mark.postgres_only
+def test_readyz_turns_503_while_the_database_is_down_and_200_again_without_a_restart(
+    slack_app: RunningSlackApp, database_url: str
+) -> None:
+    with database_down(database_url):
+        down = httpx.get(slack_app.url + "/readyz", timeout=10)
+        alive = httpx.get(slack_app.url + "/healthz", timeout=10)
+    back = httpx.get(slack_app.url + "/readyz", timeout=10)
+
+    assert (down.status_code, down.json()["reason"]) == (503, "the database cannot be reached (OperationalError)")
+    assert alive.status_code == 200  # liveness: restarting the process would not bring the database back
+    assert back.status_code == 200
 
 
 @pytest.mark.postgres_only
