@@ -6,9 +6,11 @@ never a secret either way.
   lines logged while a Slack request is handled in its request thread (`request_context`), and `exception` when
   there is a traceback.
 - Redaction: whatever the format, a line goes through `redact` last. Slack tokens (`xox…-`, `xapp-`) and webhook
-  secrets (`whsec_…`) are recognised by their shape, and the values of the secret settings (signing secrets, the
-  MLflow token) by their value, wherever they appear: in a message, an argument, or a traceback. Request bodies are
-  never logged by our code (`bot.edge` logs a refusal's path, peer and reason only).
+  secrets (`whsec_…`) are recognised by their shape, and the values of the secret settings (the signing secret, the
+  MLflow token...: `bot.config.load_settings` hands them to `remember_secrets`) by their value, wherever they
+  appear: in a message, an argument, or a traceback.
+- Bodies: our code never logs a request's or a message's body (`bot.edge` logs a refusal's path, peer and reason
+  only), and slack_sdk, whose DEBUG lines hold them, is kept at INFO.
 """
 
 from __future__ import annotations
@@ -27,8 +29,6 @@ from datetime import UTC, datetime
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 REDACTED = "[redacted]"
-# Settings whose values are secrets; their values are blanked out of every line.
-SECRET_SETTINGS = ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "MLFLOW_TRACKING_TOKEN")
 # Secrets that are recognisable by their shape (Slack's tokens; our webhook secrets), whoever's they are.
 SECRET_SHAPES = re.compile(r"\b(?:xox[abposre]-[A-Za-z0-9-]+|xapp-[A-Za-z0-9-]+|whsec_[A-Za-z0-9+/=_-]+)")
 
@@ -65,33 +65,33 @@ def current_request() -> RequestContext | None:
     return getattr(_current, "request", None)
 
 
-def redact(line: str, secrets: tuple[str, ...]) -> str:
+_secrets: tuple[str, ...] = ()
+
+
+def remember_secrets(*values: str | None) -> None:
+    """Blank these values out of every line logged from now on (the secret settings, once they are read)."""
+    global _secrets
+    # Short values could match ordinary words; real secrets are long. Longest first, so none is left half-blanked.
+    known = set(_secrets) | {value for value in values if value and len(value) >= 8}
+    _secrets = tuple(sorted(known, key=len, reverse=True))
+
+
+def redact(line: str) -> str:
     line = SECRET_SHAPES.sub(REDACTED, line)
-    for secret in secrets:
+    for secret in _secrets:
         line = line.replace(secret, REDACTED)
     return line
 
 
-def secrets_from_environment() -> tuple[str, ...]:
-    # Short values could match ordinary words; real secrets are long. Longest first, so none is left half-blanked.
-    values = {os.environ.get(name, "") for name in SECRET_SETTINGS}
-    return tuple(sorted((v for v in values if len(v) >= 8), key=len, reverse=True))
-
-
 class TextFormatter(logging.Formatter):
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+    def __init__(self) -> None:
         super().__init__(TEXT_FORMAT)
-        self.secrets = secrets
 
     def format(self, record: logging.LogRecord) -> str:
-        return redact(super().format(record), self.secrets)
+        return redact(super().format(record))
 
 
 class JsonFormatter(logging.Formatter):
-    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
-        super().__init__()
-        self.secrets = secrets
-
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, object] = {
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
@@ -107,16 +107,15 @@ class JsonFormatter(logging.Formatter):
             line["duration_ms"] = duration
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
-        return redact(json.dumps(line, ensure_ascii=False, default=str), self.secrets)
+        return redact(json.dumps(line, ensure_ascii=False, default=str))
 
 
 def formatter(log_format: str | None = None) -> logging.Formatter:
-    """The formatter LOG_FORMAT (or `log_format`) asks for, redacting the secrets set in the environment."""
+    """The formatter LOG_FORMAT (or `log_format`) asks for."""
     chosen = (log_format or os.environ.get("LOG_FORMAT") or "text").strip().lower()
     if chosen not in LOG_FORMATS:
         raise LogSetupError(f"LOG_FORMAT is invalid: expected one of {', '.join(LOG_FORMATS)} (got {chosen!r})")
-    secrets = secrets_from_environment()
-    return JsonFormatter(secrets) if chosen == "json" else TextFormatter(secrets)
+    return JsonFormatter() if chosen == "json" else TextFormatter()
 
 
 def configure(level: int, log_format: str | None = None) -> None:
@@ -128,3 +127,6 @@ def configure(level: int, log_format: str | None = None) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    # slack_sdk's DEBUG lines carry whole request and response bodies (what people typed, what the bot showed
+    # them): never logged, even with --verbose.
+    logging.getLogger("slack_sdk").setLevel(max(level, logging.INFO))
