@@ -60,6 +60,13 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     # After this many failed attempts in a row, an endpoint is disabled and admins are told.
     webhook_disable_after_failures: int = Field(default=15, ge=1, le=1000)
+    # Retention (`initiative-bot prune`, and its daily job): days a row is kept once it has done its work. The audit
+    # trail is never pruned.
+    retention_event_receipt_days: int = Field(default=7, ge=1)
+    retention_sent_outbox_days: int = Field(default=30, ge=1)
+    retention_webhook_delivery_days: int = Field(default=90, ge=1)
+    retention_nudge_log_days: int = Field(default=180, ge=1)
+    retention_digest_run_days: int = Field(default=730, ge=1)
     mlflow_tracking_uri: str | None = None
     mlflow_tracking_token: str | None = None
 

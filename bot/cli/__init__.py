@@ -27,14 +27,15 @@ from bot.cli import (
     nudge,
     outbox,
     portfolio,
+    prune,
     scheduler,
     serve,
     socket_mode,
     webhooks,
 )
 
-COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, portfolio, scheduler, serve, socket_mode,
-                   webhooks)
+COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, portfolio, prune, scheduler, serve,
+                   socket_mode, webhooks)
 DISTRIBUTION = "initiative-bot"
 
 

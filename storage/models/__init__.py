@@ -21,7 +21,7 @@ from storage.models.gate_admin import AppAdmin
 from storage.models.integrations import AutomaticCheck, EvidenceCheck, WebhookDelivery, WebhookEndpoint
 from storage.models.messages import SlackMessage
 from storage.models.nudges import Delegation, NudgeLog, NudgeSnooze, UserProfile
-from storage.models.operations import AuditVerification
+from storage.models.operations import AuditVerification, MaintenanceRun
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.models.outcomes import HoldRevisitPrompt, InitiativeOutcome
 from storage.models.slack_events import SlackEventReceipt
@@ -43,6 +43,7 @@ __all__ = [
     "HoldRevisitPrompt",
     "Initiative",
     "InitiativeOutcome",
+    "MaintenanceRun",
     "NudgeLog",
     "NudgeSnooze",
     "OutboxMessage",

@@ -1,4 +1,4 @@
-"""operations: the outcome of each `audit verify`, kept so that /metrics can show the last one
+"""operations: the outcome of each `audit verify` (for /metrics), and which replica took a daily maintenance job
 
 Revision ID: 0015
 Revises: 0014
@@ -31,8 +31,16 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_audit_verification_at", "audit_verification", ["verified_at"])
+    op.create_table(
+        "maintenance_run",
+        sa.Column("job", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("started_at", storage.types.UTCDateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("job", "day"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("maintenance_run")
     op.drop_index("ix_audit_verification_at", table_name="audit_verification")
     op.drop_table("audit_verification")

@@ -1,0 +1,1 @@
+"""Retention: rows that only serve for a while (event receipts, sent messages, deliveries...) are pruned."""
