@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import signal
 import sqlite3
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -24,7 +26,7 @@ from bot.views import ids
 from bot.views.replies import SOMETHING_WENT_WRONG
 from storage.models import Initiative, OutboxMessage, SlackEventReceipt
 from tests.slack_emulator import SlackEmulator
-from tests.support.serving import bot_env, run_cli, serving
+from tests.support.serving import CLI, bot_env, free_port, run_cli, serving
 from tests.support.slack_app import SIGNING_SECRET
 from tests.support.slack_requests import (
     BAD_SIGNATURE,
@@ -317,3 +319,33 @@ def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
         for family in text_string_to_metric_families(answer.text)
         for sample in family.samples
     }
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # the same on PostgreSQL (above)
+def test_scheduler_serves_its_jobs_metrics_and_stops_on_sigterm(
+    database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    port = free_port()
+    with (tmp_path / "scheduler.log").open("w") as log:
+        process = subprocess.Popen([*CLI, "scheduler", "--metrics-host", "127.0.0.1", "--metrics-port", str(port)],
+                                   env=bot_env(database_url, slack_emulator), cwd=tmp_path, stdout=log,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        def nudge_sweep_ran() -> bool:
+            try:
+                return ("initiative_bot_job_runs_total", (("job", "nudge_sweep"), ("result", "ok"))) in _samples(
+                    f"http://127.0.0.1:{port}")
+            except httpx.TransportError:
+                return False
+
+        _wait_until(nudge_sweep_ran)
+        samples = _samples(f"http://127.0.0.1:{port}")
+        process.send_signal(signal.SIGTERM)
+        exit_code = process.wait(30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+
+    assert exit_code == 0
+    assert samples[("initiative_bot_job_duration_seconds_count", (("job", "nudge_sweep"),))] >= 1
+    assert samples[("initiative_bot_database_up", ())] == 1
