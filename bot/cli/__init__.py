@@ -79,6 +79,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.verbose:
         # Alembic narrates every migration step at INFO; operators need only the outcome.
         logging.getLogger("alembic").setLevel(logging.WARNING)
+    if directory := os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # Set for `serve` and inherited by every command: prometheus_client writes there as soon as one counts.
+        os.makedirs(directory, exist_ok=True)
     return _run(args)
 
 

@@ -1,0 +1,130 @@
+"""The deployment recipes (Dockerfile, compose.yaml, deploy/kubernetes, deploy/prometheus), checked offline.
+
+No container engine runs on the project's machines, so the image is not built here: what is checked is what can be
+without building it (the files it copies, its user, its health check, that its entry point and every command the
+recipes run are commands the bot accepts). The Kubernetes manifests are validated against Kubernetes' own schemas
+(kubernetes-validate ships them); the alert rules by `promtool check rules` where Prometheus is installed."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from kubernetes_validate import validate
+
+from bot.cli import build_parser
+
+REPO = Path(__file__).resolve().parents[1]
+KUBERNETES_VERSION = "1.30.0"
+
+
+def dockerfile() -> list[tuple[str, str]]:
+    """(INSTRUCTION, arguments) in order, continuation lines joined and comments dropped."""
+    instructions, pending = [], ""
+    for line in (REPO / "Dockerfile").read_text().splitlines():
+        if not pending and (not line.strip() or line.lstrip().startswith("#")):
+            continue
+        pending += line.rstrip("\\").strip() + " "
+        if not line.endswith("\\"):
+            keyword, _, rest = pending.strip().partition(" ")
+            instructions.append((keyword.upper(), rest.strip()))
+            pending = ""
+    return instructions
+
+
+def runs_as_the_bot(args: list[str]) -> Any:
+    """The subcommand `initiative-bot ARGS` would run (argparse exits on anything the bot would refuse)."""
+    return build_parser().parse_args(args).func
+
+
+def test_the_image_copies_files_that_exist_and_runs_serve_as_an_unprivileged_user_with_a_health_check() -> None:
+    steps = dockerfile()
+    stages = [args for keyword, args in steps if keyword == "FROM"]
+    final = steps[max(i for i, (keyword, _) in enumerate(steps) if keyword == "FROM"):]
+    kept = {line.removeprefix("!").rstrip("/") for line in (REPO / ".dockerignore").read_text().splitlines()
+            if line.startswith("!")}
+
+    assert ("ARG", "BASE_IMAGE=python:3.11-slim-bookworm") in steps
+    assert stages == ["${BASE_IMAGE} AS build", "${BASE_IMAGE}"]  # multi-stage; the last has no build tools
+    copied = [source for keyword, args in steps if keyword == "COPY" and not args.startswith("--from")
+              for source in args.split()[:-1]]
+    assert copied and all((REPO / source).exists() and source in kept for source in copied)
+    [user] = [args for keyword, args in final if keyword == "USER"]
+    assert user.isdigit() and int(user) > 0
+    [health] = [args for keyword, args in final if keyword == "HEALTHCHECK"]
+    assert "127.0.0.1:3000/healthz" in health
+    [entrypoint] = [json.loads(args) for keyword, args in final if keyword == "ENTRYPOINT"]
+    [command] = [json.loads(args) for keyword, args in final if keyword == "CMD"]
+    # Exec form, so the bot is PID 1 and receives SIGTERM itself (a shell would not pass it on).
+    assert entrypoint == ["initiative-bot"] and command[0] == "serve"
+    assert runs_as_the_bot(command).__name__ == "run_serve"
+    version = subprocess.run([str(Path(sys.executable).with_name(entrypoint[0])), "--version"],
+                             capture_output=True, text=True, timeout=60)
+    assert version.returncode == 0 and version.stdout.startswith("initiative-bot ")
+
+
+def test_compose_runs_postgresql_the_migrations_two_serve_replicas_and_one_scheduler() -> None:
+    compose = yaml.safe_load((REPO / "compose.yaml").read_text())
+    services = compose["services"]
+
+    assert set(services) == {"postgres", "migrate", "serve", "scheduler"}
+    assert services["migrate"]["command"] == ["db", "upgrade"]
+    assert services["serve"]["deploy"]["replicas"] == 2 and "--no-scheduler" in services["serve"]["command"]
+    assert services["scheduler"].get("deploy", {}).get("replicas", 1) == 1
+    for name in ("serve", "scheduler"):
+        assert services[name]["depends_on"] == {"migrate": {"condition": "service_completed_successfully"}}
+    assert [runs_as_the_bot(services[name]["command"]).__name__ for name in ("migrate", "serve", "scheduler")] == [
+        "run_upgrade", "run_serve", "run_scheduler"]
+
+
+def kubernetes_objects() -> list[dict[str, Any]]:
+    return [document for path in sorted((REPO / "deploy" / "kubernetes").glob("*.yaml"))
+            for document in yaml.safe_load_all(path.read_text()) if document]
+
+
+def test_the_kubernetes_manifests_are_valid_and_probe_readiness_and_liveness_apart() -> None:
+    objects = kubernetes_objects()
+    for manifest in objects:
+        validate(manifest, KUBERNETES_VERSION, strict=True)  # raises on any schema error or unknown field
+    by_name = {(o["kind"], o["metadata"]["name"]): o for o in objects}
+    serve = by_name[("Deployment", "initiative-bot-serve")]["spec"]
+    scheduler = by_name[("Deployment", "initiative-bot-scheduler")]["spec"]
+    migrate = by_name[("Job", "initiative-bot-migrate")]["spec"]
+    service = by_name[("Service", "initiative-bot")]["spec"]
+    secret = by_name[("Secret", "initiative-bot")]
+    [serve_container] = serve["template"]["spec"]["containers"]
+
+    assert serve["replicas"] == 2 and scheduler["replicas"] == 1
+    assert serve_container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert serve_container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert service["selector"] == serve["template"]["metadata"]["labels"]
+    containers = [c for spec in (serve, scheduler, migrate) for c in spec["template"]["spec"]["containers"]]
+    assert [runs_as_the_bot(c["args"]).__name__ for c in containers] == ["run_serve", "run_scheduler", "run_upgrade"]
+    assert "--no-scheduler" in serve_container["args"]
+    # Every secret a container reads is in the Secret's template.
+    wanted = {(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+              for c in containers for e in c.get("env", []) if "valueFrom" in e}
+    assert wanted <= {(secret["metadata"]["name"], key) for key in secret["stringData"]}
+    # Longer than serve's --graceful-timeout (30 s), so in-flight work finishes after SIGTERM.
+    assert serve["template"]["spec"]["terminationGracePeriodSeconds"] > 30
+
+
+def test_the_alert_rules_cover_what_the_operations_guide_promises_and_pass_promtool() -> None:
+    rules = REPO / "deploy" / "prometheus" / "alerts.yaml"
+    alerts = {rule["alert"] for group in yaml.safe_load(rules.read_text())["groups"] for rule in group["rules"]}
+    guide = (REPO / "docs" / "operations.md").read_text()
+
+    assert alerts == {"InitiativeBotOutboxStuck", "InitiativeBotDigestFailed", "InitiativeBotSlackRateLimited",
+                      "InitiativeBotAuditVerifyFailing", "InitiativeBotAuditVerifyNotRun", "InitiativeBotNotReady"}
+    assert all(f"`{alert}`" in guide for alert in alerts)
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool is not installed (Debian's `prometheus` package has it)")
+    checked = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
