@@ -2,8 +2,9 @@
 
 No container engine runs on the project's machines, so the image is not built here: what is checked is what can be
 without building it (the files it copies, its user, its health check, that its entry point and every command the
-recipes run are commands the bot accepts). The Kubernetes manifests are validated against Kubernetes' own schemas
-(kubernetes-validate ships them); the alert rules by `promtool check rules` where Prometheus is installed."""
+recipes run are commands the bot accepts; hadolint's rules). compose.yaml is validated against the Compose
+Specification's schema (check-jsonschema ships it), the Kubernetes manifests against Kubernetes' own schemas
+(kubernetes-validate ships them), and the alert rules by `promtool check rules` where Prometheus is installed."""
 
 from __future__ import annotations
 
@@ -64,9 +65,27 @@ def test_the_image_copies_files_that_exist_and_runs_serve_as_an_unprivileged_use
     # Exec form, so the bot is PID 1 and receives SIGTERM itself (a shell would not pass it on).
     assert entrypoint == ["initiative-bot"] and command[0] == "serve"
     assert runs_as_the_bot(command).__name__ == "run_serve"
-    version = subprocess.run([str(Path(sys.executable).with_name(entrypoint[0])), "--version"],
+    version = subprocess.run([tool(entrypoint[0]), "--version"],
                              capture_output=True, text=True, timeout=60)
     assert version.returncode == 0 and version.stdout.startswith("initiative-bot ")
+
+
+def test_the_dockerfile_passes_hadolint() -> None:
+    linted = subprocess.run([tool("hadolint"), str(REPO / "Dockerfile")], capture_output=True, text=True, timeout=60)
+
+    assert linted.returncode == 0, linted.stdout + linted.stderr
+
+
+def test_compose_follows_the_compose_specification() -> None:
+    checked = subprocess.run([tool("check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
+                              str(REPO / "compose.yaml")], capture_output=True, text=True, timeout=60)
+
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def tool(name: str) -> str:
+    """A command-line tool the test extras install beside this interpreter."""
+    return str(Path(sys.executable).with_name(name))
 
 
 def test_compose_runs_postgresql_the_migrations_two_serve_replicas_and_one_scheduler() -> None:
