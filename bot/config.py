@@ -35,6 +35,8 @@ class Settings(BaseSettings):
 
     slack_bot_token: str | None = None
     slack_signing_secret: str | None = None
+    # While the signing secret is rotated: requests signed with this one are accepted too (docs/operations.md).
+    slack_previous_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_api_url: str = SLACK_API_URL
     # The workspace (T…) the command line acts on when no --team is given, before the bot token is known.
@@ -167,6 +169,6 @@ def load_settings(**overrides: object) -> Settings:
         name = str(error["loc"][0]).upper() if error["loc"] else "settings"
         message = str(error["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"{name} is invalid: {message}") from None
-    remember_secrets(settings.slack_bot_token, settings.slack_signing_secret, settings.slack_app_token,
-                     settings.mlflow_tracking_token)
+    remember_secrets(settings.slack_bot_token, settings.slack_signing_secret, settings.slack_previous_signing_secret,
+                     settings.slack_app_token, settings.mlflow_tracking_token)
     return settings

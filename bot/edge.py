@@ -6,7 +6,8 @@
    refuses it while reading, chunked bodies included; this covers any other WSGI server);
 2. timestamp: `X-Slack-Request-Timestamp` must be an integer (Slack's 5-minute window is checked with the
    signature);
-3. signature: `X-Slack-Signature` over the timestamp and the raw body, by slack_sdk's `SignatureVerifier`.
+3. signature: `X-Slack-Signature` over the timestamp and the raw body, by slack_sdk's `SignatureVerifier`, with the
+   signing secret, or with the previous one while it is set (SLACK_PREVIOUS_SIGNING_SECRET, during a rotation).
 
 A refused request gets 401 and one short WARNING line naming the path, the peer and the reason: never the body,
 the headers' values or the signature. Bolt's own check is off (`bot.app.create_app`): it would parse nothing
@@ -35,9 +36,9 @@ WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
 class SlackEdge:
-    def __init__(self, app: WsgiApp, *, signing_secret: str) -> None:
+    def __init__(self, app: WsgiApp, *, signing_secret: str, previous_signing_secret: str | None = None) -> None:
         self.app = app
-        self.verifier = SignatureVerifier(signing_secret)
+        self.verifiers = [SignatureVerifier(secret) for secret in (signing_secret, previous_signing_secret) if secret]
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         declared = environ.get("CONTENT_LENGTH") or "0"
@@ -60,7 +61,8 @@ class SlackEdge:
             return "no Slack signature headers"
         if not (timestamp.isascii() and timestamp.isdigit() and len(timestamp) <= 12):
             return "X-Slack-Request-Timestamp is not an integer"
-        if not self.verifier.is_valid(body=body, timestamp=timestamp, signature=signature):
+        if not any(verifier.is_valid(body=body, timestamp=timestamp, signature=signature)
+                   for verifier in self.verifiers):
             age = round(time.time() - int(timestamp))
             return f"signature does not match (timestamp {age:,} s old; Slack's window is 300 s)"
         return None

@@ -46,7 +46,8 @@ class WebApp:
         self.runtime = runtime
         signing_secret = runtime.settings.slack_signing_secret
         assert signing_secret, "create_app refuses to build an HTTP app without SLACK_SIGNING_SECRET"
-        self.slack = SlackEdge(SlackRequestHandler(app, path=EVENTS_PATH), signing_secret=signing_secret)
+        self.slack = SlackEdge(SlackRequestHandler(app, path=EVENTS_PATH), signing_secret=signing_secret,
+                               previous_signing_secret=runtime.settings.slack_previous_signing_secret)
         self.acknowledgements_first = app.acknowledgements_first
         self.head = head_revision(runtime.engine)
 

@@ -15,11 +15,13 @@ from sqlmodel import select
 
 from bot.edge import MAX_BODY_BYTES
 from bot.listeners.middleware import OTHER_WORKSPACE
+from bot.runtime import Runtime
 from bot.views import ids
 from bot.views.replies import SOMETHING_WENT_WRONG
 from storage.migrate import head_revision
 from storage.models import Initiative, OutboxMessage, SlackEventReceipt, Workspace
-from tests.support.slack_app import SIGNING_SECRET, RunningSlackApp
+from tests.slack_emulator import SlackEmulator
+from tests.support.slack_app import SIGNING_SECRET, RunningSlackApp, serve_in_thread
 from tests.support.slack_requests import (
     BAD_SIGNATURE,
     TEAM_ID,
@@ -118,6 +120,19 @@ def test_healthz_answers_200_while_the_database_answers(slack_app: RunningSlackA
     response = httpx.get(slack_app.url + "/healthz")
 
     assert (response.status_code, response.json()) == (200, {"status": "ok"})
+
+
+def test_during_a_signing_secret_rotation_requests_signed_with_either_secret_are_accepted(
+    runtime: Runtime, slack_emulator: SlackEmulator
+) -> None:
+    """Slack switches to the new secret the moment it is regenerated; replicas pick it up one by one."""
+    runtime.settings = runtime.settings.model_copy(update={"slack_previous_signing_secret": "the-previous-secret"})
+    with serve_in_thread(runtime, slack_emulator) as app:
+        new = post_signed(app.events_url, slash_command_body(text="help"), SIGNING_SECRET)
+        previous = post_signed(app.events_url, slash_command_body(text="help"), "the-previous-secret")
+        other = post_signed(app.events_url, slash_command_body(text="help"), "some-other-secret")
+
+    assert (new.status_code, previous.status_code, other.status_code) == (200, 200, 401)
 
 
 def test_readyz_answers_200_on_a_reachable_database_at_the_head_migration(slack_app: RunningSlackApp) -> None:
