@@ -119,14 +119,11 @@ def formatter(log_format: str | None = None) -> logging.Formatter:
 
 
 def configure(level: int, log_format: str | None = None) -> None:
-    """One stderr handler on the root logger, in the chosen format (replacing any handler set before)."""
+    """One stderr handler on the root logger, in the chosen format; as `logging.basicConfig`, nothing changes when
+    the root logger has handlers already (a program that embeds the bot, or pytest, logs its own way)."""
     handler = logging.StreamHandler()
     handler.setFormatter(formatter(log_format))
-    root = logging.getLogger()
-    for old in list(root.handlers):
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level)
+    logging.basicConfig(level=level, handlers=[handler])
     # slack_sdk's DEBUG lines carry whole request and response bodies (what people typed, what the bot showed
     # them): never logged, even with --verbose.
     logging.getLogger("slack_sdk").setLevel(max(level, logging.INFO))

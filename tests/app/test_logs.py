@@ -32,6 +32,8 @@ def json_log() -> Iterator[io.StringIO]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     captured = io.StringIO()
+    for handler in handlers:  # pytest's own, which would keep `configure` from installing the bot's
+        root.removeHandler(handler)
     configure(logging.DEBUG, "json")
     root.handlers[0].stream = captured  # type: ignore[attr-defined]
     yield captured
