@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
@@ -157,11 +158,11 @@ class _ProcessCounts(Collector):
         yield from REGISTRY.collect()
 
 
-def timed_job(job_id: str, run, record=None):  # type: ignore[no-untyped-def]
+def timed_job(job_id: str, run: Callable[..., Any], record: Callable[[Any], None] | None = None) -> Callable[..., Any]:
     """`run`, counting each call as a run of `job_id` (ok or failed) and timing it; `record(result)` turns what a run
     returns into the job's own metrics."""
 
-    def measured(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def measured(*args: Any, **kwargs: Any) -> Any:
         started = time.perf_counter()
         try:
             result = run(*args, **kwargs)

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -86,10 +87,7 @@ def test_requests_stuck_in_their_listeners_do_not_hold_up_the_acknowledgement_of
         submissions: list[httpx.Response] = []
 
         def submit(title: str) -> None:
-            payload = view_submission_payload(ids.NEW_INITIATIVE_MODAL, {
-                "title": {ids.VALUE: {"type": "plain_text_input", "value": title}},
-                "risk_tier": {ids.VALUE: {"type": "static_select", "selected_option": {"value": "low"}}},
-            }, user_id="U0001", team_id=slack_emulator.team_id)
+            payload = _new_initiative_submission(title, team_id=slack_emulator.team_id)
             submissions.append(post_signed(bot.url + "/slack/events", interaction_body(payload), SIGNING_SECRET))
 
         with _database_write_lock(database_url):
@@ -116,10 +114,7 @@ def test_a_modal_submission_kept_waiting_by_the_database_is_refused_before_slack
     slack_emulator.add_user("U0001", "alice")
     with runtime.transaction() as session:
         ensure_workspace(session, team_id=slack_emulator.team_id)
-    payload = view_submission_payload(ids.NEW_INITIATIVE_MODAL, {
-        "title": {ids.VALUE: {"type": "plain_text_input", "value": "Fraud model"}},
-        "risk_tier": {ids.VALUE: {"type": "static_select", "selected_option": {"value": "low"}}},
-    }, user_id="U0001", team_id=slack_emulator.team_id)
+    payload = _new_initiative_submission("Fraud model", team_id=slack_emulator.team_id)
     with serving(bot_env(database_url, slack_emulator), tmp_path, "--workers", "1") as bot:
         with _database_write_lock(database_url):
             answer = post_signed(bot.url + "/slack/events", interaction_body(payload), SIGNING_SECRET, timeout=30)
@@ -237,6 +232,14 @@ def _database_write_lock(database_url: str) -> Iterator[None]:
         connection.commit()
 
 
+def _new_initiative_submission(title: str, *, team_id: str) -> dict[str, Any]:
+    """alice (U0001) submitting the new-initiative modal."""
+    return view_submission_payload(ids.NEW_INITIATIVE_MODAL, {
+        "title": {ids.VALUE: {"type": "plain_text_input", "value": title}},
+        "risk_tier": {ids.VALUE: {"type": "static_select", "selected_option": {"value": "low"}}},
+    }, user_id="U0001", team_id=team_id)
+
+
 def _wait_until(condition, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not condition():
@@ -254,10 +257,7 @@ def test_metrics_from_two_workers_count_what_slack_sent_and_what_reached_slack(
     with serving(env, tmp_path, "--workers", "2") as bot:
         events = bot.url + "/slack/events"
         for title in ("Fraud model", "Churn model"):
-            payload = view_submission_payload(ids.NEW_INITIATIVE_MODAL, {
-                "title": {ids.VALUE: {"type": "plain_text_input", "value": title}},
-                "risk_tier": {ids.VALUE: {"type": "static_select", "selected_option": {"value": "low"}}},
-            }, user_id="U0001", team_id=slack_emulator.team_id)
+            payload = _new_initiative_submission(title, team_id=slack_emulator.team_id)
             assert post_signed(events, interaction_body(payload), SIGNING_SECRET).status_code == 200
         for _ in range(3):
             assert post_signed(events, slash_command_body(text="help"), SIGNING_SECRET).status_code == 200
