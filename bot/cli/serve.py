@@ -152,7 +152,9 @@ def prepare_metrics_directory() -> str:
     else:
         directory = tempfile.mkdtemp(prefix="initiative-bot-metrics-")
         os.environ[MULTIPROCESS_DIR] = directory
-        atexit.register(shutil.rmtree, directory, ignore_errors=True)
+        master = os.getpid()
+        # Forked workers inherit this exit handler, and a worker that exits must not take the others' counts along.
+        atexit.register(lambda: os.getpid() == master and shutil.rmtree(directory, ignore_errors=True))
     return directory
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import sqlite3
@@ -275,6 +276,11 @@ def test_metrics_from_two_workers_count_what_slack_sent_and_what_reached_slack(
                     and ("initiative_bot_job_runs_total", (("job", "nudge_sweep"), ("result", "ok"))) in
                     _samples(bot.url))
         assert run_cli(["audit", "verify"], env, tmp_path).returncode == 0
+        # A worker that exits (gunicorn starts another) takes none of the counts with it.
+        first, _ = _workers(bot.process.pid)
+        os.kill(first, signal.SIGTERM)
+        _wait_until(lambda: len(workers := _workers(bot.process.pid)) == 2 and first not in workers)
+        _wait_until(lambda: bot.log.count("worker ready") == 3)
         samples = _samples(bot.url)
         worker_files = {path.name.rsplit("_", 1)[-1] for path in (tmp_path / "metrics").glob("counter_*.db")}
 
@@ -308,6 +314,11 @@ def test_metrics_from_two_workers_count_what_slack_sent_and_what_reached_slack(
     values = " ".join(value for _, labels in samples for _, value in labels)
     assert not any(word in values for word in ("U0001", slack_emulator.team_id, "AI-", "http"))
     assert len(worker_files) >= 2  # files from more than one process were added up
+
+
+def _workers(master: int) -> list[int]:
+    """The process ids of a gunicorn master's workers."""
+    return [int(pid) for pid in Path(f"/proc/{master}/task/{master}/children").read_text().split()]
 
 
 def _samples(url: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
