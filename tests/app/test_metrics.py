@@ -1,0 +1,86 @@
+"""What /metrics reads from the database, and what the scheduled jobs count (the whole of /metrics, from a running
+`serve` with two workers, is scraped in tests/cli/test_serve.py)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from prometheus_client import REGISTRY
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import update
+
+from bot.delivery.outbox import enqueue
+from bot.jobs import scheduler
+from bot.metrics import exposition, timed_job
+from bot.runtime import Runtime
+from bot.services.initiatives.service import create_initiative
+from bot.services.webhooks.service import add_endpoint
+from bot.wiring import build_runtime
+from storage.models import OutboxMessage
+from storage.types import utcnow
+from tests.support.factories import TEAM, actor
+from tests.support.webhooks import WebhookReceiver
+
+OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
+
+
+def scrape(runtime: Runtime) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(exposition(runtime.engine).decode())
+            for sample in family.samples}
+
+
+def test_the_outbox_depth_and_the_age_of_its_oldest_pending_message_by_kind(runtime: Runtime) -> None:
+    with runtime.transaction() as session:
+        for text in ("a", "b"):
+            enqueue(session, team_id=TEAM, method="chat.postMessage", payload={"channel": "U1", "text": text})
+        enqueue(session, team_id=TEAM, method="views.publish", payload={"user_id": "U1", "view": {}})
+        session.flush()
+        session.exec(update(OutboxMessage).where(OutboxMessage.method == "chat.postMessage")  # type: ignore[call-overload]
+                     .values(created_at=utcnow() - timedelta(minutes=11)))
+
+    samples = scrape(runtime)
+
+    assert samples[("initiative_bot_outbox_pending", (("kind", "chat.postMessage"),))] == 2
+    assert samples[("initiative_bot_outbox_pending", (("kind", "views.publish"),))] == 1
+    assert samples[("initiative_bot_outbox_oldest_pending_age_seconds", (("kind", "chat.postMessage"),))] > 600
+    assert samples[("initiative_bot_outbox_oldest_pending_age_seconds", (("kind", "views.publish"),))] < 600
+    assert samples[("initiative_bot_database_up", ())] == 1
+
+
+def test_a_webhook_job_run_counts_its_run_and_each_delivery(runtime: Runtime) -> None:
+    settings = runtime.settings.model_copy(update={"outbound_allow_private": True, "outbound_allow_http": True,
+                                                   "slack_bot_token": "xoxb-unused"})
+    wired = build_runtime(settings)  # with the handlers that queue webhook deliveries
+    with WebhookReceiver() as receiver:
+        with wired.transaction() as session:
+            add_endpoint(session, actor=actor("UADMIN", admin=True), settings=settings, url=receiver.url + "/hook")
+            create_initiative(session, actor=actor("UBIZ"), title="Churn model", owners=OWNERS)
+        job = scheduler.build(wired).get_job("webhook_delivery")
+        runs, sent = _value("job_runs_total", job="webhook_delivery", result="ok"), _value(
+            "webhook_deliveries_total", outcome="sent")
+
+        job.func(*job.args)
+
+        assert receiver.received
+    assert _value("job_runs_total", job="webhook_delivery", result="ok") == runs + 1
+    assert _value("webhook_deliveries_total", outcome="sent") == sent + len(receiver.received)
+    wired.engine.dispose()
+
+
+def test_a_job_that_fails_is_counted_as_failed_and_still_raises() -> None:
+    def broken() -> None:
+        raise RuntimeError("the database went away")
+
+    before = _value("job_runs_total", job="test_broken", result="failed")
+
+    with pytest.raises(RuntimeError):
+        timed_job("test_broken", broken)()
+
+    assert _value("job_runs_total", job="test_broken", result="failed") == before + 1
+    assert _value("job_duration_seconds_count", job="test_broken") >= 1
+
+
+def _value(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(f"initiative_bot_{name}", labels) or 0.0
