@@ -69,6 +69,8 @@ def serving(env: dict[str, str], cwd: Path, *args: str, cli: Sequence[str] = CLI
     command that runs the bot's command line (tests/support/table_dns_bot.py: the same, with a DNS table)."""
     port = free_port()
     log_path = cwd / f"serve-{port}.log"
+    # Its workers' metrics in the test's directory: a serve killed at the end of a test leaves them behind.
+    env = {"PROMETHEUS_MULTIPROC_DIR": str(cwd / f"metrics-{port}")} | env
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [*cli, "serve", "--host", "127.0.0.1", "--port", str(port), *args],
