@@ -35,7 +35,7 @@ from bot.delivery.slack_client import MeasuredWebClient
 from bot.listeners import audit, commands, gates, home, initiatives, nudges, outcomes, sign_offs
 from bot.listeners.middleware import hand_on_actor, serve_one_workspace
 from bot.listeners.workspaces import ensure_served_workspace
-from bot.logs import current_request
+from bot.logs import carry_request, current_request
 from bot.metrics import LISTENER_ERRORS
 from bot.runtime import Runtime
 from bot.services.errors import DomainError
@@ -90,12 +90,19 @@ class AcknowledgementsFirst:
                 self._idle.wait_for(lambda: not self._in_flight, timeout=remaining)
 
 
+class RequestExecutor(ThreadPoolExecutor):
+    """A pool whose work logs under the request that handed it over (`bot.logs.carry_request`)."""
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        return super().submit(carry_request(fn), *args, **kwargs)
+
+
 class InitiativeApp(App):
     """Bolt's App, plus the pool that works on slash commands after their acknowledgements."""
 
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
-        self.command_executor = ThreadPoolExecutor(max_workers=COMMAND_THREADS, thread_name_prefix="command")
+        self.command_executor = RequestExecutor(max_workers=COMMAND_THREADS, thread_name_prefix="command")
         self.acknowledgements_first = AcknowledgementsFirst()
 
     def work_on_command(self, work: Callable[..., None], *args: Any) -> None:
@@ -145,7 +152,7 @@ def create_app(
         request_verification_enabled=False,
         client=client,
         process_before_response=False,
-        listener_executor=ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="bolt-listener"),
+        listener_executor=RequestExecutor(max_workers=listener_threads, thread_name_prefix="bolt-listener"),
         logger=logging.getLogger("bot.slack"),
     )
     # In this order, and none waits on the database before a listener acknowledges, except an event's receipt.

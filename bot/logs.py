@@ -10,7 +10,8 @@ never a secret either way.
   MLflow token...: `bot.config.load_settings` hands them to `remember_secrets`) by their value, wherever they
   appear: in a message, an argument, or a traceback.
 - Bodies: our code never logs a request's or a message's body (`bot.edge` logs a refusal's path, peer and reason
-  only), and slack_sdk, whose DEBUG lines hold them, is kept at INFO.
+  only), and the Slack libraries (slack_sdk, and Bolt, which logs as `bot.slack`), whose DEBUG lines hold them,
+  are kept at INFO.
 """
 
 from __future__ import annotations
@@ -21,10 +22,13 @@ import os
 import re
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -61,8 +65,25 @@ def request_context(request_id: str | None = None) -> Iterator[RequestContext]:
 
 
 def current_request() -> RequestContext | None:
-    """The request this thread is handling, if any (listener threads, after the ack, have none)."""
+    """The request this thread is handling, if any (handed on to the threads working for it: `carry_request`)."""
     return getattr(_current, "request", None)
+
+
+def carry_request(work: Callable[..., T]) -> Callable[..., T]:
+    """`work`, run on another thread under the request this thread is handling now (none: unchanged), so that what
+    it logs carries the request's id, surface and team."""
+    request = current_request()
+    if request is None:
+        return work
+
+    def under_request(*args: Any, **kwargs: Any) -> T:
+        _current.request = request
+        try:
+            return work(*args, **kwargs)
+        finally:
+            _current.request = None
+
+    return under_request
 
 
 _secrets: tuple[str, ...] = ()
@@ -124,6 +145,8 @@ def configure(level: int, log_format: str | None = None) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(formatter(log_format))
     logging.basicConfig(level=level, handlers=[handler])
-    # slack_sdk's DEBUG lines carry whole request and response bodies (what people typed, what the bot showed
-    # them): never logged, even with --verbose.
-    logging.getLogger("slack_sdk").setLevel(max(level, logging.INFO))
+    # The Slack libraries' DEBUG lines carry whole bodies (slack_sdk: every Web API request and answer; Bolt, whose
+    # logger is bot.slack: every answer to Slack), so what people typed and what the bot showed them: never logged,
+    # even with --verbose.
+    for library in ("slack_sdk", "bot.slack"):
+        logging.getLogger(library).setLevel(max(level, logging.INFO))

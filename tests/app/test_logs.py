@@ -10,9 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.app import RequestExecutor
 from bot.cli import main
 from bot.config import load_settings
-from bot.logs import configure
+from bot.logs import configure, request_context
 from bot.runtime import Runtime
 from bot.services.webhooks.scheduled import deliver_webhooks
 from bot.services.webhooks.service import add_endpoint
@@ -86,8 +87,10 @@ def test_a_run_of_commands_clicks_and_webhooks_at_debug_level_logs_json_lines_an
     for secret in (SIGNING_SECRET, slack_emulator.bot_token, slack_emulator.app_token, webhook_secret,
                    webhook_secret.removeprefix("whsec_")):
         assert secret not in output
-    # Nor what people typed, or what the bot showed them: the initiative's title was in every request and message.
+    # Nor what people typed, or what the bot showed them: the initiative's title was in every request and message,
+    # and in answers to Slack.
     assert "Churn" not in output
+    assert not any(line["message"].startswith("Responding with status") for line in lines)
 
 
 def test_an_unknown_log_format_is_named_in_one_line(monkeypatch: pytest.MonkeyPatch,
@@ -98,3 +101,15 @@ def test_an_unknown_log_format_is_named_in_one_line(monkeypatch: pytest.MonkeyPa
 
     assert code == 2
     assert capsys.readouterr().err == "initiative-bot: LOG_FORMAT is invalid: expected one of text, json (got 'xml')\n"
+
+
+def test_work_handed_on_after_the_acknowledgement_logs_under_its_request(json_log: io.StringIO) -> None:
+    pool = RequestExecutor(max_workers=1)
+    with request_context("req-42") as request:
+        request.surface, request.team = "command", "T0TEST"
+        later = pool.submit(logging.getLogger("bot.listeners").warning, "answered after the ack")
+    later.result()
+    pool.shutdown()
+
+    [line] = [json.loads(line) for line in json_log.getvalue().splitlines() if "after the ack" in line]
+    assert (line["request_id"], line["surface"], line["team"]) == ("req-42", "command", "T0TEST")
