@@ -115,6 +115,7 @@ def test_the_kubernetes_manifests_are_valid_and_probe_readiness_and_liveness_apa
     serve = by_name[("Deployment", "initiative-bot-serve")]["spec"]
     scheduler = by_name[("Deployment", "initiative-bot-scheduler")]["spec"]
     migrate = by_name[("Job", "initiative-bot-migrate")]["spec"]
+    audit = by_name[("CronJob", "initiative-bot-audit-verify")]["spec"]["jobTemplate"]["spec"]
     service = by_name[("Service", "initiative-bot")]["spec"]
     secret = by_name[("Secret", "initiative-bot")]
     [serve_container] = serve["template"]["spec"]["containers"]
@@ -123,8 +124,9 @@ def test_the_kubernetes_manifests_are_valid_and_probe_readiness_and_liveness_apa
     assert serve_container["readinessProbe"]["httpGet"]["path"] == "/readyz"
     assert serve_container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert service["selector"] == serve["template"]["metadata"]["labels"]
-    containers = [c for spec in (serve, scheduler, migrate) for c in spec["template"]["spec"]["containers"]]
-    assert [runs_as_the_bot(c["args"]).__name__ for c in containers] == ["run_serve", "run_scheduler", "run_upgrade"]
+    containers = [c for spec in (serve, scheduler, migrate, audit) for c in spec["template"]["spec"]["containers"]]
+    assert [runs_as_the_bot(c["args"]).__name__ for c in containers] == [
+        "run_serve", "run_scheduler", "run_upgrade", "run_verify"]
     assert "--no-scheduler" in serve_container["args"]
     # Every secret a container reads is in the Secret's template.
     wanted = {(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
