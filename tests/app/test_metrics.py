@@ -3,7 +3,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections import Counter
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from prometheus_client import REGISTRY
@@ -12,6 +13,7 @@ from sqlalchemy import update
 
 from bot.delivery.outbox import enqueue
 from bot.jobs import scheduler
+from bot.jobs.nudges import run_sweep
 from bot.metrics import exposition, timed_job
 from bot.runtime import Runtime
 from bot.services.initiatives.service import create_initiative
@@ -19,10 +21,13 @@ from bot.services.webhooks.service import add_endpoint
 from bot.wiring import build_runtime
 from storage.models import OutboxMessage
 from storage.types import utcnow
+from tests.services.nudges.support import logged, open_review
 from tests.support.factories import TEAM, actor
 from tests.support.webhooks import WebhookReceiver
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
+ASKED = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)  # a Monday
+PAST_THE_SLA = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)  # the owners are nudged; sponsor and admins escalated to
 
 
 def scrape(runtime: Runtime) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -84,3 +89,15 @@ def test_a_job_that_fails_is_counted_as_failed_and_still_raises() -> None:
 
 def _value(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(f"initiative_bot_{name}", labels) or 0.0
+
+
+def test_a_nudge_sweep_counts_the_nudges_and_escalations_it_wrote(runtime: Runtime) -> None:
+    open_review(runtime, asked=ASKED)
+    before = {kind: _value("nudges_total", kind=kind) for kind in ("nudge", "escalation")}
+
+    sweep = timed_job("nudge_sweep", run_sweep, scheduler.RESULT_METRICS["nudge_sweep"])
+    sweep(runtime, now=PAST_THE_SLA)
+
+    written = Counter(kind for _, kind, _ in logged(runtime))
+    assert written["nudge"] and written["escalation"]
+    assert {kind: _value("nudges_total", kind=kind) - before[kind] for kind in before} == written
