@@ -35,7 +35,6 @@ from bot.services.nudges.policy import ESCALATION, NUDGE
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.reviews.service import checklist_of, sign_offs_of
-from bot.views.digest import digest_blocks
 from bot.views.messages import sign_off_request
 from bot.views.nudges import nudge_message
 from bot.views.plain_text import Reader, format_date, render_blocks
@@ -114,7 +113,7 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print, ansi: bo
     say(f"\n— This week's digest, as posted in #{CHANNELS[DEMO_CHANNEL]} (its chart goes in the thread) —")
     digest = preview_digest(DEMO_TEAM, settings.model_copy(update={"digest_channel": DEMO_CHANNEL}))
     show_digest(runtime, digest=digest, as_of=morning, chart=DEMO_CHART, say=say,
-                render=lambda report: demo.shown([b.to_dict() for b in digest_blocks(report)], morning))
+                render=lambda blocks: demo.shown(blocks, morning))
     say("\n— What /initiative history AI-1 answers —")
     with runtime.read() as session:
         initiative = get_initiative(session, audience=DEMO_WORKSPACE, key="AI-1")

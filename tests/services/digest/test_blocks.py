@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 from bot.services.digest.report import Conversion, FunnelRow, Median, Movement
 from bot.services.digest.service import channel_audience, compute_digest
-from bot.views.digest import digest_blocks, digest_text, fallback_text
+from bot.views.digest import digest_blocks, digest_in_full, fallback_text
 from bot.views.plain_text import Reader, render_blocks
 from storage.models import Digest
 from tests.services.digest.bulk import insert_portfolio
@@ -45,8 +45,7 @@ def test_the_digest_speaks_plainly_in_slack_and_as_text() -> None:
     plain = replace(report([("Idea", 1, 2, 1), ("Pilot", 3, 2, 2)], {"Idea": (1,) * 12}),
                     median_days_in_stage={"Idea": Median(102.5, 5), "Pilot": Median(2.5, 1), "Scaled": Median(None, 0)})
     read = render_blocks([block.to_dict() for block in digest_blocks(plain)], Reader())
-    text = digest_text(plain)
-    for shown in (read, text):
+    for shown in (read, render_blocks(digest_in_full(plain), Reader())):
         assert "3 paused initiatives are not counted above: 1 in Idea, 2 in Pilot." in shown
         assert "2 of 5 (40%) of the initiatives that entered Pilot reached Production." in shown
         assert "Idea: 102 days (5 stays)" in shown and "Pilot: 2.5 days (1 stay)" in shown
@@ -57,5 +56,6 @@ def test_the_digest_speaks_plainly_in_slack_and_as_text() -> None:
     moved_read = render_blocks([block.to_dict() for block in digest_blocks(moved)], Reader())
     assert "Moved this week  New 1\n" in moved_read  # only what moved is counted, no "Sent back 0"
     one = replace(plain, funnel=(FunnelRow("idea", "Idea", 1, 1, 1),), conversion=Conversion(0, 0))
-    assert "1 paused initiative is not counted above: 1 in Idea." in digest_text(one)
-    assert "No initiative entered Pilot in the last 365 days." in digest_text(one)
+    one_read = render_blocks(digest_in_full(one), Reader())
+    assert "1 paused initiative is not counted above: 1 in Idea." in one_read
+    assert "No initiative entered Pilot in the last 365 days." in one_read
