@@ -44,7 +44,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.delivery.messages import address_of, record_post
+from bot.delivery.messages import THREAD_OF, address_of, record_post
 from bot.delivery.outbox import RENDER, work_arrived
 from bot.delivery.retry import RetryPolicy
 from storage.models.outbox import OutboxMessage, SlackRateLimit
@@ -101,7 +101,7 @@ class _Claimed:
     attempts: int
     parent_state: str | None
     message_id: int | None  # the registered message this call posts or updates
-    address: dict[str, str | None] | None  # an update's `channel` and `ts`, from that message
+    address: dict[str, str | None] | None  # an update's `channel` and `ts`, or a reply's `thread_ts`
     # Other pending copies of the same intent, answered by this one's call.
     coalesced: tuple[int, ...] = ()
 
@@ -305,9 +305,9 @@ def _rendered(runtime: Deliveries, message: _Claimed) -> dict[str, Any] | _Outco
 def _call(client: WebClient, message: _Claimed, payload: dict[str, Any]) -> _Outcome:
     if message.parent_state == "failed":
         return _Outcome("permanent", error="original_not_delivered")
-    if message.address:
-        payload.setdefault("channel", message.address["channel"])
-        payload.setdefault("ts", message.address["ts"])
+    payload.pop(THREAD_OF, None)
+    for key, value in (message.address or {}).items():  # where a registered message (or its thread) is
+        payload.setdefault(key, value)
     try:
         response = client.api_call(message.method, json=payload)
     except SlackApiError as exc:

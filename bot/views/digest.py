@@ -1,8 +1,8 @@
 """The digest as Block Kit (for the channel) and as plain text (for the terminal and `/initiative digest`).
 
-Pure: a `DigestReport` in, blocks or text out. In the channel, long lists stop at a few items and end with "and N
-more" and the command that shows them all, so the message stays well within Block Kit's 50 blocks and 3,000
-characters. The text is those blocks, every list in full, as a person reads them (`bot.views.plain_text`).
+Pure: a `DigestReport` in, blocks or text out. Every list is shown in full, a long one in sections of ten lines
+(each well within a section's 3,000 characters); a digest longer than a message's 50 blocks goes on in its thread
+(`digest_messages`). The text is the same blocks as a person reads them (`bot.views.plain_text`).
 """
 
 from __future__ import annotations
@@ -21,12 +21,11 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.services.digest.report import DigestReport, HoldDue, Median, Movement, StalledItem, WaitingItem
+from bot.views.blocks import MAX_BLOCKS, Message, finish
 from bot.views.plain_text import Reader, render_blocks
 from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, slack_date
 
-MOVED_SHOWN = 5
-LIST_SHOWN = 8
-FULL_TEXT_COMMAND = "/initiative digest"
+PREVIEW_COMMAND = "/initiative digest"
 STALLED_COMMAND = "/initiative list stalled"
 MOVED_TITLES = (("new", "New"), ("imported", "Imported"), ("advanced", "Advanced"), ("sent_back", "Sent back"),
                 ("recycled", "Recycled"), ("paused", "Paused"), ("held", "On hold"), ("retired", "Retired"),
@@ -50,17 +49,34 @@ def fallback_text(report: DigestReport) -> str:
 # ---- Block Kit ----------------------------------------------------------------------------------------------
 
 
-def digest_blocks(report: DigestReport, *, in_full: bool = False) -> list[Block]:
-    """The digest as posted; `in_full` lists every item (several sections where a list is long) instead of the
-    first few and "…and N more"."""
+def digest_messages(report: DigestReport) -> list[Message]:
+    """The digest as posted: the channel message, at most 50 blocks (Slack's limit), and, when the digest is
+    longer, the rest in replies in its thread, each of at most 50 blocks and saying what it continues."""
+    blocks = digest_blocks(report)
+    limit = MAX_BLOCKS["message"]
+    if len(blocks) <= limit:
+        return [Message(fallback_text(report), finish(blocks, "message"))]
+    rest = blocks[limit - 1:]  # each message keeps one block to say that the digest goes on, or where from
+    replies = [rest[i:i + limit - 1] for i in range(0, len(rest), limit - 1)]
+    total = len(replies) + 1
+    more = f"{len(replies)} more message{'s' if len(replies) != 1 else ''}"
+    messages = [Message(fallback_text(report), finish(
+        [*blocks[:limit - 1], _context(f"The digest goes on in this thread ({more}).")], "message"))]
+    for number, part in enumerate(replies, start=2):
+        head = f"{title_of(report)}, continued ({number} of {total})"
+        messages.append(Message(head, finish([_context(mrkdwn(head, 200)), *part], "message")))
+    return messages
+
+
+def digest_blocks(report: DigestReport) -> list[Block]:
+    """The whole digest, every list in full (a long list in several sections), however many blocks that takes;
+    `digest_messages` fits it into messages."""
     # A channel has no single reader: each client shows the times in its reader's zone; the fallbacks give them
     # in the digest's zone, saying so.
     zone = ZoneInfo(report.timezone)
 
-    def listing(head: str, lines: list[str], shown: int, command: str) -> list[Block]:
-        if in_full:
-            return [_section(text) for text in _chunks(head, lines)]
-        return [_section(_cut(head, lines, shown, f"`{command}`"))]
+    def listing(head: str, lines: list[str]) -> list[Block]:
+        return [_section(text) for text in _chunks(head, lines)]
 
     blocks: list[Block] = [
         HeaderBlock(text=clip(title_of(report), 150)),
@@ -79,37 +95,34 @@ def digest_blocks(report: DigestReport, *, in_full: bool = False) -> list[Block]
     for kind, label in MOVED_TITLES:
         items: Sequence[Movement] = getattr(report, kind)
         if items:
-            blocks += listing(f"*{label}*", [_movement_line(item) for item in items], MOVED_SHOWN,
-                              FULL_TEXT_COMMAND)
+            blocks += listing(f"*{label}* ({len(items)})", [_movement_line(item) for item in items])
     if report.holds_due:
-        blocks += listing(f"*On hold past their revisit date* ({len(report.holds_due)})",
-                          [_hold_due_line(item) for item in report.holds_due], LIST_SHOWN, RESUME_COMMAND)
+        blocks += listing(f"*On hold past their revisit date* ({len(report.holds_due)}) — `{RESUME_COMMAND}` ends one",
+                          [_hold_due_line(item) for item in report.holds_due])
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
-    blocks += (listing(stalled_head, [_stalled_line(item) for item in report.stalled], LIST_SHOWN, STALLED_COMMAND)
+    blocks += (listing(stalled_head, [_stalled_line(item) for item in report.stalled])
                if report.stalled else [_section(stalled_head + "\nNothing is stalled.")])
     overdue = sum(1 for item in report.waiting if item.overdue)
     waiting_head = f"*Waiting on sign-offs* ({len(report.waiting)}, {overdue} overdue)"
-    blocks += (listing(waiting_head, [_waiting_line(item, zone=zone) for item in report.waiting], LIST_SHOWN,
-                       FULL_TEXT_COMMAND)
+    blocks += (listing(waiting_head, [_waiting_line(item, zone=zone) for item in report.waiting])
                if report.waiting else [_section(waiting_head + "\nNobody is waiting on a sign-off.")])
     if report.delivery_failures:
         lines = [f"• `{f.method}` to {_where(f.channel)}: {mrkdwn(f.error, 200)}, {slack_date(f.at, zone=zone)}"
                  for f in report.delivery_failures]
-        blocks += listing(f"*Slack deliveries that failed* ({len(lines)})", lines, LIST_SHOWN,
-                          "initiative-bot outbox --failed")
+        blocks += listing(f"*Slack deliveries that failed* ({len(lines)}) — `initiative-bot outbox --failed`", lines)
     if report.broken_links:
         lines = [f"• {mrkdwn(link.url, 120)} ({', '.join(link.initiative_keys)}): {mrkdwn(link.detail, 120)}"
                  for link in report.broken_links]
-        blocks += listing(f"*Broken evidence links* ({len(lines)})", lines, LIST_SHOWN, "/initiative show <KEY>")
+        blocks += listing(f"*Broken evidence links* ({len(lines)})", lines)
     blocks.append(DividerBlock())
     blocks.append(SectionBlock(text=MarkdownTextObject(text="*Metrics* (last 365 days)"), fields=[
         f"*Pilot → production*\n{_conversion(report)}",
         "*Median days in a stage*\n" + _medians(report.median_days_in_stage, "stay"),
         "*Median days to sign off*\n" + _medians(report.median_turnaround_by_role, "sign-off"),
     ]))
-    blocks.append(_context(f"More: `/initiative list` · `{STALLED_COMMAND}` · `{FULL_TEXT_COMMAND}` "
-                           "(every list in full)"))
+    blocks.append(_context(f"More: `/initiative list` · `{STALLED_COMMAND}` · `{PREVIEW_COMMAND}` (the digest as "
+                           "it stands now, for you)"))
     return blocks
 
 
@@ -138,26 +151,16 @@ LINES_PER_SECTION = 10  # a long list reads in screenfuls, each section well wit
 
 
 def _chunks(head: str, lines: list[str]) -> list[str]:
-    """`head` and every line, in sections of at most LINES_PER_SECTION lines and SECTION_MAX characters."""
+    """`head` and every line, in sections of at most LINES_PER_SECTION lines and SECTION_MAX characters; each
+    section after the first starts by saying which list it continues (it may be read in another message)."""
+    continued = head.split(" — ")[0] + " _(continued)_"
     chunks: list[list[str]] = [[head]]
     for line in lines:
         current = chunks[-1]
-        if len(current) >= LINES_PER_SECTION or len("\n".join([*current, line])) > SECTION_MAX:
-            chunks.append([])
+        if len(current) > LINES_PER_SECTION or len("\n".join([*current, line])) > SECTION_MAX:
+            chunks.append([continued])
         chunks[-1].append(line)
     return ["\n".join(chunk) for chunk in chunks]
-
-
-def _cut(head: str, lines: list[str], shown: int, command: str) -> str:
-    """At most `shown` lines, then "and N more" with the command that lists them all; within 3,000 chars."""
-    body = lines[:shown]
-    more = len(lines) - len(body)
-    tail = f"…and {more} more: {command} shows them all." if more else ""
-    while len("\n".join([head, *body, tail])) > SECTION_MAX and body:
-        body.pop()
-        more += 1
-        tail = f"…and {more} more: {command} shows them all."
-    return "\n".join(part for part in [head, *body, tail] if part)
 
 
 def _initiative(key: str, title: str) -> str:
@@ -240,9 +243,9 @@ PREVIEW_MAX = 38_000  # Slack refuses message text over 40,000 characters
 
 
 def digest_in_full(report: DigestReport) -> list[dict[str, Any]]:
-    """The digest's blocks with every list in full, for a terminal and the private preview to render as read
+    """The digest's blocks in one piece, for a terminal and the private preview to render as read
     (`bot.views.plain_text`)."""
-    return [block.to_dict() for block in digest_blocks(report, in_full=True)]
+    return [block.to_dict() for block in digest_blocks(report)]
 
 
 def preview_text(blocks: list[dict[str, Any]], reader: Reader) -> str:

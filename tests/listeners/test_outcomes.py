@@ -119,11 +119,11 @@ def test_a_past_revisit_date_is_in_the_digest_and_holds_and_pauses_are_counted_a
 
     assert ("On hold: 1 · Paused: 1. 1 initiative is on hold, not counted above: 1 in Idea. 1 paused initiative is "
             "not counted above: 1 in Idea.") in digest_preview(slack)
-    assert "ON HOLD PAST THEIR REVISIT DATE" not in digest_preview(slack)
+    assert "On hold past their revisit date" not in digest_preview(slack)
     with slack.runtime.transaction() as session:  # as if the revisit date had passed without a decision
         session.exec(select(InitiativeOutcome)).one().revisit_on = revisit - timedelta(days=3)
     preview = digest_preview(slack)
-    assert "ON HOLD PAST THEIR REVISIT DATE (1)" in preview
+    assert "On hold past their revisit date (1)" in preview
     assert f"AI-1 Churn model — in Idea, revisit was due {revisit - timedelta(days=3)}: no budget" in preview
 
 
@@ -181,7 +181,7 @@ def test_a_recycle_goes_back_a_stage_tells_the_owners_and_counts_as_a_recycle_in
     preview = digest_preview(slack)
     assert "Recycled (1)" in preview and "New (1)" in preview  # its creation, not the recycle
     assert "AI-1 Churn model — Pilot → Idea: the data profiling must be redone on 2026 data" in preview
-    idea_line = next(line for line in preview.splitlines() if line.strip().startswith("Idea "))
+    idea_line = next(line for line in preview.splitlines() if line.strip().startswith("Idea:"))
     assert idea_line.split()[1:] == ["1", "(+1),", "1", "recycled"]
 
 

@@ -1,14 +1,15 @@
-"""The posted message is valid Block Kit within Slack's limits, also for a portfolio of 2,000 initiatives, and
-says what it means in plain words."""
+"""The posted messages are valid Block Kit within Slack's limits, also for a portfolio of 2,000 initiatives, and
+say what they mean in plain words."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 from datetime import UTC, datetime
 
 from bot.services.digest.report import Conversion, FunnelRow, Median, Movement
 from bot.services.digest.service import channel_audience, compute_digest
-from bot.views.digest import digest_blocks, digest_in_full, fallback_text
+from bot.views.digest import digest_blocks, digest_in_full, digest_messages
 from bot.views.plain_text import Reader, render_blocks
 from storage.models import Digest
 from tests.services.digest.bulk import insert_portfolio
@@ -19,26 +20,28 @@ from tests.support.factories import TEAM
 AS_OF = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
 
 
-def test_two_thousand_initiatives_fit_in_one_valid_message(runtime):
+def test_two_thousand_initiatives_make_valid_messages_of_at_most_fifty_blocks_with_every_list_in_full(runtime):
     with runtime.transaction() as session:
         insert_portfolio(session, team_id=TEAM, count=2000, as_of=AS_OF)
     digest = Digest(team_id=TEAM, name="default", channel_id="C1", timezone="Europe/Berlin", created_by="system")
     with runtime.transaction() as session:
         report = compute_digest(session, digest=digest, as_of=AS_OF, audience=channel_audience(digest),
                                 default_zone=runtime.settings.default_zone)
-    blocks = [block.to_dict() for block in digest_blocks(report)]
+    messages = digest_messages(report)
 
-    assert validate_blocks(blocks, "message") == []
-    assert len(blocks) <= 50
     assert sum(row.active + row.paused for row in report.funnel) > 1500
-    assert len(report.stalled) > 8 and len(report.waiting) > 8  # long lists, so they must be cut
-    texts = [b["text"]["text"] for b in blocks if b["type"] == "section" and "text" in b]
-    stalled = next(t for t in texts if t.startswith("*Stalled*"))
-    assert f"…and {len(report.stalled) - 8} more: `/initiative list stalled` shows them all." in stalled
-    waiting = next(t for t in texts if t.startswith("*Waiting on sign-offs*"))
-    assert f"…and {len(report.waiting) - 8} more: `/initiative digest` shows them all." in waiting
-    assert all(len(text) <= 3000 for text in texts)
-    assert len(fallback_text(report)) < 300
+    assert len(messages) > 1
+    for message in messages:
+        assert validate_blocks(message.blocks, "message") == []  # at most 50 blocks, each within its limits
+        assert len(message.text) < 300
+    assert messages[0].blocks[-1]["elements"][0]["text"] == (
+        f"The digest goes on in this thread ({len(messages) - 1} more messages).")
+    assert messages[1].text == f"AI portfolio digest · week {report.week}, continued (2 of {len(messages)})"
+    read = "\n".join(render_blocks(message.blocks, Reader()) for message in messages)
+    stalled = re.findall(r"^• AI-\d+ .* days in \w+ \(threshold \d+\)$", read, re.MULTILINE)
+    assert len(stalled) == len(report.stalled) > 100  # every one, none cut
+    assert read.count(" blocks AI-") == len(report.waiting) > 100
+    assert "(continued)" in read and "more:" not in read
 
 
 def test_the_digest_speaks_plainly_in_slack_and_as_text() -> None:
