@@ -91,6 +91,12 @@ def _post_of(session: Session, message: SlackMessage) -> int | None:
         .order_by(col(OutboxMessage.id))).first()
 
 
+def was_updated(session: Session, message: SlackMessage) -> bool:
+    """Whether a chat.update of `message` has been queued (or sent) since it was posted."""
+    return session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.message_id == message.id, OutboxMessage.method == "chat.update")).first() is not None
+
+
 def live_message(session: Session, *, team_id: str, kind: str, subject: str | int) -> SlackMessage | None:
     return session.exec(select(SlackMessage).where(
         SlackMessage.team_id == team_id, SlackMessage.kind == kind, SlackMessage.subject == str(subject),

@@ -97,8 +97,19 @@ def test_a_hold_cancels_the_review_tells_the_owners_and_asks_the_sponsor_once_on
     assert answer["response_action"] == "update" and "extended" in str(answer["view"]["blocks"])
     with slack.runtime.transaction() as session:
         assert session.exec(select(InitiativeOutcome)).one().revisit_on == later
+        extended = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert (extended.action, extended.actor, extended.after) == (
+            "initiative.hold_extended", SPONSOR, {"revisit_on": later.isoformat(), "reason": "budget review moved"})
+    slack.deliver()
+    [answered] = [m for m in slack.dms_to(SPONSOR) if m["ts"] == prompt["ts"]]  # the prompt, updated in place
+    assert [b["type"] for b in answered["blocks"]] == ["section"]  # its buttons are gone
+    assert answered["blocks"][0]["text"]["text"] == (
+        f"The hold of *AI-1* Churn model was extended to {later:%a %d %b %Y} by <@UCARL>. You will be asked again "
+        "then.")
     assert send_revisit_prompts(slack.runtime, now=at_nine + timedelta(days=2)) == 0
     assert send_revisit_prompts(slack.runtime, now=at_nine + timedelta(days=30)) == 1
+    slack.deliver()
+    [prompt] = [m for m in slack.dms_to(SPONSOR) if "hold ends today" in m["text"]]  # asked again
 
     # Resume from the prompt ends the hold.
     _, response_url = slack.click(ids.HOLD_RESUME, button(prompt, ids.HOLD_RESUME)["value"], user=SPONSOR,
@@ -108,6 +119,39 @@ def test_a_hold_cancels_the_review_tells_the_owners_and_asks_the_sponsor_once_on
     with slack.runtime.transaction() as session:
         assert session.exec(select(Initiative)).one().status == "active"
         assert session.exec(select(InitiativeOutcome)).one().ended_by == SPONSOR
+
+
+def test_kill_on_the_revisit_prompt_opens_the_kill_modal_and_the_prompt_then_says_it_was_killed(slack: Slack):
+    start(slack)
+    revisit = datetime.now(UTC).date() + timedelta(days=5)
+    slack.command(f"hold AI-1 until {revisit} no budget this quarter", user=SPONSOR)
+    assert send_revisit_prompts(slack.runtime, now=datetime.combine(revisit, datetime.min.time(), UTC)
+                                + timedelta(hours=10)) == 1
+    slack.deliver()
+    [prompt] = [m for m in slack.dms_to(SPONSOR) if "hold ends today" in m["text"]]
+
+    slack.click(ids.HOLD_KILL, button(prompt, ids.HOLD_KILL)["value"], user=SPONSOR, message=prompt,
+                channel=prompt["channel"])
+    modal = slack.opened_modal()
+    assert modal["callback_id"] == ids.KILL_MODAL
+    assert initiative(slack).status == "held"  # nothing changes until the modal is submitted
+    answer = slack.submit(modal, values(**{ids.RATIONALE_BLOCK: "The budget will not come back",
+                                           ids.LESSONS_BLOCK: "Secure funding before the pilot"}), user=SPONSOR)
+    assert answer["response_action"] == "update" and "AI-1 is killed" in str(answer["view"]["blocks"])
+    slack.deliver()
+
+    assert initiative(slack).status == "killed"
+    with slack.runtime.transaction() as session:
+        held, killed = session.exec(select(InitiativeOutcome).order_by(InitiativeOutcome.id)).all()
+        assert (held.kind, held.ended_by) == ("hold", SPONSOR)
+        assert (killed.kind, killed.reason, killed.lessons) == (
+            "kill", "The budget will not come back", "Secure funding before the pilot")
+    [answered] = [m for m in slack.dms_to(SPONSOR) if m["ts"] == prompt["ts"]]
+    assert [b["type"] for b in answered["blocks"]] == ["section"]  # no buttons left to decide again
+    assert answered["blocks"][0]["text"]["text"] == "*AI-1* Churn model was killed by <@UCARL>; its hold is over."
+    for owner in ("UMARIA", "UDEV", "UERIN"):
+        [news] = news_to(slack, owner, "is killed")
+        assert "Secure funding before the pilot" in str(news["blocks"])
 
 
 def test_a_past_revisit_date_is_in_the_digest_and_holds_and_pauses_are_counted_apart(slack: Slack):
@@ -253,6 +297,9 @@ def test_only_the_sponsor_or_an_admin_may_kill_and_retire_stays_for_merges(slack
     assert not [c for c in slack.emulator.calls_to("views.open")]
     help_text = slack.command("help")["text"]
     assert "/initiative retire &lt;KEY&gt; &lt;reason&gt;   -&gt; admins: for merges and duplicates" in help_text
+    assert slack.command("retire AI-1 no longer needed", user=SPONSOR)["text"].endswith(
+        "Only an admin can retire an initiative, which is for merges and duplicates; to stop one, its sponsor or an "
+        "admin kills it: `/initiative kill AI-1`.")
 
     slack.command("kill AI-1", user="UADMIN", opens_modal=True)
     modal = slack.opened_modal()
