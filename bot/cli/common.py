@@ -49,14 +49,15 @@ def open_runtime(settings: Settings | None = None, *, require_current_schema: bo
     return runtime
 
 
-def workspace_to_act_on(runtime: Runtime, team: str | None) -> str:
+def workspace_to_act_on(runtime: Runtime, team: str | None, *, create: bool = True) -> str:
     """The workspace a command acts on, so that an admin can set everything up before Slack's first request.
 
     Taken from `--team`, else SLACK_TEAM_ID, else the bot token's workspace (`auth.test`), else the only workspace
     the database holds. Every one of the first three that is given is asked, and two that disagree stop the
     command: acting on the wrong workspace would set up gates, digests and admins nobody sees. When one of them
     decided, says on stderr which. The workspace exists afterwards, with its default gates, as after its first
-    Slack request."""
+    Slack request; with `create=False`, the command creates it (`ensure_workspace`) in its own transaction, so that
+    a command that fails leaves no workspace behind."""
     from bot.config import SettingsError
     from bot.services.gates.workspaces import ensure_workspace, workspace_ids
     from storage.models import Workspace
@@ -81,8 +82,10 @@ def workspace_to_act_on(runtime: Runtime, team: str | None) -> str:
             return known[0]  # nothing to choose from, nothing to say
         source, team_id = given[0]
         is_new = session.get(Workspace, team_id) is None
-        ensure_workspace(session, team_id=team_id)
-    created = "; new in this database, with the default gates" if is_new else ""
+        if create:
+            ensure_workspace(session, team_id=team_id)
+    created = "" if not is_new else ("; new in this database, with the default gates" if create else
+                                     "; new in this database: added, with the default gates, only if this succeeds")
     print(f"initiative-bot: workspace {team_id} (from {source}){created}", file=sys.stderr)
     return team_id
 
