@@ -9,6 +9,8 @@ import argparse
 import getpass
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -88,6 +90,25 @@ def workspace_to_act_on(runtime: Runtime, team: str | None, *, create: bool = Tr
                                      "; new in this database: added, with the default gates, only if this succeeds")
     print(f"initiative-bot: workspace {team_id} (from {source}){created}", file=sys.stderr)
     return team_id
+
+
+@contextmanager
+def quiet_libraries(*logger_names: str) -> Iterator[None]:
+    """Hold back the named loggers' lines (Bolt's and slack_sdk's, whose warnings and errors around a refused
+    start-up come before, and say less than, the one line the command ends with) for the duration, unless
+    --verbose asked for everything."""
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in logger_names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def bot_token_workspace(settings: Settings) -> str:
