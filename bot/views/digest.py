@@ -97,7 +97,8 @@ def digest_blocks(report: DigestReport) -> list[Block]:
         if items:
             blocks += listing(f"*{label}* ({len(items)})", [_movement_line(item) for item in items])
     if report.holds_due:
-        blocks += listing(f"*On hold past their revisit date* ({len(report.holds_due)}) — `{RESUME_COMMAND}` ends one",
+        blocks += listing(f"*On hold past their revisit date* ({len(report.holds_due)}) — "
+                          f"`{escape(RESUME_COMMAND)}` ends one",
                           [_hold_due_line(item) for item in report.holds_due])
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from bot.services.digest.report import Conversion, FunnelRow, Median, Movement
 from bot.services.digest.service import channel_audience, compute_digest
-from bot.views.digest import digest_blocks, digest_in_full, digest_messages
+from bot.views.digest import digest_in_full, digest_messages
 from bot.views.plain_text import Reader, render_blocks
 from storage.models import Digest
 from tests.services.digest.bulk import insert_portfolio
@@ -44,19 +44,18 @@ def test_two_thousand_initiatives_make_valid_messages_of_at_most_fifty_blocks_wi
     assert "(continued)" in read and "more:" not in read
 
 
-def test_the_digest_speaks_plainly_in_slack_and_as_text() -> None:
+def test_the_digest_speaks_plainly() -> None:
     plain = replace(report([("Idea", 1, 2, 1), ("Pilot", 3, 2, 2)], {"Idea": (1,) * 12}),
                     median_days_in_stage={"Idea": Median(102.5, 5), "Pilot": Median(2.5, 1), "Scaled": Median(None, 0)})
-    read = render_blocks([block.to_dict() for block in digest_blocks(plain)], Reader())
-    for shown in (read, render_blocks(digest_in_full(plain), Reader())):
-        assert "3 paused initiatives are not counted above: 1 in Idea, 2 in Pilot." in shown
-        assert "2 of 5 (40%) of the initiatives that entered Pilot reached Production." in shown
-        assert "Idea: 102 days (5 stays)" in shown and "Pilot: 2.5 days (1 stay)" in shown
-        assert "Scaled: none yet" in shown
-        assert "(apart)" not in shown and "docs/" not in shown and "n=" not in shown
+    read = render_blocks(digest_in_full(plain), Reader())  # as in Slack, in a terminal and in the preview
+    assert "3 paused initiatives are not counted above: 1 in Idea, 2 in Pilot." in read
+    assert "2 of 5 (40%) of the initiatives that entered Pilot reached Production." in read
+    assert "Idea: 102 days (5 stays)" in read and "Pilot: 2.5 days (1 stay)" in read
+    assert "Scaled: none yet" in read
+    assert "(apart)" not in read and "docs/" not in read and "n=" not in read
     assert "Moved this week  nothing moved" in read
     moved = replace(plain, new=(Movement("AI-9", "Fraud model", AS_OF, "in Idea"),))
-    moved_read = render_blocks([block.to_dict() for block in digest_blocks(moved)], Reader())
+    moved_read = render_blocks(digest_in_full(moved), Reader())
     assert "Moved this week  New 1\n" in moved_read  # only what moved is counted, no "Sent back 0"
     one = replace(plain, funnel=(FunnelRow("idea", "Idea", 1, 1, 1),), conversion=Conversion(0, 0))
     one_read = render_blocks(digest_in_full(one), Reader())
