@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import col, select
 
 from bot.cli import main
+from slack_emulator import SlackEmulator
 from storage.models import AuditEvent, Initiative, OwnerAssignment
-from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM
 
 PORTFOLIO = ("title;stage;business_owner;data_owner;kpi_name\n"
