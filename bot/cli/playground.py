@@ -34,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     from bot.playground.stack import PlaygroundStack
 
     if not args.verbose:  # the bot's own INFO lines would bury the one line that matters: the URL
-        logging.getLogger("bot").setLevel(logging.WARNING)
+        for name in ("bot", "slack_emulator"):
+            logging.getLogger(name).setLevel(logging.WARNING)
     database = Path("initiative-playground.db")
     if not _is_loopback(args.host, ipaddress):
         print(f"WARNING: listening on {args.host}, not loopback: anyone who can reach this address can act as "

@@ -23,6 +23,8 @@ from socketserver import ThreadingMixIn
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
+from sqlmodel import delete
+
 from bot.app import create_app
 from bot.config import Settings
 from bot.delivery.sender import deliver_pending, make_client
@@ -31,7 +33,7 @@ from bot.jobs.nudges import run_sweep
 from bot.playground.sample import ADMIN, CHANNELS, PEOPLE, PORTFOLIO_CHANNEL, SAMPLE_TEAM, seed_people, seed_portfolio
 from bot.process import BackgroundWork
 from bot.services.digest.definitions import ensure_default_digests, get_digest
-from bot.views.plain_text import Reader, render_mrkdwn
+from bot.views.plain_text import EMOJI, Reader, render_mrkdwn
 from bot.web import EVENTS_PATH, WebApp
 from bot.wiring import build_runtime
 from slack_emulator import SlackEmulator
@@ -45,6 +47,7 @@ from slack_emulator.requests import (
     view_submission_payload,
 )
 from storage.migrate import upgrade
+from storage.models import OutboxMessage
 from storage.types import utcnow
 
 GENERAL_CHANNEL = "C0GENERAL"
@@ -122,6 +125,9 @@ class PlaygroundStack:
             seed_people(session)
             if sample:
                 seed_portfolio(session, now=utcnow())
+        if sample:  # the sample's history happened before the playground started: nobody is told of it now
+            with self.runtime.transaction() as session:
+                session.exec(delete(OutboxMessage))
         self.app = create_app(self.runtime, workspace=SAMPLE_TEAM)
         self._server = make_server("127.0.0.1", 0, WebApp(self.app, self.runtime), _ThreadingWSGIServer,
                                    _QuietHandler)
@@ -160,8 +166,8 @@ class PlaygroundStack:
     def command(self, user: str, channel: str, text: str) -> None:
         """`/initiative <text>` typed by `user` in `channel`."""
         response_url = self._response_url(Origin(user, channel))
-        body = slash_command_body("/initiative", text, user_id=user, user_name=_handle(user), team_id=SAMPLE_TEAM,
-                                  channel_id=channel, channel_name=self.channel_name(channel),
+        body = slash_command_body("/initiative", _as_slack_sends(text), user_id=user, user_name=_handle(user),
+                                  team_id=SAMPLE_TEAM, channel_id=channel, channel_name=self.channel_name(channel),
                                   response_url=response_url, trigger_id=self._trigger(user))
         response = post_signed(self.events_url, body, self.signing_secret)
         if response.status_code != 200:
@@ -297,6 +303,7 @@ class PlaygroundStack:
             return {
                 "people": [{"id": p.user_id, "name": p.name, "role": p.role} for p in CAST],
                 "channels": [{"id": cid, "name": name} for cid, name in SLACK_CHANNELS.items()],
+                "emoji": EMOJI,
                 "names": {**NAMES, **{cid: name for cid, name in SLACK_CHANNELS.items()}},
                 "messages": messages,
                 "modal": _dated(modal, reader) if modal else None,
@@ -403,6 +410,13 @@ class PlaygroundStack:
 
 def _handle(user: str) -> str:
     return NAMES.get(user, user).split(" ")[0].lower()
+
+
+def _as_slack_sends(typed: str) -> str:
+    """Command text as Slack sends it: &, < and > escaped, except in the mentions a client inserts (<@U…>, <#C…>)."""
+    parts = re.split(r"(<[@#][A-Z0-9]+(?:\|[^<>]*)?>)", typed)
+    return "".join(part if index % 2 else part.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                   for index, part in enumerate(parts))
 
 
 def _json_or_text(body: str) -> dict[str, Any]:
