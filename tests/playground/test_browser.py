@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from playwright.sync_api import expect
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 pytestmark = pytest.mark.slow  # a browser per module: seconds, not milliseconds; CI runs them
 
@@ -89,3 +91,15 @@ def test_an_answer_meant_for_one_person_is_shown_to_them_only_and_user_text_stay
     act_as(page, "U0DEV")
     expect(page.locator("#person")).to_have_value("U0DEV")
     expect(page.locator(".message.ephemeral", has_text="<script>")).to_have_count(0)
+
+
+def test_what_slack_refuses_shows_as_a_red_notice(page, playground):
+    emulator = playground.stack.emulator
+    too_many = [{"type": "divider"}] * 51  # Slack allows 50 blocks in a message
+    with pytest.raises(SlackApiError):
+        WebClient(token=emulator.bot_token, base_url=emulator.base_url).chat_postMessage(
+            channel="C0GENERAL", text="too long", blocks=too_many)
+
+    notice = page.locator("#notices .notice")
+    expect(notice).to_contain_text("Slack refused chat.postMessage: invalid_blocks")
+    expect(notice).to_contain_text("must contain at most 50 blocks")
