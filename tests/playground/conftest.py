@@ -24,9 +24,11 @@ SCREENSHOTS = os.environ.get("PLAYGROUND_SCREENSHOTS")
 
 
 @pytest.fixture
-def playground(tmp_path: Path) -> Iterator[Playground]:
+def playground(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Playground]:
+    """With the sample portfolio, unless a test asks for an empty one (`indirect` parameter False): faster."""
+    sample = getattr(request, "param", True)
     settings = Settings(_env_file=None)  # type: ignore[call-arg]  # the playground's own settings, not .env's
-    served = Playground(partial(PlaygroundStack, settings, database=tmp_path / "playground.db", sample=True),
+    served = Playground(partial(PlaygroundStack, settings, database=tmp_path / "playground.db", sample=sample),
                         host="127.0.0.1", port=0)
     served.start_in_thread()
     yield served
@@ -41,6 +43,7 @@ def browser() -> Iterator[Any]:
             pytest.fail(how)
         pytest.skip(how)
     sync_api = pytest.importorskip("playwright.sync_api", reason="needs Playwright: pip install -e '.[test]'")
+    sync_api.expect.set_options(timeout=20_000)  # a loaded CI machine draws the digest's chart slowly
     with sync_api.sync_playwright() as driver:
         launched = driver.chromium.launch(executable_path=str(CHROMIUM), args=LAUNCH_ARGS)
         yield launched
@@ -51,8 +54,11 @@ def browser() -> Iterator[Any]:
 def page(browser: Any, playground: Playground, tmp_path: Path) -> Iterator[Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 860})
     opened = context.new_page()
+    script_errors: list[str] = []
+    opened.on("pageerror", lambda error: script_errors.append(str(error)))
     opened.set_default_timeout(10_000)
     opened.goto(playground.url)
     opened.screenshots = Path(SCREENSHOTS) if SCREENSHOTS else tmp_path  # type: ignore[attr-defined]
     yield opened
     context.close()
+    assert script_errors == [], script_errors  # the page's own script never failed on the way

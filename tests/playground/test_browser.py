@@ -73,6 +73,7 @@ def test_an_initiative_goes_from_idea_through_its_gate_and_into_the_digest(page)
 
     # 8. The weekly digest, with its chart.
     page.click("#post-digest")
+    expect(page.locator("#said")).to_contain_text("Digest posted to #ai-portfolio")
     page.click("button.conv[data-conv=C0PORTFOLIO]")
     chart = page.locator("#messages img.file")
     expect(chart).to_be_visible()
@@ -82,8 +83,9 @@ def test_an_initiative_goes_from_idea_through_its_gate_and_into_the_digest(page)
     expect(page.locator("#notices .notice")).to_have_count(0)  # Slack refused nothing on the way
 
 
+@pytest.mark.parametrize("playground", [False], indirect=True, ids=["empty"])
 def test_an_answer_meant_for_one_person_is_shown_to_them_only_and_user_text_stays_text(page):
-    command(page, "new <script>document.title='pwned'</script> risk=low")
+    command(page, "new <script>document.title='pwned'</script> risk=low")  # AI-1 in an empty playground
     answer = page.locator(".message.ephemeral", has_text="<script>")
     expect(answer).to_contain_text("Only visible to you")
     assert page.title() == "Initiative Bot playground"  # the title is shown, never run
@@ -93,6 +95,7 @@ def test_an_answer_meant_for_one_person_is_shown_to_them_only_and_user_text_stay
     expect(page.locator(".message.ephemeral", has_text="<script>")).to_have_count(0)
 
 
+@pytest.mark.parametrize("playground", [False], indirect=True, ids=["empty"])
 def test_what_slack_refuses_shows_as_a_red_notice(page, playground):
     emulator = playground.stack.emulator
     too_many = [{"type": "divider"}] * 51  # Slack allows 50 blocks in a message

@@ -248,6 +248,7 @@ function choices(e, where, kind, initial, read) {
     group.append(el("label", { class: "choice" }, input, " ", textObject(option.text),
       option.description ? el("span", { class: "desc" }, textObject(option.description)) : null));
   });
+  group.slackOptions = e.options;
   const picked = () => [...group.querySelectorAll("input")].filter((i) => i.checked).map((i) => e.options[Number(i.value)]);
   return stateful(e, where, group, () => read(picked()));
 }
@@ -280,6 +281,27 @@ function collectState(root) {
     (values[node.dataset.blockId] ||= {})[node.dataset.actionId] = node.slackRead();
   }
   return values;
+}
+
+function applyState(root, values) {
+  for (const node of root.querySelectorAll("[data-action-id]")) {
+    const value = (values[node.dataset.blockId] || {})[node.dataset.actionId];
+    if (!value || !node.slackRead) continue;
+    const picked = [value.selected_option, ...(value.selected_options || [])].filter(Boolean).map((o) => o.value);
+    if ("value" in value && "value" in node) node.value = value.value || "";
+    for (const key of ["selected_date", "selected_time", "selected_user", "selected_conversation", "selected_channel"]) {
+      if (value[key]) node.value = value[key];
+    }
+    for (const key of ["selected_users", "selected_conversations", "selected_channels"]) {
+      if (value[key]) picked.push(...value[key]);
+    }
+    for (const choice of node.querySelectorAll("input[type=checkbox], input[type=radio]")) {
+      choice.checked = picked.includes(node.slackOptions[Number(choice.value)].value);
+    }
+    for (const option of node.tagName === "SELECT" ? node.options : []) {
+      if (picked.length) option.selected = picked.includes(option.value);
+    }
+  }
 }
 
 async function act(where, action) {
@@ -371,8 +393,12 @@ function renderModal() {
     $("modal-body").replaceChildren();
     return;
   }
+  // Slack keeps what was typed in an input across views.update when its block_id and action_id stay the same.
+  const kept = ui.modalId === modal.id ? collectState($("modal-body")) : {};
+  ui.modalId = modal.id;
   $("modal-title").textContent = modal.title ? modal.title.text : "";
   $("modal-body").replaceChildren(...blocks(modal.blocks, { surface: "modal" }));
+  applyState($("modal-body"), kept);
   $("modal-submit").hidden = !modal.submit;
   $("modal-submit").textContent = modal.submit ? modal.submit.text : "";
   $("modal-close").textContent = modal.close ? modal.close.text : "Cancel";
