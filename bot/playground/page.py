@@ -87,7 +87,7 @@ class Playground:
         elif path == "/api/home":
             stack.open_home(user)
         elif path == "/api/jobs":
-            job = {"nudges": stack.run_nudges, "digest": stack.post_digest, "day": stack.next_day}.get(
+            job = {"nudges": stack.run_nudges, "digest": stack.post_digest, "morning": stack.next_morning}.get(
                 str(body.get("job")))
             said["said"] = job() if job else "Unknown job."
         elif path == "/api/reset":

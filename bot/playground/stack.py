@@ -17,7 +17,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -27,11 +27,11 @@ from sqlmodel import delete
 
 from bot.app import create_app
 from bot.config import Settings
-from bot.delivery.sender import deliver_pending, make_client
+from bot.delivery.sender import OutboxSender, deliver_pending, make_client
 from bot.jobs.digest import AlreadyPosted, advance_runs, digest_tick, start_run
 from bot.jobs.nudges import run_sweep
 from bot.playground.sample import ADMIN, CHANNELS, PEOPLE, PORTFOLIO_CHANNEL, SAMPLE_TEAM, seed_people, seed_portfolio
-from bot.process import BackgroundWork
+from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.definitions import ensure_default_digests, get_digest
 from bot.views.plain_text import EMOJI, Reader, render_mrkdwn
 from bot.web import EVENTS_PATH, WebApp
@@ -134,10 +134,12 @@ class PlaygroundStack:
         self._thread = threading.Thread(target=self._server.serve_forever, name="playground-bot", daemon=True)
         self._thread.start()
         self.events_url = f"http://127.0.0.1:{self._server.server_port}{EVENTS_PATH}"
-        self.background = BackgroundWork(self.runtime, run_scheduler=False)
-        self.background.start()
-        self.client = make_client(self.settings)
         self.clock_offset = timedelta(0)
+        # The outbox is delivered on the playground's clock: messages a job queues for "tomorrow" go out at once
+        # once the clock is moved on, and no claim looks lapsed to a sender on another clock.
+        self.sender = OutboxSender(self.runtime, clock=self.now)
+        self.sender.start()
+        self.client = make_client(self.settings)
         self.notices: list[dict[str, Any]] = []  # what the emulator refused, and what the bot failed to answer
         self._entries: list[Entry] = []
         self._seq = itertools.count(1)
@@ -153,12 +155,12 @@ class PlaygroundStack:
         self._server.server_close()
         self._thread.join(timeout=5)
         self.app.drain()
-        self.background.stop()
+        self.sender.stop()
         self.runtime.engine.dispose()
         self.emulator.stop()
 
     def now(self) -> datetime:
-        """The playground's clock: real time, moved forward by the page's "+1 day"."""
+        """The playground's clock: real time, moved on by the page's "next working morning"."""
         return utcnow() + self.clock_offset
 
     # ---- what people do ----------------------------------------------------------------------------------
@@ -256,14 +258,17 @@ class PlaygroundStack:
         try:
             start_run(self.runtime, digest_id=digest_id, as_of=self.now())
         except AlreadyPosted:
-            return "This week's digest is already posted; move the clock on a week (+1 day) for the next one."
+            return "This week's digest is already posted; move the clock on to next week for the next one."
         deliver_pending(self.runtime, self.client, now=self.now)
         advance_runs(self.runtime, self.client, now=self.now())
         return f"Digest posted to #{SLACK_CHANNELS[PORTFOLIO_CHANNEL]}."
 
-    def next_day(self) -> str:
-        """Move the clock on a day, then run what the scheduler would have run: the sweep and the digest tick."""
-        self.clock_offset += timedelta(days=1)
+    def next_morning(self) -> str:
+        """Move the clock on to the next working morning (10:00, DEFAULT_TIMEZONE), when reminders go out, then run
+        what the scheduler would have run by then: the nudge sweep and the digest tick."""
+        zone = self.settings.default_zone
+        morning = at_local(next_business_day(local_date(self.now(), zone)), time(10, 0), zone)
+        self.clock_offset = morning - utcnow()
         said = self.run_nudges()
         digest_tick(self.runtime, self.client, now=self.now())
         deliver_pending(self.runtime, self.client, now=self.now)

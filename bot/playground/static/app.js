@@ -448,7 +448,7 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const id of ["modal-close", "modal-x"]) $(id).addEventListener("click", () => post("/api/close", {}));
   $("run-nudges").addEventListener("click", () => post("/api/jobs", { job: "nudges" }));
   $("post-digest").addEventListener("click", () => post("/api/jobs", { job: "digest" }));
-  $("next-day").addEventListener("click", () => post("/api/jobs", { job: "day" }));
+  $("next-morning").addEventListener("click", () => post("/api/jobs", { job: "morning" }));
   $("reset").addEventListener("click", () => post("/api/reset", {}));
   poll();
 });
