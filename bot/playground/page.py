@@ -18,7 +18,7 @@ from importlib.resources import files
 from typing import Any, Final
 from urllib.parse import parse_qs, urlsplit
 
-from bot.playground.stack import PlaygroundStack
+from bot.playground.stack import NAMES, PlaygroundStack
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +73,8 @@ class Playground:
     def api(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
         """One POST from the page; the answer is the person's view afterwards, plus what the action said."""
         stack, user = self.stack, str(body.get("user", ""))
+        if user not in NAMES:
+            raise LookupError(f"nobody called {user!r} is in the playground")
         said: dict[str, Any] = {}
         if path == "/api/command":
             stack.command(user, _channel(stack, user, body), str(body.get("text", "")))
@@ -128,7 +130,10 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, (files("bot.playground") / "static" / name).read_bytes(), content_type)
         elif url.path == "/api/state":
             user = (parse_qs(url.query).get("user") or [""])[0]
-            self._json(200, playground.stack.view_of(user))
+            try:
+                self._json(200, playground.stack.view_of(user))
+            except LookupError:
+                self._json(404, {"error": "no such person"})
         elif url.path.startswith("/files/"):
             content = playground.stack.file_content(url.path.removeprefix("/files/"))
             if content is None:

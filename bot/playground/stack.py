@@ -187,7 +187,9 @@ class PlaygroundStack:
                                    "user_id": user, "user_name": _handle(user), "team_id": SAMPLE_TEAM,
                                    "trigger_id": self._trigger(user), "state_values": state or {}}
         if entry_seq is not None:
-            entry = next(e for e in self._entries if e.seq == entry_seq)
+            entry = next((e for e in self._entries if e.seq == entry_seq), None)
+            if entry is None:
+                raise LookupError(f"no message {entry_seq}")
             options |= {"channel_id": entry.channel, "channel_name": self.channel_name(entry.channel),
                         "message": {"ts": entry.ts, **self.content_of(entry)},
                         "response_url": self._response_url(Origin(user, entry.channel, entry))}
@@ -294,6 +296,8 @@ class PlaygroundStack:
 
     def view_of(self, user: str) -> dict[str, Any]:
         """Everything `user` sees now, for the page: conversations, messages, their modal and App Home."""
+        if user not in NAMES:
+            raise LookupError(f"nobody called {user!r} is in the playground")
         self.refresh()
         reader = Reader(zone=self.settings.default_zone, people=NAMES, channels=SLACK_CHANNELS, now=self.now())
         dm = self.emulator.dm_channel(user) or self.emulator.open_dm(user)
