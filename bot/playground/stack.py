@@ -108,7 +108,7 @@ class PlaygroundStack:
         self.lock = threading.RLock()
         self.emulator = SlackEmulator(team_id=SAMPLE_TEAM, with_defaults=False).start()
         for person in CAST:
-            self.emulator.add_user(person.user_id, person.name.split(" ")[0].lower(), real_name=person.name,
+            self.emulator.add_user(person.user_id, _handle(person.user_id), real_name=person.name,
                                    display_name=person.name, tz=settings.default_timezone,
                                    is_admin=person.user_id == ADMIN)
         for channel_id, name in SLACK_CHANNELS.items():
