@@ -160,6 +160,7 @@ class OutboxSender:
     client: WebClient | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     poll_seconds: float = 1.0
+    clock: Callable[[], datetime] = utcnow  # the playground's clock, which its "+1 day" moves on
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
 
@@ -183,7 +184,7 @@ class OutboxSender:
             work_arrived.clear()
             try:
                 report = deliver_pending(
-                    self.runtime, self.client, policy=self.policy, should_stop=self._stopping.is_set
+                    self.runtime, self.client, policy=self.policy, now=self.clock, should_stop=self._stopping.is_set
                 )
             except Exception:  # the database may be briefly down; keep the thread alive
                 logger.exception("outbox delivery failed; retrying in %.0fs", self.poll_seconds)

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from slack_emulator import SlackEmulator
 from storage.db import make_engine
 from storage.migrate import upgrade
-from tests.slack_emulator import SlackEmulator
 from tests.support.serving import bot_env, free_port, run_cli
 
 UNREACHABLE_DATABASE = "postgresql://nobody:secret@127.0.0.1:1/nowhere"

@@ -12,10 +12,10 @@ from bot.jobs.outcomes import send_revisit_prompts
 from bot.services.access.visibility import Audience
 from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 from bot.views import ids
+from slack_emulator.requests import button
 from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, request_dm
-from tests.support.slack_requests import button
 
 TEAM_OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin>"
 SPONSOR = "UCARL"

@@ -6,10 +6,10 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.views import ids
+from slack_emulator.requests import button, ticked_all
 from storage.models import AuditEvent, Initiative, SignOff
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import open_review, request_dm
-from tests.support.slack_requests import button, ticked_all
 
 RETIRE_REFUSED = ("Only an admin can retire an initiative, which is for merges and duplicates; to stop one, its "
                   "sponsor or an admin kills it: `/initiative kill AI-1`.")

@@ -6,9 +6,9 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.runtime import Runtime
+from slack_emulator import SlackEmulator
 from storage.models import Initiative
 from tests.listeners.conftest import Slack
-from tests.slack_emulator import SlackEmulator
 from tests.support.slack_app import serve_in_thread
 
 RETIRE_REFUSED = ("Only an admin can retire an initiative, which is for merges and duplicates; to stop one, its "

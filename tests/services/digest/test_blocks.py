@@ -11,10 +11,10 @@ from bot.services.digest.report import Conversion, FunnelRow, Median, Movement
 from bot.services.digest.service import channel_audience, compute_digest
 from bot.views.digest import digest_in_full, digest_messages
 from bot.views.plain_text import Reader, render_blocks
+from slack_emulator import validate_blocks
 from storage.models import Digest
 from tests.services.digest.bulk import insert_portfolio
 from tests.services.digest.reports import report
-from tests.slack_emulator import validate_blocks
 from tests.support.factories import TEAM
 
 AS_OF = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

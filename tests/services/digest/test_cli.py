@@ -9,9 +9,9 @@ from sqlmodel import select
 
 from bot.cli import main
 from bot.services.gates.workspaces import ensure_workspace
+from slack_emulator import SlackEmulator
 from storage.models import Digest, DigestRun
 from tests.services.digest.conftest import DIGEST_CHANNEL
-from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM
 
 
