@@ -11,7 +11,7 @@ from sqlmodel import col, select
 from bot.cli import main
 <<<<<<< HEAD
 from storage.models import AuditEvent, Initiative, OwnerAssignment, Workspace
-from tests.slack_emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 =======
 from slack_emulator import SlackEmulator
 from storage.models import AuditEvent, Initiative, OwnerAssignment
