@@ -9,8 +9,8 @@ import pytest
 
 from bot.cli import main
 from bot.services.audit.identity import remember_identity
-from tests.services.digest.histories import Clock, build_fixture_portfolio
 from slack_emulator import SlackEmulator
+from tests.services.digest.histories import Clock, build_fixture_portfolio
 from tests.support.factories import TEAM
 
 

@@ -9,13 +9,8 @@ import pytest
 from sqlmodel import col, select
 
 from bot.cli import main
-<<<<<<< HEAD
+from slack_emulator import SlackEmulator
 from storage.models import AuditEvent, Initiative, OwnerAssignment, Workspace
-from slack_emulator import SlackEmulator
-=======
-from slack_emulator import SlackEmulator
-from storage.models import AuditEvent, Initiative, OwnerAssignment
->>>>>>> playground
 from tests.support.factories import TEAM
 
 PORTFOLIO = ("title;stage;business_owner;data_owner;kpi_name\n"
