@@ -13,6 +13,8 @@ WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY storage ./storage
+# The Slack emulator ships in the package (`initiative-bot playground` runs against it).
+COPY slack_emulator ./slack_emulator
 RUN /opt/initiative-bot/bin/pip install . \
     && /opt/initiative-bot/bin/initiative-bot --version
 

@@ -26,6 +26,7 @@ from bot.cli import (
     gates,
     nudge,
     outbox,
+    playground,
     portfolio,
     prune,
     scheduler,
@@ -34,8 +35,8 @@ from bot.cli import (
     webhooks,
 )
 
-COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, portfolio, prune, scheduler, serve,
-                   socket_mode, webhooks)
+COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, playground, portfolio, prune, scheduler,
+                   serve, socket_mode, webhooks)
 DISTRIBUTION = "initiative-bot"
 
 

@@ -18,11 +18,8 @@ from bot.listeners.middleware import OTHER_WORKSPACE
 from bot.runtime import Runtime
 from bot.views import ids
 from bot.views.replies import SOMETHING_WENT_WRONG
-from storage.migrate import head_revision
-from storage.models import Initiative, OutboxMessage, SlackEventReceipt, Workspace
-from tests.slack_emulator import SlackEmulator
-from tests.support.slack_app import SIGNING_SECRET, RunningSlackApp, serve_in_thread
-from tests.support.slack_requests import (
+from slack_emulator import SlackEmulator
+from slack_emulator.requests import (
     BAD_SIGNATURE,
     TEAM_ID,
     event_body,
@@ -33,6 +30,9 @@ from tests.support.slack_requests import (
     url_verification_body,
     view_submission_payload,
 )
+from storage.migrate import head_revision
+from storage.models import Initiative, OutboxMessage, SlackEventReceipt, Workspace
+from tests.support.slack_app import SIGNING_SECRET, RunningSlackApp, serve_in_thread
 
 HOME_OPENED = {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"}
 

@@ -18,12 +18,12 @@ from bot.runtime import Runtime
 from bot.services.webhooks.scheduled import deliver_webhooks
 from bot.services.webhooks.service import add_endpoint
 from bot.views import ids
+from slack_emulator import SlackEmulator
+from slack_emulator.requests import BAD_SIGNATURE, post_signed, slash_command_body
 from tests.listeners.conftest import PEOPLE, Slack
 from tests.listeners.test_sign_off_round_trip import approve_from_dm
-from tests.slack_emulator import SlackEmulator
 from tests.support.factories import actor
 from tests.support.slack_app import SIGNING_SECRET, serve_in_thread
-from tests.support.slack_requests import BAD_SIGNATURE, post_signed, slash_command_body
 from tests.support.webhooks import WebhookReceiver
 
 
