@@ -20,9 +20,11 @@ from bot.config import Settings
 from bot.delivery.messages import live_message, post_message, update_message
 from bot.delivery.outbox import enqueue, enqueue_intent
 from bot.presenters import DECISION_NEWS_INTENT, GATE_PASSED_INTENT, HOME_INTENT, SIGN_OFF_DM_INTENT, sign_off_card
+from bot.services.access.admins import list_admins
 from bot.services.access.visibility import Audience, may_see
 from bot.services.events import (
     AutomaticCheckChanged,
+    ClassificationDecided,
     DomainEvent,
     EvidenceLinkChanged,
     InitiativeCreated,
@@ -41,8 +43,16 @@ from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages
 from bot.views.outcomes import outcome_news
+from bot.views.regulation import prohibited_alert
 from bot.views.replies import stage_name
-from storage.models import Initiative, InitiativeOutcome, OutboxMessage, SignOff, SlackMessage
+from storage.models import (
+    Initiative,
+    InitiativeClassification,
+    InitiativeOutcome,
+    OutboxMessage,
+    SignOff,
+    SlackMessage,
+)
 
 log = logging.getLogger(__name__)
 _HOMES = "surface.home_publishes"
@@ -54,6 +64,7 @@ class SlackNotifications:
     def __init__(self, settings: Settings) -> None:
         self.digest_channel = settings.digest_channel
         self.default_zone = settings.default_zone
+        self.admin_user_ids = settings.admin_user_ids
 
     def __call__(self, session: Session, event: DomainEvent) -> None:
         if isinstance(event, ReviewOpened):
@@ -71,6 +82,8 @@ class SlackNotifications:
             republish_homes(session, team_id=event.team_id, user_ids=[*people, event.actor])
         elif isinstance(event, OutcomeDecided):
             self._outcome_decided(session, event)
+        elif isinstance(event, ClassificationDecided) and event.blocked:
+            self._classified_prohibited(session, event)
         elif isinstance(event, PortfolioImported):
             republish_homes(session, team_id=event.team_id, user_ids=event.people)
         elif isinstance(event, EvidenceLinkChanged):
@@ -141,6 +154,16 @@ class SlackNotifications:
         for user_id in sorted(set(owners_of(session, initiative_id=initiative.id).values()) - {event.actor}):
             enqueue(session, team_id=event.team_id, method="chat.postMessage",
                     payload={"channel": user_id, **news.payload()})
+
+    def _classified_prohibited(self, session: Session, event: ClassificationDecided) -> None:
+        """Every admin is told, in a DM, that an initiative's classification blocks its gates."""
+        initiative = session.get(Initiative, event.initiative_id)
+        row = session.get(InitiativeClassification, event.classification_id)
+        assert initiative is not None and row is not None
+        alert = prohibited_alert(initiative, row)
+        for admin in list_admins(session, team_id=event.team_id, admin_user_ids=self.admin_user_ids):
+            enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                    payload={"channel": admin.user_id, **alert.payload()})
 
     def _owners_changed(self, session: Session, event: OwnersChanged) -> None:
         for sign_off_id in event.moved_sign_off_ids:

@@ -23,6 +23,7 @@ from storage.models.messages import SlackMessage
 from storage.models.nudges import Delegation, NudgeLog, NudgeSnooze, UserProfile
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.models.outcomes import HoldRevisitPrompt, InitiativeOutcome
+from storage.models.regulation import InitiativeClassification, RegulationDocument
 from storage.models.slack_events import SlackEventReceipt
 
 __all__ = [
@@ -40,11 +41,13 @@ __all__ = [
     "GateReview",
     "HoldRevisitPrompt",
     "Initiative",
+    "InitiativeClassification",
     "InitiativeOutcome",
     "NudgeLog",
     "NudgeSnooze",
     "OutboxMessage",
     "OwnerAssignment",
+    "RegulationDocument",
     "SignOff",
     "SlackEventReceipt",
     "SlackMessage",

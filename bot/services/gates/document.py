@@ -60,7 +60,12 @@ def normalised(value: Any) -> Any:
 # --- schema -------------------------------------------------------------------------------------------------
 
 def _schema_problems(document: Any) -> Iterator[Problem]:
-    validator = Draft202012Validator(schema())
+    return schema_problems(document, schema())
+
+
+def schema_problems(document: Any, json_schema: dict[str, Any]) -> Iterator[Problem]:
+    """`document`'s departures from `json_schema`, each said in plain words at its path."""
+    validator = Draft202012Validator(json_schema)
     errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
     for error in errors:
         yield from _explain(error)
