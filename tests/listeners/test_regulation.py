@@ -8,6 +8,8 @@ from typing import Any
 from slack_sdk.models.views import View
 from sqlmodel import select
 
+from bot.services.access.visibility import Audience
+from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 from bot.views import ids
 from storage.models import AuditEvent, GateReview, Initiative, InitiativeClassification
 from tests.listeners.conftest import Slack
@@ -86,6 +88,11 @@ def test_the_questionnaire_modal_classifies_sets_the_tier_and_the_card_shows_why
     initiative, rows, actions = stored(slack)
     assert initiative.risk_tier == "medium" and rows[-1].kind == "override"
     assert actions[-1] == "initiative.risk_tier_overridden"
+    with slack.runtime.transaction() as session:
+        record = render_markdown(build_decision_record(load_snapshot(
+            session, audience=Audience.person(team_id=initiative.team_id, user_id="UMARIA"), key="AI-1")))
+    assert "classified **high** with questionnaire version 1; risk tier set to high" in record
+    assert "(Annex III point 4)" in record and "signed off by the compliance owner: only used on internal" in record
 
 
 def test_a_prohibited_result_from_the_card_button_blocks_the_gates_and_tells_the_admins(slack: Slack):
