@@ -26,14 +26,15 @@ from bot.cli import (
     nudge,
     outbox,
     portfolio,
+    regulation,
     scheduler,
     serve,
     socket_mode,
     webhooks,
 )
 
-COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, portfolio, scheduler, serve, socket_mode,
-                   webhooks)
+COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, portfolio, regulation, scheduler, serve,
+                   socket_mode, webhooks)
 DISTRIBUTION = "initiative-bot"
 
 

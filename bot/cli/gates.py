@@ -11,7 +11,7 @@ from bot.services.errors import InvalidInput
 from bot.views.text import plain_date
 
 
-class _DryRun(Exception):
+class DryRun(Exception):
     """Unwinds the transaction of a dry run, so that nothing it did is committed."""
 
 
@@ -68,7 +68,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     runtime = open_runtime()
     try:
-        document = parse_gates_yaml(_read(args.file), filename=args.file)
+        document = parse_gates_yaml(read_file(args.file), filename=args.file)
     except InvalidGatesFile as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
@@ -89,8 +89,8 @@ def run_import(args: argparse.Namespace) -> int:
             for key, stage in saved.moved.items():
                 print(f"> {key} moves to {stage}")
             if args.dry_run:
-                raise _DryRun
-    except _DryRun:
+                raise DryRun
+    except DryRun:
         print(f"Dry run: {args.file} is valid; {len(saved.changes)} change(s) would make version {saved.version}. "
               f"Nothing was applied.")
         return 0
@@ -121,7 +121,7 @@ def run_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read(file: str) -> str:
+def read_file(file: str) -> str:
     try:
         return Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

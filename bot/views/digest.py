@@ -74,6 +74,10 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     if report.holds_due:
         blocks.append(_section(_listing(f"*On hold past their revisit date* ({len(report.holds_due)})",
                                         report.holds_due, LIST_SHOWN, _hold_due_line, RESUME_COMMAND)))
+    if report.unclassified:
+        blocks.append(_section(_listing(f"*Not classified yet* ({len(report.unclassified)}) — the EU AI Act "
+                                        "screening sets their risk tier", report.unclassified, LIST_SHOWN,
+                                        _unclassified_line, FULL_TEXT_COMMAND)))
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
     blocks.append(_section(_listing(stalled_head, report.stalled, LIST_SHOWN, _stalled_line, STALLED_COMMAND)
@@ -118,6 +122,10 @@ def _change(change: int) -> str:
 
 def _recycled(count: int) -> str:
     return f", {count} recycled" if count else ""
+
+
+def _unclassified_line(item: tuple[str, str]) -> str:
+    return f"• {_initiative(*item)}"
 
 
 def _hold_due_line(item: HoldDue) -> str:
@@ -229,6 +237,9 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
         out += ["", f"ON HOLD PAST THEIR REVISIT DATE ({len(report.holds_due)})"]
         out += _plain(report.holds_due, shown, lambda h: f"{h.key} {h.title} — in {h.stage_name}, revisit was due "
                                                          f"{h.revisit_on.isoformat()}: {h.reason}")
+    if report.unclassified:
+        out += ["", f"NOT CLASSIFIED YET ({len(report.unclassified)})"]
+        out += _plain(report.unclassified, shown, lambda u: f"{u[0]} {u[1]}")
     out += ["", f"STALLED ({len(report.stalled)})"]
     out += _plain(report.stalled, shown, lambda s: f"{s.key} {s.title} — {s.days_in_stage} days in {s.stage_name} "
                                                    f"(threshold {s.threshold})", more=STALLED_COMMAND)
