@@ -88,6 +88,8 @@ def test_the_questionnaire_modal_classifies_sets_the_tier_and_the_card_shows_why
     initiative, rows, actions = stored(slack)
     assert initiative.risk_tier == "medium" and rows[-1].kind == "override"
     assert actions[-1] == "initiative.risk_tier_overridden"
+    history = slack.command("history AI-1")["text"]
+    assert "as compliance owner, overrode AI-1's risk tier: high → medium" in history
     with slack.runtime.transaction() as session:
         record = render_markdown(build_decision_record(load_snapshot(
             session, audience=Audience.person(team_id=initiative.team_id, user_id="UMARIA"), key="AI-1")))
