@@ -65,17 +65,22 @@ def run_import(args: argparse.Namespace) -> int:
     from bot.services.gate_editing.service import current_document, save_definition
     from bot.services.gates.document import describe
     from bot.services.gates.yaml_file import InvalidGatesFile, parse_gates_yaml
+    from bot.services.regulation.controls import unknown_controls
+    from bot.services.regulation.service import controls_for
 
     runtime = open_runtime()
+    text = read_file(args.file)
+    team_id = workspace_to_act_on(runtime, args.team)
+    with runtime.transaction() as session:  # checklist items name controls from the workspace's catalog
+        catalog = controls_for(session, team_id=team_id)
     try:
-        document = parse_gates_yaml(read_file(args.file), filename=args.file)
+        document = parse_gates_yaml(text, filename=args.file, also=lambda doc: unknown_controls(doc, catalog))
     except InvalidGatesFile as exc:
         for line in exc.lines:
             print(line, file=sys.stderr)
         print(f"initiative-bot: {args.file} has {len(exc.lines)} problem(s); nothing was applied", file=sys.stderr)
         return 1
     moves = dict(_move(text) for text in args.move)
-    team_id = workspace_to_act_on(runtime, args.team)
     try:
         with runtime.transaction() as session:
             version, _ = current_document(session, team_id=team_id)

@@ -16,12 +16,13 @@ DERIVED_TIERS = ("prohibited", "high", "limited", "minimal", "needs-review")
 
 
 class RegulationDocument(SQLModel, table=True):
-    """One version of an admin-owned regulation file of a workspace (today: the classification questionnaire)."""
+    """One version of an admin-owned regulation file of a workspace: the classification questionnaire, or the
+    controls catalog."""
 
     __tablename__ = "regulation_document"
     __table_args__ = (
         UniqueConstraint("team_id", "kind", "version", name="uq_regulation_document_version"),
-        CheckConstraint("kind IN ('questionnaire')", name="ck_regulation_document_kind"),
+        CheckConstraint("kind IN ('questionnaire', 'controls')", name="ck_regulation_document_kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

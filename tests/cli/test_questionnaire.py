@@ -1,12 +1,15 @@
-"""`initiative-bot questionnaire export | import` against a real database (both backends): the questionnaire as
-code, with line-numbered errors and new versions, like the gates."""
+"""`initiative-bot questionnaire export | import`, and `gates import` checking controls against the catalog, on a
+real database (both backends): line-numbered errors and new versions, like the gates."""
 
 from __future__ import annotations
 
 from sqlmodel import col, select
 
 from bot.cli import main
+from bot.services.gates.workspaces import catalog_for
+from bot.services.regulation.controls import REGULATED_GATES
 from storage.models import AuditEvent, RegulationDocument
+from tests.support.factories import TEAM
 
 
 def _versions(runtime) -> list[int]:
@@ -18,7 +21,7 @@ def test_export_edit_and_import_make_a_new_version_and_a_mistake_is_named_at_its
     file = tmp_path / "questionnaire.yml"
     assert main(["questionnaire", "export", str(file)]) == 0
     text = file.read_text()
-    assert text.startswith("# Risk classification questionnaire of workspace") and "not legal advice" in text
+    assert text.startswith("# The risk classification questionnaire of workspace") and "not legal advice" in text
     assert main(["questionnaire", "import", str(file)]) == 0
     assert capsys.readouterr().out == f"No changes: {file} matches version 1.\n"
 
@@ -40,3 +43,22 @@ def test_export_edit_and_import_make_a_new_version_and_a_mistake_is_named_at_its
     with runtime.transaction() as session:
         event = session.exec(select(AuditEvent).where(AuditEvent.action == "questionnaire.changed")).one()
         assert event.actor.startswith("cli:") and event.after["version"] == 2
+
+
+def test_a_gate_file_naming_a_control_the_catalog_lacks_is_refused_at_its_line(runtime, tmp_path, capsys):
+    regulated = REGULATED_GATES.read_text()
+    assert main(["gates", "import", str(REGULATED_GATES)]) == 0  # the shipped template names known controls
+    assert "Saved version 2 (was 1)." in capsys.readouterr().out
+    file = tmp_path / "gates.yml"
+    file.write_text(regulated.replace('"EU-AI-ACT:Art.27"', '"EU-AI-ACT:Art.99"'))
+
+    assert main(["gates", "import", str(file)]) == 1
+
+    line = next(n for n, row in enumerate(file.read_text().splitlines(), 1) if "Art.99" in row)
+    assert capsys.readouterr().err.splitlines()[0] == (
+        f"{file}:{line}: checklist item 'rights-impact' names control 'EU-AI-ACT:Art.99', which is not in the "
+        "controls catalog (`initiative-bot controls export` lists them)")
+    with runtime.transaction() as session:
+        assert catalog_for(session, team_id=TEAM).version == 2  # nothing applied
+        item = catalog_for(session, team_id=TEAM).gate("idea-to-pilot").checklist_for("compliance")[1]
+        assert item.controls == ("EU-AI-ACT:Art.27", "ISO-42001:A.5.4")

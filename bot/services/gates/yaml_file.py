@@ -51,11 +51,14 @@ class _Located:
     key_line: int
 
 
-def parse_gates_yaml(text: str, *, filename: str) -> dict[str, Any]:
+def parse_gates_yaml(text: str, *, filename: str,
+                     also: Callable[[dict[str, Any]], list[Problem]] | None = None) -> dict[str, Any]:
     """The gate definitions in `text`, checked completely; raises InvalidGatesFile naming every problem and its
-    line."""
-    return parse_yaml_document(text, filename=filename, problems_in=problems_in, export_hint="initiative-bot gates "
-                                                                                              "export")
+    line. `also`: more checks, once the document itself is right (its controls against the catalog)."""
+    def checks(document: Any) -> list[Problem]:
+        return problems_in(document) or (also(document) if also else [])
+
+    return parse_yaml_document(text, filename=filename, problems_in=checks, export_hint="initiative-bot gates export")
 
 
 def parse_yaml_document(text: str, *, filename: str, problems_in: Callable[[Any], list[Problem]],

@@ -13,7 +13,8 @@ questionnaire (a new immutable version each time, like the gate definitions).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.exc import IntegrityError
@@ -25,6 +26,7 @@ from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.events import ClassificationDecided, emit
 from bot.services.gates.document import Change, Problem, differences
 from bot.services.initiatives.service import owners_of, require_manager
+from bot.services.regulation import controls
 from bot.services.regulation.questionnaire import (
     BLOCK,
     Questionnaire,
@@ -38,18 +40,18 @@ from bot.services.versioning import insert_next_version
 from storage.models import Initiative, InitiativeClassification, RegulationDocument
 from storage.types import utcnow
 
-QUESTIONNAIRE = "questionnaire"
+QUESTIONNAIRE, CONTROLS = "questionnaire", "controls"
 SYSTEM_ACTOR = "system"
 COMPLIANCE_ROLE = "compliance"
 ENDED = ("retired", "killed")
 
 
-class InvalidQuestionnaire(InvalidInput):
-    """The edited questionnaire breaks a rule; `problems` holds every one (with its path)."""
+class InvalidRegulationFile(InvalidInput):
+    """An edited questionnaire or controls catalog breaks a rule; `problems` holds every one (with its path)."""
 
-    def __init__(self, problems: list[Problem]) -> None:
+    def __init__(self, what: str, problems: list[Problem]) -> None:
         self.problems = problems
-        super().__init__(f"That questionnaire cannot be saved: {problems[0].message}.")
+        super().__init__(f"That {what} cannot be saved: {problems[0].message}.")
 
 
 class UnansweredQuestions(InvalidInput):
@@ -60,19 +62,41 @@ class UnansweredQuestions(InvalidInput):
         super().__init__(f"Answer every question: {len(problems)} still need an answer.")
 
 
-# --- the questionnaire's versions ------------------------------------------------------------------------------
+# --- the admin-owned files' versions ---------------------------------------------------------------------------
 
-def questionnaire_row(session: Session, *, team_id: str, version: int | None = None) -> RegulationDocument:
-    """A given version, or the newest one; the shipped questionnaire becomes version 1 on first need."""
-    query = select(RegulationDocument).where(RegulationDocument.team_id == team_id,
-                                             RegulationDocument.kind == QUESTIONNAIRE)
+@dataclass(frozen=True)
+class FileKind:
+    """An admin-owned regulation file: how the shipped one is read and how a new version is checked."""
+
+    kind: str  # regulation_document.kind
+    what: str  # in messages: "questionnaire", "controls catalog"
+    shipped: Callable[[], dict[str, Any]]
+    problems_in: Callable[[Any], list[Problem]]
+    export_command: str
+
+
+KINDS = {
+    QUESTIONNAIRE: FileKind(QUESTIONNAIRE, "questionnaire", shipped_document, problems_in,
+                            "initiative-bot questionnaire export"),
+    CONTROLS: FileKind(CONTROLS, "controls catalog", controls.shipped_document, controls.problems_in,
+                       "initiative-bot controls export"),
+}
+
+
+def document_row(session: Session, *, team_id: str, kind: str, version: int | None = None) -> RegulationDocument:
+    """A given version of a workspace's file, or the newest one; the shipped file becomes version 1 on first need."""
+    query = select(RegulationDocument).where(RegulationDocument.team_id == team_id, RegulationDocument.kind == kind)
     if version is not None:
         row = session.exec(query.where(RegulationDocument.version == version)).first()
         if row is None:
-            raise InvalidInput(f"Questionnaire version {version} does not exist.")
+            raise InvalidInput(f"The {KINDS[kind].what} has no version {version}.")
         return row
     row = session.exec(query.order_by(col(RegulationDocument.version).desc()).limit(1)).first()
-    return row if row is not None else _store_shipped(session, team_id=team_id)
+    return row if row is not None else _store_shipped(session, team_id=team_id, kind=KINDS[kind])
+
+
+def questionnaire_row(session: Session, *, team_id: str, version: int | None = None) -> RegulationDocument:
+    return document_row(session, team_id=team_id, kind=QUESTIONNAIRE, version=version)
 
 
 def questionnaire_for(session: Session, *, team_id: str, version: int | None = None) -> Questionnaire:
@@ -80,49 +104,60 @@ def questionnaire_for(session: Session, *, team_id: str, version: int | None = N
     return Questionnaire.from_document(row.document, version=row.version)
 
 
-def save_questionnaire(session: Session, *, actor: Actor, document: dict[str, Any], based_on: int,
-                       comment: str = "") -> tuple[int, list[Change]] | None:
-    """Store `document` as the next version (admins only), or return None when it equals the newest one."""
-    require_admin(actor, doing="change the classification questionnaire")
+def controls_for(session: Session, *, team_id: str, version: int | None = None) -> controls.ControlsCatalog:
+    row = document_row(session, team_id=team_id, kind=CONTROLS, version=version)
+    return controls.ControlsCatalog.from_document(row.document, version=row.version)
+
+
+def save_document(session: Session, *, actor: Actor, kind: str, document: dict[str, Any], based_on: int,
+                  comment: str = "") -> tuple[int, list[Change]] | None:
+    """Store `document` as the next version of the file (admins only), or return None when it equals the newest."""
+    spec = KINDS[kind]
+    require_admin(actor, doing=f"change the {spec.what}")
     document = clean_strings(document)
-    problems = problems_in(document)
+    problems = spec.problems_in(document)
     if problems:
-        raise InvalidQuestionnaire(problems)
-    latest = questionnaire_row(session, team_id=actor.team_id)
+        raise InvalidRegulationFile(spec.what, problems)
+    latest = document_row(session, team_id=actor.team_id, kind=kind)
     if latest.version != based_on:
-        raise _stale(based_on, latest.version)
+        raise _stale(spec, based_on, latest.version)
     changes = differences(latest.document, document)
     if not changes:
         return None
     version = latest.version + 1
-    insert_next_version(session, RegulationDocument(team_id=actor.team_id, kind=QUESTIONNAIRE, version=version,
+    insert_next_version(session, RegulationDocument(team_id=actor.team_id, kind=kind, version=version,
                                                     document=document, created_by=actor.user_id,
                                                     comment=comment[:500]),
-                        stale=lambda: _stale(based_on, version))
-    record_audit(session, team_id=actor.team_id, actor=actor.user_id, action="questionnaire.changed",
-                 subject_type="questionnaire", subject_key=f"v{version}",
-                 before={"version": latest.version, **{c.path: c.before for c in changes}},
+                        stale=lambda: _stale(spec, based_on, version))
+    record_audit(session, team_id=actor.team_id, actor=actor.user_id, action=f"{kind}.changed", subject_type=kind,
+                 subject_key=f"v{version}", before={"version": latest.version, **{c.path: c.before for c in changes}},
                  after={"version": version, **{c.path: c.after for c in changes}, "comment": comment})
     return version, changes
 
 
-def _store_shipped(session: Session, *, team_id: str) -> RegulationDocument:
-    row = RegulationDocument(team_id=team_id, kind=QUESTIONNAIRE, version=1, document=shipped_document(),
-                             created_by=SYSTEM_ACTOR, comment="shipped EU AI Act screening")
+def save_questionnaire(session: Session, *, actor: Actor, document: dict[str, Any], based_on: int,
+                       comment: str = "") -> tuple[int, list[Change]] | None:
+    return save_document(session, actor=actor, kind=QUESTIONNAIRE, document=document, based_on=based_on,
+                         comment=comment)
+
+
+def _store_shipped(session: Session, *, team_id: str, kind: FileKind) -> RegulationDocument:
+    row = RegulationDocument(team_id=team_id, kind=kind.kind, version=1, document=kind.shipped(),
+                             created_by=SYSTEM_ACTOR, comment=f"shipped {kind.what}")
     try:
         with session.begin_nested():  # another replica may store it first: carry on with its row
             session.add(row)
             session.flush()
-            record_audit(session, team_id=team_id, actor=SYSTEM_ACTOR, action="questionnaire.initialised",
-                         subject_type="questionnaire", subject_key="v1", after={"version": 1, "template": "shipped"})
+            record_audit(session, team_id=team_id, actor=SYSTEM_ACTOR, action=f"{kind.kind}.initialised",
+                         subject_type=kind.kind, subject_key="v1", after={"version": 1, "template": "shipped"})
     except IntegrityError:
-        return questionnaire_row(session, team_id=team_id, version=1)
+        return document_row(session, team_id=team_id, kind=kind.kind, version=1)
     return row
 
 
-def _stale(based_on: int, newest: int) -> Conflict:
-    return Conflict(f"Someone else changed the questionnaire (now version {newest}) since you opened version "
-                    f"{based_on}; export it again and make your change there.")
+def _stale(spec: FileKind, based_on: int, newest: int) -> Conflict:
+    return Conflict(f"Someone else changed the {spec.what} (now version {newest}) since you opened version "
+                    f"{based_on}; export it again (`{spec.export_command}`) and make your change there.")
 
 
 # --- classifying -----------------------------------------------------------------------------------------------

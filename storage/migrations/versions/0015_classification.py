@@ -1,4 +1,4 @@
-"""classification: the admin-owned questionnaire's versions, each initiative's classifications, and the standing
+"""classification: the admin-owned questionnaire's and controls catalog's versions, each initiative's classifications, and the standing
 derived tier on the initiative (None: not classified yet; existing initiatives keep their risk tier until they are)
 
 Revision ID: 0015
@@ -34,7 +34,7 @@ def upgrade() -> None:
         sa.Column("created_by", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("created_at", storage.types.UTCDateTime(timezone=True), nullable=False),
         sa.Column("comment", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-        sa.CheckConstraint("kind IN ('questionnaire')", name="ck_regulation_document_kind"),
+        sa.CheckConstraint("kind IN ('questionnaire', 'controls')", name="ck_regulation_document_kind"),
         sa.ForeignKeyConstraint(["team_id"], ["workspace.team_id"]),
         sa.PrimaryKeyConstraint("id"),
         sa.UniqueConstraint("team_id", "kind", "version", name="uq_regulation_document_version"),
