@@ -1,6 +1,6 @@
 """`initiative-bot questionnaire export [FILE] | import FILE [--dry-run]` and the same for `controls`: the
 classification questionnaire and the controls catalog as code, like the gates (`initiative-bot gates`): the same
-YAML reading, FILE:LINE errors and versions."""
+YAML reading, FILE:LINE errors and versions. `initiative-bot compliance report`: initiatives x controls."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ FILES = {
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+    register_compliance(subparsers)
     for command, (what, _schema) in FILES.items():
         parser = subparsers.add_parser(command, help=f"{what} as YAML: export, import")
         actions = parser.add_subparsers(dest=f"{command}_command", metavar="ACTION", required=True)
@@ -95,4 +96,46 @@ def run_import(args: argparse.Namespace) -> int:
               "Nothing was applied.")
         return 0
     print(f"Saved {args.command_name} version {new_version} (was {version}).")
+    return 0
+
+
+def register_compliance(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("compliance", help="the compliance report: initiatives x applicable controls")
+    actions = parser.add_subparsers(dest="compliance_command", metavar="ACTION", required=True)
+    report = actions.add_parser("report", help="each control met, waived, open or not applicable, per initiative, "
+                                               "with a summary by tier and framework (stdout without FILE)")
+    report.add_argument("file", nargs="?", metavar="FILE")
+    report.add_argument("--framework", metavar="F", help="only this framework's controls (EU-AI-ACT, NIST-AI-RMF, "
+                                                         "ISO-42001, ...)")
+    report.add_argument("--tier", metavar="T", choices=("prohibited", "high", "limited", "minimal", "needs-review",
+                                                        "unclassified"),
+                        help="only initiatives of this derived tier")
+    report.add_argument("--format", default="md", choices=("md", "csv", "json"), help="default: md")
+    add_team_option(report)
+    report.set_defaults(func=run_compliance_report)
+
+
+def run_compliance_report(args: argparse.Namespace) -> int:
+    from bot.services.errors import InvalidInput
+    from bot.services.regulation.compliance import build_report, initiatives_for_report
+    from bot.services.regulation.report_formats import render
+    from bot.services.regulation.service import controls_for
+    from storage.types import utcnow
+
+    runtime = open_runtime()
+    team_id = workspace_to_act_on(runtime, args.team)
+    with runtime.transaction() as session:  # the first use stores the shipped catalog as version 1
+        catalog = controls_for(session, team_id=team_id)
+        if args.framework and args.framework not in catalog.frameworks:
+            raise InvalidInput(f"--framework {args.framework} is not in the controls catalog; use one of "
+                               f"{', '.join(catalog.frameworks)}.")
+        report = build_report(session, catalog=catalog, today=utcnow().date(), framework=args.framework,
+                              initiatives=initiatives_for_report(session, team_id=team_id, tier=args.tier))
+    text = render(report, args.format)
+    if args.file:
+        Path(args.file).write_text(text, encoding="utf-8")
+        print(f"wrote the compliance report ({len(report.rows)} initiatives, {len(report.controls)} controls) to "
+              f"{args.file}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
     return 0
