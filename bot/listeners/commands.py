@@ -54,6 +54,7 @@ SUBCOMMANDS = SubcommandTable((
     initiative_commands.SHOW,
     initiative_commands.OWNERS,
     regulation.CLASSIFY,
+    regulation.COMPLIANCE,
     review_commands.SUBMIT,
     review_commands.APPROVE,
     review_commands.REJECT,

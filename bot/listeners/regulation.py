@@ -1,5 +1,6 @@
 """`/initiative classify KEY` (the questionnaire modal) and `/initiative classify KEY override TIER <reason>`, the
-"Classify" button on an initiative's card and after it is recorded, and the modal's submission."""
+"Classify" button on an initiative's card and after it is recorded, the modal's submission, and `/initiative
+compliance KEY` (its controls)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 from sqlmodel import Session
 
-from bot.commands.grammar import parse_classify
+from bot.commands.grammar import parse_classify, parse_key_command
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view, tell
@@ -20,9 +21,11 @@ from bot.services.access.visibility import Audience
 from bot.services.errors import DomainError
 from bot.services.initiatives import service as initiatives
 from bot.services.regulation import service as regulation
+from bot.services.regulation.compliance import build_report
 from bot.views import forms, ids, modals, replies
 from bot.views import regulation as views
 from storage.models import Initiative
+from storage.types import utcnow
 
 
 def classify(ctx: CommandContext, args: Arguments) -> Reply | None:
@@ -42,6 +45,21 @@ def classify(ctx: CommandContext, args: Arguments) -> Reply | None:
 CLASSIFY = Subcommand("classify", classify, opens_modal=True, usage=(
     "/initiative classify <KEY>   -> owners/admins: the EU AI Act screening questions; the result sets its risk tier",
     "/initiative classify <KEY> override <low|medium|high> <reason>   -> its compliance owner: another risk tier",
+))
+
+
+def compliance(ctx: CommandContext, args: Arguments) -> Reply:
+    key = parse_key_command(args).key
+    with ctx.runtime.transaction() as session:  # the first use stores the shipped catalog
+        initiative = _initiative(session, ctx.actor, key)
+        report = build_report(session, catalog=regulation.controls_for(session, team_id=initiative.team_id),
+                              initiatives=[initiative], today=utcnow().date())
+    text, blocks = views.compliance_reply(report)
+    return Reply(text=text, blocks=blocks)
+
+
+COMPLIANCE = Subcommand("compliance", compliance, usage=(
+    "/initiative compliance <KEY>   -> its controls (EU AI Act, NIST AI RMF, ISO/IEC 42001): met, waived or open",
 ))
 
 

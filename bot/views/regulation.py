@@ -3,12 +3,14 @@ alert when an initiative is classified prohibited. Pure builders: data in, block
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, InputBlock, Option, RadioButtonsElement
 from slack_sdk.models.views import View
 
+from bot.services.regulation.compliance import MET, NOT_APPLICABLE, OPEN, WAIVED, Cell, ComplianceReport
 from bot.services.regulation.questionnaire import NEEDS_REVIEW, Questionnaire
 from bot.views import ids
 from bot.views.blocks import Message, context, finish, header, section
@@ -17,6 +19,7 @@ from storage.models import Initiative, InitiativeClassification
 
 TITLE_MAX = 24
 RATIONALE_LINES = 12
+COMPLIANCE_BLOCKS = 45  # of a message's 50, leaving room for the cut notice
 
 
 def classify_modal(initiative: Initiative, questionnaire: Questionnaire, *,
@@ -118,3 +121,49 @@ def overridden_text(initiative: Initiative, row: InitiativeClassification) -> st
             f"({tier_name(row.derived_tier)}), signed off by {mention(row.decided_by)} on "
             f"{plain_date(row.decided_at)}: {mrkdwn(row.reason, 500)}")
 
+
+
+def compliance_reply(report: ComplianceReport) -> tuple[str, list[dict[str, Any]]]:
+    """One initiative's row of the compliance report: its applicable controls by state, within a message's
+    limits (the CLI's `initiative-bot compliance report` has every cell)."""
+    [row] = report.rows
+    counts = Counter(cell.state for cell in row.cells.values())
+    summary = ", ".join(f"{counts[state]} {state}" for state in (MET, WAIVED, OPEN, NOT_APPLICABLE) if counts[state])
+    blocks: list[Block] = [header(f"Compliance of {row.key}"),
+                           context(f"Controls catalog v{report.catalog_version}"
+                                   + ("" if report.reviewed_by_counsel else ", not reviewed by counsel")
+                                   + ". A screening aid, not legal advice.")]
+    if row.tier is None:
+        blocks.append(section(f"*{row.key}* is not classified yet, so no control applies: `/initiative classify "
+                              f"{row.key}`."))
+        return f"Compliance of {row.key}: not classified yet.", finish(blocks, "message")
+    blocks.append(section(f"*{row.key}* {mrkdwn(row.title, 150)} · tier *{tier_name(row.tier)}* · {summary}"))
+    titles = {control.ref: control.title for control in report.controls}
+    for state in (OPEN, WAIVED, MET):
+        lines = [_control_line(ref, titles[ref], cell) for ref, cell in row.cells.items() if cell.state == state]
+        for chunk in _chunks(lines, f"*{state.capitalize()}* ({len(lines)})"):
+            if len(blocks) < COMPLIANCE_BLOCKS:
+                blocks.append(section(chunk))
+    if len(blocks) >= COMPLIANCE_BLOCKS:
+        blocks.append(context("…cut to fit Slack: `initiative-bot compliance report` has every control."))
+    return f"Compliance of {row.key}: {summary}.", finish(blocks, "message")
+
+
+def _control_line(ref: str, title: str, cell: Cell) -> str:
+    detail = [f"`{escape(cell.item)}`" if cell.item else "", f"by {mention(cell.by)}" if cell.by else "",
+              plain_date(cell.at) if cell.at else "", f"“{mrkdwn(cell.reason, 200)}”" if cell.reason else "",
+              " ".join(escape(link) for link in cell.evidence[:3])]
+    more = ", ".join(part for part in detail if part)
+    return f"• *{escape(ref)}* {escape(title)}" + (f": {more}" if more else "")
+
+
+def _chunks(lines: list[str], head: str) -> list[str]:
+    """`head` and the lines, as sections of at most 2,900 characters."""
+    chunks, current = [], head
+    for line in lines:
+        if len(current) + len(line) + 1 > 2900:
+            chunks.append(current)
+            current = line
+        else:
+            current += "\n" + line
+    return [*chunks, current] if lines else []

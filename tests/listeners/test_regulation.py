@@ -76,6 +76,10 @@ def test_the_questionnaire_modal_classifies_sets_the_tier_and_the_card_shows_why
     assert row.answers["annex3-employment"] == "yes"
     assert actions[-1] == "initiative.classified"
     assert "high, questionnaire v1, by <@UMARIA>" in str(slack.command("show AI-1")["blocks"])
+    controls = slack.command("compliance AI-1")  # the default gates name no control yet: all open
+    assert controls["text"] == "Compliance of AI-1: 33 open."
+    assert "*EU-AI-ACT:Art.14* Designed so that people can oversee it and step in" in str(controls["blocks"])
+    assert "not reviewed by counsel" in str(controls["blocks"]) and len(controls["blocks"]) <= 50
 
     # The tier it set is overridden only by the compliance owner, with a reason.
     refused = slack.command("classify AI-1 override medium", user="UMARIA")
