@@ -46,3 +46,19 @@ def test_a_catalog_naming_an_unlisted_framework_is_refused_at_its_line():
     line = next(n for n, row in enumerate(text.splitlines(), 1) if "ISO-27001" in row)
     assert refused.value.lines == [f"c.yml:{line}: 'ISO-27001:A.7.4' names framework 'ISO-27001', which is not "
                                    "under frameworks (EU-AI-ACT, NIST-AI-RMF, ISO-42001)"]
+
+
+def test_editing_a_checklist_in_slack_keeps_the_controls_of_the_items_it_keeps(runtime, catalog):
+    from bot.services.gate_editing import edits
+    from bot.services.gate_editing.service import save_definition
+    from bot.services.gates.workspaces import catalog_for
+    from tests.support.factories import TEAM, actor
+
+    admin = actor("UADMIN", admin=True)
+    document = parse_gates_yaml(controls.REGULATED_GATES.read_text(encoding="utf-8"), filename="t")
+    with runtime.transaction() as session:
+        save_definition(session, actor=admin, document=document, based_on=1)
+        edits.set_checklists(session, actor=admin, based_on=2, gate_id="idea-to-pilot", labels_by_role={
+            "compliance": ["Risk management system set up for this system's life cycle", "DPIA done"]})
+        items = catalog_for(session, team_id=TEAM).gate("idea-to-pilot").checklist_for("compliance")
+    assert [(i.id, i.controls[:1]) for i in items] == [("risk-management", ("EU-AI-ACT:Art.9",)), ("dpia-done", ())]
