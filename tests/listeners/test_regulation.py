@@ -49,6 +49,7 @@ def test_the_questionnaire_modal_classifies_sets_the_tier_and_the_card_shows_why
     assert buttons(recorded)[ids.CLASSIFY] == "Classify"  # offered right where it was recorded
     card = slack.command("show AI-1")
     assert "not classified" in str(card["blocks"]) and ids.CLASSIFY in buttons(card)
+    assert "NOT CLASSIFIED YET (1)\n    • AI-1 CV screening" in slack.command("digest")["text"]  # named
     refused = slack.command("classify AI-1", user="UCARL", opens_modal=True)  # not an owner nor an admin
     assert "Only AI-1's owners or an admin can classify it." in refused["text"]
 
@@ -76,6 +77,7 @@ def test_the_questionnaire_modal_classifies_sets_the_tier_and_the_card_shows_why
     assert row.answers["annex3-employment"] == "yes"
     assert actions[-1] == "initiative.classified"
     assert "high, questionnaire v1, by <@UMARIA>" in str(slack.command("show AI-1")["blocks"])
+    assert "NOT CLASSIFIED YET" not in slack.command("digest")["text"]
     controls = slack.command("compliance AI-1")  # the default gates name no control yet: all open
     assert controls["text"] == "Compliance of AI-1: 33 open."
     assert "*EU-AI-ACT:Art.14* Designed so that people can oversee it and step in" in str(controls["blocks"])

@@ -11,7 +11,7 @@ from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.initiatives.service import create_initiative, edit_initiative
 from bot.services.regulation import service as regulation
 from bot.services.regulation.questionnaire import Questionnaire
-from bot.services.reviews.service import open_review_of, submit_for_next_gate
+from bot.services.reviews.service import open_review_of, sign_offs_of, submit_for_next_gate
 from storage.models import AuditEvent, Initiative, InitiativeClassification
 from tests.support.factories import TEAM, actor
 
@@ -46,6 +46,17 @@ def test_a_classification_sets_the_risk_tier_and_is_audited_with_its_rationale(r
         assert regulation.unclassified(session, team_id=TEAM) == (0, [])
         with pytest.raises(PermissionDenied, match="comes from its classification"):
             edit_initiative(session, actor=actor("UBIZ"), initiative=stored, risk_tier="low")
+
+
+def test_an_open_review_keeps_its_roles_when_the_classification_raises_the_tier(runtime):
+    with runtime.transaction() as session:
+        initiative = create_initiative(session, actor=actor("UBIZ"), title="Credit scoring", owners=OWNERS,
+                                       risk_tier="low")
+        review = submit_for_next_gate(session, actor=actor("UBIZ"), initiative=initiative)
+        classified(session, initiative, annex3_essential_services="yes")
+        assert initiative.risk_tier == "high"
+        assert open_review_of(session, initiative_id=initiative.id).id == review.id
+        assert {s.role for s in sign_offs_of(session, review_id=review.id)} == {"business", "data", "engineering"}
 
 
 def test_needs_review_leaves_the_risk_tier_and_unanswered_questions_are_refused(runtime):
