@@ -5,9 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
 from bot.services.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from bot.services.gates.yaml_file import InvalidGatesFile
 from bot.views.text import plain_date
 
 
@@ -53,11 +57,7 @@ def run_export(args: argparse.Namespace) -> int:
                   f"Edit, then apply with: initiative-bot gates import FILE [--dry-run]\n"
                   f"Format: docs/gates.md (JSON Schema: bot/services/gates/gates_schema.json)")
         text = dump_gates_yaml(row.definition, header=header)
-    if args.file:
-        Path(args.file).write_text(text, encoding="utf-8")
-        print(f"wrote version {row.version} to {args.file}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    write_out(text, args.file, done=f"wrote version {row.version} to {args.file}")
     return 0
 
 
@@ -76,10 +76,7 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         document = parse_gates_yaml(text, filename=args.file, also=lambda doc: unknown_controls(doc, catalog))
     except InvalidGatesFile as exc:
-        for line in exc.lines:
-            print(line, file=sys.stderr)
-        print(f"initiative-bot: {args.file} has {len(exc.lines)} problem(s); nothing was applied", file=sys.stderr)
-        return 1
+        return print_problems(exc, args.file)
     moves = dict(_move(text) for text in args.move)
     try:
         with runtime.transaction() as session:
@@ -124,6 +121,23 @@ def run_diff(args: argparse.Namespace) -> int:
     for change in changes:
         print(describe(change))
     return 0
+
+
+def write_out(text: str, file: str | None, *, done: str) -> None:
+    """`text` into FILE (saying `done` on stderr), or onto stdout without one."""
+    if file:
+        Path(file).write_text(text, encoding="utf-8")
+        print(done, file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def print_problems(exc: InvalidGatesFile, file: str) -> int:
+    """Every problem of an admin-owned YAML file as FILE:LINE, then that nothing was applied; the exit code."""
+    for line in exc.lines:
+        print(line, file=sys.stderr)
+    print(f"initiative-bot: {file} has {len(exc.lines)} problem(s); nothing was applied", file=sys.stderr)
+    return 1
 
 
 def read_file(file: str) -> str:

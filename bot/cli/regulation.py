@@ -5,13 +5,12 @@ YAML reading, FILE:LINE errors and versions. `initiative-bot compliance report`:
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
-from bot.cli.gates import DryRun, read_file
+from bot.cli.gates import DryRun, print_problems, read_file, write_out
 
 # command, which is also its regulation_document kind -> (what it is, its JSON Schema)
 FILES = {
@@ -52,11 +51,7 @@ def run_export(args: argparse.Namespace) -> int:
                   f"A screening aid, not legal advice. Edit, then apply with: initiative-bot {args.command_name} "
                   f"import FILE [--dry-run]\nFormat: docs/regulation.md (JSON Schema: {schema})")
         text = dump_gates_yaml(row.document, header=header)
-    if args.file:
-        Path(args.file).write_text(text, encoding="utf-8")
-        print(f"wrote version {row.version} to {args.file}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    write_out(text, args.file, done=f"wrote version {row.version} to {args.file}")
     return 0
 
 
@@ -73,10 +68,7 @@ def run_import(args: argparse.Namespace) -> int:
     try:
         document = parse(read_file(args.file), filename=args.file)
     except InvalidGatesFile as exc:
-        for line in exc.lines:
-            print(line, file=sys.stderr)
-        print(f"initiative-bot: {args.file} has {len(exc.lines)} problem(s); nothing was applied", file=sys.stderr)
-        return 1
+        return print_problems(exc, args.file)
     team_id = workspace_to_act_on(runtime, args.team)
     try:
         with runtime.transaction() as session:
@@ -131,11 +123,7 @@ def run_compliance_report(args: argparse.Namespace) -> int:
                                f"{', '.join(catalog.frameworks)}.")
         report = build_report(session, catalog=catalog, today=utcnow().date(), framework=args.framework,
                               initiatives=initiatives_for_report(session, team_id=team_id, tier=args.tier))
-    text = render(report, args.format)
-    if args.file:
-        Path(args.file).write_text(text, encoding="utf-8")
-        print(f"wrote the compliance report ({len(report.rows)} initiatives, {len(report.controls)} controls) to "
-              f"{args.file}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    done = f"wrote the compliance report ({len(report.rows)} initiatives, {len(report.controls)} controls) to " \
+           f"{args.file}"
+    write_out(render(report, args.format), args.file, done=done)
     return 0
