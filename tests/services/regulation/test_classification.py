@@ -4,6 +4,10 @@ questionnaire's versions are saved like the gate definitions'."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import jsonschema
 import pytest
 from sqlmodel import select
 
@@ -12,7 +16,8 @@ from bot.services.initiatives.service import create_initiative, edit_initiative
 from bot.services.regulation import service as regulation
 from bot.services.regulation.questionnaire import Questionnaire
 from bot.services.reviews.service import open_review_of, sign_offs_of, submit_for_next_gate
-from storage.models import AuditEvent, Initiative, InitiativeClassification
+from bot.services.webhooks.service import WebhookEvents, add_endpoint
+from storage.models import AuditEvent, Initiative, InitiativeClassification, WebhookDelivery
 from tests.support.factories import TEAM, actor
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG", "compliance": "UCOMP"}
@@ -119,3 +124,21 @@ def test_the_questionnaire_is_saved_as_new_versions_and_a_stale_edit_is_refused(
             regulation.save_questionnaire(session, actor=actor("UADMIN", admin=True), document=document, based_on=1)
         assert regulation.questionnaire_for(session, team_id=TEAM).title == "Our AI Act screening"
         assert regulation.questionnaire_for(session, team_id=TEAM, version=1).title == "EU AI Act screening"
+
+
+def test_a_classification_is_sent_to_webhooks_in_the_documented_schema(runtime):
+    runtime.event_handlers.append(WebhookEvents())
+    schema = json.loads((Path(__file__).parents[3] / "docs" / "webhook-events.schema.json").read_text())
+    with runtime.transaction() as session:
+        add_endpoint(session, actor=actor("UADMIN", admin=True), settings=runtime.settings,
+                     url="https://hooks.example.com/grc", events=["initiative.classified"])
+    with runtime.transaction() as session:
+        initiative = create_initiative(session, actor=actor("UBIZ"), title="Credit scoring", owners=OWNERS)
+        classified(session, initiative, annex3_essential_services="yes")
+
+    with runtime.transaction() as session:
+        [delivery] = session.exec(select(WebhookDelivery)).all()
+    jsonschema.validate(delivery.payload, schema)
+    sent = delivery.payload["data"]["classification"]
+    assert (delivery.event_type, sent["derived_tier"], sent["risk_tier"]) == ("initiative.classified", "high", "high")
+    assert [line["cites"] for line in sent["rationale"][1:]] == ["Art. 6(3)(a) to (d)", "Annex III point 5"]
