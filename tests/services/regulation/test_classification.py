@@ -142,3 +142,16 @@ def test_a_classification_is_sent_to_webhooks_in_the_documented_schema(runtime):
     sent = delivery.payload["data"]["classification"]
     assert (delivery.event_type, sent["derived_tier"], sent["risk_tier"]) == ("initiative.classified", "high", "high")
     assert [line["cites"] for line in sent["rationale"][1:]] == ["Art. 6(3)(a) to (d)", "Annex III point 5"]
+
+
+def test_a_portfolio_import_cannot_change_a_classified_tier_and_says_so_at_its_line(runtime):
+    from tests.services.portfolio_io.support import import_file
+
+    with runtime.transaction() as session:
+        initiative = create_initiative(session, actor=actor("UBIZ"), title="Invoice OCR", owners=OWNERS)
+        classified(session, initiative)  # minimal -> low
+
+    outcome = import_file(runtime, "p.csv", "title,risk_tier\nInvoice OCR,high\n")
+
+    assert outcome.problems == ["p.csv:2: risk_tier: AI-1's risk tier (low) comes from its classification; its "
+                                "compliance owner can override it: /initiative classify AI-1 override <tier> <reason>"]
