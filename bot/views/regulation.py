@@ -53,10 +53,10 @@ def classify_button(key: str) -> ButtonElement:
 
 
 def recorded(key: str, text: str) -> tuple[str, list[dict[str, Any]]]:
-    """What follows recording an initiative (`text`, mrkdwn), with a Classify button: fallback and blocks."""
+    """What follows recording an initiative (`text`, mrkdwn-safe, also the fallback), with a Classify button."""
     blocks: list[Block] = [section(text), context("Classify it now: the EU AI Act screening questions set its risk "
                                                   "tier."), ActionsBlock(elements=[classify_button(key)])]
-    return text.replace("*", ""), finish(blocks, "message")
+    return text, finish(blocks, "message")
 
 
 def tier_name(tier: str | None) -> str:
