@@ -55,7 +55,7 @@ def report(capsys, *args: str) -> str:
     return capsys.readouterr().out
 
 
-def test_json_has_every_kind_of_cell_and_a_summary_by_tier_and_framework(portfolio, capsys):
+def test_the_report_has_every_kind_of_cell_and_a_summary_by_tier_and_framework_in_each_format(portfolio, capsys):
     data = json.loads(report(capsys, "--format", "json"))
 
     cells = {row["key"]: row["cells"] for row in data["initiatives"]}
@@ -74,8 +74,7 @@ def test_json_has_every_kind_of_cell_and_a_summary_by_tier_and_framework(portfol
     assert summary[("high", "EU-AI-ACT")]["open"] == 9
     assert data["reviewed_by_counsel"] is False and "not legal advice" in data["disclaimer"]
 
-
-def test_csv_and_markdown_show_the_same_cells_filtered_by_framework_and_tier(portfolio, capsys):
+    # CSV and Markdown show the same cells, filtered by framework and tier.
     rows = list(csv.DictReader(io.StringIO(report(capsys, "--format", "csv", "--framework", "EU-AI-ACT",
                                                   "--tier", "high"))))
     assert {row["initiative"] for row in rows} == {"AI-1"} and {row["framework"] for row in rows} == {"EU-AI-ACT"}
