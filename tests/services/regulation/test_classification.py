@@ -74,6 +74,12 @@ def test_needs_review_leaves_the_risk_tier_and_unanswered_questions_are_refused(
         with pytest.raises(regulation.UnansweredQuestions) as refused:
             regulation.classify(session, actor=actor("UBIZ"), initiative=initiative, answers=partial, version=1)
         assert refused.value.problems == {"gpai-provider": "answer this question"}
+        forged = answers(questionnaire, art5_manipulation="maybe") | {"made-up": "yes"}  # not what the modal offers
+        with pytest.raises(regulation.UnansweredQuestions) as refused:
+            regulation.classify(session, actor=actor("UBIZ"), initiative=initiative, answers=forged, version=1)
+        assert refused.value.problems == {
+            "art5-manipulation": "'maybe' is not an answer; choose one of yes, no, unsure",
+            "made-up": "this question is not in the questionnaire"}
         row = classified(session, initiative, art5_manipulation="unsure")
         assert (row.derived_tier, row.risk_tier, initiative.risk_tier) == ("needs-review", None, "medium")
 
