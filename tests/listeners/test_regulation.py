@@ -13,6 +13,7 @@ from bot.services.reviews.decision_record import build_decision_record, load_sna
 from bot.views import ids
 from storage.models import AuditEvent, GateReview, Initiative, InitiativeClassification
 from tests.listeners.conftest import Slack
+from tests.support.slack_requests import block_actions_payload
 
 TEAM_OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin>"
 
@@ -127,3 +128,18 @@ def test_a_prohibited_result_from_the_card_button_blocks_the_gates_and_tells_the
     chosen = next(b for b in again["blocks"] if b.get("block_id") == ids.question_block_id("art5-biometric"))
     assert chosen["element"]["initial_option"]["value"] == "yes"
 
+
+    # Recorded from the New initiative modal: its notice offers Classify, which opens the questions on top.
+    slack.command("new", opens_modal=True)
+    new = slack.opened_modal()
+    notice = slack.submit(new, {"title": {ids.VALUE: {"type": "plain_text_input", "value": "Chatbot"}}},
+                          user="UMARIA")["view"]
+    [button] = [e for b in notice["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert (button["action_id"], button["value"]) == (ids.CLASSIFY, "AI-2")
+    response = slack.app.interact(block_actions_payload(
+        ids.CLASSIFY, "AI-2", user_id="UMARIA", trigger_id=slack.emulator.new_trigger_id(),
+        view={"id": "VNOTICE", "type": "modal", "callback_id": ids.NOTICE_MODAL}))
+    assert response.status_code == 200
+    pushed = slack.opened_modal()
+    assert pushed["callback_id"] == ids.CLASSIFY_MODAL and "AI-2" in str(pushed["blocks"])
+    assert slack.emulator.calls[-1].method == "views.push"
