@@ -31,6 +31,7 @@ MOVED_TITLES = (("new", "New"), ("imported", "Imported"), ("advanced", "Advanced
                 ("recycled", "Recycled"), ("paused", "Paused"), ("held", "On hold"), ("retired", "Retired"),
                 ("killed", "Killed"))
 RESUME_COMMAND = "/initiative resume <KEY>"
+CLASSIFY_COMMAND = "/initiative classify <KEY>"
 UNCLASSIFIED_NAMED = 5  # the digest counts every initiative not classified yet, and names the first few
 
 
@@ -105,7 +106,7 @@ def digest_blocks(report: DigestReport) -> list[Block]:
         named = [_unclassified_line(item) for item in report.unclassified[:UNCLASSIFIED_NAMED]]
         more = len(report.unclassified) - len(named)
         blocks += listing(f"*Not classified yet* ({len(report.unclassified)}) — the EU AI Act screening sets their "
-                          "risk tier: `/initiative classify <KEY>`",
+                          f"risk tier: `{escape(CLASSIFY_COMMAND)}`",
                           named + ([f"…and {more} more."] if more else []))
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"

@@ -3,6 +3,7 @@ Slack emulator, asserting on what reached Slack and on the database (SQLite and 
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from slack_sdk.models.views import View
@@ -11,9 +12,9 @@ from sqlmodel import select
 from bot.services.access.visibility import Audience
 from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 from bot.views import ids
+from slack_emulator.requests import block_actions_payload
 from storage.models import AuditEvent, GateReview, Initiative, InitiativeClassification
 from tests.listeners.conftest import Slack
-from tests.support.slack_requests import block_actions_payload
 
 TEAM_OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin>"
 
@@ -50,7 +51,9 @@ def test_the_questionnaire_modal_classifies_sets_the_tier_and_the_card_shows_why
     assert buttons(recorded)[ids.CLASSIFY] == "Classify"  # offered right where it was recorded
     card = slack.command("show AI-1")
     assert "not classified" in str(card["blocks"]) and ids.CLASSIFY in buttons(card)
-    assert "NOT CLASSIFIED YET (1)\n    • AI-1 CV screening" in slack.command("digest")["text"]  # named
+    _, unclassified = html.unescape(slack.command("digest")["text"]).split("Not classified yet (1) — ")
+    assert unclassified.startswith("the EU AI Act screening sets their risk tier: /initiative classify <KEY>\n"
+                                   "• AI-1 CV screening\n")  # the digest names it
     refused = slack.command("classify AI-1", user="UCARL", opens_modal=True)  # not an owner nor an admin
     assert "Only AI-1's owners or an admin can classify it." in refused["text"]
 
@@ -78,7 +81,7 @@ def test_the_questionnaire_modal_classifies_sets_the_tier_and_the_card_shows_why
     assert row.answers["annex3-employment"] == "yes"
     assert actions[-1] == "initiative.classified"
     assert "high, questionnaire v1, by <@UMARIA>" in str(slack.command("show AI-1")["blocks"])
-    assert "NOT CLASSIFIED YET" not in slack.command("digest")["text"]
+    assert "Not classified yet" not in slack.command("digest")["text"]
     controls = slack.command("compliance AI-1")  # the default gates name no control yet: all open
     assert controls["text"] == "Compliance of AI-1: 33 open."
     assert "*EU-AI-ACT:Art.14* Designed so that people can oversee it and step in" in str(controls["blocks"])
