@@ -145,7 +145,7 @@ class Questionnaire:
 
     def check_answers(self, answers: Mapping[str, str]) -> dict[str, str]:
         """Only the questions this version asks, each with one of its answers; returns the problems by question."""
-        known = {a for a, _ in self.answers}
+        known = [a for a, _ in self.answers]
         asked = {q.id for q in self.questions}
         problems = {q: f"'{a}' is not an answer; choose one of {', '.join(known)}" for q, a in answers.items()
                     if q in asked and a not in known}
