@@ -20,9 +20,11 @@ from bot.config import Settings
 from bot.delivery.messages import live_message, post_message, update_message
 from bot.delivery.outbox import enqueue, enqueue_intent
 from bot.presenters import DECISION_NEWS_INTENT, GATE_PASSED_INTENT, HOME_INTENT, SIGN_OFF_DM_INTENT, sign_off_card
+from bot.services.access.admins import list_admins
 from bot.services.access.visibility import Audience, may_see
 from bot.services.events import (
     AutomaticCheckChanged,
+    ClassificationDecided,
     DomainEvent,
     EvidenceLinkChanged,
     InitiativeCreated,
@@ -43,8 +45,16 @@ from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages
 from bot.views.blocks import Message
 from bot.views.outcomes import outcome_news, revisit_decided
+from bot.views.regulation import prohibited_alert
 from bot.views.replies import stage_name
-from storage.models import Initiative, InitiativeOutcome, OutboxMessage, SignOff, SlackMessage
+from storage.models import (
+    Initiative,
+    InitiativeClassification,
+    InitiativeOutcome,
+    OutboxMessage,
+    SignOff,
+    SlackMessage,
+)
 
 log = logging.getLogger(__name__)
 _HOMES = "surface.home_publishes"
@@ -56,6 +66,7 @@ class SlackNotifications:
     def __init__(self, settings: Settings) -> None:
         self.digest_channel = settings.digest_channel
         self.default_zone = settings.default_zone
+        self.admin_user_ids = settings.admin_user_ids
 
     def __call__(self, session: Session, event: DomainEvent) -> None:
         if isinstance(event, ReviewOpened):
@@ -75,6 +86,8 @@ class SlackNotifications:
                 close_revisit_prompts(session, initiative, revisit_decided(initiative, event.status, by=event.actor))
         elif isinstance(event, OutcomeDecided):
             self._outcome_decided(session, event)
+        elif isinstance(event, ClassificationDecided) and event.blocked:
+            self._classified_prohibited(session, event)
         elif isinstance(event, PortfolioImported):
             republish_homes(session, team_id=event.team_id, user_ids=event.people)
         elif isinstance(event, EvidenceLinkChanged):
@@ -148,6 +161,16 @@ class SlackNotifications:
         if event.what == "hold_extended":  # asked again on the new date; the prompts so far are answered
             close_revisit_prompts(session, initiative, revisit_decided(initiative, "extended", by=event.actor,
                                                                        revisit_on=outcome.revisit_on))
+
+    def _classified_prohibited(self, session: Session, event: ClassificationDecided) -> None:
+        """Every admin is told, in a DM, that an initiative's classification blocks its gates."""
+        initiative = session.get(Initiative, event.initiative_id)
+        row = session.get(InitiativeClassification, event.classification_id)
+        assert initiative is not None and row is not None
+        alert = prohibited_alert(initiative, row)
+        for admin in list_admins(session, team_id=event.team_id, admin_user_ids=self.admin_user_ids):
+            enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                    payload={"channel": admin.user_id, **alert.payload()})
 
     def _owners_changed(self, session: Session, event: OwnersChanged) -> None:
         for sign_off_id in event.moved_sign_off_ids:

@@ -13,6 +13,7 @@ from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
 from bot.services.outcomes.service import standing_decision
+from bot.services.regulation.service import standing_classification
 from bot.services.reviews.deadlines import deadline_of, work_calendar
 from bot.services.reviews.service import SETTLED, gate_of, open_review_of, pending_sign_offs_for, sign_offs_of
 from bot.services.webhooks.automatic_checks import results_for
@@ -72,7 +73,8 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
             "deadlines": {s.id: deadline_of(calendar, sign_off=s, review=review)
                           for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
             "reader_zone": calendar.zones.get(reader) if reader else None,
-            "standing": standing_decision(session, initiative=initiative)}
+            "standing": standing_decision(session, initiative=initiative),
+            "classification": standing_classification(session, initiative=initiative)}
 
 
 # The outbox intent "publish this person's App Home as it is when sent" (bot.notifications queues it).

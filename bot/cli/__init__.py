@@ -29,14 +29,15 @@ from bot.cli import (
     playground,
     portfolio,
     prune,
+    regulation,
     scheduler,
     serve,
     socket_mode,
     webhooks,
 )
 
-COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, playground, portfolio, prune, scheduler,
-                   serve, socket_mode, webhooks)
+COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, playground, portfolio, prune, regulation,
+                   scheduler, serve, socket_mode, webhooks)
 DISTRIBUTION = "initiative-bot"
 
 

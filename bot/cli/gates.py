@@ -5,13 +5,17 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
 from bot.services.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from bot.services.gates.yaml_file import InvalidGatesFile
 from bot.views.text import plain_date
 
 
-class _DryRun(Exception):
+class DryRun(Exception):
     """Unwinds the transaction of a dry run, so that nothing it did is committed."""
 
 
@@ -53,11 +57,7 @@ def run_export(args: argparse.Namespace) -> int:
                   f"Edit, then apply with: initiative-bot gates import FILE [--dry-run]\n"
                   f"Format: docs/gates.md (JSON Schema: bot/services/gates/gates_schema.json)")
         text = dump_gates_yaml(row.definition, header=header)
-    if args.file:
-        Path(args.file).write_text(text, encoding="utf-8")
-        print(f"wrote version {row.version} to {args.file}", file=sys.stderr)
-    else:
-        sys.stdout.write(text)
+    write_out(text, args.file, done=f"wrote version {row.version} to {args.file}")
     return 0
 
 
@@ -65,17 +65,19 @@ def run_import(args: argparse.Namespace) -> int:
     from bot.services.gate_editing.service import current_document, save_definition
     from bot.services.gates.document import describe
     from bot.services.gates.yaml_file import InvalidGatesFile, parse_gates_yaml
+    from bot.services.regulation.controls import unknown_controls
+    from bot.services.regulation.service import controls_for
 
     runtime = open_runtime()
-    try:
-        document = parse_gates_yaml(_read(args.file), filename=args.file)
-    except InvalidGatesFile as exc:
-        for line in exc.lines:
-            print(line, file=sys.stderr)
-        print(f"initiative-bot: {args.file} has {len(exc.lines)} problem(s); nothing was applied", file=sys.stderr)
-        return 1
-    moves = dict(_move(text) for text in args.move)
+    text = read_file(args.file)
     team_id = workspace_to_act_on(runtime, args.team)
+    with runtime.transaction() as session:  # checklist items name controls from the workspace's catalog
+        catalog = controls_for(session, team_id=team_id)
+    try:
+        document = parse_gates_yaml(text, filename=args.file, also=lambda doc: unknown_controls(doc, catalog))
+    except InvalidGatesFile as exc:
+        return print_problems(exc, args.file)
+    moves = dict(_move(text) for text in args.move)
     try:
         with runtime.transaction() as session:
             version, _ = current_document(session, team_id=team_id)
@@ -89,8 +91,8 @@ def run_import(args: argparse.Namespace) -> int:
             for key, stage in saved.moved.items():
                 print(f"> {key} moves to {stage}")
             if args.dry_run:
-                raise _DryRun
-    except _DryRun:
+                raise DryRun
+    except DryRun:
         print(f"Dry run: {args.file} is valid; {len(saved.changes)} change(s) would make version {saved.version}. "
               f"Nothing was applied.")
         return 0
@@ -121,7 +123,24 @@ def run_diff(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read(file: str) -> str:
+def write_out(text: str, file: str | None, *, done: str) -> None:
+    """`text` into FILE (saying `done` on stderr), or onto stdout without one."""
+    if file:
+        Path(file).write_text(text, encoding="utf-8")
+        print(done, file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+
+
+def print_problems(exc: InvalidGatesFile, file: str) -> int:
+    """Every problem of an admin-owned YAML file as FILE:LINE, then that nothing was applied; the exit code."""
+    for line in exc.lines:
+        print(line, file=sys.stderr)
+    print(f"initiative-bot: {file} has {len(exc.lines)} problem(s); nothing was applied", file=sys.stderr)
+    return 1
+
+
+def read_file(file: str) -> str:
     try:
         return Path(file).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

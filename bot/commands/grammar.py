@@ -114,6 +114,27 @@ def parse_key_command(args: Arguments, *, text: str = "none") -> KeyCommand:
     return KeyCommand(key=key, text=rest)
 
 
+@dataclass(frozen=True)
+class ClassifyCommand:
+    key: str
+    override_tier: str | None = None  # `override <tier> <reason>`: the compliance owner's tier
+    reason: str = ""
+
+
+def parse_classify(args: Arguments) -> ClassifyCommand:
+    """`<KEY>` or `<KEY> override <low|medium|high> <reason>`."""
+    if not args:
+        raise UsageError("Say which initiative, for example `/initiative classify AI-12`.")
+    key = _key(args.tokens[0])
+    words = [token.text for token in args.tokens[1:]]
+    if not words:
+        return ClassifyCommand(key=key)
+    if words[0].lower() != "override" or len(words) < 2:
+        raise UsageError(f"Write `/initiative classify {key}` for the questions, or `/initiative classify {key} "
+                         "override high <reason>` to override the risk tier it set.")
+    return ClassifyCommand(key=key, override_tier=words[1], reason=" ".join(words[2:]).strip())
+
+
 def parse_hold(args: Arguments) -> HoldCommand:
     """`<KEY> until YYYY-MM-DD <reason>`."""
     words = [token.text for token in args.tokens]

@@ -28,6 +28,7 @@ from bot.listeners import (
     nudges,
     outcomes,
     portfolio_io,
+    regulation,
     review_commands,
     webhooks,
 )
@@ -52,6 +53,8 @@ SUBCOMMANDS = SubcommandTable((
     initiative_commands.LIST,
     initiative_commands.SHOW,
     initiative_commands.OWNERS,
+    regulation.CLASSIFY,
+    regulation.COMPLIANCE,
     review_commands.SUBMIT,
     review_commands.APPROVE,
     review_commands.REJECT,

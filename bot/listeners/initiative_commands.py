@@ -16,6 +16,7 @@ from bot.services.outcomes import service as outcomes
 from bot.services.reviews import lifecycle
 from bot.services.validation import RISK_TIERS
 from bot.views import modals, replies
+from bot.views.regulation import recorded
 from bot.views.text import mrkdwn
 from storage.types import utcnow
 
@@ -36,8 +37,9 @@ def new(ctx: CommandContext, args: Arguments) -> Reply | None:
             risk_tier=command.risk_tier or "medium",
         )
         key, title = created.key, created.title
-    return replies.done(f"Recorded *{key}* {mrkdwn(title, 150)}. Next: `/initiative submit {key}` when its "
-                        f"owners are set, or `/initiative show {key}`.")
+    text, blocks = recorded(key, f"Recorded *{key}* {mrkdwn(title, 150)}. Next: `/initiative submit {key}` when "
+                                 f"its owners are set, or `/initiative show {key}`.")
+    return Reply(text=text, blocks=blocks)
 
 
 NEW = Subcommand("new", new, opens_modal=True, usage=(

@@ -17,6 +17,7 @@ from bot.services.access.visibility import Audience, may_see
 from bot.services.errors import DomainError, InvalidInput, PermissionDenied
 from bot.services.initiatives import service as initiatives
 from bot.views import forms, ids, modals
+from bot.views.regulation import classify_button
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -37,8 +38,9 @@ def register(app: App, runtime: Runtime) -> None:
             ack(response_action="update", view=modals.notice(str(error)))
             return
         ack(response_action="update", view=modals.notice(
-            f"Recorded {key}. `/initiative show {key}` shows it; `/initiative submit {key}` asks its owners "
-            "to sign off.", title="Initiative recorded"))
+            f"Recorded {key}. Classify it now: the EU AI Act screening questions set its risk tier. "
+            f"`/initiative show {key}` shows it; `/initiative submit {key}` asks its owners to sign off.",
+            title="Initiative recorded", buttons=[classify_button(key)]))
 
     @app.action(ids.SHARE_TO_CHANNEL)
     def on_share(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:

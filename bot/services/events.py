@@ -83,6 +83,16 @@ class OutcomeDecided(DomainEvent):
 
 
 @dataclass(frozen=True)
+class ClassificationDecided(DomainEvent):
+    """An initiative was classified with the questionnaire (bot/services/regulation); `blocked`: its result
+    blocks every gate (prohibited), which the admins are told."""
+
+    initiative_id: int
+    classification_id: int
+    blocked: bool
+
+
+@dataclass(frozen=True)
 class EvidenceLinkChanged(DomainEvent):
     """A link's check changed what sign-off DMs show next to it (ok <-> broken, or why it is broken)."""
 

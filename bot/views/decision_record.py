@@ -8,7 +8,13 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.services.audit.identity import PSEUDONYM_PREFIX
-from bot.services.reviews.decision_record import DecisionRecord, GateRecord, Signature, outcome_line
+from bot.services.reviews.decision_record import (
+    DecisionRecord,
+    GateRecord,
+    Signature,
+    classification_lines,
+    outcome_line,
+)
 from bot.views import ids
 from bot.views.blocks import MAX_BLOCKS, context, divider, finish, header, section
 from bot.views.text import clip, escape, mention
@@ -29,6 +35,9 @@ def decision_record_modal(record: DecisionRecord) -> dict[str, Any]:
                 f"{escape(record.risk_tier)} · *Gate definitions:* v{record.current_definition_version}"),
         context(("✅ " if record.chain_verifies else "⚠️ ") + escape(record.chain_summary)),
     ]
+    if record.classifications:  # the standing one: the full history is in the CLI's record
+        blocks.append(section("*Risk classification* (a screening aid, not legal advice)\n" + "\n".join(
+            escape(line) for line in classification_lines(record.classifications[-1]))))
     if record.outcomes:
         blocks.append(section("*Hold, recycle and kill decisions*\n"
                               + "\n".join(escape(outcome_line(outcome)) for outcome in record.outcomes)))

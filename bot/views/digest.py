@@ -31,6 +31,8 @@ MOVED_TITLES = (("new", "New"), ("imported", "Imported"), ("advanced", "Advanced
                 ("recycled", "Recycled"), ("paused", "Paused"), ("held", "On hold"), ("retired", "Retired"),
                 ("killed", "Killed"))
 RESUME_COMMAND = "/initiative resume <KEY>"
+CLASSIFY_COMMAND = "/initiative classify <KEY>"
+UNCLASSIFIED_NAMED = 5  # the digest counts every initiative not classified yet, and names the first few
 
 
 def title_of(report: DigestReport) -> str:
@@ -100,6 +102,12 @@ def digest_blocks(report: DigestReport) -> list[Block]:
         blocks += listing(f"*On hold past their revisit date* ({len(report.holds_due)}) — "
                           f"`{escape(RESUME_COMMAND)}` ends one",
                           [_hold_due_line(item) for item in report.holds_due])
+    if report.unclassified:
+        named = [_unclassified_line(item) for item in report.unclassified[:UNCLASSIFIED_NAMED]]
+        more = len(report.unclassified) - len(named)
+        blocks += listing(f"*Not classified yet* ({len(report.unclassified)}) — the EU AI Act screening sets their "
+                          f"risk tier: `{escape(CLASSIFY_COMMAND)}`",
+                          named + ([f"…and {more} more."] if more else []))
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
     blocks += (listing(stalled_head, [_stalled_line(item) for item in report.stalled])
@@ -141,6 +149,10 @@ def _change(change: int) -> str:
 
 def _recycled(count: int) -> str:
     return f", {count} recycled" if count else ""
+
+
+def _unclassified_line(item: tuple[str, str]) -> str:
+    return f"• {_initiative(*item)}"
 
 
 def _hold_due_line(item: HoldDue) -> str:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.services.errors import InvalidInput
+from bot.services.regulation.service import UnansweredQuestions
 from bot.services.reviews.service import ChecklistIncomplete
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, clean_characters
 from bot.views import ids
@@ -137,6 +138,27 @@ def outcome_errors(error: InvalidInput, values: StateValues) -> dict[str, str]:
     outcome services' argument names), else under the first input."""
     block = error.field if error.field in values else next(iter(values), ids.REASON_BLOCK)
     return {block: str(error)}
+
+
+def read_classification(values: StateValues) -> dict[str, str]:
+    """Question id -> the answer chosen (radio buttons); questions left unanswered are absent."""
+    answers = {}
+    for block_id in values:
+        if block_id.startswith(ids.QUESTION_BLOCK_PREFIX):
+            chosen = _action(values, block_id).get("selected_option") or {}
+            if chosen.get("value"):
+                answers[block_id.removeprefix(ids.QUESTION_BLOCK_PREFIX)] = str(chosen["value"])
+    return answers
+
+
+def classification_errors(error: UnansweredQuestions, values: StateValues) -> dict[str, str]:
+    """Each problem under its question's input (a question the modal does not show: under the first)."""
+    errors: dict[str, str] = {}
+    for question, message in error.problems.items():
+        block = ids.question_block_id(question)
+        block = block if block in values else next(iter(values), block)
+        errors.setdefault(block, message)
+    return errors
 
 
 def _chosen(values: StateValues, block_id: str) -> list[str]:

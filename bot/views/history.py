@@ -109,6 +109,19 @@ def _killed(e: _Event) -> str:
     return f"{e.who} killed {e.key}{learned}"
 
 
+def _classified(e: _Event) -> str:
+    tier = str(e.after.get("classified_tier") or "?").replace("-", " ")
+    before, after = e.before.get("risk_tier"), e.after.get("risk_tier")
+    change = f", risk tier {escape(str(before))} → {escape(str(after))}" if before != after else ""
+    return (f"{e.who} classified {e.key} *{escape(tier)}* with questionnaire "
+            f"v{escape(str(e.after.get('questionnaire_version') or '?'))}{change}")
+
+
+def _overridden(e: _Event) -> str:
+    return (f"{e.who}, as compliance owner, overrode {e.key}'s risk tier: {escape(str(e.before.get('risk_tier')))} "
+            f"→ {escape(str(e.after.get('risk_tier')))}")
+
+
 def _status(verb: str) -> Callable[[_Event], str]:
     return lambda e: f"{e.who} {verb} {e.key}"
 
@@ -117,7 +130,8 @@ def _status(verb: str) -> Callable[[_Event], str]:
 _SAID = {"signoff.approved": "comment", "signoff.waived": "comment", "signoff.changes_requested": "comment",
          "review.cancelled": "reason", "stage.moved_by_admin": "reason", "initiative.paused": "reason",
          "initiative.retired": "reason", "initiative.held": "reason", "initiative.hold_extended": "reason",
-         "initiative.recycled": "reason", "initiative.killed": "reason", "stage.moved_by_gate_change": "reason"}
+         "initiative.recycled": "reason", "initiative.killed": "reason", "stage.moved_by_gate_change": "reason",
+         "initiative.risk_tier_overridden": "reason"}
 _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.created": _created,
     "initiative.edited": _edited,
@@ -137,6 +151,8 @@ _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.hold_extended": _hold_extended,
     "initiative.recycled": _recycled,
     "initiative.killed": _killed,
+    "initiative.classified": _classified,
+    "initiative.risk_tier_overridden": _overridden,
 }
 
 

@@ -28,6 +28,8 @@ SNOOZE_UNTIL_MONDAY = "nudge.snooze_monday"
 HOLD_RESUME = "hold.resume"
 HOLD_EXTEND = "hold.extend"
 HOLD_KILL = "hold.kill"
+# "Classify" on an initiative's card and after it is recorded: opens the questionnaire; value = initiative key.
+CLASSIFY = "initiative.classify"
 
 # Modal callback ids.
 NEW_INITIATIVE_MODAL = "initiative.new"
@@ -38,6 +40,7 @@ DECISION_RECORD_MODAL = "audit.decision_record"
 INITIATIVE_MODAL = "initiative.card"
 KILL_MODAL = "outcome.kill"
 EXTEND_HOLD_MODAL = "outcome.extend_hold"
+CLASSIFY_MODAL = "regulation.classify"
 
 # Input blocks of the New initiative modal: block id -> action id is always VALUE.
 VALUE = "value"
@@ -59,6 +62,9 @@ REASON_BLOCK = "reason"
 RATIONALE_BLOCK = "rationale"
 LESSONS_BLOCK = "lessons"
 REVISIT_BLOCK = "revisit_on"
+
+# Inputs of the Classify modal: one per question, block id = prefix + question id (radio buttons, action VALUE).
+QUESTION_BLOCK_PREFIX = "question."
 
 
 class StaleForm(InvalidInput):
@@ -135,3 +141,30 @@ def checklist_block_id(group: int) -> str:
 
 def owner_block_id(role: str) -> str:
     return f"{OWNER_BLOCK_PREFIX}{role}"
+
+
+@dataclass(frozen=True)
+class ClassifyModalContext:
+    """What the Classify modal carries: the initiative, and the questionnaire version its questions come from."""
+
+    key: str
+    version: int
+
+
+def encode_classify_context(context: ClassifyModalContext) -> str:
+    return json.dumps(asdict(context), separators=(",", ":"))
+
+
+def decode_classify_context(private_metadata: str | None) -> ClassifyModalContext:
+    try:
+        data = json.loads(private_metadata or "")
+        key, version = data["key"], data["version"]
+    except (ValueError, TypeError, KeyError):
+        raise StaleForm("This form is out of date; run `/initiative classify` again.") from None
+    if not isinstance(version, int) or isinstance(version, bool) or version <= 0:
+        raise StaleForm("This form is out of date; run `/initiative classify` again.")
+    return ClassifyModalContext(key=decode_initiative_key(key if isinstance(key, str) else None), version=version)
+
+
+def question_block_id(question_id: str) -> str:
+    return f"{QUESTION_BLOCK_PREFIX}{question_id}"

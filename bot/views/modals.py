@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import (
     ActionsBlock,
     Block,
+    ButtonElement,
     CheckboxesElement,
     ConversationFilter,
     ConversationSelectElement,
@@ -43,7 +44,7 @@ from bot.views.blocks import context, finish, section
 from bot.views.messages import AUTOMATIC_OUTCOMES, SignOffCard
 from bot.views.replies import initiative_card_blocks
 from bot.views.text import PLAIN_MAX, clip, escape_keeping_mentions, mrkdwn
-from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff
+from storage.models import GateReview, Initiative, InitiativeClassification, InitiativeOutcome, SignOff
 
 CHECKBOX_GROUP = 10  # Slack's limit of options in one checkbox group
 TITLE_MAX = 24  # modal titles
@@ -137,10 +138,12 @@ def _options(items: Sequence[ChecklistItem]) -> list[Option]:
 
 def initiative_card(initiative: Initiative, *, owners: Mapping[str, str], catalog: GateCatalog,
                     review: GateReview | None, sign_offs: Sequence[SignOff], deadlines: Mapping[int, datetime],
-                    reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None) -> dict[str, Any]:
+                    reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None,
+                    classification: InitiativeClassification | None = None) -> dict[str, Any]:
     """The initiative's card, read-only, where "View initiative" on a sign-off DM opens it."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
-                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing)
+                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing,
+                                    classification=classification)
     return _modal(ids.INITIATIVE_MODAL, f"Initiative {initiative.key}", blocks, close="Close")
 
 
@@ -156,9 +159,13 @@ def request_changes(card: SignOffCard) -> dict[str, Any]:
                   private_metadata=metadata)
 
 
-def notice(message: str, *, title: str = "Initiative Bot") -> dict[str, Any]:
-    """A refusal or an outcome explained where App Home and modals have no response_url to answer through."""
-    return _modal(ids.NOTICE_MODAL, title, [section(escape_keeping_mentions(message))], close="OK")
+def notice(message: str, *, title: str = "Initiative Bot", buttons: Sequence[ButtonElement] = ()) -> dict[str, Any]:
+    """A refusal or an outcome explained where App Home and modals have no response_url to answer through;
+    `buttons`: what to do next (each opens its own modal on top)."""
+    blocks: list[Block] = [section(escape_keeping_mentions(message))]
+    if buttons:
+        blocks.append(ActionsBlock(elements=list(buttons)))
+    return _modal(ids.NOTICE_MODAL, title, blocks, close="OK")
 
 
 def _modal(callback_id: str, title: str, blocks: Sequence[Block], *, submit: str | None = None,

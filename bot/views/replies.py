@@ -14,6 +14,7 @@ from bot.views import ids
 from bot.views.blocks import context, divider, fields, finish, header, more_line, section
 from bot.views.history import event_sentence
 from bot.views.outcomes import day
+from bot.views.regulation import card_line, classify_button
 from bot.views.text import (
     channel_link,
     clip,
@@ -23,7 +24,7 @@ from bot.views.text import (
     mrkdwn,
     slack_date,
 )
-from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff
+from storage.models import AuditEvent, GateReview, Initiative, InitiativeClassification, InitiativeOutcome, SignOff
 
 # The one sentence for a failure that is ours, not the person's; never a stack trace.
 SOMETHING_WENT_WRONG = "Something went wrong on our side and nothing was changed; please try again in a minute."
@@ -95,15 +96,18 @@ def initiative_card(
     reader_zone: ZoneInfo | None,
     shared_by: str | None = None,
     standing: InitiativeOutcome | None = None,
+    classification: InitiativeClassification | None = None,
 ) -> Reply:
     """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts. `deadlines`:
     each pending sign-off's (bot.services.reviews.deadlines); `reader_zone`: the zone the fallbacks of its times
     are given in (the reader's, when known; else UTC)."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
-                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing)
+                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing,
+                                    classification=classification)
     if shared_by is None:
-        blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
-                                                           value=initiative.key)]))
+        blocks.append(ActionsBlock(elements=[
+            ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL, value=initiative.key),
+            classify_button(initiative.key)]))
     else:
         blocks.append(context(f"Shared by {mention(shared_by)}"))
     text = (f"{initiative.key} {mrkdwn(initiative.title, 150)}: {escape(stage_name(catalog, initiative.stage))}, "
@@ -121,9 +125,11 @@ def initiative_card_blocks(
     deadlines: Mapping[int, datetime],
     reader_zone: ZoneInfo | None,
     standing: InitiativeOutcome | None = None,
+    classification: InitiativeClassification | None = None,
 ) -> list[Block]:
     """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal.
-    `standing`: the hold or kill behind a `held` or `killed` status, shown with it."""
+    `standing`: the hold or kill behind a `held` or `killed` status, shown with it; `classification`: the
+    questionnaire's standing result."""
     stage = stage_name(catalog, initiative.stage)
     kpi = " ".join(filter(None, [
         mrkdwn(initiative.kpi_name, 200),
@@ -138,6 +144,7 @@ def initiative_card_blocks(
                   f"{slack_date(initiative.stage_entered_at, zone=reader_zone, fmt='{date_short_pretty}')}"),
         ("Status", _status(initiative, standing)),
         ("Risk tier", initiative.risk_tier),
+        ("Classification", card_line(classification)),
         ("KPI", kpi),
         ("Team", mrkdwn(initiative.business_unit, 100) or "—"),
         ("Channel", channel_link(initiative.channel_id)),

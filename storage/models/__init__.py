@@ -24,6 +24,7 @@ from storage.models.nudges import Delegation, NudgeLog, NudgeSnooze, UserProfile
 from storage.models.operations import AuditVerification, MaintenanceRun
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.models.outcomes import HoldRevisitPrompt, InitiativeOutcome
+from storage.models.regulation import InitiativeClassification, RegulationDocument
 from storage.models.slack_events import SlackEventReceipt
 
 __all__ = [
@@ -42,12 +43,14 @@ __all__ = [
     "GateReview",
     "HoldRevisitPrompt",
     "Initiative",
+    "InitiativeClassification",
     "InitiativeOutcome",
     "MaintenanceRun",
     "NudgeLog",
     "NudgeSnooze",
     "OutboxMessage",
     "OwnerAssignment",
+    "RegulationDocument",
     "SignOff",
     "SlackEventReceipt",
     "SlackMessage",

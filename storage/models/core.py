@@ -98,6 +98,8 @@ class Initiative(SQLModel, table=True):
     kpi_baseline: str = Field(default="", max_length=100)
     kpi_target: str = Field(default="", max_length=100)
     risk_tier: str = Field(default="medium", max_length=10)
+    # The standing result of the classification questionnaire (bot/services/regulation); None: not classified.
+    classified_tier: str | None = Field(default=None, max_length=16)
     status: str = Field(default="active", max_length=10)
     retired_reason: str | None = Field(default=None, max_length=500)
     stage: str = Field(max_length=64)

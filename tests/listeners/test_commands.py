@@ -30,6 +30,9 @@ GRAMMAR = """\
 /initiative list [<stage>|mine|all|stalled]
 /initiative show <KEY>
 /initiative owners <KEY> [business=@u] [data=@u] [eng=@u] [compliance=@u] [sponsor=@u]
+/initiative classify <KEY>   -> owners/admins: the EU AI Act screening questions; the result sets its risk tier
+/initiative classify <KEY> override <low|medium|high> <reason>   -> its compliance owner: another risk tier
+/initiative compliance <KEY>   -> its controls (EU AI Act, NIST AI RMF, ISO/IEC 42001): met, waived or open
 /initiative submit <KEY>             -> opens the review of the next gate
 /initiative approve <KEY> [comment]  -> opens the checklist modal for the caller's pending sign-off(s)
 /initiative reject <KEY> <reason>    -> requests changes on the open review at once

@@ -100,6 +100,7 @@ class InitiativeHistory:
     id: int
     key: str
     title: str
+    classified: bool = True  # classified with the questionnaire (bot/services/regulation); today's state
     transitions: list[Transition] = field(default_factory=list)
     statuses: list[StatusChange] = field(default_factory=list)
 
@@ -165,14 +166,16 @@ def load_digest_data(
     # The filter's columns only when filtering: tags are JSON, decoded row by row.
     for row in connection.execute(
         select(Initiative.id, Initiative.number, Initiative.title,
-               Initiative.tags if wanted_tag else null(), Initiative.business_unit if wanted_unit else null())
+               Initiative.tags if wanted_tag else null(), Initiative.business_unit if wanted_unit else null(),
+               Initiative.classified_tier)
         .where(visible_to(audience), col(Initiative.created_at) <= as_of)
     ):
         if wanted_tag and wanted_tag not in (row[3] or []):
             continue
         if wanted_unit and row[4].strip().lower() != wanted_unit:
             continue
-        initiatives[row[0]] = InitiativeHistory(id=row[0], key=f"AI-{row[1]}", title=row[2])
+        initiatives[row[0]] = InitiativeHistory(id=row[0], key=f"AI-{row[1]}", title=row[2],
+                                                classified=row[5] is not None)
     for initiative_id, at, from_stage, to_stage, review_id, reason, audit_event_id in connection.execute(
         select(StageTransition.initiative_id, _instant(StageTransition.at, "at"), StageTransition.from_stage,
                StageTransition.to_stage, StageTransition.review_id, StageTransition.reason,

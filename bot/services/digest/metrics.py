@@ -125,6 +125,13 @@ def holds_due(data: DigestData, window: Window) -> tuple[HoldDue, ...]:
     return tuple(sorted(items, key=lambda item: (item.revisit_on, item.key)))
 
 
+def unclassified(data: DigestData, window: Window) -> tuple[tuple[str, str], ...]:
+    """Initiatives open at as_of that were never classified with the questionnaire, oldest first."""
+    return tuple((history.key, history.title) for history in sorted(data.initiatives.values(), key=lambda h: h.id)
+                 if not history.classified and history.status_at(window.end) not in ("retired", "killed")
+                 and history.stage_at(window.end) is not None)
+
+
 def _in_window(moment: datetime | None, window: Window) -> bool:
     return moment is not None and window.start < moment <= window.end
 

@@ -133,6 +133,7 @@ class DigestReport:
     killed: tuple[Movement, ...] = ()  # with the rationale and what was learned
     holds_due: tuple[HoldDue, ...] = ()
     imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
+    unclassified: tuple[tuple[str, str], ...] = ()  # (key, title) of open initiatives never classified, oldest first
 
     @property
     def paused_total(self) -> int:

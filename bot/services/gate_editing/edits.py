@@ -96,19 +96,22 @@ def move_stage(session: Session, *, actor: Actor, based_on: int, stage_id: str, 
 
 def set_checklists(session: Session, *, actor: Actor, based_on: int, gate_id: str,
                    labels_by_role: Mapping[str, Iterable[str]]) -> SavedDefinition | None:
-    """Replace the given roles' checklists at a gate, one item per label; unchanged labels keep their ids."""
+    """Replace the given roles' checklists at a gate, one item per label; unchanged labels keep their ids, and
+    what the modal does not show (an automatic `check`, the `controls` it evidences)."""
     document = _editable(session, actor=actor, based_on=based_on)
     gate = _gate(document, gate_id)
     checklist = gate.setdefault("checklist", {})
     for role, labels in labels_by_role.items():
         if role not in document["roles"]:
             raise NotFound(f"There is no role '{role}'.")
-        existing = {item["label"]: item["id"] for item in checklist.get(role, [])}
-        items: list[dict[str, str]] = []
+        existing = {item["label"]: item for item in checklist.get(role, [])}
+        items: list[dict[str, Any]] = []
         for label in (clean_characters(line).strip() for line in labels):
-            if label:
-                item_id = existing.get(label) or _new_id(label, [i["id"] for i in items] + list(existing.values()))
-                items.append({"id": item_id, "label": label})
+            if label in existing:
+                items.append(existing[label])
+            elif label:
+                taken = [i["id"] for i in items] + [i["id"] for i in existing.values()]
+                items.append({"id": _new_id(label, taken), "label": label})
         if items:
             checklist[role] = items
         else:

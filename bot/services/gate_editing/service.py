@@ -13,7 +13,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.services.access.actors import Actor, require_admin
@@ -24,6 +23,7 @@ from bot.services.gates.workspaces import latest_definition
 from bot.services.initiatives.service import change_stage
 from bot.services.reviews.service import cancel_open_review
 from bot.services.validation import clean_strings
+from bot.services.versioning import insert_next_version
 from storage.models import GateDefinitionVersion, GateReview, Initiative
 
 
@@ -83,14 +83,9 @@ def save_definition(
     removed = [s["id"] for s in latest.definition["stages"] if s["id"] not in stays]
     moves = _planned_moves(session, team_id=actor.team_id, removed=removed, stays=stays, move_to=move_to or {})
     version = latest.version + 1
-    try:
-        with session.begin_nested():
-            session.add(GateDefinitionVersion(team_id=actor.team_id, version=version, definition=document,
-                                              created_by=actor.user_id, comment=comment[:500]))
-            session.flush()
-    except IntegrityError:
-        # Another admin saved this version number after we read the newest one.
-        raise stale_edit(based_on, latest_definition(session, team_id=actor.team_id).version) from None
+    insert_next_version(session, GateDefinitionVersion(team_id=actor.team_id, version=version, definition=document,
+                                                       created_by=actor.user_id, comment=comment[:500]),
+                        stale=lambda: stale_edit(based_on, latest_definition(session, team_id=actor.team_id).version))
     record_audit(session, team_id=actor.team_id, actor=actor.user_id, action="gates.changed", subject_type="gates",
                  subject_key=f"v{version}",
                  before={"version": latest.version, **{c.path: c.before for c in changes}},

@@ -26,6 +26,8 @@ class ChecklistItem:
     # An automatic item: checked by the bot (bot/services/webhooks/automatic_checks.py), e.g. {"mlflow_model": "churn",
     # "alias": "champion"}; its result pre-fills the owner's checklist.
     check: dict[str, Any] | None = None
+    # The controls it evidences (FRAMEWORK:REFERENCE), named in the regulation controls catalog.
+    controls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -118,7 +120,8 @@ def _gate_from_document(spec: dict[str, Any]) -> Gate:
         to_stage=spec["to"],
         required_roles={tier: tuple(spec["required_roles"][tier]) for tier in RISK_TIERS},
         checklist={
-            role: tuple(ChecklistItem(id=item["id"], label=item["label"], check=item.get("check")) for item in items)
+            role: tuple(ChecklistItem(id=item["id"], label=item["label"], check=item.get("check"),
+                                 controls=tuple(item.get("controls", ()))) for item in items)
             for role, items in spec.get("checklist", {}).items()
         },
         sla_business_days=spec.get("sla_business_days", 5),

@@ -8,6 +8,7 @@ import can name its line and the modals can name the field.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +27,8 @@ LABEL_MAX = 75  # Slack's limit for the text of a checkbox or select option
 MAX_CHECKLIST_ITEMS_PER_ROLE = 30
 
 Path_ = tuple[str | int, ...]
+# A checklist item's control: FRAMEWORK:REFERENCE (EU-AI-ACT:Art.9, NIST-AI-RMF:MEASURE-2.7, ISO-42001:A.6.2.4).
+CONTROL_REFERENCE = re.compile(r"[A-Z][A-Z0-9-]*:[A-Za-z0-9][A-Za-z0-9.()-]*")
 
 
 @dataclass(frozen=True)
@@ -60,7 +63,12 @@ def normalised(value: Any) -> Any:
 # --- schema -------------------------------------------------------------------------------------------------
 
 def _schema_problems(document: Any) -> Iterator[Problem]:
-    validator = Draft202012Validator(schema())
+    return schema_problems(document, schema())
+
+
+def schema_problems(document: Any, json_schema: dict[str, Any]) -> Iterator[Problem]:
+    """`document`'s departures from `json_schema`, each said in plain words at its path."""
+    validator = Draft202012Validator(json_schema)
     errors = sorted(validator.iter_errors(document), key=lambda e: [str(p) for p in e.absolute_path])
     for error in errors:
         yield from _explain(error)
@@ -201,6 +209,12 @@ def _gate_role_problems(gate: dict[str, Any], where: Path_, roles: dict[str, Any
             yield Problem(path, f"gate '{name}' gives role '{role}' {len(items)} checklist items; at most "
                                 f"{MAX_CHECKLIST_ITEMS_PER_ROLE} fit in the Approve modal", at_key=True)
         yield from _duplicates([i["id"] for i in items], path, f"checklist item of gate '{name}', role '{role}',")
+        for index, item in enumerate(items):
+            for position, reference in enumerate(item.get("controls", ())):
+                if not CONTROL_REFERENCE.fullmatch(reference):
+                    yield Problem((*path, index, "controls", position),
+                                  f"'{reference}' is not a control reference; write FRAMEWORK:REFERENCE, like "
+                                  "'EU-AI-ACT:Art.9'")
 
 
 def _duplicates(ids: list[str], where: Path_, what: str) -> Iterator[Problem]:

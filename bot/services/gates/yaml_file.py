@@ -1,8 +1,12 @@
 """Gates as code: the definitions as a YAML file, read with the line of every node, so that each problem is
-reported as `FILE:LINE: message` (also for YAML syntax errors), and written back in a stable, readable form."""
+reported as `FILE:LINE: message` (also for YAML syntax errors), and written back in a stable, readable form.
+
+`parse_yaml_document` serves every admin-owned YAML file (the regulation questionnaire too): each brings its own
+`problems_in` (a JSON Schema plus the checks a schema cannot express)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,14 +51,26 @@ class _Located:
     key_line: int
 
 
-def parse_gates_yaml(text: str, *, filename: str) -> dict[str, Any]:
-    """The document in `text`, checked completely; raises InvalidGatesFile naming every problem and its line."""
+def parse_gates_yaml(text: str, *, filename: str,
+                     also: Callable[[dict[str, Any]], list[Problem]] | None = None) -> dict[str, Any]:
+    """The gate definitions in `text`, checked completely; raises InvalidGatesFile naming every problem and its
+    line. `also`: more checks, once the document itself is right (its controls against the catalog)."""
+    def checks(document: Any) -> list[Problem]:
+        return problems_in(document) or (also(document) if also else [])
+
+    return parse_yaml_document(text, filename=filename, problems_in=checks, export_hint="initiative-bot gates export")
+
+
+def parse_yaml_document(text: str, *, filename: str, problems_in: Callable[[Any], list[Problem]],
+                        export_hint: str) -> dict[str, Any]:
+    """The document in `text`, checked completely by `problems_in`; raises InvalidGatesFile naming every problem
+    and its line. `export_hint`: the command that writes a file to start from."""
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
         if root is None:
-            raise InvalidGatesFile(filename, [FileProblem(1, "the file is empty; `initiative-bot gates export` "
-                                                             "writes one to start from")])
+            raise InvalidGatesFile(filename, [FileProblem(1, f"the file is empty; `{export_hint}` writes one "
+                                                             "to start from")])
         lines: dict[Path_, _Located] = {}
         duplicates: list[FileProblem] = []
         _index(root, (), lines, duplicates, key_line=root.start_mark.line + 1)

@@ -160,6 +160,11 @@ def edit_initiative(session: Session, *, actor: Actor, initiative: Initiative, *
     unknown = set(changes) - set(EDITABLE_FIELDS)
     if unknown:
         raise InvalidInput(f"Cannot edit {', '.join(sorted(unknown))}.")
+    if "risk_tier" in changes and initiative.classified_tier is not None \
+            and check_risk_tier(str(changes["risk_tier"])) != initiative.risk_tier:
+        raise PermissionDenied(f"{initiative.key}'s risk tier comes from its classification; its compliance owner "
+                               f"can override it with a reason: `/initiative classify {initiative.key} override "
+                               "<low|medium|high> <reason>`.")
     cleaners = {
         "title": clean_title,
         "risk_tier": check_risk_tier,

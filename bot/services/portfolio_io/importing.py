@@ -222,6 +222,10 @@ class _RowCheck:
         changes = {name: value for name, value in self.row.fields.items() if getattr(initiative, name) != value}
         if self.row.number is None:
             changes.pop("title", None)  # matched by its title: another case or spacing of it is no new title
+        if "risk_tier" in changes and initiative.classified_tier is not None:
+            self.problem("risk_tier", f"{initiative.key}'s risk tier ({initiative.risk_tier}) comes from its "
+                                      f"classification; its compliance owner can override it: /initiative classify "
+                                      f"{initiative.key} override <tier> <reason>")
         new_owners = {role: user for role, user in self._owners().items() if owners.get(role) != user}
         if new_owners and initiative.status == "retired":
             self.problem(_column_of(next(iter(new_owners))),

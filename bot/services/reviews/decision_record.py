@@ -18,7 +18,7 @@ from bot.services.audit.identity import Directory, load_directory
 from bot.services.gates.catalog import ChecklistItem, GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import get_initiative
-from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff, StageTransition
+from storage.models import GateReview, Initiative, InitiativeClassification, InitiativeOutcome, SignOff, StageTransition
 
 OUTCOMES = {"passed": "passed", "changes_requested": "failed (changes requested)", "cancelled": "cancelled",
             "open": "in review"}
@@ -34,6 +34,7 @@ class Snapshot:
     current_version: int
     directory: Directory
     chain: ChainReport
+    classifications: list[InitiativeClassification]
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,21 @@ class OutcomeRecord:
 
 
 @dataclass(frozen=True)
+class ClassificationRecord:
+    """A questionnaire's result (with the answers behind it) or a compliance owner's override of its risk tier."""
+
+    kind: str  # questionnaire | override
+    decided_at: str
+    decided_by: str
+    decided_by_name: str
+    derived_tier: str
+    risk_tier: str | None  # the risk tier it set; None: left as it was
+    questionnaire_version: int
+    rationale: list[str]
+    reason: str
+
+
+@dataclass(frozen=True)
 class DecisionRecord:
     key: str
     title: str
@@ -114,6 +130,7 @@ class DecisionRecord:
     chain_verifies: bool
     chain_summary: str
     outcomes: list[OutcomeRecord]
+    classifications: list[ClassificationRecord]
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,9 +156,13 @@ def load_snapshot(session: Session, *, audience: Audience, key: str) -> Snapshot
     # Read here rather than through bot.services.outcomes, which sits above reviews.
     outcomes = list(session.exec(select(InitiativeOutcome).where(InitiativeOutcome.initiative_id == initiative.id)
                                  .order_by(col(InitiativeOutcome.decided_at), col(InitiativeOutcome.id))))
+    classifications = list(session.exec(  # like the outcomes: bot.services.regulation sits above reviews
+        select(InitiativeClassification).where(InitiativeClassification.initiative_id == initiative.id)
+        .order_by(col(InitiativeClassification.decided_at), col(InitiativeClassification.id))))
     connection = session.connection()
     return Snapshot(initiative=initiative, reviews=[(r, sign_offs[r.id]) for r in reviews],  # type: ignore[index]
-                    transitions=transitions, outcomes=outcomes, catalogs=catalogs, current_version=current.version,
+                    transitions=transitions, outcomes=outcomes, classifications=classifications, catalogs=catalogs,
+                    current_version=current.version,
                     directory=load_directory(connection, team_id=team_id),
                     chain=verify_chain(connection, team_id=team_id))
 
@@ -171,7 +192,20 @@ def build_decision_record(snapshot: Snapshot) -> DecisionRecord:
                                 revisit_on=o.revisit_on.isoformat() if o.revisit_on else None,
                                 ended_at=_iso(o.ended_at) if o.ended_at else None)
                   for o in snapshot.outcomes],
+        classifications=[ClassificationRecord(
+            kind=c.kind, decided_at=_iso(c.decided_at), decided_by=c.decided_by,
+            decided_by_name=names.name(c.decided_by, c.decided_at), derived_tier=c.derived_tier,
+            risk_tier=c.risk_tier, questionnaire_version=c.questionnaire_version,
+            rationale=[_rationale_line(line) for line in c.rationale], reason=c.reason)
+            for c in snapshot.classifications],
     )
+
+
+def _rationale_line(line: dict[str, str]) -> str:
+    """A stored rationale entry: the rule (first), or an answer, each with the article it cites."""
+    if "question" in line:
+        return f"{line['text']} {line['answer']} ({line['cites']})"
+    return f"rule {line['rule']} ({line['cites']})" if line.get("rule") else line.get("note", "")
 
 
 def _gate_record(review: GateReview, sign_offs: list[SignOff], catalog: GateCatalog, names: Directory) -> GateRecord:
@@ -240,6 +274,9 @@ def render_markdown(record: DecisionRecord) -> str:
         ]
         for signature in gate.signatures:
             lines += _signature_lines(signature)
+    if record.classifications:
+        lines += ["## Risk classification", "", "A screening aid, not legal advice.", ""]
+        lines += [line for c in record.classifications for line in classification_lines(c)]
     if record.outcomes:
         lines += ["## Hold, recycle and kill decisions", ""]
         lines += [outcome_line(outcome) for outcome in record.outcomes] + [""]
@@ -248,6 +285,17 @@ def render_markdown(record: DecisionRecord) -> str:
         lines.append(f"- {change.at}: {change.from_stage or '(new)'} → {change.to_stage}, by "
                      f"{_who(change.actor, change.actor_name)}: {change.reason}")
     return "\n".join(lines) + "\n"
+
+
+def classification_lines(record: ClassificationRecord) -> list[str]:
+    who = f"{record.decided_at}, by {_who(record.decided_by, record.decided_by_name)}"
+    if record.kind == "override":
+        return [f"- {who}: risk tier overridden to {record.risk_tier} (classified {record.derived_tier}), signed "
+                f"off by the compliance owner: {record.reason}", ""]
+    effect = f"risk tier set to {record.risk_tier}" if record.risk_tier else "risk tier left as it was"
+    return [f"- {who}: classified **{record.derived_tier}** with questionnaire version "
+            f"{record.questionnaire_version}; {effect}. Why:",
+            *(f"  - {line}" for line in record.rationale), ""]
 
 
 def outcome_line(outcome: OutcomeRecord) -> str:

@@ -30,6 +30,8 @@ from storage.models import GateReview, Initiative, SignOff
 from storage.types import utcnow
 
 SETTLED = ("approved", "waived")
+# The classification (bot/services/regulation) that blocks every gate while it stands.
+PROHIBITED = "prohibited"
 MAX_EVIDENCE_LINKS = 10
 MAX_EVIDENCE_LINK_LENGTH = 500
 
@@ -108,6 +110,9 @@ def submit_for_next_gate(session: Session, *, actor: Actor, initiative: Initiati
     require_manager(session, actor=actor, initiative=initiative, doing="submit it")
     if initiative.status != "active":
         raise Conflict(f"{initiative.key} is {initiative.status}; only active initiatives can be submitted.")
+    if initiative.classified_tier == PROHIBITED:
+        raise Conflict(f"{initiative.key} is classified prohibited (EU AI Act Art. 5): no gate can be passed. "
+                       f"If the answers were wrong, `/initiative classify {initiative.key}` again.")
     existing = open_review_of(session, initiative_id=initiative.id)
     if existing:
         raise Conflict(f"{initiative.key} already has an open review for {existing.to_stage}; "

@@ -2,4 +2,5 @@
 cheaply."""
 
 EVENT_TYPES = ("initiative.created", "review.opened", "signoff.decided", "stage.changed", "digest.posted",
-               "initiative.held", "initiative.hold_extended", "initiative.recycled", "initiative.killed")
+               "initiative.held", "initiative.hold_extended", "initiative.recycled", "initiative.killed",
+               "initiative.classified")

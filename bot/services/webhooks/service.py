@@ -22,6 +22,7 @@ from bot.services.access.actors import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.events import (
+    ClassificationDecided,
     DigestPosted,
     DomainEvent,
     InitiativeCreated,
@@ -32,7 +33,15 @@ from bot.services.events import (
 )
 from bot.services.validation import clean_characters
 from bot.services.webhooks.event_types import EVENT_TYPES
-from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff, WebhookDelivery, WebhookEndpoint
+from storage.models import (
+    GateReview,
+    Initiative,
+    InitiativeClassification,
+    InitiativeOutcome,
+    SignOff,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from storage.types import utcnow
 
 SCHEMA_VERSION = 1
@@ -158,6 +167,9 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
     if isinstance(event, StageChanged):
         return "stage.changed", {**base, "from_stage": event.from_stage, "to_stage": event.to_stage,
                                  "review_id": event.review_id}
+    if isinstance(event, ClassificationDecided):
+        row = session.get(InitiativeClassification, event.classification_id)
+        return ("initiative.classified", {**base, "classification": _classification(row)}) if row else None
     if isinstance(event, OutcomeDecided) and event.what in OUTCOME_EVENTS:
         outcome = session.get(InitiativeOutcome, event.outcome_id)
         return (OUTCOME_EVENTS[event.what], {**base, "outcome": _outcome(outcome)}) if outcome else None
@@ -174,6 +186,12 @@ def _outcome(outcome: InitiativeOutcome) -> dict[str, Any]:
     return {"kind": outcome.kind, "stage": outcome.stage, "to_stage": outcome.to_stage, "reason": outcome.reason,
             "lessons": outcome.lessons, "revisit_on": outcome.revisit_on.isoformat() if outcome.revisit_on else None,
             "decided_by": outcome.decided_by, "decided_at": _iso(outcome.decided_at)}
+
+
+def _classification(row: InitiativeClassification) -> dict[str, Any]:
+    return {"derived_tier": row.derived_tier, "risk_tier": row.risk_tier,
+            "questionnaire_version": row.questionnaire_version, "rationale": row.rationale,
+            "decided_by": row.decided_by, "decided_at": _iso(row.decided_at)}
 
 
 def _initiative(initiative: Initiative) -> dict[str, Any]:

@@ -1,0 +1,1 @@
+"""Regulation: the risk classification questionnaire (admin-owned YAML, versioned) and its results."""
