@@ -32,6 +32,7 @@ from bot.services.validation import (
     KPI_BASELINE,
     KPI_NAME,
     KPI_TARGET,
+    MLFLOW_MODEL,
     PROBLEM,
     REASON,
     TAGS,
@@ -80,6 +81,7 @@ def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_i
                        initial_conversation=channel_id if channel_id.startswith(("C", "G")) else None)),
         text_input(TAGS, "Tags", placeholder="comma, separated"),
         text_input(BUSINESS_UNIT, "Team", placeholder="Retail analytics"),
+        text_input(MLFLOW_MODEL, "MLflow registered model", placeholder="churn-classifier"),
     ]
     return _modal(ids.NEW_INITIATIVE_MODAL, "New initiative", blocks, submit="Create")
 
