@@ -129,6 +129,10 @@ class GateCatalog:
                 return reattestation
         raise NotFound(f"There is no gate '{gate_id}'.")
 
+    def reattestations(self) -> tuple[Gate, ...]:
+        """Each stage's periodic re-attestation, as the gate its reviews are pinned to."""
+        return tuple(gate for stage in self.stages if (gate := stage.reattestation()) is not None)
+
     def role_name(self, role_id: str) -> str:
         role = self.roles.get(role_id)
         return role.name if role else role_id
