@@ -20,7 +20,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.services.digest.report import DigestReport, HoldDue, Median, Movement, StalledItem, WaitingItem
+from bot.services.digest.report import (
+    DigestReport,
+    FlaggedItem,
+    HoldDue,
+    Median,
+    Movement,
+    StalledItem,
+    WaitingItem,
+)
 from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, plain_date, slack_date
 
 MOVED_SHOWN = 5
@@ -74,6 +82,9 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     if report.holds_due:
         blocks.append(_section(_listing(f"*On hold past their revisit date* ({len(report.holds_due)})",
                                         report.holds_due, LIST_SHOWN, _hold_due_line, RESUME_COMMAND)))
+    if report.flagged:
+        blocks.append(_section(_listing(f"*Flagged after go-live* ({len(report.flagged)}) — At risk, Stale model",
+                                        report.flagged, LIST_SHOWN, _flagged_line, FULL_TEXT_COMMAND)))
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
     blocks.append(_section(_listing(stalled_head, report.stalled, LIST_SHOWN, _stalled_line, STALLED_COMMAND)
@@ -123,6 +134,11 @@ def _recycled(count: int) -> str:
 def _hold_due_line(item: HoldDue) -> str:
     return (f"• {_initiative(item.key, item.title)} — in {mrkdwn(item.stage_name, 40)}, revisit was due "
             f"{item.revisit_on.isoformat()}: {mrkdwn(item.reason, 160)}")
+
+
+def _flagged_line(item: FlaggedItem) -> str:
+    return (f"• *{item.flag}* {_initiative(item.key, item.title)} — in {mrkdwn(item.stage_name, 40)}: "
+            f"{mrkdwn(item.detail, 200)}")
 
 
 def _listing(head: str, items: Sequence, shown: int, line: Callable, command: str) -> str:  # type: ignore[type-arg]
@@ -229,6 +245,10 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
         out += ["", f"ON HOLD PAST THEIR REVISIT DATE ({len(report.holds_due)})"]
         out += _plain(report.holds_due, shown, lambda h: f"{h.key} {h.title} — in {h.stage_name}, revisit was due "
                                                          f"{h.revisit_on.isoformat()}: {h.reason}")
+    if report.flagged:
+        out += ["", f"FLAGGED AFTER GO-LIVE ({len(report.flagged)})"]
+        out += _plain(report.flagged, shown, lambda f: f"{f.flag.upper()} {f.key} {f.title} — in {f.stage_name}: "
+                                                       f"{f.detail} (since {when(f.since)})")
     out += ["", f"STALLED ({len(report.stalled)})"]
     out += _plain(report.stalled, shown, lambda s: f"{s.key} {s.title} — {s.days_in_stage} days in {s.stage_name} "
                                                    f"(threshold {s.threshold})", more=STALLED_COMMAND)

@@ -109,6 +109,23 @@ def _killed(e: _Event) -> str:
     return f"{e.who} killed {e.key}{learned}"
 
 
+def _reattestation_opened(e: _Event) -> str:
+    roles = [escape(e.catalog.role_name(role)) for role in e.after.get("roles", ())]
+    return f"{e.who} asked the {_listed(roles) or 'owners'} of {e.key} to re-attest it in {e.stage(e.after)}"
+
+
+def _reattestation_completed(e: _Event) -> str:
+    no = e.after.get("answered_no") or {}
+    answers = f", with {sum(len(items) for items in no.values())} item(s) answered no" if no else ""
+    return f"Every owner answered the re-attestation of {e.key} in {e.stage(e.after)}{answers}"
+
+
+def _flag(name: str, *, raised: bool) -> Callable[[_Event], str]:
+    if raised:
+        return lambda e: f"{e.who} flagged {e.key} {name}"
+    return lambda e: f"{e.key} is no longer flagged {name}"
+
+
 def _status(verb: str) -> Callable[[_Event], str]:
     return lambda e: f"{e.who} {verb} {e.key}"
 
@@ -117,7 +134,9 @@ def _status(verb: str) -> Callable[[_Event], str]:
 _SAID = {"signoff.approved": "comment", "signoff.waived": "comment", "signoff.changes_requested": "comment",
          "review.cancelled": "reason", "stage.moved_by_admin": "reason", "initiative.paused": "reason",
          "initiative.retired": "reason", "initiative.held": "reason", "initiative.hold_extended": "reason",
-         "initiative.recycled": "reason", "initiative.killed": "reason", "stage.moved_by_gate_change": "reason"}
+         "initiative.recycled": "reason", "initiative.killed": "reason", "stage.moved_by_gate_change": "reason",
+         "initiative.at_risk": "detail", "initiative.stale_model": "detail", "initiative.at_risk_cleared": "why",
+         "initiative.stale_model_cleared": "why"}
 _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.created": _created,
     "initiative.edited": _edited,
@@ -137,6 +156,12 @@ _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.hold_extended": _hold_extended,
     "initiative.recycled": _recycled,
     "initiative.killed": _killed,
+    "reattestation.opened": _reattestation_opened,
+    "reattestation.completed": _reattestation_completed,
+    "initiative.at_risk": _flag("At risk", raised=True),
+    "initiative.at_risk_cleared": _flag("At risk", raised=False),
+    "initiative.stale_model": _flag("Stale model", raised=True),
+    "initiative.stale_model_cleared": _flag("Stale model", raised=False),
 }
 
 
@@ -151,7 +176,7 @@ def _who(actor: str) -> str:
 
 def _gate_name(catalog: GateCatalog, gate_id: str) -> str:
     """A gate's name; its id when the newest definitions no longer have it."""
-    return next((gate.name for gate in catalog.gates if gate.id == gate_id), gate_id)
+    return next((gate.name for gate in (*catalog.gates, *catalog.reattestations()) if gate.id == gate_id), gate_id)
 
 
 def _listed(names: list[str]) -> str:

@@ -119,6 +119,9 @@ def test_a_reattestation_falls_due_is_nudged_and_an_owners_no_flags_the_initiati
     assert [m for m in slack.dms_to("UDEV") if "flagged" in m["text"]] == []  # owners are not the audience
     shown = slack.command("show AI-1", user="UDEV")
     assert "At risk" in str(shown["blocks"]) and "Sales moved to the new CRM" in str(shown["blocks"])
+    digest = slack.command("digest", user="UMARIA")["text"]
+    assert ("FLAGGED AFTER GO-LIVE (1)\n    • AT RISK AI-1 Churn model — in Production: Business owner could not "
+            "confirm “Still in use by the business”: Sales moved to the new CRM") in digest
 
 
 def test_every_owner_confirming_clears_at_risk_and_schedules_the_next(slack: Slack):
@@ -149,6 +152,10 @@ def test_every_owner_confirming_clears_at_risk_and_schedules_the_next(slack: Sla
     [flag] = flags(slack)
     assert flag.cleared_at is not None and flag.cleared_by == "UERIN"
     assert audit_actions(slack)[-2:] == ["reattestation.completed", "initiative.at_risk_cleared"]
+    history = str(slack.command("history AI-1")["blocks"])
+    print(history)
+    assert "The bot asked the Business owner, Data owner and Engineering owner of AI-1 to re-attest it" in history
+    assert "<@UMARIA> flagged AI-1 At risk" in history and "AI-1 is no longer flagged At risk" in history
     with slack.runtime.transaction() as session:
         assert session.exec(select(Initiative)).one().stage == "production"  # a re-attestation moves nothing
         assert {s.state for s in session.exec(select(SignOff).where(SignOff.review_id == 2))} == {"approved"}

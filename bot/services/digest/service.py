@@ -61,6 +61,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         held=moved["held"],
         killed=moved["killed"],
         holds_due=metrics.holds_due(data, window),
+        flagged=metrics.flagged(data, window),
     )
 
 

@@ -57,10 +57,11 @@ class Stage:
 
     def reattestation(self) -> Gate | None:
         """The stage's periodic re-attestation as a gate from the stage to itself: the roles with a re-attestation
-        checklist sign it, whatever the risk tier. None when the stage has none."""
+        checklist sign it, whatever the risk tier, in the order of their ids (a stored definition's mappings keep
+        no order on PostgreSQL). None when the stage has none."""
         if not self.reattest_every_days or not self.reattest_checklist:
             return None
-        roles = tuple(self.reattest_checklist)
+        roles = tuple(sorted(self.reattest_checklist))
         return Gate(id=f"{REATTEST_PREFIX}{self.id}", name=f"Re-attestation in {self.name}", from_stage=self.id,
                     to_stage=self.id, required_roles=dict.fromkeys(RISK_TIERS, roles),
                     checklist=self.reattest_checklist, sla_business_days=self.reattest_sla_business_days)
