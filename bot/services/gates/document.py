@@ -88,6 +88,9 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
         message = f"{field}: must not be empty"
     elif kind == "pattern" and error.validator_value.startswith("^[a-z]"):
         message = f"{field}: '{_clip(value)}' is not an id; use lowercase letters, digits and dashes, like 'pilot-exit'"
+    elif kind == "pattern" and error.validator_value.startswith("^[A-Za-z0-9_-]"):
+        message = (f"{field}: '{_clip(value)}' is not an MLflow alias; use letters, digits, dashes and underscores, "
+                   f"like 'champion'")
     elif kind == "pattern":
         message = f"{field}: '{_clip(value)}' is not a date; write dates as YYYY-MM-DD"
     elif kind == "propertyNames":
