@@ -150,7 +150,7 @@ def _card_blocks(card: SignOffCard) -> list[Block]:
     if initiative.description:
         blocks.append(section(mrkdwn(initiative.description, 600)))
     blocks.append(fields([
-        ("Re-attestation", f"{escape(card.gate_name)}, on its schedule") if card.is_reattestation else
+        ("Re-attestation", f"in {escape(card.from_stage_name)}, on its schedule") if card.is_reattestation else
         ("Gate", f"{escape(card.gate_name)} ({escape(card.from_stage_name)} → {escape(card.to_stage_name)})"),
         ("Your role", escape(card.role_name)),
         ("KPI", kpi),
