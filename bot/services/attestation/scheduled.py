@@ -15,8 +15,8 @@ from bot.integrations.http import guarded_client
 from bot.integrations.mlflow import MlflowRegistry, ModelVersion
 from bot.integrations.targets import mlflow_policy
 from bot.services.attestation.model_age import ModelToCheck, models_to_check, record_model_age
-from bot.services.attestation.service import due_reattestations, hold_unanswered, open_reattestation, teams
-from bot.services.gates.workspaces import catalog_for
+from bot.services.attestation.service import due_reattestations, hold_unanswered, open_reattestation
+from bot.services.gates.workspaces import catalog_for, workspace_ids
 from bot.services.scheduling import JobRuntime
 from storage.types import utcnow
 
@@ -31,7 +31,7 @@ def run_reattestations(runtime: JobRuntime, *, now: datetime | None = None) -> i
     now = (now or utcnow()).astimezone(UTC)
     opened = 0
     with runtime.transaction() as session:
-        for team_id in teams(session):
+        for team_id in workspace_ids(session):
             catalog = catalog_for(session, team_id=team_id)
             hold_unanswered(session, team_id=team_id, catalog=catalog, now=now)
             for due in due_reattestations(session, team_id=team_id, catalog=catalog, now=now):
@@ -46,7 +46,7 @@ def check_model_ages(runtime: JobRuntime, *, now: datetime | None = None) -> int
     and raise or clear Stale model flags in one transaction; returns how many models were asked about."""
     now = (now or utcnow()).astimezone(UTC)
     with runtime.read() as session:
-        wanted = [model for team_id in teams(session)
+        wanted = [model for team_id in workspace_ids(session)
                   for model in models_to_check(session, team_id=team_id, now=now,
                                                 catalog=catalog_for(session, team_id=team_id))]
     if not wanted:

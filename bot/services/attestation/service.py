@@ -31,7 +31,7 @@ from bot.services.gates.workspaces import SYSTEM_ACTOR, catalog_for
 from bot.services.initiatives.service import owners_of
 from bot.services.outcomes.service import hold
 from bot.services.reviews.service import REATTESTATION, PendingSignOff, pending_sign_offs_for, sign_offs_of
-from storage.models import GateReview, Initiative, InitiativeFlag, SignOff, Workspace
+from storage.models import GateReview, Initiative, InitiativeFlag, SignOff
 
 AT_RISK, STALE_MODEL = "at_risk", "stale_model"
 FLAG_NAMES = {AT_RISK: "At risk", STALE_MODEL: "Stale model"}
@@ -161,10 +161,6 @@ def reattestations_waiting_for(session: Session, *, team_id: str, user_id: str) 
     """A person's pending re-attestation sign-offs, oldest first (for "what waits on a person")."""
     return [pending for pending in pending_sign_offs_for(session, team_id=team_id, user_id=user_id)
             if pending.review.kind == REATTESTATION]
-
-
-def teams(session: Session) -> list[str]:
-    return list(session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))).all())
 
 
 # ---- flags ---------------------------------------------------------------------------------------------------------
