@@ -96,6 +96,12 @@ def test_a_reattestation_falls_due_is_nudged_and_an_owners_no_flags_the_initiati
     slack.deliver()
     nudge = [m for m in slack.dms_to("UMARIA") if m["blocks"][0]["text"]["text"].startswith("Sign-offs waiting")]
     assert len(nudge) == 1 and "Re-attestation in Production" in str(nudge[0]["blocks"])
+    # Past its 10 business days, it escalates to the sponsor and the admins like an overdue sign-off.
+    run_sweep(slack.runtime, now=due + timedelta(days=15))
+    slack.deliver()
+    for told in (SPONSOR, "UADMIN"):
+        [escalation] = [m for m in slack.dms_to(told) if m["blocks"][0]["text"]["text"] == "Sign-offs past their SLA"]
+        assert str(escalation["blocks"]).count("Re-attestation in Production") == 3
 
     # Maria cannot confirm that the business still uses it.
     dm = reattestation_dm(slack, "UMARIA")

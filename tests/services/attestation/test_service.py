@@ -4,25 +4,31 @@ MLflow's other answers. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
+import jsonschema
 import pytest
 import respx
-from sqlmodel import select
+from sqlmodel import col, select
 
 from bot.integrations.http import guarded_client
-from bot.integrations.mlflow import MlflowRegistry
+from bot.integrations.mlflow import MlflowRegistry, ModelVersion
 from bot.integrations.targets import OutboundPolicy
+from bot.services.attestation.model_age import ModelToCheck, record_model_age
 from bot.services.attestation.scheduled import run_reattestations
-from bot.services.attestation.service import reattestations_waiting_for
+from bot.services.attestation.service import AttestationEvents, reattestations_waiting_for
 from bot.services.gate_editing.service import current_document, save_definition
 from bot.services.gates.catalog import default_document
 from bot.services.gates.document import problems_in
 from bot.services.initiatives.service import create_initiative
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
-from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome
+from bot.services.webhooks.service import WebhookEvents, add_endpoint
+from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff, WebhookDelivery
+from tests.support.dns import fake_dns  # noqa: F401  (the webhook's host resolves from its table; autouse)
 from tests.support.factories import TEAM, actor
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
@@ -172,3 +178,40 @@ def test_when_the_age_cannot_be_known_it_is_unknown_never_fresh(answers, evidenc
     respx.get(f"{API}/registered-models/get").mock(return_value=answers.get("get", httpx.Response(500)))
     found = ask()
     assert found.created_at is None and found.evidence == evidence
+
+
+# ---- webhooks ----------------------------------------------------------------------------------------------------
+
+SCHEMA = json.loads((Path(__file__).parents[3] / "docs" / "webhook-events.schema.json").read_text())
+
+
+def test_re_attestations_and_flags_are_sent_in_the_documented_schema(runtime):
+    runtime.event_handlers += [AttestationEvents(), WebhookEvents()]
+    with runtime.transaction() as session:
+        add_endpoint(session, actor=ADMIN, settings=runtime.settings, url="https://hooks.example.com/ai",
+                     events=["review.opened", "initiative.at_risk", "initiative.stale_model",
+                             "initiative.flag_cleared"])
+    initiative = in_production(runtime)
+    now = initiative.stage_entered_at + timedelta(days=91)
+    run_reattestations(runtime, now=now)
+    with runtime.transaction() as session:
+        business = session.exec(select(SignOff).where(SignOff.role == "business")).one()
+        reviews.request_changes(session, actor=actor("UBIZ"), sign_off_id=business.id, reason="Nobody uses it",
+                                now=now)
+    with runtime.transaction() as session:
+        wanted = ModelToCheck(initiative.id, "churn", "champion", 180)
+        record_model_age(session, wanted=wanted, now=now,
+                         found=ModelVersion("3", now - timedelta(days=200), "version 3 (@champion) created long ago"))
+        record_model_age(session, wanted=wanted, now=now + timedelta(hours=2),
+                         found=ModelVersion("4", now, "version 4 (@champion) created today"))
+
+    with runtime.transaction() as session:
+        rows = session.exec(select(WebhookDelivery).order_by(col(WebhookDelivery.id))).all()
+        for row in rows:
+            jsonschema.validate(row.payload, SCHEMA)
+        sent = [(row.event_type, row.payload["data"]) for row in rows]
+    assert [kind for kind, _ in sent] == ["review.opened", "initiative.at_risk", "initiative.stale_model",
+                                          "initiative.flag_cleared"]
+    assert sent[0][1]["review"]["kind"] == "reattestation" and sent[0][1]["review"]["gate"] == "reattest:production"
+    assert sent[1][1]["flag"]["detail"] == "Business owner could not confirm the re-attestation: Nobody uses it"
+    assert sent[3][1]["flag"]["kind"] == "stale_model" and sent[3][1]["flag"]["cleared_by"] == "system"
