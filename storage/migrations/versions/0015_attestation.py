@@ -76,7 +76,7 @@ def downgrade() -> None:
     op.drop_index("ix_initiative_flag_team_open", table_name="initiative_flag")
     op.drop_index("ix_initiative_flag_initiative_id", table_name="initiative_flag")
     op.drop_table("initiative_flag")
-    with op.batch_alter_table("initiative") as batch_op:
-        batch_op.drop_column("mlflow_model")
-    with op.batch_alter_table("gate_review") as batch_op:
-        batch_op.drop_column("kind")
+    # ALTER TABLE ... DROP COLUMN on both (SQLite 3.35+): batch mode's rebuild would drop `initiative` and
+    # `gate_review`, which the rows of other tables reference.
+    op.execute("ALTER TABLE initiative DROP COLUMN mlflow_model")
+    op.execute("ALTER TABLE gate_review DROP COLUMN kind")
