@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot.services.attestation.service import AT_RISK, FLAG_NAMES
+from bot.services.attestation.service import AT_RISK, FLAG_NAMES, STALE_MODEL
 from bot.views.blocks import Message, context, finish, section
 from bot.views.text import clip, mrkdwn, slack_date
 from storage.models import Initiative, InitiativeFlag, ModelCheck
 
-FLAG_MARKS = {AT_RISK: "⚠️", "stale_model": "🕰️"}
+FLAG_MARKS = {AT_RISK: "⚠️", STALE_MODEL: "🕰️"}
 
 
 def flag_news(initiative: Initiative, flag: InitiativeFlag, *, stage_name: str) -> Message:
