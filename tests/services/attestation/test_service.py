@@ -26,8 +26,17 @@ from bot.services.gates.document import problems_in
 from bot.services.initiatives.service import create_initiative
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
+from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
 from bot.services.webhooks.service import WebhookEvents, add_endpoint
-from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff, WebhookDelivery
+from storage.models import (
+    AuditEvent,
+    AutomaticCheck,
+    GateReview,
+    Initiative,
+    InitiativeOutcome,
+    SignOff,
+    WebhookDelivery,
+)
 from tests.support.dns import fake_dns  # noqa: F401  (the webhook's host resolves from its table; autouse)
 from tests.support.factories import TEAM, actor
 
@@ -215,3 +224,23 @@ def test_re_attestations_and_flags_are_sent_in_the_documented_schema(runtime):
     assert sent[0][1]["review"]["kind"] == "reattestation" and sent[0][1]["review"]["gate"] == "reattest:production"
     assert sent[1][1]["flag"]["detail"] == "Business owner could not confirm the re-attestation: Nobody uses it"
     assert sent[3][1]["flag"]["kind"] == "stale_model" and sent[3][1]["flag"]["cleared_by"] == "system"
+
+
+def test_an_automatic_check_that_names_no_model_checks_the_initiatives_own(runtime):
+    runtime.event_handlers.append(AutomaticCheckEvents())
+    with runtime.transaction() as session:
+        version, document = current_document(session, team_id=TEAM)
+        document["gates"][0]["checklist"]["engineering"].append(
+            {"id": "own-champion", "label": "Its model has a champion", "check": {"alias": "champion"}})
+        save_definition(session, actor=ADMIN, document=document, based_on=version)
+    for model in ("churn", ""):
+        with runtime.transaction() as session:
+            initiative = create_initiative(session, actor=actor("UBIZ"), title="Churn", owners=OWNERS,
+                                           mlflow_model=model)
+            reviews.submit_for_next_gate(session, actor=actor("UBIZ"), initiative=initiative)
+
+    with runtime.transaction() as session:
+        specs = [check.spec for check in session.exec(select(AutomaticCheck).order_by(col(AutomaticCheck.id)))]
+    assert specs == [{"mlflow_model": "churn", "alias": "champion"}, {"mlflow_model": None, "alias": "champion"}]
+    assert MlflowRegistry(httpx.Client(), tracking_uri=MLFLOW, token=None).check(specs[1]).evidence == (
+        "could not check: the initiative names no MLflow model (mlflow_model)")
