@@ -132,6 +132,8 @@ def test_a_reattestation_falls_due_is_nudged_and_an_owners_no_flags_the_initiati
 
 def test_every_owner_confirming_clears_at_risk_and_schedules_the_next(slack: Slack):
     entered = in_production(slack)
+    assert ("Re-attested every 90 days by Business owner, Data owner, Engineering owner · models older than 180 "
+            "days are stale") in str(slack.command("gates")["blocks"])
     first = a_monday_at_ten_after(entered + timedelta(days=90))
     run_reattestations(slack.runtime, now=first)
     slack.deliver()
