@@ -24,6 +24,7 @@ from bot.services.gate_editing.service import current_document, save_definition
 from bot.services.gates.catalog import default_document
 from bot.services.gates.document import problems_in
 from bot.services.initiatives.service import create_initiative
+from bot.services.outcomes.scheduled import send_revisit_prompts
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
@@ -135,6 +136,9 @@ def test_a_re_attestation_unanswered_past_its_stage_limit_puts_the_initiative_on
         assert hold.revisit_on == (opened + timedelta(days=44, minutes=1)).date()
         actions = [e.action for e in session.exec(select(AuditEvent).order_by(AuditEvent.id))]
         assert actions[-2:] == ["review.cancelled", "initiative.held"]
+    # With no sponsor to ask on the revisit date, nobody is prompted (never a DM to "the bot").
+    revisit = datetime.combine(hold.revisit_on, datetime.min.time(), UTC) + timedelta(hours=12)
+    assert send_revisit_prompts(runtime, render=lambda due: {"text": due.key}, now=revisit) == 0
 
 
 def test_what_waits_on_a_person_lists_their_re_attestations_only(runtime):
