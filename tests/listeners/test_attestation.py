@@ -17,9 +17,9 @@ from bot.services.access.actors import Actor
 from bot.services.attestation.scheduled import run_reattestations
 from bot.services.reviews import lifecycle
 from bot.views import ids
+from slack_emulator.requests import TEAM_ID, button, ticked_all
 from storage.models import AuditEvent, GateReview, Initiative, InitiativeFlag, ModelCheck, SignOff
 from tests.listeners.conftest import DIGEST_CHANNEL, Slack
-from tests.support.slack_requests import TEAM_ID, button, ticked_all
 
 OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin>"
 SPONSOR = "UCARL"
@@ -126,8 +126,9 @@ def test_a_reattestation_falls_due_is_nudged_and_an_owners_no_flags_the_initiati
     shown = slack.command("show AI-1", user="UDEV")
     assert "At risk" in str(shown["blocks"]) and "Sales moved to the new CRM" in str(shown["blocks"])
     digest = slack.command("digest", user="UMARIA")["text"]
-    assert ("FLAGGED AFTER GO-LIVE (1)\n    • AT RISK AI-1 Churn model — in Production: Business owner could not "
-            "confirm “Still in use by the business”: Sales moved to the new CRM") in digest
+    assert "Flagged after go-live (1)" in digest
+    assert ("At risk AI-1 Churn model — in Production: Business owner could not confirm “Still in use by the "
+            "business”: Sales moved to the new CRM") in digest
 
 
 def test_every_owner_confirming_clears_at_risk_and_schedules_the_next(slack: Slack):

@@ -2,5 +2,5 @@
 cheaply."""
 
 EVENT_TYPES = ("initiative.created", "review.opened", "signoff.decided", "stage.changed", "digest.posted",
-               "initiative.held", "initiative.recycled", "initiative.killed", "initiative.at_risk",
-               "initiative.stale_model", "initiative.flag_cleared")
+               "initiative.held", "initiative.hold_extended", "initiative.recycled", "initiative.killed",
+               "initiative.at_risk", "initiative.stale_model", "initiative.flag_cleared")

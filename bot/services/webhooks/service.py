@@ -180,8 +180,10 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
     return None
 
 
-# Outcomes that have a webhook (a hold's extension has none: `initiative.held` says when it was decided).
-OUTCOME_EVENTS = {"held": "initiative.held", "recycled": "initiative.recycled", "killed": "initiative.killed"}
+# The outcome events' webhooks, named as their audit actions. An extension's outcome is the hold, with its new
+# revisit date (`data.actor` extended it; `outcome.decided_by` put it on hold).
+OUTCOME_EVENTS = {"held": "initiative.held", "hold_extended": "initiative.hold_extended",
+                  "recycled": "initiative.recycled", "killed": "initiative.killed"}
 
 
 def _outcome(outcome: InitiativeOutcome) -> dict[str, Any]:
