@@ -28,6 +28,7 @@ from bot.services.events import (
     DomainEvent,
     EvidenceLinkChanged,
     InitiativeCreated,
+    InitiativeFlagged,
     OutcomeDecided,
     OwnersChanged,
     PortfolioImported,
@@ -39,17 +40,21 @@ from bot.services.events import (
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import owners_of
 from bot.services.outcomes.scheduled import open_revisit_prompts
-from bot.services.reviews.service import SETTLED, lock_open_reviews, sign_offs_of
+from bot.services.outcomes.service import SPONSOR
+from bot.services.reviews.service import REATTESTATION, SETTLED, lock_open_reviews, sign_offs_of
 from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages
+from bot.views.attestation import flag_news
 from bot.views.blocks import Message
 from bot.views.outcomes import outcome_news, revisit_decided
 from bot.views.regulation import prohibited_alert
 from bot.views.replies import stage_name
 from storage.models import (
+    GateReview,
     Initiative,
     InitiativeClassification,
+    InitiativeFlag,
     InitiativeOutcome,
     OutboxMessage,
     SignOff,
@@ -94,6 +99,8 @@ class SlackNotifications:
             self._refresh_pending(session, open_reviews_citing(session, team_id=event.team_id, urls=[event.url]))
         elif isinstance(event, AutomaticCheckChanged):
             self._refresh_pending(session, [event.review_id], role=event.role)
+        elif isinstance(event, InitiativeFlagged) and event.raised:
+            self._flag_raised(session, event)
 
     def _refresh_pending(self, session: Session, review_ids: Iterable[int], *, role: str | None = None) -> None:
         """A check changed what these reviews' DMs show: update the DMs still waiting for a decision (settled ones
@@ -128,7 +135,8 @@ class SlackNotifications:
         for sign_off in sign_offs:
             if sign_off.state == "cancelled":
                 update_sign_off_request(session, sign_off)
-        if event.state == "passed":
+        review = session.get(GateReview, event.review_id)
+        if event.state == "passed" and review is not None and review.kind != REATTESTATION:
             self._announce_gate_passed(session, event)
         republish_homes(session, team_id=event.team_id, user_ids=[event.actor, *(s.assignee for s in sign_offs)])
 
@@ -145,6 +153,20 @@ class SlackNotifications:
             return
         post_message(session, team_id=event.team_id, kind=GATE_PASSED, subject=event.review_id,
                      intent={"kind": GATE_PASSED_INTENT, "review_id": str(event.review_id), "channel": channel})
+
+    def _flag_raised(self, session: Session, event: InitiativeFlagged) -> None:
+        """The sponsor and the admins are told, in a DM, that the initiative was flagged and why."""
+        initiative, flag = session.get(Initiative, event.initiative_id), session.get(InitiativeFlag, event.flag_id)
+        assert initiative is not None and flag is not None
+        news = flag_news(initiative, flag, stage_name=stage_name(catalog_for(session, team_id=event.team_id),
+                                                                 initiative.stage))
+        sponsor = owners_of(session, initiative_id=initiative.id).get(SPONSOR)
+        admins = [entry.user_id for entry in list_admins(session, team_id=event.team_id,
+                                                         admin_user_ids=self.admin_user_ids)]
+        for user_id in dict.fromkeys([*([sponsor] if sponsor else []), *admins]):
+            enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                    payload={"channel": user_id, **news.payload()})
+        republish_homes(session, team_id=event.team_id, user_ids=[*([sponsor] if sponsor else []), *admins])
 
     def _outcome_decided(self, session: Session, event: OutcomeDecided) -> None:
         """Each owner but the one who decided is told, in a DM, that the initiative was held, recycled or killed."""

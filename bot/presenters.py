@@ -10,15 +10,26 @@ from sqlmodel import Session
 
 from bot.commands.registry import Reply
 from bot.services.access.visibility import Audience
+from bot.services.attestation.model_age import FRESH, STALE, model_check_of
+from bot.services.attestation.service import next_reattestation_of, open_flags
+from bot.services.gates.catalog import ChecklistItem
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
 from bot.services.outcomes.service import standing_decision
 from bot.services.regulation.service import standing_classification
 from bot.services.reviews.deadlines import deadline_of, work_calendar
-from bot.services.reviews.service import SETTLED, gate_of, open_review_of, pending_sign_offs_for, sign_offs_of
+from bot.services.reviews.service import (
+    REATTESTATION,
+    SETTLED,
+    gate_of,
+    open_review_of,
+    pending_sign_offs_for,
+    sign_offs_of,
+)
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
 from bot.views import home, messages, modals, replies
+from bot.views.attestation import after_go_live_lines
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
 from storage.models import GateReview, Initiative, SignOff
@@ -42,9 +53,26 @@ def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo
         evidence_links=links,
         broken_links={url: flag for url, check in flagged_links(session, team_id=review.team_id, urls=links).items()
                       if (flag := shown_flag(check.state, check.detail))},
-        automatic_results={item_id: (row.outcome, row.evidence or "") for item_id, row in
-                           results_for(session, review_id=review.id, role=sign_off.role).items()},
+        automatic_results={**{item_id: (row.outcome, row.evidence or "") for item_id, row in
+                              results_for(session, review_id=review.id, role=sign_off.role).items()},
+                           **_model_age_answers(session, initiative, gate.checklist_for(sign_off.role))},
     )
+
+
+def _model_age_answers(session: Session, initiative: Initiative,
+                       items: tuple[ChecklistItem, ...]) -> dict[str, tuple[str, str]]:
+    """Items a model's age answers ("Retrained within policy"), as automatic results: fresh passes (ticked for
+    the owner), stale fails, and anything else (MLflow not asked, or could not answer) is unknown, never fresh."""
+    wanted = [item.id for item in items if item.answered_by == "model_age"]
+    if not wanted:
+        return {}
+    check = model_check_of(session, initiative=initiative)
+    if check is None:
+        answer = ("unknown", f"{initiative.key} names no MLflow model" if not initiative.mlflow_model
+                  else f"{initiative.mlflow_model} not checked yet")
+    else:
+        answer = ({FRESH: "passed", STALE: "failed"}.get(check.state, "unknown"), check.evidence)
+    return dict.fromkeys(wanted, answer)
 
 
 def initiative_card(session: Session, initiative: Initiative, *, default_zone: ZoneInfo, reader: str | None,
@@ -74,7 +102,12 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
                           for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
             "reader_zone": calendar.zones.get(reader) if reader else None,
             "standing": standing_decision(session, initiative=initiative),
-            "classification": standing_classification(session, initiative=initiative)}
+            "classification": standing_classification(session, initiative=initiative),
+            "after_go_live": after_go_live_lines(
+                open_flags(session, team_id=initiative.team_id, initiative_ids=[initiative.id]),
+                model_check_of(session, initiative=initiative), model_name=initiative.mlflow_model,
+                next_reattestation=next_reattestation_of(session, initiative=initiative)
+                if initiative.status == "active" and (review is None or review.kind != REATTESTATION) else None)}
 
 
 # The outbox intent "publish this person's App Home as it is when sent" (bot.notifications queues it).

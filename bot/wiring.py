@@ -22,6 +22,7 @@ from bot.presenters import (
     render_sign_off_dm,
 )
 from bot.runtime import Runtime
+from bot.services.attestation.service import AttestationEvents
 from bot.services.nudges.scheduled import drop_decided_from_unsent
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
 from bot.services.webhooks.evidence import EvidenceEvents
@@ -35,7 +36,7 @@ withdraw_decided_nudges = partial(drop_decided_from_unsent, rewrite=without_sign
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:
     runtime = Runtime.from_settings(settings, database_url=database_url)
     # Automatic checks first: a review's sign-off DMs, posted for the same event, then show its items as pending.
-    runtime.event_handlers += [EvidenceEvents(), AutomaticCheckEvents()]
+    runtime.event_handlers += [EvidenceEvents(), AutomaticCheckEvents(), AttestationEvents()]
     runtime.event_handlers.append(SlackNotifications(settings))
     runtime.event_handlers.append(withdraw_decided_nudges)
     runtime.event_handlers.append(WebhookEvents())

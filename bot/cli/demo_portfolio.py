@@ -1,5 +1,6 @@
 """What `initiative-bot demo` runs: a sample portfolio on its own SQLite file, with one initiative taken through a
-gate, then, the next working morning, the reminders, the digest and the initiative's history.
+gate and one in Production re-attested with a stale model, then, the next working morning, the reminders, the
+digest and the first initiative's history.
 
 Every message is printed as a person reads it in Slack (`bot.views.plain_text`): names for mentions, dates in
 words. The morning's messages are all as of one instant, so their days and deadlines agree.
@@ -16,10 +17,11 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from bot.cli.digest import show_digest
 from bot.config import Settings
+from bot.integrations.mlflow import ModelVersion
 from bot.jobs.nudges import run_sweep
 from bot.playground.sample import (
     CHANNELS,
@@ -30,10 +32,12 @@ from bot.playground.sample import (
     seed_people,
     seed_portfolio,
 )
-from bot.presenters import sign_off_card
+from bot.presenters import initiative_card, sign_off_card
 from bot.runtime import Runtime
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
+from bot.services.attestation.model_age import ModelToCheck, record_model_age
+from bot.services.attestation.scheduled import run_reattestations
 from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.definitions import preview_digest
 from bot.services.gates.workspaces import catalog_for
@@ -101,6 +105,7 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print, ansi: bo
         seed_people(session)
         seed_portfolio(session, now=now)
     _walk_through_a_gate(demo)
+    _after_go_live(demo)
     say(f"\n— The next working morning, {format_date(morning, WHEN, demo.reader(now))} —")
     with runtime.transaction() as session:
         _print_portfolio(session, demo)
@@ -162,6 +167,44 @@ def _walk_through_a_gate(demo: Demo) -> None:
         assert again.sign_off.decided_at is not None
         say(f"  A second click by {PEOPLE[assignee]} records nothing new: already {again.sign_off.state} "
             f"{format_date(again.sign_off.decided_at, WHEN, demo.reader(demo.now))}.")
+
+
+def _after_go_live(demo: Demo) -> None:
+    """AI-4, in Production for over 90 days: MLflow's (simulated) answer flags its model stale, its quarterly
+    re-attestation opens, and the engineering owner cannot confirm it was retrained: At risk."""
+    say, zone = demo.say, demo.runtime.settings.default_zone
+    say(f"\n— After go-live: AI-4 is re-attested ({format_date(demo.now, WHEN, demo.reader(demo.now))}) —")
+    with demo.runtime.transaction() as session:
+        initiative = get_initiative(session, audience=DEMO_WORKSPACE, key="AI-4")
+        initiative.mlflow_model = "demand-forecast"
+        session.add(initiative)
+        created = demo.now - timedelta(days=240)
+        record_model_age(session, wanted=ModelToCheck(initiative.id, "demand-forecast", "champion", 180), now=demo.now,
+                         found=ModelVersion("7", created, f"version 7 (@champion) created {created:%Y-%m-%d}"))
+        say(f"MLflow (simulated here) says AI-4's model demand-forecast@champion was created {created:%Y-%m-%d}; "
+            "Production allows 180 days, so AI-4 is flagged Stale model.")
+    run_reattestations(demo.runtime, now=demo.now)
+    with demo.runtime.transaction() as session:
+        initiative = get_initiative(session, audience=DEMO_WORKSPACE, key="AI-4")
+        review = session.exec(select(GateReview).where(GateReview.initiative_id == initiative.id,
+                                                       GateReview.state == "open")).one()
+        sign_offs = sign_offs_of(session, review_id=review.id)
+        engineering = next(s for s in sign_offs if s.role == "engineering")
+        say(f"It has been in Production over 90 days: its owners are asked to re-attest it. The DM "
+            f"{PEOPLE[engineering.assignee]} gets:")
+        demo.show(sign_off_request(sign_off_card(session, engineering, default_zone=zone)).blocks, demo.now)
+        for sign_off in sign_offs:
+            items = checklist_of(session, sign_off, review)
+            no = ({"retrained": "Champion is 240 days old; retraining is planned for next sprint"}
+                  if sign_off.role == "engineering" else {})
+            reviews.approve(session, actor=demo.actor(sign_off.assignee), sign_off_id=sign_off.id, waivers=no,
+                            ticked=[item.id for item in items if item.id not in no], now=demo.now)
+            say(f"  {'✗' if no else '✓'} {PEOPLE[sign_off.assignee]} "
+                + (f"cannot confirm “Retrained within policy”: {no['retrained']}" if no else "confirms"))
+    with demo.runtime.read() as session:
+        initiative = get_initiative(session, audience=DEMO_WORKSPACE, key="AI-4")
+        say("\nAI-4 is flagged At risk; its sponsor and the admins get a DM. What /initiative show AI-4 answers:")
+        demo.show(initiative_card(session, initiative, default_zone=zone, reader="U0ADMIN").blocks, demo.now)
 
 
 def _pending(demo: Demo, review_id: int) -> list[tuple[int, str, str]]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -31,6 +32,16 @@ class CheckResult:
     evidence: str
 
 
+@dataclass(frozen=True)
+class ModelVersion:
+    """The registry's version behind an alias (or its latest): `created_at` None when MLflow could not be asked,
+    or has no such model or version (`evidence` says which): then the model's age is unknown."""
+
+    version: str | None
+    created_at: datetime | None
+    evidence: str
+
+
 class _CouldNotCheck(Exception):
     pass
 
@@ -42,13 +53,32 @@ class MlflowRegistry:
         self.headers = {"authorization": f"Bearer {token}"} if token else {}
 
     def check(self, spec: dict[str, Any]) -> CheckResult:
-        name = str(spec.get("mlflow_model", ""))
+        name = str(spec.get("mlflow_model") or "")
+        if not name:
+            return CheckResult("unknown", "could not check: the initiative names no MLflow model (mlflow_model)")
         try:
             if spec.get("alias"):
                 return self._check_alias(name, str(spec["alias"]))
             return self._check_stage(name, str(spec.get("stage", "Production")))
         except _CouldNotCheck as exc:
             return CheckResult("unknown", f"could not check MLflow: {exc}")
+
+    def version_for_age(self, name: str, alias: str) -> ModelVersion:
+        """The version with `alias`, or the newest version when the model has no such alias, with its creation
+        time (MLflow's `creation_timestamp`, milliseconds since the epoch)."""
+        try:
+            found = self._get("registered-models/alias", {"name": name, "alias": alias})
+            if found is not None:
+                return _created(found.get("model_version", {}), f"@{alias}")
+            model = self._get("registered-models/get", {"name": name})
+        except _CouldNotCheck as exc:
+            return ModelVersion(None, None, f"could not ask MLflow: {exc}")
+        if model is None:
+            return ModelVersion(None, None, f"model {name} is not registered in MLflow")
+        versions = model.get("registered_model", {}).get("latest_versions", [])
+        if not versions:
+            return ModelVersion(None, None, f"model {name} has no version in MLflow")
+        return _created(max(versions, key=lambda v: int(v.get("version", 0))), "the latest version")
 
     def _check_alias(self, name: str, alias: str) -> CheckResult:
         found = self._get("registered-models/alias", {"name": name, "alias": alias})
@@ -102,6 +132,14 @@ def _json(body: bytes) -> dict[str, Any]:
     except ValueError:
         raise _CouldNotCheck("MLflow's answer was not JSON") from None
     return parsed if isinstance(parsed, dict) else {}
+
+
+def _created(version: dict[str, Any], which: str) -> ModelVersion:
+    number, stamp = version.get("version"), version.get("creation_timestamp")
+    if not isinstance(stamp, int | float) or isinstance(stamp, bool):
+        return ModelVersion(str(number), None, f"MLflow gave no creation time for version {number}")
+    created = datetime.fromtimestamp(stamp / 1000, UTC)
+    return ModelVersion(str(number), created, f"version {number} ({which}) created {created:%Y-%m-%d}")
 
 
 def _run(version: dict[str, Any]) -> str:

@@ -92,6 +92,15 @@ class ClassificationDecided(DomainEvent):
     blocked: bool
 
 
+class InitiativeFlagged(DomainEvent):
+    """A flag (At risk, Stale model) was raised on an initiative, or cleared (bot/services/attestation)."""
+
+    initiative_id: int
+    flag_id: int
+    kind: str  # at_risk | stale_model
+    raised: bool  # False: cleared
+
+
 @dataclass(frozen=True)
 class EvidenceLinkChanged(DomainEvent):
     """A link's check changed what sign-off DMs show next to it (ok <-> broken, or why it is broken)."""

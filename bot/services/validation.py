@@ -46,12 +46,18 @@ KPI_NAME = TextField("kpi_name", "KPI", 200)
 KPI_BASELINE = TextField("kpi_baseline", "KPI baseline", 100)
 KPI_TARGET = TextField("kpi_target", "KPI target", 100)
 BUSINESS_UNIT = TextField("business_unit", "team or business unit", 100)
+MLFLOW_MODEL = TextField("mlflow_model", "MLflow registered model", 256)
 TAGS = TextField("tags", "tags", 500)  # all of them, joined by commas, as typed into one input
 COMMENT = TextField("comment", "comment", 3000)
 REASON = TextField("reason", "reason", 500)
 EVIDENCE_LINKS = TextField("evidence_links", "evidence links", 3000)  # all of them, one per line
 INITIATIVE_TEXTS = {field.name: field for field in (TITLE, DESCRIPTION, PROBLEM, KPI_NAME, KPI_BASELINE, KPI_TARGET,
-                                                    BUSINESS_UNIT)}
+                                                    BUSINESS_UNIT, MLFLOW_MODEL)}
+
+
+def clean_model_name(raw: str | None) -> str | None:
+    """An MLflow registered model's name as stored: None when empty (the initiative names no model)."""
+    return clean_text(raw or "", MLFLOW_MODEL) or None
 
 
 def clean_characters(raw: str) -> str:

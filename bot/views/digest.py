@@ -20,7 +20,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.services.digest.report import DigestReport, HoldDue, Median, Movement, StalledItem, WaitingItem
+from bot.services.digest.report import (
+    DigestReport,
+    FlaggedItem,
+    HoldDue,
+    Median,
+    Movement,
+    StalledItem,
+    WaitingItem,
+)
 from bot.views.blocks import MAX_BLOCKS, Message, finish
 from bot.views.plain_text import Reader, render_blocks
 from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, slack_date
@@ -108,6 +116,9 @@ def digest_blocks(report: DigestReport) -> list[Block]:
         blocks += listing(f"*Not classified yet* ({len(report.unclassified)}) — the EU AI Act screening sets their "
                           f"risk tier: `{escape(CLASSIFY_COMMAND)}`",
                           named + ([f"…and {more} more."] if more else []))
+    if report.flagged:
+        blocks += listing(f"*Flagged after go-live* ({len(report.flagged)}) — At risk, Stale model",
+                          [_flagged_line(item) for item in report.flagged])
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
     blocks += (listing(stalled_head, [_stalled_line(item) for item in report.stalled])
@@ -158,6 +169,11 @@ def _unclassified_line(item: tuple[str, str]) -> str:
 def _hold_due_line(item: HoldDue) -> str:
     return (f"• {_initiative(item.key, item.title)} — in {mrkdwn(item.stage_name, 40)}, revisit was due "
             f"{item.revisit_on.isoformat()}: {mrkdwn(item.reason, 160)}")
+
+
+def _flagged_line(item: FlaggedItem) -> str:
+    return (f"• *{item.flag}* {_initiative(item.key, item.title)} — in {mrkdwn(item.stage_name, 40)}: "
+            f"{mrkdwn(item.detail, 200)}")
 
 
 LINES_PER_SECTION = 10  # a long list reads in screenfuls, each section well within Slack's 3,000 characters

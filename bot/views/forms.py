@@ -29,7 +29,7 @@ class ChecklistAnswers:
 
 @dataclass(frozen=True)
 class NewInitiativeAnswers:
-    fields: dict[str, str]  # title, description, problem, kpi_*, risk_tier, business_unit
+    fields: dict[str, str]  # title, description, problem, kpi_*, risk_tier, business_unit, mlflow_model
     owners: dict[str, str] = field(default_factory=dict)
     channel_id: str | None = None
     tags: tuple[str, ...] = ()
@@ -87,7 +87,7 @@ _CHECKLIST_BLOCKS = {COMMENT.name: ids.COMMENT_BLOCK, EVIDENCE_LINKS.name: ids.E
 
 def read_new_initiative(values: StateValues) -> NewInitiativeAnswers:
     texts = {name: _text(values, name) for name in ("title", "description", "problem", "kpi_name", "kpi_baseline",
-                                                    "kpi_target", "business_unit")}
+                                                    "kpi_target", "business_unit", "mlflow_model")}
     texts["risk_tier"] = str(((_action(values, "risk_tier").get("selected_option")) or {}).get("value") or "medium")
     owners = {
         block_id.removeprefix(ids.OWNER_BLOCK_PREFIX): str(_action(values, block_id)["selected_user"])

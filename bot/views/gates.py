@@ -116,6 +116,10 @@ def overview_text(catalog: GateCatalog) -> str:
 def _stage_text(catalog: GateCatalog, number: int, stage: Stage) -> str:
     stall = f" · stalled after {stage.stall_after_days} days" if stage.stall_after_days else ""
     lines = [f"*{number}. {mrkdwn(stage.name, 75)}* (`{stage.id}`){stall}"]
+    if (reattestation := stage.reattestation()) is not None:
+        roles = ", ".join(catalog.role_name(r) for r in reattestation.roles_for("low"))
+        model = f" · models older than {stage.max_model_age_days} days are stale" if stage.max_model_age_days else ""
+        lines.append(f"↻ Re-attested every {stage.reattest_every_days} days by {roles}{model} (gates as code)")
     gate = catalog.next_gate(stage.id)
     if gate is not None:
         roles = " · ".join(f"{tier}: {', '.join(catalog.role_name(r) for r in gate.roles_for(tier))}"

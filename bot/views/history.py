@@ -122,6 +122,23 @@ def _overridden(e: _Event) -> str:
             f"→ {escape(str(e.after.get('risk_tier')))}")
 
 
+def _reattestation_opened(e: _Event) -> str:
+    roles = [escape(e.catalog.role_name(role)) for role in e.after.get("roles", ())]
+    return f"{e.who} asked the {_listed(roles) or 'owners'} of {e.key} to re-attest it in {e.stage(e.after)}"
+
+
+def _reattestation_completed(e: _Event) -> str:
+    no = e.after.get("answered_no") or {}
+    answers = f", with {sum(len(items) for items in no.values())} item(s) answered no" if no else ""
+    return f"Every owner answered the re-attestation of {e.key} in {e.stage(e.after)}{answers}"
+
+
+def _flag(name: str, *, raised: bool) -> Callable[[_Event], str]:
+    if raised:
+        return lambda e: f"{e.who} flagged {e.key} {name}"
+    return lambda e: f"{e.key} is no longer flagged {name}"
+
+
 def _status(verb: str) -> Callable[[_Event], str]:
     return lambda e: f"{e.who} {verb} {e.key}"
 
@@ -131,7 +148,8 @@ _SAID = {"signoff.approved": "comment", "signoff.waived": "comment", "signoff.ch
          "review.cancelled": "reason", "stage.moved_by_admin": "reason", "initiative.paused": "reason",
          "initiative.retired": "reason", "initiative.held": "reason", "initiative.hold_extended": "reason",
          "initiative.recycled": "reason", "initiative.killed": "reason", "stage.moved_by_gate_change": "reason",
-         "initiative.risk_tier_overridden": "reason"}
+         "initiative.risk_tier_overridden": "reason", "initiative.at_risk": "detail", "initiative.stale_model": "detail",
+         "initiative.at_risk_cleared": "why", "initiative.stale_model_cleared": "why"}
 _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.created": _created,
     "initiative.edited": _edited,
@@ -153,6 +171,12 @@ _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.killed": _killed,
     "initiative.classified": _classified,
     "initiative.risk_tier_overridden": _overridden,
+    "reattestation.opened": _reattestation_opened,
+    "reattestation.completed": _reattestation_completed,
+    "initiative.at_risk": _flag("At risk", raised=True),
+    "initiative.at_risk_cleared": _flag("At risk", raised=False),
+    "initiative.stale_model": _flag("Stale model", raised=True),
+    "initiative.stale_model_cleared": _flag("Stale model", raised=False),
 }
 
 
@@ -167,7 +191,7 @@ def _who(actor: str) -> str:
 
 def _gate_name(catalog: GateCatalog, gate_id: str) -> str:
     """A gate's name; its id when the newest definitions no longer have it."""
-    return next((gate.name for gate in catalog.gates if gate.id == gate_id), gate_id)
+    return next((gate.name for gate in (*catalog.gates, *catalog.reattestations()) if gate.id == gate_id), gate_id)
 
 
 def _listed(names: list[str]) -> str:

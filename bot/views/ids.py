@@ -45,7 +45,7 @@ CLASSIFY_MODAL = "regulation.classify"
 # Input blocks of the New initiative modal: block id -> action id is always VALUE.
 VALUE = "value"
 NEW_FIELDS = ("title", "description", "problem", "kpi_name", "kpi_baseline", "kpi_target", "risk_tier",
-              "channel_id", "tags", "business_unit")
+              "channel_id", "tags", "business_unit", "mlflow_model")
 OWNER_BLOCK_PREFIX = "owner."
 
 # Input blocks of the checklist modal.

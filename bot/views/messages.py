@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.services.gates.catalog import ChecklistItem
+from bot.services.reviews.service import REATTESTATION
 from bot.views import ids
 from bot.views.blocks import Message, context, fields, finish, header, section
 from bot.views.text import escape, mention, mrkdwn, plain_date, slack_date
@@ -44,18 +45,28 @@ class SignOffCard:
     # Automatic (MLflow) items: item id -> (outcome: pending|passed|failed|unknown, evidence).
     automatic_results: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
+    @property
+    def is_reattestation(self) -> bool:
+        """A stage's periodic re-attestation (bot/services/attestation), asked in the words of confirming."""
+        return self.review.kind == REATTESTATION
+
+    @property
+    def asked(self) -> str:
+        return "Re-attestation requested" if self.is_reattestation else "Sign-off requested"
+
 
 def sign_off_request(card: SignOffCard) -> Message:
     """The DM asking one owner to sign off, with Approve, Request changes and View initiative (its card)."""
     value = ids.sign_off_value(card.sign_off.id)
+    approve, send_back = ("Confirm", "Cannot confirm") if card.is_reattestation else ("Approve", "Request changes")
     buttons = ActionsBlock(block_id="sign_off", elements=[
-        ButtonElement(text="Approve", action_id=ids.APPROVE, value=value, style="primary"),
-        ButtonElement(text="Request changes", action_id=ids.REQUEST_CHANGES, value=value, style="danger"),
+        ButtonElement(text=approve, action_id=ids.APPROVE, value=value, style="primary"),
+        ButtonElement(text=send_back, action_id=ids.REQUEST_CHANGES, value=value, style="danger"),
         ButtonElement(text="View initiative", action_id=ids.VIEW_INITIATIVE, value=card.initiative.key),
     ])
-    text = (f"Sign-off requested: {card.initiative.key} {mrkdwn(card.initiative.title, 150)} — "
+    text = (f"{card.asked}: {card.initiative.key} {mrkdwn(card.initiative.title, 150)} — "
             f"{escape(card.gate_name)}, as {escape(card.role_name)}, due {plain_date(card.due_at, card.reader_zone)}. "
-            "Approve or request changes in Slack.")
+            f"{approve} or {send_back.lower()} in Slack.")
     return Message(text=text, blocks=finish([*_card_blocks(card), buttons], "message"))
 
 
@@ -135,15 +146,16 @@ def _card_blocks(card: SignOffCard) -> list[Block]:
     kpi = mrkdwn(initiative.kpi_name, 200) or "not set"
     if initiative.kpi_baseline or initiative.kpi_target:
         kpi += f": {mrkdwn(initiative.kpi_baseline, 100) or '?'} → {mrkdwn(initiative.kpi_target, 100) or '?'}"
-    blocks: list[Block] = [header(f"Sign-off requested: {initiative.key} · {initiative.title}")]
+    blocks: list[Block] = [header(f"{card.asked}: {initiative.key} · {initiative.title}")]
     if initiative.description:
         blocks.append(section(mrkdwn(initiative.description, 600)))
     blocks.append(fields([
+        ("Re-attestation", f"in {escape(card.from_stage_name)}, on its schedule") if card.is_reattestation else
         ("Gate", f"{escape(card.gate_name)} ({escape(card.from_stage_name)} → {escape(card.to_stage_name)})"),
         ("Your role", escape(card.role_name)),
         ("KPI", kpi),
         ("Risk tier", initiative.risk_tier),
-        ("Requested by", mention(card.review.opened_by)),
+        ("Requested by", "the bot" if card.is_reattestation else mention(card.review.opened_by)),
         ("Requested", slack_date(card.sign_off.requested_at, zone=card.reader_zone)),
         *([("Due", slack_date(card.due_at, zone=card.reader_zone))] if card.sign_off.state == "pending" else []),
     ]))

@@ -33,6 +33,7 @@ from bot.services.validation import (
     KPI_BASELINE,
     KPI_NAME,
     KPI_TARGET,
+    MLFLOW_MODEL,
     PROBLEM,
     REASON,
     TAGS,
@@ -81,6 +82,7 @@ def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_i
                        initial_conversation=channel_id if channel_id.startswith(("C", "G")) else None)),
         text_input(TAGS, "Tags", placeholder="comma, separated"),
         text_input(BUSINESS_UNIT, "Team", placeholder="Retail analytics"),
+        text_input(MLFLOW_MODEL, "MLflow registered model", placeholder="churn-classifier"),
     ]
     return _modal(ids.NEW_INITIATIVE_MODAL, "New initiative", blocks, submit="Create")
 
@@ -111,13 +113,22 @@ def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
         blocks.append(context(clip("Checked automatically (passed items are ticked for you):\n" + "\n".join(checked),
                                    3000)))
     if items:
+        # A re-attestation's "no": an item the owner cannot confirm is given, with why, where a gate's is waived;
+        # it flags the initiative At risk (bot/services/attestation).
+        waive, why, hint, placeholder, reason_hint = (
+            ("Items you cannot confirm", "What is wrong",
+             "Answering no flags the initiative At risk; the sponsor and the admins are told.",
+             "Choose items you answer no to", "Needed when you answer no; it is kept in the initiative's audit trail.")
+            if card.is_reattestation else
+            ("Waive items", "Why they do not apply",
+             "Only an item that does not apply here. Every other item must be ticked.",
+             "Choose items that do not apply",
+             "Needed when you waive an item; it is kept in the initiative's audit trail."))
         blocks += [
-            InputBlock(block_id=ids.WAIVE_BLOCK, label="Waive items", optional=True,
-                       hint="Only an item that does not apply here. Every other item must be ticked.",
+            InputBlock(block_id=ids.WAIVE_BLOCK, label=waive, optional=True, hint=hint,
                        element=StaticMultiSelectElement(action_id=ids.VALUE, options=_options(items),
-                                                        placeholder="Choose items that do not apply")),
-            InputBlock(block_id=ids.WAIVE_REASON_BLOCK, label="Why they do not apply", optional=True,
-                       hint="Needed when you waive an item; it is kept in the initiative's audit trail.",
+                                                        placeholder=placeholder)),
+            InputBlock(block_id=ids.WAIVE_REASON_BLOCK, label=why, optional=True, hint=reason_hint,
                        element=PlainTextInputElement(action_id=ids.VALUE, multiline=True, max_length=REASON.limit)),
         ]
     blocks += [
@@ -129,7 +140,8 @@ def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
                        action_id=ids.VALUE, multiline=True, max_length=EVIDENCE_LINKS.limit)),
     ]
     metadata = ids.encode_modal_context(ids.SignOffModalContext(sign_off_id=card.sign_off.id))
-    return _modal(ids.CHECKLIST_MODAL, "Approve sign-off", blocks, submit="Approve", private_metadata=metadata)
+    title, submit = ("Re-attest", "Send answers") if card.is_reattestation else ("Approve sign-off", "Approve")
+    return _modal(ids.CHECKLIST_MODAL, title, blocks, submit=submit, private_metadata=metadata)
 
 
 def _options(items: Sequence[ChecklistItem]) -> list[Option]:
@@ -139,24 +151,28 @@ def _options(items: Sequence[ChecklistItem]) -> list[Option]:
 def initiative_card(initiative: Initiative, *, owners: Mapping[str, str], catalog: GateCatalog,
                     review: GateReview | None, sign_offs: Sequence[SignOff], deadlines: Mapping[int, datetime],
                     reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None,
-                    classification: InitiativeClassification | None = None) -> dict[str, Any]:
+                    classification: InitiativeClassification | None = None,
+                    after_go_live: Sequence[str] = ()) -> dict[str, Any]:
     """The initiative's card, read-only, where "View initiative" on a sign-off DM opens it."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
                                     deadlines=deadlines, reader_zone=reader_zone, standing=standing,
-                                    classification=classification)
+                                    classification=classification, after_go_live=after_go_live)
     return _modal(ids.INITIATIVE_MODAL, f"Initiative {initiative.key}", blocks, close="Close")
 
 
 def request_changes(card: SignOffCard) -> dict[str, Any]:
     blocks: list[Block] = [
         section(f"*{card.initiative.key}* {mrkdwn(card.initiative.title, 150)}\n{mrkdwn(card.gate_name, 150)}\n"
-                "Requesting changes closes this review; the owners resubmit when it is ready."),
-        InputBlock(block_id=ids.REASON_BLOCK, label="What needs to change?", element=PlainTextInputElement(
-            action_id=ids.VALUE, multiline=True, max_length=REASON.limit)),
+                + ("Answering no closes this re-attestation and flags the initiative At risk; the sponsor and the "
+                   "admins are told." if card.is_reattestation else
+                   "Requesting changes closes this review; the owners resubmit when it is ready.")),
+        InputBlock(block_id=ids.REASON_BLOCK, label="What can you not confirm, and why?" if card.is_reattestation
+                   else "What needs to change?", element=PlainTextInputElement(
+                       action_id=ids.VALUE, multiline=True, max_length=REASON.limit)),
     ]
     metadata = ids.encode_modal_context(ids.SignOffModalContext(sign_off_id=card.sign_off.id))
-    return _modal(ids.REQUEST_CHANGES_MODAL, "Request changes", blocks, submit="Send back",
-                  private_metadata=metadata)
+    title, submit = ("Cannot confirm", "Answer no") if card.is_reattestation else ("Request changes", "Send back")
+    return _modal(ids.REQUEST_CHANGES_MODAL, title, blocks, submit=submit, private_metadata=metadata)
 
 
 def notice(message: str, *, title: str = "Initiative Bot", buttons: Sequence[ButtonElement] = ()) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.commands.registry import COMMAND, Reply
 from bot.services.gates.catalog import GateCatalog
+from bot.services.reviews.service import REATTESTATION
 from bot.views import ids
 from bot.views.blocks import context, divider, fields, finish, header, more_line, section
 from bot.views.history import event_sentence
@@ -97,13 +98,14 @@ def initiative_card(
     shared_by: str | None = None,
     standing: InitiativeOutcome | None = None,
     classification: InitiativeClassification | None = None,
+    after_go_live: Sequence[str] = (),
 ) -> Reply:
     """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts. `deadlines`:
     each pending sign-off's (bot.services.reviews.deadlines); `reader_zone`: the zone the fallbacks of its times
     are given in (the reader's, when known; else UTC)."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
                                     deadlines=deadlines, reader_zone=reader_zone, standing=standing,
-                                    classification=classification)
+                                    classification=classification, after_go_live=after_go_live)
     if shared_by is None:
         blocks.append(ActionsBlock(elements=[
             ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL, value=initiative.key),
@@ -126,10 +128,12 @@ def initiative_card_blocks(
     reader_zone: ZoneInfo | None,
     standing: InitiativeOutcome | None = None,
     classification: InitiativeClassification | None = None,
+    after_go_live: Sequence[str] = (),
 ) -> list[Block]:
     """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal.
     `standing`: the hold or kill behind a `held` or `killed` status, shown with it; `classification`: the
-    questionnaire's standing result."""
+    questionnaire's standing result; `after_go_live`: its flags, its model's age and its next re-attestation,
+    one line each (bot.views.attestation)."""
     stage = stage_name(catalog, initiative.stage)
     kpi = " ".join(filter(None, [
         mrkdwn(initiative.kpi_name, 200),
@@ -163,7 +167,11 @@ def initiative_card_blocks(
                  for s in sign_offs]
         to_stage = stage_name(catalog, review.to_stage)
         opened = slack_date(review.opened_at, zone=reader_zone)
-        blocks.append(section(f"*Review for {escape(to_stage)}* opened {opened}\n" + "\n".join(lines)))
+        title = (escape(catalog.gate(review.gate_slug).name) if review.kind == REATTESTATION
+                 else f"Review for {escape(to_stage)}")
+        blocks.append(section(f"*{title}* opened {opened}\n" + "\n".join(lines)))
+    if after_go_live:
+        blocks.append(section(clip("*After go-live*\n" + "\n".join(after_go_live), 3000)))
     return blocks
 
 

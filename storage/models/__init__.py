@@ -4,6 +4,7 @@ inside a transaction.
 Importing this package registers every table on `SQLModel.metadata`, which Alembic targets.
 """
 
+from storage.models.attestation import InitiativeFlag, ModelCheck
 from storage.models.audit import AuditIdentity
 from storage.models.commit_deadline import CommitDeadline
 from storage.models.core import (
@@ -44,8 +45,10 @@ __all__ = [
     "HoldRevisitPrompt",
     "Initiative",
     "InitiativeClassification",
+    "InitiativeFlag",
     "InitiativeOutcome",
     "MaintenanceRun",
+    "ModelCheck",
     "NudgeLog",
     "NudgeSnooze",
     "OutboxMessage",

@@ -111,6 +111,8 @@ class Initiative(SQLModel, table=True):
     channel_id: str | None = Field(default=None, max_length=32)
     tags: list = Field(default_factory=list, sa_type=JSONType, nullable=False)
     business_unit: str = Field(default="", max_length=100)
+    # Its MLflow registered model, whose age the integration checks read (bot/services/attestation).
+    mlflow_model: str | None = Field(default=None, max_length=256)
 
     @property
     def key(self) -> str:
@@ -133,7 +135,8 @@ class OwnerAssignment(SQLModel, table=True):
 
 
 class GateReview(SQLModel, table=True):
-    """One attempt of an initiative at a gate, pinned to the definition version it started under."""
+    """One attempt of an initiative at a gate, pinned to the definition version it started under; or (kind
+    `reattestation`) a stage's periodic re-attestation, reviewed as a gate from the stage to itself."""
 
     __tablename__ = "gate_review"
     __table_args__ = (
@@ -154,6 +157,7 @@ class GateReview(SQLModel, table=True):
     team_id: str = Field(foreign_key="workspace.team_id", max_length=32)
     initiative_id: int = Field(foreign_key="initiative.id", index=True)
     gate_slug: str = Field(max_length=64)
+    kind: str = Field(default="gate", max_length=20, sa_column_kwargs={"server_default": "gate"})
     from_stage: str = Field(max_length=64)
     to_stage: str = Field(max_length=64)
     definition_version: int = Field(nullable=False)

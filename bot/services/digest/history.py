@@ -25,7 +25,15 @@ from bot.services.business_days import WorkCalendar
 from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from bot.services.reviews.deadlines import work_calendar
-from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff, StageTransition
+from storage.models import (
+    AuditEvent,
+    GateReview,
+    Initiative,
+    InitiativeFlag,
+    InitiativeOutcome,
+    SignOff,
+    StageTransition,
+)
 
 
 def _from_sqlite_text(value: str | None) -> datetime | None:
@@ -80,6 +88,15 @@ class StatusChange(NamedTuple):
     status: str
     reason: str
     lessons: str = ""  # a kill's "what we learned"
+
+
+class Flag(NamedTuple):
+    """A flag raised on an initiative at as_of (At risk, Stale model: bot/services/attestation)."""
+
+    initiative_id: int
+    kind: str
+    detail: str
+    raised_at: datetime
 
 
 class Hold(NamedTuple):
@@ -149,6 +166,7 @@ class DigestData:
     calendar: WorkCalendar  # the pending sign-offs' deadlines: their assignees' zones, the workspace's holidays
     recycles: frozenset[int] = frozenset()  # audit event ids of recycles (RECYCLED)
     holds: list[Hold] = field(default_factory=list)
+    flags: list[Flag] = field(default_factory=list)
 
 
 def load_digest_data(
@@ -247,10 +265,21 @@ def load_digest_data(
         )
         if initiative_id in initiatives
     ]
+    flags = [
+        Flag(initiative_id, kind, detail, raised_at)
+        for initiative_id, kind, detail, raised_at in connection.execute(
+            select(InitiativeFlag.initiative_id, InitiativeFlag.kind, InitiativeFlag.detail,
+                   _instant(InitiativeFlag.raised_at, "raised_at"))
+            .where(InitiativeFlag.team_id == team_id, col(InitiativeFlag.raised_at) <= as_of,
+                   or_(col(InitiativeFlag.cleared_at).is_(None), col(InitiativeFlag.cleared_at) > as_of))
+        )
+        if initiative_id in initiatives
+    ]
     calendar = work_calendar(session, team_id=team_id, default_zone=default_zone,
                              people={sign_off.assignee for sign_off in pending})
     return DigestData(catalog=catalog, initiatives=initiatives, reviews=reviews, pending=pending,
-                      turnarounds=turnarounds, calendar=calendar, recycles=frozenset(recycles), holds=holds)
+                      turnarounds=turnarounds, calendar=calendar, recycles=frozenset(recycles), holds=holds,
+                      flags=flags)
 
 
 def _reviews_open(team_id: str, *, after: datetime, until: datetime) -> Any:

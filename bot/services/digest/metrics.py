@@ -10,10 +10,12 @@ from operator import itemgetter
 from statistics import median
 from zoneinfo import ZoneInfo
 
+from bot.services.attestation.service import FLAG_NAMES
 from bot.services.business_days import local_date
 from bot.services.digest.history import LOOKBACK, DigestData, InitiativeHistory
 from bot.services.digest.report import (
     Conversion,
+    FlaggedItem,
     FunnelRow,
     HoldDue,
     Median,
@@ -37,7 +39,7 @@ def stage_name(catalog: GateCatalog, stage_id: str | None) -> str:
 
 
 def gate_name(catalog: GateCatalog, gate_slug: str) -> str:
-    return next((g.name for g in catalog.gates if g.id == gate_slug), gate_slug)
+    return next((g.name for g in (*catalog.gates, *catalog.reattestations()) if g.id == gate_slug), gate_slug)
 
 
 Counts = dict[tuple[str, str], int]  # (stage id, status) -> initiatives
@@ -130,6 +132,20 @@ def unclassified(data: DigestData, window: Window) -> tuple[tuple[str, str], ...
     return tuple((history.key, history.title) for history in sorted(data.initiatives.values(), key=lambda h: h.id)
                  if not history.classified and history.status_at(window.end) not in ("retired", "killed")
                  and history.stage_at(window.end) is not None)
+
+
+def flagged(data: DigestData, window: Window) -> tuple[FlaggedItem, ...]:
+    """Flags raised at as_of on initiatives still active or paused: At risk first, then Stale model, oldest first."""
+    items = []
+    for flag in data.flags:
+        history = data.initiatives[flag.initiative_id]
+        if history.status_at(window.end) in ("active", "paused"):
+            where = history.stage_at(window.end)
+            items.append(FlaggedItem(history.key, history.title,
+                                     stage_name(catalog=data.catalog, stage_id=where.to_stage if where else None),
+                                     FLAG_NAMES[flag.kind], flag.detail, flag.raised_at))
+    order = list(FLAG_NAMES.values())
+    return tuple(sorted(items, key=lambda item: (order.index(item.flag), item.since, item.key)))
 
 
 def _in_window(moment: datetime | None, window: Window) -> bool:

@@ -54,6 +54,18 @@ class HoldDue:
 
 
 @dataclass(frozen=True)
+class FlaggedItem:
+    """An initiative flagged At risk or Stale model at as_of (bot/services/attestation), with why."""
+
+    key: str
+    title: str
+    stage_name: str
+    flag: str  # "At risk", "Stale model"
+    detail: str
+    since: datetime
+
+
+@dataclass(frozen=True)
 class WaitingItem:
     """A pending sign-off: `assignee` blocks `key` at `gate_name`."""
 
@@ -134,6 +146,7 @@ class DigestReport:
     holds_due: tuple[HoldDue, ...] = ()
     imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
     unclassified: tuple[tuple[str, str], ...] = ()  # (key, title) of open initiatives never classified, oldest first
+    flagged: tuple[FlaggedItem, ...] = ()  # after go-live: At risk, Stale model
 
     @property
     def paused_total(self) -> int:

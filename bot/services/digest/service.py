@@ -62,6 +62,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         killed=moved["killed"],
         holds_due=metrics.holds_due(data, window),
         unclassified=metrics.unclassified(data, window),
+        flagged=metrics.flagged(data, window),
     )
 
 

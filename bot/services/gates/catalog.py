@@ -6,7 +6,7 @@ version, so that an open review can keep reading the version it started under.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -28,6 +28,8 @@ class ChecklistItem:
     check: dict[str, Any] | None = None
     # The controls it evidences (FRAMEWORK:REFERENCE), named in the regulation controls catalog.
     controls: tuple[str, ...] = ()
+    # "model_age": the age of the initiative's MLflow model answers it (a re-attestation's "retrained in policy").
+    answered_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,11 +39,34 @@ class Role:
     signs_off: bool = True
 
 
+# A re-attestation is reviewed like a gate that leads from a stage back to itself; its review's gate slug is this
+# prefix and the stage id (a colon is never part of a gate id, so the two never clash).
+REATTEST_PREFIX = "reattest:"
+DEFAULT_MODEL_ALIAS = "champion"
+
+
 @dataclass(frozen=True)
 class Stage:
     id: str
     name: str
     stall_after_days: int | None = None
+    reattest_every_days: int | None = None
+    reattest_checklist: dict[str, tuple[ChecklistItem, ...]] = field(default_factory=dict)
+    reattest_sla_business_days: int = 10
+    reattest_hold_after_days: int | None = None
+    max_model_age_days: int | None = None
+    model_alias: str = DEFAULT_MODEL_ALIAS
+
+    def reattestation(self) -> Gate | None:
+        """The stage's periodic re-attestation as a gate from the stage to itself: the roles with a re-attestation
+        checklist sign it, whatever the risk tier, in the order of their ids (a stored definition's mappings keep
+        no order on PostgreSQL). None when the stage has none."""
+        if not self.reattest_every_days or not self.reattest_checklist:
+            return None
+        roles = tuple(sorted(self.reattest_checklist))
+        return Gate(id=f"{REATTEST_PREFIX}{self.id}", name=f"Re-attestation in {self.name}", from_stage=self.id,
+                    to_stage=self.id, required_roles=dict.fromkeys(RISK_TIERS, roles),
+                    checklist=self.reattest_checklist, sla_business_days=self.reattest_sla_business_days)
 
 
 @dataclass(frozen=True)
@@ -77,10 +102,7 @@ class GateCatalog:
             role_id: Role(id=role_id, name=spec.get("name", role_id), signs_off=spec.get("signs_off", True))
             for role_id, spec in document["roles"].items()
         }
-        stages = tuple(
-            Stage(id=s["id"], name=s.get("name", s["id"]), stall_after_days=s.get("stall_after_days"))
-            for s in document["stages"]
-        )
+        stages = tuple(_stage_from_document(s) for s in document["stages"])
         gates = tuple(_gate_from_document(g) for g in document["gates"])
         holidays = tuple(date.fromisoformat(str(d)) for d in document.get("holidays", []))
         return cls(version=version, roles=roles, stages=stages, gates=gates, holidays=holidays)
@@ -104,11 +126,40 @@ class GateCatalog:
         for gate in self.gates:
             if gate.id == gate_id:
                 return gate
+        if gate_id.startswith(REATTEST_PREFIX):
+            stage = next((s for s in self.stages if s.id == gate_id.removeprefix(REATTEST_PREFIX)), None)
+            if stage is not None and (reattestation := stage.reattestation()) is not None:
+                return reattestation
         raise NotFound(f"There is no gate '{gate_id}'.")
+
+    def reattestations(self) -> tuple[Gate, ...]:
+        """Each stage's periodic re-attestation, as the gate its reviews are pinned to."""
+        return tuple(gate for stage in self.stages if (gate := stage.reattestation()) is not None)
 
     def role_name(self, role_id: str) -> str:
         role = self.roles.get(role_id)
         return role.name if role else role_id
+
+
+def _stage_from_document(spec: dict[str, Any]) -> Stage:
+    return Stage(
+        id=spec["id"], name=spec.get("name", spec["id"]), stall_after_days=spec.get("stall_after_days"),
+        reattest_every_days=spec.get("reattest_every_days"),
+        reattest_checklist=_checklist(spec.get("reattest_checklist", {})),
+        reattest_sla_business_days=spec.get("reattest_sla_business_days", 10),
+        reattest_hold_after_days=spec.get("reattest_hold_after_days"),
+        max_model_age_days=spec.get("max_model_age_days"),
+        model_alias=spec.get("model_alias", DEFAULT_MODEL_ALIAS),
+    )
+
+
+def _checklist(spec: dict[str, list[dict[str, Any]]]) -> dict[str, tuple[ChecklistItem, ...]]:
+    return {
+        role: tuple(ChecklistItem(id=item["id"], label=item["label"], check=item.get("check"),
+                                  controls=tuple(item.get("controls", ())), answered_by=item.get("answered_by"))
+                    for item in items)
+        for role, items in spec.items()
+    }
 
 
 def _gate_from_document(spec: dict[str, Any]) -> Gate:
@@ -119,11 +170,7 @@ def _gate_from_document(spec: dict[str, Any]) -> Gate:
         from_stage=spec["from"],
         to_stage=spec["to"],
         required_roles={tier: tuple(spec["required_roles"][tier]) for tier in RISK_TIERS},
-        checklist={
-            role: tuple(ChecklistItem(id=item["id"], label=item["label"], check=item.get("check"),
-                                 controls=tuple(item.get("controls", ()))) for item in items)
-            for role, items in spec.get("checklist", {}).items()
-        },
+        checklist=_checklist(spec.get("checklist", {})),
         sla_business_days=spec.get("sla_business_days", 5),
         nudge_first_after=nudge.get("first_after_business_days", 2),
         nudge_every=nudge.get("repeat_every_business_days", 2),

@@ -96,6 +96,9 @@ def _explain(error: ValidationError) -> Iterator[Problem]:
         message = f"{field}: must not be empty"
     elif kind == "pattern" and error.validator_value.startswith("^[a-z]"):
         message = f"{field}: '{_clip(value)}' is not an id; use lowercase letters, digits and dashes, like 'pilot-exit'"
+    elif kind == "pattern" and error.validator_value.startswith("^[A-Za-z0-9_-]"):
+        message = (f"{field}: '{_clip(value)}' is not an MLflow alias; use letters, digits, dashes and underscores, "
+                   f"like 'champion'")
     elif kind == "pattern":
         message = f"{field}: '{_clip(value)}' is not a date; write dates as YYYY-MM-DD"
     elif kind == "propertyNames":
@@ -179,6 +182,8 @@ def _semantic_problems(document: dict[str, Any]) -> Iterator[Problem]:
             else:
                 leaving[gate["from"]] = name
         yield from _gate_role_problems(gate, where, roles)
+    for index, stage in enumerate(stages):
+        yield from _reattestation_problems(stage, ("stages", index), roles)
     for index, stage_id in enumerate(order[:-1]):
         if stage_id not in leaving and not any(g["from"] == stage_id for g in gates):
             yield Problem(("stages", index), f"no gate leads from stage '{stage_id}' to '{order[index + 1]}'; "
@@ -215,6 +220,30 @@ def _gate_role_problems(gate: dict[str, Any], where: Path_, roles: dict[str, Any
                     yield Problem((*path, index, "controls", position),
                                   f"'{reference}' is not a control reference; write FRAMEWORK:REFERENCE, like "
                                   "'EU-AI-ACT:Art.9'")
+
+
+def _reattestation_problems(stage: dict[str, Any], where: Path_, roles: dict[str, Any]) -> Iterator[Problem]:
+    name, has_checklist = stage["id"], bool(stage.get("reattest_checklist"))
+    if "reattest_every_days" in stage and not has_checklist:
+        yield Problem((*where, "reattest_every_days"), f"stage '{name}' sets reattest_every_days but no "
+                                                       f"reattest_checklist; say what each role confirms again",
+                      at_key=True)
+    if has_checklist and "reattest_every_days" not in stage:
+        yield Problem((*where, "reattest_checklist"), f"stage '{name}' has a reattest_checklist but no "
+                                                      f"reattest_every_days; say how often, e.g. 90", at_key=True)
+    for role, items in stage.get("reattest_checklist", {}).items():
+        path = (*where, "reattest_checklist", role)
+        if role not in roles:
+            yield Problem(path, f"stage '{name}' has a re-attestation checklist for role '{role}', which is not a "
+                                f"known role", at_key=True)
+        elif roles[role].get("signs_off", True) is False:
+            yield Problem(path, f"stage '{name}' asks role '{role}' to re-attest, which does not sign off "
+                                f"(signs_off: false)", at_key=True)
+        if len(items) > MAX_CHECKLIST_ITEMS_PER_ROLE:
+            yield Problem(path, f"stage '{name}' gives role '{role}' {len(items)} re-attestation items; at most "
+                                f"{MAX_CHECKLIST_ITEMS_PER_ROLE} fit in the Approve modal", at_key=True)
+        yield from _duplicates([i["id"] for i in items], path,
+                               f"re-attestation item of stage '{name}', role '{role}',")
 
 
 def _duplicates(ids: list[str], where: Path_, what: str) -> Iterator[Problem]:

@@ -121,6 +121,9 @@ def _line_of(problem: Problem, lines: dict[Path_, _Located]) -> int:
 class _Dumper(yaml.SafeDumper):
     """Small mappings of plain values (a stage, a checklist item) on one line, like the default template."""
 
+    def ignore_aliases(self, data: Any) -> bool:
+        return True  # a checklist two stages share is written out twice, never as an &id001 anchor
+
 
 def _represent_dict(dumper: yaml.SafeDumper, data: dict[str, Any]) -> yaml.Node:
     flow = bool(data) and all(isinstance(v, str | int | bool | float) or v is None for v in data.values())

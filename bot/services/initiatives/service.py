@@ -26,6 +26,7 @@ from bot.services.validation import (
     check_channel_id,
     check_risk_tier,
     check_user_id,
+    clean_model_name,
     clean_tags,
     clean_text,
     clean_title,
@@ -45,7 +46,7 @@ from storage.types import utcnow
 # What lists show unless asked for all: not the killed and retired.
 IN_PROGRESS = ("active", "paused", "held")
 EDITABLE_FIELDS = ("title", "description", "problem", "kpi_name", "kpi_baseline", "kpi_target", "channel_id",
-                   "business_unit", "tags", "risk_tier")
+                   "business_unit", "tags", "risk_tier", "mlflow_model")
 
 
 def get_initiative(session: Session, *, audience: Audience, key: str, for_update: bool = False) -> Initiative:
@@ -92,6 +93,7 @@ def create_initiative(
     channel_id: str | None = None,
     tags: Sequence[str] = (),
     business_unit: str = "",
+    mlflow_model: str = "",
     now: datetime | None = None,
 ) -> Initiative:
     """Record a new initiative in the first stage. Anyone may do this."""
@@ -110,6 +112,7 @@ def create_initiative(
         "business_unit": clean_text(business_unit, BUSINESS_UNIT),
         "tags": clean_tags(tags),
         "channel_id": _checked_channel(channel_id),
+        "mlflow_model": clean_model_name(mlflow_model),
     }
     # Atomic, so that two replicas creating at once never hand out the same key.
     number = session.execute(
@@ -170,6 +173,7 @@ def edit_initiative(session: Session, *, actor: Actor, initiative: Initiative, *
         "risk_tier": check_risk_tier,
         "tags": clean_tags,
         "channel_id": _checked_channel,
+        "mlflow_model": clean_model_name,
     }
     before, after = {}, {}
     for name, value in changes.items():

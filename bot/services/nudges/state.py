@@ -73,7 +73,7 @@ def pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog) -
                Initiative.status == "active")
         .order_by(col(SignOff.requested_at), col(SignOff.id))
     )
-    gates = {gate.id: gate for gate in catalog.gates}
+    gates = {gate.id: gate for gate in (*catalog.gates, *catalog.reattestations())}
     result = []
     for sign_off_id, role, assignee, requested_at, gate_slug, sla, initiative_id, number, title in rows:
         # A gate the newest definition dropped keeps the default cadence.

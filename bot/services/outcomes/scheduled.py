@@ -25,6 +25,7 @@ from bot.services.access.people import zone_for
 from bot.services.gates.workspaces import catalog_for
 from bot.services.outcomes.service import sponsor_of
 from bot.services.scheduling import JobRuntime
+from bot.services.validation import USER_ID_PATTERN
 from storage.models import HoldRevisitPrompt, Initiative, InitiativeOutcome, SlackMessage
 from storage.types import utcnow
 
@@ -84,6 +85,11 @@ def _holds_near_their_date(session: Session, now: datetime) -> list[tuple[Initia
 def _due(session: Session, outcome: InitiativeOutcome, initiative: Initiative, *, now: datetime,
          default_zone: Any) -> RevisitDue | None:
     recipient = sponsor_of(session, initiative=initiative) or outcome.decided_by
+    if not USER_ID_PATTERN.match(recipient):
+        # Held by the bot (an unanswered re-attestation) and no sponsor to ask: the digest lists it as past its
+        # revisit date instead.
+        log.debug("%s: hold past its revisit date, with no sponsor to ask", initiative.key)
+        return None
     zone = zone_for(session, team_id=initiative.team_id, user_id=recipient, default=default_zone)
     assert outcome.revisit_on is not None  # a hold has one (ck_initiative_outcome_revisit)
     if now < datetime.combine(outcome.revisit_on, PROMPT_HOUR, tzinfo=zone):

@@ -32,6 +32,7 @@ COLUMNS = (
     # Written by `export` too, so that an export imported again changes nothing.
     Column("problem", "the business problem"),
     Column("channel", "the announcements channel id (C…)"),
+    Column("mlflow_model", "its MLflow registered model, whose age is checked"),
 )
 COLUMN_NAMES = tuple(column.name for column in COLUMNS)
 REQUIRED = ("title",)

@@ -39,6 +39,7 @@ def _row(initiative: Initiative, owners: dict[str, str]) -> dict[str, str]:
         "created": initiative.created_at.astimezone(UTC).date().isoformat(),
         "problem": initiative.problem,
         "channel": initiative.channel_id or "",
+        "mlflow_model": initiative.mlflow_model or "",
         **{column: owners.get(role, "") for column, role in OWNER_COLUMNS.items()},
     }
     return {name: row[name] for name in COLUMN_NAMES}

@@ -348,7 +348,7 @@ def _initiative_row(new: NewInitiative, *, team_id: str, number: int, actor: Act
     return {
         "team_id": team_id, "number": number, "title": "", "description": "", "problem": "", "kpi_name": "",
         "kpi_baseline": "", "kpi_target": "", "risk_tier": "medium", "business_unit": "", "tags": [],
-        "channel_id": None, **new.fields,
+        "channel_id": None, "mlflow_model": None, **new.fields,
         "status": new.status, "retired_reason": "imported as retired" if new.status == "retired" else None,
         "stage": new.stage, "stage_entered_at": now, "current_transition_id": new_transition_id(),
         "created_by": actor.user_id, "created_at": datetime.combine(new.created, time(), tzinfo=UTC) if new.created

@@ -23,6 +23,7 @@ from bot.services.validation import (
     check_channel_id,
     check_risk_tier,
     clean_characters,
+    clean_model_name,
     clean_tags,
     clean_text,
     clean_title,
@@ -46,6 +47,7 @@ _TEXT_FIELDS: dict[str, tuple[str, Callable[[str], Any]]] = {
     "risk_tier": ("risk_tier", check_risk_tier),
     "tags": ("tags", lambda v: clean_tags(v.split(","))),
     "channel": ("channel_id", check_channel_id),
+    "mlflow_model": ("mlflow_model", clean_model_name),
 }
 
 

@@ -32,6 +32,7 @@ from storage.types import utcnow
 SETTLED = ("approved", "waived")
 # The classification (bot/services/regulation) that blocks every gate while it stands.
 PROHIBITED = "prohibited"
+REATTESTATION = "reattestation"  # a GateReview's kind for a stage's periodic re-attestation (bot/services/attestation)
 MAX_EVIDENCE_LINKS = 10
 MAX_EVIDENCE_LINK_LENGTH = 500
 
@@ -114,6 +115,8 @@ def submit_for_next_gate(session: Session, *, actor: Actor, initiative: Initiati
         raise Conflict(f"{initiative.key} is classified prohibited (EU AI Act Art. 5): no gate can be passed. "
                        f"If the answers were wrong, `/initiative classify {initiative.key}` again.")
     existing = open_review_of(session, initiative_id=initiative.id)
+    if existing and existing.kind == REATTESTATION:
+        raise Conflict(f"{initiative.key} has a re-attestation waiting for its owners; it must be answered first.")
     if existing:
         raise Conflict(f"{initiative.key} already has an open review for {existing.to_stage}; "
                        f"it must be decided first.")
@@ -374,9 +377,26 @@ def _decide(session: Session, *, actor: Actor, sign_off: SignOff, review: GateRe
                                    review_id=review.id, state="changes_requested"))
         return Decision(sign_off, review, initiative, recorded=True)
     all_settled = all(s.state in SETTLED for s in sign_offs_of(session, review_id=review.id))
+    if all_settled and review.kind == REATTESTATION:
+        _complete_reattestation(session, actor=actor, review=review, initiative=initiative, now=now)
+        return Decision(sign_off, review, initiative, recorded=True)
     if all_settled:
         _pass_gate(session, actor=actor, review=review, initiative=initiative, now=now)
     return Decision(sign_off, review, initiative, recorded=True, gate_passed=all_settled)
+
+
+def _complete_reattestation(session: Session, *, actor: Actor, review: GateReview, initiative: Initiative,
+                            now: datetime) -> None:
+    """Every owner answered: the re-attestation closes where it is (the stage does not change). Items an owner
+    could not confirm are their waivers; the attestation domain flags the initiative At risk for them."""
+    answered_no = {s.role: sorted(s.waivers) for s in sign_offs_of(session, review_id=review.id) if s.waivers}
+    _close_review(session, review=review, state="passed", reason="every owner answered", now=now)
+    record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="reattestation.completed",
+                 subject_type="review", subject_key=f"{initiative.key}/{review.gate_slug}",
+                 initiative_id=initiative.id, after={"stage": review.to_stage, "answered_no": answered_no},
+                 definition_version=review.definition_version, at=now)
+    emit(session, ReviewClosed(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                               review_id=review.id, state="passed"))
 
 
 def _pass_gate(session: Session, *, actor: Actor, review: GateReview, initiative: Initiative,

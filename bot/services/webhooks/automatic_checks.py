@@ -18,7 +18,7 @@ from bot.integrations.mlflow import CheckResult
 from bot.services.events import AutomaticCheckChanged, DomainEvent, ReviewOpened, emit
 from bot.services.reviews.service import gate_of, lock_open_reviews
 from bot.services.webhooks.evidence import CHECK_LEASE
-from storage.models import AutomaticCheck, GateReview
+from storage.models import AutomaticCheck, GateReview, Initiative
 
 RETRY_UNKNOWN_AFTER = timedelta(minutes=15)
 
@@ -32,6 +32,9 @@ class AutomaticCheckEvents:
         review = session.get(GateReview, event.review_id)
         if review is None:
             return
+        initiative = session.get(Initiative, review.initiative_id)
+        # A check that names no model checks the initiative's own (none named: it stays unknown, and says why).
+        own_model = {"mlflow_model": initiative.mlflow_model if initiative else None}
         for role, items in gate_of(session, review).checklist.items():
             for item in items:
                 if item.check is None:
@@ -39,7 +42,7 @@ class AutomaticCheckEvents:
                 try:
                     with session.begin_nested():
                         session.add(AutomaticCheck(team_id=review.team_id, review_id=review.id, role=role,
-                                                   item_id=item.id, spec=dict(item.check)))
+                                                   item_id=item.id, spec={**own_model, **item.check}))
                         session.flush()
                 except IntegrityError:
                     continue

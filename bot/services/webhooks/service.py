@@ -26,6 +26,7 @@ from bot.services.events import (
     DigestPosted,
     DomainEvent,
     InitiativeCreated,
+    InitiativeFlagged,
     OutcomeDecided,
     ReviewOpened,
     SignOffDecided,
@@ -37,6 +38,7 @@ from storage.models import (
     GateReview,
     Initiative,
     InitiativeClassification,
+    InitiativeFlag,
     InitiativeOutcome,
     SignOff,
     WebhookDelivery,
@@ -170,6 +172,13 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
     if isinstance(event, ClassificationDecided):
         row = session.get(InitiativeClassification, event.classification_id)
         return ("initiative.classified", {**base, "classification": _classification(row)}) if row else None
+    if isinstance(event, InitiativeFlagged):
+        flag = session.get(InitiativeFlag, event.flag_id)
+        if flag is None:
+            return None
+        return (f"initiative.{event.kind}" if event.raised else "initiative.flag_cleared"), {**base, "flag": {
+            "kind": flag.kind, "detail": flag.detail, "raised_by": flag.raised_by, "raised_at": _iso(flag.raised_at),
+            "cleared_by": flag.cleared_by, "cleared_at": _iso(flag.cleared_at)}}
     if isinstance(event, OutcomeDecided) and event.what in OUTCOME_EVENTS:
         outcome = session.get(InitiativeOutcome, event.outcome_id)
         return (OUTCOME_EVENTS[event.what], {**base, "outcome": _outcome(outcome)}) if outcome else None
@@ -200,7 +209,8 @@ def _initiative(initiative: Initiative) -> dict[str, Any]:
 
 
 def _review(review: GateReview) -> dict[str, Any]:
-    return {"id": review.id, "gate": review.gate_slug, "from_stage": review.from_stage, "to_stage": review.to_stage,
+    return {"id": review.id, "kind": review.kind, "gate": review.gate_slug, "from_stage": review.from_stage,
+            "to_stage": review.to_stage,
             "state": review.state, "opened_by": review.opened_by, "opened_at": _iso(review.opened_at),
             "definition_version": review.definition_version}
 

@@ -84,7 +84,7 @@ def test_gate_that_skips_a_stage():
 def test_a_stage_without_a_gate_to_the_next():
     start = EXPORTED.index("- id: production-to-scaled")
     text = EXPORTED[:start]
-    line = EXPORTED.count("\n", 0, EXPORTED.index("- {id: production,")) + 1
+    line = EXPORTED.count("\n", 0, EXPORTED.index("- id: production\n")) + 1
     assert _problems(text) == [
         f"gates.yml:{line}: no gate leads from stage 'production' to 'scaled'; every stage but the last needs one"
     ]
@@ -142,8 +142,8 @@ def test_misspelt_field_points_at_the_key():
     ("sla_business_days: 10", "sla_business_days: ten",
      "gates[2].sla_business_days: expected a whole number, got 'ten'"),
     ("sla_business_days: 10", "sla_business_days: 0", "gates[2].sla_business_days: 0 is out of range; use 1 to 60"),
-    ("{id: scaled, name: Scaled}", "{id: Scaled!, name: Scaled}",
-     "stages[3].id: 'Scaled!' is not an id; use lowercase letters, digits and dashes, like 'pilot-exit'"),
+    ("- {id: idea, name: Idea}", "- {id: Idea!, name: Idea}",
+     "stages[0].id: 'Idea!' is not an id; use lowercase letters, digits and dashes, like 'pilot-exit'"),
     ("holidays: []", "holidays: [2026-12-25, 2026-02-30]", "holiday '2026-02-30' is not a real date"),
     ("holidays: []", "holidays: [next friday]", "holidays[0]: 'next friday' is not a date; write dates as YYYY-MM-DD"),
     ("format: 1", "format: 2", "format: must be 1"),
@@ -179,9 +179,9 @@ def test_empty_file():
 
 def test_every_problem_is_reported_in_line_order():
     text, first = _edit("to: production", "to: prod")
-    text, second = _edit("{id: scaled, name: Scaled}", "{id: scaled, name: ''}", text=text)
+    text, second = _edit("{id: pilot, name: Pilot,", "{id: pilot, name: '',", text=text)
     text, third = _edit("low: [business, data, engineering]", "low: [legal]", text=text)
     problems = _problems(text)
     assert [p.split(":")[1] for p in problems] == [str(second)]  # schema problems first; the rest after a fix
-    text = text.replace("name: ''", "name: Scaled")
+    text = text.replace("name: ''", "name: Pilot")
     assert [int(p.split(":")[1]) for p in _problems(text)] == sorted([first, third])
