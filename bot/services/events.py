@@ -92,6 +92,7 @@ class ClassificationDecided(DomainEvent):
     blocked: bool
 
 
+@dataclass(frozen=True)
 class InitiativeFlagged(DomainEvent):
     """A flag (At risk, Stale model) was raised on an initiative, or cleared (bot/services/attestation)."""
 

@@ -149,7 +149,8 @@ _SAID = {"signoff.approved": "comment", "signoff.waived": "comment", "signoff.ch
          "initiative.retired": "reason", "initiative.held": "reason", "initiative.hold_extended": "reason",
          "initiative.recycled": "reason", "initiative.killed": "reason", "stage.moved_by_gate_change": "reason",
          "initiative.risk_tier_overridden": "reason", "initiative.at_risk": "detail",
-         "initiative.stale_model": "detail", "initiative.at_risk_cleared": "why", "initiative.stale_model_cleared": "why"}
+         "initiative.stale_model": "detail", "initiative.at_risk_cleared": "why",
+         "initiative.stale_model_cleared": "why"}
 _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.created": _created,
     "initiative.edited": _edited,
