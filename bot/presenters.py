@@ -43,6 +43,7 @@ def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo
                       if (flag := shown_flag(check.state, check.detail))},
         automatic_results={item_id: (row.outcome, row.evidence or "") for item_id, row in
                            results_for(session, review_id=review.id, role=sign_off.role).items()},
+        condition_days=gate.condition_days,
     )
 
 

@@ -17,6 +17,7 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     PlainTextObject,
+    RichTextInputElement,
     StaticMultiSelectElement,
     StaticSelectElement,
     UserSelectElement,
@@ -84,7 +85,7 @@ def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_i
     return _modal(ids.NEW_INITIATIVE_MODAL, "New initiative", blocks, submit="Create")
 
 
-def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
+def checklist(card: SignOffCard, *, comment: str = "", with_conditions: bool = False) -> dict[str, Any]:
     """Tick each item that is done; waive one only by choosing it under "Waive items", with a reason.
 
     The ticks are checkboxes outside any input block, in groups of at most 10 (Slack's limit): an optional input
@@ -126,9 +127,17 @@ def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
         InputBlock(block_id=ids.EVIDENCE_BLOCK, label="Evidence links", optional=True,
                    hint="One link per line, starting with https://", element=PlainTextInputElement(
                        action_id=ids.VALUE, multiline=True, max_length=EVIDENCE_LINKS.limit)),
+        # Rich text, since a condition's person is a real mention, which a plain-text input cannot carry.
+        InputBlock(block_id=ids.CONDITIONS_BLOCK, label="Conditions", optional=not with_conditions,
+                   hint="One per line: what must be done [@person] [by YYYY-MM-DD]. No person: you; no date: the "
+                        f"gate's {card.condition_days} business days. The initiative advances now; each condition "
+                        "is tracked until met.",
+                   element=RichTextInputElement(action_id=ids.VALUE, focus_on_load=with_conditions,
+                                                placeholder="Retraining pipeline in place @someone by 2027-03-15")),
     ]
     metadata = ids.encode_modal_context(ids.SignOffModalContext(sign_off_id=card.sign_off.id))
-    return _modal(ids.CHECKLIST_MODAL, "Approve sign-off", blocks, submit="Approve", private_metadata=metadata)
+    title, submit = ("Approve with conditions", "Approve") if with_conditions else ("Approve sign-off", "Approve")
+    return _modal(ids.CHECKLIST_MODAL, title, blocks, submit=submit, private_metadata=metadata)
 
 
 def _options(items: Sequence[ChecklistItem]) -> list[Option]:

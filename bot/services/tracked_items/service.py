@@ -26,6 +26,7 @@ from bot.services.audit.service import record_audit
 from bot.services.business_days import WORKDAY_END, WorkCalendar, at_local, nth_business_day_after
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import TrackedItemChanged, emit
+from bot.services.gates.catalog import GateCatalog
 from bot.services.initiatives.service import get_initiative, owners_of
 from bot.services.validation import TextField, clean_reason, clean_text
 from storage.models import Initiative, TrackedItem
@@ -69,9 +70,13 @@ def default_due_on(*, today: date, business_days: int, holidays: Collection[date
     return nth_business_day_after(today, business_days, holidays)
 
 
+def due_instant(calendar: WorkCalendar, *, owner: str, due_on: date) -> datetime:
+    """When an item is due: 17:00 in its owner's zone on its due date (as a sign-off's SLA ends)."""
+    return at_local(due_on, WORKDAY_END, calendar.zone(owner))
+
+
 def due_at(calendar: WorkCalendar, item: TrackedItem) -> datetime:
-    """When `item` is due: 17:00 in its owner's zone on its due date (as a sign-off's SLA ends)."""
-    return at_local(item.due_on, WORKDAY_END, calendar.zone(item.owner))
+    return due_instant(calendar, owner=item.owner, due_on=item.due_on)
 
 
 def is_overdue(calendar: WorkCalendar, item: TrackedItem, now: datetime) -> bool:
@@ -111,6 +116,24 @@ def open_items(session: Session, *, team_id: str, owner: str | None = None,
     if initiative_ids is not None:
         query = query.where(col(TrackedItem.initiative_id).in_(list(initiative_ids)))
     return list(session.exec(query.order_by(col(TrackedItem.due_on), col(TrackedItem.id))))
+
+
+def blocks_next_review(item: TrackedItem, catalog: GateCatalog) -> bool:
+    """Whether an open item refuses the initiative's next review: a condition of a gate that says
+    `conditions_block_next_gate`."""
+    gate = next((gate for gate in catalog.gates if gate.id == item.gate_slug), None)
+    return item.kind == CONDITION and gate is not None and gate.conditions_block_next_gate
+
+
+def require_none_blocking(session: Session, *, initiative: Initiative, catalog: GateCatalog) -> None:
+    """Refuse the next review while open items block it, naming them."""
+    blocking = [item for item in items_of(session, initiative_id=initiative.id)
+                if item.state == OPEN and blocks_next_review(item, catalog)]
+    if blocking:
+        named = ", ".join(f"{key_of(initiative, item)} “{item.text[:80]}” (<@{item.owner}>)" for item in blocking[:5])
+        more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
+        raise Conflict(f"{initiative.key}'s next review waits for its open conditions: {named}{more}. "
+                       f"`/initiative condition met <id> <evidence>` closes one.")
 
 
 def create_item(session: Session, *, actor: str, initiative: Initiative, kind: str, text: str, owner: str,

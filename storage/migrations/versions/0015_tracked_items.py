@@ -1,5 +1,5 @@
-"""tracked items: a Conditional Go's conditions and expired waivers (`KEY-C1`, `KEY-W1`), and the nudge log's
-record of which of them each reminder listed
+"""tracked items: a Conditional Go's conditions and expired waivers (`KEY-C1`, `KEY-W1`), the nudge log's
+record of which of them each reminder listed, and the conditions an approval writes on its sign-off
 
 Revision ID: 0015
 Revises: 0014
@@ -64,6 +64,8 @@ def upgrade() -> None:
     # Existing reminders listed sign-offs only: an empty list each (a plain ADD COLUMN with a default, no rebuild).
     op.add_column("nudge_log", sa.Column("item_ids", JSON, server_default="[]", nullable=False))
     op.add_column("nudge_log", sa.Column("reminded_item_ids", JSON, server_default="[]", nullable=False))
+    # An approval's conditions, kept on its sign-off until the gate passes; none on every earlier decision.
+    op.add_column("sign_off", sa.Column("conditions", JSON, server_default="[]", nullable=False))
 
 
 def downgrade() -> None:
@@ -74,3 +76,5 @@ def downgrade() -> None:
     op.drop_index("ix_tracked_item_open_owner", table_name="tracked_item")
     op.drop_index("ix_tracked_item_initiative_id", table_name="tracked_item")
     op.drop_table("tracked_item")
+    with op.batch_alter_table("sign_off") as batch_op:
+        batch_op.drop_column("conditions")
