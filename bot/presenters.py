@@ -3,6 +3,7 @@ renders the outbox's intents (registered in bot.wiring), from the database as it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -15,12 +16,15 @@ from bot.services.initiatives.service import count_initiatives, list_initiatives
 from bot.services.outcomes.service import standing_decision
 from bot.services.reviews.deadlines import deadline_of, work_calendar
 from bot.services.reviews.service import SETTLED, gate_of, open_review_of, pending_sign_offs_for, sign_offs_of
+from bot.services.tracked_items import service as tracked_items
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
 from bot.views import home, messages, modals, replies
+from bot.views.conditions import ConditionView
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
-from storage.models import GateReview, Initiative, SignOff
+from storage.models import GateReview, Initiative, SignOff, TrackedItem
+from storage.types import utcnow
 
 
 def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo) -> SignOffCard:
@@ -45,6 +49,18 @@ def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo
                            results_for(session, review_id=review.id, role=sign_off.role).items()},
         condition_days=gate.condition_days,
     )
+
+
+def condition_views(session: Session, rows: Sequence[tuple[Initiative, TrackedItem]], *,
+                    default_zone: ZoneInfo) -> list[ConditionView]:
+    """Each item with its id and due instant (17:00 in its owner's zone on its due date), as lines show it."""
+    calendar = work_calendar(session, team_id=rows[0][0].team_id, default_zone=default_zone,
+                             people={item.owner for _, item in rows}) if rows else None
+    now = utcnow()
+    return [ConditionView(key=tracked_items.key_of(initiative, item), initiative=initiative, item=item,
+                          due_at=tracked_items.due_at(calendar, item),
+                          overdue=tracked_items.is_overdue(calendar, item, now))
+            for initiative, item in rows if calendar is not None]
 
 
 def initiative_card(session: Session, initiative: Initiative, *, default_zone: ZoneInfo, reader: str | None,

@@ -21,7 +21,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.services.access.actors import Actor
-from bot.services.access.visibility import Audience
+from bot.services.access.visibility import Audience, visible_to
 from bot.services.audit.service import record_audit
 from bot.services.business_days import WORKDAY_END, WorkCalendar, at_local, nth_business_day_after
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -134,6 +134,24 @@ def require_none_blocking(session: Session, *, initiative: Initiative, catalog: 
         more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
         raise Conflict(f"{initiative.key}'s next review waits for its open conditions: {named}{more}. "
                        f"`/initiative condition met <id> <evidence>` closes one.")
+
+
+def list_items(session: Session, *, audience: Audience, initiative_id: int | None = None, owner: str | None = None,
+               open_only: bool = True, limit: int = 40) -> tuple[list[tuple[Initiative, TrackedItem]], int]:
+    """Items on initiatives the audience may see (of one initiative, of one owner), open ones soonest due first
+    then the closed; at most `limit` of them, and how many there are."""
+    where = [visible_to(audience)]
+    if initiative_id is not None:
+        where.append(TrackedItem.initiative_id == initiative_id)
+    if owner is not None:
+        where.append(TrackedItem.owner == owner)
+    if open_only:
+        where += [TrackedItem.state == OPEN, col(Initiative.status).in_(("active", "paused", "held"))]
+    joined = select(TrackedItem, Initiative).join(Initiative, col(Initiative.id) == TrackedItem.initiative_id)
+    total = session.exec(select(func.count()).select_from(joined.where(*where).subquery())).one()
+    rows = session.exec(joined.where(*where).order_by(
+        col(TrackedItem.state) != OPEN, col(TrackedItem.due_on), col(TrackedItem.id)).limit(limit)).all()
+    return [(initiative, item) for item, initiative in rows], total
 
 
 def create_item(session: Session, *, actor: str, initiative: Initiative, kind: str, text: str, owner: str,
