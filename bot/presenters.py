@@ -3,6 +3,7 @@ renders the outbox's intents (registered in bot.wiring), from the database as it
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -17,6 +18,7 @@ from bot.services.outcomes.service import standing_decision
 from bot.services.reviews.deadlines import deadline_of, work_calendar
 from bot.services.reviews.service import SETTLED, gate_of, open_review_of, pending_sign_offs_for, sign_offs_of
 from bot.services.tracked_items import service as tracked_items
+from bot.services.waiting.service import what_waits
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
 from bot.views import home, messages, modals, replies
@@ -84,12 +86,17 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
     sign_offs = sign_offs_of(session, review_id=review.id) if review else []
     calendar = work_calendar(session, team_id=initiative.team_id, default_zone=default_zone,
                              people={*(s.assignee for s in sign_offs), *([reader] if reader else [])})
+    catalog = catalog_for(session, team_id=initiative.team_id)
+    waiting = what_waits(session, team_id=initiative.team_id, catalog=catalog, initiative_ids=[initiative.id])
+    items = tracked_items.items_of(session, initiative_id=initiative.id)
     return {"owners": owners_of(session, initiative_id=initiative.id),
-            "catalog": catalog_for(session, team_id=initiative.team_id), "review": review, "sign_offs": sign_offs,
+            "catalog": catalog, "review": review, "sign_offs": sign_offs,
             "deadlines": {s.id: deadline_of(calendar, sign_off=s, review=review)
                           for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
             "reader_zone": calendar.zones.get(reader) if reader else None,
-            "standing": standing_decision(session, initiative=initiative)}
+            "standing": standing_decision(session, initiative=initiative),
+            "conditions": condition_views(session, [(initiative, item) for item in items], default_zone=default_zone),
+            "waiting_on": Counter([*(p.assignee for p in waiting.sign_offs), *(i.owner for i in waiting.items)])}
 
 
 # The outbox intent "publish this person's App Home as it is when sent" (bot.notifications queues it).

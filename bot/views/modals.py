@@ -41,6 +41,7 @@ from bot.services.validation import (
 )
 from bot.views import ids
 from bot.views.blocks import context, finish, section
+from bot.views.conditions import ConditionView
 from bot.views.messages import AUTOMATIC_OUTCOMES, SignOffCard
 from bot.views.replies import initiative_card_blocks
 from bot.views.text import PLAIN_MAX, clip, escape_keeping_mentions, mrkdwn
@@ -146,10 +147,13 @@ def _options(items: Sequence[ChecklistItem]) -> list[Option]:
 
 def initiative_card(initiative: Initiative, *, owners: Mapping[str, str], catalog: GateCatalog,
                     review: GateReview | None, sign_offs: Sequence[SignOff], deadlines: Mapping[int, datetime],
-                    reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None) -> dict[str, Any]:
+                    reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None,
+                    conditions: Sequence[ConditionView] = (),
+                    waiting_on: Mapping[str, int] | None = None) -> dict[str, Any]:
     """The initiative's card, read-only, where "View initiative" on a sign-off DM opens it."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
-                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing)
+                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing,
+                                    conditions=conditions, waiting_on=waiting_on)
     return _modal(ids.INITIATIVE_MODAL, f"Initiative {initiative.key}", blocks, close="Close")
 
 
