@@ -124,6 +124,9 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
     assert f"is yours to meet by {due:%a %d %b %Y}" in told["text"]
     shown = slack.command("show AI-1", user=SPONSOR)
     assert "AI-1-C1" in str(shown["blocks"]) and "Retraining pipeline in place" in str(shown["blocks"])
+    assert "Waiting on <@UDEV> (1), <@UERIN> (1)" in str(shown["blocks"])
+    [home] = [c.params["view"] for c in slack.emulator.calls_to("views.publish") if c.params["user_id"] == "UERIN"][-1:]
+    assert "Your conditions" in str(home) and "AI-1-C1" in str(home)
 
     # The day before it is due, its owner is nudged (in working hours); nobody is escalated to yet.
     slack.emulator.clear()
