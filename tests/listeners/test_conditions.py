@@ -10,7 +10,9 @@ from typing import Any
 from sqlmodel import select
 
 from bot.jobs.nudges import run_sweep
+from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import latest_definition
+from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 from bot.views import ids
 from storage.models import AuditEvent, GateDefinitionVersion, Initiative, SignOff, TrackedItem
 from tests.listeners.conftest import Slack
@@ -164,6 +166,15 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
     assert (len(slack.dms_to(SPONSOR)), len(nudges_to(slack, "UERIN", "Reminder:"))) == before
     listed = slack.command("conditions mine", user="UDEV")["text"]
     assert "AI-1-C2" in listed and "AI-1-C1" not in listed
+
+    with slack.runtime.transaction() as session:  # the decision record keeps the conditions and how they ended
+        record = render_markdown(build_decision_record(load_snapshot(session, audience=Audience.workspace(
+            team_id=slack.emulator.team_id), key="AI-1")))
+    assert "passed with conditions (Conditional Go)" in record
+    assert ("- AI-1-C1 (Pilot approval): Retraining pipeline in place, owned by UERIN, due "
+            f"{due.isoformat()}: met, by UERIN on ") in record
+    assert "Evidence: pipeline retrains weekly in prod" in record
+    assert "AI-1-C2 (Pilot approval): DPIA signed before rollout beyond 5% of traffic, owned by UDEV" in record
 
 
 def test_cancel_reassign_a_blocking_gate_and_a_recycle(slack: Slack):
