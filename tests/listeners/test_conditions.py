@@ -147,6 +147,7 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
         [escalation] = nudges_to(slack, boss, "past their date")
         assert "AI-1-C1" in str(escalation["blocks"]) and "<@UERIN>" in str(escalation["blocks"])
     assert items(slack)[0].overdue_at == at(due + timedelta(days=1), 10)
+    assert "CONDITIONS\n  2 open · 0 overdue · 0 met this week" in slack.command("digest", user="UMARIA")["text"]
 
     # A link is an evidence link: the same rules refuse a private address. Then the owner closes it.
     refused = slack.command("condition met AI-1-C1 http://127.0.0.1/runbook", user="UERIN")
@@ -164,6 +165,7 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
     run_sweep(slack.runtime, now=at(due + timedelta(days=5), 10))  # Monday: it would be escalated again
     slack.deliver()
     assert (len(slack.dms_to(SPONSOR)), len(nudges_to(slack, "UERIN", "Reminder:"))) == before
+    assert "CONDITIONS\n  1 open · 0 overdue · 1 met this week" in slack.command("digest", user="UMARIA")["text"]
     listed = slack.command("conditions mine", user="UDEV")["text"]
     assert "AI-1-C2" in listed and "AI-1-C1" not in listed
 

@@ -107,6 +107,15 @@ class Trend:
 
 
 @dataclass(frozen=True)
+class ConditionCounts:
+    """Conditional Gos' conditions: open now (of them, past their due date), and met during the week."""
+
+    open: int = 0
+    overdue: int = 0
+    met: int = 0
+
+
+@dataclass(frozen=True)
 class DigestReport:
     name: str
     scope: str  # "all initiatives", "tag: genai", "team: Claims"
@@ -133,6 +142,7 @@ class DigestReport:
     killed: tuple[Movement, ...] = ()  # with the rationale and what was learned
     holds_due: tuple[HoldDue, ...] = ()
     imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
+    conditions: ConditionCounts = ConditionCounts()
 
     @property
     def paused_total(self) -> int:

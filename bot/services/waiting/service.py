@@ -51,6 +51,7 @@ class OpenItem:
     item_id: int
     kind: str  # condition | waiver
     key: str  # AI-7-C1
+    initiative_id: int
     initiative_key: str
     initiative_title: str
     gate_name: str
@@ -138,7 +139,8 @@ def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, person:
     for item_id, kind, number, gate_slug, text, owner, due_on, created_at, initiative_id, key_number, title in rows:
         gate = _gate(catalog, gate_slug)
         result.append(OpenItem(
-            item_id=item_id, kind=kind, key=str(ItemKey(key_number, kind, number)), initiative_key=f"AI-{key_number}",
+            item_id=item_id, kind=kind, key=str(ItemKey(key_number, kind, number)), initiative_id=initiative_id,
+            initiative_key=f"AI-{key_number}",
             initiative_title=title, gate_name=gate.name, text=text, owner=owner, due_on=due_on,
             created_at=created_at, nudge_first_after=gate.nudge_first_after, nudge_every=gate.nudge_every,
             escalate_to=holders.get(initiative_id),
