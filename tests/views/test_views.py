@@ -3,7 +3,7 @@ extremes: long text is cut with an ellipsis, long lists end in "and N more", use
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +12,7 @@ from bot.listeners.commands import SUBCOMMANDS
 from bot.services.errors import InvalidInput
 from bot.services.gates.catalog import ChecklistItem, GateCatalog, default_document
 from bot.services.reviews.service import ChecklistIncomplete, PendingSignOff
+from bot.services.tracked_items.conditions import DraftCondition, parse_conditions
 from bot.views import forms, gates, home, ids, messages, modals, replies
 from bot.views.plain_text import Reader, render_blocks
 from bot.views.text import escape, mrkdwn
@@ -233,3 +234,16 @@ def test_gate_editor_errors_go_under_the_input_their_field_names() -> None:
     assert gates.input_errors(InvalidInput("x", field=gates.STALL), values) == {gates.STALL: "x"}
     assert gates.input_errors(InvalidInput("x", field=gates.HOLIDAYS), values) == {gates.HOLIDAYS: "x"}
     assert gates.input_errors(InvalidInput("The stage name is wrong"), values) == {}  # shown as a notice instead
+
+
+def test_rich_text_reads_as_lines_with_real_mentions():
+    value = {"type": "rich_text", "elements": [
+        {"type": "rich_text_section", "elements": [
+            {"type": "text", "text": "Pipeline in place "}, {"type": "user", "user_id": "UERIN"},
+            {"type": "text", "text": " by 2027-03-15\nDPIA signed"}]},
+        {"type": "rich_text_list", "style": "bullet", "elements": [
+            {"type": "rich_text_section", "elements": [{"type": "text", "text": "Load test"}]}]}]}
+    assert forms.rich_text_lines(value) == ("Pipeline in place  <@UERIN>  by 2027-03-15", "DPIA signed", "Load test")
+    assert parse_conditions(forms.rich_text_lines(value), today=date(2026, 12, 7))[0] == DraftCondition(
+        "Pipeline in place", "UERIN", date(2027, 3, 15))
+    assert forms.rich_text_lines(None) == ()
