@@ -100,13 +100,18 @@ def _line_text(line: ItemLine, reader_zone: ZoneInfo, *, waiting_on: bool) -> st
             f"{status}")
 
 
-def without_sign_offs(payload: dict[str, Any], decided: set[int], kind: str) -> dict[str, Any] | None:
-    """The same DM payload without the sign-offs in `decided`; None when nothing it listed is left."""
-    blocks = [b for b in payload.get("blocks", []) if _owner_of(b) not in decided]
+def without_sign_offs(payload: dict[str, Any], decided: set[int], kind: str,
+                      closed: set[int] | frozenset[int] = frozenset()) -> dict[str, Any] | None:
+    """The same DM payload without the sign-offs in `decided` and the conditions in `closed`; None when nothing it
+    listed is left."""
+    gone = {f"{CONDITION_BLOCK}{item_id}" for item_id in closed}
+    blocks = [b for b in payload.get("blocks", []) if _owner_of(b) not in decided and b.get("block_id") not in gone]
     left = sum(1 for b in blocks if str(b.get("block_id", "")).startswith(ITEM_BLOCK))
     conditions = sum(1 for b in blocks if str(b.get("block_id", "")).startswith(CONDITION_BLOCK))
     if left == 0 and conditions == 0:
         return None
+    if left == 0:  # only conditions are left: no "0 sign-offs" line
+        blocks = [b for b in blocks if b.get("block_id") != COUNT_BLOCK]
     noun = "waiting for your decision, oldest first" if kind != ESCALATION else \
         "past their SLA on initiatives you sponsor, own or administer"
     recounted = [{**b, "text": {**b["text"], "text": _count_line(left, noun)}} if b.get("block_id") == COUNT_BLOCK

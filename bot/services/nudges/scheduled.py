@@ -29,19 +29,20 @@ from sqlmodel import Session, col, select
 from bot.delivery.outbox import enqueue
 from bot.services.access.people import display_name_of, parse_zone, record_profile, stale_people
 from bot.services.business_days import WorkCalendar
-from bot.services.events import DomainEvent, ReviewClosed, SignOffDecided
+from bot.services.events import DomainEvent, ReviewClosed, SignOffDecided, TrackedItemChanged
 from bot.services.nudges.policy import Notice, Plan, World, plan
 from bot.services.nudges.state import load_world, people_to_notify
 from bot.services.scheduling import JobRuntime
 from bot.services.tracked_items.service import record_overdue
 from storage.db import is_sqlite
-from storage.models import NudgeLog, OutboxMessage, SignOff, Workspace
+from storage.models import NudgeLog, OutboxMessage, SignOff, TrackedItem, Workspace
 from storage.types import utcnow
 
 # A notice as the payload of a chat.postMessage (text, blocks), without the channel.
 NoticeRenderer = Callable[[Notice], dict[str, Any]]
-# An unsent DM's payload without the `decided` sign-offs, or None when it would list nothing.
-UnsentRewriter = Callable[[dict[str, Any], set[int], str], dict[str, Any] | None]
+# An unsent DM's payload without the `decided` sign-offs and `closed` conditions (payload, decided, kind, closed),
+# or None when it would list nothing.
+UnsentRewriter = Callable[[dict[str, Any], set[int], str, set[int]], dict[str, Any] | None]
 # A person's Slack user object ({} when Slack had none to give); raises LookupsExhausted when rate-limited.
 ProfileLookup = Callable[[str], Mapping[str, Any]]
 
@@ -170,9 +171,11 @@ def _as_if_recorded(world: World, found: Sequence[Profile]) -> World:
 
 def drop_decided_from_unsent(session: Session, event: DomainEvent, *, rewrite: UnsentRewriter) -> None:
     """Domain-event handler (bot.wiring binds `rewrite`): a nudge or escalation still waiting in the outbox stops
-    listing a sign-off the moment it is decided (or its review closes); one listing nothing else is withdrawn.
-    Which sign-offs a DM lists is read from the nudge log, never from the queued payload."""
-    if not isinstance(event, SignOffDecided | ReviewClosed):
+    listing a sign-off the moment it is decided (or its review closes), and a condition the moment it is met or
+    cancelled; one listing nothing else is withdrawn. What a DM lists is read from the nudge log, never from the
+    queued payload."""
+    if not (isinstance(event, SignOffDecided | ReviewClosed)
+            or (isinstance(event, TrackedItemChanged) and event.what in ("met", "cancelled"))):
         return
     now = utcnow()
     unsent = session.exec(
@@ -188,11 +191,16 @@ def drop_decided_from_unsent(session: Session, event: DomainEvent, *, rewrite: U
     still_pending = set(session.exec(
         select(SignOff.id).where(col(SignOff.id).in_(listed), SignOff.state == "pending")
     ).all())
+    listed_items = {int(i) for entry, _ in unsent for i in entry.item_ids}
+    still_open = set(session.exec(
+        select(TrackedItem.id).where(col(TrackedItem.id).in_(listed_items), TrackedItem.state == "open")
+    ).all())
     for entry, message in unsent:
         decided = {int(i) for i in entry.sign_off_ids} - still_pending
-        if not decided:
+        closed = {int(i) for i in entry.item_ids} - still_open
+        if not decided and not closed:
             continue
-        payload = rewrite(message.payload, decided, entry.kind)
+        payload = rewrite(message.payload, decided, entry.kind, closed)
         # Only while no sender has claimed it: one in flight is already on its way.
         unclaimed = (col(OutboxMessage.id) == message.id, OutboxMessage.state == "pending",
                      or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now))
