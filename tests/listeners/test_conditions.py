@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.cli.nudge import describe
 from bot.jobs.nudges import run_sweep
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import latest_definition
@@ -131,7 +132,9 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
     assert "Your conditions" in str(home) and "AI-1-C1" in str(home)
 
     # The day before it is due, its owner is nudged (in working hours); nobody is escalated to yet.
-    slack.emulator.clear()
+    dry_run = describe(run_sweep(slack.runtime, now=at(due - timedelta(days=1), 10), send=False), sent=False)
+    assert any(line.strip().startswith("AI-1-C1 Pilot approval · condition (UERIN)") and "reminder due" in line
+               for line in dry_run), dry_run
     run_sweep(slack.runtime, now=at(due - timedelta(days=1), 10))
     slack.deliver()
     [nudge] = nudges_to(slack, "UERIN", "Reminder:")
