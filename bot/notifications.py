@@ -95,7 +95,8 @@ class SlackNotifications:
             enqueue(session, team_id=event.team_id, method="chat.postMessage",
                     payload={"channel": item.owner, **news.payload()})
         if event.what != "overdue":
-            republish_homes(session, team_id=event.team_id, user_ids=[item.owner, event.actor])
+            republish_homes(session, team_id=event.team_id,
+                            user_ids=[item.owner, event.actor, *filter(None, [event.previous_owner])])
 
     def _refresh_pending(self, session: Session, review_ids: Iterable[int], *, role: str | None = None) -> None:
         """A check changed what these reviews' DMs show: update the DMs still waiting for a decision (settled ones

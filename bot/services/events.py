@@ -91,6 +91,7 @@ class TrackedItemChanged(DomainEvent):
     item_id: int
     kind: str  # condition | waiver
     what: str  # created | met | cancelled | reassigned | overdue
+    previous_owner: str | None = None  # a reassignment's: it no longer waits on them
 
 
 @dataclass(frozen=True)

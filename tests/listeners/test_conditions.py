@@ -61,6 +61,10 @@ def approve_with_conditions(slack: Slack, who: str, conditions: dict[str, Any]) 
     return slack.submit(modal, {**ticked_all(modal), **conditions}, user=who)
 
 
+def last_home(slack: Slack, user_id: str) -> dict[str, Any]:
+    return [c.params["view"] for c in slack.emulator.calls_to("views.publish") if c.params["user_id"] == user_id][-1]
+
+
 def a_wednesday_after(days: int) -> date:
     day = datetime.now(UTC).date() + timedelta(days=days)
     return day + timedelta(days=(2 - day.weekday()) % 7)
@@ -128,7 +132,7 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
     shown = slack.command("show AI-1", user=SPONSOR)
     assert "AI-1-C1" in str(shown["blocks"]) and "Retraining pipeline in place" in str(shown["blocks"])
     assert "Waiting on <@UDEV> (1), <@UERIN> (1)" in str(shown["blocks"])
-    [home] = [c.params["view"] for c in slack.emulator.calls_to("views.publish") if c.params["user_id"] == "UERIN"][-1:]
+    home = last_home(slack, "UERIN")
     assert "Your conditions" in str(home) and "AI-1-C1" in str(home)
 
     # The day before it is due, its owner is nudged (in working hours); nobody is escalated to yet.
@@ -206,6 +210,7 @@ def test_cancel_reassign_a_blocking_gate_and_a_recycle(slack: Slack):
                                                 user="UADMIN")["text"]
     slack.deliver()
     assert nudges_to(slack, "UERIN", "was given to you")
+    assert "AI-1-C2" not in str(last_home(slack, "UDEV")) and "AI-1-C2" in str(last_home(slack, "UERIN"))
     assert [e.after.get("reason") for e in actions(slack, "condition.") if e.action != "condition.created"] == [
         "the card lives in the wiki now", "Erin runs the load tests"]
 

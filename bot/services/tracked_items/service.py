@@ -222,7 +222,7 @@ def reassign(session: Session, *, actor: Actor, initiative: Initiative, item: Tr
     session.add(item)
     session.flush()
     _audit(session, actor=actor.user_id, initiative=initiative, item=item, what="reassigned",
-           before={"owner": before}, after={"owner": owner, "reason": reason})
+           before={"owner": before}, after={"owner": owner, "reason": reason}, previous_owner=before)
     return item
 
 
@@ -290,11 +290,11 @@ def _close(session: Session, *, actor: Actor, initiative: Initiative, item: Trac
 
 
 def _audit(session: Session, *, actor: str, initiative: Initiative, item: TrackedItem, what: str,
-           before: dict | None, after: dict) -> None:
+           before: dict | None, after: dict, previous_owner: str | None = None) -> None:
     assert item.id is not None
     record_audit(session, team_id=initiative.team_id, actor=actor, action=f"{item.kind}.{what}",
                  subject_type=item.kind, subject_key=key_of(initiative, item), initiative_id=initiative.id,
                  before=before, after=after)
     emit(session, TrackedItemChanged(team_id=initiative.team_id, actor=actor, initiative_id=initiative.id,
-                                     item_id=item.id, kind=item.kind, what=what))
+                                     item_id=item.id, kind=item.kind, what=what, previous_owner=previous_owner))
 
