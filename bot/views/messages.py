@@ -62,6 +62,9 @@ def sign_off_request(card: SignOffCard) -> Message:
     return Message(text=text, blocks=finish([*_card_blocks(card), buttons], "message"))
 
 
+MAX_CONDITIONS_SHOWN = 20  # an approval sets at most 20 (bot.services.tracked_items.conditions)
+
+
 def sign_off_decided(card: SignOffCard, *, moved_to: str | None = None) -> Message:
     """The same DM once it is settled: the outcome shows and the buttons go."""
     outcome = outcome_line(card.sign_off, card.review, moved_to=moved_to)
@@ -76,8 +79,13 @@ def outcome_line(sign_off: SignOff, review: GateReview, *, moved_to: str | None 
         return f"➡️ This sign-off moved to {mention(moved_to)}."
     if sign_off.state in _OUTCOMES and sign_off.decided_at is not None:
         mark, label = _OUTCOMES[sign_off.state]
-        line = f"{mark} {label} by {mention(sign_off.decided_by)} {slack_date(sign_off.decided_at)}"
-        return line + (f"\n> {mrkdwn(sign_off.comment, 1000)}" if sign_off.comment else "")
+        with_conditions = " with conditions" if sign_off.conditions else ""
+        line = f"{mark} {label}{with_conditions} by {mention(sign_off.decided_by)} {slack_date(sign_off.decided_at)}"
+        conditions = "".join(
+            f"\n• {mrkdwn(str(c.get('text', '')), 200)} — {mention(c.get('owner'))}"
+            + (f", by {c['due_on']}" if c.get("due_on") else ", by the gate's default date")
+            for c in sign_off.conditions[:MAX_CONDITIONS_SHOWN])
+        return line + conditions + (f"\n> {mrkdwn(sign_off.comment, 1000)}" if sign_off.comment else "")
     if sign_off.state == "cancelled":
         why = {"changes_requested": "changes were requested", "passed": "the gate passed"}.get(
             review.state, mrkdwn(review.close_reason or "the review was closed", 300))

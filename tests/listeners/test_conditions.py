@@ -113,6 +113,10 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
         [text("DPIA signed before rollout beyond 5% of traffic")],
     )) == {}
     assert items(slack) == []  # tracked only once the gate passes
+    slack.deliver()
+    settled = str(request_dm(slack, "UDEV")["blocks"])  # the DM, updated, says what was set
+    assert "Approved with conditions by <@UDEV>" in settled
+    assert "• Retraining pipeline in place — <@UERIN>, by " in settled
     assert approve_from_dm(slack, "UERIN") == {}
     assert approve_from_dm(slack, "UMARIA") == {}
     slack.deliver()
