@@ -17,8 +17,8 @@ from bot.services.errors import InvalidInput
 from bot.services.gates.workspaces import catalog_for
 from bot.services.nudges.policy import ESCALATION, NUDGE, History, World
 from bot.services.reviews.deadlines import work_calendar
-from bot.services.waiting.service import escalation_targets, what_waits
-from storage.models import GateReview, NudgeLog, NudgeSnooze, SignOff, TrackedItem
+from bot.services.waiting.service import escalation_targets, people_waited_on, what_waits
+from storage.models import NudgeLog, NudgeSnooze
 
 HISTORY_DAYS = 45  # longer than any cadence: a reminder older than this counts as none
 SNOOZE_CHOICES = ("1d", "monday")
@@ -95,12 +95,7 @@ def _ints(values: object) -> list[int]:
 
 def people_to_notify(session: Session, *, team_id: str, now: datetime, admin_user_ids: frozenset[str]) -> set[str]:
     """Everyone a sweep may message: those something waits on, their delegates, escalation targets, admins."""
-    assignees = set(session.exec(
-        select(SignOff.assignee).join(GateReview, col(GateReview.id) == SignOff.review_id)
-        .where(SignOff.team_id == team_id, SignOff.state == "pending", GateReview.state == "open").distinct()
-    ).all()) | set(session.exec(
-        select(TrackedItem.owner).where(TrackedItem.team_id == team_id, TrackedItem.state == "open").distinct()
-    ).all())
+    assignees = people_waited_on(session, team_id=team_id)
     targets = escalation_targets(session, team_id=team_id)
     delegates = set(active_delegations(session, team_id=team_id, now=now).values())
     admins = {entry.user_id for entry in list_admins(session, team_id=team_id, admin_user_ids=admin_user_ids)}

@@ -148,6 +148,20 @@ def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, person:
     return result
 
 
+def people_waited_on(session: Session, *, team_id: str) -> set[str]:
+    """Everyone `what_waits` would name, without reading the rows: for a sweep's look-ups of their time zones."""
+    assignees = session.exec(
+        select(SignOff.assignee).join(GateReview, col(GateReview.id) == SignOff.review_id)
+        .join(Initiative, col(Initiative.id) == GateReview.initiative_id)
+        .where(SignOff.team_id == team_id, SignOff.state == "pending", GateReview.state == "open",
+               Initiative.status == "active").distinct()).all()
+    owners = session.exec(
+        select(TrackedItem.owner).join(Initiative, col(Initiative.id) == TrackedItem.initiative_id)
+        .where(TrackedItem.team_id == team_id, TrackedItem.state == "open", Initiative.status == "active")
+        .distinct()).all()
+    return set(assignees) | set(owners)
+
+
 def escalation_targets(session: Session, *, team_id: str) -> set[str]:
     """The sponsors (or business owners) of initiatives with something waiting: whom a sweep may escalate to."""
     waiting = (select(GateReview.initiative_id).where(GateReview.team_id == team_id, GateReview.state == "open")
