@@ -19,9 +19,6 @@ from sqlmodel import Field, SQLModel
 from storage.models.core import JSONType
 from storage.types import UTCDateTime, utcnow
 
-TRACKED_ITEM_KINDS = ("condition", "waiver")
-TRACKED_ITEM_STATES = ("open", "met", "cancelled")
-
 
 class TrackedItem(SQLModel, table=True):
     """One condition of a Conditional Go, or one expired waiver, to be met by its owner by its due date."""
@@ -62,7 +59,3 @@ class TrackedItem(SQLModel, table=True):
     close_reason: str = Field(default="", sa_type=Text)  # why cancelled
     # When it was first found overdue (its `condition.overdue` event is recorded once).
     overdue_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
-
-    @property
-    def letter(self) -> str:
-        return "C" if self.kind == "condition" else "W"

@@ -39,7 +39,6 @@ OPEN, MET, CANCELLED = "open", "met", "cancelled"
 SPONSOR = "sponsor"
 ITEM_TEXT = TextField("conditions", "condition", 500)
 EVIDENCE = TextField("evidence", "evidence", 3000)
-DEFAULT_CONDITION_DAYS = 10
 _KEY = re.compile(r"^\s*AI-(\d{1,9})-([CW])(\d{1,6})\s*$", re.IGNORECASE)
 
 
@@ -104,18 +103,6 @@ def items_of(session: Session, *, initiative_id: int, kinds: Iterable[str] = (CO
     return list(session.exec(select(TrackedItem).where(TrackedItem.initiative_id == initiative_id,
                                                        col(TrackedItem.kind).in_(tuple(kinds)))
                              .order_by(col(TrackedItem.kind), col(TrackedItem.number))))
-
-
-def open_items(session: Session, *, team_id: str, owner: str | None = None,
-               initiative_ids: Iterable[int] | None = None) -> list[TrackedItem]:
-    """Open items of active initiatives (of `owner`, of `initiative_ids`), soonest due first."""
-    query = (select(TrackedItem).join(Initiative, col(Initiative.id) == TrackedItem.initiative_id)
-             .where(TrackedItem.team_id == team_id, TrackedItem.state == OPEN, Initiative.status == "active"))
-    if owner is not None:
-        query = query.where(TrackedItem.owner == owner)
-    if initiative_ids is not None:
-        query = query.where(col(TrackedItem.initiative_id).in_(list(initiative_ids)))
-    return list(session.exec(query.order_by(col(TrackedItem.due_on), col(TrackedItem.id))))
 
 
 def blocks_next_review(item: TrackedItem, catalog: GateCatalog) -> bool:
