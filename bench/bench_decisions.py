@@ -69,10 +69,8 @@ from bench.common import (
 )
 from bot.process import freeze_startup_objects
 from bot.views import ids
-from tests.slack_emulator import SlackEmulator
-from tests.support.serving import REPO, bot_env
-from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import (
+from slack_emulator import SlackEmulator
+from slack_emulator.requests import (
     block_actions_payload,
     interaction_body,
     signed_headers,
@@ -80,6 +78,8 @@ from tests.support.slack_requests import (
     ticked_all,
     view_submission_payload,
 )
+from tests.support.serving import REPO, bot_env
+from tests.support.slack_app import SIGNING_SECRET
 
 TEAM = "T0001"
 DIGEST_CHANNEL = "C0DIGEST"

@@ -40,9 +40,9 @@ from bot.services.access.actors import Actor
 from bot.services.gates.workspaces import ensure_workspace
 from bot.services.initiatives.service import create_initiative
 from bot.services.reviews import service as reviews
+from slack_emulator import SlackEmulator
 from storage.db import make_engine
 from storage.migrate import upgrade
-from tests.slack_emulator import SlackEmulator
 
 TEAM = "T0001"  # the emulator's workspace
 ASKED = datetime(2026, 11, 9, 9, 0, tzinfo=UTC)  # Monday

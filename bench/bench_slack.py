@@ -44,12 +44,12 @@ from bot.config import load_settings
 from bot.process import freeze_startup_objects
 from bot.runtime import Runtime
 from bot.services.gates.workspaces import ensure_workspace
+from slack_emulator import SlackEmulator
+from slack_emulator.requests import signed_headers, slash_command_body
 from storage.migrate import upgrade
 from tests.services.digest.bulk import insert_portfolio
-from tests.slack_emulator import SlackEmulator
 from tests.support.serving import bot_env
 from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import signed_headers, slash_command_body
 
 TEAM = "T0001"
 

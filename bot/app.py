@@ -46,6 +46,7 @@ from storage.models.slack_events import SlackEventReceipt
 # (storage.db.session_scope; docs/slack-platform.md).
 SLACK_LOCK_WAIT = 2.0
 DEFAULT_LISTENER_THREADS = 32
+BOLT_LOGGER = "bot.slack"  # Bolt's (and its Socket Mode client's) log lines
 # Commands worked on at once per process, after their acks. The work is mostly Python: more threads would not
 # finish it sooner, only take turns at the GIL with the threads that acknowledge new requests.
 COMMAND_THREADS = 4
@@ -138,7 +139,7 @@ def create_app(
         client=client,
         process_before_response=False,
         listener_executor=ThreadPoolExecutor(max_workers=listener_threads, thread_name_prefix="bolt-listener"),
-        logger=logging.getLogger("bot.slack"),
+        logger=logging.getLogger(BOLT_LOGGER),
     )
     # In this order, and none waits on the database before a listener acknowledges, except an event's receipt.
     app.middleware(serve_one_workspace(workspace))

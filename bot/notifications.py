@@ -37,13 +37,15 @@ from bot.services.events import (
 )
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import owners_of
+from bot.services.outcomes.scheduled import open_revisit_prompts
 from bot.services.reviews.service import SETTLED, lock_open_reviews, sign_offs_of
 from bot.services.tracked_items.service import key_of
 from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages
+from bot.views.blocks import Message
 from bot.views.conditions import condition_news
-from bot.views.outcomes import outcome_news
+from bot.views.outcomes import outcome_news, revisit_decided
 from bot.views.replies import stage_name
 from storage.models import Initiative, InitiativeOutcome, OutboxMessage, SignOff, SlackMessage, TrackedItem
 
@@ -73,6 +75,8 @@ class SlackNotifications:
             assert initiative is not None
             people = [initiative.created_by, *owners_of(session, initiative_id=initiative.id).values()]
             republish_homes(session, team_id=event.team_id, user_ids=[*people, event.actor])
+            if isinstance(event, StatusChanged) and event.status != "held":  # resumed, killed, retired
+                close_revisit_prompts(session, initiative, revisit_decided(initiative, event.status, by=event.actor))
         elif isinstance(event, OutcomeDecided):
             self._outcome_decided(session, event)
         elif isinstance(event, PortfolioImported):
@@ -161,6 +165,9 @@ class SlackNotifications:
         for user_id in sorted(set(owners_of(session, initiative_id=initiative.id).values()) - {event.actor}):
             enqueue(session, team_id=event.team_id, method="chat.postMessage",
                     payload={"channel": user_id, **news.payload()})
+        if event.what == "hold_extended":  # asked again on the new date; the prompts so far are answered
+            close_revisit_prompts(session, initiative, revisit_decided(initiative, "extended", by=event.actor,
+                                                                       revisit_on=outcome.revisit_on))
 
     def _owners_changed(self, session: Session, event: OwnersChanged) -> None:
         for sign_off_id in event.moved_sign_off_ids:
@@ -209,6 +216,13 @@ def refresh_sign_off_request(session: Session, sign_off: SignOff, *, default_zon
         return None
     message = messages.sign_off_request(sign_off_card(session, sign_off, default_zone=default_zone))
     return update_message(session, live, payload=message.payload(), unless_shown=True)
+
+
+def close_revisit_prompts(session: Session, initiative: Initiative, decided: Message) -> None:
+    """chat.update the hold's revisit prompts that still show their buttons, to say what was decided instead: a
+    decision taken elsewhere (a modal, a command) must not leave a prompt that offers it again."""
+    for prompt in open_revisit_prompts(session, initiative=initiative):
+        update_message(session, prompt, payload=decided.payload())
 
 
 # ---- end of registered messages --------------------------------------------------------------------------------

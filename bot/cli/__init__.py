@@ -25,6 +25,7 @@ from bot.cli import (
     gates,
     nudge,
     outbox,
+    playground,
     portfolio,
     scheduler,
     serve,
@@ -32,8 +33,8 @@ from bot.cli import (
     webhooks,
 )
 
-COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, portfolio, scheduler, serve, socket_mode,
-                   webhooks)
+COMMAND_MODULES = (admins, audit, db, demo, digest, gates, nudge, outbox, playground, portfolio, scheduler, serve,
+                   socket_mode, webhooks)
 DISTRIBUTION = "initiative-bot"
 
 

@@ -9,6 +9,8 @@ import argparse
 import getpass
 import logging
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -49,14 +51,15 @@ def open_runtime(settings: Settings | None = None, *, require_current_schema: bo
     return runtime
 
 
-def workspace_to_act_on(runtime: Runtime, team: str | None) -> str:
+def workspace_to_act_on(runtime: Runtime, team: str | None, *, create: bool = True) -> str:
     """The workspace a command acts on, so that an admin can set everything up before Slack's first request.
 
     Taken from `--team`, else SLACK_TEAM_ID, else the bot token's workspace (`auth.test`), else the only workspace
     the database holds. Every one of the first three that is given is asked, and two that disagree stop the
     command: acting on the wrong workspace would set up gates, digests and admins nobody sees. When one of them
     decided, says on stderr which. The workspace exists afterwards, with its default gates, as after its first
-    Slack request."""
+    Slack request; with `create=False`, the command creates it (`ensure_workspace`) in its own transaction, so that
+    a command that fails leaves no workspace behind."""
     from bot.config import SettingsError
     from bot.services.gates.workspaces import ensure_workspace, workspace_ids
     from storage.models import Workspace
@@ -81,10 +84,31 @@ def workspace_to_act_on(runtime: Runtime, team: str | None) -> str:
             return known[0]  # nothing to choose from, nothing to say
         source, team_id = given[0]
         is_new = session.get(Workspace, team_id) is None
-        ensure_workspace(session, team_id=team_id)
-    created = "; new in this database, with the default gates" if is_new else ""
+        if create:
+            ensure_workspace(session, team_id=team_id)
+    created = "" if not is_new else ("; new in this database, with the default gates" if create else
+                                     "; new in this database: added, with the default gates, only if this succeeds")
     print(f"initiative-bot: workspace {team_id} (from {source}){created}", file=sys.stderr)
     return team_id
+
+
+@contextmanager
+def quiet_libraries(*logger_names: str) -> Iterator[None]:
+    """Hold back the named loggers' lines (Bolt's and slack_sdk's, whose warnings and errors around a refused
+    start-up come before, and say less than, the one line the command ends with) for the duration, unless
+    --verbose asked for everything."""
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in logger_names]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
 
 
 def bot_token_workspace(settings: Settings) -> str:

@@ -21,21 +21,27 @@ from sqlmodel import Session
 from bot.cli.digest import show_digest
 from bot.config import Settings
 from bot.jobs.nudges import run_sweep
+from bot.playground.sample import (
+    CHANNELS,
+    PEOPLE,
+    PORTFOLIO_CHANNEL,
+    SAMPLE_TEAM,
+    sample_actor,
+    seed_people,
+    seed_portfolio,
+)
 from bot.presenters import sign_off_card
 from bot.runtime import Runtime
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
-from bot.services.audit.identity import remember_identity
 from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.definitions import preview_digest
-from bot.services.gates.workspaces import catalog_for, ensure_workspace
+from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.portfolio import portfolio_by_stage
-from bot.services.initiatives.service import create_initiative, get_initiative, history
+from bot.services.initiatives.service import get_initiative, history
 from bot.services.nudges.policy import ESCALATION, NUDGE
-from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.reviews.service import checklist_of, sign_offs_of
-from bot.views.digest import digest_blocks
 from bot.views.messages import sign_off_request
 from bot.views.nudges import nudge_message
 from bot.views.plain_text import Reader, format_date, render_blocks
@@ -46,19 +52,10 @@ from storage.models import GateReview, SignOff
 from storage.types import utcnow
 
 DEMO_DATABASE = Path("initiative-demo.db")
-DEMO_TEAM = "T0DEMO"
+DEMO_TEAM = SAMPLE_TEAM
 DEMO_WORKSPACE = Audience.workspace(team_id=DEMO_TEAM)  # the demo prints what everyone there sees
 DEMO_CHART = Path("initiative-demo-digest.png")
-PEOPLE = {
-    "U0MARIA": "Maria (Head of Claims)",
-    "U0DEV": "Dev (Data platform)",
-    "U0ENG": "Eng (ML engineering)",
-    "U0COMP": "Chloe (Compliance)",
-    "U0ADMIN": "Ada (AI programme office)",
-}
-OWNERS = {"business": "U0MARIA", "data": "U0DEV", "engineering": "U0ENG", "compliance": "U0COMP"}
-DEMO_CHANNEL = "C0PORTFOLIO"
-CHANNELS = {DEMO_CHANNEL: "ai-portfolio"}
+DEMO_CHANNEL = PORTFOLIO_CHANNEL
 
 
 WHEN = "{date_long_pretty} at {time}"
@@ -73,7 +70,7 @@ class Demo:
     ansi: bool = False
 
     def actor(self, user_id: str) -> Actor:
-        return Actor(team_id=DEMO_TEAM, user_id=user_id, is_admin=user_id == "U0ADMIN")
+        return sample_actor(user_id)
 
     def reader(self, now: datetime) -> Reader:
         """Someone in the demo's workspace, reading at `now` (for "today" and "yesterday")."""
@@ -101,10 +98,8 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print, ansi: bo
     say(f"Initiative Bot demo: a sample portfolio in ./{DEMO_DATABASE} (no Slack workspace needed). Times are "
         f"in {zone.key} (DEFAULT_TIMEZONE).\n")
     with runtime.transaction() as session:
-        ensure_workspace(session, team_id=DEMO_TEAM, name="Demo Corp")
-        for user_id, name in PEOPLE.items():
-            remember_identity(session, team_id=DEMO_TEAM, user_id=user_id, display_name=name)
-        _seed_portfolio(session, demo)
+        seed_people(session)
+        seed_portfolio(session, now=now)
     _walk_through_a_gate(demo)
     say(f"\n— The next working morning, {format_date(morning, WHEN, demo.reader(now))} —")
     with runtime.transaction() as session:
@@ -114,7 +109,7 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print, ansi: bo
     say(f"\n— This week's digest, as posted in #{CHANNELS[DEMO_CHANNEL]} (its chart goes in the thread) —")
     digest = preview_digest(DEMO_TEAM, settings.model_copy(update={"digest_channel": DEMO_CHANNEL}))
     show_digest(runtime, digest=digest, as_of=morning, chart=DEMO_CHART, say=say,
-                render=lambda report: demo.shown([b.to_dict() for b in digest_blocks(report)], morning))
+                render=lambda blocks: demo.shown(blocks, morning))
     say("\n— What /initiative history AI-1 answers —")
     with runtime.read() as session:
         initiative = get_initiative(session, audience=DEMO_WORKSPACE, key="AI-1")
@@ -123,47 +118,6 @@ def run_demo(settings: Settings, *, say: Callable[[str], None] = print, ansi: bo
     demo.show(reply.blocks, morning)
     runtime.engine.dispose()
     return DEMO_DATABASE
-
-
-SAMPLES = [
-    # title, risk, stage reached, days in the portfolio
-    ("Claims triage assistant", "high", "idea", 3),
-    ("Invoice field extraction", "low", "pilot", 300),
-    ("Churn early-warning model", "medium", "pilot", 40),
-    ("Demand forecasting for stores", "medium", "production", 300),
-    ("Contract clause search", "low", "scaled", 420),
-    ("Call-centre summarisation", "medium", "idea", 10),
-]
-
-
-def _seed_portfolio(session: Session, demo: Demo) -> None:
-    catalog = catalog_for(session, team_id=DEMO_TEAM)
-    stage_order = [stage.id for stage in catalog.stages]
-    for title, risk, reached, age_days in SAMPLES:
-        created = demo.now - timedelta(days=age_days)
-        initiative = create_initiative(
-            session, actor=demo.actor("U0MARIA"), title=title, risk_tier=risk, owners=OWNERS, now=created,
-            problem="Manual work that does not scale", kpi_name="Hours of manual handling per week",
-            kpi_baseline="400", kpi_target="150",
-        )
-        # Take it through each gate up to the stage it has reached, spacing the reviews over its lifetime.
-        steps = stage_order.index(reached)
-        for step in range(steps):
-            at = created + timedelta(days=age_days * (step + 1) / (steps + 1))
-            review = reviews.submit_for_next_gate(session, actor=demo.actor("U0MARIA"), initiative=initiative,
-                                                  now=at)
-            _approve_all(session, demo, review_id=review.id, at=at + timedelta(days=2))
-    paused = create_initiative(session, actor=demo.actor("U0MARIA"), title="Supplier risk scoring",
-                               risk_tier="medium", owners=OWNERS, now=demo.now - timedelta(days=60))
-    lifecycle.pause(session, actor=demo.actor("U0MARIA"), initiative=paused, reason="waiting for data access")
-
-
-def _approve_all(session: Session, demo: Demo, *, review_id: int, at: datetime) -> None:
-    review = session.get(GateReview, review_id)
-    for sign_off in sign_offs_of(session, review_id=review_id):
-        items = checklist_of(session, sign_off, review)
-        reviews.approve(session, actor=demo.actor(sign_off.assignee), sign_off_id=sign_off.id,
-                        ticked=[item.id for item in items], now=at)
 
 
 def _walk_through_a_gate(demo: Demo) -> None:

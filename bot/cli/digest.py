@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
 
@@ -19,15 +20,18 @@ if TYPE_CHECKING:
     from bot.config import Settings
     from bot.integrations.slack_channels import Channel
     from bot.runtime import Runtime
-    from bot.services.digest.report import DigestReport
+    from bot.views.plain_text import Reader
     from storage.models import Digest, DigestRun
+
+SLACK_NAME_LOOKUPS = 50  # users.info allows about 100 calls a minute; a printout should not wait on more
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
         "digest", help="print the weekly digest; --post posts it, --chart writes its picture",
-        description="Prints the weekly pilot-to-production digest as text. With --post it is posted to its "
-        "channel (once per ISO week), with its chart in the thread; with --chart the chart is written to a file.")
+        description="Prints the weekly pilot-to-production digest as a person reads it in Slack, every list in "
+        "full: people by name, times in words in the digest's zone. With --post it is posted to its channel (once "
+        "per ISO week), with its chart in the thread; with --chart the chart is written to a file.")
     parser.add_argument("--as-of", type=_day, metavar="YYYY-MM-DD",
                         help="the digest as of the end of that day in the digest's zone (default: now)")
     parser.add_argument("--post", action="store_true", help="post it to the digest's channel now")
@@ -118,20 +122,81 @@ def _settings(*, posting: bool) -> Settings:
 
 
 def show_digest(runtime: Runtime, *, digest: Digest, as_of: datetime, chart: Path | None,
-                say: Callable[[str], None] = print, render: Callable[[DigestReport], str] | None = None) -> None:
-    """Print the digest (as text with every list in full, or as `render` words it) and, if asked, write its
-    chart. Also the end of `initiative-bot demo`, which prints it as posted."""
+                say: Callable[[str], None] = print,
+                render: Callable[[list[dict[str, Any]]], str] | None = None) -> None:
+    """Print the digest, every list in full, as a person reads it in Slack (or as `render` shows its blocks) and,
+    if asked, write its chart. Also the end of `initiative-bot demo`, which shows it as posted."""
+    import sys
+
     from bot.services.digest.chart import render_chart
     from bot.services.digest.service import channel_audience, compute_digest
-    from bot.views.digest import digest_text
+    from bot.views.digest import digest_in_full
+    from bot.views.plain_text import render_blocks
+    from storage.types import utcnow
 
     with runtime.transaction() as session:
         report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest),
                                 default_zone=runtime.settings.default_zone)
-    say((render or digest_text)(report))
+    blocks = digest_in_full(report)
+    if render is not None:
+        say(render(blocks))
+    else:
+        say(f"Times are in {report.timezone}, the digest's zone.\n")
+        reader, unknown = _terminal_reader(runtime, team_id=digest.team_id, blocks=blocks,
+                                           zone=ZoneInfo(report.timezone), now=utcnow(), ansi=sys.stdout.isatty())
+        say(render_blocks(blocks, reader) + unknown)
     if chart:
         chart.write_bytes(render_chart(report))
         say(f"\nChart written to {chart}")
+
+
+def _terminal_reader(runtime: Runtime, *, team_id: str, blocks: list[dict[str, Any]], zone: ZoneInfo,
+                     now: datetime, ansi: bool) -> tuple[Reader, str]:
+    """Someone reading `blocks` at `now` in `zone`, with the names of the people and channels they mention: the
+    names the bot has recorded, else (with SLACK_BOT_TOKEN) Slack's; and a last line naming, plainly, whoever
+    is still shown by ID."""
+    from bot.services.audit.identity import current_names
+    from bot.views.plain_text import Reader, mentioned
+
+    people_ids, channel_ids = mentioned(blocks)
+    with runtime.read() as session:
+        people = current_names(session, team_id=team_id, user_ids=people_ids)
+    channels: dict[str, str] = {}
+    if runtime.settings.slack_bot_token:
+        people |= _slack_names(runtime.settings, people_ids - people.keys())
+        channels = _channel_names_by_id(runtime.settings, channel_ids)
+    reader = Reader(zone=zone, people=people, channels=channels, now=now, ansi=ansi)
+    if not (unknown := sorted(people_ids - people.keys())):
+        return reader, ""
+    how = ("Slack did not say" if runtime.settings.slack_bot_token
+           else "set SLACK_BOT_TOKEN to look them up in Slack")
+    return reader, f"\n\nShown by their Slack ID, as their names are not known here ({how}): {', '.join(unknown)}"
+
+
+def _slack_names(settings: Settings, user_ids: set[str]) -> dict[str, str]:
+    """users.info's name for each of `user_ids` Slack answers for, the first SLACK_NAME_LOOKUPS of them (read-only;
+    a refusal leaves the ID)."""
+    from slack_sdk.errors import SlackApiError, SlackClientError
+
+    from bot.integrations.slack_channels import client_for
+    from bot.services.access.people import display_name_of
+
+    client, names = client_for(settings), {}
+    for user_id in sorted(user_ids)[:SLACK_NAME_LOOKUPS]:
+        try:
+            user = client.users_info(user=user_id).get("user") or {}
+        except (SlackApiError, SlackClientError, OSError):
+            continue
+        if name := display_name_of(user):
+            names[user_id] = name
+    return names
+
+
+def _channel_names_by_id(settings: Settings, channel_ids: set[str]) -> dict[str, str]:
+    from bot.integrations.slack_channels import SlackChannels, client_for
+
+    found = SlackChannels(client_for(settings)).names_of(sorted(channel_ids))
+    return {channel_id: name.removeprefix("#") for channel_id, name in found.items()}
 
 
 def _digest(session: Session, team_id: str, name: str, runtime: Runtime, *, posting: bool) -> Digest:

@@ -49,6 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from bot.services.gates.workspaces import ensure_workspace
     from bot.services.portfolio_io.importing import apply_import, email_addresses, plan_import, resolve_addresses
     from bot.services.portfolio_io.rows import parse_rows
     from bot.services.portfolio_io.table import ImportFileError, read_table
@@ -60,7 +61,7 @@ def run_import(args: argparse.Namespace) -> int:
         return _refuse(filename, list(exc.problems))
     rows, problems = parse_rows(table.rows)
     runtime = open_runtime()
-    team_id = workspace_to_act_on(runtime, args.team)
+    team_id = workspace_to_act_on(runtime, args.team, create=False)  # created below, with the import or never
     settings = runtime.settings
     lookup = slack_lookup(settings) if email_addresses(rows) and settings.slack_bot_token else None
     try:
@@ -70,6 +71,7 @@ def run_import(args: argparse.Namespace) -> int:
         return 1
     try:
         with runtime.transaction() as session:
+            ensure_workspace(session, team_id=team_id)
             plan = plan_import(session, team_id=team_id, rows=rows, people=people)
             problems += plan.problems
             if problems:

@@ -21,6 +21,9 @@ from storage.models.outbox import OutboxMessage
 from storage.types import utcnow
 
 SHOWN_FIELDS = ("text", "blocks", "attachments")
+# The payload key of a reply in a registered message's thread (`reply_in_thread`): that message's id. The sender
+# replaces it with the message's channel and `thread_ts`.
+THREAD_OF = "thread_of"
 
 
 def post_message(session: Session, *, team_id: str, kind: str, subject: str | int,
@@ -53,9 +56,7 @@ def update_message(session: Session, message: SlackMessage, *, payload: dict[str
     fingerprint = _fingerprint(payload) if payload is not None else None
     if unless_shown and fingerprint is not None and message.shown_hash == fingerprint:
         return None
-    post = session.exec(select(OutboxMessage.id).where(
-        OutboxMessage.message_id == message.id, OutboxMessage.method == "chat.postMessage")
-        .order_by(col(OutboxMessage.id))).first()
+    post = _post_of(session, message)
     message.shown_hash = fingerprint
     session.add(message)
     if payload is not None:
@@ -63,6 +64,37 @@ def update_message(session: Session, message: SlackMessage, *, payload: dict[str
                        message_id=message.id)
     return enqueue_intent(session, team_id=message.team_id, method="chat.update", depends_on=post,
                           message_id=message.id, **_given(intent))
+
+
+def reply_in_thread(session: Session, parent: SlackMessage, *, payload: dict[str, Any]) -> OutboxMessage:
+    """chat.postMessage `payload` in `parent`'s thread, once the parent's post has been delivered and after the
+    replies queued before this one: the sender takes the channel and `thread_ts` from where Slack put the parent
+    (`address_of`). If the parent's post fails for good, so does the reply, without a call."""
+    post = _post_of(session, parent)
+    return enqueue(session, team_id=parent.team_id, method="chat.postMessage", depends_on=post,
+                   payload={**payload, THREAD_OF: parent.id})
+
+
+def replies_pending(session: Session, parent: SlackMessage) -> bool:
+    """Whether a reply queued with `reply_in_thread` still waits to be delivered."""
+    if (post := _post_of(session, parent)) is None:
+        return False
+    return session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.depends_on == post, OutboxMessage.method == "chat.postMessage",
+        OutboxMessage.state == "pending")).first() is not None
+
+
+def _post_of(session: Session, message: SlackMessage) -> int | None:
+    """The outbox id of the call that posts `message`."""
+    return session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.message_id == message.id, OutboxMessage.method == "chat.postMessage")
+        .order_by(col(OutboxMessage.id))).first()
+
+
+def was_updated(session: Session, message: SlackMessage) -> bool:
+    """Whether a chat.update of `message` has been queued (or sent) since it was posted."""
+    return session.exec(select(OutboxMessage.id).where(
+        OutboxMessage.message_id == message.id, OutboxMessage.method == "chat.update")).first() is not None
 
 
 def live_message(session: Session, *, team_id: str, kind: str, subject: str | int) -> SlackMessage | None:
@@ -87,11 +119,15 @@ def _fingerprint(payload: dict[str, Any]) -> str:
 
 
 def address_of(session: Session, queued: OutboxMessage) -> dict[str, str | None] | None:
-    """Where a chat.update of a registered message goes: the channel and ts Slack gave its post."""
-    if queued.method != "chat.update" or queued.message_id is None:
-        return None
-    posted = session.get(SlackMessage, queued.message_id)
-    return {"channel": posted.channel, "ts": posted.ts} if posted is not None else None
+    """Where a chat.update of a registered message goes (the channel and ts Slack gave its post), or a reply in
+    its thread (the channel and that ts as `thread_ts`)."""
+    if queued.method == "chat.update" and queued.message_id is not None:
+        posted = session.get(SlackMessage, queued.message_id)
+        return {"channel": posted.channel, "ts": posted.ts} if posted is not None else None
+    if queued.method == "chat.postMessage" and THREAD_OF in queued.payload:
+        parent = session.get(SlackMessage, queued.payload[THREAD_OF])
+        return {"channel": parent.channel, "thread_ts": parent.ts} if parent is not None else None
+    return None
 
 
 def record_post(session: Session, *, message_id: int, now: datetime, posted: dict[str, Any] | None,

@@ -44,7 +44,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
-from bot.delivery.messages import address_of, record_post
+from bot.delivery.messages import THREAD_OF, address_of, record_post
 from bot.delivery.outbox import RENDER, work_arrived
 from bot.delivery.retry import RetryPolicy
 from storage.models.outbox import OutboxMessage, SlackRateLimit
@@ -101,7 +101,7 @@ class _Claimed:
     attempts: int
     parent_state: str | None
     message_id: int | None  # the registered message this call posts or updates
-    address: dict[str, str | None] | None  # an update's `channel` and `ts`, from that message
+    address: dict[str, str | None] | None  # an update's `channel` and `ts`, or a reply's `thread_ts`
     # Other pending copies of the same intent, answered by this one's call.
     coalesced: tuple[int, ...] = ()
 
@@ -160,6 +160,7 @@ class OutboxSender:
     client: WebClient | None = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
     poll_seconds: float = 1.0
+    clock: Callable[[], datetime] = utcnow  # the playground's clock, which its "+1 day" moves on
     _stopping: threading.Event = field(default_factory=threading.Event, init=False)
     _thread: threading.Thread | None = field(default=None, init=False)
 
@@ -183,7 +184,7 @@ class OutboxSender:
             work_arrived.clear()
             try:
                 report = deliver_pending(
-                    self.runtime, self.client, policy=self.policy, should_stop=self._stopping.is_set
+                    self.runtime, self.client, policy=self.policy, now=self.clock, should_stop=self._stopping.is_set
                 )
             except Exception:  # the database may be briefly down; keep the thread alive
                 logger.exception("outbox delivery failed; retrying in %.0fs", self.poll_seconds)
@@ -305,9 +306,9 @@ def _rendered(runtime: Deliveries, message: _Claimed) -> dict[str, Any] | _Outco
 def _call(client: WebClient, message: _Claimed, payload: dict[str, Any]) -> _Outcome:
     if message.parent_state == "failed":
         return _Outcome("permanent", error="original_not_delivered")
-    if message.address:
-        payload.setdefault("channel", message.address["channel"])
-        payload.setdefault("ts", message.address["ts"])
+    payload.pop(THREAD_OF, None)
+    for key, value in (message.address or {}).items():  # where a registered message (or its thread) is
+        payload.setdefault(key, value)
     try:
         response = client.api_call(message.method, json=payload)
     except SlackApiError as exc:

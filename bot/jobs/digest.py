@@ -21,7 +21,7 @@ from bot.runtime import Runtime
 from bot.services.digest import scheduled
 from bot.services.digest.report import DigestReport
 from bot.services.digest.scheduled import AlreadyPosted, ChartUploadFailed, TickReport
-from bot.views.digest import digest_blocks, fallback_text, not_posted_notice, title_of
+from bot.views.digest import digest_messages, not_posted_notice, title_of
 from storage.models import DigestRun
 from storage.types import utcnow
 
@@ -37,8 +37,8 @@ class SlackDigest:
     def __init__(self, client: WebClient | None = None) -> None:
         self.client = client
 
-    def text_payload(self, report: DigestReport) -> dict[str, Any]:
-        return {"text": fallback_text(report), "blocks": [block.to_dict() for block in digest_blocks(report)]}
+    def text_payloads(self, report: DigestReport) -> list[dict[str, Any]]:
+        return [message.payload() for message in digest_messages(report)]
 
     def not_posted_notice(self, *, digest_name: str, week: str, channel_id: str, error: str) -> str:
         return not_posted_notice(digest_name=digest_name, week=week, channel_id=channel_id, error=error)

@@ -11,7 +11,9 @@ from bot.commands.grammar import DigestCommand, parse_digest
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.integrations.slack_channels import ChannelRefused, SlackChannels
 from bot.services.access.actors import require_admin
+from bot.services.access.people import zone_for
 from bot.services.access.visibility import Audience
+from bot.services.audit.identity import current_names
 from bot.services.digest.definitions import (
     DEFAULT_NAME,
     add_digest,
@@ -26,8 +28,9 @@ from bot.services.digest.definitions import (
 from bot.services.digest.service import compute_digest
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.gates.workspaces import ensure_workspace
-from bot.views.digest import preview_text
+from bot.views.digest import digest_in_full, preview_text
 from bot.views.digest_admin import digests_text, saved_text
+from bot.views.plain_text import Reader, mentioned
 from storage.models.digest import DEFAULT_CRON, Digest
 from storage.types import utcnow
 
@@ -97,7 +100,13 @@ def _preview(ctx: CommandContext, name: str) -> Reply:
             if name != DEFAULT_NAME:
                 raise
             digest = preview_digest(team_id, ctx.runtime.settings)  # before the scheduler first created it
-        # Private: what the person asking may see.
-        report = compute_digest(session, digest=digest, as_of=utcnow(), audience=Audience.of(ctx.actor),
-                                default_zone=ctx.runtime.settings.default_zone)
-    return Reply(text=preview_text(report))
+        # Private: what the person asking may see, with times in their zone and people by the names the bot
+        # knows (a mention in a code block would show its raw ID).
+        now, default_zone = utcnow(), ctx.runtime.settings.default_zone
+        report = compute_digest(session, digest=digest, as_of=now, audience=Audience.of(ctx.actor),
+                                default_zone=default_zone)
+        blocks = digest_in_full(report)
+        people, _ = mentioned(blocks)
+        reader = Reader(zone=zone_for(session, team_id=team_id, user_id=ctx.actor.user_id, default=default_zone),
+                        people=current_names(session, team_id=team_id, user_ids=people), now=now)
+    return Reply(text=preview_text(blocks, reader))

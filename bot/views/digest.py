@@ -1,14 +1,14 @@
 """The digest as Block Kit (for the channel) and as plain text (for the terminal and `/initiative digest`).
 
-Pure: a `DigestReport` in, blocks or text out. Long lists stop at a few items and end with "and N more" and
-the command that shows them all, so the message stays well within Block Kit's 50 blocks and 3,000 characters.
+Pure: a `DigestReport` in, blocks or text out. Every list is shown in full, a long one in sections of ten lines
+(each well within a section's 3,000 characters); a digest longer than a message's 50 blocks goes on in its thread
+(`digest_messages`). The text is the same blocks as a person reads them (`bot.views.plain_text`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from datetime import datetime
-from functools import partial
+from collections.abc import Sequence
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import (
@@ -21,11 +21,11 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.services.digest.report import DigestReport, HoldDue, Median, Movement, StalledItem, WaitingItem
-from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, plain_date, slack_date
+from bot.views.blocks import MAX_BLOCKS, Message, finish
+from bot.views.plain_text import Reader, render_blocks
+from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, slack_date
 
-MOVED_SHOWN = 5
-LIST_SHOWN = 8
-FULL_TEXT_COMMAND = "/initiative digest"
+PREVIEW_COMMAND = "/initiative digest"
 STALLED_COMMAND = "/initiative list stalled"
 MOVED_TITLES = (("new", "New"), ("imported", "Imported"), ("advanced", "Advanced"), ("sent_back", "Sent back"),
                 ("recycled", "Recycled"), ("paused", "Paused"), ("held", "On hold"), ("retired", "Retired"),
@@ -56,10 +56,35 @@ def fallback_text(report: DigestReport) -> str:
 # ---- Block Kit ----------------------------------------------------------------------------------------------
 
 
+def digest_messages(report: DigestReport) -> list[Message]:
+    """The digest as posted: the channel message, at most 50 blocks (Slack's limit), and, when the digest is
+    longer, the rest in replies in its thread, each of at most 50 blocks and saying what it continues."""
+    blocks = digest_blocks(report)
+    limit = MAX_BLOCKS["message"]
+    if len(blocks) <= limit:
+        return [Message(fallback_text(report), finish(blocks, "message"))]
+    rest = blocks[limit - 1:]  # each message keeps one block to say that the digest goes on, or where from
+    replies = [rest[i:i + limit - 1] for i in range(0, len(rest), limit - 1)]
+    total = len(replies) + 1
+    more = f"{len(replies)} more message{'s' if len(replies) != 1 else ''}"
+    messages = [Message(fallback_text(report), finish(
+        [*blocks[:limit - 1], _context(f"The digest goes on in this thread ({more}).")], "message"))]
+    for number, part in enumerate(replies, start=2):
+        head = f"{title_of(report)}, continued ({number} of {total})"
+        messages.append(Message(head, finish([_context(mrkdwn(head, 200)), *part], "message")))
+    return messages
+
+
 def digest_blocks(report: DigestReport) -> list[Block]:
+    """The whole digest, every list in full (a long list in several sections), however many blocks that takes;
+    `digest_messages` fits it into messages."""
     # A channel has no single reader: each client shows the times in its reader's zone; the fallbacks give them
     # in the digest's zone, saying so.
     zone = ZoneInfo(report.timezone)
+
+    def listing(head: str, lines: list[str]) -> list[Block]:
+        return [_section(text) for text in _chunks(head, lines)]
+
     blocks: list[Block] = [
         HeaderBlock(text=clip(title_of(report), 150)),
         _context(f"{slack_date(report.window_start, zone=zone, fmt='{date_short_pretty}')} - "
@@ -70,45 +95,43 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     fields = [f"*{mrkdwn(row.stage_name, 60)}*\n{row.active}  {_change(row.change)}{_recycled(row.recycled)}"
               for row in report.funnel]
     blocks += [SectionBlock(fields=fields[i:i + 10]) for i in range(0, len(fields), 10)]
-    blocks.append(_context(_held_and_paused(report, mrkdwn)))
+    blocks.append(_context(_held_and_paused(report)))
     blocks.append(DividerBlock())
     counts = [f"{label} {len(getattr(report, kind))}" for kind, label in MOVED_TITLES if getattr(report, kind)]
     blocks.append(_section("*Moved this week*  " + (" · ".join(counts) or "nothing moved")))
     for kind, label in MOVED_TITLES:
         items: Sequence[Movement] = getattr(report, kind)
         if items:
-            blocks.append(_section(_listing(f"*{label}*", items, MOVED_SHOWN, _movement_line, FULL_TEXT_COMMAND)))
+            blocks += listing(f"*{label}* ({len(items)})", [_movement_line(item) for item in items])
     if report.holds_due:
-        blocks.append(_section(_listing(f"*On hold past their revisit date* ({len(report.holds_due)})",
-                                        report.holds_due, LIST_SHOWN, _hold_due_line, RESUME_COMMAND)))
+        blocks += listing(f"*On hold past their revisit date* ({len(report.holds_due)}) — "
+                          f"`{escape(RESUME_COMMAND)}` ends one",
+                          [_hold_due_line(item) for item in report.holds_due])
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
-    blocks.append(_section(_listing(stalled_head, report.stalled, LIST_SHOWN, _stalled_line, STALLED_COMMAND)
-                           if report.stalled else stalled_head + "\nNothing is stalled."))
+    blocks += (listing(stalled_head, [_stalled_line(item) for item in report.stalled])
+               if report.stalled else [_section(stalled_head + "\nNothing is stalled.")])
     overdue = sum(1 for item in report.waiting if item.overdue)
     waiting_head = f"*Waiting on sign-offs* ({len(report.waiting)}, {overdue} overdue)"
-    blocks.append(_section(_listing(waiting_head, report.waiting, LIST_SHOWN, partial(_waiting_line, zone=zone),
-                                    FULL_TEXT_COMMAND)
-                           if report.waiting else waiting_head + "\nNobody is waiting on a sign-off."))
+    blocks += (listing(waiting_head, [_waiting_line(item, zone=zone) for item in report.waiting])
+               if report.waiting else [_section(waiting_head + "\nNobody is waiting on a sign-off.")])
     blocks.append(_section(_conditions_line(report)))
     if report.delivery_failures:
         lines = [f"• `{f.method}` to {_where(f.channel)}: {mrkdwn(f.error, 200)}, {slack_date(f.at, zone=zone)}"
                  for f in report.delivery_failures]
-        blocks.append(_section(_cut(f"*Slack deliveries that failed* ({len(lines)})", lines, LIST_SHOWN,
-                                    "`initiative-bot outbox --failed`")))
+        blocks += listing(f"*Slack deliveries that failed* ({len(lines)}) — `initiative-bot outbox --failed`", lines)
     if report.broken_links:
         lines = [f"• {mrkdwn(link.url, 120)} ({', '.join(link.initiative_keys)}): {mrkdwn(link.detail, 120)}"
                  for link in report.broken_links]
-        blocks.append(_section(_cut(f"*Broken evidence links* ({len(lines)})", lines, LIST_SHOWN,
-                                    "`/initiative show <KEY>`")))
+        blocks += listing(f"*Broken evidence links* ({len(lines)})", lines)
     blocks.append(DividerBlock())
     blocks.append(SectionBlock(text=MarkdownTextObject(text="*Metrics* (last 365 days)"), fields=[
         f"*Pilot → production*\n{_conversion(report)}",
         "*Median days in a stage*\n" + _medians(report.median_days_in_stage, "stay"),
         "*Median days to sign off*\n" + _medians(report.median_turnaround_by_role, "sign-off"),
     ]))
-    blocks.append(_context(f"More: `/initiative list` · `{STALLED_COMMAND}` · `{FULL_TEXT_COMMAND}` "
-                           "(every list in full)"))
+    blocks.append(_context(f"More: `/initiative list` · `{STALLED_COMMAND}` · `{PREVIEW_COMMAND}` (the digest as "
+                           "it stands now, for you)"))
     return blocks
 
 
@@ -133,20 +156,20 @@ def _hold_due_line(item: HoldDue) -> str:
             f"{item.revisit_on.isoformat()}: {mrkdwn(item.reason, 160)}")
 
 
-def _listing(head: str, items: Sequence, shown: int, line: Callable, command: str) -> str:  # type: ignore[type-arg]
-    return _cut(head, [line(item) for item in items], shown, f"`{command}`")
+LINES_PER_SECTION = 10  # a long list reads in screenfuls, each section well within Slack's 3,000 characters
 
 
-def _cut(head: str, lines: list[str], shown: int, command: str) -> str:
-    """At most `shown` lines, then "and N more" with the command that lists them all; within 3,000 chars."""
-    body = lines[:shown]
-    more = len(lines) - len(body)
-    tail = f"…and {more} more: {command} shows them all." if more else ""
-    while len("\n".join([head, *body, tail])) > SECTION_MAX and body:
-        body.pop()
-        more += 1
-        tail = f"…and {more} more: {command} shows them all."
-    return "\n".join(part for part in [head, *body, tail] if part)
+def _chunks(head: str, lines: list[str]) -> list[str]:
+    """`head` and every line, in sections of at most LINES_PER_SECTION lines and SECTION_MAX characters; each
+    section after the first starts by saying which list it continues (it may be read in another message)."""
+    continued = head.split(" — ")[0] + " _(continued)_"
+    chunks: list[list[str]] = [[head]]
+    for line in lines:
+        current = chunks[-1]
+        if len(current) > LINES_PER_SECTION or len("\n".join([*current, line])) > SECTION_MAX:
+            chunks.append([continued])
+        chunks[-1].append(line)
+    return ["\n".join(chunk) for chunk in chunks]
 
 
 def _initiative(key: str, title: str) -> str:
@@ -179,25 +202,26 @@ def _conversion(report: DigestReport) -> str:
     return f"{report.conversion.counted()} of the initiatives that entered Pilot reached Production."
 
 
-def _held_and_paused(report: DigestReport, name: Callable[[str, int], str]) -> str:
+def _held_and_paused(report: DigestReport) -> str:
     """The paused sentence, preceded, when something is on hold, by the two counts apart and where the holds are:
     `On hold: 2 · Paused: 1. 2 initiatives are on hold, not counted above: 2 in Pilot. 1 paused initiative is…`"""
-    paused = _paused(report, name)
+    paused = _paused(report)
     total = report.held_total
     if not total:
         return paused
-    where = ", ".join(f"{row.held} in {name(row.stage_name, 40)}" for row in report.funnel if row.held)
+    where = ", ".join(f"{row.held} in {mrkdwn(row.stage_name, 40)}" for row in report.funnel if row.held)
     return (f"On hold: {total} · Paused: {report.paused_total}. {total} initiative{' is' if total == 1 else 's are'} "
             f"on hold, not counted above: {where}. {paused}")
 
 
-def _paused(report: DigestReport, name: Callable[[str, int], str]) -> str:
+def _paused(report: DigestReport) -> str:
     """`2 paused initiatives are not counted above: 1 in Idea, 1 in Pilot.`"""
     total = report.paused_total
     if not total:
         return "No initiative is paused."
-    where = ", ".join(f"{row.paused} in {name(row.stage_name, 40)}" for row in report.funnel if row.paused)
+    where = ", ".join(f"{row.paused} in {mrkdwn(row.stage_name, 40)}" for row in report.funnel if row.paused)
     return f"{total} paused initiative{' is' if total == 1 else 's are'} not counted above: {where}."
+
 
 def _medians(medians: dict[str, Median], counted: str) -> str:
     """`Pilot: 12 days (4 stays)` per line; `Pilot: none yet` without data."""
@@ -210,65 +234,6 @@ def _days(days: float) -> str:
     """Whole days from 10 up, one decimal below: `102 days`, `2.5 days`, `1 day`."""
     shown = f"{days:.0f}" if days >= 10 else f"{days:.1f}".removesuffix(".0")
     return f"{shown} day{'' if shown == '1' else 's'}"
-
-
-# ---- plain text -----------------------------------------------------------------------------------------------
-
-
-def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
-    """Readable text for a terminal or a private preview; `shown=None` lists everything."""
-    zone = ZoneInfo(report.timezone)
-
-    def when(at: datetime) -> str:
-        return plain_date(at, zone)
-
-    out = [title_of(report), f"{when(report.window_start)} - {when(report.as_of)} · {report.scope} · "
-                              f"digest {report.name}", "", "FUNNEL (active now, change since last week)"]
-    width = max((len(row.stage_name) for row in report.funnel), default=5)
-    for row in report.funnel:
-        out.append(f"  {row.stage_name:<{width}}  {row.active:>5}  {_change(row.change)}{_recycled(row.recycled)}")
-    out.append("  " + _held_and_paused(report, lambda name, _limit: name))
-    out += ["", "MOVED THIS WEEK"]
-    for kind, label in MOVED_TITLES:
-        items: Sequence[Movement] = getattr(report, kind)
-        out.append(f"  {label} ({len(items)})")
-        out += _plain(items, shown, lambda m: f"{m.key} {m.title} — {m.detail} ({when(m.at)})")
-    if report.holds_due:
-        out += ["", f"ON HOLD PAST THEIR REVISIT DATE ({len(report.holds_due)})"]
-        out += _plain(report.holds_due, shown, lambda h: f"{h.key} {h.title} — in {h.stage_name}, revisit was due "
-                                                         f"{h.revisit_on.isoformat()}: {h.reason}")
-    out += ["", f"STALLED ({len(report.stalled)})"]
-    out += _plain(report.stalled, shown, lambda s: f"{s.key} {s.title} — {s.days_in_stage} days in {s.stage_name} "
-                                                   f"(threshold {s.threshold})", more=STALLED_COMMAND)
-    overdue = sum(1 for item in report.waiting if item.overdue)
-    out += ["", f"WAITING ON SIGN-OFFS ({len(report.waiting)}, {overdue} overdue)"]
-    out += _plain(report.waiting, shown, lambda w: (
-        f"{'OVERDUE ' if w.overdue else ''}{w.assignee} ({w.role_name}) blocks {w.key} {w.title} at {w.gate_name} "
-        f"— {w.business_days_waiting} business days, due {when(w.due_at)}"))
-    out += ["", "CONDITIONS", f"  {report.conditions.open} open · {report.conditions.overdue} overdue · "
-                              f"{report.conditions.met} met this week"]
-    if report.delivery_failures:
-        out += ["", f"SLACK DELIVERIES THAT FAILED ({len(report.delivery_failures)})"]
-        out += _plain(report.delivery_failures, shown, lambda f: f"{f.method} to {f.channel}: {f.error} ({when(f.at)})")
-    if report.broken_links:
-        out += ["", f"BROKEN EVIDENCE LINKS ({len(report.broken_links)})"]
-        out += _plain(report.broken_links, shown,
-                      lambda link: f"{link.url} ({', '.join(link.initiative_keys)}): {link.detail}")
-    out += ["", "METRICS (last 365 days)", f"  Pilot → production: {_conversion(report)}",
-            "  Median days in a stage: " + _medians(report.median_days_in_stage, "stay").replace("\n", "; "),
-            "  Median days to sign off: " + _medians(report.median_turnaround_by_role, "sign-off").replace("\n", "; "),
-            "", f"More: /initiative list · {STALLED_COMMAND}"]
-    return "\n".join(out)
-
-
-def _plain(items: Sequence, shown: int | None, line: Callable, more: str = FULL_TEXT_COMMAND) -> list[str]:  # type: ignore[type-arg]
-    if not items:
-        return ["    none"]
-    visible = items if shown is None else items[:shown]
-    lines = [f"    • {line(item)}" for item in visible]
-    if len(items) > len(visible):
-        lines.append(f"    …and {len(items) - len(visible)} more: {more} shows them all.")
-    return lines
 
 
 def not_posted_notice(*, digest_name: str, week: str, channel_id: str, error: str) -> str:
@@ -286,9 +251,16 @@ def not_posted_notice(*, digest_name: str, week: str, channel_id: str, error: st
 PREVIEW_MAX = 38_000  # Slack refuses message text over 40,000 characters
 
 
-def preview_text(report: DigestReport) -> str:
-    """The whole digest as text in a code block, for a private `/initiative digest` answer."""
-    text = escape(digest_text(report))
+def digest_in_full(report: DigestReport) -> list[dict[str, Any]]:
+    """The digest's blocks in one piece, for a terminal and the private preview to render as read
+    (`bot.views.plain_text`)."""
+    return [block.to_dict() for block in digest_blocks(report)]
+
+
+def preview_text(blocks: list[dict[str, Any]], reader: Reader) -> str:
+    """The digest in full (`digest_in_full`) as `reader` reads it, in a code block, for a private
+    `/initiative digest` answer."""
+    text = escape(render_blocks(blocks, reader))
     if len(text) > PREVIEW_MAX:
         text = text[:PREVIEW_MAX].rsplit("\n", 1)[0] + "\n…cut here: `initiative-bot digest` prints everything."
     return f"Preview of this week's digest, as it stands now (only you see this):\n```\n{text}\n```"

@@ -74,6 +74,20 @@ def revisit_prompt(due: RevisitDue) -> Message:
                    blocks=finish(blocks, "message"))
 
 
+def revisit_decided(initiative: Initiative, decision: str, *, by: str, revisit_on: date | None = None) -> Message:
+    """A revisit prompt once the hold is decided, wherever that was (`decision`: extended, or the initiative's new
+    status): what was decided and by whom, without buttons."""
+    name = f"*{initiative.key}* {mrkdwn(initiative.title, 150)}"
+    if decision == "extended":
+        line = f"The hold of {name} was extended to {day(revisit_on)} by {mention(by)}. You will be asked again then."
+    elif decision == "active":
+        line = f"{name} is active again: its hold was ended by {mention(by)}."
+    else:
+        line = f"{name} was {decision} by {mention(by)}; its hold is over."
+    return Message(text=f"{initiative.key} {clip(initiative.title, 150)}: its hold was decided.",
+                   blocks=finish([section(line)], "message"))
+
+
 def kill_modal(initiative: Initiative, *, rationale: str = "") -> dict[str, Any]:
     blocks: list[Block] = [
         section(f"*{initiative.key}* {mrkdwn(initiative.title, 150)}\nKilling stops it for good and tells its "

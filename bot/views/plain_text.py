@@ -8,6 +8,7 @@ italics on a terminal that shows them), the emoji the bot uses become the emoji,
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from collections.abc import Mapping, Sequence
@@ -29,6 +30,8 @@ _EMOJI = re.compile(r":([a-z0-9_+-]+):")
 _DATE_TOKEN = re.compile(r"\{(date_num|date|date_short|date_long|date_pretty|date_short_pretty|date_long_pretty|"
                          r"time|time_secs|ago)\}")
 _QUOTE = re.compile(r"^&gt; ?", re.MULTILINE)
+_PERSON = re.compile(r"<@([UW][A-Z0-9]+)[|>]")
+_CHANNEL = re.compile(r"<#([CG][A-Z0-9]+)[|>]")
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,12 @@ class Reader:
     channels: Mapping[str, str] = field(default_factory=dict)
     now: datetime | None = None
     ansi: bool = False
+
+
+def mentioned(blocks: Sequence[Mapping[str, Any]]) -> tuple[set[str], set[str]]:
+    """The people (`<@U1>`) and channels (`<#C1>`) that `blocks` mention: whose names a reader needs."""
+    text = json.dumps(list(blocks))
+    return set(_PERSON.findall(text)), set(_CHANNEL.findall(text))
 
 
 def render_message(payload: Mapping[str, Any], reader: Reader) -> str:

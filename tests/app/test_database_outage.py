@@ -25,13 +25,13 @@ from bot.config import load_settings
 from bot.runtime import Runtime
 from bot.services.gates.workspaces import ensure_workspace
 from bot.views import ids
+from slack_emulator import SlackEmulator
+from slack_emulator.requests import button
 from storage.db import make_engine
 from tests.listeners.conftest import PEOPLE, Slack
 from tests.listeners.test_sign_off_round_trip import request_dm
-from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM
 from tests.support.slack_app import serve_in_thread
-from tests.support.slack_requests import button
 from tests.support.tcp_proxy import TcpProxy
 
 ANSWER_WITHIN = 2.5  # Slack's 3 s, less 0.5 s for the network

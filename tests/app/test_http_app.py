@@ -17,9 +17,7 @@ from bot.edge import MAX_BODY_BYTES
 from bot.listeners.middleware import OTHER_WORKSPACE
 from bot.views import ids
 from bot.views.replies import SOMETHING_WENT_WRONG
-from storage.models import Initiative, OutboxMessage, SlackEventReceipt, Workspace
-from tests.support.slack_app import SIGNING_SECRET, RunningSlackApp
-from tests.support.slack_requests import (
+from slack_emulator.requests import (
     BAD_SIGNATURE,
     TEAM_ID,
     event_body,
@@ -30,6 +28,8 @@ from tests.support.slack_requests import (
     url_verification_body,
     view_submission_payload,
 )
+from storage.models import Initiative, OutboxMessage, SlackEventReceipt, Workspace
+from tests.support.slack_app import SIGNING_SECRET, RunningSlackApp
 
 HOME_OPENED = {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"}
 

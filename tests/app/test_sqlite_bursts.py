@@ -24,14 +24,8 @@ from bot.services.gates.workspaces import ensure_workspace
 from bot.services.initiatives.service import create_initiative
 from bot.services.reviews import service as reviews
 from bot.views import ids, modals
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.models import Initiative, SignOff
-from tests.slack_emulator import SlackEmulator
-from tests.support.factories import actor
-from tests.support.serving import BotProcess, bot_env, serving
-from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import (
+from slack_emulator import SlackEmulator
+from slack_emulator.requests import (
     block_actions_payload,
     interaction_body,
     post_signed,
@@ -39,6 +33,12 @@ from tests.support.slack_requests import (
     ticked_all,
     view_submission_payload,
 )
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.models import Initiative, SignOff
+from tests.support.factories import actor
+from tests.support.serving import BotProcess, bot_env, serving
+from tests.support.slack_app import SIGNING_SECRET
 
 PEOPLE = 20
 OWNERS = [f"UOWNER{i:02d}" for i in range(PEOPLE)]

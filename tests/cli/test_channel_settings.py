@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.slack_emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.support.serving import bot_env, free_port, run_cli
 
 

@@ -9,8 +9,8 @@ import pytest
 from sqlmodel import col, select
 
 from bot.cli import main
-from storage.models import AuditEvent, Initiative, OwnerAssignment
-from tests.slack_emulator import SlackEmulator
+from slack_emulator import SlackEmulator
+from storage.models import AuditEvent, Initiative, OwnerAssignment, Workspace
 from tests.support.factories import TEAM
 
 PORTFOLIO = ("title;stage;business_owner;data_owner;kpi_name\n"
@@ -137,3 +137,24 @@ def test_export_to_standard_output_is_csv(runtime, tmp_path, capsys):
     assert lines[1].startswith("AI-1,Churn model,,idea,active,medium,UMARIA,")
     assert main(["export", "--format", "xlsx"]) == 1
     assert "An .xlsx export needs a FILE" in capsys.readouterr().err
+
+
+def test_a_refused_import_into_a_new_workspace_leaves_no_workspace_behind(runtime, monkeypatch, tmp_path, capsys):
+    monkeypatch.chdir(tmp_path)  # no developer's .env: no bot token, the workspace comes from --team
+    file = tmp_path / "portfolio.csv"
+    file.write_text("title,risk_tier\nChurn model,extreme\n")
+
+    assert main(["import", str(file), "--team", "TNEWCORP"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("initiative-bot: workspace TNEWCORP (from --team); new in this database: added, with the "
+                          "default gates, only if this succeeds\n")
+    assert err.endswith(f"initiative-bot: {file} has 1 problem(s); nothing was imported\n")
+    with runtime.read() as session:
+        assert session.get(Workspace, "TNEWCORP") is None
+        assert session.exec(select(AuditEvent).where(AuditEvent.team_id == "TNEWCORP")).all() == []
+
+    file.write_text("title,risk_tier\nChurn model,low\n")
+    assert main(["import", str(file), "--team", "TNEWCORP"]) == 0
+    with runtime.read() as session:
+        assert session.get(Workspace, "TNEWCORP") is not None
+        assert [i.key for i in session.exec(select(Initiative).where(Initiative.team_id == "TNEWCORP"))] == ["AI-1"]

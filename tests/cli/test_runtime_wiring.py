@@ -12,8 +12,8 @@ from bot.cli import main
 from bot.config import load_settings
 from bot.runtime import Runtime
 from bot.services.webhooks.scheduled import deliver_webhooks
+from slack_emulator import SlackEmulator
 from tests.services.webhooks.test_webhooks import SCHEMA
-from tests.slack_emulator import SlackEmulator
 from tests.support.serving import bot_env, run_cli
 from tests.support.webhooks import WebhookReceiver, verify_as_receiver
 

@@ -21,11 +21,8 @@ from bot.runtime import Runtime
 from bot.services.gates.workspaces import ensure_workspace
 from bot.views import ids
 from bot.views.replies import SOMETHING_WENT_WRONG
-from storage.models import Initiative, OutboxMessage, SlackEventReceipt
-from tests.slack_emulator import SlackEmulator
-from tests.support.serving import bot_env, run_cli, serving
-from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import (
+from slack_emulator import SlackEmulator
+from slack_emulator.requests import (
     BAD_SIGNATURE,
     event_body,
     interaction_body,
@@ -33,6 +30,9 @@ from tests.support.slack_requests import (
     slash_command_body,
     view_submission_payload,
 )
+from storage.models import Initiative, OutboxMessage, SlackEventReceipt
+from tests.support.serving import bot_env, run_cli, serving
+from tests.support.slack_app import SIGNING_SECRET
 
 HOME_OPENED = {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"}
 

@@ -13,9 +13,9 @@ from sqlmodel import Session, select
 from bot.cli import main
 from bot.services.gates.catalog import default_document
 from bot.services.gates.yaml_file import dump_gates_yaml
+from slack_emulator import SlackEmulator
 from storage.db import make_engine
 from storage.models import AppAdmin, AuditEvent, Digest, GateDefinitionVersion, WebhookEndpoint, Workspace
-from tests.slack_emulator import SlackEmulator
 from tests.support.dns import fake_dns  # noqa: F401  (webhooks add resolves its host from the test's table)
 
 SETUP_TEAM = "T0SETUP"

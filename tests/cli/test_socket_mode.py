@@ -6,9 +6,9 @@ import subprocess
 from pathlib import Path
 
 from bot.runtime import Runtime
-from tests.slack_emulator import SlackEmulator
+from slack_emulator import SlackEmulator
+from slack_emulator.requests import slash_command_fields
 from tests.support.serving import CLI, bot_env
-from tests.support.slack_requests import slash_command_fields
 
 
 def test_a_slash_command_arrives_over_the_socket_is_acknowledged_and_answered(

@@ -14,11 +14,11 @@ from sqlmodel import select
 from bot.delivery.outbox import RENDER
 from bot.presenters import HOME_INTENT, render_home
 from bot.views import ids
+from slack_emulator.requests import button, ticked_all
 from storage.models import OutboxMessage
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
 from tests.support.slack_app import deliver_outbox
-from tests.support.slack_requests import button, ticked_all
 
 OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> risk=low"
 

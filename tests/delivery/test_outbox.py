@@ -16,9 +16,9 @@ from bot.delivery.messages import live_message, post_message, update_message
 from bot.delivery.outbox import enqueue, failed_messages
 from bot.delivery.sender import RetryPolicy
 from bot.runtime import Runtime
+from slack_emulator import SlackEmulator
 from storage.models.outbox import OutboxMessage
 from storage.types import utcnow
-from tests.slack_emulator import SlackEmulator
 from tests.support.slack_app import deliver_outbox
 
 TEAM = "T0001"

@@ -12,8 +12,8 @@ from sqlmodel import select
 
 from bot.delivery.outbox import enqueue
 from bot.runtime import Runtime
+from slack_emulator import SlackEmulator
 from storage.models import OutboxMessage
-from tests.slack_emulator import SlackEmulator
 from tests.support.serving import REPO, bot_env
 
 MESSAGES = 20

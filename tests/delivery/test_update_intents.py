@@ -13,8 +13,8 @@ from sqlmodel import Session, select
 
 from bot.delivery.messages import post_message, update_message
 from bot.runtime import Runtime
+from slack_emulator import SlackEmulator
 from storage.models import OutboxMessage, Workspace
-from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM
 from tests.support.slack_app import deliver_outbox
 

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from bot.runtime import Runtime
-from tests.slack_emulator import SlackEmulator
+from slack_emulator import SlackEmulator
+from slack_emulator.requests import block_actions_payload, view_submission_payload
 from tests.support.slack_app import RunningSlackApp, serve_in_thread, slack_emulator  # noqa: F401
-from tests.support.slack_requests import block_actions_payload, view_submission_payload
 
 DIGEST_CHANNEL = "CDIGEST"
 PEOPLE = {"UMARIA": "maria", "UDEV": "dev", "UERIN": "erin", "UCARL": "carl", "UOTTO": "otto", "UADMIN": "admin"}

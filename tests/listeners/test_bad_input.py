@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 from sqlmodel import select
 
 from bot.views.replies import SOMETHING_WENT_WRONG
+from slack_emulator import validate_blocks
 from storage.models import AuditEvent, Initiative
 from tests.listeners.conftest import Slack
-from tests.slack_emulator import validate_blocks
 from tests.support.blockkit import unwanted_mentions
 
 SHORT = 600  # an error: one sentence and one subcommand's usage

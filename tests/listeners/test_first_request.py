@@ -7,8 +7,8 @@ from sqlmodel import select
 
 from bot.config import load_settings
 from bot.runtime import Runtime
+from slack_emulator import SlackEmulator
 from storage.models import GateDefinitionVersion, Workspace
-from tests.slack_emulator import SlackEmulator
 from tests.support.slack_app import serve_in_thread
 
 

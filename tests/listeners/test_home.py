@@ -5,11 +5,11 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.views import ids
+from slack_emulator import validate_view
+from slack_emulator.requests import ticked_all
 from storage.models import SignOff
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, open_review
-from tests.slack_emulator import validate_view
-from tests.support.slack_requests import ticked_all
 
 
 def open_home(slack: Slack, user: str) -> dict:

@@ -4,8 +4,8 @@ column list; anyone else gets the usual refusal."""
 from __future__ import annotations
 
 from bot.services.portfolio_io.columns import COLUMN_NAMES
+from slack_emulator import validate_blocks
 from tests.listeners.conftest import Slack
-from tests.slack_emulator import validate_blocks
 
 
 def test_an_admin_is_told_how_to_import_with_every_column(slack: Slack) -> None:

@@ -10,10 +10,10 @@ from typing import Any
 from sqlmodel import select
 
 from bot.views import gates, ids
+from slack_emulator.requests import button, ticked_all
 from storage.models import AuditEvent, GateDefinitionVersion, Initiative, SignOff
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import open_review, request_dm
-from tests.support.slack_requests import button, ticked_all
 
 
 def text(value: str) -> dict[str, Any]:

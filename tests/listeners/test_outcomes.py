@@ -12,10 +12,10 @@ from bot.jobs.outcomes import send_revisit_prompts
 from bot.services.access.visibility import Audience
 from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 from bot.views import ids
+from slack_emulator.requests import button
 from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, request_dm
-from tests.support.slack_requests import button
 
 TEAM_OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin>"
 SPONSOR = "UCARL"
@@ -97,8 +97,19 @@ def test_a_hold_cancels_the_review_tells_the_owners_and_asks_the_sponsor_once_on
     assert answer["response_action"] == "update" and "extended" in str(answer["view"]["blocks"])
     with slack.runtime.transaction() as session:
         assert session.exec(select(InitiativeOutcome)).one().revisit_on == later
+        extended = session.exec(select(AuditEvent).order_by(AuditEvent.id.desc())).first()
+        assert (extended.action, extended.actor, extended.after) == (
+            "initiative.hold_extended", SPONSOR, {"revisit_on": later.isoformat(), "reason": "budget review moved"})
+    slack.deliver()
+    [answered] = [m for m in slack.dms_to(SPONSOR) if m["ts"] == prompt["ts"]]  # the prompt, updated in place
+    assert [b["type"] for b in answered["blocks"]] == ["section"]  # its buttons are gone
+    assert answered["blocks"][0]["text"]["text"] == (
+        f"The hold of *AI-1* Churn model was extended to {later:%a %d %b %Y} by <@UCARL>. You will be asked again "
+        "then.")
     assert send_revisit_prompts(slack.runtime, now=at_nine + timedelta(days=2)) == 0
     assert send_revisit_prompts(slack.runtime, now=at_nine + timedelta(days=30)) == 1
+    slack.deliver()
+    [prompt] = [m for m in slack.dms_to(SPONSOR) if "hold ends today" in m["text"]]  # asked again
 
     # Resume from the prompt ends the hold.
     _, response_url = slack.click(ids.HOLD_RESUME, button(prompt, ids.HOLD_RESUME)["value"], user=SPONSOR,
@@ -110,6 +121,39 @@ def test_a_hold_cancels_the_review_tells_the_owners_and_asks_the_sponsor_once_on
         assert session.exec(select(InitiativeOutcome)).one().ended_by == SPONSOR
 
 
+def test_kill_on_the_revisit_prompt_opens_the_kill_modal_and_the_prompt_then_says_it_was_killed(slack: Slack):
+    start(slack)
+    revisit = datetime.now(UTC).date() + timedelta(days=5)
+    slack.command(f"hold AI-1 until {revisit} no budget this quarter", user=SPONSOR)
+    assert send_revisit_prompts(slack.runtime, now=datetime.combine(revisit, datetime.min.time(), UTC)
+                                + timedelta(hours=10)) == 1
+    slack.deliver()
+    [prompt] = [m for m in slack.dms_to(SPONSOR) if "hold ends today" in m["text"]]
+
+    slack.click(ids.HOLD_KILL, button(prompt, ids.HOLD_KILL)["value"], user=SPONSOR, message=prompt,
+                channel=prompt["channel"])
+    modal = slack.opened_modal()
+    assert modal["callback_id"] == ids.KILL_MODAL
+    assert initiative(slack).status == "held"  # nothing changes until the modal is submitted
+    answer = slack.submit(modal, values(**{ids.RATIONALE_BLOCK: "The budget will not come back",
+                                           ids.LESSONS_BLOCK: "Secure funding before the pilot"}), user=SPONSOR)
+    assert answer["response_action"] == "update" and "AI-1 is killed" in str(answer["view"]["blocks"])
+    slack.deliver()
+
+    assert initiative(slack).status == "killed"
+    with slack.runtime.transaction() as session:
+        held, killed = session.exec(select(InitiativeOutcome).order_by(InitiativeOutcome.id)).all()
+        assert (held.kind, held.ended_by) == ("hold", SPONSOR)
+        assert (killed.kind, killed.reason, killed.lessons) == (
+            "kill", "The budget will not come back", "Secure funding before the pilot")
+    [answered] = [m for m in slack.dms_to(SPONSOR) if m["ts"] == prompt["ts"]]
+    assert [b["type"] for b in answered["blocks"]] == ["section"]  # no buttons left to decide again
+    assert answered["blocks"][0]["text"]["text"] == "*AI-1* Churn model was killed by <@UCARL>; its hold is over."
+    for owner in ("UMARIA", "UDEV", "UERIN"):
+        [news] = news_to(slack, owner, "is killed")
+        assert "Secure funding before the pilot" in str(news["blocks"])
+
+
 def test_a_past_revisit_date_is_in_the_digest_and_holds_and_pauses_are_counted_apart(slack: Slack):
     start(slack, submit=False)
     assert "Recorded *AI-2*" in slack.command(f"new Fraud rules {TEAM_OWNERS} risk=low")["text"]
@@ -119,11 +163,11 @@ def test_a_past_revisit_date_is_in_the_digest_and_holds_and_pauses_are_counted_a
 
     assert ("On hold: 1 · Paused: 1. 1 initiative is on hold, not counted above: 1 in Idea. 1 paused initiative is "
             "not counted above: 1 in Idea.") in digest_preview(slack)
-    assert "ON HOLD PAST THEIR REVISIT DATE" not in digest_preview(slack)
+    assert "On hold past their revisit date" not in digest_preview(slack)
     with slack.runtime.transaction() as session:  # as if the revisit date had passed without a decision
         session.exec(select(InitiativeOutcome)).one().revisit_on = revisit - timedelta(days=3)
     preview = digest_preview(slack)
-    assert "ON HOLD PAST THEIR REVISIT DATE (1)" in preview
+    assert "On hold past their revisit date (1)" in preview
     assert f"AI-1 Churn model — in Idea, revisit was due {revisit - timedelta(days=3)}: no budget" in preview
 
 
@@ -181,7 +225,7 @@ def test_a_recycle_goes_back_a_stage_tells_the_owners_and_counts_as_a_recycle_in
     preview = digest_preview(slack)
     assert "Recycled (1)" in preview and "New (1)" in preview  # its creation, not the recycle
     assert "AI-1 Churn model — Pilot → Idea: the data profiling must be redone on 2026 data" in preview
-    idea_line = next(line for line in preview.splitlines() if line.strip().startswith("Idea "))
+    idea_line = next(line for line in preview.splitlines() if line.strip().startswith("Idea:"))
     assert idea_line.split()[1:] == ["1", "(+1),", "1", "recycled"]
 
 
@@ -253,6 +297,9 @@ def test_only_the_sponsor_or_an_admin_may_kill_and_retire_stays_for_merges(slack
     assert not [c for c in slack.emulator.calls_to("views.open")]
     help_text = slack.command("help")["text"]
     assert "/initiative retire &lt;KEY&gt; &lt;reason&gt;   -&gt; admins: for merges and duplicates" in help_text
+    assert slack.command("retire AI-1 no longer needed", user=SPONSOR)["text"].endswith(
+        "Only an admin can retire an initiative, which is for merges and duplicates; to stop one, its sponsor or an "
+        "admin kills it: `/initiative kill AI-1`.")
 
     slack.command("kill AI-1", user="UADMIN", opens_modal=True)
     modal = slack.opened_modal()

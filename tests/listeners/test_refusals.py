@@ -6,10 +6,13 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.views import ids
+from slack_emulator.requests import button, ticked_all
 from storage.models import AuditEvent, Initiative, SignOff
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import open_review, request_dm
-from tests.support.slack_requests import button, ticked_all
+
+RETIRE_REFUSED = ("Only an admin can retire an initiative, which is for merges and duplicates; to stop one, its "
+                  "sponsor or an admin kills it: `/initiative kill AI-1`.")
 
 
 def audit_count(runtime) -> int:
@@ -21,7 +24,7 @@ def test_a_refused_command_gets_a_private_reply_and_changes_nothing(slack: Slack
     slack.command("new Alpha business=<@UMARIA|maria>")
     before = audit_count(runtime)
     answer = slack.command("retire AI-1 not needed", user="UMARIA")
-    assert (answer["response_type"], answer["text"]) == ("ephemeral", "Only an admin can retire an initiative.")
+    assert (answer["response_type"], answer["text"]) == ("ephemeral", RETIRE_REFUSED)
     answer = slack.command("pause AI-1", user="UOTTO")
     assert answer["text"] == "Only AI-1's owners or an admin can pause it."
     assert audit_count(runtime) == before

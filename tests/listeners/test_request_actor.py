@@ -10,9 +10,9 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from bot.views import ids
+from slack_emulator.requests import button, ticked_all
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import open_review, request_dm
-from tests.support.slack_requests import button, ticked_all
 
 HOME_OPENED = {"type": "app_home_opened", "user": "UDEV", "channel": "D0001", "tab": "home"}
 

@@ -13,10 +13,10 @@ from bot.services.access.people import record_profile
 from bot.services.business_days import sla_deadline
 from bot.views import ids
 from bot.views.plain_text import Reader, render_blocks
+from slack_emulator.requests import TEAM_ID, block_actions_payload, button, ticked_all
 from storage.models import GateReview, Initiative, OutboxMessage, SignOff
 from storage.types import utcnow
 from tests.listeners.conftest import DIGEST_CHANNEL, Slack
-from tests.support.slack_requests import TEAM_ID, block_actions_payload, button, ticked_all
 
 
 def open_review(slack: Slack) -> None:

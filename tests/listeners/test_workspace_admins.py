@@ -6,10 +6,13 @@ from __future__ import annotations
 from sqlmodel import select
 
 from bot.runtime import Runtime
+from slack_emulator import SlackEmulator
 from storage.models import Initiative
 from tests.listeners.conftest import Slack
-from tests.slack_emulator import SlackEmulator
 from tests.support.slack_app import serve_in_thread
+
+RETIRE_REFUSED = ("Only an admin can retire an initiative, which is for merges and duplicates; to stop one, its "
+                  "sponsor or an admin kills it: `/initiative kill AI-1`.")
 
 
 def test_workspace_admins_act_as_admins_and_slack_is_asked_about_each_person_once(
@@ -28,7 +31,7 @@ def test_workspace_admins_act_as_admins_and_slack_is_asked_about_each_person_onc
                    slack.command("retire AI-2 merged", user="UWSADMIN"),
                    slack.command("retire AI-3 merged", user="UOWNER")]
 
-    assert refused["text"] == "Only an admin can retire an initiative."
+    assert refused["text"] == RETIRE_REFUSED
     assert all("retired" in answer["text"] for answer in retired), retired
     with runtime.transaction() as session:
         assert {i.key: i.status for i in session.exec(select(Initiative))} == {

@@ -17,20 +17,20 @@ import pytest
 from sqlmodel import SQLModel, select
 
 from bot.views import ids
-from storage.db import make_engine
-from storage.migrate import upgrade
-from storage.models import OutboxMessage, SlackEventReceipt
-from tests.slack_emulator import TEAM_ID, SlackEmulator
-from tests.slack_emulator.calls import RecordedCall
-from tests.support.serving import CLI, BotProcess, bot_env, serving
-from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import (
+from slack_emulator import TEAM_ID, SlackEmulator
+from slack_emulator.calls import RecordedCall
+from slack_emulator.requests import (
     block_actions_payload,
     interaction_body,
     post_signed,
     slash_command_body,
     view_submission_payload,
 )
+from storage.db import make_engine
+from storage.migrate import upgrade
+from storage.models import OutboxMessage, SlackEventReceipt
+from tests.support.serving import CLI, BotProcess, bot_env, serving
+from tests.support.slack_app import SIGNING_SECRET
 
 # serve's default `--threads`, passed explicitly because the attacks are sized by it.
 THREADS = 16

@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from bot.views import ids
+from slack_emulator.requests import ticked_all
 from storage.models import SignOff, WebhookEndpoint
 from tests.security.conftest import ADMIN, Review, Target, open_review, serving_target
-from tests.support.slack_requests import ticked_all
 
 TABLE_DNS_BOT = [sys.executable, "-m", "tests.support.table_dns_bot"]
 WIKI = "https://wiki.corp/dpia"  # 10.1.2.3, an evidence host

@@ -11,9 +11,7 @@ import httpx
 import pytest
 
 from bot.edge import MAX_BODY_BYTES
-from tests.security.conftest import LONGEST_LOG_LINE, Target
-from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import (
+from slack_emulator.requests import (
     BAD_SIGNATURE,
     FORM,
     JSON,
@@ -24,6 +22,8 @@ from tests.support.slack_requests import (
     signed_headers,
     stale_timestamp,
 )
+from tests.security.conftest import LONGEST_LOG_LINE, Target
+from tests.support.slack_app import SIGNING_SECRET
 
 HOME_OPENED = {"type": "app_home_opened", "user": "U0001", "channel": "D0001", "tab": "home"}
 DEEP = "[" * 50_000 + "]" * 50_000

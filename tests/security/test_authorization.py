@@ -17,12 +17,12 @@ from sqlmodel import select
 from bot.listeners.middleware import OTHER_WORKSPACE
 from bot.views import gates as gate_views
 from bot.views import ids
+from slack_emulator import TEAM_ID
+from slack_emulator.requests import post_signed, slash_command_body, ticked_all
 from storage.db import make_engine
 from storage.models import AuditEvent, GateDefinitionVersion, OutboxMessage, SignOff
 from tests.security.conftest import ADMIN, Target, button_value, open_review
-from tests.slack_emulator import TEAM_ID
 from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import post_signed, slash_command_body, ticked_all
 
 OTHER_TEAM = "T0OTHER"
 

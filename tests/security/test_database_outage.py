@@ -19,11 +19,11 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.views import ids
+from slack_emulator.requests import post_signed, ticked_all, view_submission_payload
 from storage.models import SignOff
 from tests.security.conftest import Target, button_value, open_review, serving_target
 from tests.support.postgres import scratch_database
 from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import post_signed, ticked_all, view_submission_payload
 from tests.support.tcp_proxy import TcpProxy
 
 ANSWER_WITHIN = 3.0  # Slack's deadline

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 from bot.views import ids
+from slack_emulator.requests import ticked_all, view_submission_payload
 from tests.security.conftest import Review, Target
 from tests.support.blockkit import sent_texts, unwanted_mentions
-from tests.support.slack_requests import ticked_all, view_submission_payload
 
 CHANNEL = "CANNOUNCE"
 SPOOFED = "UCEO"  # nobody in this workspace's initiatives: a <@UCEO> only ever comes from typed text

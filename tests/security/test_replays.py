@@ -14,19 +14,19 @@ from typing import Any
 import pytest
 
 from bot.views import ids
-from storage.models import AuditEvent, SignOff
-from tests.security.conftest import Target, button_value, open_review, serving_target
-from tests.security.replay_client import send_copy
-from tests.support.postgres import scratch_database
-from tests.support.processes import race
-from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import (
+from slack_emulator.requests import (
     block_actions_payload,
     interaction_body,
     signed_headers,
     ticked_all,
     view_submission_payload,
 )
+from storage.models import AuditEvent, SignOff
+from tests.security.conftest import Target, button_value, open_review, serving_target
+from tests.security.replay_client import send_copy
+from tests.support.postgres import scratch_database
+from tests.support.processes import race
+from tests.support.slack_app import SIGNING_SECRET
 
 COPIES = 10
 

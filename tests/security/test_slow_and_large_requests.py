@@ -13,9 +13,9 @@ import httpx
 
 from bot.edge import MAX_BODY_BYTES
 from bot.edge_worker import BODY_TIMEOUT, HEAD_TIMEOUT, MAX_BUFFERED_BYTES
+from slack_emulator.requests import FORM, post_signed
 from tests.security.conftest import LONGEST_LOG_LINE, THREADS, Target
 from tests.support.slack_app import SIGNING_SECRET
-from tests.support.slack_requests import FORM, post_signed
 
 HEAD = (
     "POST /slack/events HTTP/1.1\r\nHost: bot\r\nContent-Type: {type}\r\nX-Slack-Request-Timestamp: 1\r\n"

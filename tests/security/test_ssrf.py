@@ -33,13 +33,13 @@ from bot.services.webhooks.evidence import mark_due
 from bot.services.webhooks.scheduled import check_due_evidence, deliver_webhooks
 from bot.services.webhooks.service import WebhookEvents, add_endpoint
 from bot.views import ids
+from slack_emulator.requests import ticked_all
 from storage.models import AuditEvent, EvidenceCheck, SignOff, WebhookDelivery, WebhookEndpoint
 from tests.security.conftest import ADMIN, Review, Target, open_review, serving_target
 from tests.services.webhooks.support import OWNERS
 from tests.services.webhooks.support import open_review as open_review_in_process
 from tests.support.factories import TEAM, actor
 from tests.support.private_addresses import ADMITTED, PUBLIC, SPELLINGS, table_resolver
-from tests.support.slack_requests import ticked_all
 
 TABLE_DNS_BOT = [sys.executable, "-m", "tests.support.table_dns_bot"]
 

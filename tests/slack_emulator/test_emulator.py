@@ -29,8 +29,8 @@ from slack_sdk.socket_mode.builtin import SocketModeClient
 from slack_sdk.socket_mode.request import SocketModeRequest
 from slack_sdk.socket_mode.response import SocketModeResponse
 
-from tests.slack_emulator import RateLimit, RateLimiter, SlackEmulator, validate_blocks, validate_view
-from tests.support import slack_requests as sr
+from slack_emulator import RateLimit, RateLimiter, SlackEmulator, validate_blocks, validate_view
+from slack_emulator import requests as sr
 
 TS = re.compile(r"^\d{10}\.\d{6}$")
 

@@ -16,8 +16,8 @@ from sqlmodel import select
 from bot.config import load_settings
 from bot.delivery.messages import live_message, update_message
 from bot.runtime import Runtime
+from slack_emulator import SlackEmulator
 from storage.models import DigestRun, OutboxMessage, SlackMessage
-from tests.slack_emulator import SlackEmulator
 from tests.storage.old_schema import at_revision, downgrade_to, empty_database, insert, moment
 from tests.support.slack_app import deliver_outbox, slack_settings
 

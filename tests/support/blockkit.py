@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from tests.slack_emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 
 # Mentions that notify more people than the bot ever means to: broadcasts and user groups, in every spelling Slack
 # parses (`<!here>`, `<!here|here>`, `<!channel>`, `<!everyone>`, `<!subteam^S1|@team>`). The bot's own

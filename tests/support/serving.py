@@ -15,7 +15,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.slack_emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.support.slack_app import SIGNING_SECRET
 
 CLI = [sys.executable, "-m", "bot"]

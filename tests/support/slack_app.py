@@ -36,14 +36,14 @@ from bot.delivery.sender import DeliveryReport, RetryPolicy, deliver_pending, ma
 from bot.runtime import Runtime
 from bot.web import EVENTS_PATH, WebApp
 from bot.wiring import build_runtime
-from storage.types import utcnow
-from tests.slack_emulator import SlackEmulator
-from tests.support.slack_requests import (
+from slack_emulator import SlackEmulator
+from slack_emulator.requests import (
     event_body,
     interaction_body,
     post_signed,
     slash_command_body,
 )
+from storage.types import utcnow
 
 SIGNING_SECRET = "test-signing-secret"
 
@@ -63,7 +63,7 @@ class RunningSlackApp:
         return self.url + EVENTS_PATH
 
     def command(self, text: str = "", command: str = "/initiative", **fields: Any) -> httpx.Response:
-        """POST a signed slash command; fields as for `slack_requests.slash_command_fields`."""
+        """POST a signed slash command; fields as for `slack_emulator.requests.slash_command_fields`."""
         return self.post(slash_command_body(command, text, **fields))
 
     def ask(self, text: str = "", **fields: Any) -> dict[str, Any]:

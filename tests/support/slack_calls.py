@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.slack_emulator import server
+from slack_emulator import server
 
 RECORDED: set[tuple[str, str]] = set()  # (method, test node id)
 

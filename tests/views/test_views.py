@@ -16,8 +16,8 @@ from bot.services.tracked_items.conditions import DraftCondition, parse_conditio
 from bot.views import forms, gates, home, ids, messages, modals, replies
 from bot.views.plain_text import Reader, render_blocks
 from bot.views.text import escape, mrkdwn
+from slack_emulator import validate_blocks, validate_view
 from storage.models import AuditEvent, GateReview, Initiative, SignOff
-from tests.slack_emulator import validate_blocks, validate_view
 from tests.support.blockkit import mrkdwn_texts
 
 NOW = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)

@@ -87,6 +87,18 @@ def remember_identity(session: Session, *, team_id: str, user_id: str, display_n
     session.flush()
 
 
+def current_names(session: Session, *, team_id: str, user_ids: Iterable[str]) -> dict[str, str]:
+    """The latest display name the bot has recorded for each of `user_ids` it has a name for (others are left
+    out), in one query: how a terminal shows a mention without asking Slack."""
+    wanted = sorted(set(user_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(AuditIdentity.user_id, AuditIdentity.display_names).where(
+        AuditIdentity.team_id == team_id, col(AuditIdentity.user_id).in_(wanted)))
+    return {user_id: max(names, key=lambda entry: datetime.fromisoformat(entry[0]))[1]
+            for user_id, names in rows if names}
+
+
 @dataclass
 class Person:
     user_id: str

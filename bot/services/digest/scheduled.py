@@ -32,7 +32,7 @@ from sqlalchemy import or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.delivery.messages import post_message
+from bot.delivery.messages import post_message, replies_pending, reply_in_thread
 from bot.delivery.outbox import describe_error, enqueue
 from bot.services.access.admins import list_admins
 from bot.services.digest.chart import render_chart
@@ -49,8 +49,9 @@ from storage.types import utcnow
 class DigestWording(Protocol):
     """How a digest reads in Slack (bot/views/digest.py, handed in by the job)."""
 
-    def text_payload(self, report: DigestReport) -> dict[str, Any]:
-        """The text's chat.postMessage payload (text and blocks), without the channel."""
+    def text_payloads(self, report: DigestReport) -> list[dict[str, Any]]:
+        """The text's chat.postMessage payloads (text and blocks), without the channel: the channel message, then
+        the replies in its thread that a digest too long for one message needs."""
         ...
 
     def not_posted_notice(self, *, digest_name: str, week: str, channel_id: str, error: str) -> str: ...
@@ -165,15 +166,17 @@ def start_run(runtime: JobRuntime, wording: DigestWording, *, digest_id: int, as
 
 def _queue_text(session: Session, wording: DigestWording, digest: Digest, run: DigestRun, as_of: datetime, *,
                 default_zone: ZoneInfo) -> None:
-    """The run's text, as of `as_of`, to the digest's channel as it is now, in the outbox; the run is posting."""
+    """The run's text, as of `as_of`, to the digest's channel as it is now, in the outbox (the rest of a long digest
+    in replies in its thread, sent once the message is in); the run is posting."""
     assert run.id is not None
     report = compute_digest(session, digest=digest, as_of=as_of, audience=channel_audience(digest),
                             default_zone=default_zone)
-    message = post_message(
-        session, team_id=digest.team_id, kind=DIGEST_TEXT, subject=run.id,
-        payload={"channel": digest.channel_id, **wording.text_payload(report),
-                 "unfurl_links": False, "unfurl_media": False},
-    )
+    first, *rest = wording.text_payloads(report)
+    quiet = {"unfurl_links": False, "unfurl_media": False}
+    message = post_message(session, team_id=digest.team_id, kind=DIGEST_TEXT, subject=run.id,
+                           payload={"channel": digest.channel_id, **first, **quiet})
+    for reply in rest:  # queued with the message, so each post of it (a retry too) has its own, exactly once
+        reply_in_thread(session, message, payload={**reply, **quiet})
     if run.state == "failed":
         run.text_attempts += 1
     run.message_id, run.as_of, run.state, run.retry_at = message.id, as_of, "posting", None
@@ -241,8 +244,10 @@ def advance_runs(runtime: JobRuntime, slack: DigestSlack, *, now: datetime | Non
         report.posted += outcome == "posted"
         report.failed += outcome == "failed"
     with runtime.transaction() as session:
-        charts = session.exec(select(DigestRun.id).where(
+        runs = session.exec(select(DigestRun).where(
             DigestRun.state == "posted", col(DigestRun.chart_state).in_(("pending", "uploading")))).all()
+        # The chart follows the digest's own replies in its thread.
+        charts = [run.id for run in runs if not _replies_pending(session, run)]
     for run_id in charts:
         if _claim_chart(runtime, run_id, now):
             report.charts += _upload_chart(runtime, slack, run_id)
@@ -273,6 +278,11 @@ def _record_text_outcome(runtime: JobRuntime, wording: DigestWording, run_id: in
                 _notify_admins(runtime, wording, session, run, error)
         session.add(run)
         return run.state
+
+
+def _replies_pending(session: Session, run: DigestRun) -> bool:
+    message = session.get(SlackMessage, run.message_id) if run.message_id is not None else None
+    return message is not None and replies_pending(session, message)
 
 
 def _name_of(session: Session, run: DigestRun) -> str:

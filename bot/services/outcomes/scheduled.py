@@ -20,14 +20,15 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.delivery.outbox import enqueue
+from bot.delivery.messages import live_message, post_message, was_updated
 from bot.services.access.people import zone_for
 from bot.services.gates.workspaces import catalog_for
 from bot.services.outcomes.service import sponsor_of
 from bot.services.scheduling import JobRuntime
-from storage.models import HoldRevisitPrompt, Initiative, InitiativeOutcome
+from storage.models import HoldRevisitPrompt, Initiative, InitiativeOutcome, SlackMessage
 from storage.types import utcnow
 
+REVISIT_PROMPT = "hold_revisit_prompt"  # the prompt's registered message: subject the hold_revisit_prompt row
 PROMPT_HOUR = time(9)  # local: a decision prompt waits for the working day
 TICK_MINUTES = 15
 
@@ -59,9 +60,11 @@ def send_revisit_prompts(runtime: JobRuntime, *, render: PromptRenderer, now: da
     with runtime.transaction() as session:
         for outcome, initiative in _holds_near_their_date(session, now):
             due = _due(session, outcome, initiative, now=now, default_zone=runtime.settings.default_zone)
-            if due is not None and _claim(session, outcome, due):
-                enqueue(session, team_id=initiative.team_id, method="chat.postMessage",
-                        payload={"channel": due.recipient, **render(due)})
+            if due is not None and (prompt := _claim(session, outcome, due)) is not None:
+                # Registered, so that a decision taken elsewhere (the Extend or Kill modal, a command) can take
+                # its buttons away (bot/notifications.py).
+                post_message(session, team_id=initiative.team_id, kind=REVISIT_PROMPT, subject=prompt.id,
+                             payload={"channel": due.recipient, **render(due)})
                 written += 1
     if written:
         log.info("hold revisit prompts: %d written to the outbox", written)
@@ -92,17 +95,29 @@ def _due(session: Session, outcome: InitiativeOutcome, initiative: Initiative, *
                       revisit_on=outcome.revisit_on, recipient=recipient)
 
 
-def _claim(session: Session, outcome: InitiativeOutcome, due: RevisitDue) -> bool:
-    """Record the prompt of this hold and date; False if it was already sent (here or by another replica)."""
+def _claim(session: Session, outcome: InitiativeOutcome, due: RevisitDue) -> HoldRevisitPrompt | None:
+    """Record the prompt of this hold and date; None if it was already sent (here or by another replica)."""
     sent = session.exec(select(HoldRevisitPrompt.id).where(HoldRevisitPrompt.outcome_id == outcome.id,
                                                            HoldRevisitPrompt.revisit_on == due.revisit_on)).first()
     if sent is not None:
-        return False
+        return None
+    prompt = HoldRevisitPrompt(team_id=outcome.team_id, outcome_id=outcome.id, revisit_on=due.revisit_on,
+                               recipient=due.recipient)
     try:
         with session.begin_nested():
-            session.add(HoldRevisitPrompt(team_id=outcome.team_id, outcome_id=outcome.id, revisit_on=due.revisit_on,
-                                          recipient=due.recipient))
+            session.add(prompt)
             session.flush()
     except IntegrityError:
-        return False
-    return True
+        return None
+    return prompt
+
+
+def open_revisit_prompts(session: Session, *, initiative: Initiative) -> list[SlackMessage]:
+    """The revisit prompts of the initiative's holds that still show their buttons: posted or queued, and not
+    updated since (a decision updates them)."""
+    prompt_ids = session.exec(select(HoldRevisitPrompt.id).join(
+        InitiativeOutcome, col(InitiativeOutcome.id) == HoldRevisitPrompt.outcome_id).where(
+        InitiativeOutcome.initiative_id == initiative.id)).all()
+    messages = [live_message(session, team_id=initiative.team_id, kind=REVISIT_PROMPT, subject=prompt_id)
+                for prompt_id in prompt_ids]
+    return [message for message in messages if message is not None and not was_updated(session, message)]

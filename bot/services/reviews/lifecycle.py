@@ -37,7 +37,8 @@ def resume(session: Session, *, actor: Actor, initiative: Initiative, reason: st
 def retire(session: Session, *, actor: Actor, initiative: Initiative, reason: str) -> Initiative:
     """Retire for good, for merges and duplicates (a sponsor kills one with `outcomes.kill`). Admins only; any open
     review is cancelled."""
-    require_admin(actor, doing="retire an initiative")
+    require_admin(actor, doing="retire an initiative, which is for merges and duplicates; to stop one, its sponsor "
+                  f"or an admin kills it: `/initiative kill {initiative.key}`")
     reason = clean_reason(reason, what="reason for retiring it (merged into AI-7, a duplicate of AI-3, ...)")
     if initiative.status in ("retired", "killed"):
         raise Conflict(f"{initiative.key} is already {initiative.status}.")

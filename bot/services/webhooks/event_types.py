@@ -2,5 +2,5 @@
 cheaply."""
 
 EVENT_TYPES = ("initiative.created", "review.opened", "signoff.decided", "stage.changed", "digest.posted",
-               "initiative.held", "initiative.recycled", "initiative.killed", "condition.created", "condition.met",
-               "condition.overdue")
+               "initiative.held", "initiative.hold_extended", "initiative.recycled", "initiative.killed",
+               "condition.created", "condition.met", "condition.overdue")

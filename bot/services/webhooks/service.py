@@ -191,8 +191,10 @@ def _tracked(initiative: Initiative, item: TrackedItem) -> dict[str, Any]:
             "evidence_links": list(item.evidence_links)}
 
 
-# Outcomes that have a webhook (a hold's extension has none: `initiative.held` says when it was decided).
-OUTCOME_EVENTS = {"held": "initiative.held", "recycled": "initiative.recycled", "killed": "initiative.killed"}
+# The outcome events' webhooks, named as their audit actions. An extension's outcome is the hold, with its new
+# revisit date (`data.actor` extended it; `outcome.decided_by` put it on hold).
+OUTCOME_EVENTS = {"held": "initiative.held", "hold_extended": "initiative.hold_extended",
+                  "recycled": "initiative.recycled", "killed": "initiative.killed"}
 
 
 def _outcome(outcome: InitiativeOutcome) -> dict[str, Any]:

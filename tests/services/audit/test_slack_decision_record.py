@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from bot.views import ids
+from slack_emulator.requests import block_actions_payload
 from tests.services.audit.history import decide_everything, new_initiative
 from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401  (fixtures)
-from tests.support.slack_requests import block_actions_payload
 
 EVIDENCE = "https://wiki.example.com/fraud/data-governance"
 

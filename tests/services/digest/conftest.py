@@ -9,7 +9,7 @@ import pytest
 from bot.delivery.sender import make_client
 from bot.runtime import Runtime
 from bot.services.digest.definitions import add_digest
-from tests.slack_emulator import SlackEmulator
+from slack_emulator import SlackEmulator
 from tests.support.factories import actor
 from tests.support.slack_app import slack_settings
 

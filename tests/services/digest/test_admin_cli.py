@@ -10,8 +10,8 @@ import pytest
 from sqlmodel import select
 
 from bot.cli import main
+from slack_emulator import SlackEmulator
 from storage.models import AuditEvent, Digest
-from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM
 
 OPERATOR = f"cli:{getpass.getuser()}"[:32]

@@ -1,4 +1,4 @@
-"""`initiative-bot digest`: readable text, the chart file, and one-line errors."""
+"""`initiative-bot digest --post` and its one-line errors (printing it: tests/cli/test_digest_print.py)."""
 
 from __future__ import annotations
 
@@ -9,26 +9,10 @@ from sqlmodel import select
 
 from bot.cli import main
 from bot.services.gates.workspaces import ensure_workspace
+from slack_emulator import SlackEmulator
 from storage.models import Digest, DigestRun
 from tests.services.digest.conftest import DIGEST_CHANNEL
-from tests.services.digest.histories import Clock, build_fixture_portfolio
-from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM
-
-
-def test_prints_the_digest_as_of_a_date_and_writes_the_chart(runtime, monkeypatch, tmp_path, capsys):
-    build_fixture_portfolio(runtime, Clock(monkeypatch))
-    monkeypatch.setenv("DEFAULT_TIMEZONE", "Europe/Berlin")
-    chart = tmp_path / "digest.png"
-
-    assert main(["digest", "--as-of", "2026-11-22", "--chart", str(chart)]) == 0
-
-    out = capsys.readouterr().out
-    assert "AI portfolio digest · week 2026-W47" in out  # Sunday 22 Nov ends ISO week 47
-    assert "Sun 2026-11-15 23:59 Europe/Berlin - Sun 2026-11-22 23:59 Europe/Berlin" in out
-    assert "AI-5 Contract clause search — in Pilot: merged into AI-1" in out
-    assert "AI-6 Call-centre summarisation" in out and "AI-10" not in out
-    assert chart.read_bytes().startswith(b"\x89PNG")
 
 
 def test_post_without_a_token_is_one_clear_line(runtime, capsys):

@@ -1,4 +1,5 @@
-"""Posting through the outbox and the emulator: text first, chart in its thread, each step once."""
+"""Posting through the outbox and the emulator: text first (a long digest going on in replies in its thread),
+chart in its thread, each step once."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from bot.jobs.digest import digest_tick
 from bot.services.digest.definitions import digest_statuses
 from bot.views.digest_admin import next_post_text
 from storage.models import DigestRun, DigestRunStep
+from tests.services.digest.bulk import insert_portfolio
 from tests.services.digest.conftest import DIGEST_CHANNEL
 from tests.support.factories import TEAM
 
@@ -164,3 +166,34 @@ def test_retries_stop_when_the_week_ends(slack_runtime, client, emulator, digest
     assert (w49.week, w49.state) == ("2026-W49", "posted")
     [message] = emulator.messages(DIGEST_CHANNEL)
     assert "week 2026-W49" in message["text"]
+
+
+def test_a_digest_longer_than_a_message_goes_on_in_its_thread_once_before_its_chart(slack_runtime, client, emulator,
+                                                                                    digest_id):
+    with slack_runtime.transaction() as session:  # long enough for more than 50 blocks, every list in full
+        insert_portfolio(session, team_id=TEAM, count=450, as_of=MONDAY_0905_BERLIN)
+    emulator.add_channel(DIGEST_CHANNEL, "digest", is_member=False)
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN)
+    assert len(_channel_posts(emulator)) == 1  # refused: the rest, queued with it, is never sent on its own
+    assert emulator.messages(DIGEST_CHANNEL) == []
+
+    emulator.add_channel(DIGEST_CHANNEL, "digest")  # the bot is invited; the next tick posts the run again
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(minutes=1))
+    _run_bot(slack_runtime, client, MONDAY_0905_BERLIN + timedelta(days=1))  # nothing more that week
+
+    parent, *replies = emulator.messages(DIGEST_CHANNEL)
+    assert "thread_ts" not in parent and len(parent["blocks"]) == 50
+    assert parent["blocks"][-1]["elements"][0]["text"] == "The digest goes on in this thread (1 more message)."
+    [reply] = replies
+    assert reply["thread_ts"] == parent["ts"]
+    assert reply["text"] == "AI portfolio digest · week 2026-W48, continued (2 of 2)"
+    assert 1 < len(reply["blocks"]) <= 50
+    assert reply["blocks"][-1]["elements"][0]["text"].startswith("More: `/initiative list`")  # the digest's end
+    posts = [c for c in _channel_posts(emulator) if c.ok]
+    chart = next(i for i, c in enumerate(emulator.calls) if c.method == "files.completeUploadExternal")
+    assert [c.params.get("thread_ts") for c in posts] == [None, parent["ts"]]
+    assert emulator.calls.index(posts[-1]) < chart  # the chart follows the digest's own reply
+    [uploaded] = [f for f in emulator.files.values() if f.completed]
+    assert uploaded.thread_ts == parent["ts"]
+    [run] = _runs(slack_runtime)
+    assert (run.state, run.ts, run.chart_state) == ("posted", parent["ts"], "uploaded")

@@ -11,7 +11,7 @@ from bot.services.gates.document import LABEL_MAX, MAX_CHECKLIST_ITEMS_PER_ROLE
 from bot.services.initiatives.service import create_initiative
 from bot.services.reviews import service as reviews
 from bot.views import modals
-from tests.slack_emulator import validate_blocks
+from slack_emulator import validate_blocks
 from tests.support.factories import actor
 
 ADMIN = actor("UADMIN", admin=True)

@@ -10,11 +10,11 @@ from sqlmodel import col, select
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import create_initiative
 from bot.views import gates as views
+from slack_emulator import validate_blocks
+from slack_emulator.requests import block_actions_payload, view_submission_payload
 from storage.models import GateDefinitionVersion
-from tests.slack_emulator import validate_blocks
 from tests.support.factories import actor
 from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401  (fixtures)
-from tests.support.slack_requests import block_actions_payload, view_submission_payload
 
 ADMIN, OTHER = "UADMIN", "UBIZ"
 REFUSED = "Only an admin can change the gate definitions."

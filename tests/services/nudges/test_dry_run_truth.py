@@ -9,9 +9,9 @@ import pytest
 from sqlmodel import func, select
 
 from bot.cli import main
+from slack_emulator import SlackEmulator
 from storage.models import AuditIdentity, NudgeLog, OutboxMessage, UserProfile
 from tests.services.nudges.support import open_review, outbox_dms
-from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM
 
 ASKED = datetime(2026, 12, 2, 10, 0, tzinfo=UTC)  # Wednesday: Monday is its third business day everywhere

@@ -16,11 +16,11 @@ from bot.services.access.delegation import current_delegation
 from bot.services.access.people import zones_of
 from bot.views import ids
 from bot.wiring import withdraw_decided_nudges
+from slack_emulator import validate_blocks
+from slack_emulator.requests import block_actions_payload
 from storage.models import NudgeSnooze
 from tests.services.nudges.support import open_review
-from tests.slack_emulator import validate_blocks
 from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401
-from tests.support.slack_requests import block_actions_payload
 
 ASKED = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)  # Monday
 NEXT_TUESDAY = datetime(2026, 11, 17, 14, 0, tzinfo=UTC)  # SLA passed; 09:00 in New York, 04:00 Wed in Kiritimati

@@ -12,8 +12,8 @@ from bot.services.access.delegation import delegate, end_delegation, parse_until
 from bot.services.access.people import zones_of
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.nudges.scheduled import refresh_zones
+from slack_emulator import SlackEmulator
 from tests.services.nudges.support import open_review
-from tests.slack_emulator import SlackEmulator
 from tests.support.factories import TEAM, actor
 
 ASKED = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 
 from sqlmodel import select
 
+from slack_emulator import SlackEmulator
 from storage.models import NudgeLog
 from tests.services.nudges import workers
 from tests.services.nudges.support import open_review
-from tests.slack_emulator import SlackEmulator
 from tests.support.processes import race
 
 ASKED = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)  # Monday

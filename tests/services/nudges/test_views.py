@@ -9,8 +9,8 @@ from bot.services.nudges.policy import ESCALATION, NUDGE, World, plan
 from bot.services.waiting.service import OpenItem
 from bot.views import ids
 from bot.views.nudges import nudge_message, without_sign_offs
+from slack_emulator import validate_blocks
 from tests.services.nudges.policy_support import pending
-from tests.slack_emulator import validate_blocks
 
 ASKED = datetime(2026, 11, 2, 10, 0, tzinfo=UTC)  # a Monday, two weeks before
 NOW = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)

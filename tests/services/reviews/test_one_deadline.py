@@ -18,9 +18,10 @@ from bot.services.access.people import record_profile
 from bot.services.digest.service import channel_audience, compute_digest
 from bot.services.initiatives.service import create_initiative
 from bot.services.reviews import service as reviews
-from bot.views.digest import digest_blocks, digest_text
+from bot.views.digest import digest_blocks, digest_in_full
 from bot.views.messages import sign_off_request
 from bot.views.nudges import ITEM_BLOCK, nudge_message
+from bot.views.plain_text import Reader, render_blocks
 from storage.models import Digest, Initiative, SignOff
 from tests.support.factories import TEAM, actor
 
@@ -105,7 +106,8 @@ def test_the_dm_nudge_escalation_digest_and_show_carry_one_deadline(runtime, sig
         "show to him": (int(DEADLINE.timestamp()), "Fri 2026-12-04 06:30 America/New_York"),
     }
     assert "due Fri 2026-12-04 17:00 Asia/Kolkata" in dm.text  # the notification's plain text
-    assert "due Fri 2026-12-04 12:30 Europe/Berlin" in digest_text(report)
+    terminal = render_blocks(digest_in_full(report), Reader(zone=ZoneInfo("Europe/Berlin")))  # the digest's zone
+    assert "due Dec 4, 2026 at 12:30 CET" in terminal
     assert "Overdue" in due_in["escalation"] and "Due" in due_in["nudge"]
 
 

@@ -15,10 +15,10 @@ from sqlmodel import select
 from bot.delivery.outbox import state_counts
 from bot.jobs import scheduler
 from bot.services.webhooks.scheduled import run_automatic_checks
+from slack_emulator import validate_blocks
 from storage.models import AutomaticCheck, EvidenceCheck
 from storage.types import utcnow
 from tests.services.webhooks.support import approve, open_review, with_mlflow_item
-from tests.slack_emulator import validate_blocks
 from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401
 
 CARD, GONE = "https://docs.example.com/card", "https://docs.example.com/gone"

@@ -97,7 +97,7 @@ def test_a_passed_model_check_is_ticked_in_the_engineering_owners_approve_modal(
 
     from bot.presenters import sign_off_card
     from bot.views.modals import checklist
-    from tests.slack_emulator import validate_view
+    from slack_emulator import validate_view
 
     with_mlflow_item(checked, {"mlflow_model": "churn", "alias": "champion"})
     respx_mock.get(f"{MLFLOW}/registered-models/alias").respond(

@@ -215,8 +215,9 @@ def test_removing_an_endpoint_drops_its_undelivered_events(hooked, respx_mock):
     assert not anything.called
 
 
-def test_holds_recycles_and_kills_are_sent_with_their_reasons_in_the_documented_schema(hooked):
-    _register(hooked, events=["initiative.held", "initiative.recycled", "initiative.killed"])
+def test_holds_their_extensions_recycles_and_kills_are_sent_with_their_reasons_in_the_documented_schema(hooked):
+    _register(hooked, events=["initiative.held", "initiative.hold_extended", "initiative.recycled",
+                              "initiative.killed"])
     key = _create(hooked)
     admin = actor("UADMIN", admin=True)
     today = utcnow().date()
@@ -226,6 +227,10 @@ def test_holds_recycles_and_kills_are_sent_with_their_reasons_in_the_documented_
         outcomes.recycle(session, actor=admin, initiative=initiative, to_stage="idea", reason="redo the baseline")
         outcomes.hold(session, actor=admin, initiative=initiative, until=today + timedelta(days=30),
                       reason="no budget", today=today)
+    with hooked.transaction() as session:  # a later decision (the webhook reads the hold as it is at commit)
+        initiative = get_initiative(session, audience=EVERYONE, key=key, for_update=True)
+        outcomes.extend_hold(session, actor=actor("UADMIN2", admin=True), initiative=initiative,
+                             until=today + timedelta(days=60), reason="budget review moved", today=today)
         outcomes.kill(session, actor=admin, initiative=initiative, rationale="merged priorities",
                       lessons="baseline first")
     with hooked.transaction() as session:
@@ -233,11 +238,13 @@ def test_holds_recycles_and_kills_are_sent_with_their_reasons_in_the_documented_
         for row in rows:
             jsonschema.validate(row.payload, SCHEMA)
         sent = [(row.event_type, row.payload["data"]["outcome"]) for row in rows]
+        extended_by = rows[2].payload["data"]["actor"]
     assert [(kind, outcome["kind"], outcome["reason"]) for kind, outcome in sent] == [
         ("initiative.recycled", "recycle", "redo the baseline"), ("initiative.held", "hold", "no budget"),
-        ("initiative.killed", "kill", "merged priorities")]
+        ("initiative.hold_extended", "hold", "no budget"), ("initiative.killed", "kill", "merged priorities")]
     assert sent[0][1]["to_stage"] == "idea" and sent[1][1]["revisit_on"] == (today + timedelta(days=30)).isoformat()
-    assert sent[2][1]["lessons"] == "baseline first"
+    assert sent[2][1]["revisit_on"] == (today + timedelta(days=60)).isoformat() and extended_by == "UADMIN2"
+    assert sent[3][1]["lessons"] == "baseline first"
 
 
 def test_conditions_created_met_and_overdue_are_sent_in_the_documented_schema(hooked):

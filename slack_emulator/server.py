@@ -51,7 +51,7 @@ class SlackEmulator:
         with_defaults: bool = True,
     ) -> None:
         """`with_defaults` adds the user (U0001 "alice") and channel (C0001 "#general", with the bot in it)
-        that slack_requests' builders use unless told otherwise."""
+        that the builders in requests.py use unless told otherwise."""
         self.bot_token = bot_token
         self.app_token = app_token
         self.team_id = team_id
@@ -281,6 +281,23 @@ class SlackEmulator:
     def files(self) -> dict[str, UploadedFile]:
         with self._lock:
             return dict(self.workspace.files)
+
+    @property
+    def ephemeral_messages(self) -> list[dict[str, Any]]:
+        """chat.postEphemeral messages, each with its `channel` and the `user` who alone sees it."""
+        with self._lock:
+            return list(self.workspace.ephemeral_messages)
+
+    def open_dm(self, user_id: str) -> str:
+        """The D… id of the bot's DM with a user, opened if need be (as when the person opens it in Slack)."""
+        with self._lock:
+            return self.workspace.conversations_open({"users": user_id})["channel"]["id"]
+
+    def show_view(self, view: dict[str, Any], *, replacing: str | None = None) -> dict[str, Any]:
+        """A modal that a view_submission's `response_action` (`update` or `push`) shows, checked as Slack checks
+        it; `replacing`: the id of the view it updates. Raises SlackApiError as Slack refuses it."""
+        with self._lock:
+            return self.workspace.show_view(view, replacing=replacing)
 
     # ---- Socket Mode ----------------------------------------------------------------------------------
 

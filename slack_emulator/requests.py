@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import httpx
 
-from tests.slack_emulator import (
+from .workspace import (
     APP_ID,
     BOT_ID,
     BOT_USER_ID,

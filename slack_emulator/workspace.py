@@ -23,7 +23,7 @@ from .models import Conversation, SlackApiError, Trigger, UploadedFile, User
 Params = Mapping[str, Any]
 Result = dict[str, Any]
 
-# The emulated workspace's identities. tests/support/slack_requests.py builds requests from the same ones,
+# The emulated workspace's identities. slack_emulator/requests.py builds requests from the same ones,
 # so a default request comes from a user, and in a channel, that the emulator knows.
 TEAM_ID: Final = "T0001"
 APP_ID: Final = "A0001"
@@ -294,6 +294,14 @@ class Workspace:
         updated = self._render_view(view, current["id"], previous=current)
         self.views[current["id"]] = updated
         return {"view": copy.deepcopy(updated)}
+
+    def show_view(self, view: Result, *, replacing: str | None = None) -> Result:
+        _check_view(view, "modal")
+        previous = self.views.get(replacing) if replacing else None
+        view_id = previous["id"] if previous else self._new_id("V")
+        self._check_external_id(view, view_id)
+        self.views[view_id] = self._render_view(view, view_id, previous=previous)
+        return copy.deepcopy(self.views[view_id])
 
     def views_publish(self, params: Params) -> Result:
         user_id = _text(params, "user_id")
