@@ -15,10 +15,10 @@ from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import latest_definition
 from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 from bot.views import ids
+from slack_emulator.requests import button, ticked_all
 from storage.models import AuditEvent, GateDefinitionVersion, Initiative, SignOff, TrackedItem
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, request_dm
-from tests.support.slack_requests import button, ticked_all
 
 OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin>"
 SPONSOR = "UCARL"
@@ -158,7 +158,7 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
         [escalation] = nudges_to(slack, boss, "past their date")
         assert "AI-1-C1" in str(escalation["blocks"]) and "<@UERIN>" in str(escalation["blocks"])
     assert items(slack)[0].overdue_at == at(due + timedelta(days=1), 10)
-    assert "CONDITIONS\n  2 open · 0 overdue · 0 met this week" in slack.command("digest", user="UMARIA")["text"]
+    assert "Conditions  2 open · 0 overdue · 0 met this week" in slack.command("digest", user="UMARIA")["text"]
 
     # A link is an evidence link: the same rules refuse a private address. Then the owner closes it.
     refused = slack.command("condition met AI-1-C1 http://127.0.0.1/runbook", user="UERIN")
@@ -176,7 +176,7 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
     run_sweep(slack.runtime, now=at(due + timedelta(days=5), 10))  # Monday: it would be escalated again
     slack.deliver()
     assert (len(slack.dms_to(SPONSOR)), len(nudges_to(slack, "UERIN", "Reminder:"))) == before
-    assert "CONDITIONS\n  1 open · 0 overdue · 1 met this week" in slack.command("digest", user="UMARIA")["text"]
+    assert "Conditions  1 open · 0 overdue · 1 met this week" in slack.command("digest", user="UMARIA")["text"]
     listed = slack.command("conditions mine", user="UDEV")["text"]
     assert "AI-1-C2" in listed and "AI-1-C1" not in listed
 
