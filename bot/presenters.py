@@ -3,6 +3,8 @@ renders the outbox's intents (registered in bot.wiring), from the database as it
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,13 +28,17 @@ from bot.services.reviews.service import (
     pending_sign_offs_for,
     sign_offs_of,
 )
+from bot.services.tracked_items import service as tracked_items
+from bot.services.waiting.service import what_waits
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
 from bot.views import home, messages, modals, replies
 from bot.views.attestation import after_go_live_lines
+from bot.views.conditions import ConditionView
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
-from storage.models import GateReview, Initiative, SignOff
+from storage.models import GateReview, Initiative, SignOff, TrackedItem
+from storage.types import utcnow
 
 
 def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo) -> SignOffCard:
@@ -56,6 +62,7 @@ def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo
         automatic_results={**{item_id: (row.outcome, row.evidence or "") for item_id, row in
                               results_for(session, review_id=review.id, role=sign_off.role).items()},
                            **_model_age_answers(session, initiative, gate.checklist_for(sign_off.role))},
+        condition_days=gate.condition_days,
     )
 
 
@@ -73,6 +80,18 @@ def _model_age_answers(session: Session, initiative: Initiative,
     else:
         answer = ({FRESH: "passed", STALE: "failed"}.get(check.state, "unknown"), check.evidence)
     return dict.fromkeys(wanted, answer)
+
+
+def condition_views(session: Session, rows: Sequence[tuple[Initiative, TrackedItem]], *,
+                    default_zone: ZoneInfo) -> list[ConditionView]:
+    """Each item with its id and due instant (17:00 in its owner's zone on its due date), as lines show it."""
+    calendar = work_calendar(session, team_id=rows[0][0].team_id, default_zone=default_zone,
+                             people={item.owner for _, item in rows}) if rows else None
+    now = utcnow()
+    return [ConditionView(key=tracked_items.key_of(initiative, item), initiative=initiative, item=item,
+                          due_at=tracked_items.due_at(calendar, item),
+                          overdue=tracked_items.is_overdue(calendar, item, now))
+            for initiative, item in rows if calendar is not None]
 
 
 def initiative_card(session: Session, initiative: Initiative, *, default_zone: ZoneInfo, reader: str | None,
@@ -96,8 +115,11 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
     sign_offs = sign_offs_of(session, review_id=review.id) if review else []
     calendar = work_calendar(session, team_id=initiative.team_id, default_zone=default_zone,
                              people={*(s.assignee for s in sign_offs), *([reader] if reader else [])})
+    catalog = catalog_for(session, team_id=initiative.team_id)
+    waiting = what_waits(session, team_id=initiative.team_id, catalog=catalog, initiative_ids=[initiative.id])
+    items = tracked_items.items_of(session, initiative_id=initiative.id)
     return {"owners": owners_of(session, initiative_id=initiative.id),
-            "catalog": catalog_for(session, team_id=initiative.team_id), "review": review, "sign_offs": sign_offs,
+            "catalog": catalog, "review": review, "sign_offs": sign_offs,
             "deadlines": {s.id: deadline_of(calendar, sign_off=s, review=review)
                           for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
             "reader_zone": calendar.zones.get(reader) if reader else None,
@@ -107,7 +129,9 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
                 open_flags(session, team_id=initiative.team_id, initiative_ids=[initiative.id]),
                 model_check_of(session, initiative=initiative), model_name=initiative.mlflow_model,
                 next_reattestation=next_reattestation_of(session, initiative=initiative)
-                if initiative.status == "active" and (review is None or review.kind != REATTESTATION) else None)}
+                if initiative.status == "active" and (review is None or review.kind != REATTESTATION) else None),
+            "conditions": condition_views(session, [(initiative, item) for item in items], default_zone=default_zone),
+            "waiting_on": Counter([*(p.assignee for p in waiting.sign_offs), *(i.owner for i in waiting.items)])}
 
 
 # The outbox intent "publish this person's App Home as it is when sent" (bot.notifications queues it).
@@ -124,6 +148,8 @@ def home_view(session: Session, *, team_id: str, user_id: str) -> dict[str, Any]
     reader = Audience.person(team_id=team_id, user_id=user_id)
     return home.home(
         pending=pending_sign_offs_for(session, team_id=team_id, user_id=user_id),
+        conditions=what_waits(session, team_id=team_id, catalog=catalog, person=user_id, audience=reader).items,
+        today=utcnow().date(),
         role_names={role.id: role.name for role in catalog.roles.values()},
         initiatives=list_initiatives(session, audience=reader, owner=user_id, limit=home.INITIATIVES_SHOWN),
         initiatives_total=count_initiatives(session, audience=reader, owner=user_id),

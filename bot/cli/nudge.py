@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
     from bot.jobs.nudges import SweepResult
     from bot.services.business_days import WorkCalendar
-    from bot.services.nudges.policy import Held, Item, Notice
+    from bot.services.nudges.policy import Held, Item, ItemLine, Notice
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -66,6 +66,7 @@ def describe(result: SweepResult, *, sent: bool) -> list[str]:
         for notice in notices:
             lines.append(_headline(notice, team.calendar, result.now))
             lines.extend(f"    {_item_line(item, notice.zone)}" for item in notice.items)
+            lines.extend(f"    {_condition_line(line, notice.zone)}" for line in notice.lines)
         for notice in team.already_sent:
             lines.append(f"  {notice.kind} → {notice.recipient}: already sent today by another replica")
         for held in team.plan.held:
@@ -96,6 +97,14 @@ def _item_line(item: Item, reader_zone: ZoneInfo) -> str:
     behalf = f", for {item.on_behalf_of}" if item.on_behalf_of else ""
     return (f"{p.initiative_key} {p.gate_name} · {p.role_name} ({p.assignee}{behalf}): pending "
             f"{item.business_days} business day(s), SLA {plain_date(item.deadline, reader_zone)} · {status}")
+
+
+def _condition_line(line: ItemLine, reader_zone: ZoneInfo) -> str:
+    item = line.item
+    status = "OVERDUE" if line.overdue else ("reminder due" if line.due else "listed")
+    behalf = f", for {line.on_behalf_of}" if line.on_behalf_of else ""
+    return (f"{item.key} {item.gate_name} · condition ({item.owner}{behalf}): {item.text[:60]}, due "
+            f"{plain_date(line.deadline, reader_zone)} · {status}")
 
 
 def _held_reason(held: Held, calendar: WorkCalendar) -> str:

@@ -22,6 +22,7 @@ from bot.commands.grammar import check_length
 from bot.commands.registry import COMMAND, Arguments, CommandContext, Reply, Subcommand, SubcommandTable
 from bot.commands.text import tokenize
 from bot.listeners import (
+    conditions,
     digest,
     gates,
     initiative_commands,
@@ -65,6 +66,8 @@ SUBCOMMANDS = SubcommandTable((
     outcomes.KILL,
     initiative_commands.RETIRE,
     initiative_commands.HISTORY,
+    conditions.CONDITION,
+    conditions.CONDITIONS,
     nudges.DELEGATE,
     digest.DIGEST,
     webhooks.WEBHOOKS,

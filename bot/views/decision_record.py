@@ -13,6 +13,7 @@ from bot.services.reviews.decision_record import (
     GateRecord,
     Signature,
     classification_lines,
+    condition_record_line,
     outcome_line,
 )
 from bot.views import ids
@@ -41,6 +42,9 @@ def decision_record_modal(record: DecisionRecord) -> dict[str, Any]:
     if record.outcomes:
         blocks.append(section("*Hold, recycle and kill decisions*\n"
                               + "\n".join(escape(outcome_line(outcome)) for outcome in record.outcomes)))
+    if record.conditions:
+        blocks.append(section("*Conditions*\n" + "\n".join(
+            escape(condition_record_line(condition)) for condition in record.conditions)))
     if not record.gates:
         blocks.append(section("No gate review yet."))
     for gate in record.gates:

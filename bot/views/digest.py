@@ -47,6 +47,13 @@ def title_of(report: DigestReport) -> str:
     return f"AI portfolio digest · week {report.week}"
 
 
+def _conditions_line(report: DigestReport) -> str:
+    """`*Conditions*  3 open · 1 overdue · 2 met this week`: what Conditional Gos left people to do."""
+    counts = report.conditions
+    return (f"*Conditions*  {counts.open} open · {counts.overdue} overdue · {counts.met} met this week"
+            + ("  (`/initiative conditions` lists them)" if counts.open else ""))
+
+
 def fallback_text(report: DigestReport) -> str:
     """The notification line: what a phone shows before the blocks."""
     active = sum(row.active for row in report.funnel)
@@ -127,6 +134,7 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     waiting_head = f"*Waiting on sign-offs* ({len(report.waiting)}, {overdue} overdue)"
     blocks += (listing(waiting_head, [_waiting_line(item, zone=zone) for item in report.waiting])
                if report.waiting else [_section(waiting_head + "\nNobody is waiting on a sign-off.")])
+    blocks.append(_section(_conditions_line(report)))
     if report.delivery_failures:
         lines = [f"• `{f.method}` to {_where(f.channel)}: {mrkdwn(f.error, 200)}, {slack_date(f.at, zone=zone)}"
                  for f in report.delivery_failures]

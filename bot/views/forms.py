@@ -11,6 +11,7 @@ from typing import Any
 from bot.services.errors import InvalidInput
 from bot.services.regulation.service import UnansweredQuestions
 from bot.services.reviews.service import ChecklistIncomplete
+from bot.services.tracked_items.conditions import FIELD as CONDITIONS_FIELD
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, clean_characters
 from bot.views import ids
 from bot.views.text import clip
@@ -25,6 +26,7 @@ class ChecklistAnswers:
     comment: str = ""
     evidence_links: tuple[str, ...] = ()
     unused_reason: bool = False  # a reason for waiving, with no item chosen to waive
+    condition_lines: tuple[str, ...] = ()  # the Conditions input's lines, each mention as <@U…>
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,48 @@ def read_checklist(values: StateValues) -> ChecklistAnswers:
     links = tuple(line.strip() for line in _text(values, ids.EVIDENCE_BLOCK).splitlines() if line.strip())
     return ChecklistAnswers(ticked=frozenset(ticked), waivers=dict.fromkeys(waived, reason),
                             comment=_text(values, ids.COMMENT_BLOCK), evidence_links=links,
-                            unused_reason=bool(reason) and not waived)
+                            unused_reason=bool(reason) and not waived,
+                            condition_lines=rich_text_lines(
+                                _action(values, ids.CONDITIONS_BLOCK).get("rich_text_value")))
+
+
+def rich_text_lines(value: Any) -> tuple[str, ...]:
+    """A rich_text_input's value as lines of text: a paragraph's line breaks and a list's items end lines, and a
+    mention of a person reads `<@U…>`, as in message text, so that the service can tell a real mention from a typed
+    "@name"."""
+    lines: list[str] = [""]
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, Mapping):
+            return
+        kind = node.get("type")
+        if kind in ("rich_text_section", "rich_text_preformatted", "rich_text_quote"):
+            for element in node.get("elements") or ():
+                walk(element)
+            lines.append("")
+        elif kind == "rich_text_list":
+            for item in node.get("elements") or ():
+                walk(item)
+        elif kind == "rich_text":
+            for block in node.get("elements") or ():
+                walk(block)
+        elif kind == "text":
+            parts = str(node.get("text") or "").split("\n")
+            lines[-1] += parts[0]
+            lines.extend(parts[1:])
+        elif kind == "user":
+            lines[-1] += f" <@{node.get('user_id', '')}> "
+        elif kind == "link":
+            lines[-1] += str(node.get("text") or node.get("url") or "")
+        elif kind == "emoji":
+            lines[-1] += f":{node.get('name', '')}:"
+        elif kind == "channel":
+            lines[-1] += f"#{node.get('channel_id', '')}"
+        elif kind == "usergroup":
+            lines[-1] += f"@{node.get('usergroup_id', '')}"  # not a person: the service refuses it
+
+    walk(value)
+    return tuple(line for line in (clean_characters(line).strip() for line in lines) if line)
 
 
 UNUSED_REASON = "Choose the items this reason waives above, or leave it empty."
@@ -82,7 +125,7 @@ def _waivable_labels(view: Mapping[str, Any]) -> dict[str, str]:
 
 _ERROR_MAX = 300
 _CHECKLIST_BLOCKS = {COMMENT.name: ids.COMMENT_BLOCK, EVIDENCE_LINKS.name: ids.EVIDENCE_BLOCK,
-                     "ticked": ids.WAIVE_BLOCK}
+                     "ticked": ids.WAIVE_BLOCK, CONDITIONS_FIELD: ids.CONDITIONS_BLOCK}
 
 
 def read_new_initiative(values: StateValues) -> NewInitiativeAnswers:

@@ -44,6 +44,7 @@ class SignOffCard:
     broken_links: Mapping[str, str] = field(default_factory=dict)
     # Automatic (MLflow) items: item id -> (outcome: pending|passed|failed|unknown, evidence).
     automatic_results: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    condition_days: int = 10  # the gate's: what a condition given no date has
 
     @property
     def is_reattestation(self) -> bool:
@@ -56,18 +57,25 @@ class SignOffCard:
 
 
 def sign_off_request(card: SignOffCard) -> Message:
-    """The DM asking one owner to sign off, with Approve, Request changes and View initiative (its card)."""
+    """The DM asking one owner to sign off, with Approve, Approve with conditions, Request changes and View
+    initiative (its card)."""
     value = ids.sign_off_value(card.sign_off.id)
     approve, send_back = ("Confirm", "Cannot confirm") if card.is_reattestation else ("Approve", "Request changes")
     buttons = ActionsBlock(block_id="sign_off", elements=[
         ButtonElement(text=approve, action_id=ids.APPROVE, value=value, style="primary"),
+        *([] if card.is_reattestation else [ButtonElement(
+            text="Approve with conditions", action_id=ids.APPROVE_WITH_CONDITIONS, value=value)]),
         ButtonElement(text=send_back, action_id=ids.REQUEST_CHANGES, value=value, style="danger"),
         ButtonElement(text="View initiative", action_id=ids.VIEW_INITIATIVE, value=card.initiative.key),
     ])
     text = (f"{card.asked}: {card.initiative.key} {mrkdwn(card.initiative.title, 150)} — "
             f"{escape(card.gate_name)}, as {escape(card.role_name)}, due {plain_date(card.due_at, card.reader_zone)}. "
-            f"{approve} or {send_back.lower()} in Slack.")
+            + (f"{approve} or {send_back.lower()} in Slack." if card.is_reattestation
+               else "Approve, approve with conditions or request changes in Slack."))
     return Message(text=text, blocks=finish([*_card_blocks(card), buttons], "message"))
+
+
+MAX_CONDITIONS_SHOWN = 20  # an approval sets at most 20 (bot.services.tracked_items.conditions)
 
 
 def sign_off_decided(card: SignOffCard, *, moved_to: str | None = None) -> Message:
@@ -84,8 +92,13 @@ def outcome_line(sign_off: SignOff, review: GateReview, *, moved_to: str | None 
         return f"➡️ This sign-off moved to {mention(moved_to)}."
     if sign_off.state in _OUTCOMES and sign_off.decided_at is not None:
         mark, label = _OUTCOMES[sign_off.state]
-        line = f"{mark} {label} by {mention(sign_off.decided_by)} {slack_date(sign_off.decided_at)}"
-        return line + (f"\n> {mrkdwn(sign_off.comment, 1000)}" if sign_off.comment else "")
+        with_conditions = " with conditions" if sign_off.conditions else ""
+        line = f"{mark} {label}{with_conditions} by {mention(sign_off.decided_by)} {slack_date(sign_off.decided_at)}"
+        conditions = "".join(
+            f"\n• {mrkdwn(str(c.get('text', '')), 200)} — {mention(c.get('owner'))}"
+            + (f", by {c['due_on']}" if c.get("due_on") else ", by the gate's default date")
+            for c in sign_off.conditions[:MAX_CONDITIONS_SHOWN])
+        return line + conditions + (f"\n> {mrkdwn(sign_off.comment, 1000)}" if sign_off.comment else "")
     if sign_off.state == "cancelled":
         why = {"changes_requested": "changes were requested", "passed": "the gate passed"}.get(
             review.state, mrkdwn(review.close_reason or "the review was closed", 300))

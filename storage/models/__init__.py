@@ -27,6 +27,7 @@ from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.models.outcomes import HoldRevisitPrompt, InitiativeOutcome
 from storage.models.regulation import InitiativeClassification, RegulationDocument
 from storage.models.slack_events import SlackEventReceipt
+from storage.models.tracked_items import TrackedItem
 
 __all__ = [
     "AppAdmin",
@@ -59,6 +60,7 @@ __all__ = [
     "SlackMessage",
     "SlackRateLimit",
     "StageTransition",
+    "TrackedItem",
     "UserProfile",
     "WebhookDelivery",
     "WebhookEndpoint",

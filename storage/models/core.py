@@ -196,6 +196,9 @@ class SignOff(SQLModel, table=True):
     ticked: list = Field(default_factory=list, sa_type=JSONType, nullable=False)
     waivers: dict = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     evidence_links: list = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    # An approval's conditions ({text, owner, due_on}), which become tracked items if the gate passes.
+    conditions: list = Field(default_factory=list, sa_type=JSONType, nullable=False,
+                             sa_column_kwargs={"server_default": "[]"})
 
 
 def new_transition_id() -> str:

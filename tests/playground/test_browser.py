@@ -49,8 +49,8 @@ def test_an_initiative_goes_from_idea_through_its_gate_and_into_the_digest(page)
         act_as(page, owner)
         page.click("#open-dm")
         request = page.locator(".message", has_text="Sign-off requested: AI-8").filter(
-            has=page.get_by_role("button", name="Approve"))
-        request.last.get_by_role("button", name="Approve").click()
+            has=page.get_by_role("button", name="Approve", exact=True))
+        request.last.get_by_role("button", name="Approve", exact=True).click()
         expect(page.locator("#modal-title")).to_have_text("Approve sign-off")
         if number == 0:  # the bot's field error, shown under its field, then corrected
             page.click("#modal-submit")

@@ -3,7 +3,7 @@ extremes: long text is cut with an ellipsis, long lists end in "and N more", use
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,6 +12,7 @@ from bot.listeners.commands import SUBCOMMANDS
 from bot.services.errors import InvalidInput
 from bot.services.gates.catalog import ChecklistItem, GateCatalog, default_document
 from bot.services.reviews.service import ChecklistIncomplete, PendingSignOff
+from bot.services.tracked_items.conditions import DraftCondition, parse_conditions
 from bot.views import forms, gates, home, ids, messages, modals, replies
 from bot.views.plain_text import Reader, render_blocks
 from bot.views.text import escape, mrkdwn
@@ -106,7 +107,8 @@ def test_the_checklist_modal_says_what_each_input_is_and_offers_one_place_to_wai
     # Slack adds "(optional)" to an optional input's label: only to inputs that are optional for everyone.
     assert inputs == {ids.WAIVE_BLOCK: ("Waive items", True),
                       ids.WAIVE_REASON_BLOCK: ("Why they do not apply", True),
-                      ids.COMMENT_BLOCK: ("Comment", True), ids.EVIDENCE_BLOCK: ("Evidence links", True)}
+                      ids.COMMENT_BLOCK: ("Comment", True), ids.EVIDENCE_BLOCK: ("Evidence links", True),
+                      ids.CONDITIONS_BLOCK: ("Conditions", True)}
     assert "*Your checklist:* tick each item that is done." in str(view["blocks"])
     assert "Checklist (optional)" not in str(view["blocks"]) and "Waive “" not in str(view["blocks"])
     nothing = modals.checklist(card(items=0))
@@ -120,7 +122,7 @@ def test_the_sign_off_dm_says_when_it_is_due_and_links_to_the_initiative() -> No
     assert_valid_message(request)
     read = render_blocks(request.blocks, Reader(zone=ZoneInfo("Europe/Berlin")))
     assert "Due: Dec 4, 2026 at 17:00 CET" in read.splitlines()
-    assert "[Approve]  [Request changes]  [View initiative]" in read.splitlines()
+    assert "[Approve]  [Approve with conditions]  [Request changes]  [View initiative]" in read.splitlines()
     assert "due Fri 2026-12-04 21:30 Asia/Kolkata" in request.text  # the fallback, in the reader's zone
     [view] = [e for b in request.blocks if b["type"] == "actions" for e in b["elements"]
               if e["action_id"] == ids.VIEW_INITIATIVE]
@@ -232,3 +234,16 @@ def test_gate_editor_errors_go_under_the_input_their_field_names() -> None:
     assert gates.input_errors(InvalidInput("x", field=gates.STALL), values) == {gates.STALL: "x"}
     assert gates.input_errors(InvalidInput("x", field=gates.HOLIDAYS), values) == {gates.HOLIDAYS: "x"}
     assert gates.input_errors(InvalidInput("The stage name is wrong"), values) == {}  # shown as a notice instead
+
+
+def test_rich_text_reads_as_lines_with_real_mentions():
+    value = {"type": "rich_text", "elements": [
+        {"type": "rich_text_section", "elements": [
+            {"type": "text", "text": "Pipeline in place "}, {"type": "user", "user_id": "UERIN"},
+            {"type": "text", "text": " by 2027-03-15\nDPIA signed"}]},
+        {"type": "rich_text_list", "style": "bullet", "elements": [
+            {"type": "rich_text_section", "elements": [{"type": "text", "text": "Load test"}]}]}]}
+    assert forms.rich_text_lines(value) == ("Pipeline in place  <@UERIN>  by 2027-03-15", "DPIA signed", "Load test")
+    assert parse_conditions(forms.rich_text_lines(value), today=date(2026, 12, 7))[0] == DraftCondition(
+        "Pipeline in place", "UERIN", date(2027, 3, 15))
+    assert forms.rich_text_lines(None) == ()

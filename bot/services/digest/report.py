@@ -119,6 +119,15 @@ class Trend:
 
 
 @dataclass(frozen=True)
+class ConditionCounts:
+    """Conditional Gos' conditions: open now (of them, past their due date), and met during the week."""
+
+    open: int = 0
+    overdue: int = 0
+    met: int = 0
+
+
+@dataclass(frozen=True)
 class DigestReport:
     name: str
     scope: str  # "all initiatives", "tag: genai", "team: Claims"
@@ -147,6 +156,7 @@ class DigestReport:
     imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
     unclassified: tuple[tuple[str, str], ...] = ()  # (key, title) of open initiatives never classified, oldest first
     flagged: tuple[FlaggedItem, ...] = ()  # after go-live: At risk, Stale model
+    conditions: ConditionCounts = ConditionCounts()
 
     @property
     def paused_total(self) -> int:

@@ -80,6 +80,8 @@ class Gate:
     sla_business_days: int = 5
     nudge_first_after: int = 2
     nudge_every: int = 2
+    condition_days: int = 10  # business days a condition given no date has
+    conditions_block_next_gate: bool = False  # its open conditions refuse the next review
 
     def roles_for(self, risk_tier: str) -> tuple[str, ...]:
         return self.required_roles[risk_tier]
@@ -174,6 +176,8 @@ def _gate_from_document(spec: dict[str, Any]) -> Gate:
         sla_business_days=spec.get("sla_business_days", 5),
         nudge_first_after=nudge.get("first_after_business_days", 2),
         nudge_every=nudge.get("repeat_every_business_days", 2),
+        condition_days=spec.get("condition_days", 10),
+        conditions_block_next_gate=spec.get("conditions_block_next_gate", False),
     )
 
 

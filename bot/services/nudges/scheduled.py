@@ -29,18 +29,20 @@ from sqlmodel import Session, col, select
 from bot.delivery.outbox import enqueue
 from bot.services.access.people import display_name_of, parse_zone, record_profile, stale_people
 from bot.services.business_days import WorkCalendar
-from bot.services.events import DomainEvent, ReviewClosed, SignOffDecided
+from bot.services.events import DomainEvent, ReviewClosed, SignOffDecided, TrackedItemChanged
 from bot.services.nudges.policy import Notice, Plan, World, plan
 from bot.services.nudges.state import load_world, people_to_notify
 from bot.services.scheduling import JobRuntime
+from bot.services.tracked_items.service import record_overdue
 from storage.db import is_sqlite
-from storage.models import NudgeLog, OutboxMessage, SignOff, Workspace
+from storage.models import NudgeLog, OutboxMessage, SignOff, TrackedItem, Workspace
 from storage.types import utcnow
 
 # A notice as the payload of a chat.postMessage (text, blocks), without the channel.
 NoticeRenderer = Callable[[Notice], dict[str, Any]]
-# An unsent DM's payload without the `decided` sign-offs, or None when it would list nothing.
-UnsentRewriter = Callable[[dict[str, Any], set[int], str], dict[str, Any] | None]
+# An unsent DM's payload without the `decided` sign-offs and `closed` conditions (payload, decided, kind, closed),
+# or None when it would list nothing.
+UnsentRewriter = Callable[[dict[str, Any], set[int], str, set[int]], dict[str, Any] | None]
 # A person's Slack user object ({} when Slack had none to give); raises LookupsExhausted when rate-limited.
 ProfileLookup = Callable[[str], Mapping[str, Any]]
 
@@ -109,6 +111,8 @@ def run_sweep(runtime: JobRuntime, *, render: NoticeRenderer, now: datetime | No
                 world = _as_if_recorded(world, [profile for profile in read if profile.team_id == team])
             sweep = TeamSweep(team_id=team, plan=plan(world, now), calendar=world.calendar)
             if send:
+                # Each condition (or expired waiver) found overdue is recorded once: `condition.overdue`.
+                record_overdue(session, team_id=team, calendar=world.calendar, now=now)
                 write_notices(session, sweep, now, render=render)
             result.teams.append(sweep)
     if send:
@@ -167,9 +171,11 @@ def _as_if_recorded(world: World, found: Sequence[Profile]) -> World:
 
 def drop_decided_from_unsent(session: Session, event: DomainEvent, *, rewrite: UnsentRewriter) -> None:
     """Domain-event handler (bot.wiring binds `rewrite`): a nudge or escalation still waiting in the outbox stops
-    listing a sign-off the moment it is decided (or its review closes); one listing nothing else is withdrawn.
-    Which sign-offs a DM lists is read from the nudge log, never from the queued payload."""
-    if not isinstance(event, SignOffDecided | ReviewClosed):
+    listing a sign-off the moment it is decided (or its review closes), and a condition the moment it is met or
+    cancelled; one listing nothing else is withdrawn. What a DM lists is read from the nudge log, never from the
+    queued payload."""
+    if not (isinstance(event, SignOffDecided | ReviewClosed)
+            or (isinstance(event, TrackedItemChanged) and event.what in ("met", "cancelled"))):
         return
     now = utcnow()
     unsent = session.exec(
@@ -185,11 +191,16 @@ def drop_decided_from_unsent(session: Session, event: DomainEvent, *, rewrite: U
     still_pending = set(session.exec(
         select(SignOff.id).where(col(SignOff.id).in_(listed), SignOff.state == "pending")
     ).all())
+    listed_items = {int(i) for entry, _ in unsent for i in entry.item_ids}
+    still_open = set(session.exec(
+        select(TrackedItem.id).where(col(TrackedItem.id).in_(listed_items), TrackedItem.state == "open")
+    ).all())
     for entry, message in unsent:
         decided = {int(i) for i in entry.sign_off_ids} - still_pending
-        if not decided:
+        closed = {int(i) for i in entry.item_ids} - still_open
+        if not decided and not closed:
             continue
-        payload = rewrite(message.payload, decided, entry.kind)
+        payload = rewrite(message.payload, decided, entry.kind, closed)
         # Only while no sender has claimed it: one in flight is already on its way.
         unclaimed = (col(OutboxMessage.id) == message.id, OutboxMessage.state == "pending",
                      or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now))
@@ -221,7 +232,8 @@ def write_notices(session: Session, sweep: TeamSweep, now: datetime, *, render: 
         return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [{"team_id": sweep.team_id, "recipient": n.recipient, "local_date": n.local_date, "kind": n.kind,
-             "sign_off_ids": n.sign_off_ids, "reminded_ids": n.reminded_ids, "created_at": now}
+             "sign_off_ids": n.sign_off_ids, "reminded_ids": n.reminded_ids, "item_ids": n.item_ids,
+             "reminded_item_ids": n.reminded_item_ids, "created_at": now}
             for n in notices]
     log_ids: dict[tuple[str, str], int] = {}
     for start in range(0, len(rows), INSERT_CHUNK):

@@ -45,3 +45,19 @@ def test_template_covers_business_data_mlops_and_governance():
                          "versioned", "ci/cd", "monitoring", "retraining", "rollback", "latency", "failover",
                          "risk assessment", "value measured"):
         assert must_mention in labels, must_mention
+
+
+def test_condition_fields_default_so_existing_files_stay_valid_and_are_checked_when_given():
+    from bot.services.gates.document import problems_in
+
+    document = default_document()
+    catalog = GateCatalog.from_document(document, version=1)
+    assert {(gate.condition_days, gate.conditions_block_next_gate) for gate in catalog.gates} == {(10, False)}
+    document["gates"][0] |= {"condition_days": 3, "conditions_block_next_gate": True}
+    assert problems_in(document) == []
+    first = GateCatalog.from_document(document, version=2).gates[0]
+    assert (first.condition_days, first.conditions_block_next_gate) == (3, True)
+    document["gates"][0] |= {"condition_days": 0, "conditions_block_next_gate": "yes"}
+    assert [problem.message for problem in problems_in(document)] == [
+        "gates[0].condition_days: 0 is out of range; use 1 to 250",
+        "gates[0].conditions_block_next_gate: expected true or false, got 'yes'"]

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.services.nudges.policy import ESCALATION, NUDGE, World, plan
+from bot.services.waiting.service import OpenItem
 from bot.views import ids
 from bot.views.nudges import nudge_message, without_sign_offs
 from slack_emulator import validate_blocks
@@ -55,3 +56,23 @@ def test_dropping_decided_sign_offs_keeps_the_rest_and_recounts():
     assert fewer["blocks"][1]["text"]["text"].startswith("*2 sign-offs*")
     assert without_sign_offs(payload, {1, 2, 3}, NUDGE) is None
     assert payload["blocks"][1]["text"]["text"].startswith("*3 sign-offs*")  # the original is left as it was
+
+
+def test_conditions_share_the_dm_stay_within_block_kit_and_leave_it_once_closed():
+    due = NOW.date() + timedelta(days=1)
+    items = [OpenItem(item_id=n, kind="condition", key=f"AI-9-C{n}", initiative_id=9, initiative_key="AI-9",
+                      initiative_title="Claims", gate_name="Pilot approval", text=f"Condition {n}", owner="UOWNER",
+                      due_on=due, created_at=ASKED) for n in range(1, 21)]
+    sign_offs = [pending(n, "UOWNER", ASKED + timedelta(minutes=n), key=f"AI-{n}") for n in range(1, 41)]
+    world = World(pending=sign_offs, open_items=items, default_zone=ZoneInfo("UTC"), admins=("UADMIN",))
+    [notice] = [n for n in plan(world, NOW).notices if n.kind == NUDGE]
+    message = nudge_message(notice)
+    validate_blocks(message.blocks, "message")
+    assert len(message.blocks) <= 50
+    assert message.text == "Reminder: 40 sign-offs waiting for your decision. Also 20 conditions to meet."
+    assert "…and 12 more. `/initiative conditions mine`" in str(message.blocks)
+
+    only = nudge_message(plan(World(pending=[], open_items=items[:2], default_zone=ZoneInfo("UTC")), NOW).notices[0])
+    assert only.text == "Reminder: 2 conditions to meet."
+    assert without_sign_offs(only.payload(), set(), NUDGE, {1})["text"] == "Reminder: 1 condition to meet."
+    assert without_sign_offs(only.payload(), set(), NUDGE, {1, 2}) is None

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import base64
 import json
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import jsonschema
@@ -14,11 +15,13 @@ import pytest
 from sqlmodel import select
 
 from bot.services.access.visibility import Audience
+from bot.services.business_days import WorkCalendar
 from bot.services.errors import InvalidInput, PermissionDenied
 from bot.services.initiatives.service import create_initiative, get_initiative
 from bot.services.outcomes import service as outcomes
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
+from bot.services.tracked_items import service as tracked_items
 from bot.services.webhooks.scheduled import deliver_webhooks
 from bot.services.webhooks.service import WebhookEvents, add_endpoint, list_endpoints, remove_endpoint
 from storage.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
@@ -242,3 +245,26 @@ def test_holds_their_extensions_recycles_and_kills_are_sent_with_their_reasons_i
     assert sent[0][1]["to_stage"] == "idea" and sent[1][1]["revisit_on"] == (today + timedelta(days=30)).isoformat()
     assert sent[2][1]["revisit_on"] == (today + timedelta(days=60)).isoformat() and extended_by == "UADMIN2"
     assert sent[3][1]["lessons"] == "baseline first"
+
+
+def test_conditions_created_met_and_overdue_are_sent_in_the_documented_schema(hooked):
+    _register(hooked, events=["condition.created", "condition.met", "condition.overdue"])
+    key = _create(hooked)
+    with hooked.transaction() as session:
+        initiative = get_initiative(session, audience=EVERYONE, key=key, for_update=True)
+        for text, due in (("Model card", date(2026, 12, 16)), ("Load test", date(2026, 12, 1))):
+            tracked_items.create_item(session, actor="UBIZ", initiative=initiative, kind="condition", text=text,
+                                      owner="UDATA", due_on=due, gate_slug="idea-to-pilot", stage="pilot")
+    with hooked.transaction() as session:
+        initiative, item = tracked_items.find_item(session, audience=EVERYONE, key=f"{key}-C1", for_update=True)
+        tracked_items.meet(session, actor=actor("UDATA"), initiative=initiative, item=item, evidence="on the wiki")
+        tracked_items.record_overdue(session, team_id="T0TEST", now=datetime(2026, 12, 2, 9, tzinfo=UTC),
+                                     calendar=WorkCalendar(default_zone=ZoneInfo("UTC")))
+    with hooked.transaction() as session:
+        rows = session.exec(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+        for row in rows:
+            jsonschema.validate(row.payload, SCHEMA)
+        sent = [(row.event_type, row.payload["data"]["condition"]["id"], row.payload["data"]["condition"]["state"])
+                for row in rows]
+    assert sent == [("condition.created", f"{key}-C1", "open"), ("condition.created", f"{key}-C2", "open"),
+                    ("condition.met", f"{key}-C1", "met"), ("condition.overdue", f"{key}-C2", "open")]
