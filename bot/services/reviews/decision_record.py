@@ -241,7 +241,6 @@ def _rationale_line(line: dict[str, str]) -> str:
     return f"rule {line['rule']} ({line['cites']})" if line.get("rule") else line.get("note", "")
 
 
-def _gate_record(review: GateReview, sign_offs: list[SignOff], catalog: GateCatalog, names: Directory) -> GateRecord:
 def _condition_record(initiative: Initiative, item: TrackedItem, catalog: GateCatalog,
                       names: Directory) -> ConditionRecord:
     gate = next((gate.name for gate in catalog.gates if gate.id == item.gate_slug), item.gate_slug)
