@@ -180,7 +180,6 @@ def initiative_card_blocks(
         blocks.append(section(f"*{title}* opened {opened}\n" + "\n".join(lines)))
     if after_go_live:
         blocks.append(section(clip("*After go-live*\n" + "\n".join(after_go_live), 3000)))
-        blocks.append(section(f"*Review for {escape(to_stage)}* opened {opened}\n" + "\n".join(lines)))
     if conditions:
         blocks.append(divider())
         shown = conditions[:CARD_CONDITIONS]
