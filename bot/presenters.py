@@ -10,17 +10,26 @@ from sqlmodel import Session
 
 from bot.commands.registry import Reply
 from bot.services.access.visibility import Audience
+from bot.services.business_days import local_date
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
 from bot.services.outcomes.service import standing_decision
 from bot.services.reviews.deadlines import deadline_of, work_calendar
-from bot.services.reviews.service import SETTLED, gate_of, open_review_of, pending_sign_offs_for, sign_offs_of
+from bot.services.reviews.service import (
+    SETTLED,
+    decision_dates,
+    gate_of,
+    open_review_of,
+    pending_sign_offs_for,
+    sign_offs_of,
+)
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
 from bot.views import home, messages, modals, replies
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
 from storage.models import GateReview, Initiative, SignOff
+from storage.types import utcnow
 
 
 def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo) -> SignOffCard:
@@ -43,6 +52,7 @@ def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo
                       if (flag := shown_flag(check.state, check.detail))},
         automatic_results={item_id: (row.outcome, row.evidence or "") for item_id, row in
                            results_for(session, review_id=review.id, role=sign_off.role).items()},
+        dates=decision_dates(session, review, today=local_date(utcnow(), calendar.zone(sign_off.assignee))),
     )
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from bot.services.errors import InvalidInput
-from bot.services.reviews.service import ChecklistIncomplete
+from bot.services.reviews.service import TARGET_ON, WAIVERS_EXPIRE_ON, ChecklistIncomplete
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, clean_characters
 from bot.views import ids
 from bot.views.text import clip
@@ -24,6 +25,8 @@ class ChecklistAnswers:
     comment: str = ""
     evidence_links: tuple[str, ...] = ()
     unused_reason: bool = False  # a reason for waiving, with no item chosen to waive
+    waivers_expire_on: date | None = None
+    target_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,9 @@ def read_checklist(values: StateValues) -> ChecklistAnswers:
     links = tuple(line.strip() for line in _text(values, ids.EVIDENCE_BLOCK).splitlines() if line.strip())
     return ChecklistAnswers(ticked=frozenset(ticked), waivers=dict.fromkeys(waived, reason),
                             comment=_text(values, ids.COMMENT_BLOCK), evidence_links=links,
-                            unused_reason=bool(reason) and not waived)
+                            unused_reason=bool(reason) and not waived,
+                            waivers_expire_on=_date(values, ids.WAIVERS_EXPIRE_BLOCK),
+                            target_on=_date(values, ids.TARGET_BLOCK))
 
 
 UNUSED_REASON = "Choose the items this reason waives above, or leave it empty."
@@ -81,7 +86,8 @@ def _waivable_labels(view: Mapping[str, Any]) -> dict[str, str]:
 
 _ERROR_MAX = 300
 _CHECKLIST_BLOCKS = {COMMENT.name: ids.COMMENT_BLOCK, EVIDENCE_LINKS.name: ids.EVIDENCE_BLOCK,
-                     "ticked": ids.WAIVE_BLOCK}
+                     "ticked": ids.WAIVE_BLOCK, WAIVERS_EXPIRE_ON: ids.WAIVERS_EXPIRE_BLOCK,
+                     TARGET_ON: ids.TARGET_BLOCK}
 
 
 def read_new_initiative(values: StateValues) -> NewInitiativeAnswers:
@@ -137,6 +143,15 @@ def outcome_errors(error: InvalidInput, values: StateValues) -> dict[str, str]:
     outcome services' argument names), else under the first input."""
     block = error.field if error.field in values else next(iter(values), ids.REASON_BLOCK)
     return {block: str(error)}
+
+
+def _date(values: StateValues, block_id: str) -> date | None:
+    """A date picker's date; None when none was picked (Slack sends YYYY-MM-DD)."""
+    picked = str(_action(values, block_id).get("selected_date") or "")
+    try:
+        return date.fromisoformat(picked) if picked else None
+    except ValueError:
+        return None
 
 
 def _chosen(values: StateValues, block_id: str) -> list[str]:

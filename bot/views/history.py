@@ -83,6 +83,17 @@ def _passed(e: _Event) -> str:
     return f"{e.key} passed {e.gate} and moved from {e.stage(e.before)} to {e.stage(e.after)}"
 
 
+GATE_OUTCOME_WORDS = {"go": "Go", "conditional_go": "Conditional Go", "hold": "Hold", "recycle": "Recycle",
+                      "kill": "Kill"}
+
+
+def _decided(e: _Event) -> str:
+    outcome = str(e.after.get("outcome") or "")
+    target = e.after.get("target_on")
+    aiming = f"; the next gate is targeted for {escape(str(target))}" if target else ""
+    return f"{e.gate} decided {escape(GATE_OUTCOME_WORDS.get(outcome, outcome))} for {e.key}{aiming}"
+
+
 def _moved(e: _Event) -> str:
     return f"{e.who} moved {e.key} from {e.stage(e.before)} to {e.stage(e.after)}"
 
@@ -128,6 +139,7 @@ _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "signoff.waived": _waived,
     "signoff.changes_requested": _changes_requested,
     "gate.passed": _passed,
+    "gate.decided": _decided,
     "stage.moved_by_admin": _moved,
     "stage.moved_by_gate_change": _moved_by_gate_change,
     "initiative.paused": _status("paused"),

@@ -13,6 +13,7 @@ from slack_sdk.models.blocks import (
     CheckboxesElement,
     ConversationFilter,
     ConversationSelectElement,
+    DatePickerElement,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -119,6 +120,20 @@ def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
                        hint="Needed when you waive an item; it is kept in the initiative's audit trail.",
                        element=PlainTextInputElement(action_id=ids.VALUE, multiline=True, max_length=REASON.limit)),
         ]
+    dates = card.dates
+    if items and dates:
+        blocks.append(InputBlock(
+            block_id=ids.WAIVERS_EXPIRE_BLOCK, label="Waivers expire on", optional=True,
+            hint="The items you waive must be met by then, or waived again; you are reminded 5 business days "
+                 "before.",
+            element=DatePickerElement(action_id=ids.VALUE, initial_date=dates.waivers_expire_on.isoformat())))
+    if dates and dates.next_gate_name:
+        blocks.append(InputBlock(
+            block_id=ids.TARGET_BLOCK, label=clip(f"Target date for {dates.next_gate_name}", INPUT_LABEL_MAX),
+            optional=True, hint="When the initiative should pass its next gate; the digest lists those past it. "
+                                "The earliest date the approvers set counts.",
+            element=DatePickerElement(action_id=ids.VALUE, placeholder="Pick a date",
+                                      initial_date=dates.target_on.isoformat() if dates.target_on else None)))
     blocks += [
         InputBlock(block_id=ids.COMMENT_BLOCK, label="Comment", optional=True, element=PlainTextInputElement(
             action_id=ids.VALUE, multiline=True, max_length=COMMENT.limit,

@@ -24,12 +24,14 @@ from storage.models.nudges import Delegation, NudgeLog, NudgeSnooze, UserProfile
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.models.outcomes import HoldRevisitPrompt, InitiativeOutcome
 from storage.models.slack_events import SlackEventReceipt
+from storage.models.waivers import ChecklistWaiver
 
 __all__ = [
     "AppAdmin",
     "AuditEvent",
     "AuditIdentity",
     "AutomaticCheck",
+    "ChecklistWaiver",
     "CommitDeadline",
     "Delegation",
     "Digest",

@@ -17,6 +17,7 @@ from bot.services.errors import NotFound
 from bot.services.validation import RISK_TIERS
 
 DEFAULT_TEMPLATE = Path(__file__).with_name("default_gates.yml")
+DEFAULT_WAIVER_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,8 @@ class Stage:
     id: str
     name: str
     stall_after_days: int | None = None
+    # Business days from entering this stage to the default target date of its next gate; None: no default.
+    target_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Gate:
     sla_business_days: int = 5
     nudge_first_after: int = 2
     nudge_every: int = 2
+    waiver_days: int = DEFAULT_WAIVER_DAYS  # business days a waived checklist item stays waived by default
 
     def roles_for(self, risk_tier: str) -> tuple[str, ...]:
         return self.required_roles[risk_tier]
@@ -76,7 +80,8 @@ class GateCatalog:
             for role_id, spec in document["roles"].items()
         }
         stages = tuple(
-            Stage(id=s["id"], name=s.get("name", s["id"]), stall_after_days=s.get("stall_after_days"))
+            Stage(id=s["id"], name=s.get("name", s["id"]), stall_after_days=s.get("stall_after_days"),
+                  target_days=s.get("target_days"))
             for s in document["stages"]
         )
         gates = tuple(_gate_from_document(g) for g in document["gates"])
@@ -124,6 +129,7 @@ def _gate_from_document(spec: dict[str, Any]) -> Gate:
         sla_business_days=spec.get("sla_business_days", 5),
         nudge_first_after=nudge.get("first_after_business_days", 2),
         nudge_every=nudge.get("repeat_every_business_days", 2),
+        waiver_days=spec.get("waiver_days", DEFAULT_WAIVER_DAYS),
     )
 
 

@@ -24,6 +24,7 @@ from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.events import (
     DigestPosted,
     DomainEvent,
+    GateDecided,
     InitiativeCreated,
     OutcomeDecided,
     ReviewOpened,
@@ -158,6 +159,10 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
     if isinstance(event, StageChanged):
         return "stage.changed", {**base, "from_stage": event.from_stage, "to_stage": event.to_stage,
                                  "review_id": event.review_id}
+    if isinstance(event, GateDecided):
+        return "gate.decided", {**base, "gate": event.gate_id, "outcome": event.outcome,
+                                "review_id": event.review_id,
+                                "target_on": event.target_on.isoformat() if event.target_on else None}
     if isinstance(event, OutcomeDecided) and event.what in OUTCOME_EVENTS:
         outcome = session.get(InitiativeOutcome, event.outcome_id)
         return (OUTCOME_EVENTS[event.what], {**base, "outcome": _outcome(outcome)}) if outcome else None

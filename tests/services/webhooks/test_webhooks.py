@@ -108,7 +108,9 @@ def test_events_follow_the_subscription_and_the_documented_schema(hooked, respx_
             jsonschema.validate(row.payload, SCHEMA)
     everything, stages = sorted(by_endpoint)
     assert by_endpoint[everything] == ["initiative.created", "review.opened", "signoff.decided", "signoff.decided",
-                                       "signoff.decided", "stage.changed"]
+                                       "signoff.decided", "gate.decided", "stage.changed"]
+    decided = next(row.payload["data"] for row in rows if row.event_type == "gate.decided")
+    assert (decided["gate"], decided["outcome"]) == ("idea-to-pilot", "go")
     assert by_endpoint[stages] == ["stage.changed"]
 
 
@@ -235,3 +237,24 @@ def test_holds_recycles_and_kills_are_sent_with_their_reasons_in_the_documented_
         ("initiative.killed", "kill", "merged priorities")]
     assert sent[0][1]["to_stage"] == "idea" and sent[1][1]["revisit_on"] == (today + timedelta(days=30)).isoformat()
     assert sent[2][1]["lessons"] == "baseline first"
+
+
+def test_a_hold_a_recycle_and_a_kill_are_each_a_gate_decided_with_its_outcome(hooked):
+    _register(hooked, events=["gate.decided"])
+    key = _create(hooked)
+    admin = actor("UADMIN", admin=True)
+    today = utcnow().date()
+    with hooked.transaction() as session:
+        initiative = get_initiative(session, audience=EVERYONE, key=key, for_update=True)
+        lifecycle.move_stage(session, actor=admin, initiative=initiative, to_stage="pilot", reason="fast track")
+        outcomes.recycle(session, actor=admin, initiative=initiative, to_stage="idea", reason="redo the baseline")
+        outcomes.hold(session, actor=admin, initiative=initiative, until=today + timedelta(days=30),
+                      reason="no budget", today=today)
+        outcomes.kill(session, actor=admin, initiative=initiative, rationale="merged priorities")
+    with hooked.transaction() as session:
+        rows = session.exec(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+        for row in rows:
+            jsonschema.validate(row.payload, SCHEMA)
+        sent = [(row.payload["data"]["gate"], row.payload["data"]["outcome"]) for row in rows]
+    # The recycle faced Production readiness (from Pilot); the hold and the kill, back in Idea, Pilot approval.
+    assert sent == [("pilot-to-production", "recycle"), ("idea-to-pilot", "hold"), ("idea-to-pilot", "kill")]
