@@ -19,6 +19,7 @@ from bot.services.reviews.service import (
     SETTLED,
     decision_dates,
     gate_of,
+    next_gate_target,
     open_review_of,
     pending_sign_offs_for,
     sign_offs_of,
@@ -82,7 +83,14 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
             "deadlines": {s.id: deadline_of(calendar, sign_off=s, review=review)
                           for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
             "reader_zone": calendar.zones.get(reader) if reader else None,
-            "standing": standing_decision(session, initiative=initiative)}
+            "standing": standing_decision(session, initiative=initiative),
+            "next_target": _next_target(session, initiative, zone=calendar.zone(reader) if reader else default_zone)}
+
+
+def _next_target(session: Session, initiative: Initiative, *, zone: ZoneInfo) -> replies.NextTarget | None:
+    """The next gate's target date, passed or not in `zone` (the reader's; the default zone for a channel)."""
+    target = next_gate_target(session, initiative=initiative)
+    return replies.NextTarget(on=target, passed=target < local_date(utcnow(), zone)) if target else None
 
 
 # The outbox intent "publish this person's App Home as it is when sent" (bot.notifications queues it).

@@ -20,7 +20,15 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.services.digest.report import DigestReport, HoldDue, Median, Movement, StalledItem, WaitingItem
+from bot.services.digest.report import (
+    DigestReport,
+    HoldDue,
+    Median,
+    Movement,
+    PastTarget,
+    StalledItem,
+    WaitingItem,
+)
 from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, plain_date, slack_date
 
 MOVED_SHOWN = 5
@@ -74,6 +82,9 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     if report.holds_due:
         blocks.append(_section(_listing(f"*On hold past their revisit date* ({len(report.holds_due)})",
                                         report.holds_due, LIST_SHOWN, _hold_due_line, RESUME_COMMAND)))
+    if report.past_target:
+        blocks.append(_section(_listing(f"*Past their next gate's target date* ({len(report.past_target)})",
+                                        report.past_target, LIST_SHOWN, _past_target_line, FULL_TEXT_COMMAND)))
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
     blocks.append(_section(_listing(stalled_head, report.stalled, LIST_SHOWN, _stalled_line, STALLED_COMMAND)
@@ -123,6 +134,11 @@ def _recycled(count: int) -> str:
 def _hold_due_line(item: HoldDue) -> str:
     return (f"• {_initiative(item.key, item.title)} — in {mrkdwn(item.stage_name, 40)}, revisit was due "
             f"{item.revisit_on.isoformat()}: {mrkdwn(item.reason, 160)}")
+
+
+def _past_target_line(item: PastTarget) -> str:
+    return (f"• {_initiative(item.key, item.title)} — in {mrkdwn(item.stage_name, 40)}, the next gate was due "
+            f"by {item.target_on.isoformat()}")
 
 
 def _listing(head: str, items: Sequence, shown: int, line: Callable, command: str) -> str:  # type: ignore[type-arg]
@@ -229,6 +245,10 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
         out += ["", f"ON HOLD PAST THEIR REVISIT DATE ({len(report.holds_due)})"]
         out += _plain(report.holds_due, shown, lambda h: f"{h.key} {h.title} — in {h.stage_name}, revisit was due "
                                                          f"{h.revisit_on.isoformat()}: {h.reason}")
+    if report.past_target:
+        out += ["", f"PAST THEIR NEXT GATE'S TARGET DATE ({len(report.past_target)})"]
+        out += _plain(report.past_target, shown, lambda t: f"{t.key} {t.title} — in {t.stage_name}, the next gate was "
+                                                           f"due by {t.target_on.isoformat()}")
     out += ["", f"STALLED ({len(report.stalled)})"]
     out += _plain(report.stalled, shown, lambda s: f"{s.key} {s.title} — {s.days_in_stage} days in {s.stage_name} "
                                                    f"(threshold {s.threshold})", more=STALLED_COMMAND)

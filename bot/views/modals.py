@@ -42,7 +42,7 @@ from bot.services.validation import (
 from bot.views import ids
 from bot.views.blocks import context, finish, section
 from bot.views.messages import AUTOMATIC_OUTCOMES, SignOffCard
-from bot.views.replies import initiative_card_blocks
+from bot.views.replies import NextTarget, initiative_card_blocks
 from bot.views.text import PLAIN_MAX, clip, escape_keeping_mentions, mrkdwn
 from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff
 
@@ -152,10 +152,12 @@ def _options(items: Sequence[ChecklistItem]) -> list[Option]:
 
 def initiative_card(initiative: Initiative, *, owners: Mapping[str, str], catalog: GateCatalog,
                     review: GateReview | None, sign_offs: Sequence[SignOff], deadlines: Mapping[int, datetime],
-                    reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None) -> dict[str, Any]:
+                    reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None,
+                    next_target: NextTarget | None = None) -> dict[str, Any]:
     """The initiative's card, read-only, where "View initiative" on a sign-off DM opens it."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
-                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing)
+                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing,
+                                    next_target=next_target)
     return _modal(ids.INITIATIVE_MODAL, f"Initiative {initiative.key}", blocks, close="Close")
 
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
@@ -95,12 +96,14 @@ def initiative_card(
     reader_zone: ZoneInfo | None,
     shared_by: str | None = None,
     standing: InitiativeOutcome | None = None,
+    next_target: NextTarget | None = None,
 ) -> Reply:
     """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts. `deadlines`:
     each pending sign-off's (bot.services.reviews.deadlines); `reader_zone`: the zone the fallbacks of its times
     are given in (the reader's, when known; else UTC)."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
-                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing)
+                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing,
+                                    next_target=next_target)
     if shared_by is None:
         blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
                                                            value=initiative.key)]))
@@ -121,9 +124,11 @@ def initiative_card_blocks(
     deadlines: Mapping[int, datetime],
     reader_zone: ZoneInfo | None,
     standing: InitiativeOutcome | None = None,
+    next_target: NextTarget | None = None,
 ) -> list[Block]:
     """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal.
-    `standing`: the hold or kill behind a `held` or `killed` status, shown with it."""
+    `standing`: the hold or kill behind a `held` or `killed` status, shown with it; `next_target`: the date its
+    deciders set for passing the next gate."""
     stage = stage_name(catalog, initiative.stage)
     kpi = " ".join(filter(None, [
         mrkdwn(initiative.kpi_name, 200),
@@ -143,6 +148,8 @@ def initiative_card_blocks(
         ("Channel", channel_link(initiative.channel_id)),
         ("Tags", mrkdwn(", ".join(initiative.tags), 500) or "—"),
         ("Recorded", f"by {mention(initiative.created_by)} {slack_date(initiative.created_at, zone=reader_zone)}"),
+        *([("Next gate by", day(next_target.on) + (" (passed)" if next_target.passed else ""))]
+          if next_target else []),
     ]))
     if initiative.problem:
         blocks.append(section(f"*Business problem*\n{mrkdwn(initiative.problem, 2900)}"))
@@ -158,6 +165,14 @@ def initiative_card_blocks(
         opened = slack_date(review.opened_at, zone=reader_zone)
         blocks.append(section(f"*Review for {escape(to_stage)}* opened {opened}\n" + "\n".join(lines)))
     return blocks
+
+
+@dataclass(frozen=True)
+class NextTarget:
+    """The target date for passing the next gate, and whether it has passed in the reader's zone."""
+
+    on: date
+    passed: bool
 
 
 def owners_reply(initiative: Initiative, owners: Mapping[str, str], catalog: GateCatalog, *, changed: bool) -> Reply:

@@ -1,11 +1,11 @@
 """Load what the digest needs with a fixed number of queries, whatever the portfolio's size.
 
-Eight SELECTs (plus platform's failed-outbox query, made by the caller): the newest gate definition, initiatives,
+Nine SELECTs (plus platform's failed-outbox query, made by the caller): the newest gate definition, initiatives,
 stage transitions, status changes (and recycles) from the audit trail, gate reviews, sign-offs pending at as_of,
-the sign-offs decided in the year, and the holds open at as_of. Only the columns used are read, as plain Core rows
-(no ORM objects), iterated rather than fetched all at once (holding ~60,000 rows makes CPython's cyclic GC rescan
-them: slower, measured);
-everything else happens in pure functions (`metrics.py`).
+the sign-offs decided in the year, the holds open at as_of, and the next gates' target dates already past. Only
+the columns used are read, as plain Core rows (no ORM objects), iterated rather than fetched all at once
+(holding ~60,000 rows makes CPython's cyclic GC rescan them: slower, measured); everything else happens in pure
+functions (`metrics.py`).
 """
 
 from __future__ import annotations
@@ -148,6 +148,8 @@ class DigestData:
     calendar: WorkCalendar  # the pending sign-offs' deadlines: their assignees' zones, the workspace's holidays
     recycles: frozenset[int] = frozenset()  # audit event ids of recycles (RECYCLED)
     holds: list[Hold] = field(default_factory=list)
+    # Passed reviews whose target date for the next gate is before as_of's date: review id -> that date.
+    targets: dict[int, date] = field(default_factory=dict)
 
 
 def load_digest_data(
@@ -244,10 +246,17 @@ def load_digest_data(
         )
         if initiative_id in initiatives
     ]
+    # Dates, not moments: a day's margin covers every zone; `metrics.past_target` compares in the digest's.
+    targets = {review_id: target for initiative_id, review_id, target in connection.execute(
+        select(GateReview.initiative_id, GateReview.id, GateReview.next_target_on)
+        .where(GateReview.team_id == team_id, GateReview.state == "passed",
+               col(GateReview.next_target_on) < (as_of + timedelta(days=1)).date())
+    ) if initiative_id in initiatives}
     calendar = work_calendar(session, team_id=team_id, default_zone=default_zone,
                              people={sign_off.assignee for sign_off in pending})
     return DigestData(catalog=catalog, initiatives=initiatives, reviews=reviews, pending=pending,
-                      turnarounds=turnarounds, calendar=calendar, recycles=frozenset(recycles), holds=holds)
+                      turnarounds=turnarounds, calendar=calendar, recycles=frozenset(recycles), holds=holds,
+                      targets=targets)
 
 
 def _reviews_open(team_id: str, *, after: datetime, until: datetime) -> Any:

@@ -18,6 +18,7 @@ from bot.services.digest.report import (
     HoldDue,
     Median,
     Movement,
+    PastTarget,
     StalledItem,
     Trend,
     WaitingItem,
@@ -123,6 +124,19 @@ def holds_due(data: DigestData, window: Window) -> tuple[HoldDue, ...]:
             items.append(HoldDue(history.key, history.title, stage_name(catalog=data.catalog,
                                  stage_id=where.to_stage if where else None), hold.revisit_on, hold.reason))
     return tuple(sorted(items, key=lambda item: (item.revisit_on, item.key)))
+
+
+def past_target(data: DigestData, window: Window) -> tuple[PastTarget, ...]:
+    """Active or paused initiatives still in the stage a passed gate put them in, whose target date for the next
+    gate is before as_of's local date; the longest overdue first."""
+    today = local_date(window.end, window.zone)
+    items = []
+    for history in data.initiatives.values():
+        where = history.stage_at(window.end)
+        target = data.targets.get(where.review_id) if where and where.review_id is not None else None
+        if target is not None and target < today and history.status_at(window.end) in ("active", "paused"):
+            items.append(PastTarget(history.key, history.title, stage_name(data.catalog, where.to_stage), target))
+    return tuple(sorted(items, key=lambda item: (item.target_on, item.key)))
 
 
 def _in_window(moment: datetime | None, window: Window) -> bool:

@@ -54,6 +54,16 @@ class HoldDue:
 
 
 @dataclass(frozen=True)
+class PastTarget:
+    """An initiative that has not passed its next gate by the target date its previous gate's deciders set."""
+
+    key: str
+    title: str
+    stage_name: str
+    target_on: date
+
+
+@dataclass(frozen=True)
 class WaitingItem:
     """A pending sign-off: `assignee` blocks `key` at `gate_name`."""
 
@@ -133,6 +143,7 @@ class DigestReport:
     killed: tuple[Movement, ...] = ()  # with the rationale and what was learned
     holds_due: tuple[HoldDue, ...] = ()
     imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
+    past_target: tuple[PastTarget, ...] = ()
 
     @property
     def paused_total(self) -> int:

@@ -29,7 +29,7 @@ from bot.services.gates.catalog import ChecklistItem, Gate
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import change_stage, owners_of, require_manager
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, REASON, clean_characters, clean_reason, clean_text
-from storage.models import ChecklistWaiver, GateReview, Initiative, SignOff
+from storage.models import ChecklistWaiver, GateReview, Initiative, SignOff, StageTransition
 from storage.types import utcnow
 
 SETTLED = ("approved", "waived")
@@ -112,6 +112,14 @@ def decision_dates(session: Session, review: GateReview, *, today: date) -> Deci
 def decider_today(session: Session, *, actor: Actor, now: datetime, default_zone: ZoneInfo = UTC_ZONE) -> date:
     """Today in the decider's zone: what "after today" means for the dates they pick."""
     return local_date(now, zone_for(session, team_id=actor.team_id, user_id=actor.user_id, default=default_zone))
+
+
+def next_gate_target(session: Session, *, initiative: Initiative) -> date | None:
+    """The target date for passing the next gate, set when the gate into the current stage passed. Any other way
+    into the stage (a recycle, an admin's move) sets none, so a target never outlives its stage."""
+    transition = session.get(StageTransition, initiative.current_transition_id)
+    review = session.get(GateReview, transition.review_id) if transition and transition.review_id else None
+    return review.next_target_on if review and review.state == "passed" else None
 
 
 def checklist_of(session: Session, sign_off: SignOff, review: GateReview) -> tuple[ChecklistItem, ...]:
