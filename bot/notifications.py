@@ -33,18 +33,22 @@ from bot.services.events import (
     ReviewOpened,
     SignOffDecided,
     StatusChanged,
+    TrackedItemChanged,
 )
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import owners_of
 from bot.services.reviews.service import SETTLED, lock_open_reviews, sign_offs_of
+from bot.services.tracked_items.service import key_of
 from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages
+from bot.views.conditions import condition_news
 from bot.views.outcomes import outcome_news
 from bot.views.replies import stage_name
-from storage.models import Initiative, InitiativeOutcome, OutboxMessage, SignOff, SlackMessage
+from storage.models import Initiative, InitiativeOutcome, OutboxMessage, SignOff, SlackMessage, TrackedItem
 
 log = logging.getLogger(__name__)
+CONDITION_NEWS = ("created", "reassigned", "met", "cancelled")
 _HOMES = "surface.home_publishes"
 
 
@@ -77,6 +81,21 @@ class SlackNotifications:
             self._refresh_pending(session, open_reviews_citing(session, team_id=event.team_id, urls=[event.url]))
         elif isinstance(event, AutomaticCheckChanged):
             self._refresh_pending(session, [event.review_id], role=event.role)
+        elif isinstance(event, TrackedItemChanged):
+            self._tracked_item_changed(session, event)
+
+    def _tracked_item_changed(self, session: Session, event: TrackedItemChanged) -> None:
+        """A condition set on someone, given to them, or closed by another is news to its owner; their Home (and
+        the actor's) shows it. Being overdue is the nudges' and escalations' to tell."""
+        item = session.get(TrackedItem, event.item_id)
+        initiative = session.get(Initiative, event.initiative_id)
+        assert item is not None and initiative is not None
+        if event.what in CONDITION_NEWS and (event.what in ("created", "reassigned") or item.owner != event.actor):
+            news = condition_news(key_of(initiative, item), initiative, item, what=event.what, actor=event.actor)
+            enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                    payload={"channel": item.owner, **news.payload()})
+        if event.what != "overdue":
+            republish_homes(session, team_id=event.team_id, user_ids=[item.owner, event.actor])
 
     def _refresh_pending(self, session: Session, review_ids: Iterable[int], *, role: str | None = None) -> None:
         """A check changed what these reviews' DMs show: update the DMs still waiting for a decision (settled ones

@@ -3,6 +3,8 @@ renders the outbox's intents (registered in bot.wiring), from the database as it
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,12 +26,15 @@ from bot.services.reviews.service import (
     pending_sign_offs_for,
     sign_offs_of,
 )
+from bot.services.tracked_items import service as tracked_items
+from bot.services.waiting.service import what_waits
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
 from bot.views import home, messages, modals, replies
+from bot.views.conditions import ConditionView
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
-from storage.models import GateReview, Initiative, SignOff
+from storage.models import GateReview, Initiative, SignOff, TrackedItem
 from storage.types import utcnow
 
 
@@ -54,7 +59,20 @@ def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo
         automatic_results={item_id: (row.outcome, row.evidence or "") for item_id, row in
                            results_for(session, review_id=review.id, role=sign_off.role).items()},
         dates=decision_dates(session, review, today=local_date(utcnow(), calendar.zone(sign_off.assignee))),
+        condition_days=gate.condition_days,
     )
+
+
+def condition_views(session: Session, rows: Sequence[tuple[Initiative, TrackedItem]], *,
+                    default_zone: ZoneInfo) -> list[ConditionView]:
+    """Each item with its id and due instant (17:00 in its owner's zone on its due date), as lines show it."""
+    calendar = work_calendar(session, team_id=rows[0][0].team_id, default_zone=default_zone,
+                             people={item.owner for _, item in rows}) if rows else None
+    now = utcnow()
+    return [ConditionView(key=tracked_items.key_of(initiative, item), initiative=initiative, item=item,
+                          due_at=tracked_items.due_at(calendar, item),
+                          overdue=tracked_items.is_overdue(calendar, item, now))
+            for initiative, item in rows if calendar is not None]
 
 
 def initiative_card(session: Session, initiative: Initiative, *, default_zone: ZoneInfo, reader: str | None,
@@ -78,13 +96,18 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
     sign_offs = sign_offs_of(session, review_id=review.id) if review else []
     calendar = work_calendar(session, team_id=initiative.team_id, default_zone=default_zone,
                              people={*(s.assignee for s in sign_offs), *([reader] if reader else [])})
+    catalog = catalog_for(session, team_id=initiative.team_id)
+    waiting = what_waits(session, team_id=initiative.team_id, catalog=catalog, initiative_ids=[initiative.id])
+    items = tracked_items.items_of(session, initiative_id=initiative.id)
     return {"owners": owners_of(session, initiative_id=initiative.id),
-            "catalog": catalog_for(session, team_id=initiative.team_id), "review": review, "sign_offs": sign_offs,
+            "catalog": catalog, "review": review, "sign_offs": sign_offs,
             "deadlines": {s.id: deadline_of(calendar, sign_off=s, review=review)
                           for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
             "reader_zone": calendar.zones.get(reader) if reader else None,
             "standing": standing_decision(session, initiative=initiative),
-            "next_target": _next_target(session, initiative, zone=calendar.zone(reader) if reader else default_zone)}
+            "next_target": _next_target(session, initiative, zone=calendar.zone(reader) if reader else default_zone),
+            "conditions": condition_views(session, [(initiative, item) for item in items], default_zone=default_zone),
+            "waiting_on": Counter([*(p.assignee for p in waiting.sign_offs), *(i.owner for i in waiting.items)])}
 
 
 def _next_target(session: Session, initiative: Initiative, *, zone: ZoneInfo) -> replies.NextTarget | None:

@@ -53,6 +53,18 @@ class RecycleCommand:
 
 
 @dataclass(frozen=True)
+class ConditionCommand:
+    action: str  # met | cancel | reassign
+    key: str  # AI-7-C1, as typed; the service reads it
+    text: str  # the evidence (met) or the reason (cancel, reassign)
+    links: tuple[str, ...] = ()  # met: the evidence's links, for the evidence rules
+    person: str | None = None  # reassign: the new owner
+
+
+CONDITION_ACTIONS = ("met", "cancel", "reassign")
+
+
+@dataclass(frozen=True)
 class OwnersCommand:
     key: str
     owners: dict[str, str]
@@ -130,6 +142,31 @@ def parse_recycle(args: Arguments) -> RecycleCommand:
         raise UsageError("Write `/initiative recycle AI-12 to pilot <what must be redone>`: the key, `to`, an "
                          "earlier stage, then what must be redone.")
     return RecycleCommand(key=_key(args.tokens[0]), to_stage=words[2], reason=" ".join(words[3:]).strip())
+
+
+def parse_condition(args: Arguments) -> ConditionCommand:
+    """`met <ID> <evidence or link>` | `cancel <ID> <reason>` | `reassign <ID> @person <reason>`."""
+    words = [token.text for token in args.tokens]
+    action = words[0].lower() if words else ""
+    if action not in CONDITION_ACTIONS:
+        raise UsageError("Say what to do with the condition: `met`, `cancel` or `reassign`, then its id, e.g. "
+                         "`/initiative condition met AI-7-C1 https://wiki.example.com/dpia`.")
+    if len(words) < 2:
+        raise UsageError(f"Say which condition, for example `/initiative condition {action} AI-7-C1 …`.")
+    rest = list(args.tokens[2:])
+    person = None
+    if action == "reassign":
+        if not rest:
+            raise UsageError("Say whom to give it to and why: "
+                             "`/initiative condition reassign AI-7-C1 @maria <reason>`.")
+        person = _person("reassign", rest[0])
+        rest = rest[1:]
+    text = " ".join(token.text for token in rest).strip()
+    if not text:
+        needed = {"met": "the evidence: a note or a link", "cancel": "a reason", "reassign": "a reason"}[action]
+        raise UsageError(f"Give {needed} after {words[1]}.")
+    links = tuple(token.text for token in rest if token.text.lower().startswith(("http://", "https://")))
+    return ConditionCommand(action=action, key=words[1], text=text, links=links, person=person)
 
 
 def parse_owners(args: Arguments) -> OwnersCommand:

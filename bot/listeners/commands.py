@@ -22,6 +22,7 @@ from bot.commands.grammar import check_length
 from bot.commands.registry import COMMAND, Arguments, CommandContext, Reply, Subcommand, SubcommandTable
 from bot.commands.text import tokenize
 from bot.listeners import (
+    conditions,
     digest,
     gates,
     initiative_commands,
@@ -60,6 +61,8 @@ SUBCOMMANDS = SubcommandTable((
     outcomes.HOLD,
     outcomes.RECYCLE,
     outcomes.KILL,
+    conditions.CONDITION,
+    conditions.CONDITIONS,
     initiative_commands.RETIRE,
     initiative_commands.HISTORY,
     nudges.DELEGATE,

@@ -1,4 +1,5 @@
-"""Sign-off buttons (in DMs and App Home) and the checklist and Request changes modals.
+"""Sign-off buttons (in DMs and App Home: Approve, Approve with conditions, Request changes) and the checklist
+and Request changes modals.
 
 A click opens its modal at once (the trigger lasts 3 seconds); the decision is made on submission. A refused
 click changes nothing and is answered where it came from (see surfaces.py).
@@ -24,9 +25,11 @@ from bot.runtime import Runtime
 from bot.services.access.actors import Actor
 from bot.services.errors import DomainError, InvalidInput
 from bot.services.reviews import service as reviews
+from bot.services.tracked_items.conditions import parse_conditions
 from bot.views import forms, ids, modals
 from bot.views.messages import SignOffCard, already_decided
 from storage.models import SignOff
+from storage.types import utcnow
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -34,6 +37,12 @@ def register(app: App, runtime: Runtime) -> None:
     def on_approve(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, actor: RequestActor) -> None:
         ack()
         _open_decision_modal(runtime, body, client, respond, actor, approve=True)
+
+    @app.action(ids.APPROVE_WITH_CONDITIONS)
+    def on_approve_with_conditions(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
+                                   actor: RequestActor) -> None:
+        ack()
+        _open_decision_modal(runtime, body, client, respond, actor, approve=True, with_conditions=True)
 
     @app.action(ids.REQUEST_CHANGES)
     def on_request_changes(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
@@ -51,11 +60,16 @@ def register(app: App, runtime: Runtime) -> None:
         if answers.unused_reason:
             ack(response_action="errors", errors={ids.WAIVE_REASON_BLOCK: forms.UNUSED_REASON})
             return
+        try:  # nothing is saved while a line cannot be read: it is named under the Conditions input
+            conditions = parse_conditions(answers.condition_lines, today=utcnow().date())
+        except InvalidInput as error:
+            ack(response_action="errors", errors=forms.checklist_errors(error, view))
+            return
         links = reviews.vet_evidence_links(answers.evidence_links, policy=evidence_policy(runtime.settings))
         _decide(runtime, ack, view, actor, lambda session, decider, sign_off_id: reviews.approve(
             session, actor=decider, sign_off_id=sign_off_id, ticked=answers.ticked, waivers=answers.waivers,
-            comment=answers.comment, evidence_links=links, waivers_expire_on=answers.waivers_expire_on,
-            target_on=answers.target_on,
+            comment=answers.comment, evidence_links=links, conditions=conditions,
+            waivers_expire_on=answers.waivers_expire_on, target_on=answers.target_on,
         ), errors_for=lambda error: forms.checklist_errors(error, view))
 
     @app.view(ids.REQUEST_CHANGES_MODAL)
@@ -67,7 +81,7 @@ def register(app: App, runtime: Runtime) -> None:
 
 
 def _open_decision_modal(runtime: Runtime, body: dict[str, Any], client: WebClient, respond: Respond,
-                         request_actor: RequestActor, *, approve: bool) -> None:
+                         request_actor: RequestActor, *, approve: bool, with_conditions: bool = False) -> None:
     try:
         sign_off_id = ids.decode_sign_off_value(body["actions"][0].get("value"))
         with runtime.read() as session:
@@ -75,7 +89,8 @@ def _open_decision_modal(runtime: Runtime, body: dict[str, Any], client: WebClie
             found = reviews.sign_off_to_decide(session, actor=actor, sign_off_id=sign_off_id)
             card = sign_off_card(session, found.sign_off, default_zone=runtime.settings.default_zone)
             if found.sign_off.state == "pending":
-                view = modals.checklist(card) if approve else modals.request_changes(card)
+                view = (modals.checklist(card, with_conditions=with_conditions) if approve
+                        else modals.request_changes(card))
             else:
                 view, message = None, already_decided(found.initiative, found.sign_off, card.role_name)
         if view is None:

@@ -108,6 +108,17 @@ class WaiverExpired(DomainEvent):
 
 
 @dataclass(frozen=True)
+class TrackedItemChanged(DomainEvent):
+    """A condition or expired waiver was created, met, cancelled, reassigned or found overdue
+    (bot/services/tracked_items)."""
+
+    initiative_id: int
+    item_id: int
+    kind: str  # condition | waiver
+    what: str  # created | met | cancelled | reassigned | overdue
+
+
+@dataclass(frozen=True)
 class EvidenceLinkChanged(DomainEvent):
     """A link's check changed what sign-off DMs show next to it (ok <-> broken, or why it is broken)."""
 

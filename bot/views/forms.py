@@ -11,6 +11,7 @@ from typing import Any
 
 from bot.services.errors import InvalidInput
 from bot.services.reviews.service import TARGET_ON, WAIVERS_EXPIRE_ON, ChecklistIncomplete
+from bot.services.tracked_items.conditions import FIELD as CONDITIONS_FIELD
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, clean_characters
 from bot.views import ids
 from bot.views.text import clip
@@ -27,6 +28,7 @@ class ChecklistAnswers:
     unused_reason: bool = False  # a reason for waiving, with no item chosen to waive
     waivers_expire_on: date | None = None
     target_on: date | None = None
+    condition_lines: tuple[str, ...] = ()  # the Conditions input's lines, each mention as <@U…>
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,48 @@ def read_checklist(values: StateValues) -> ChecklistAnswers:
                             comment=_text(values, ids.COMMENT_BLOCK), evidence_links=links,
                             unused_reason=bool(reason) and not waived,
                             waivers_expire_on=_date(values, ids.WAIVERS_EXPIRE_BLOCK),
-                            target_on=_date(values, ids.TARGET_BLOCK))
+                            target_on=_date(values, ids.TARGET_BLOCK),
+                            condition_lines=rich_text_lines(
+                                _action(values, ids.CONDITIONS_BLOCK).get("rich_text_value")))
+
+
+def rich_text_lines(value: Any) -> tuple[str, ...]:
+    """A rich_text_input's value as lines of text: a paragraph's line breaks and a list's items end lines, and a
+    mention of a person reads `<@U…>`, as in message text, so that the service can tell a real mention from a typed
+    "@name"."""
+    lines: list[str] = [""]
+
+    def walk(node: Any) -> None:
+        if not isinstance(node, Mapping):
+            return
+        kind = node.get("type")
+        if kind in ("rich_text_section", "rich_text_preformatted", "rich_text_quote"):
+            for element in node.get("elements") or ():
+                walk(element)
+            lines.append("")
+        elif kind == "rich_text_list":
+            for item in node.get("elements") or ():
+                walk(item)
+        elif kind == "rich_text":
+            for block in node.get("elements") or ():
+                walk(block)
+        elif kind == "text":
+            parts = str(node.get("text") or "").split("\n")
+            lines[-1] += parts[0]
+            lines.extend(parts[1:])
+        elif kind == "user":
+            lines[-1] += f" <@{node.get('user_id', '')}> "
+        elif kind == "link":
+            lines[-1] += str(node.get("text") or node.get("url") or "")
+        elif kind == "emoji":
+            lines[-1] += f":{node.get('name', '')}:"
+        elif kind == "channel":
+            lines[-1] += f"#{node.get('channel_id', '')}"
+        elif kind == "usergroup":
+            lines[-1] += f"@{node.get('usergroup_id', '')}"  # not a person: the service refuses it
+
+    walk(value)
+    return tuple(line for line in (clean_characters(line).strip() for line in lines) if line)
 
 
 UNUSED_REASON = "Choose the items this reason waives above, or leave it empty."
@@ -87,7 +130,7 @@ def _waivable_labels(view: Mapping[str, Any]) -> dict[str, str]:
 _ERROR_MAX = 300
 _CHECKLIST_BLOCKS = {COMMENT.name: ids.COMMENT_BLOCK, EVIDENCE_LINKS.name: ids.EVIDENCE_BLOCK,
                      "ticked": ids.WAIVE_BLOCK, WAIVERS_EXPIRE_ON: ids.WAIVERS_EXPIRE_BLOCK,
-                     TARGET_ON: ids.TARGET_BLOCK}
+                     TARGET_ON: ids.TARGET_BLOCK, CONDITIONS_FIELD: ids.CONDITIONS_BLOCK}
 
 
 def read_new_initiative(values: StateValues) -> NewInitiativeAnswers:

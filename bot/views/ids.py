@@ -13,6 +13,7 @@ from bot.services.errors import InvalidInput
 
 # Buttons on sign-off DMs and in App Home: value = sign-off id.
 APPROVE = "signoff.approve"
+APPROVE_WITH_CONDITIONS = "signoff.approve_with_conditions"
 REQUEST_CHANGES = "signoff.request_changes"
 # "Share to channel" under `/initiative show`: value = initiative key.
 SHARE_TO_CHANNEL = "initiative.share"
@@ -54,6 +55,7 @@ WAIVERS_EXPIRE_BLOCK = "waivers_expire_on"  # a date picker: when the items waiv
 TARGET_BLOCK = "target_on"  # a date picker: the target date for passing the next gate
 COMMENT_BLOCK = "comment"
 EVIDENCE_BLOCK = "evidence"
+CONDITIONS_BLOCK = "conditions"  # a rich_text_input: one condition per line, `text [@person] [by YYYY-MM-DD]`
 REASON_BLOCK = "reason"
 
 # Input blocks of the Kill and Extend hold modals (action VALUE), named after the service's arguments so that a

@@ -46,19 +46,22 @@ class SignOffCard:
     automatic_results: Mapping[str, tuple[str, str]] = field(default_factory=dict)
     # The dates the checklist modal offers (waivers' expiry, the next gate's target); None: not asked.
     dates: DecisionDates | None = None
+    condition_days: int = 10  # the gate's: what a condition given no date has
 
 
 def sign_off_request(card: SignOffCard) -> Message:
-    """The DM asking one owner to sign off, with Approve, Request changes and View initiative (its card)."""
+    """The DM asking one owner to sign off, with Approve, Approve with conditions, Request changes and View
+    initiative (its card)."""
     value = ids.sign_off_value(card.sign_off.id)
     buttons = ActionsBlock(block_id="sign_off", elements=[
         ButtonElement(text="Approve", action_id=ids.APPROVE, value=value, style="primary"),
+        ButtonElement(text="Approve with conditions", action_id=ids.APPROVE_WITH_CONDITIONS, value=value),
         ButtonElement(text="Request changes", action_id=ids.REQUEST_CHANGES, value=value, style="danger"),
         ButtonElement(text="View initiative", action_id=ids.VIEW_INITIATIVE, value=card.initiative.key),
     ])
     text = (f"Sign-off requested: {card.initiative.key} {mrkdwn(card.initiative.title, 150)} — "
             f"{escape(card.gate_name)}, as {escape(card.role_name)}, due {plain_date(card.due_at, card.reader_zone)}. "
-            "Approve or request changes in Slack.")
+            "Approve, approve with conditions or request changes in Slack.")
     return Message(text=text, blocks=finish([*_card_blocks(card), buttons], "message"))
 
 

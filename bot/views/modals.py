@@ -18,6 +18,7 @@ from slack_sdk.models.blocks import (
     Option,
     PlainTextInputElement,
     PlainTextObject,
+    RichTextInputElement,
     StaticMultiSelectElement,
     StaticSelectElement,
     UserSelectElement,
@@ -41,6 +42,7 @@ from bot.services.validation import (
 )
 from bot.views import ids
 from bot.views.blocks import context, finish, section
+from bot.views.conditions import ConditionView
 from bot.views.messages import AUTOMATIC_OUTCOMES, SignOffCard
 from bot.views.replies import NextTarget, initiative_card_blocks
 from bot.views.text import PLAIN_MAX, clip, escape_keeping_mentions, mrkdwn
@@ -85,7 +87,7 @@ def new_initiative(catalog: GateCatalog, *, risk_tiers: Sequence[str], channel_i
     return _modal(ids.NEW_INITIATIVE_MODAL, "New initiative", blocks, submit="Create")
 
 
-def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
+def checklist(card: SignOffCard, *, comment: str = "", with_conditions: bool = False) -> dict[str, Any]:
     """Tick each item that is done; waive one only by choosing it under "Waive items", with a reason.
 
     The ticks are checkboxes outside any input block, in groups of at most 10 (Slack's limit): an optional input
@@ -141,9 +143,17 @@ def checklist(card: SignOffCard, *, comment: str = "") -> dict[str, Any]:
         InputBlock(block_id=ids.EVIDENCE_BLOCK, label="Evidence links", optional=True,
                    hint="One link per line, starting with https://", element=PlainTextInputElement(
                        action_id=ids.VALUE, multiline=True, max_length=EVIDENCE_LINKS.limit)),
+        # Rich text, since a condition's person is a real mention, which a plain-text input cannot carry.
+        InputBlock(block_id=ids.CONDITIONS_BLOCK, label="Conditions", optional=not with_conditions,
+                   hint="One per line: what must be done [@person] [by YYYY-MM-DD]. No person: you; no date: the "
+                        f"gate's {card.condition_days} business days. The initiative advances now; each condition "
+                        "is tracked until met.",
+                   element=RichTextInputElement(action_id=ids.VALUE, focus_on_load=with_conditions,
+                                                placeholder="Retraining pipeline in place @someone by 2027-03-15")),
     ]
     metadata = ids.encode_modal_context(ids.SignOffModalContext(sign_off_id=card.sign_off.id))
-    return _modal(ids.CHECKLIST_MODAL, "Approve sign-off", blocks, submit="Approve", private_metadata=metadata)
+    title, submit = ("Approve with conditions", "Approve") if with_conditions else ("Approve sign-off", "Approve")
+    return _modal(ids.CHECKLIST_MODAL, title, blocks, submit=submit, private_metadata=metadata)
 
 
 def _options(items: Sequence[ChecklistItem]) -> list[Option]:
@@ -153,11 +163,13 @@ def _options(items: Sequence[ChecklistItem]) -> list[Option]:
 def initiative_card(initiative: Initiative, *, owners: Mapping[str, str], catalog: GateCatalog,
                     review: GateReview | None, sign_offs: Sequence[SignOff], deadlines: Mapping[int, datetime],
                     reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None,
+                    conditions: Sequence[ConditionView] = (),
+                    waiting_on: Mapping[str, int] | None = None,
                     next_target: NextTarget | None = None) -> dict[str, Any]:
     """The initiative's card, read-only, where "View initiative" on a sign-off DM opens it."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
                                     deadlines=deadlines, reader_zone=reader_zone, standing=standing,
-                                    next_target=next_target)
+                                    conditions=conditions, waiting_on=waiting_on, next_target=next_target)
     return _modal(ids.INITIATIVE_MODAL, f"Initiative {initiative.key}", blocks, close="Close")
 
 

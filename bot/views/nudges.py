@@ -12,69 +12,106 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.services.nudges.policy import ESCALATION, Item, Notice
+from bot.services.nudges.policy import ESCALATION, Item, ItemLine, Notice
 from bot.views import ids
 from bot.views.blocks import Message, context, finish, header, more_line, section
 from bot.views.text import mention, mrkdwn, slack_date
 
 NUDGE_ITEMS_SHOWN = 15  # 2 blocks each, plus 5 around them: well within a message's 50 blocks
 ESCALATION_ITEMS_SHOWN = 20  # 1 block each
+NUDGE_CONDITIONS_SHOWN = 8  # 1 block each, plus 3 around them: 15 sign-offs and 8 conditions take 46 blocks
+ESCALATION_CONDITIONS_SHOWN = 10
 ITEM_BLOCK = "nudge.item."
+CONDITION_BLOCK = "nudge.condition."
 ACTIONS_BLOCK = "nudge.actions."
 COUNT_BLOCK = "nudge.count"
 HOME_HINT = "Open the *Home* tab of Initiative Bot to see them all."
 
 
 def nudge_message(notice: Notice) -> Message:
-    """One DM listing every pending sign-off of the recipient, oldest first, with its buttons and snoozes."""
+    """One DM listing every pending sign-off of the recipient, oldest first, with its buttons, then their open
+    conditions, soonest due first, and the snoozes."""
     if notice.kind == ESCALATION:
         return escalation_message(notice)
     shown = notice.items[:NUDGE_ITEMS_SHOWN]
-    blocks: list[Block] = [
-        header("Sign-offs waiting for your decision"),
-        section(_count_line(len(notice.items), "waiting for your decision, oldest first"), block_id=COUNT_BLOCK),
-    ]
+    blocks: list[Block] = [header("Sign-offs waiting for your decision" if notice.items else "Conditions to meet")]
+    if notice.items:
+        blocks.append(section(_count_line(len(notice.items), "waiting for your decision, oldest first"),
+                              block_id=COUNT_BLOCK))
     for item in shown:
         blocks.append(section(_item_text(item, notice.zone), block_id=f"{ITEM_BLOCK}{item.pending.sign_off_id}"))
         blocks.append(_decision_buttons(item.pending.sign_off_id))
     if more := more_line(len(shown), len(notice.items), HOME_HINT):
         blocks.append(context(more))
+    blocks += _condition_blocks(notice, NUDGE_CONDITIONS_SHOWN)
     blocks.append(context("Not now? Snooze these reminders. Business days and hours follow your Slack time zone."))
     blocks.append(ActionsBlock(block_id=ids.SNOOZE_BLOCK, elements=[
         ButtonElement(text="Snooze 1 day", action_id=ids.SNOOZE_ONE_DAY, value="1d"),
         ButtonElement(text="Snooze until Monday", action_id=ids.SNOOZE_UNTIL_MONDAY, value="monday"),
     ]))
-    return Message(text=_fallback(notice.kind, len(notice.items)), blocks=finish(blocks, "message"))
+    return Message(text=_fallback(notice.kind, len(notice.items), len(notice.lines)), blocks=finish(blocks, "message"))
 
 
 def escalation_message(notice: Notice) -> Message:
-    """To a sponsor (or business owner) and the admins: sign-offs past their SLA, oldest first."""
+    """To a sponsor (or business owner) and the admins: sign-offs past their SLA, oldest first, and overdue
+    conditions."""
     shown = notice.items[:ESCALATION_ITEMS_SHOWN]
-    blocks: list[Block] = [
-        header("Sign-offs past their SLA"),
-        section(_count_line(len(notice.items), "past their SLA on initiatives you sponsor, own or administer"),
-                block_id=COUNT_BLOCK),
-    ]
+    blocks: list[Block] = [header("Sign-offs past their SLA" if notice.items else "Conditions past their date")]
+    if notice.items:
+        blocks.append(section(_count_line(len(notice.items), "past their SLA on initiatives you sponsor, own or "
+                                          "administer"), block_id=COUNT_BLOCK))
     for item in shown:
         blocks.append(section(_item_text(item, notice.zone, waiting_on=True),
                               block_id=f"{ITEM_BLOCK}{item.pending.sign_off_id}"))
     if more := more_line(len(shown), len(notice.items), HOME_HINT):
         blocks.append(context(more))
+    blocks += _condition_blocks(notice, ESCALATION_CONDITIONS_SHOWN, waiting_on=True)
     blocks.append(context("A nudge goes to each person named; a word from you usually settles it."))
-    return Message(text=_fallback(notice.kind, len(notice.items)), blocks=finish(blocks, "message"))
+    return Message(text=_fallback(notice.kind, len(notice.items), len(notice.lines)), blocks=finish(blocks, "message"))
+
+
+def _condition_blocks(notice: Notice, limit: int, *, waiting_on: bool = False) -> list[Block]:
+    """The notice's open conditions (and expired waivers), one section each, soonest due first."""
+    if not notice.lines:
+        return []
+    overdue = sum(1 for line in notice.lines if line.overdue)
+    what = "overdue" if waiting_on else "to meet"
+    blocks: list[Block] = [section(f"*{len(notice.lines)} condition{'s' if len(notice.lines) != 1 else ''}* {what}"
+                                   + (f", {overdue} overdue" if overdue and not waiting_on else "") + ":")]
+    for line in notice.lines[:limit]:
+        blocks.append(section(_line_text(line, notice.zone, waiting_on=waiting_on),
+                              block_id=f"{CONDITION_BLOCK}{line.item.item_id}"))
+    if more := more_line(min(limit, len(notice.lines)), len(notice.lines), "`/initiative conditions mine` lists them "
+                         "all."):
+        blocks.append(context(more))
+    blocks.append(context("Met? `/initiative condition met <id> <evidence or link>` closes it."))
+    return blocks
+
+
+def _line_text(line: ItemLine, reader_zone: ZoneInfo, *, waiting_on: bool) -> str:
+    item = line.item
+    who = f" · owned by {mention(item.owner)}" if waiting_on else ""
+    behalf = f" · for {mention(line.on_behalf_of)} (delegated to you)" if line.on_behalf_of else ""
+    deadline = slack_date(line.deadline, zone=reader_zone)
+    status = (f":red_circle: *Overdue* since {deadline}" if line.overdue
+              else f":large_yellow_circle: *Due* {deadline}" if line.due else f"Due {deadline}")
+    return (f"*{item.key}* {mrkdwn(item.text, 300)}\n"
+            f"{item.initiative_key} {mrkdwn(item.initiative_title, 100)} · {mrkdwn(item.gate_name, 80)}{who}{behalf}\n"
+            f"{status}")
 
 
 def without_sign_offs(payload: dict[str, Any], decided: set[int], kind: str) -> dict[str, Any] | None:
     """The same DM payload without the sign-offs in `decided`; None when nothing it listed is left."""
     blocks = [b for b in payload.get("blocks", []) if _owner_of(b) not in decided]
     left = sum(1 for b in blocks if str(b.get("block_id", "")).startswith(ITEM_BLOCK))
-    if left == 0:
+    conditions = sum(1 for b in blocks if str(b.get("block_id", "")).startswith(CONDITION_BLOCK))
+    if left == 0 and conditions == 0:
         return None
     noun = "waiting for your decision, oldest first" if kind != ESCALATION else \
         "past their SLA on initiatives you sponsor, own or administer"
     recounted = [{**b, "text": {**b["text"], "text": _count_line(left, noun)}} if b.get("block_id") == COUNT_BLOCK
                  else b for b in blocks]
-    return {**payload, "text": _fallback(kind, left), "blocks": recounted}
+    return {**payload, "text": _fallback(kind, left, conditions), "blocks": recounted}
 
 
 def _item_text(item: Item, reader_zone: ZoneInfo, *, waiting_on: bool = False) -> str:
@@ -114,11 +151,16 @@ def _count_line(count: int, what: str) -> str:
     return f"*{count} sign-off{'s' if count != 1 else ''}* {what}:"
 
 
-def _fallback(kind: str, count: int) -> str:
+def _fallback(kind: str, count: int, conditions: int = 0) -> str:
     plural = "s" if count != 1 else ""
+    also = f" {conditions} condition{'s' if conditions != 1 else ''}" if conditions else ""
     if kind == ESCALATION:
-        return f"{count} sign-off{plural} past their SLA need a push."
-    return f"Reminder: {count} sign-off{plural} waiting for your decision."
+        if not count:
+            return f"{also.strip()} past their date need a push."
+        return f"{count} sign-off{plural} past their SLA need a push." + (f" Also{also} overdue." if also else "")
+    if not count:
+        return f"Reminder:{also} to meet."
+    return f"Reminder: {count} sign-off{plural} waiting for your decision." + (f" Also{also} to meet." if also else "")
 
 
 

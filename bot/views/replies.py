@@ -13,6 +13,7 @@ from bot.commands.registry import COMMAND, Reply
 from bot.services.gates.catalog import GateCatalog
 from bot.views import ids
 from bot.views.blocks import context, divider, fields, finish, header, more_line, section
+from bot.views.conditions import ConditionView, condition_line
 from bot.views.history import event_sentence
 from bot.views.outcomes import day
 from bot.views.text import (
@@ -30,6 +31,7 @@ from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome
 SOMETHING_WENT_WRONG = "Something went wrong on our side and nothing was changed; please try again in a minute."
 LIST_LIMIT = 40
 HISTORY_LIMIT = 40
+CARD_CONDITIONS = 10
 _LINES_PER_SECTION = 10
 _STATE_MARKS = {"pending": "⏳ pending", "approved": "✅ approved", "waived": "☑️ waived",
                 "changes_requested": "↩️ changes requested", "cancelled": "✖️ cancelled"}
@@ -97,13 +99,15 @@ def initiative_card(
     shared_by: str | None = None,
     standing: InitiativeOutcome | None = None,
     next_target: NextTarget | None = None,
+    conditions: Sequence[ConditionView] = (),
+    waiting_on: Mapping[str, int] | None = None,
 ) -> Reply:
     """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts. `deadlines`:
     each pending sign-off's (bot.services.reviews.deadlines); `reader_zone`: the zone the fallbacks of its times
     are given in (the reader's, when known; else UTC)."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
                                     deadlines=deadlines, reader_zone=reader_zone, standing=standing,
-                                    next_target=next_target)
+                                    conditions=conditions, waiting_on=waiting_on, next_target=next_target)
     if shared_by is None:
         blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
                                                            value=initiative.key)]))
@@ -124,11 +128,14 @@ def initiative_card_blocks(
     deadlines: Mapping[int, datetime],
     reader_zone: ZoneInfo | None,
     standing: InitiativeOutcome | None = None,
+    conditions: Sequence[ConditionView] = (),
+    waiting_on: Mapping[str, int] | None = None,
     next_target: NextTarget | None = None,
 ) -> list[Block]:
     """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal.
-    `standing`: the hold or kill behind a `held` or `killed` status, shown with it; `next_target`: the date its
-    deciders set for passing the next gate."""
+    `standing`: the hold or kill behind a `held` or `killed` status, shown with it; `conditions`: its Conditional
+    Gos' conditions (and expired waivers), open first; `waiting_on`: how many things wait on each person
+    (bot.services.waiting); `next_target`: the date its deciders set for passing the next gate."""
     stage = stage_name(catalog, initiative.stage)
     kpi = " ".join(filter(None, [
         mrkdwn(initiative.kpi_name, 200),
@@ -164,6 +171,17 @@ def initiative_card_blocks(
         to_stage = stage_name(catalog, review.to_stage)
         opened = slack_date(review.opened_at, zone=reader_zone)
         blocks.append(section(f"*Review for {escape(to_stage)}* opened {opened}\n" + "\n".join(lines)))
+    if conditions:
+        blocks.append(divider())
+        shown = conditions[:CARD_CONDITIONS]
+        open_count = sum(1 for view in conditions if view.item.state == "open")
+        blocks.append(section(f"*Conditions* ({open_count} open of {len(conditions)})\n" + "\n".join(
+            condition_line(view, reader_zone, with_initiative=False) for view in shown)))
+        if more := more_line(len(shown), len(conditions), f"`/initiative conditions {initiative.key}` lists them all."):
+            blocks.append(context(escape(more)))
+    if waiting_on:
+        blocks.append(context("Waiting on " + ", ".join(f"{mention(person)} ({count})"
+                                                        for person, count in sorted(waiting_on.items()))))
     return blocks
 
 

@@ -24,6 +24,7 @@ from storage.models.nudges import Delegation, NudgeLog, NudgeSnooze, UserProfile
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.models.outcomes import HoldRevisitPrompt, InitiativeOutcome
 from storage.models.slack_events import SlackEventReceipt
+from storage.models.tracked_items import TrackedItem
 from storage.models.waivers import ChecklistWaiver
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "SlackMessage",
     "SlackRateLimit",
     "StageTransition",
+    "TrackedItem",
     "UserProfile",
     "WebhookDelivery",
     "WebhookEndpoint",

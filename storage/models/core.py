@@ -193,6 +193,9 @@ class SignOff(SQLModel, table=True):
     waivers: dict = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     evidence_links: list = Field(default_factory=list, sa_type=JSONType, nullable=False)
     target_on: date | None = Field(default=None)  # an approver's target date for the next gate
+    # An approval's conditions ({text, owner, due_on}), which become tracked items if the gate passes.
+    conditions: list = Field(default_factory=list, sa_type=JSONType, nullable=False,
+                             sa_column_kwargs={"server_default": "[]"})
 
 
 def new_transition_id() -> str:

@@ -42,6 +42,11 @@ class NudgeLog(SQLModel, table=True):
     # Every sign-off the DM lists (for cancelling on action), and those whose reminder cadence it restarts.
     sign_off_ids: list = Field(default_factory=list, sa_type=JSONType, nullable=False)
     reminded_ids: list = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    # The same for tracked items (conditions, expired waivers): one DM a day covers both.
+    item_ids: list = Field(default_factory=list, sa_type=JSONType, nullable=False,
+                           sa_column_kwargs={"server_default": "[]"})
+    reminded_item_ids: list = Field(default_factory=list, sa_type=JSONType, nullable=False,
+                                    sa_column_kwargs={"server_default": "[]"})
     outbox_id: int | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 

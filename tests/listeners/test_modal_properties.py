@@ -106,6 +106,10 @@ def filled(view: dict[str, Any], data: st.DataObject) -> dict[str, dict[str, dic
             state = {"selected_option": data.draw(st.one_of(st.none(), st.sampled_from(element["options"])))}
         elif kind == "users_select":
             state = {"selected_user": data.draw(st.sampled_from([None, "UBIZ", "UDATA"]))}
+        elif kind == "rich_text_input":  # nothing typed, or a line of typed text
+            state = {"rich_text_value": data.draw(st.one_of(st.none(), TYPED.map(lambda typed: {
+                "type": "rich_text", "elements": [{"type": "rich_text_section",
+                                                   "elements": [{"type": "text", "text": typed}]}]})))}
         elif kind == "datepicker":  # none picked, or any day from last year to two years on
             state = {"selected_date": data.draw(st.one_of(st.none(), PICKED_DAY))}
         elif kind == "conversations_select":

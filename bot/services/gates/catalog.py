@@ -57,6 +57,8 @@ class Gate:
     nudge_first_after: int = 2
     nudge_every: int = 2
     waiver_days: int = DEFAULT_WAIVER_DAYS  # business days a waived checklist item stays waived by default
+    condition_days: int = 10  # business days a condition given no date has
+    conditions_block_next_gate: bool = False  # its open conditions refuse the next review
 
     def roles_for(self, risk_tier: str) -> tuple[str, ...]:
         return self.required_roles[risk_tier]
@@ -130,6 +132,8 @@ def _gate_from_document(spec: dict[str, Any]) -> Gate:
         nudge_first_after=nudge.get("first_after_business_days", 2),
         nudge_every=nudge.get("repeat_every_business_days", 2),
         waiver_days=spec.get("waiver_days", DEFAULT_WAIVER_DAYS),
+        condition_days=spec.get("condition_days", 10),
+        conditions_block_next_gate=spec.get("conditions_block_next_gate", False),
     )
 
 

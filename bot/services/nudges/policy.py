@@ -9,6 +9,9 @@
   day in their own zone, and none while snoozed; when a snooze ends they are reminded.
 - After the SLA, the sponsor (or else the business owner) and the admins get one consolidated escalation per
   local working day at most, repeated on the same cadence while the sign-off stays overdue.
+- An open condition (or expired waiver) waits on its owner the same way, in the same one DM a day: it is due for
+  a reminder once its due date is `nudge_first_after` business days away or less, then every `nudge_every`
+  business days; past 17:00 on its due date (the owner's zone) it escalates as an overdue sign-off does.
 """
 
 from __future__ import annotations
@@ -20,29 +23,13 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from bot.services.business_days import WorkCalendar, business_days_between, in_working_hours, local_date
+from bot.services.tracked_items.service import due_instant
+from bot.services.waiting.service import OpenItem, Pending
 
 NUDGE = "nudge"
 ESCALATION = "escalation"
 # Why someone due a message does not get it now (`Held.why`).
 SNOOZED, SENT_TODAY, OUTSIDE_HOURS = "snoozed", "sent_today", "outside_hours"
-
-
-@dataclass(frozen=True)
-class Pending:
-    """One pending sign-off, with what the policy and the message need to know about it."""
-
-    sign_off_id: int
-    initiative_key: str
-    initiative_title: str
-    gate_name: str
-    role: str
-    role_name: str
-    assignee: str
-    requested_at: datetime
-    sla_business_days: int
-    nudge_first_after: int = 2
-    nudge_every: int = 2
-    escalate_to: str | None = None  # the sponsor, or else the business owner
 
 
 @dataclass(frozen=True)
@@ -52,6 +39,8 @@ class History:
     last_reminded: Mapping[int, date] = field(default_factory=dict)  # sign-off -> last nudge reminding of it
     last_escalated: Mapping[tuple[str, int], date] = field(default_factory=dict)  # (recipient, sign-off)
     last_sent: Mapping[tuple[str, str], tuple[date, datetime]] = field(default_factory=dict)  # (recipient, kind)
+    item_last_reminded: Mapping[int, date] = field(default_factory=dict)  # tracked item -> last nudge
+    item_last_escalated: Mapping[tuple[str, int], date] = field(default_factory=dict)  # (recipient, item)
 
 
 @dataclass(frozen=True)
@@ -64,6 +53,7 @@ class World:
     snoozes: Mapping[str, datetime] = field(default_factory=dict)  # person -> snoozed until
     admins: Sequence[str] = ()
     history: History = field(default_factory=History)
+    open_items: Sequence[OpenItem] = ()  # conditions and expired waivers
 
     @cached_property
     def calendar(self) -> WorkCalendar:
@@ -94,13 +84,36 @@ class Item:
 
 
 @dataclass(frozen=True)
+class ItemLine:
+    """An open condition (or expired waiver) as one recipient's message shows it."""
+
+    item: OpenItem
+    deadline: datetime
+    overdue: bool
+    due: bool  # its reminder (or escalation) is due today
+    reminding_age: bool  # close enough to its due date (or past it) for a reminder to restart its cadence
+    on_behalf_of: str | None = None
+
+
+@dataclass(frozen=True)
 class Notice:
     kind: str
     recipient: str
     local_date: date
-    items: tuple[Item, ...]
+    items: tuple[Item, ...]  # sign-offs
     reason: str
     zone: ZoneInfo  # the recipient's: the zone the policy judged them in, and the one their DM's times fall back to
+    lines: tuple[ItemLine, ...] = ()  # open conditions and expired waivers
+
+    @property
+    def item_ids(self) -> list[int]:
+        return [line.item.item_id for line in self.lines]
+
+    @property
+    def reminded_item_ids(self) -> list[int]:
+        if self.kind == ESCALATION:
+            return self.item_ids
+        return [line.item.item_id for line in self.lines if line.reminding_age]
 
     @property
     def sign_off_ids(self) -> list[int]:
@@ -136,35 +149,46 @@ def plan(world: World, now: datetime) -> Plan:
     """Every nudge and escalation to send at `now`, and those held back."""
     notices: list[Notice] = []
     held: list[Held] = []
-    by_recipient: dict[str, list[Pending]] = {}
+    by_recipient: dict[str, tuple[list[Pending], list[OpenItem]]] = {}
     for pending in sorted(world.pending, key=lambda p: (p.requested_at, p.sign_off_id)):
-        by_recipient.setdefault(world.recipient_for(pending.assignee), []).append(pending)
-    for recipient, pendings in by_recipient.items():
-        _decide(world, now, NUDGE, recipient, pendings, notices, held)
-    escalations: dict[str, list[Pending]] = {}
+        by_recipient.setdefault(world.recipient_for(pending.assignee), ([], []))[0].append(pending)
+    for open_item in world.open_items:
+        by_recipient.setdefault(world.recipient_for(open_item.owner), ([], []))[1].append(open_item)
+    for recipient, (pendings, open_items) in by_recipient.items():
+        _decide(world, now, NUDGE, recipient, pendings, open_items, notices, held)
+    escalations: dict[str, tuple[list[Pending], list[OpenItem]]] = {}
     for pending in sorted(world.pending, key=lambda p: (p.requested_at, p.sign_off_id)):
-        if now <= _deadline(world, pending):
-            continue
-        assignee_side = {pending.assignee, world.recipient_for(pending.assignee)}
-        targets = [pending.escalate_to, *world.admins] if pending.escalate_to else list(world.admins)
-        for target in dict.fromkeys(world.recipient_for(t) for t in targets if t):
-            if target not in assignee_side:
-                escalations.setdefault(target, []).append(pending)
-    for recipient, pendings in escalations.items():
-        _decide(world, now, ESCALATION, recipient, pendings, notices, held)
+        if now > _deadline(world, pending):
+            for target in _escalation_targets(world, pending.assignee, pending.escalate_to):
+                escalations.setdefault(target, ([], []))[0].append(pending)
+    for open_item in world.open_items:
+        if now > _item_deadline(world, open_item):
+            for target in _escalation_targets(world, open_item.owner, open_item.escalate_to):
+                escalations.setdefault(target, ([], []))[1].append(open_item)
+    for recipient, (pendings, open_items) in escalations.items():
+        _decide(world, now, ESCALATION, recipient, pendings, open_items, notices, held)
     return Plan(notices=notices, held=held)
 
 
+def _escalation_targets(world: World, person: str, escalate_to: str | None) -> list[str]:
+    """The sponsor (or business owner) and the admins, each through their delegate, but never the person waited on
+    (or their delegate)."""
+    person_side = {person, world.recipient_for(person)}
+    targets = [escalate_to, *world.admins] if escalate_to else list(world.admins)
+    return [t for t in dict.fromkeys(world.recipient_for(t) for t in targets if t) if t not in person_side]
+
+
 def _decide(world: World, now: datetime, kind: str, recipient: str, pendings: list[Pending],
-            notices: list[Notice], held: list[Held]) -> None:
+            open_items: list[OpenItem], notices: list[Notice], held: list[Held]) -> None:
     zone = world.zone(recipient)
     today = local_date(now, zone)
     items = tuple(_item(world, now, kind, recipient, today, p) for p in pendings)
-    due = [item for item in items if item.due]
+    lines = tuple(_line(world, now, kind, recipient, today, i) for i in open_items)
+    due = [item for item in items if item.due] + [line for line in lines if line.due]
     snoozed_until = world.snoozes.get(recipient) if kind == NUDGE else None
     last_date, last_at = world.history.last_sent.get((recipient, kind), (None, None))
     snooze_ended = (snoozed_until is not None and snoozed_until <= now and (last_at is None or last_at < snoozed_until)
-                    and any(item.reminding_age for item in items))
+                    and (any(item.reminding_age for item in items) or any(line.reminding_age for line in lines)))
     if not due and not snooze_ended:
         return
     if snoozed_until is not None and now < snoozed_until:
@@ -174,7 +198,8 @@ def _decide(world: World, now: datetime, kind: str, recipient: str, pendings: li
     elif not in_working_hours(now, zone, world.holidays):
         held.append(Held(kind, recipient, OUTSIDE_HOURS, now, zone))
     else:
-        notices.append(Notice(kind, recipient, today, items, _reason(kind, items, due, snooze_ended), zone))
+        notices.append(Notice(kind, recipient, today, items, _reason(kind, items, lines, len(due), snooze_ended), zone,
+                              lines))
 
 
 def _item(world: World, now: datetime, kind: str, recipient: str, today: date, pending: Pending) -> Item:
@@ -195,16 +220,38 @@ def _item(world: World, now: datetime, kind: str, recipient: str, today: date, p
                 on_behalf_of=on_behalf_of)
 
 
+def _line(world: World, now: datetime, kind: str, recipient: str, today: date, open_item: OpenItem) -> ItemLine:
+    deadline = _item_deadline(world, open_item)
+    overdue = now > deadline
+    near = business_days_between(today, open_item.due_on, world.holidays) <= open_item.nudge_first_after
+    reminding_age = overdue or near
+    if kind == NUDGE:
+        last = world.history.item_last_reminded.get(open_item.item_id)
+        due = reminding_age
+    else:
+        last = world.history.item_last_escalated.get((recipient, open_item.item_id))
+        due = overdue
+    due = due and (last is None or business_days_between(last, today, world.holidays) >= open_item.nudge_every)
+    on_behalf_of = open_item.owner if kind == NUDGE and recipient != open_item.owner else None
+    return ItemLine(item=open_item, deadline=deadline, overdue=overdue, due=due, reminding_age=reminding_age,
+                    on_behalf_of=on_behalf_of)
+
+
+def _item_deadline(world: World, open_item: OpenItem) -> datetime:
+    return due_instant(world.calendar, owner=open_item.owner, due_on=open_item.due_on)
+
+
 def _deadline(world: World, pending: Pending) -> datetime:
     return world.calendar.deadline(assignee=pending.assignee, requested_at=pending.requested_at,
                                    sla_business_days=pending.sla_business_days)
 
 
-def _reason(kind: str, items: tuple[Item, ...], due: list[Item], snooze_ended: bool) -> str:
-    overdue = sum(1 for item in items if item.overdue)
+def _reason(kind: str, items: tuple[Item, ...], lines: tuple[ItemLine, ...], due: int, snooze_ended: bool) -> str:
+    overdue = sum(1 for item in items if item.overdue) + sum(1 for line in lines if line.overdue)
+    conditions = f", {len(lines)} open condition(s)" if lines else ""
     if kind == ESCALATION:
-        return f"{len(items)} sign-off(s) past their SLA, {len(due)} not escalated to them recently"
-    parts = [f"{len(items)} pending sign-off(s)", f"{len(due)} due for a reminder"]
+        return f"{len(items)} sign-off(s) past their SLA{conditions}, {due} not escalated to them recently"
+    parts = [f"{len(items)} pending sign-off(s){conditions}", f"{due} due for a reminder"]
     if overdue:
         parts.append(f"{overdue} overdue")
     if snooze_ended:

@@ -33,6 +33,7 @@ from bot.services.events import DomainEvent, ReviewClosed, SignOffDecided
 from bot.services.nudges.policy import Notice, Plan, World, plan
 from bot.services.nudges.state import load_world, people_to_notify
 from bot.services.scheduling import JobRuntime
+from bot.services.tracked_items.service import record_overdue
 from storage.db import is_sqlite
 from storage.models import NudgeLog, OutboxMessage, SignOff, Workspace
 from storage.types import utcnow
@@ -109,6 +110,8 @@ def run_sweep(runtime: JobRuntime, *, render: NoticeRenderer, now: datetime | No
                 world = _as_if_recorded(world, [profile for profile in read if profile.team_id == team])
             sweep = TeamSweep(team_id=team, plan=plan(world, now), calendar=world.calendar)
             if send:
+                # Each condition (or expired waiver) found overdue is recorded once: `condition.overdue`.
+                record_overdue(session, team_id=team, calendar=world.calendar, now=now)
                 write_notices(session, sweep, now, render=render)
             result.teams.append(sweep)
     if send:
@@ -221,7 +224,8 @@ def write_notices(session: Session, sweep: TeamSweep, now: datetime, *, render: 
         return
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     rows = [{"team_id": sweep.team_id, "recipient": n.recipient, "local_date": n.local_date, "kind": n.kind,
-             "sign_off_ids": n.sign_off_ids, "reminded_ids": n.reminded_ids, "created_at": now}
+             "sign_off_ids": n.sign_off_ids, "reminded_ids": n.reminded_ids, "item_ids": n.item_ids,
+             "reminded_item_ids": n.reminded_item_ids, "created_at": now}
             for n in notices]
     log_ids: dict[tuple[str, str], int] = {}
     for start in range(0, len(rows), INSERT_CHUNK):

@@ -14,14 +14,13 @@ from bot.services.access.delegation import active_delegations
 from bot.services.access.people import zone_for
 from bot.services.business_days import next_monday_morning, next_working_morning
 from bot.services.errors import InvalidInput
-from bot.services.gates.catalog import Gate, GateCatalog
 from bot.services.gates.workspaces import catalog_for
-from bot.services.nudges.policy import ESCALATION, NUDGE, History, Pending, World
+from bot.services.nudges.policy import ESCALATION, NUDGE, History, World
 from bot.services.reviews.deadlines import work_calendar
-from storage.models import GateReview, Initiative, NudgeLog, NudgeSnooze, OwnerAssignment, SignOff
+from bot.services.waiting.service import escalation_targets, what_waits
+from storage.models import GateReview, NudgeLog, NudgeSnooze, SignOff, TrackedItem
 
 HISTORY_DAYS = 45  # longer than any cadence: a reminder older than this counts as none
-ESCALATE_TO_ROLES = ("sponsor", "business")  # the first one held is told
 SNOOZE_CHOICES = ("1d", "monday")
 
 
@@ -29,10 +28,11 @@ def load_world(session: Session, *, team_id: str, now: datetime, default_zone: Z
                admin_user_ids: frozenset[str]) -> World:
     """Everything `plan` needs for one workspace."""
     catalog = catalog_for(session, team_id=team_id)
-    pending = pending_sign_offs(session, team_id=team_id, catalog=catalog)
+    waiting = what_waits(session, team_id=team_id, catalog=catalog)
     calendar = work_calendar(session, team_id=team_id, default_zone=default_zone)  # the deadlines' one rule
     return World(
-        pending=pending,
+        pending=waiting.sign_offs,
+        open_items=waiting.items,
         default_zone=default_zone,
         zones=calendar.zones,
         holidays=calendar.holidays,
@@ -44,68 +44,32 @@ def load_world(session: Session, *, team_id: str, now: datetime, default_zone: Z
     )
 
 
-def pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog) -> list[Pending]:
-    """Pending sign-offs of open reviews of active initiatives, oldest first, with whom to escalate to.
-
-    Cadence comes from the newest definition (an admin's change applies to reviews already open); the SLA
-    from the version the review is pinned to.
-    """
-    open_active = (
-        select(GateReview.initiative_id)
-        .join(Initiative, col(Initiative.id) == GateReview.initiative_id)
-        .where(GateReview.team_id == team_id, GateReview.state == "open", Initiative.status == "active")
-    )
-    holders: dict[int, dict[str, str]] = {}
-    for initiative_id, role, user_id in session.exec(
-        select(OwnerAssignment.initiative_id, OwnerAssignment.role, OwnerAssignment.user_id).where(
-            OwnerAssignment.team_id == team_id, col(OwnerAssignment.role).in_(ESCALATE_TO_ROLES),
-            col(OwnerAssignment.initiative_id).in_(open_active),
-        )
-    ):
-        holders.setdefault(initiative_id, {})[role] = user_id
-    # Columns, not entities: a sweep reads thousands of rows, and the JSON columns it does not need are costly.
-    rows = session.exec(
-        select(SignOff.id, SignOff.role, SignOff.assignee, SignOff.requested_at, GateReview.gate_slug,
-               GateReview.sla_business_days, Initiative.id, Initiative.number, Initiative.title)
-        .join(GateReview, col(GateReview.id) == SignOff.review_id)
-        .join(Initiative, col(Initiative.id) == GateReview.initiative_id)
-        .where(SignOff.team_id == team_id, SignOff.state == "pending", GateReview.state == "open",
-               Initiative.status == "active")
-        .order_by(col(SignOff.requested_at), col(SignOff.id))
-    )
-    gates = {gate.id: gate for gate in catalog.gates}
-    result = []
-    for sign_off_id, role, assignee, requested_at, gate_slug, sla, initiative_id, number, title in rows:
-        # A gate the newest definition dropped keeps the default cadence.
-        gate = gates.get(gate_slug) or Gate(id=gate_slug, name=gate_slug, from_stage="", to_stage="",
-                                            required_roles={}, checklist={})
-        roles = holders.get(initiative_id, {})
-        result.append(Pending(
-            sign_off_id=sign_off_id, initiative_key=f"AI-{number}", initiative_title=title, gate_name=gate.name,
-            role=role, role_name=catalog.role_name(role), assignee=assignee, requested_at=requested_at,
-            sla_business_days=sla, nudge_first_after=gate.nudge_first_after, nudge_every=gate.nudge_every,
-            escalate_to=next((roles[r] for r in ESCALATE_TO_ROLES if r in roles), None),
-        ))
-    return result
-
-
 def history(session: Session, *, team_id: str, since: date) -> History:
     last_reminded: dict[int, date] = {}
     last_escalated: dict[tuple[str, int], date] = {}
     last_sent: dict[tuple[str, str], tuple[date, datetime]] = {}
+    item_reminded: dict[int, date] = {}
+    item_escalated: dict[tuple[str, int], date] = {}
     logs = session.exec(
-        select(NudgeLog.recipient, NudgeLog.kind, NudgeLog.local_date, NudgeLog.created_at, NudgeLog.reminded_ids)
+        select(NudgeLog.recipient, NudgeLog.kind, NudgeLog.local_date, NudgeLog.created_at, NudgeLog.reminded_ids,
+               NudgeLog.reminded_item_ids)
         .where(NudgeLog.team_id == team_id, col(NudgeLog.local_date) >= since)
         .order_by(col(NudgeLog.local_date), col(NudgeLog.id))
     )
-    for recipient, kind, day, created_at, reminded in logs:
+    for recipient, kind, day, created_at, reminded, reminded_items in logs:
         last_sent[(recipient, kind)] = (day, created_at)
         for sign_off_id in _ints(reminded):
             if kind == NUDGE:
                 last_reminded[sign_off_id] = day
             elif kind == ESCALATION:
                 last_escalated[(recipient, sign_off_id)] = day
-    return History(last_reminded=last_reminded, last_escalated=last_escalated, last_sent=last_sent)
+        for item_id in _ints(reminded_items):
+            if kind == NUDGE:
+                item_reminded[item_id] = day
+            elif kind == ESCALATION:
+                item_escalated[(recipient, item_id)] = day
+    return History(last_reminded=last_reminded, last_escalated=last_escalated, last_sent=last_sent,
+                   item_last_reminded=item_reminded, item_last_escalated=item_escalated)
 
 
 def snooze(session: Session, *, actor: Actor, choice: str, now: datetime, default_zone: ZoneInfo) -> datetime:
@@ -130,16 +94,14 @@ def _ints(values: object) -> list[int]:
 
 
 def people_to_notify(session: Session, *, team_id: str, now: datetime, admin_user_ids: frozenset[str]) -> set[str]:
-    """Everyone a sweep may message: assignees of pending sign-offs, their delegates, escalation targets, admins."""
+    """Everyone a sweep may message: those something waits on, their delegates, escalation targets, admins."""
     assignees = set(session.exec(
         select(SignOff.assignee).join(GateReview, col(GateReview.id) == SignOff.review_id)
         .where(SignOff.team_id == team_id, SignOff.state == "pending", GateReview.state == "open").distinct()
+    ).all()) | set(session.exec(
+        select(TrackedItem.owner).where(TrackedItem.team_id == team_id, TrackedItem.state == "open").distinct()
     ).all())
-    targets = set(session.exec(
-        select(OwnerAssignment.user_id).join(GateReview, col(GateReview.initiative_id) == OwnerAssignment.initiative_id)
-        .where(OwnerAssignment.team_id == team_id, col(OwnerAssignment.role).in_(ESCALATE_TO_ROLES),
-               GateReview.state == "open").distinct()
-    ).all())
+    targets = escalation_targets(session, team_id=team_id)
     delegates = set(active_delegations(session, team_id=team_id, now=now).values())
     admins = {entry.user_id for entry in list_admins(session, team_id=team_id, admin_user_ids=admin_user_ids)}
     return assignees | targets | delegates | admins

@@ -5,7 +5,7 @@
   asked to resume, extend or kill (scheduled.py).
 - Recycle: back to an earlier stage, with what must be redone, by the sponsor, an admin, or an owner whose role
   signs the current gate. A stage change like any other (a transition row), whose audit event says it is a
-  recycle, so that the digest counts it as one.
+  recycle, so that the digest counts it as one. Open conditions of the gates it goes back over are cancelled.
 - Kill: stopped for good, with the rationale and what was learned. Nothing is deleted.
 
 Each decision is one `initiative_outcome` row, audited (`initiative.held`, `initiative.recycled`,
@@ -27,6 +27,7 @@ from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import change_stage, owners_of
 from bot.services.reviews import lifecycle
 from bot.services.reviews.service import cancel_open_review, open_review_of
+from bot.services.tracked_items import service as tracked_items
 from bot.services.validation import REASON, TextField, clean_reason, clean_text
 from storage.models import Initiative, InitiativeOutcome
 from storage.types import utcnow
@@ -142,6 +143,10 @@ def recycle(session: Session, *, actor: Actor, initiative: Initiative, to_stage:
         raise InvalidInput(f"{target.name} is not before {catalog.stages[current].name}; recycle {initiative.key} "
                            "to an earlier stage" + (f" ({earlier})." if earlier else "."), field="to_stage")
     cancel_open_review(session, actor=actor, initiative=initiative, reason=f"recycled to {target.name}: {reason}")
+    # The gates it goes back over are those that led into the stages after the target, up to the current one.
+    gone_back_over = [stage.id for stage in catalog.stages[catalog.stage_index(target.id) + 1: current + 1]]
+    tracked_items.cancel_gone_back_over(session, actor=actor, initiative=initiative, stages=gone_back_over,
+                                        reason=f"recycled to {target.name}: {reason}"[: REASON.limit])
     outcome = _record(session, actor=actor, initiative=initiative, kind="recycle", reason=reason,
                       to_stage=target.id)
     # At once: the stage transition records the event that caused it (which the digest reads as a recycle).

@@ -28,6 +28,8 @@ from bot.services.events import GateDecided, ReviewClosed, ReviewOpened, SignOff
 from bot.services.gates.catalog import ChecklistItem, Gate
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import change_stage, owners_of, require_manager
+from bot.services.tracked_items import service as tracked_items
+from bot.services.tracked_items.conditions import DraftCondition
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, REASON, clean_characters, clean_reason, clean_text
 from storage.models import ChecklistWaiver, GateReview, Initiative, SignOff, StageTransition
 from storage.types import utcnow
@@ -163,6 +165,7 @@ def submit_for_next_gate(session: Session, *, actor: Actor, initiative: Initiati
     gate = catalog.next_gate(initiative.stage)
     if gate is None:
         raise Conflict(f"{initiative.key} is in {catalog.stage(initiative.stage).name}, the last stage.")
+    tracked_items.require_none_blocking(session, initiative=initiative, catalog=catalog)
     owners = owners_of(session, initiative_id=initiative.id)
     roles = gate.roles_for(initiative.risk_tier)
     missing = [role for role in roles if role not in owners]
@@ -203,6 +206,7 @@ def approve(
     waivers: Mapping[str, str] | None = None,
     comment: str = "",
     evidence_links: Iterable[str] | VettedLinks = (),
+    conditions: Iterable[DraftCondition] = (),
     waivers_expire_on: date | None = None,
     target_on: date | None = None,
     now: datetime | None = None,
@@ -211,7 +215,9 @@ def approve(
     the gate's `waiver_days` business days from today). `target_on`: the approver's target date for passing the
     next gate (default: from the stage's `target_days`; ignored when the review leads into the last stage). Plain
     evidence links meet the rules that need no network; surfaces pass `VettedLinks`, whose hosts were resolved and
-    vetted before the transaction (`vet_evidence_links` with the evidence policy)."""
+    vetted before the transaction (`vet_evidence_links` with the evidence policy). With `conditions` (parsed by
+    `tracked_items.conditions.parse_conditions`) it approves with conditions: a condition with no person falls to
+    the signer, and once every role has approved they become tracked items (a Conditional Go)."""
     now = now or utcnow()
     sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
     _require_decider(session, actor, sign_off, initiative, now=now)
@@ -230,6 +236,7 @@ def approve(
         "comment": clean_text(comment, COMMENT) or None,
         "evidence_links": _stored_links(evidence_links),
         "target_on": target,
+        "conditions": [DraftCondition(c.text, c.owner or actor.user_id, c.due_on).as_json() for c in conditions],
     }
     decision = _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
                        values=values, now=now,
@@ -463,25 +470,44 @@ def _decide(session: Session, *, actor: Actor, sign_off: SignOff, review: GateRe
 
 def _pass_gate(session: Session, *, actor: Actor, review: GateReview, initiative: Initiative,
                now: datetime) -> None:
-    _close_review(session, review=review, state="passed", reason="every required role approved", now=now)
+    """Go, or Conditional Go when any approval set conditions: each becomes a tracked item of the gate."""
+    sign_offs = sign_offs_of(session, review_id=review.id)
+    conditions = [(sign_off, DraftCondition.from_json(value))
+                  for sign_off in sign_offs for value in sign_off.conditions]
+    outcome = "conditional_go" if conditions else "go"
+    _close_review(session, review=review, state="passed", reason="every required role approved"
+                  + (f", with {len(conditions)} condition(s)" if conditions else ""), now=now)
     # The earliest target an approver set: the deciders agreed on nothing later.
-    targets = [s.target_on for s in sign_offs_of(session, review_id=review.id) if s.target_on is not None]
-    review.next_target_on = min(targets, default=None)
+    review.next_target_on = min((s.target_on for s in sign_offs if s.target_on is not None), default=None)
     session.add(review)
     record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="gate.passed",
                  subject_type="review", subject_key=f"{initiative.key}/{review.gate_slug}",
                  initiative_id=initiative.id, before={"stage": review.from_stage},
-                 after={"stage": review.to_stage}, definition_version=review.definition_version, at=now)
+                 after={"stage": review.to_stage, "outcome": outcome}, definition_version=review.definition_version,
+                 at=now)
     target = review.next_target_on.isoformat() if review.next_target_on else None
     record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="gate.decided",
                  subject_type="review", subject_key=f"{initiative.key}/{review.gate_slug}",
-                 initiative_id=initiative.id, after={"outcome": "go", "target_on": target},
+                 initiative_id=initiative.id, after={"outcome": outcome, "target_on": target},
                  definition_version=review.definition_version, at=now)
-    emit(session, GateDecided(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
-                              gate_id=review.gate_slug, outcome="go", review_id=review.id,
-                              target_on=review.next_target_on))
     change_stage(session, initiative=initiative, to_stage=review.to_stage, actor=actor.user_id,
-                 reason=f"passed gate {review.gate_slug}", review_id=review.id, at=now)
+                 reason=f"passed gate {review.gate_slug}" + (" with conditions" if conditions else ""),
+                 review_id=review.id, at=now)
+    if conditions:
+        gate = gate_of(session, review)
+        holidays = catalog_for(session, team_id=initiative.team_id).holidays
+        # Counted from the day the gate passes (UTC: a condition's due date is a day, not an instant).
+        default_due = tracked_items.default_due_on(today=now.date(), business_days=gate.condition_days,
+                                                   holidays=holidays)
+        for sign_off, draft in conditions:
+            tracked_items.create_item(
+                session, actor=sign_off.decided_by or actor.user_id, initiative=initiative,
+                kind=tracked_items.CONDITION, text=draft.text, owner=draft.owner or sign_off.assignee,
+                due_on=draft.due_on or default_due, gate_slug=review.gate_slug, stage=review.to_stage,
+                review_id=review.id, sign_off_id=sign_off.id, details={"role": sign_off.role})
+    emit(session, GateDecided(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                              gate_id=review.gate_slug, outcome=outcome, review_id=review.id,
+                              target_on=review.next_target_on))
     emit(session, ReviewClosed(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
                                review_id=review.id, state="passed"))
 

@@ -2,4 +2,5 @@
 cheaply."""
 
 EVENT_TYPES = ("initiative.created", "review.opened", "signoff.decided", "stage.changed", "digest.posted",
-               "initiative.held", "initiative.recycled", "initiative.killed", "gate.decided", "waiver.expired")
+               "initiative.held", "initiative.recycled", "initiative.killed", "condition.created", "condition.met",
+               "condition.overdue", "gate.decided", "waiver.expired")

@@ -30,10 +30,20 @@ from bot.services.events import (
     ReviewOpened,
     SignOffDecided,
     StageChanged,
+    TrackedItemChanged,
 )
+from bot.services.tracked_items.service import key_of
 from bot.services.validation import clean_characters
 from bot.services.webhooks.event_types import EVENT_TYPES
-from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff, WebhookDelivery, WebhookEndpoint
+from storage.models import (
+    GateReview,
+    Initiative,
+    InitiativeOutcome,
+    SignOff,
+    TrackedItem,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from storage.types import utcnow
 
 SCHEMA_VERSION = 1
@@ -166,7 +176,24 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
     if isinstance(event, OutcomeDecided) and event.what in OUTCOME_EVENTS:
         outcome = session.get(InitiativeOutcome, event.outcome_id)
         return (OUTCOME_EVENTS[event.what], {**base, "outcome": _outcome(outcome)}) if outcome else None
+    if isinstance(event, TrackedItemChanged) and (event.kind, event.what) in TRACKED_ITEM_EVENTS:
+        item = session.get(TrackedItem, event.item_id)
+        return ((TRACKED_ITEM_EVENTS[(event.kind, event.what)], {**base, event.kind: _tracked(initiative, item)})
+                if item else None)
     return None
+
+
+# Changes of tracked items that have a webhook (a cancellation or a reassignment is in the audit trail only).
+TRACKED_ITEM_EVENTS = {("condition", "created"): "condition.created", ("condition", "met"): "condition.met",
+                       ("condition", "overdue"): "condition.overdue"}
+
+
+def _tracked(initiative: Initiative, item: TrackedItem) -> dict[str, Any]:
+    return {"id": key_of(initiative, item), "gate": item.gate_slug, "text": item.text, "owner": item.owner,
+            "due_on": item.due_on.isoformat(), "state": item.state, "created_by": item.created_by,
+            "created_at": _iso(item.created_at), "closed_by": item.closed_by,
+            "closed_at": _iso(item.closed_at), "evidence": item.evidence,
+            "evidence_links": list(item.evidence_links)}
 
 
 # Outcomes that have a webhook (a hold's extension has none: `initiative.held` says when it was decided).

@@ -10,8 +10,8 @@ therefore expired at the jobs' first run after the upgrade and becomes a tracked
 `sign_off.target_on` keeps an approver's target date for the next gate, and `gate_review.next_target_on` the
 date a passed review set (none for reviews passed before this migration).
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07
 """
 
@@ -25,8 +25,8 @@ from alembic import op
 
 import storage.types
 
-revision: str = "0015"
-down_revision: str | None = "0014"
+revision: str = "0016"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,1 @@
+"""What waits on a person: pending sign-offs, open conditions and expired waivers, defined once."""
