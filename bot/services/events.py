@@ -100,14 +100,6 @@ class GateDecided(DomainEvent):
 
 
 @dataclass(frozen=True)
-class WaiverExpired(DomainEvent):
-    """A waived checklist item's waiver ran out (bot/services/waivers): it is now a tracked item to be met."""
-
-    initiative_id: int
-    waiver_id: int
-
-
-@dataclass(frozen=True)
 class TrackedItemChanged(DomainEvent):
     """A condition or expired waiver was created, met, cancelled, reassigned or found overdue
     (bot/services/tracked_items)."""

@@ -22,6 +22,7 @@ from slack_sdk.models.blocks import (
 
 from bot.services.digest.report import (
     DigestReport,
+    ExpiredWaiver,
     HoldDue,
     Median,
     Movement,
@@ -39,6 +40,7 @@ MOVED_TITLES = (("new", "New"), ("imported", "Imported"), ("advanced", "Advanced
                 ("recycled", "Recycled"), ("paused", "Paused"), ("held", "On hold"), ("retired", "Retired"),
                 ("killed", "Killed"))
 RESUME_COMMAND = "/initiative resume <KEY>"
+CONDITIONS_COMMAND = "/initiative conditions <KEY>"
 
 
 def title_of(report: DigestReport) -> str:
@@ -85,6 +87,10 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     if report.past_target:
         blocks.append(_section(_listing(f"*Past their next gate's target date* ({len(report.past_target)})",
                                         report.past_target, LIST_SHOWN, _past_target_line, FULL_TEXT_COMMAND)))
+    if report.expired_waivers:
+        blocks.append(_section(_listing(f"*Expired waivers* ({len(report.expired_waivers)}) — each holds up its "
+                                        "initiative's next review until met or waived again", report.expired_waivers,
+                                        LIST_SHOWN, _expired_waiver_line, CONDITIONS_COMMAND)))
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
     blocks.append(_section(_listing(stalled_head, report.stalled, LIST_SHOWN, _stalled_line, STALLED_COMMAND)
@@ -134,6 +140,11 @@ def _recycled(count: int) -> str:
 def _hold_due_line(item: HoldDue) -> str:
     return (f"• {_initiative(item.key, item.title)} — in {mrkdwn(item.stage_name, 40)}, revisit was due "
             f"{item.revisit_on.isoformat()}: {mrkdwn(item.reason, 160)}")
+
+
+def _expired_waiver_line(item: ExpiredWaiver) -> str:
+    return (f"• *{item.key}* {mrkdwn(item.text, 160)} — {mention(item.owner)}, expired "
+            f"{item.expired_on.isoformat()}")
 
 
 def _past_target_line(item: PastTarget) -> str:
@@ -249,6 +260,10 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
         out += ["", f"PAST THEIR NEXT GATE'S TARGET DATE ({len(report.past_target)})"]
         out += _plain(report.past_target, shown, lambda t: f"{t.key} {t.title} — in {t.stage_name}, the next gate was "
                                                            f"due by {t.target_on.isoformat()}")
+    if report.expired_waivers:
+        out += ["", f"EXPIRED WAIVERS ({len(report.expired_waivers)})"]
+        out += _plain(report.expired_waivers, shown, lambda w: f"{w.key} {w.text} — {w.owner}, expired "
+                                                               f"{w.expired_on.isoformat()}", more=CONDITIONS_COMMAND)
     out += ["", f"STALLED ({len(report.stalled)})"]
     out += _plain(report.stalled, shown, lambda s: f"{s.key} {s.title} — {s.days_in_stage} days in {s.stage_name} "
                                                    f"(threshold {s.threshold})", more=STALLED_COMMAND)

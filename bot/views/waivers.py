@@ -6,6 +6,7 @@ from bot.services.waivers.scheduled import ExpiryWarning, WaiverShown
 from bot.views.blocks import Message, context, finish, section
 from bot.views.outcomes import day
 from bot.views.text import clip, mrkdwn
+from storage.models import Initiative, TrackedItem
 
 LISTED = 20  # waivers listed in one DM; the rest are counted
 
@@ -27,6 +28,19 @@ def expiry_warning(warning: ExpiryWarning) -> Message:
         context("On its expiry date a waived item becomes a tracked item you own, and it blocks the initiative's "
                 "next review until it is met with evidence or waived again."),
     ], "message"))
+
+
+def expired_waiver_news(key: str, initiative: Initiative, item: TrackedItem) -> Message:
+    """The DM its owner gets when a waiver they gave expires and becomes the tracked item `key`."""
+    name = f"*{key}* on *{initiative.key}* {mrkdwn(initiative.title, 100)}"
+    return Message(
+        text=f"Your waiver expired: {key} of {initiative.key} is yours to meet: {clip(item.text, 200)}",
+        blocks=finish([
+            section(f"A waiver you gave expired. {name} is now yours to meet: {mrkdwn(item.text, 500)}"),
+            context(f"It holds up {initiative.key}'s next review until it is met "
+                    f"(`/initiative condition met {key} <evidence or link>`) or waived again "
+                    f"(`/initiative condition waive {key} until YYYY-MM-DD <reason>`)."),
+        ], "message"))
 
 
 def _line(waiver: WaiverShown) -> str:

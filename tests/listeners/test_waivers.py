@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.jobs.waivers import send_expiry_warnings
+from bot.jobs.waivers import expire_waivers, send_expiry_warnings
 from bot.services.business_days import is_business_day, local_date, nth_business_day_after
 from bot.views import ids
 from storage.models import AuditEvent, ChecklistWaiver, GateReview, SignOff
@@ -139,3 +139,63 @@ def test_show_and_the_digest_tell_the_target_date_of_the_next_gate(slack: Slack)
     digest = slack.command("digest")["text"]
     assert "PAST THEIR NEXT GATE'S TARGET DATE (1)" in digest
     assert f"AI-1 Churn model — in Pilot, the next gate was due by {passed.isoformat()}" in digest
+
+
+def waiving_one(modal: dict[str, Any], item_id: str, reason: str, *, until: date) -> dict[str, Any]:
+    """Every item ticked but `item_id`, waived with `reason` until `until`."""
+    values = ticked_all(modal)
+    for state in values.values():
+        for action in state.values():
+            action["selected_options"] = [o for o in action["selected_options"] if o["value"] != item_id]
+    [option] = [o for o in block(modal, ids.WAIVE_BLOCK)["element"]["options"] if o["value"] == item_id]
+    return values | {
+        ids.WAIVE_BLOCK: {ids.VALUE: {"type": "multi_static_select", "selected_options": [option]}},
+        ids.WAIVE_REASON_BLOCK: {ids.VALUE: {"type": "plain_text_input", "value": reason}},
+        ids.WAIVERS_EXPIRE_BLOCK: {ids.VALUE: {"type": "datepicker", "selected_date": until.isoformat()}},
+    }
+
+
+def test_a_waiver_that_expires_becomes_a_tracked_item_that_blocks_the_next_review_until_met_or_waived_again(
+        slack: Slack) -> None:
+    open_review(slack)
+    expires = business_day_at_least(today(slack) + timedelta(days=30))
+    modal = checklist(slack, "UDEV")
+    assert slack.submit(modal, waiving_one(modal, "sources-governed", "governance board meets next month",
+                                           until=expires), user="UDEV") == {}
+    for owner in ("UMARIA", "UERIN"):
+        assert approve_from_dm(slack, owner) == {}
+    slack.deliver()
+
+    assert expire_waivers(slack.runtime, now=at(expires, 0, slack) - timedelta(minutes=1)) == 0
+    assert expire_waivers(slack.runtime, now=at(expires, 0, slack) + timedelta(minutes=1)) == 1
+    assert expire_waivers(slack.runtime, now=at(expires, 9, slack)) == 0  # once
+    slack.deliver()
+    [news] = [m for m in slack.dms_to("UDEV") if "waiver you gave expired" in str(m["blocks"])]
+    assert "*AI-1-W1*" in str(news["blocks"]) and "Data use approved by its governance owner" in str(news["blocks"])
+    assert news["text"].startswith("Your waiver expired: AI-1-W1 of AI-1 is yours to meet")
+    with slack.runtime.transaction() as session:
+        [expired] = session.exec(select(AuditEvent).where(AuditEvent.action == "waiver.expired")).all()
+        assert (expired.subject_key, expired.actor, expired.after["owner"], expired.after["due_on"]) == (
+            "AI-1-W1", "system", "UDEV", expires.isoformat())
+
+    # show and the digest list it; the next review is refused, naming it.
+    assert "AI-1-W1" in str(slack.command("show AI-1", user="UMARIA")["blocks"])
+    digest = slack.command("digest")["text"]
+    assert "EXPIRED WAIVERS (1)" in digest and "AI-1-W1 Data use approved by its governance owner" in digest
+    refused = slack.command("submit AI-1")["text"]
+    assert "AI-1's next review waits for its open conditions and expired waivers: AI-1-W1" in refused
+
+    # Waived again (by whoever waived it), until a later date: the review may go on...
+    again = expires + timedelta(days=20)
+    answer = slack.command(f"condition waive AI-1-W1 until {again} the board moved its meeting", user="UDEV")
+    assert answer["text"].startswith(f"*AI-1-W1* is waived again until {again:%a %d %b %Y}")
+    with slack.runtime.transaction() as session:
+        waiver = session.exec(select(ChecklistWaiver)).one()
+        assert (waiver.expires_on, waiver.reason, waiver.expired_at) == (again, "the board moved its meeting", None)
+    # ...until the new date comes: tracked again, as AI-1-W2, then met with evidence.
+    assert expire_waivers(slack.runtime, now=at(again, 8, slack)) == 1
+    assert "AI-1-W2" in slack.command("submit AI-1")["text"]
+    assert "is not a condition's id" in slack.command("condition met AI-1-X2 done")["text"]
+    met = slack.command("condition met AI-1-W2 https://wiki.example.com/governance-approval", user="UDEV")
+    assert "AI-1-W2" in met["text"] and "is met" in met["text"]
+    assert "Review of *AI-1*" in slack.command("submit AI-1")["text"]

@@ -1,8 +1,9 @@
 """Load what the digest needs with a fixed number of queries, whatever the portfolio's size.
 
-Nine SELECTs (plus platform's failed-outbox query, made by the caller): the newest gate definition, initiatives,
+Ten SELECTs (plus platform's failed-outbox query, made by the caller): the newest gate definition, initiatives,
 stage transitions, status changes (and recycles) from the audit trail, gate reviews, sign-offs pending at as_of,
-the sign-offs decided in the year, the holds open at as_of, and the next gates' target dates already past. Only
+the sign-offs decided in the year, the holds open at as_of, the next gates' target dates already past, and the
+expired waivers open at as_of. Only
 the columns used are read, as plain Core rows (no ORM objects), iterated rather than fetched all at once
 (holding ~60,000 rows makes CPython's cyclic GC rescan them: slower, measured); everything else happens in pure
 functions (`metrics.py`).
@@ -25,7 +26,15 @@ from bot.services.business_days import WorkCalendar
 from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from bot.services.reviews.deadlines import work_calendar
-from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff, StageTransition
+from storage.models import (
+    AuditEvent,
+    GateReview,
+    Initiative,
+    InitiativeOutcome,
+    SignOff,
+    StageTransition,
+    TrackedItem,
+)
 
 
 def _from_sqlite_text(value: str | None) -> datetime | None:
@@ -90,6 +99,16 @@ class Hold(NamedTuple):
     reason: str
 
 
+class OpenWaiver(NamedTuple):
+    """An expired waiver's tracked item (`KEY-W<number>`) open at as_of."""
+
+    initiative_id: int
+    number: int
+    text: str
+    owner: str
+    expired_on: date
+
+
 Change = TypeVar("Change", Transition, StatusChange)
 
 
@@ -150,6 +169,7 @@ class DigestData:
     holds: list[Hold] = field(default_factory=list)
     # Passed reviews whose target date for the next gate is before as_of's date: review id -> that date.
     targets: dict[int, date] = field(default_factory=dict)
+    expired_waivers: list[OpenWaiver] = field(default_factory=list)
 
 
 def load_digest_data(
@@ -252,11 +272,17 @@ def load_digest_data(
         .where(GateReview.team_id == team_id, GateReview.state == "passed",
                col(GateReview.next_target_on) < (as_of + timedelta(days=1)).date())
     ) if initiative_id in initiatives}
+    expired_waivers = [OpenWaiver(*row) for row in connection.execute(
+        select(TrackedItem.initiative_id, TrackedItem.number, TrackedItem.text, TrackedItem.owner, TrackedItem.due_on)
+        .where(TrackedItem.team_id == team_id, TrackedItem.kind == "waiver", col(TrackedItem.created_at) <= as_of,
+               or_(col(TrackedItem.closed_at).is_(None), col(TrackedItem.closed_at) > as_of))
+        .order_by(col(TrackedItem.due_on), col(TrackedItem.id))
+    ) if row[0] in initiatives]
     calendar = work_calendar(session, team_id=team_id, default_zone=default_zone,
                              people={sign_off.assignee for sign_off in pending})
     return DigestData(catalog=catalog, initiatives=initiatives, reviews=reviews, pending=pending,
                       turnarounds=turnarounds, calendar=calendar, recycles=frozenset(recycles), holds=holds,
-                      targets=targets)
+                      targets=targets, expired_waivers=expired_waivers)
 
 
 def _reviews_open(team_id: str, *, after: datetime, until: datetime) -> Any:

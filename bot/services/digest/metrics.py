@@ -14,6 +14,7 @@ from bot.services.business_days import local_date
 from bot.services.digest.history import LOOKBACK, DigestData, InitiativeHistory
 from bot.services.digest.report import (
     Conversion,
+    ExpiredWaiver,
     FunnelRow,
     HoldDue,
     Median,
@@ -137,6 +138,17 @@ def past_target(data: DigestData, window: Window) -> tuple[PastTarget, ...]:
         if target is not None and target < today and history.status_at(window.end) in ("active", "paused"):
             items.append(PastTarget(history.key, history.title, stage_name(data.catalog, where.to_stage), target))
     return tuple(sorted(items, key=lambda item: (item.target_on, item.key)))
+
+
+def expired_waivers(data: DigestData, window: Window) -> tuple[ExpiredWaiver, ...]:
+    """Expired waivers still open at as_of, of initiatives still going; the longest expired first."""
+    items = []
+    for waiver in data.expired_waivers:
+        history = data.initiatives[waiver.initiative_id]
+        if history.status_at(window.end) not in ("retired", "killed"):
+            items.append(ExpiredWaiver(f"{history.key}-W{waiver.number}", history.key, history.title, waiver.text,
+                                       waiver.owner, waiver.expired_on))
+    return tuple(items)
 
 
 def _in_window(moment: datetime | None, window: Window) -> bool:

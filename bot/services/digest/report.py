@@ -64,6 +64,18 @@ class PastTarget:
 
 
 @dataclass(frozen=True)
+class ExpiredWaiver:
+    """A waived checklist item whose waiver expired: a tracked item its owner meets, or waives again."""
+
+    key: str  # AI-7-W1
+    initiative_key: str
+    title: str
+    text: str
+    owner: str
+    expired_on: date
+
+
+@dataclass(frozen=True)
 class WaitingItem:
     """A pending sign-off: `assignee` blocks `key` at `gate_name`."""
 
@@ -144,6 +156,7 @@ class DigestReport:
     holds_due: tuple[HoldDue, ...] = ()
     imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
     past_target: tuple[PastTarget, ...] = ()
+    expired_waivers: tuple[ExpiredWaiver, ...] = ()  # open at as_of, of initiatives not killed or retired
 
     @property
     def paused_total(self) -> int:

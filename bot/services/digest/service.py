@@ -62,6 +62,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         killed=moved["killed"],
         holds_due=metrics.holds_due(data, window),
         past_target=metrics.past_target(data, window),
+        expired_waivers=metrics.expired_waivers(data, window),
     )
 
 
@@ -73,7 +74,7 @@ def channel_audience(digest: Digest) -> Audience:
 def compute_digest(session: Session, *, digest: Digest, as_of: datetime, audience: Audience,
                    default_zone: ZoneInfo) -> DigestReport:
     """One digest as of a moment, of what `audience` may see (`channel_audience` for the digest as posted), read
-    with a fixed number of queries (ten, plus one or two for evidence). `default_zone` (DEFAULT_TIMEZONE) is the
+    with a fixed number of queries (eleven, plus one or two for evidence). `default_zone` (DEFAULT_TIMEZONE) is the
     zone of assignees Slack has not told us theirs, for their sign-offs' deadlines."""
     window = window_ending(as_of, zone_named(digest.timezone))
     data = load_digest_data(session, audience=audience, as_of=as_of, since=window.start, default_zone=default_zone,

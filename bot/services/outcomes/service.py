@@ -28,7 +28,7 @@ from bot.services.initiatives.service import change_stage, owners_of
 from bot.services.reviews import lifecycle
 from bot.services.reviews.service import cancel_open_review, open_review_of
 from bot.services.tracked_items import service as tracked_items
-from bot.services.validation import REASON, TextField, clean_reason, clean_text
+from bot.services.validation import REASON, TextField, clean_reason, clean_text, parse_date
 from storage.models import Initiative, InitiativeOutcome
 from storage.types import utcnow
 
@@ -41,11 +41,7 @@ ENDED = ("retired", "killed")
 
 
 def parse_revisit_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(f"'{text[:40]}' is not a date; write it as YYYY-MM-DD, e.g. 2027-03-15.",
-                           field=REVISIT_ON) from None
+    return parse_date(text, field=REVISIT_ON)
 
 
 def sponsor_of(session: Session, *, initiative: Initiative) -> str | None:

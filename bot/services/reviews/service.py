@@ -226,7 +226,7 @@ def approve(
     items = checklist_of(session, sign_off, review)
     ticked_ids, waiver_reasons = _check_checklist(items, set(ticked), dict(waivers or {}))
     offered = decision_dates(session, review, today=decider_today(session, actor=actor, now=now))
-    expires_on = _checked_expiry(waivers_expire_on or offered.waivers_expire_on, offered.today) if waiver_reasons \
+    expires_on = check_waiver_expiry(waivers_expire_on or offered.waivers_expire_on, offered.today) if waiver_reasons \
         else None
     target = _checked_target(target_on or offered.target_on, offered.today) if offered.next_gate_name else None
     values = {
@@ -250,7 +250,8 @@ def approve(
     return decision
 
 
-def _checked_expiry(expires_on: date, today: date) -> date:
+def check_waiver_expiry(expires_on: date, today: date) -> date:
+    """A waiver's expiry date: after `today` (the decider's), within a year."""
     if expires_on <= today:
         raise InvalidInput(f"A waiver must last beyond today; pick an expiry date after {today.isoformat()}.",
                            field=WAIVERS_EXPIRE_ON)

@@ -185,11 +185,12 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
 
 # Changes of tracked items that have a webhook (a cancellation or a reassignment is in the audit trail only).
 TRACKED_ITEM_EVENTS = {("condition", "created"): "condition.created", ("condition", "met"): "condition.met",
-                       ("condition", "overdue"): "condition.overdue"}
+                       ("condition", "overdue"): "condition.overdue", ("waiver", "expired"): "waiver.expired"}
 
 
 def _tracked(initiative: Initiative, item: TrackedItem) -> dict[str, Any]:
-    return {"id": key_of(initiative, item), "gate": item.gate_slug, "text": item.text, "owner": item.owner,
+    return {"id": key_of(initiative, item), "gate": item.gate_slug, "checklist_item": item.checklist_item,
+            "text": item.text, "owner": item.owner,
             "due_on": item.due_on.isoformat(), "state": item.state, "created_by": item.created_by,
             "created_at": _iso(item.created_at), "closed_by": item.closed_by,
             "closed_at": _iso(item.closed_at), "evidence": item.evidence,
