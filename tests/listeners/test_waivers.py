@@ -184,6 +184,10 @@ def test_a_waiver_that_expires_becomes_a_tracked_item_that_blocks_the_next_revie
     assert "EXPIRED WAIVERS (1)" in digest and "AI-1-W1 Data use approved by its governance owner" in digest
     refused = slack.command("submit AI-1")["text"]
     assert "AI-1's next review waits for its open conditions and expired waivers: AI-1-W1" in refused
+    history = str(slack.command("history AI-1")["blocks"])
+    assert f"approved Pilot approval as Data owner, waiving 1 checklist item until {expires}" in history
+    assert "Pilot approval decided Go for AI-1" in history
+    assert "A waiver given by <@UDEV> expired: AI-1-W1 is now <@UDEV>'s to meet or waive again" in history
 
     # Waived again (by whoever waived it), until a later date: the review may go on...
     again = expires + timedelta(days=20)
