@@ -130,6 +130,8 @@ def home_view(session: Session, *, team_id: str, user_id: str) -> dict[str, Any]
     reader = Audience.person(team_id=team_id, user_id=user_id)
     return home.home(
         pending=pending_sign_offs_for(session, team_id=team_id, user_id=user_id),
+        conditions=what_waits(session, team_id=team_id, catalog=catalog, person=user_id, audience=reader).items,
+        today=utcnow().date(),
         role_names={role.id: role.name for role in catalog.roles.values()},
         initiatives=list_initiatives(session, audience=reader, owner=user_id, limit=home.INITIATIVES_SHOWN),
         initiatives_total=count_initiatives(session, audience=reader, owner=user_id),

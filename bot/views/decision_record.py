@@ -8,7 +8,13 @@ from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
 from bot.services.audit.identity import PSEUDONYM_PREFIX
-from bot.services.reviews.decision_record import DecisionRecord, GateRecord, Signature, outcome_line
+from bot.services.reviews.decision_record import (
+    DecisionRecord,
+    GateRecord,
+    Signature,
+    condition_record_line,
+    outcome_line,
+)
 from bot.views import ids
 from bot.views.blocks import MAX_BLOCKS, context, divider, finish, header, section
 from bot.views.text import clip, escape, mention
@@ -32,6 +38,9 @@ def decision_record_modal(record: DecisionRecord) -> dict[str, Any]:
     if record.outcomes:
         blocks.append(section("*Hold, recycle and kill decisions*\n"
                               + "\n".join(escape(outcome_line(outcome)) for outcome in record.outcomes)))
+    if record.conditions:
+        blocks.append(section("*Conditions*\n" + "\n".join(
+            escape(condition_record_line(condition)) for condition in record.conditions)))
     if not record.gates:
         blocks.append(section("No gate review yet."))
     for gate in record.gates:

@@ -47,6 +47,13 @@ def title_of(report: DigestReport) -> str:
     return f"AI portfolio digest · week {report.week}"
 
 
+def _conditions_line(report: DigestReport) -> str:
+    """`*Conditions*  3 open · 1 overdue · 2 met this week`: what Conditional Gos left people to do."""
+    counts = report.conditions
+    return (f"*Conditions*  {counts.open} open · {counts.overdue} overdue · {counts.met} met this week"
+            + ("  (`/initiative conditions` lists them)" if counts.open else ""))
+
+
 def fallback_text(report: DigestReport) -> str:
     """The notification line: what a phone shows before the blocks."""
     active = sum(row.active for row in report.funnel)
@@ -100,6 +107,7 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     blocks.append(_section(_listing(waiting_head, report.waiting, LIST_SHOWN, partial(_waiting_line, zone=zone),
                                     FULL_TEXT_COMMAND)
                            if report.waiting else waiting_head + "\nNobody is waiting on a sign-off."))
+    blocks.append(_section(_conditions_line(report)))
     if report.delivery_failures:
         lines = [f"• `{f.method}` to {_where(f.channel)}: {mrkdwn(f.error, 200)}, {slack_date(f.at, zone=zone)}"
                  for f in report.delivery_failures]
@@ -272,6 +280,8 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
     out += _plain(report.waiting, shown, lambda w: (
         f"{'OVERDUE ' if w.overdue else ''}{w.assignee} ({w.role_name}) blocks {w.key} {w.title} at {w.gate_name} "
         f"— {w.business_days_waiting} business days, due {when(w.due_at)}"))
+    out += ["", "CONDITIONS", f"  {report.conditions.open} open · {report.conditions.overdue} overdue · "
+                              f"{report.conditions.met} met this week"]
     if report.delivery_failures:
         out += ["", f"SLACK DELIVERIES THAT FAILED ({len(report.delivery_failures)})"]
         out += _plain(report.delivery_failures, shown, lambda f: f"{f.method} to {f.channel}: {f.error} ({when(f.at)})")

@@ -1,8 +1,10 @@
-"""The App Home tab: the person's pending sign-offs (with their buttons) and the initiatives they own."""
+"""The App Home tab: the person's pending sign-offs (with their buttons), the conditions they are to meet, and the
+initiatives they own."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
@@ -10,13 +12,16 @@ from slack_sdk.models.views import View
 
 from bot.services.gates.catalog import GateCatalog
 from bot.services.reviews.service import PendingSignOff
+from bot.services.waiting.service import OpenItem
 from bot.views import ids
 from bot.views.blocks import context, divider, finish, header, more_line, section
+from bot.views.outcomes import day
 from bot.views.replies import initiative_line, stage_name
 from bot.views.text import escape, mrkdwn, slack_date
 from storage.models import Initiative
 
 PENDING_SHOWN = 20  # 2 blocks each
+CONDITIONS_SHOWN = 20  # 10 lines per section
 INITIATIVES_SHOWN = 40  # 10 lines per section
 
 
@@ -24,13 +29,15 @@ def home(
     *,
     pending: Sequence[PendingSignOff],
     role_names: dict[str, str],
+    conditions: Sequence[OpenItem] = (),
+    today: date | None = None,
     initiatives: Sequence[Initiative],
     initiatives_total: int,
     catalog: GateCatalog,
 ) -> dict[str, Any]:
     blocks: list[Block] = [header("Your sign-offs")]
     if not pending:
-        blocks.append(section("Nothing waits for you. 🎉"))
+        blocks.append(section("No sign-off waits for you." if conditions else "Nothing waits for you. 🎉"))
     for item in pending[:PENDING_SHOWN]:
         initiative, sign_off = item.initiative, item.sign_off
         to_stage = stage_name(catalog, item.review.to_stage)
@@ -47,6 +54,14 @@ def home(
     more = more_line(min(len(pending), PENDING_SHOWN), len(pending), "Decide these first; the rest follow.")
     if more:
         blocks.append(context(escape(more)))
+    if conditions:
+        blocks += [divider(), header("Your conditions")]
+        lines = [_condition_line(item, today) for item in conditions[:CONDITIONS_SHOWN]]
+        for start in range(0, len(lines), 10):
+            blocks.append(section("\n".join(lines[start:start + 10])))
+        more = more_line(len(lines), len(conditions), "`/initiative conditions mine` lists them all.")
+        blocks.append(context((f"{escape(more)} " if more else "")
+                              + "Met? `/initiative condition met <id> <evidence or link>` closes one."))
     blocks += [divider(), header("Your initiatives")]
     shown = list(initiatives[:INITIATIVES_SHOWN])
     lines = [initiative_line(i, catalog) for i in shown]
@@ -58,3 +73,10 @@ def home(
     if more:
         blocks.append(context(escape(more)))
     return View(type="home", blocks=finish(blocks, "home")).to_dict()
+
+
+def _condition_line(item: OpenItem, today: date | None) -> str:
+    late = today is not None and item.due_on < today
+    due = f":red_circle: *overdue* since {day(item.due_on)}" if late else f"due {day(item.due_on)}"
+    return (f"*{item.key}* {mrkdwn(item.text, 200)} — {item.initiative_key} {mrkdwn(item.initiative_title, 80)}"
+            f" · {due}")

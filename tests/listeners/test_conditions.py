@@ -10,7 +10,9 @@ from typing import Any
 from sqlmodel import select
 
 from bot.jobs.nudges import run_sweep
+from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import latest_definition
+from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 from bot.views import ids
 from storage.models import AuditEvent, GateDefinitionVersion, Initiative, SignOff, TrackedItem
 from tests.listeners.conftest import Slack
@@ -124,6 +126,9 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
     assert f"is yours to meet by {due:%a %d %b %Y}" in told["text"]
     shown = slack.command("show AI-1", user=SPONSOR)
     assert "AI-1-C1" in str(shown["blocks"]) and "Retraining pipeline in place" in str(shown["blocks"])
+    assert "Waiting on <@UDEV> (1), <@UERIN> (1)" in str(shown["blocks"])
+    [home] = [c.params["view"] for c in slack.emulator.calls_to("views.publish") if c.params["user_id"] == "UERIN"][-1:]
+    assert "Your conditions" in str(home) and "AI-1-C1" in str(home)
 
     # The day before it is due, its owner is nudged (in working hours); nobody is escalated to yet.
     slack.emulator.clear()
@@ -142,6 +147,7 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
         [escalation] = nudges_to(slack, boss, "past their date")
         assert "AI-1-C1" in str(escalation["blocks"]) and "<@UERIN>" in str(escalation["blocks"])
     assert items(slack)[0].overdue_at == at(due + timedelta(days=1), 10)
+    assert "CONDITIONS\n  2 open · 0 overdue · 0 met this week" in slack.command("digest", user="UMARIA")["text"]
 
     # A link is an evidence link: the same rules refuse a private address. Then the owner closes it.
     refused = slack.command("condition met AI-1-C1 http://127.0.0.1/runbook", user="UERIN")
@@ -159,8 +165,18 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
     run_sweep(slack.runtime, now=at(due + timedelta(days=5), 10))  # Monday: it would be escalated again
     slack.deliver()
     assert (len(slack.dms_to(SPONSOR)), len(nudges_to(slack, "UERIN", "Reminder:"))) == before
+    assert "CONDITIONS\n  1 open · 0 overdue · 1 met this week" in slack.command("digest", user="UMARIA")["text"]
     listed = slack.command("conditions mine", user="UDEV")["text"]
     assert "AI-1-C2" in listed and "AI-1-C1" not in listed
+
+    with slack.runtime.transaction() as session:  # the decision record keeps the conditions and how they ended
+        record = render_markdown(build_decision_record(load_snapshot(session, audience=Audience.workspace(
+            team_id=slack.emulator.team_id), key="AI-1")))
+    assert "passed with conditions (Conditional Go)" in record
+    assert ("- AI-1-C1 (Pilot approval): Retraining pipeline in place, owned by UERIN, due "
+            f"{due.isoformat()}: met, by UERIN on ") in record
+    assert "Evidence: pipeline retrains weekly in prod" in record
+    assert "AI-1-C2 (Pilot approval): DPIA signed before rollout beyond 5% of traffic, owned by UDEV" in record
 
 
 def test_cancel_reassign_a_blocking_gate_and_a_recycle(slack: Slack):

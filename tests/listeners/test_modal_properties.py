@@ -24,6 +24,7 @@ from bot.services.gates.document import LABEL_MAX
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import create_initiative
 from bot.services.reviews import service as reviews
+from bot.services.tracked_items.conditions import parse_conditions
 from bot.services.validation import (
     COMMENT,
     EVIDENCE_LINKS,
@@ -106,14 +107,16 @@ def filled(view: dict[str, Any], data: st.DataObject) -> dict[str, dict[str, dic
             state = {"selected_option": data.draw(st.one_of(st.none(), st.sampled_from(element["options"])))}
         elif kind == "users_select":
             state = {"selected_user": data.draw(st.sampled_from([None, "UBIZ", "UDATA"]))}
-        elif kind == "rich_text_input":  # nothing typed, or a line of typed text
-            state = {"rich_text_value": data.draw(st.one_of(st.none(), TYPED.map(lambda typed: {
-                "type": "rich_text", "elements": [{"type": "rich_text_section",
-                                                   "elements": [{"type": "text", "text": typed}]}]})))}
         elif kind == "datepicker":  # none picked, or any day from last year to two years on
             state = {"selected_date": data.draw(st.one_of(st.none(), PICKED_DAY))}
         elif kind == "conversations_select":
             state = {"selected_conversation": data.draw(st.sampled_from([None, "C0ANNOUNCE"]))}
+        elif kind == "rich_text_input":  # typed text, maybe with a mention of a person in it
+            typed = [{"type": "text", "text": data.draw(TYPED) or ""}]
+            person = data.draw(st.sampled_from([None, "UBIZ"]))
+            mention = [{"type": "user", "user_id": person}] if person else []
+            state = {"rich_text_value": {"type": "rich_text", "elements": [
+                {"type": "rich_text_section", "elements": typed + mention + typed}]}}
         else:
             raise AssertionError(f"no strategy for a {kind} input")
         values[block["block_id"]] = {element["action_id"]: {"type": kind, **state}}
@@ -185,8 +188,10 @@ def test_the_checklist_modal(runtime, sign_off_ids, data) -> None:
     answers = forms.read_checklist(filled(view, data))
 
     def write(session: Session) -> None:
+        conditions = parse_conditions(answers.condition_lines, today=date(2026, 12, 7))
         reviews.approve(session, actor=actor("UDATA"), sign_off_id=sign_off_ids["data"], ticked=answers.ticked,
-                        waivers=answers.waivers, comment=answers.comment, evidence_links=answers.evidence_links)
+                        waivers=answers.waivers, comment=answers.comment, evidence_links=answers.evidence_links,
+                        conditions=conditions)
 
     def read(session: Session) -> list[Any]:
         return [session.get(SignOff, sign_off_ids["data"]).model_dump(), last_audit(session)]
@@ -200,6 +205,8 @@ def test_the_checklist_modal(runtime, sign_off_ids, data) -> None:
     assert len(sign_off["comment"] or "") <= COMMENT.limit
     assert all(len(reason) <= REASON.limit for reason in sign_off["waivers"].values())
     assert len("\n".join(sign_off["evidence_links"])) <= EVIDENCE_LINKS.limit
+    assert all(0 < len(condition["text"]) <= 500 and condition["owner"] in ("UDATA", "UBIZ")
+               for condition in sign_off["conditions"])
 
 
 @PROPERTIES

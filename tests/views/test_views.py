@@ -106,7 +106,8 @@ def test_the_checklist_modal_says_what_each_input_is_and_offers_one_place_to_wai
     # Slack adds "(optional)" to an optional input's label: only to inputs that are optional for everyone.
     assert inputs == {ids.WAIVE_BLOCK: ("Waive items", True),
                       ids.WAIVE_REASON_BLOCK: ("Why they do not apply", True),
-                      ids.COMMENT_BLOCK: ("Comment", True), ids.EVIDENCE_BLOCK: ("Evidence links", True)}
+                      ids.COMMENT_BLOCK: ("Comment", True), ids.EVIDENCE_BLOCK: ("Evidence links", True),
+                      ids.CONDITIONS_BLOCK: ("Conditions", True)}
     assert "*Your checklist:* tick each item that is done." in str(view["blocks"])
     assert "Checklist (optional)" not in str(view["blocks"]) and "Waive “" not in str(view["blocks"])
     nothing = modals.checklist(card(items=0))
@@ -120,7 +121,7 @@ def test_the_sign_off_dm_says_when_it_is_due_and_links_to_the_initiative() -> No
     assert_valid_message(request)
     read = render_blocks(request.blocks, Reader(zone=ZoneInfo("Europe/Berlin")))
     assert "Due: Dec 4, 2026 at 17:00 CET" in read.splitlines()
-    assert "[Approve]  [Request changes]  [View initiative]" in read.splitlines()
+    assert "[Approve]  [Approve with conditions]  [Request changes]  [View initiative]" in read.splitlines()
     assert "due Fri 2026-12-04 21:30 Asia/Kolkata" in request.text  # the fallback, in the reader's zone
     [view] = [e for b in request.blocks if b["type"] == "actions" for e in b["elements"]
               if e["action_id"] == ids.VIEW_INITIATIVE]

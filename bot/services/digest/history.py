@@ -3,10 +3,9 @@
 Ten SELECTs (plus platform's failed-outbox query, made by the caller): the newest gate definition, initiatives,
 stage transitions, status changes (and recycles) from the audit trail, gate reviews, sign-offs pending at as_of,
 the sign-offs decided in the year, the holds open at as_of, the next gates' target dates already past, and the
-expired waivers open at as_of. Only
-the columns used are read, as plain Core rows (no ORM objects), iterated rather than fetched all at once
-(holding ~60,000 rows makes CPython's cyclic GC rescan them: slower, measured); everything else happens in pure
-functions (`metrics.py`).
+expired waivers open at as_of. Only the columns used are read, as plain Core rows (no ORM objects), iterated
+rather than fetched all at once (holding ~60,000 rows makes CPython's cyclic GC rescan them: slower, measured);
+everything else happens in pure functions (`metrics.py`).
 """
 
 from __future__ import annotations

@@ -129,6 +129,15 @@ class Trend:
 
 
 @dataclass(frozen=True)
+class ConditionCounts:
+    """Conditional Gos' conditions: open now (of them, past their due date), and met during the week."""
+
+    open: int = 0
+    overdue: int = 0
+    met: int = 0
+
+
+@dataclass(frozen=True)
 class DigestReport:
     name: str
     scope: str  # "all initiatives", "tag: genai", "team: Claims"
@@ -157,6 +166,7 @@ class DigestReport:
     imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
     past_target: tuple[PastTarget, ...] = ()
     expired_waivers: tuple[ExpiredWaiver, ...] = ()  # open at as_of, of initiatives not killed or retired
+    conditions: ConditionCounts = ConditionCounts()
 
     @property
     def paused_total(self) -> int:

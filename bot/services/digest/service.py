@@ -12,12 +12,16 @@ from bot.delivery.outbox import describe_error, failed_messages
 from bot.services.access.visibility import Audience
 from bot.services.digest import metrics
 from bot.services.digest.history import DigestData, load_digest_data
-from bot.services.digest.report import DeliveryFailure, DigestReport
+from bot.services.digest.report import ConditionCounts, DeliveryFailure, DigestReport
 from bot.services.digest.schedule import Window, window_ending, zone_named
+from bot.services.reviews.deadlines import work_calendar
+from bot.services.tracked_items.service import CONDITION, due_instant, met_between
+from bot.services.waiting.service import what_waits
 from bot.services.webhooks.evidence import BrokenLink, broken_links
 from storage.models import Digest
 
 FAILURES_LISTED = 50
+NO_CONDITIONS = ConditionCounts()
 
 
 def scope_of(digest: Digest) -> str:
@@ -30,7 +34,8 @@ def scope_of(digest: Digest) -> str:
 
 def build_report(data: DigestData, *, name: str, scope: str, window: Window,
                  delivery_failures: Sequence[DeliveryFailure] = (),
-                 broken_evidence: Sequence[BrokenLink] = ()) -> DigestReport:
+                 broken_evidence: Sequence[BrokenLink] = (),
+                 conditions: ConditionCounts = NO_CONDITIONS) -> DigestReport:
     """Pure: the whole digest from loaded rows."""
     moved = metrics.moved(data, window)
     points = metrics.trend_points(window)
@@ -63,6 +68,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         holds_due=metrics.holds_due(data, window),
         past_target=metrics.past_target(data, window),
         expired_waivers=metrics.expired_waivers(data, window),
+        conditions=conditions,
     )
 
 
@@ -74,14 +80,33 @@ def channel_audience(digest: Digest) -> Audience:
 def compute_digest(session: Session, *, digest: Digest, as_of: datetime, audience: Audience,
                    default_zone: ZoneInfo) -> DigestReport:
     """One digest as of a moment, of what `audience` may see (`channel_audience` for the digest as posted), read
-    with a fixed number of queries (eleven, plus one or two for evidence). `default_zone` (DEFAULT_TIMEZONE) is the
-    zone of assignees Slack has not told us theirs, for their sign-offs' deadlines."""
+    with a fixed number of queries (`load_digest_data`'s ten, the failed outbox, one or two for evidence, and the
+    Conditions line's). `default_zone` (DEFAULT_TIMEZONE) is the zone of assignees Slack has not told us theirs,
+    for their sign-offs' deadlines."""
     window = window_ending(as_of, zone_named(digest.timezone))
     data = load_digest_data(session, audience=audience, as_of=as_of, since=window.start, default_zone=default_zone,
                             tag=digest.filter_tag, business_unit=digest.filter_business_unit)
     return build_report(data, name=digest.name, scope=scope_of(digest), window=window,
                         delivery_failures=delivery_failures(session, team_id=digest.team_id, window=window),
-                        broken_evidence=broken_links(session, audience=audience))
+                        broken_evidence=broken_links(session, audience=audience),
+                        conditions=condition_counts(session, data=data, window=window, audience=audience,
+                                                    default_zone=default_zone))
+
+
+def condition_counts(session: Session, *, data: DigestData, window: Window, audience: Audience,
+                     default_zone: ZoneInfo) -> ConditionCounts:
+    """The "Conditions" line, of the digest's initiatives: open ones (what waits on people, bot.services.waiting),
+    those of them past 17:00 in their owner's zone on their due date, and those met during the week."""
+    waiting = what_waits(session, team_id=audience.team_id, catalog=data.catalog, audience=audience)
+    still_open = [item for item in waiting.items if item.kind == CONDITION and item.initiative_id in data.initiatives]
+    calendar = work_calendar(session, team_id=audience.team_id, default_zone=default_zone,
+                             people={item.owner for item in still_open})
+    met = met_between(session, team_id=audience.team_id, kind=CONDITION, start=window.start, end=window.end)
+    return ConditionCounts(
+        open=len(still_open),
+        overdue=sum(1 for item in still_open
+                    if window.end > due_instant(calendar, owner=item.owner, due_on=item.due_on)),
+        met=sum(1 for initiative_id in met if initiative_id in data.initiatives))
 
 
 def delivery_failures(session: Session, *, team_id: str, window: Window) -> list[DeliveryFailure]:

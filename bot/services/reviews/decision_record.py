@@ -6,7 +6,7 @@ and Slack (a private view) show the same content.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,7 +18,8 @@ from bot.services.audit.identity import Directory, load_directory
 from bot.services.gates.catalog import ChecklistItem, GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import get_initiative
-from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff, StageTransition
+from bot.services.tracked_items import service as tracked_items
+from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff, StageTransition, TrackedItem
 
 OUTCOMES = {"passed": "passed", "changes_requested": "failed (changes requested)", "cancelled": "cancelled",
             "open": "in review"}
@@ -34,6 +35,7 @@ class Snapshot:
     current_version: int
     directory: Directory
     chain: ChainReport
+    items: list[TrackedItem] = field(default_factory=list)  # conditions and expired waivers, oldest first
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,25 @@ class OutcomeRecord:
 
 
 @dataclass(frozen=True)
+class ConditionRecord:
+    """A condition of a Conditional Go (or an expired waiver): whose, by when, and how it ended."""
+
+    id: str  # AI-7-C1
+    gate: str
+    text: str
+    owner: str
+    owner_name: str
+    due_on: str
+    state: str  # open | met | cancelled
+    closed_by: str | None
+    closed_by_name: str | None
+    closed_at: str | None
+    evidence: str
+    evidence_links: list[str]
+    reason: str  # why it was cancelled
+
+
+@dataclass(frozen=True)
 class DecisionRecord:
     key: str
     title: str
@@ -114,6 +135,7 @@ class DecisionRecord:
     chain_verifies: bool
     chain_summary: str
     outcomes: list[OutcomeRecord]
+    conditions: list[ConditionRecord] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -139,11 +161,12 @@ def load_snapshot(session: Session, *, audience: Audience, key: str) -> Snapshot
     # Read here rather than through bot.services.outcomes, which sits above reviews.
     outcomes = list(session.exec(select(InitiativeOutcome).where(InitiativeOutcome.initiative_id == initiative.id)
                                  .order_by(col(InitiativeOutcome.decided_at), col(InitiativeOutcome.id))))
+    items = sorted(tracked_items.items_of(session, initiative_id=initiative.id), key=lambda item: item.id or 0)
     connection = session.connection()
     return Snapshot(initiative=initiative, reviews=[(r, sign_offs[r.id]) for r in reviews],  # type: ignore[index]
                     transitions=transitions, outcomes=outcomes, catalogs=catalogs, current_version=current.version,
                     directory=load_directory(connection, team_id=team_id),
-                    chain=verify_chain(connection, team_id=team_id))
+                    chain=verify_chain(connection, team_id=team_id), items=items)
 
 
 def build_decision_record(snapshot: Snapshot) -> DecisionRecord:
@@ -156,7 +179,8 @@ def build_decision_record(snapshot: Snapshot) -> DecisionRecord:
         status=initiative.status,
         current_stage=_stage_name(current, initiative.stage),
         current_definition_version=snapshot.current_version,
-        gates=[_gate_record(review, sign_offs, snapshot.catalogs[review.definition_version], names)
+        gates=[_gate_record(review, sign_offs, snapshot.catalogs[review.definition_version], names,
+                            conditional=any(item.review_id == review.id for item in snapshot.items))
                for review, sign_offs in snapshot.reviews],
         stage_history=[StageChange(at=_iso(t.at), from_stage=t.from_stage, to_stage=t.to_stage, actor=t.actor,
                                    actor_name=names.name(t.actor, t.at), reason=t.reason)
@@ -171,14 +195,30 @@ def build_decision_record(snapshot: Snapshot) -> DecisionRecord:
                                 revisit_on=o.revisit_on.isoformat() if o.revisit_on else None,
                                 ended_at=_iso(o.ended_at) if o.ended_at else None)
                   for o in snapshot.outcomes],
+        conditions=[_condition_record(initiative, item, current, names) for item in snapshot.items],
     )
 
 
-def _gate_record(review: GateReview, sign_offs: list[SignOff], catalog: GateCatalog, names: Directory) -> GateRecord:
+def _condition_record(initiative: Initiative, item: TrackedItem, catalog: GateCatalog,
+                      names: Directory) -> ConditionRecord:
+    gate = next((gate.name for gate in catalog.gates if gate.id == item.gate_slug), item.gate_slug)
+    return ConditionRecord(
+        id=tracked_items.key_of(initiative, item), gate=gate, text=item.text, owner=item.owner,
+        owner_name=names.name(item.owner, item.created_at), due_on=item.due_on.isoformat(), state=item.state,
+        closed_by=item.closed_by,
+        closed_by_name=names.name(item.closed_by, item.closed_at) if item.closed_by and item.closed_at else None,
+        closed_at=_iso(item.closed_at) if item.closed_at else None, evidence=item.evidence,
+        evidence_links=list(item.evidence_links), reason=item.close_reason)
+
+
+def _gate_record(review: GateReview, sign_offs: list[SignOff], catalog: GateCatalog, names: Directory, *,
+                 conditional: bool = False) -> GateRecord:
     gate = catalog.gate(review.gate_slug)
+    outcome = OUTCOMES.get(review.state, review.state)
     return GateRecord(
         gate=gate.id, gate_name=gate.name, from_stage=_stage_name(catalog, review.from_stage),
-        to_stage=_stage_name(catalog, review.to_stage), outcome=OUTCOMES.get(review.state, review.state),
+        to_stage=_stage_name(catalog, review.to_stage),
+        outcome=f"{outcome} with conditions (Conditional Go)" if conditional and review.state == "passed" else outcome,
         definition_version=review.definition_version, opened_by=review.opened_by,
         opened_by_name=names.name(review.opened_by, review.opened_at), opened_at=_iso(review.opened_at),
         closed_at=_iso(review.closed_at) if review.closed_at else None, close_reason=review.close_reason,
@@ -243,6 +283,9 @@ def render_markdown(record: DecisionRecord) -> str:
     if record.outcomes:
         lines += ["## Hold, recycle and kill decisions", ""]
         lines += [outcome_line(outcome) for outcome in record.outcomes] + [""]
+    if record.conditions:
+        lines += ["## Conditions", ""]
+        lines += [condition_record_line(condition) for condition in record.conditions] + [""]
     lines += ["## Stage history", ""]
     for change in record.stage_history:
         lines.append(f"- {change.at}: {change.from_stage or '(new)'} → {change.to_stage}, by "
@@ -260,6 +303,19 @@ def outcome_line(outcome: OutcomeRecord) -> str:
         return f"- {who}: recycled from {outcome.stage} to {outcome.to_stage}; to redo: {outcome.reason}"
     learned = f" What we learned: {outcome.lessons}" if outcome.lessons else ""
     return f"- {who}: killed in {outcome.stage}: {outcome.reason}.{learned}"
+
+
+def condition_record_line(condition: ConditionRecord) -> str:
+    """One condition as a Markdown list item (the CLI's record and the Slack modal show the same line)."""
+    head = (f"- {condition.id} ({condition.gate}): {condition.text}, owned by "
+            f"{_who(condition.owner, condition.owner_name)}, due {condition.due_on}")
+    closed = f"{_who(condition.closed_by, condition.closed_by_name)} on {condition.closed_at}"
+    if condition.state == "met":
+        links = "".join(f" {link}" for link in condition.evidence_links if link not in condition.evidence)
+        return f"{head}: met, by {closed}. Evidence: {condition.evidence}{links}"
+    if condition.state == "cancelled":
+        return f"{head}: cancelled, by {closed}: {condition.reason}"
+    return f"{head}: open"
 
 
 def _signature_lines(signature: Signature) -> list[str]:

@@ -160,6 +160,13 @@ def list_items(session: Session, *, audience: Audience, initiative_id: int | Non
     return [(initiative, item) for item, initiative in rows], total
 
 
+def met_between(session: Session, *, team_id: str, kind: str, start: datetime, end: datetime) -> list[int]:
+    """The initiatives (one entry per item) whose items of `kind` were met in [start, end)."""
+    return list(session.exec(select(TrackedItem.initiative_id).where(
+        TrackedItem.team_id == team_id, TrackedItem.kind == kind, TrackedItem.state == MET,
+        col(TrackedItem.closed_at) >= start, col(TrackedItem.closed_at) < end)).all())
+
+
 def create_item(session: Session, *, actor: str, initiative: Initiative, kind: str, text: str, owner: str,
                 due_on: date, gate_slug: str, stage: str, review_id: int | None = None,
                 sign_off_id: int | None = None, checklist_item: str | None = None,

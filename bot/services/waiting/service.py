@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select
 from sqlmodel import Session, col, select
 
+from bot.services.access.visibility import Audience, visible_to
 from bot.services.gates.catalog import Gate, GateCatalog
 from bot.services.tracked_items.service import ItemKey
 from storage.models import GateReview, Initiative, OwnerAssignment, SignOff, TrackedItem
@@ -50,6 +51,7 @@ class OpenItem:
     item_id: int
     kind: str  # condition | waiver
     key: str  # AI-7-C1
+    initiative_id: int
     initiative_key: str
     initiative_title: str
     gate_name: str
@@ -72,19 +74,22 @@ class Waiting:
 
 
 def what_waits(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None = None,
-               initiative_ids: Iterable[int] | None = None) -> Waiting:
-    """Everything waiting on someone in a workspace (on `person`, on `initiative_ids`), oldest first."""
+               initiative_ids: Iterable[int] | None = None, audience: Audience | None = None) -> Waiting:
+    """Everything waiting on someone in a workspace (on `person`, on `initiative_ids`, on initiatives `audience`
+    may see), oldest first (sign-offs) and soonest due first (items)."""
     ids = None if initiative_ids is None else list(initiative_ids)
-    return Waiting(sign_offs=_pending_sign_offs(session, team_id=team_id, catalog=catalog, person=person, ids=ids),
-                   items=_open_items(session, team_id=team_id, catalog=catalog, person=person, ids=ids))
+    seen = [] if audience is None else [visible_to(audience)]
+    return Waiting(
+        sign_offs=_pending_sign_offs(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen),
+        items=_open_items(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen))
 
 
 def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None,
-                       ids: list[int] | None) -> list[Pending]:
+                       ids: list[int] | None, seen: list[ColumnElement[bool]]) -> list[Pending]:
     """Cadence comes from the newest definition (an admin's change applies to reviews already open); the SLA
     from the version the review is pinned to."""
     where: list[ColumnElement[bool]] = [SignOff.team_id == team_id, SignOff.state == "pending",
-                                        GateReview.state == "open", Initiative.status == "active"]
+                                        GateReview.state == "open", Initiative.status == "active", *seen]
     if person is not None:
         where.append(SignOff.assignee == person)
     if ids is not None:
@@ -113,9 +118,9 @@ def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, 
 
 
 def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None,
-                ids: list[int] | None) -> list[OpenItem]:
+                ids: list[int] | None, seen: list[ColumnElement[bool]]) -> list[OpenItem]:
     where: list[ColumnElement[bool]] = [TrackedItem.team_id == team_id, TrackedItem.state == "open",
-                                        Initiative.status == "active"]
+                                        Initiative.status == "active", *seen]
     if person is not None:
         where.append(TrackedItem.owner == person)
     if ids is not None:
@@ -134,7 +139,8 @@ def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, person:
     for item_id, kind, number, gate_slug, text, owner, due_on, created_at, initiative_id, key_number, title in rows:
         gate = _gate(catalog, gate_slug)
         result.append(OpenItem(
-            item_id=item_id, kind=kind, key=str(ItemKey(key_number, kind, number)), initiative_key=f"AI-{key_number}",
+            item_id=item_id, kind=kind, key=str(ItemKey(key_number, kind, number)), initiative_id=initiative_id,
+            initiative_key=f"AI-{key_number}",
             initiative_title=title, gate_name=gate.name, text=text, owner=owner, due_on=due_on,
             created_at=created_at, nudge_first_after=gate.nudge_first_after, nudge_every=gate.nudge_every,
             escalate_to=holders.get(initiative_id),
