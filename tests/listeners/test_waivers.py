@@ -15,16 +15,9 @@ from bot.views import ids
 from storage.models import AuditEvent, ChecklistWaiver, GateReview, SignOff
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
-from tests.listeners.test_sign_off_round_trip import approve_from_dm, open_review, request_dm
-from tests.support.slack_requests import button, ticked_all
-
-
-def checklist(slack: Slack, user: str) -> dict[str, Any]:
-    dm = request_dm(slack, user)
-    slack.click(ids.APPROVE, button(dm, ids.APPROVE)["value"], user=user, message=dm, channel=dm["channel"])
-    modal = slack.opened_modal()
-    assert modal["callback_id"] == ids.CHECKLIST_MODAL
-    return modal
+from tests.listeners.test_modal_input import checklist_modal
+from tests.listeners.test_sign_off_round_trip import approve_from_dm, open_review
+from tests.support.slack_requests import ticked_all
 
 
 def block(modal: dict[str, Any], block_id: str) -> dict[str, Any]:
@@ -62,7 +55,7 @@ def at(day: date, hour: int, slack: Slack) -> datetime:
 def test_a_waiver_has_a_reason_and_an_expiry_and_whoever_waived_it_is_told_once_5_business_days_before(
         slack: Slack) -> None:
     open_review(slack)
-    modal = checklist(slack, "UDEV")
+    modal = checklist_modal(slack, "UDEV")
     # The modal offers the gate's default expiry (30 business days) and the next gate's target (Pilot's 60).
     picker = block(modal, ids.WAIVERS_EXPIRE_BLOCK)
     assert picker["label"]["text"] == "Waivers expire on"
@@ -122,7 +115,7 @@ def test_a_waiver_has_a_reason_and_an_expiry_and_whoever_waived_it_is_told_once_
 def test_show_and_the_digest_tell_the_target_date_of_the_next_gate(slack: Slack) -> None:
     open_review(slack)
     target = today(slack) + timedelta(days=20)
-    modal = checklist(slack, "UDEV")
+    modal = checklist_modal(slack, "UDEV")
     assert slack.submit(modal, ticked_all(modal) | {ids.TARGET_BLOCK: {ids.VALUE: {
         "type": "datepicker", "selected_date": target.isoformat()}}}, user="UDEV") == {}
     for owner in ("UMARIA", "UERIN"):
@@ -159,7 +152,7 @@ def test_a_waiver_that_expires_becomes_a_tracked_item_that_blocks_the_next_revie
         slack: Slack) -> None:
     open_review(slack)
     expires = business_day_at_least(today(slack) + timedelta(days=30))
-    modal = checklist(slack, "UDEV")
+    modal = checklist_modal(slack, "UDEV")
     assert slack.submit(modal, waiving_one(modal, "sources-governed", "governance board meets next month",
                                            until=expires), user="UDEV") == {}
     for owner in ("UMARIA", "UERIN"):
