@@ -53,6 +53,7 @@ from bot.views.conditions import condition_news
 from bot.views.outcomes import outcome_news, revisit_decided
 from bot.views.regulation import prohibited_alert
 from bot.views.replies import stage_name
+from bot.views.waivers import expired_waiver_news
 from storage.models import (
     GateReview,
     Initiative,
@@ -115,7 +116,11 @@ class SlackNotifications:
         item = session.get(TrackedItem, event.item_id)
         initiative = session.get(Initiative, event.initiative_id)
         assert item is not None and initiative is not None
-        if event.what in CONDITION_NEWS and (event.what in ("created", "reassigned") or item.owner != event.actor):
+        if event.what == "expired":
+            news = expired_waiver_news(key_of(initiative, item), initiative, item)
+            enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                    payload={"channel": item.owner, **news.payload()})
+        elif event.what in CONDITION_NEWS and (event.what in ("created", "reassigned") or item.owner != event.actor):
             news = condition_news(key_of(initiative, item), initiative, item, what=event.what, actor=event.actor)
             enqueue(session, team_id=event.team_id, method="chat.postMessage",
                     payload={"channel": item.owner, **news.payload()})

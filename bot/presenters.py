@@ -14,6 +14,7 @@ from bot.commands.registry import Reply
 from bot.services.access.visibility import Audience
 from bot.services.attestation.model_age import FRESH, STALE, model_check_of
 from bot.services.attestation.service import next_reattestation_of, open_flags
+from bot.services.business_days import local_date
 from bot.services.gates.catalog import ChecklistItem
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
@@ -23,7 +24,9 @@ from bot.services.reviews.deadlines import deadline_of, work_calendar
 from bot.services.reviews.service import (
     REATTESTATION,
     SETTLED,
+    decision_dates,
     gate_of,
+    next_gate_target,
     open_review_of,
     pending_sign_offs_for,
     sign_offs_of,
@@ -62,6 +65,7 @@ def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo
         automatic_results={**{item_id: (row.outcome, row.evidence or "") for item_id, row in
                               results_for(session, review_id=review.id, role=sign_off.role).items()},
                            **_model_age_answers(session, initiative, gate.checklist_for(sign_off.role))},
+        dates=decision_dates(session, review, today=local_date(utcnow(), calendar.zone(sign_off.assignee))),
         condition_days=gate.condition_days,
     )
 
@@ -130,8 +134,15 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
                 model_check_of(session, initiative=initiative), model_name=initiative.mlflow_model,
                 next_reattestation=next_reattestation_of(session, initiative=initiative)
                 if initiative.status == "active" and (review is None or review.kind != REATTESTATION) else None),
+            "next_target": _next_target(session, initiative, zone=calendar.zone(reader) if reader else default_zone),
             "conditions": condition_views(session, [(initiative, item) for item in items], default_zone=default_zone),
             "waiting_on": Counter([*(p.assignee for p in waiting.sign_offs), *(i.owner for i in waiting.items)])}
+
+
+def _next_target(session: Session, initiative: Initiative, *, zone: ZoneInfo) -> replies.NextTarget | None:
+    """The next gate's target date, passed or not in `zone` (the reader's; the default zone for a channel)."""
+    target = next_gate_target(session, initiative=initiative)
+    return replies.NextTarget(on=target, passed=target < local_date(utcnow(), zone)) if target else None
 
 
 # The outbox intent "publish this person's App Home as it is when sent" (bot.notifications queues it).

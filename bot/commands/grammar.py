@@ -59,9 +59,10 @@ class ConditionCommand:
     text: str  # the evidence (met) or the reason (cancel, reassign)
     links: tuple[str, ...] = ()  # met: the evidence's links, for the evidence rules
     person: str | None = None  # reassign: the new owner
+    until: str | None = None  # waive: the new expiry date, as typed
 
 
-CONDITION_ACTIONS = ("met", "cancel", "reassign")
+CONDITION_ACTIONS = ("met", "cancel", "reassign", "waive")
 
 
 @dataclass(frozen=True)
@@ -166,11 +167,12 @@ def parse_recycle(args: Arguments) -> RecycleCommand:
 
 
 def parse_condition(args: Arguments) -> ConditionCommand:
-    """`met <ID> <evidence or link>` | `cancel <ID> <reason>` | `reassign <ID> @person <reason>`."""
+    """`met <ID> <evidence or link>` | `cancel <ID> <reason>` | `reassign <ID> @person <reason>` |
+    `waive <ID> until YYYY-MM-DD <reason>` (an expired waiver, waived again)."""
     words = [token.text for token in args.tokens]
     action = words[0].lower() if words else ""
     if action not in CONDITION_ACTIONS:
-        raise UsageError("Say what to do with the condition: `met`, `cancel` or `reassign`, then its id, e.g. "
+        raise UsageError("Say what to do with the condition: `met`, `cancel`, `reassign` or `waive`, then its id, e.g. "
                          "`/initiative condition met AI-7-C1 https://wiki.example.com/dpia`.")
     if len(words) < 2:
         raise UsageError(f"Say which condition, for example `/initiative condition {action} AI-7-C1 …`.")
@@ -182,12 +184,19 @@ def parse_condition(args: Arguments) -> ConditionCommand:
                              "`/initiative condition reassign AI-7-C1 @maria <reason>`.")
         person = _person("reassign", rest[0])
         rest = rest[1:]
+    until = None
+    if action == "waive":
+        if len(rest) < 2 or rest[0].text.lower() != "until":
+            raise UsageError(f"Say until when and why: `/initiative condition waive {words[1]} until 2027-03-15 "
+                             "<reason>`.")
+        until, rest = rest[1].text, rest[2:]
     text = " ".join(token.text for token in rest).strip()
     if not text:
-        needed = {"met": "the evidence: a note or a link", "cancel": "a reason", "reassign": "a reason"}[action]
+        needed = {"met": "the evidence: a note or a link", "cancel": "a reason", "reassign": "a reason",
+                  "waive": "a reason"}[action]
         raise UsageError(f"Give {needed} after {words[1]}.")
     links = tuple(token.text for token in rest if token.text.lower().startswith(("http://", "https://")))
-    return ConditionCommand(action=action, key=words[1], text=text, links=links, person=person)
+    return ConditionCommand(action=action, key=words[1], text=text, links=links, person=person, until=until)
 
 
 def parse_owners(args: Arguments) -> OwnersCommand:

@@ -9,11 +9,15 @@ from bot.integrations.targets import evidence_policy
 from bot.presenters import condition_views
 from bot.services.access.people import zone_for
 from bot.services.access.visibility import Audience
+from bot.services.business_days import local_date
 from bot.services.initiatives import service as initiatives
 from bot.services.reviews.service import check_evidence_links
 from bot.services.tracked_items import service as tracked_items
+from bot.services.validation import parse_date
+from bot.services.waivers import service as waivers
 from bot.views import conditions as views
 from bot.views import replies
+from storage.types import utcnow
 
 
 def condition(ctx: CommandContext, args: Arguments) -> Reply:
@@ -32,6 +36,14 @@ def condition(ctx: CommandContext, args: Arguments) -> Reply:
         if command.action == "cancel":
             tracked_items.cancel(session, actor=ctx.actor, initiative=initiative, item=item, reason=command.text)
             return replies.done(views.cancelled_text(key, item))
+        if command.action == "waive":
+            zone = zone_for(session, team_id=ctx.actor.team_id, user_id=ctx.actor.user_id,
+                            default=ctx.runtime.settings.default_zone)
+            now = utcnow()
+            waiver = waivers.waive_again(session, actor=ctx.actor, initiative=initiative, item=item,
+                                         until=parse_date(command.until or "", field="until"), reason=command.text,
+                                         today=local_date(now, zone), now=now)
+            return replies.done(views.waived_again_text(key, waiver.expires_on))
         assert command.person is not None
         tracked_items.reassign(session, actor=ctx.actor, initiative=initiative, item=item, owner=command.person,
                                reason=command.text)
@@ -42,6 +54,7 @@ CONDITION = Subcommand("condition", condition, usage=(
     "/initiative condition met <ID> <evidence or link>   -> its owner, the sponsor or an admin: closes a condition",
     "/initiative condition cancel <ID> <reason>          -> the sponsor or an admin: cancels it",
     "/initiative condition reassign <ID> @person <reason> -> the sponsor or an admin: gives it to someone else",
+    "/initiative condition waive <ID> until YYYY-MM-DD <reason> -> an expired waiver (AI-7-W1), waived again",
 ))
 
 

@@ -69,6 +69,7 @@ def register(app: App, runtime: Runtime) -> None:
         _decide(runtime, ack, view, actor, lambda session, decider, sign_off_id: reviews.approve(
             session, actor=decider, sign_off_id=sign_off_id, ticked=answers.ticked, waivers=answers.waivers,
             comment=answers.comment, evidence_links=links, conditions=conditions,
+            waivers_expire_on=answers.waivers_expire_on, target_on=answers.target_on,
         ), errors_for=lambda error: forms.checklist_errors(error, view))
 
     @app.view(ids.REQUEST_CHANGES_MODAL)

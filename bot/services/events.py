@@ -5,6 +5,7 @@ registered handlers just before commit, so a reaction is written atomically with
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlmodel import Session
 
@@ -80,6 +81,22 @@ class OutcomeDecided(DomainEvent):
     initiative_id: int
     outcome_id: int
     what: str  # held | hold_extended | recycled | killed
+
+
+GATE_OUTCOMES = ("go", "conditional_go", "hold", "recycle", "kill")
+
+
+@dataclass(frozen=True)
+class GateDecided(DomainEvent):
+    """A gate's outcome: Go or Conditional Go when its review passed (bot/services/reviews), Hold, Recycle or Kill
+    when the sponsor or the reviewers decided so (bot/services/outcomes). `gate_id` is the gate the decision is
+    about (None for an initiative in its last stage); `target_on` the date set for passing the next gate."""
+
+    initiative_id: int
+    gate_id: str | None
+    outcome: str  # one of GATE_OUTCOMES
+    review_id: int | None = None
+    target_on: date | None = None
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from bot.services.errors import InvalidInput
@@ -92,6 +93,15 @@ def parse_key(text: str) -> int:
     if not match:
         raise InvalidInput(f"'{_clip(text)}' is not an initiative key; keys look like AI-12.")
     return int(match.group(1))
+
+
+def parse_date(text: str, *, field: str) -> date:
+    """A date typed as YYYY-MM-DD; InvalidInput under `field` otherwise."""
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(f"'{text[:40]}' is not a date; write it as YYYY-MM-DD, e.g. 2027-03-15.",
+                           field=field) from None
 
 
 def clean_title(title: str) -> str:

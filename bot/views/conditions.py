@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import Block
@@ -73,6 +73,11 @@ def met_text(key: str, item: TrackedItem) -> str:
 
 def cancelled_text(key: str, item: TrackedItem) -> str:
     return f"*{key}* is cancelled: {mrkdwn(item.text, 300)}. Reason: {mrkdwn(item.close_reason, 500)}"
+
+
+def waived_again_text(key: str, until: date) -> str:
+    return (f"*{key}* is waived again until {day(until)}: it no longer holds up the next review. You will be "
+            "reminded 5 business days before it expires.")
 
 
 def reassigned_text(key: str, item: TrackedItem) -> str:

@@ -22,10 +22,12 @@ from slack_sdk.models.blocks import (
 
 from bot.services.digest.report import (
     DigestReport,
+    ExpiredWaiver,
     FlaggedItem,
     HoldDue,
     Median,
     Movement,
+    PastTarget,
     StalledItem,
     WaitingItem,
 )
@@ -41,6 +43,7 @@ MOVED_TITLES = (("new", "New"), ("imported", "Imported"), ("advanced", "Advanced
 RESUME_COMMAND = "/initiative resume <KEY>"
 CLASSIFY_COMMAND = "/initiative classify <KEY>"
 UNCLASSIFIED_NAMED = 5  # the digest counts every initiative not classified yet, and names the first few
+CONDITIONS_COMMAND = "/initiative conditions <KEY>"
 
 
 def title_of(report: DigestReport) -> str:
@@ -126,6 +129,13 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     if report.flagged:
         blocks += listing(f"*Flagged after go-live* ({len(report.flagged)}) — At risk, Stale model",
                           [_flagged_line(item) for item in report.flagged])
+    if report.past_target:
+        blocks += listing(f"*Past their next gate's target date* ({len(report.past_target)})",
+                          [_past_target_line(item) for item in report.past_target])
+    if report.expired_waivers:
+        blocks += listing(f"*Expired waivers* ({len(report.expired_waivers)}) — each holds up its initiative's "
+                          f"next review until met or waived again: `{escape(CONDITIONS_COMMAND)}`",
+                          [_expired_waiver_line(item) for item in report.expired_waivers])
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
     blocks += (listing(stalled_head, [_stalled_line(item) for item in report.stalled])
@@ -182,6 +192,16 @@ def _hold_due_line(item: HoldDue) -> str:
 def _flagged_line(item: FlaggedItem) -> str:
     return (f"• *{item.flag}* {_initiative(item.key, item.title)} — in {mrkdwn(item.stage_name, 40)}: "
             f"{mrkdwn(item.detail, 200)}")
+
+
+def _expired_waiver_line(item: ExpiredWaiver) -> str:
+    return (f"• *{item.key}* {mrkdwn(item.text, 160)} — {mention(item.owner)}, expired "
+            f"{item.expired_on.isoformat()}")
+
+
+def _past_target_line(item: PastTarget) -> str:
+    return (f"• {_initiative(item.key, item.title)} — in {mrkdwn(item.stage_name, 40)}, the next gate was due "
+            f"by {item.target_on.isoformat()}")
 
 
 LINES_PER_SECTION = 10  # a long list reads in screenfuls, each section well within Slack's 3,000 characters

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from bot.services.errors import InvalidInput
 from bot.services.regulation.service import UnansweredQuestions
-from bot.services.reviews.service import ChecklistIncomplete
+from bot.services.reviews.service import TARGET_ON, WAIVERS_EXPIRE_ON, ChecklistIncomplete
 from bot.services.tracked_items.conditions import FIELD as CONDITIONS_FIELD
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, clean_characters
 from bot.views import ids
@@ -26,6 +27,8 @@ class ChecklistAnswers:
     comment: str = ""
     evidence_links: tuple[str, ...] = ()
     unused_reason: bool = False  # a reason for waiving, with no item chosen to waive
+    waivers_expire_on: date | None = None
+    target_on: date | None = None
     condition_lines: tuple[str, ...] = ()  # the Conditions input's lines, each mention as <@U…>
 
 
@@ -49,6 +52,8 @@ def read_checklist(values: StateValues) -> ChecklistAnswers:
     return ChecklistAnswers(ticked=frozenset(ticked), waivers=dict.fromkeys(waived, reason),
                             comment=_text(values, ids.COMMENT_BLOCK), evidence_links=links,
                             unused_reason=bool(reason) and not waived,
+                            waivers_expire_on=_date(values, ids.WAIVERS_EXPIRE_BLOCK),
+                            target_on=_date(values, ids.TARGET_BLOCK),
                             condition_lines=rich_text_lines(
                                 _action(values, ids.CONDITIONS_BLOCK).get("rich_text_value")))
 
@@ -125,7 +130,8 @@ def _waivable_labels(view: Mapping[str, Any]) -> dict[str, str]:
 
 _ERROR_MAX = 300
 _CHECKLIST_BLOCKS = {COMMENT.name: ids.COMMENT_BLOCK, EVIDENCE_LINKS.name: ids.EVIDENCE_BLOCK,
-                     "ticked": ids.WAIVE_BLOCK, CONDITIONS_FIELD: ids.CONDITIONS_BLOCK}
+                     "ticked": ids.WAIVE_BLOCK, WAIVERS_EXPIRE_ON: ids.WAIVERS_EXPIRE_BLOCK,
+                     TARGET_ON: ids.TARGET_BLOCK, CONDITIONS_FIELD: ids.CONDITIONS_BLOCK}
 
 
 def read_new_initiative(values: StateValues) -> NewInitiativeAnswers:
@@ -202,6 +208,15 @@ def classification_errors(error: UnansweredQuestions, values: StateValues) -> di
         block = block if block in values else next(iter(values), block)
         errors.setdefault(block, message)
     return errors
+
+
+def _date(values: StateValues, block_id: str) -> date | None:
+    """A date picker's date; None when none was picked (Slack sends YYYY-MM-DD)."""
+    picked = str(_action(values, block_id).get("selected_date") or "")
+    try:
+        return date.fromisoformat(picked) if picked else None
+    except ValueError:
+        return None
 
 
 def _chosen(values: StateValues, block_id: str) -> list[str]:

@@ -63,7 +63,8 @@ def _submitted(e: _Event) -> str:
 
 def _approved(e: _Event) -> str:
     waived = len(e.after.get("waivers") or {})
-    waiving = f", waiving {waived} checklist item{'s' if waived != 1 else ''}" if waived else ""
+    until = f" until {escape(str(e.after['waivers_expire_on']))}" if waived and e.after.get("waivers_expire_on") else ""
+    waiving = f", waiving {waived} checklist item{'s' if waived != 1 else ''}{until}" if waived else ""
     return f"{e.who} approved {e.gate} as {e.role}{waiving}"
 
 
@@ -81,6 +82,22 @@ def _review_closed(e: _Event) -> str:
 
 def _passed(e: _Event) -> str:
     return f"{e.key} passed {e.gate} and moved from {e.stage(e.before)} to {e.stage(e.after)}"
+
+
+GATE_OUTCOME_WORDS = {"go": "Go", "conditional_go": "Conditional Go", "hold": "Hold", "recycle": "Recycle",
+                      "kill": "Kill"}
+
+
+def _decided(e: _Event) -> str:
+    outcome = str(e.after.get("outcome") or "")
+    target = e.after.get("target_on")
+    aiming = f"; the next gate is targeted for {escape(str(target))}" if target else ""
+    return f"{e.gate} decided {escape(GATE_OUTCOME_WORDS.get(outcome, outcome))} for {e.key}{aiming}"
+
+
+def _waiver_expired(e: _Event) -> str:
+    return (f"A waiver given by {mention(e.after.get('waived_by'))} expired: {escape(e.event.subject_key)} is now "
+            f"{mention(e.after.get('owner'))}'s to meet or waive again")
 
 
 def _moved(e: _Event) -> str:
@@ -161,6 +178,8 @@ _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "signoff.waived": _waived,
     "signoff.changes_requested": _changes_requested,
     "gate.passed": _passed,
+    "gate.decided": _decided,
+    "waiver.expired": _waiver_expired,
     "stage.moved_by_admin": _moved,
     "stage.moved_by_gate_change": _moved_by_gate_change,
     "initiative.paused": _status("paused"),

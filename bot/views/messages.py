@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.services.gates.catalog import ChecklistItem
-from bot.services.reviews.service import REATTESTATION
+from bot.services.reviews.service import REATTESTATION, DecisionDates
 from bot.views import ids
 from bot.views.blocks import Message, context, fields, finish, header, section
 from bot.views.text import escape, mention, mrkdwn, plain_date, slack_date
@@ -44,6 +44,8 @@ class SignOffCard:
     broken_links: Mapping[str, str] = field(default_factory=dict)
     # Automatic (MLflow) items: item id -> (outcome: pending|passed|failed|unknown, evidence).
     automatic_results: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    # The dates the checklist modal offers (waivers' expiry, the next gate's target); None: not asked.
+    dates: DecisionDates | None = None
     condition_days: int = 10  # the gate's: what a condition given no date has
 
     @property

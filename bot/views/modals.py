@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import (
     CheckboxesElement,
     ConversationFilter,
     ConversationSelectElement,
+    DatePickerElement,
     InputBlock,
     Option,
     PlainTextInputElement,
@@ -45,7 +46,7 @@ from bot.views import ids
 from bot.views.blocks import context, finish, section
 from bot.views.conditions import ConditionView
 from bot.views.messages import AUTOMATIC_OUTCOMES, SignOffCard
-from bot.views.replies import initiative_card_blocks
+from bot.views.replies import NextTarget, initiative_card_blocks
 from bot.views.text import PLAIN_MAX, clip, escape_keeping_mentions, mrkdwn
 from storage.models import GateReview, Initiative, InitiativeClassification, InitiativeOutcome, SignOff
 
@@ -133,6 +134,20 @@ def checklist(card: SignOffCard, *, comment: str = "", with_conditions: bool = F
             InputBlock(block_id=ids.WAIVE_REASON_BLOCK, label=why, optional=True, hint=reason_hint,
                        element=PlainTextInputElement(action_id=ids.VALUE, multiline=True, max_length=REASON.limit)),
         ]
+    dates = card.dates
+    if items and dates:
+        blocks.append(InputBlock(
+            block_id=ids.WAIVERS_EXPIRE_BLOCK, label="Waivers expire on", optional=True,
+            hint="The items you waive must be met by then, or waived again; you are reminded 5 business days "
+                 "before.",
+            element=DatePickerElement(action_id=ids.VALUE, initial_date=dates.waivers_expire_on.isoformat())))
+    if dates and dates.next_gate_name:
+        blocks.append(InputBlock(
+            block_id=ids.TARGET_BLOCK, label=clip(f"Target date for {dates.next_gate_name}", INPUT_LABEL_MAX),
+            optional=True, hint="When the initiative should pass its next gate; the digest lists those past it. "
+                                "The earliest date the approvers set counts.",
+            element=DatePickerElement(action_id=ids.VALUE, placeholder="Pick a date",
+                                      initial_date=dates.target_on.isoformat() if dates.target_on else None)))
     blocks += [
         InputBlock(block_id=ids.COMMENT_BLOCK, label="Comment", optional=True, element=PlainTextInputElement(
             action_id=ids.VALUE, multiline=True, max_length=COMMENT.limit,
@@ -167,12 +182,13 @@ def initiative_card(initiative: Initiative, *, owners: Mapping[str, str], catalo
                     classification: InitiativeClassification | None = None,
                     after_go_live: Sequence[str] = (),
                     conditions: Sequence[ConditionView] = (),
-                    waiting_on: Mapping[str, int] | None = None) -> dict[str, Any]:
+                    waiting_on: Mapping[str, int] | None = None,
+                    next_target: NextTarget | None = None) -> dict[str, Any]:
     """The initiative's card, read-only, where "View initiative" on a sign-off DM opens it."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
                                     deadlines=deadlines, reader_zone=reader_zone, standing=standing,
                                     classification=classification, after_go_live=after_go_live,
-                                    conditions=conditions, waiting_on=waiting_on)
+                                    conditions=conditions, waiting_on=waiting_on, next_target=next_target)
     return _modal(ids.INITIATIVE_MODAL, f"Initiative {initiative.key}", blocks, close="Close")
 
 

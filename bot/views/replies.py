@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
@@ -101,6 +102,7 @@ def initiative_card(
     standing: InitiativeOutcome | None = None,
     classification: InitiativeClassification | None = None,
     after_go_live: Sequence[str] = (),
+    next_target: NextTarget | None = None,
     conditions: Sequence[ConditionView] = (),
     waiting_on: Mapping[str, int] | None = None,
 ) -> Reply:
@@ -110,7 +112,7 @@ def initiative_card(
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
                                     deadlines=deadlines, reader_zone=reader_zone, standing=standing,
                                     classification=classification, after_go_live=after_go_live,
-                                    conditions=conditions, waiting_on=waiting_on)
+                                    conditions=conditions, waiting_on=waiting_on, next_target=next_target)
     if shared_by is None:
         blocks.append(ActionsBlock(elements=[
             ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL, value=initiative.key),
@@ -136,12 +138,14 @@ def initiative_card_blocks(
     after_go_live: Sequence[str] = (),
     conditions: Sequence[ConditionView] = (),
     waiting_on: Mapping[str, int] | None = None,
+    next_target: NextTarget | None = None,
 ) -> list[Block]:
     """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal.
     `standing`: the hold or kill behind a `held` or `killed` status, shown with it; `classification`: the
     questionnaire's standing result; `after_go_live`: its flags, its model's age and its next re-attestation,
-    one line each (bot.views.attestation); `conditions`: its Conditional Gos' conditions, open first;
-    `waiting_on`: how many things wait on each person (bot.services.waiting)."""
+    one line each (bot.views.attestation); `conditions`: its Conditional Gos' conditions (and expired waivers),
+    open first; `waiting_on`: how many things wait on each person (bot.services.waiting); `next_target`: the
+    date its deciders set for passing the next gate."""
     stage = stage_name(catalog, initiative.stage)
     kpi = " ".join(filter(None, [
         mrkdwn(initiative.kpi_name, 200),
@@ -162,6 +166,8 @@ def initiative_card_blocks(
         ("Channel", channel_link(initiative.channel_id)),
         ("Tags", mrkdwn(", ".join(initiative.tags), 500) or "—"),
         ("Recorded", f"by {mention(initiative.created_by)} {slack_date(initiative.created_at, zone=reader_zone)}"),
+        *([("Next gate by", day(next_target.on) + (" (passed)" if next_target.passed else ""))]
+          if next_target else []),
     ]))
     if initiative.problem:
         blocks.append(section(f"*Business problem*\n{mrkdwn(initiative.problem, 2900)}"))
@@ -192,6 +198,14 @@ def initiative_card_blocks(
         blocks.append(context("Waiting on " + ", ".join(f"{mention(person)} ({count})"
                                                         for person, count in sorted(waiting_on.items()))))
     return blocks
+
+
+@dataclass(frozen=True)
+class NextTarget:
+    """The target date for passing the next gate, and whether it has passed in the reader's zone."""
+
+    on: date
+    passed: bool
 
 
 def owners_reply(initiative: Initiative, owners: Mapping[str, str], catalog: GateCatalog, *, changed: bool) -> Reply:

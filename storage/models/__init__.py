@@ -28,6 +28,7 @@ from storage.models.outcomes import HoldRevisitPrompt, InitiativeOutcome
 from storage.models.regulation import InitiativeClassification, RegulationDocument
 from storage.models.slack_events import SlackEventReceipt
 from storage.models.tracked_items import TrackedItem
+from storage.models.waivers import ChecklistWaiver
 
 __all__ = [
     "AppAdmin",
@@ -35,6 +36,7 @@ __all__ = [
     "AuditIdentity",
     "AuditVerification",
     "AutomaticCheck",
+    "ChecklistWaiver",
     "CommitDeadline",
     "Delegation",
     "Digest",

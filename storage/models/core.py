@@ -10,7 +10,7 @@ Invariants live in the schema as well as in code, so that a bug or a second repl
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -167,6 +167,8 @@ class GateReview(SQLModel, table=True):
     opened_at: datetime = _at()
     closed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     close_reason: str | None = Field(default=None, max_length=500)
+    # Set when the review passes: the date its deciders set for passing the next gate (the earliest they chose).
+    next_target_on: date | None = Field(default=None)
 
 
 class SignOff(SQLModel, table=True):
@@ -196,6 +198,7 @@ class SignOff(SQLModel, table=True):
     ticked: list = Field(default_factory=list, sa_type=JSONType, nullable=False)
     waivers: dict = Field(default_factory=dict, sa_type=JSONType, nullable=False)
     evidence_links: list = Field(default_factory=list, sa_type=JSONType, nullable=False)
+    target_on: date | None = Field(default=None)  # an approver's target date for the next gate
     # An approval's conditions ({text, owner, due_on}), which become tracked items if the gate passes.
     conditions: list = Field(default_factory=list, sa_type=JSONType, nullable=False,
                              sa_column_kwargs={"server_default": "[]"})

@@ -9,7 +9,7 @@ them (typed text anywhere a person types, one of the offered options where a per
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -76,6 +76,10 @@ def written(runtime, write: Callable[[Session], Any], read: Callable[[Session], 
         return undo.args[0]
 
 
+PICKED_DAY = st.dates(min_value=date.today() - timedelta(days=366),
+                      max_value=date.today() + timedelta(days=731)).map(date.isoformat)
+
+
 def filled(view: dict[str, Any], data: st.DataObject) -> dict[str, dict[str, dict[str, Any]]]:
     """`view.state.values` for a modal: typed text in every text or number input, an offered option (or none)
     in every select, a few of the offered boxes ticked (also boxes outside input blocks, which Slack hands in
@@ -103,6 +107,8 @@ def filled(view: dict[str, Any], data: st.DataObject) -> dict[str, dict[str, dic
             state = {"selected_option": data.draw(st.one_of(st.none(), st.sampled_from(element["options"])))}
         elif kind == "users_select":
             state = {"selected_user": data.draw(st.sampled_from([None, "UBIZ", "UDATA"]))}
+        elif kind == "datepicker":  # none picked, or any day from last year to two years on
+            state = {"selected_date": data.draw(st.one_of(st.none(), PICKED_DAY))}
         elif kind == "conversations_select":
             state = {"selected_conversation": data.draw(st.sampled_from([None, "C0ANNOUNCE"]))}
         elif kind == "rich_text_input":  # typed text, maybe with a mention of a person in it

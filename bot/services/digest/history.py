@@ -1,10 +1,10 @@
 """Load what the digest needs with a fixed number of queries, whatever the portfolio's size.
 
-Eight SELECTs (plus platform's failed-outbox query, made by the caller): the newest gate definition, initiatives,
+Ten SELECTs (plus platform's failed-outbox query, made by the caller): the newest gate definition, initiatives,
 stage transitions, status changes (and recycles) from the audit trail, gate reviews, sign-offs pending at as_of,
-the sign-offs decided in the year, and the holds open at as_of. Only the columns used are read, as plain Core rows
-(no ORM objects), iterated rather than fetched all at once (holding ~60,000 rows makes CPython's cyclic GC rescan
-them: slower, measured);
+the sign-offs decided in the year, the holds open at as_of, the next gates' target dates already past, and the
+expired waivers open at as_of. Only the columns used are read, as plain Core rows (no ORM objects), iterated
+rather than fetched all at once (holding ~60,000 rows makes CPython's cyclic GC rescan them: slower, measured);
 everything else happens in pure functions (`metrics.py`).
 """
 
@@ -33,6 +33,7 @@ from storage.models import (
     InitiativeOutcome,
     SignOff,
     StageTransition,
+    TrackedItem,
 )
 
 
@@ -107,6 +108,16 @@ class Hold(NamedTuple):
     reason: str
 
 
+class OpenWaiver(NamedTuple):
+    """An expired waiver's tracked item (`KEY-W<number>`) open at as_of."""
+
+    initiative_id: int
+    number: int
+    text: str
+    owner: str
+    expired_on: date
+
+
 Change = TypeVar("Change", Transition, StatusChange)
 
 
@@ -167,6 +178,9 @@ class DigestData:
     recycles: frozenset[int] = frozenset()  # audit event ids of recycles (RECYCLED)
     holds: list[Hold] = field(default_factory=list)
     flags: list[Flag] = field(default_factory=list)
+    # Passed reviews whose target date for the next gate is before as_of's date: review id -> that date.
+    targets: dict[int, date] = field(default_factory=dict)
+    expired_waivers: list[OpenWaiver] = field(default_factory=list)
 
 
 def load_digest_data(
@@ -275,11 +289,23 @@ def load_digest_data(
         )
         if initiative_id in initiatives
     ]
+    # Dates, not moments: a day's margin covers every zone; `metrics.past_target` compares in the digest's.
+    targets = {review_id: target for initiative_id, review_id, target in connection.execute(
+        select(GateReview.initiative_id, GateReview.id, GateReview.next_target_on)
+        .where(GateReview.team_id == team_id, GateReview.state == "passed",
+               col(GateReview.next_target_on) < (as_of + timedelta(days=1)).date())
+    ) if initiative_id in initiatives}
+    expired_waivers = [OpenWaiver(*row) for row in connection.execute(
+        select(TrackedItem.initiative_id, TrackedItem.number, TrackedItem.text, TrackedItem.owner, TrackedItem.due_on)
+        .where(TrackedItem.team_id == team_id, TrackedItem.kind == "waiver", col(TrackedItem.created_at) <= as_of,
+               or_(col(TrackedItem.closed_at).is_(None), col(TrackedItem.closed_at) > as_of))
+        .order_by(col(TrackedItem.due_on), col(TrackedItem.id))
+    ) if row[0] in initiatives]
     calendar = work_calendar(session, team_id=team_id, default_zone=default_zone,
                              people={sign_off.assignee for sign_off in pending})
     return DigestData(catalog=catalog, initiatives=initiatives, reviews=reviews, pending=pending,
                       turnarounds=turnarounds, calendar=calendar, recycles=frozenset(recycles), holds=holds,
-                      flags=flags)
+                      flags=flags, targets=targets, expired_waivers=expired_waivers)
 
 
 def _reviews_open(team_id: str, *, after: datetime, until: datetime) -> Any:

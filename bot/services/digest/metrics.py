@@ -15,11 +15,13 @@ from bot.services.business_days import local_date
 from bot.services.digest.history import LOOKBACK, DigestData, InitiativeHistory
 from bot.services.digest.report import (
     Conversion,
+    ExpiredWaiver,
     FlaggedItem,
     FunnelRow,
     HoldDue,
     Median,
     Movement,
+    PastTarget,
     StalledItem,
     Trend,
     WaitingItem,
@@ -146,6 +148,30 @@ def flagged(data: DigestData, window: Window) -> tuple[FlaggedItem, ...]:
                                      FLAG_NAMES[flag.kind], flag.detail, flag.raised_at))
     order = list(FLAG_NAMES.values())
     return tuple(sorted(items, key=lambda item: (order.index(item.flag), item.since, item.key)))
+
+
+def past_target(data: DigestData, window: Window) -> tuple[PastTarget, ...]:
+    """Active or paused initiatives still in the stage a passed gate put them in, whose target date for the next
+    gate is before as_of's local date; the longest overdue first."""
+    today = local_date(window.end, window.zone)
+    items = []
+    for history in data.initiatives.values():
+        where = history.stage_at(window.end)
+        target = data.targets.get(where.review_id) if where and where.review_id is not None else None
+        if target is not None and target < today and history.status_at(window.end) in ("active", "paused"):
+            items.append(PastTarget(history.key, history.title, stage_name(data.catalog, where.to_stage), target))
+    return tuple(sorted(items, key=lambda item: (item.target_on, item.key)))
+
+
+def expired_waivers(data: DigestData, window: Window) -> tuple[ExpiredWaiver, ...]:
+    """Expired waivers still open at as_of, of initiatives still going; the longest expired first."""
+    items = []
+    for waiver in data.expired_waivers:
+        history = data.initiatives[waiver.initiative_id]
+        if history.status_at(window.end) not in ("retired", "killed"):
+            items.append(ExpiredWaiver(f"{history.key}-W{waiver.number}", history.key, history.title, waiver.text,
+                                       waiver.owner, waiver.expired_on))
+    return tuple(items)
 
 
 def _in_window(moment: datetime | None, window: Window) -> bool:

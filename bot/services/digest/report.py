@@ -66,6 +66,28 @@ class FlaggedItem:
 
 
 @dataclass(frozen=True)
+class PastTarget:
+    """An initiative that has not passed its next gate by the target date its previous gate's deciders set."""
+
+    key: str
+    title: str
+    stage_name: str
+    target_on: date
+
+
+@dataclass(frozen=True)
+class ExpiredWaiver:
+    """A waived checklist item whose waiver expired: a tracked item its owner meets, or waives again."""
+
+    key: str  # AI-7-W1
+    initiative_key: str
+    title: str
+    text: str
+    owner: str
+    expired_on: date
+
+
+@dataclass(frozen=True)
 class WaitingItem:
     """A pending sign-off: `assignee` blocks `key` at `gate_name`."""
 
@@ -156,6 +178,8 @@ class DigestReport:
     imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
     unclassified: tuple[tuple[str, str], ...] = ()  # (key, title) of open initiatives never classified, oldest first
     flagged: tuple[FlaggedItem, ...] = ()  # after go-live: At risk, Stale model
+    past_target: tuple[PastTarget, ...] = ()
+    expired_waivers: tuple[ExpiredWaiver, ...] = ()  # open at as_of, of initiatives not killed or retired
     conditions: ConditionCounts = ConditionCounts()
 
     @property

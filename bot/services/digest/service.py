@@ -68,6 +68,8 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         holds_due=metrics.holds_due(data, window),
         unclassified=metrics.unclassified(data, window),
         flagged=metrics.flagged(data, window),
+        past_target=metrics.past_target(data, window),
+        expired_waivers=metrics.expired_waivers(data, window),
         conditions=conditions,
     )
 
@@ -80,8 +82,9 @@ def channel_audience(digest: Digest) -> Audience:
 def compute_digest(session: Session, *, digest: Digest, as_of: datetime, audience: Audience,
                    default_zone: ZoneInfo) -> DigestReport:
     """One digest as of a moment, of what `audience` may see (`channel_audience` for the digest as posted), read
-    with a fixed number of queries (nine, plus one or two for evidence). `default_zone` (DEFAULT_TIMEZONE) is the
-    zone of assignees Slack has not told us theirs, for their sign-offs' deadlines."""
+    with a fixed number of queries (`load_digest_data`'s ten, the failed outbox, one or two for evidence, and the
+    Conditions line's). `default_zone` (DEFAULT_TIMEZONE) is the zone of assignees Slack has not told us theirs,
+    for their sign-offs' deadlines."""
     window = window_ending(as_of, zone_named(digest.timezone))
     data = load_digest_data(session, audience=audience, as_of=as_of, since=window.start, default_zone=default_zone,
                             tag=digest.filter_tag, business_unit=digest.filter_business_unit)

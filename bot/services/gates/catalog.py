@@ -17,6 +17,7 @@ from bot.services.errors import NotFound
 from bot.services.validation import RISK_TIERS
 
 DEFAULT_TEMPLATE = Path(__file__).with_name("default_gates.yml")
+DEFAULT_WAIVER_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,8 @@ class Stage:
         return Gate(id=f"{REATTEST_PREFIX}{self.id}", name=f"Re-attestation in {self.name}", from_stage=self.id,
                     to_stage=self.id, required_roles=dict.fromkeys(RISK_TIERS, roles),
                     checklist=self.reattest_checklist, sla_business_days=self.reattest_sla_business_days)
+    # Business days from entering this stage to the default target date of its next gate; None: no default.
+    target_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -80,6 +83,7 @@ class Gate:
     sla_business_days: int = 5
     nudge_first_after: int = 2
     nudge_every: int = 2
+    waiver_days: int = DEFAULT_WAIVER_DAYS  # business days a waived checklist item stays waived by default
     condition_days: int = 10  # business days a condition given no date has
     conditions_block_next_gate: bool = False  # its open conditions refuse the next review
 
@@ -146,7 +150,7 @@ class GateCatalog:
 def _stage_from_document(spec: dict[str, Any]) -> Stage:
     return Stage(
         id=spec["id"], name=spec.get("name", spec["id"]), stall_after_days=spec.get("stall_after_days"),
-        reattest_every_days=spec.get("reattest_every_days"),
+        target_days=spec.get("target_days"), reattest_every_days=spec.get("reattest_every_days"),
         reattest_checklist=_checklist(spec.get("reattest_checklist", {})),
         reattest_sla_business_days=spec.get("reattest_sla_business_days", 10),
         reattest_hold_after_days=spec.get("reattest_hold_after_days"),
@@ -176,6 +180,7 @@ def _gate_from_document(spec: dict[str, Any]) -> Gate:
         sla_business_days=spec.get("sla_business_days", 5),
         nudge_first_after=nudge.get("first_after_business_days", 2),
         nudge_every=nudge.get("repeat_every_business_days", 2),
+        waiver_days=spec.get("waiver_days", DEFAULT_WAIVER_DAYS),
         condition_days=spec.get("condition_days", 10),
         conditions_block_next_gate=spec.get("conditions_block_next_gate", False),
     )

@@ -21,14 +21,14 @@ from sqlmodel import Session, col, select
 from bot.services.access.actors import Actor
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
-from bot.services.events import OutcomeDecided, emit
+from bot.services.events import GateDecided, OutcomeDecided, emit
 from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import change_stage, owners_of
 from bot.services.reviews import lifecycle
 from bot.services.reviews.service import cancel_open_review, open_review_of
 from bot.services.tracked_items import service as tracked_items
-from bot.services.validation import REASON, TextField, clean_reason, clean_text
+from bot.services.validation import REASON, TextField, clean_reason, clean_text, parse_date
 from storage.models import Initiative, InitiativeOutcome
 from storage.types import utcnow
 
@@ -41,11 +41,7 @@ ENDED = ("retired", "killed")
 
 
 def parse_revisit_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(f"'{text[:40]}' is not a date; write it as YYYY-MM-DD, e.g. 2027-03-15.",
-                           field=REVISIT_ON) from None
+    return parse_date(text, field=REVISIT_ON)
 
 
 def sponsor_of(session: Session, *, initiative: Initiative) -> str | None:
@@ -243,3 +239,12 @@ def _announce(session: Session, *, actor: Actor, initiative: Initiative, outcome
     assert outcome.id is not None
     emit(session, OutcomeDecided(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
                                  outcome_id=outcome.id, what=what))
+    if what in GATE_OUTCOMES:
+        # The same decision as the outcome of the gate it was facing: the one after the stage it was in.
+        gate = catalog_for(session, team_id=initiative.team_id).next_gate(outcome.stage)
+        emit(session, GateDecided(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                                  gate_id=gate.id if gate else None, outcome=GATE_OUTCOMES[what]))
+
+
+# A hold, a recycle and a kill are also a gate's outcome (`gate.decided`); a hold's extension is not a new one.
+GATE_OUTCOMES = {"held": "hold", "recycled": "recycle", "killed": "kill"}

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -18,25 +19,33 @@ from sqlmodel import Session, col, select
 from bot.integrations.targets import OutboundPolicy, vet_each
 from bot.services.access.actors import Actor, require_admin
 from bot.services.access.delegation import is_delegate_of
+from bot.services.access.people import zone_for
 from bot.services.access.visibility import Audience, visible_to
 from bot.services.audit.service import record_audit
+from bot.services.business_days import local_date, nth_business_day_after
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.services.events import ReviewClosed, ReviewOpened, SignOffDecided, emit
+from bot.services.events import GateDecided, ReviewClosed, ReviewOpened, SignOffDecided, emit
 from bot.services.gates.catalog import ChecklistItem, Gate
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import change_stage, owners_of, require_manager
 from bot.services.tracked_items import service as tracked_items
 from bot.services.tracked_items.conditions import DraftCondition
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, REASON, clean_characters, clean_reason, clean_text
-from storage.models import GateReview, Initiative, SignOff
+from storage.models import ChecklistWaiver, GateReview, Initiative, SignOff, StageTransition
 from storage.types import utcnow
 
 SETTLED = ("approved", "waived")
 # The classification (bot/services/regulation) that blocks every gate while it stands.
 PROHIBITED = "prohibited"
 REATTESTATION = "reattestation"  # a GateReview's kind for a stage's periodic re-attestation (bot/services/attestation)
+UTC_ZONE = ZoneInfo("UTC")
 MAX_EVIDENCE_LINKS = 10
 MAX_EVIDENCE_LINK_LENGTH = 500
+# The fields a bad date is shown under, named after `approve`'s arguments.
+WAIVERS_EXPIRE_ON = "waivers_expire_on"
+TARGET_ON = "target_on"
+MAX_WAIVER_DAYS = 366  # calendar days ahead: a waiver is a temporary exemption, renewed if still needed
+MAX_TARGET_DAYS = 3 * 366
 
 
 class ChecklistIncomplete(InvalidInput):
@@ -68,6 +77,18 @@ class VettedLinks:
 
 
 @dataclass(frozen=True)
+class DecisionDates:
+    """The dates an approver is offered: when waivers given now expire (the gate's `waiver_days` business days
+    from today), and the target date for passing the next gate (the `target_days` of the stage the review leads
+    into; None without one). `next_gate_name` is None when the review leads into the last stage."""
+
+    today: date
+    waivers_expire_on: date
+    target_on: date | None
+    next_gate_name: str | None
+
+
+@dataclass(frozen=True)
 class PendingSignOff:
     sign_off: SignOff
     review: GateReview
@@ -78,6 +99,32 @@ def gate_of(session: Session, review: GateReview) -> Gate:
     """The gate as defined in the version the review is pinned to."""
     catalog = catalog_for(session, team_id=review.team_id, version=review.definition_version)
     return catalog.gate(review.gate_slug)
+
+
+def decision_dates(session: Session, review: GateReview, *, today: date) -> DecisionDates:
+    catalog = catalog_for(session, team_id=review.team_id, version=review.definition_version)
+    gate = catalog.gate(review.gate_slug)
+    next_gate = catalog.next_gate(review.to_stage)
+    target_days = catalog.stage(review.to_stage).target_days
+    return DecisionDates(
+        today=today,
+        waivers_expire_on=nth_business_day_after(today, gate.waiver_days, catalog.holidays),
+        target_on=nth_business_day_after(today, target_days, catalog.holidays) if next_gate and target_days else None,
+        next_gate_name=next_gate.name if next_gate else None,
+    )
+
+
+def decider_today(session: Session, *, actor: Actor, now: datetime, default_zone: ZoneInfo = UTC_ZONE) -> date:
+    """Today in the decider's zone: what "after today" means for the dates they pick."""
+    return local_date(now, zone_for(session, team_id=actor.team_id, user_id=actor.user_id, default=default_zone))
+
+
+def next_gate_target(session: Session, *, initiative: Initiative) -> date | None:
+    """The target date for passing the next gate, set when the gate into the current stage passed. Any other way
+    into the stage (a recycle, an admin's move) sets none, so a target never outlives its stage."""
+    transition = session.get(StageTransition, initiative.current_transition_id)
+    review = session.get(GateReview, transition.review_id) if transition and transition.review_id else None
+    return review.next_target_on if review and review.state == "passed" else None
 
 
 def checklist_of(session: Session, sign_off: SignOff, review: GateReview) -> tuple[ChecklistItem, ...]:
@@ -168,29 +215,69 @@ def approve(
     comment: str = "",
     evidence_links: Iterable[str] | VettedLinks = (),
     conditions: Iterable[DraftCondition] = (),
+    waivers_expire_on: date | None = None,
+    target_on: date | None = None,
     now: datetime | None = None,
 ) -> Decision:
-    """Approve with the checklist: every item ticked, or waived with a reason. Plain evidence links meet the rules
-    that need no network; surfaces pass `VettedLinks`, whose hosts were resolved and vetted before the transaction
-    (`vet_evidence_links` with the evidence policy). With `conditions` (parsed by
+    """Approve with the checklist: every item ticked, or waived with a reason until `waivers_expire_on` (default:
+    the gate's `waiver_days` business days from today). `target_on`: the approver's target date for passing the
+    next gate (default: from the stage's `target_days`; ignored when the review leads into the last stage). Plain
+    evidence links meet the rules that need no network; surfaces pass `VettedLinks`, whose hosts were resolved and
+    vetted before the transaction (`vet_evidence_links` with the evidence policy). With `conditions` (parsed by
     `tracked_items.conditions.parse_conditions`) it approves with conditions: a condition with no person falls to
     the signer, and once every role has approved they become tracked items (a Conditional Go)."""
+    now = now or utcnow()
     sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
-    _require_decider(session, actor, sign_off, initiative, now=now or utcnow())
+    _require_decider(session, actor, sign_off, initiative, now=now)
     if sign_off.state != "pending":
         return Decision(sign_off, review, initiative, recorded=False)
     items = checklist_of(session, sign_off, review)
     ticked_ids, waiver_reasons = _check_checklist(items, set(ticked), dict(waivers or {}))
+    offered = decision_dates(session, review, today=decider_today(session, actor=actor, now=now))
+    expires_on = check_waiver_expiry(waivers_expire_on or offered.waivers_expire_on, offered.today) if waiver_reasons \
+        else None
+    target = _checked_target(target_on or offered.target_on, offered.today) if offered.next_gate_name else None
     values = {
         "state": "approved",
         "ticked": sorted(ticked_ids),
         "waivers": waiver_reasons,
         "comment": clean_text(comment, COMMENT) or None,
         "evidence_links": _stored_links(evidence_links),
+        "target_on": target,
         "conditions": [DraftCondition(c.text, c.owner or actor.user_id, c.due_on).as_json() for c in conditions],
     }
-    return _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
-                   values=values, now=now or utcnow())
+    decision = _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
+                       values=values, now=now,
+                       audited={"waivers_expire_on": expires_on.isoformat()} if expires_on else {})
+    if decision.recorded and expires_on:
+        for item_id, reason in waiver_reasons.items():
+            session.add(ChecklistWaiver(team_id=sign_off.team_id, initiative_id=initiative.id, sign_off_id=sign_off.id,
+                                        gate_slug=review.gate_slug, role=sign_off.role, item_id=item_id,
+                                        reason=reason, waived_by=actor.user_id, waived_at=now, expires_on=expires_on))
+        session.flush()
+    return decision
+
+
+def check_waiver_expiry(expires_on: date, today: date) -> date:
+    """A waiver's expiry date: after `today` (the decider's), within a year."""
+    if expires_on <= today:
+        raise InvalidInput(f"A waiver must last beyond today; pick an expiry date after {today.isoformat()}.",
+                           field=WAIVERS_EXPIRE_ON)
+    if expires_on > today + timedelta(days=MAX_WAIVER_DAYS):
+        raise InvalidInput("Waive for at most a year: pick an earlier expiry date, and waive again then if still "
+                           "needed.", field=WAIVERS_EXPIRE_ON)
+    return expires_on
+
+
+def _checked_target(target_on: date | None, today: date) -> date | None:
+    if target_on is None:
+        return None
+    if target_on <= today:
+        raise InvalidInput(f"The next gate's target date must be after today ({today.isoformat()}).",
+                           field=TARGET_ON)
+    if target_on > today + timedelta(days=MAX_TARGET_DAYS):
+        raise InvalidInput("Set the next gate's target within three years.", field=TARGET_ON)
+    return target_on
 
 
 def request_changes(session: Session, *, actor: Actor, sign_off_id: int, reason: str,
@@ -361,7 +448,7 @@ def check_evidence_links(links: Iterable[str], *, policy: OutboundPolicy | None 
 
 
 def _decide(session: Session, *, actor: Actor, sign_off: SignOff, review: GateReview, initiative: Initiative,
-            values: dict[str, object], now: datetime) -> Decision:
+            values: dict[str, object], now: datetime, audited: dict[str, object] | None = None) -> Decision:
     result = session.execute(
         update(SignOff)
         .where(col(SignOff.id) == sign_off.id, col(SignOff.state) == "pending")
@@ -374,7 +461,8 @@ def _decide(session: Session, *, actor: Actor, sign_off: SignOff, review: GateRe
     record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action=f"signoff.{decision}",
                  subject_type="sign_off", subject_key=f"{initiative.key}/{review.gate_slug}/{sign_off.role}",
                  initiative_id=initiative.id, before={"state": "pending"},
-                 after={k: v for k, v in values.items() if v not in (None, [], {})},
+                 after={**{k: v.isoformat() if isinstance(v, date) else v for k, v in values.items()
+                           if v not in (None, [], {})}, **(audited or {})},
                  definition_version=review.definition_version, at=now)
     emit(session, SignOffDecided(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
                                  review_id=review.id, sign_off_id=sign_off.id, decision=decision))
@@ -409,16 +497,25 @@ def _complete_reattestation(session: Session, *, actor: Actor, review: GateRevie
 def _pass_gate(session: Session, *, actor: Actor, review: GateReview, initiative: Initiative,
                now: datetime) -> None:
     """Go, or Conditional Go when any approval set conditions: each becomes a tracked item of the gate."""
+    sign_offs = sign_offs_of(session, review_id=review.id)
     conditions = [(sign_off, DraftCondition.from_json(value))
-                  for sign_off in sign_offs_of(session, review_id=review.id) for value in sign_off.conditions]
+                  for sign_off in sign_offs for value in sign_off.conditions]
     outcome = "conditional_go" if conditions else "go"
     _close_review(session, review=review, state="passed", reason="every required role approved"
                   + (f", with {len(conditions)} condition(s)" if conditions else ""), now=now)
+    # The earliest target an approver set: the deciders agreed on nothing later.
+    review.next_target_on = min((s.target_on for s in sign_offs if s.target_on is not None), default=None)
+    session.add(review)
     record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="gate.passed",
                  subject_type="review", subject_key=f"{initiative.key}/{review.gate_slug}",
                  initiative_id=initiative.id, before={"stage": review.from_stage},
                  after={"stage": review.to_stage, "outcome": outcome}, definition_version=review.definition_version,
                  at=now)
+    target = review.next_target_on.isoformat() if review.next_target_on else None
+    record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="gate.decided",
+                 subject_type="review", subject_key=f"{initiative.key}/{review.gate_slug}",
+                 initiative_id=initiative.id, after={"outcome": outcome, "target_on": target},
+                 definition_version=review.definition_version, at=now)
     change_stage(session, initiative=initiative, to_stage=review.to_stage, actor=actor.user_id,
                  reason=f"passed gate {review.gate_slug}" + (" with conditions" if conditions else ""),
                  review_id=review.id, at=now)
@@ -434,6 +531,9 @@ def _pass_gate(session: Session, *, actor: Actor, review: GateReview, initiative
                 kind=tracked_items.CONDITION, text=draft.text, owner=draft.owner or sign_off.assignee,
                 due_on=draft.due_on or default_due, gate_slug=review.gate_slug, stage=review.to_stage,
                 review_id=review.id, sign_off_id=sign_off.id, details={"role": sign_off.role})
+    emit(session, GateDecided(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                              gate_id=review.gate_slug, outcome=outcome, review_id=review.id,
+                              target_on=review.next_target_on))
     emit(session, ReviewClosed(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
                                review_id=review.id, state="passed"))
 

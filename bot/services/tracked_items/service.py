@@ -106,8 +106,10 @@ def items_of(session: Session, *, initiative_id: int, kinds: Iterable[str] = (CO
 
 
 def blocks_next_review(item: TrackedItem, catalog: GateCatalog) -> bool:
-    """Whether an open item refuses the initiative's next review: a condition of a gate that says
-    `conditions_block_next_gate`."""
+    """Whether an open item refuses the initiative's next review: an expired waiver always (it is met, or waived
+    again, first); a condition when its gate says `conditions_block_next_gate`."""
+    if item.kind == WAIVER:
+        return True
     gate = next((gate for gate in catalog.gates if gate.id == item.gate_slug), None)
     return item.kind == CONDITION and gate is not None and gate.conditions_block_next_gate
 
@@ -119,8 +121,12 @@ def require_none_blocking(session: Session, *, initiative: Initiative, catalog: 
     if blocking:
         named = ", ".join(f"{key_of(initiative, item)} “{item.text[:80]}” (<@{item.owner}>)" for item in blocking[:5])
         more = f" and {len(blocking) - 5} more" if len(blocking) > 5 else ""
-        raise Conflict(f"{initiative.key}'s next review waits for its open conditions: {named}{more}. "
-                       f"`/initiative condition met <id> <evidence>` closes one.")
+        waived = any(item.kind == WAIVER for item in blocking)
+        raise Conflict(f"{initiative.key}'s next review waits for its open "
+                       f"{'conditions and expired waivers' if waived else 'conditions'}: {named}{more}. "
+                       "`/initiative condition met <id> <evidence>` closes one"
+                       + (" (`/initiative condition waive <id> until YYYY-MM-DD <reason>` waives an expired waiver "
+                          "again)." if waived else "."))
 
 
 def list_items(session: Session, *, audience: Audience, initiative_id: int | None = None, owner: str | None = None,
@@ -151,9 +157,9 @@ def met_between(session: Session, *, team_id: str, kind: str, start: datetime, e
 def create_item(session: Session, *, actor: str, initiative: Initiative, kind: str, text: str, owner: str,
                 due_on: date, gate_slug: str, stage: str, review_id: int | None = None,
                 sign_off_id: int | None = None, checklist_item: str | None = None,
-                details: dict | None = None) -> TrackedItem:
+                details: dict | None = None, what: str = "created") -> TrackedItem:
     """A new open item, numbered next for its initiative and kind (the caller holds the initiative's lock, and a
-    unique constraint guards the number), audited as `<kind>.created`."""
+    unique constraint guards the number), audited as `<kind>.<what>` (`condition.created`, `waiver.expired`)."""
     text = clean_text(text, ITEM_TEXT)
     if not text:
         raise InvalidInput(f"Say what the {kind} is.", field=ITEM_TEXT.name)
@@ -165,7 +171,7 @@ def create_item(session: Session, *, actor: str, initiative: Initiative, kind: s
                        created_at=utcnow())
     session.add(item)
     session.flush()
-    _audit(session, actor=actor, initiative=initiative, item=item, what="created", before=None,
+    _audit(session, actor=actor, initiative=initiative, item=item, what=what, before=None,
            after={"text": text, "owner": owner, "due_on": due_on.isoformat(), "gate": gate_slug, **(details or {})})
     return item
 
@@ -248,6 +254,15 @@ def record_overdue(session: Session, *, team_id: str, calendar: WorkCalendar, no
                after={"owner": item.owner, "due_on": item.due_on.isoformat()})
         marked.append(item)
     return marked
+
+
+def close_waived_again(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem,
+                       reason: str, details: dict) -> TrackedItem:
+    """An expired waiver's item, closed because its checklist item was waived again (bot/services/waivers, which
+    checks who may): cancelled, the new waiver being the reason."""
+    _close(session, actor=actor, initiative=initiative, item=item, state=CANCELLED, values={"close_reason": reason},
+           details={"reason": reason, **details})
+    return item
 
 
 def _require_sponsor_or_admin(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem,

@@ -25,6 +25,7 @@ from bot.services.events import (
     ClassificationDecided,
     DigestPosted,
     DomainEvent,
+    GateDecided,
     InitiativeCreated,
     InitiativeFlagged,
     OutcomeDecided,
@@ -182,6 +183,10 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
         return (f"initiative.{event.kind}" if event.raised else "initiative.flag_cleared"), {**base, "flag": {
             "kind": flag.kind, "detail": flag.detail, "raised_by": flag.raised_by, "raised_at": _iso(flag.raised_at),
             "cleared_by": flag.cleared_by, "cleared_at": _iso(flag.cleared_at)}}
+    if isinstance(event, GateDecided):
+        return "gate.decided", {**base, "gate": event.gate_id, "outcome": event.outcome,
+                                "review_id": event.review_id,
+                                "target_on": event.target_on.isoformat() if event.target_on else None}
     if isinstance(event, OutcomeDecided) and event.what in OUTCOME_EVENTS:
         outcome = session.get(InitiativeOutcome, event.outcome_id)
         return (OUTCOME_EVENTS[event.what], {**base, "outcome": _outcome(outcome)}) if outcome else None
@@ -194,11 +199,12 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
 
 # Changes of tracked items that have a webhook (a cancellation or a reassignment is in the audit trail only).
 TRACKED_ITEM_EVENTS = {("condition", "created"): "condition.created", ("condition", "met"): "condition.met",
-                       ("condition", "overdue"): "condition.overdue"}
+                       ("condition", "overdue"): "condition.overdue", ("waiver", "expired"): "waiver.expired"}
 
 
 def _tracked(initiative: Initiative, item: TrackedItem) -> dict[str, Any]:
-    return {"id": key_of(initiative, item), "gate": item.gate_slug, "text": item.text, "owner": item.owner,
+    return {"id": key_of(initiative, item), "gate": item.gate_slug, "checklist_item": item.checklist_item,
+            "text": item.text, "owner": item.owner,
             "due_on": item.due_on.isoformat(), "state": item.state, "created_by": item.created_by,
             "created_at": _iso(item.created_at), "closed_by": item.closed_by,
             "closed_at": _iso(item.closed_at), "evidence": item.evidence,

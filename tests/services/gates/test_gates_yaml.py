@@ -134,7 +134,8 @@ def test_misspelt_field_points_at_the_key():
     text, line = _edit("sla_business_days: 10", "sla_busines_days: 10")
     assert _problems(text) == [
         f"gates.yml:{line}: gates[2].sla_busines_days: unknown field 'sla_busines_days'; expected one of checklist, "
-        f"from, id, name, nudge, required_roles, sla_business_days, to"
+        f"condition_days, conditions_block_next_gate, from, id, name, nudge, required_roles, sla_business_days, to, "
+        f"waiver_days"
     ]
 
 

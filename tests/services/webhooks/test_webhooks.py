@@ -111,7 +111,9 @@ def test_events_follow_the_subscription_and_the_documented_schema(hooked, respx_
             jsonschema.validate(row.payload, SCHEMA)
     everything, stages = sorted(by_endpoint)
     assert by_endpoint[everything] == ["initiative.created", "review.opened", "signoff.decided", "signoff.decided",
-                                       "signoff.decided", "stage.changed"]
+                                       "signoff.decided", "stage.changed", "gate.decided"]
+    decided = next(row.payload["data"] for row in rows if row.event_type == "gate.decided")
+    assert (decided["gate"], decided["outcome"]) == ("idea-to-pilot", "go")
     assert by_endpoint[stages] == ["stage.changed"]
 
 
@@ -217,7 +219,7 @@ def test_removing_an_endpoint_drops_its_undelivered_events(hooked, respx_mock):
 
 def test_holds_their_extensions_recycles_and_kills_are_sent_with_their_reasons_in_the_documented_schema(hooked):
     _register(hooked, events=["initiative.held", "initiative.hold_extended", "initiative.recycled",
-                              "initiative.killed"])
+                              "initiative.killed", "gate.decided"])
     key = _create(hooked)
     admin = actor("UADMIN", admin=True)
     today = utcnow().date()
@@ -237,8 +239,13 @@ def test_holds_their_extensions_recycles_and_kills_are_sent_with_their_reasons_i
         rows = session.exec(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
         for row in rows:
             jsonschema.validate(row.payload, SCHEMA)
-        sent = [(row.event_type, row.payload["data"]["outcome"]) for row in rows]
-        extended_by = rows[2].payload["data"]["actor"]
+        sent = [(row.event_type, row.payload["data"]["outcome"]) for row in rows if row.event_type != "gate.decided"]
+        extended_by = next(row for row in rows if row.event_type == "initiative.hold_extended").payload["data"]["actor"]
+        decided = [(row.payload["data"]["gate"], row.payload["data"]["outcome"]) for row in rows
+                   if row.event_type == "gate.decided"]
+    # Each is also the outcome of the gate it faced: the recycle, Production readiness (from Pilot); the hold and
+    # the kill, back in Idea, Pilot approval. Extending a hold decides no gate.
+    assert decided == [("pilot-to-production", "recycle"), ("idea-to-pilot", "hold"), ("idea-to-pilot", "kill")]
     assert [(kind, outcome["kind"], outcome["reason"]) for kind, outcome in sent] == [
         ("initiative.recycled", "recycle", "redo the baseline"), ("initiative.held", "hold", "no budget"),
         ("initiative.hold_extended", "hold", "no budget"), ("initiative.killed", "kill", "merged priorities")]

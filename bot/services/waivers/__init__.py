@@ -1,0 +1,1 @@
+"""Waived checklist items that expire: the warning before, and what happens on expiry."""
