@@ -12,12 +12,12 @@ from sqlmodel import select
 from bot.jobs.waivers import expire_waivers, send_expiry_warnings
 from bot.services.business_days import is_business_day, local_date, nth_business_day_after
 from bot.views import ids
+from slack_emulator.requests import ticked_all
 from storage.models import AuditEvent, ChecklistWaiver, GateReview, SignOff
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
 from tests.listeners.test_modal_input import checklist_modal
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, open_review
-from tests.support.slack_requests import ticked_all
 
 
 def block(modal: dict[str, Any], block_id: str) -> dict[str, Any]:
