@@ -123,14 +123,14 @@ def test_show_and_the_digest_tell_the_target_date_of_the_next_gate(slack: Slack)
 
     card = str(slack.command("show AI-1", user="UERIN")["blocks"])
     assert f"*Next gate by*\\n{target:%a %d %b %Y}" in card and "(passed)" not in card
-    assert "PAST THEIR NEXT GATE'S TARGET DATE" not in slack.command("digest")["text"]
+    assert "Past their next gate's target date" not in slack.command("digest")["text"]
 
     with slack.runtime.transaction() as session:  # as if the target date had passed with no review
         session.exec(select(GateReview)).one().next_target_on = today(slack) - timedelta(days=2)
     passed = today(slack) - timedelta(days=2)
     assert f"*Next gate by*\\n{passed:%a %d %b %Y} (passed)" in str(slack.command("show AI-1")["blocks"])
     digest = slack.command("digest")["text"]
-    assert "PAST THEIR NEXT GATE'S TARGET DATE (1)" in digest
+    assert "Past their next gate's target date (1)" in digest
     assert f"AI-1 Churn model — in Pilot, the next gate was due by {passed.isoformat()}" in digest
 
 
@@ -174,7 +174,7 @@ def test_a_waiver_that_expires_becomes_a_tracked_item_that_blocks_the_next_revie
     # show and the digest list it; the next review is refused, naming it.
     assert "AI-1-W1" in str(slack.command("show AI-1", user="UMARIA")["blocks"])
     digest = slack.command("digest")["text"]
-    assert "EXPIRED WAIVERS (1)" in digest and "AI-1-W1 Data use approved by its governance owner" in digest
+    assert "Expired waivers (1)" in digest and "AI-1-W1 Data use approved by its governance owner" in digest
     refused = slack.command("submit AI-1")["text"]
     assert "AI-1's next review waits for its open conditions and expired waivers: AI-1-W1" in refused
     history = str(slack.command("history AI-1")["blocks"])
