@@ -32,7 +32,7 @@ from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
-from bot.listeners import audit, commands, gates, home, initiatives, nudges, outcomes, sign_offs
+from bot.listeners import audit, commands, gates, home, initiatives, kpis, nudges, outcomes, sign_offs
 from bot.listeners.middleware import hand_on_actor, serve_one_workspace
 from bot.listeners.workspaces import ensure_served_workspace
 from bot.runtime import Runtime
@@ -158,6 +158,7 @@ def register_listeners(app: InitiativeApp, runtime: Runtime) -> None:
     commands.register(app, runtime, work_later=app.work_on_command)
     sign_offs.register(app, runtime)
     outcomes.register(app, runtime)
+    kpis.register(app, runtime)
     initiatives.register(app, runtime)
     home.register(app, runtime)
     nudges.register(app, runtime)

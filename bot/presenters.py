@@ -10,8 +10,11 @@ from sqlmodel import Session
 
 from bot.commands.registry import Reply
 from bot.services.access.visibility import Audience
+from bot.services.business_days import local_date
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
+from bot.services.kpis.actuals import standings
+from bot.services.kpis.definitions import kpis_of
 from bot.services.outcomes.service import standing_decision
 from bot.services.reviews.deadlines import deadline_of, work_calendar
 from bot.services.reviews.service import SETTLED, gate_of, open_review_of, pending_sign_offs_for, sign_offs_of
@@ -21,6 +24,7 @@ from bot.views import home, messages, modals, replies
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
 from storage.models import GateReview, Initiative, SignOff
+from storage.types import utcnow
 
 
 def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo) -> SignOffCard:
@@ -38,7 +42,7 @@ def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo
         from_stage_name=stage_name(catalog, review.from_stage), to_stage_name=stage_name(catalog, review.to_stage),
         role_name=catalog.role_name(sign_off.role), checklist=gate.checklist_for(sign_off.role),
         due_at=deadline_of(calendar, sign_off=sign_off, review=review), reader_zone=calendar.zone(sign_off.assignee),
-        evidence_links=links,
+        evidence_links=links, kpi=next(iter(kpis_of(session, initiative_id=initiative.id)), None),
         broken_links={url: flag for url, check in flagged_links(session, team_id=review.team_id, urls=links).items()
                       if (flag := shown_flag(check.state, check.detail))},
         automatic_results={item_id: (row.outcome, row.evidence or "") for item_id, row in
@@ -67,12 +71,17 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
     sign_offs = sign_offs_of(session, review_id=review.id) if review else []
     calendar = work_calendar(session, team_id=initiative.team_id, default_zone=default_zone,
                              people={*(s.assignee for s in sign_offs), *([reader] if reader else [])})
+    catalog = catalog_for(session, team_id=initiative.team_id)
+    reader_zone = calendar.zones.get(reader) if reader else None
+    today = local_date(utcnow(), reader_zone or default_zone)
     return {"owners": owners_of(session, initiative_id=initiative.id),
-            "catalog": catalog_for(session, team_id=initiative.team_id), "review": review, "sign_offs": sign_offs,
+            "catalog": catalog, "review": review, "sign_offs": sign_offs,
             "deadlines": {s.id: deadline_of(calendar, sign_off=s, review=review)
                           for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
-            "reader_zone": calendar.zones.get(reader) if reader else None,
-            "standing": standing_decision(session, initiative=initiative)}
+            "reader_zone": reader_zone,
+            "standing": standing_decision(session, initiative=initiative),
+            "kpis": standings(session, kpis=kpis_of(session, initiative_id=initiative.id), today=today,
+                              stale_days=catalog.stage(initiative.stage).kpi_stale_days)}
 
 
 # The outbox intent "publish this person's App Home as it is when sent" (bot.notifications queues it).

@@ -28,6 +28,8 @@ SNOOZE_UNTIL_MONDAY = "nudge.snooze_monday"
 HOLD_RESUME = "hold.resume"
 HOLD_EXTEND = "hold.extend"
 HOLD_KILL = "hold.kill"
+# "Record KPI actuals" on a KPI reminder (bot/views/kpis.py): opens the KPI modal; value = initiative key.
+KPI_RECORD = "kpi.record"
 
 # Modal callback ids.
 NEW_INITIATIVE_MODAL = "initiative.new"
@@ -38,6 +40,7 @@ DECISION_RECORD_MODAL = "audit.decision_record"
 INITIATIVE_MODAL = "initiative.card"
 KILL_MODAL = "outcome.kill"
 EXTEND_HOLD_MODAL = "outcome.extend_hold"
+KPI_MODAL = "kpi.record"
 
 # Input blocks of the New initiative modal: block id -> action id is always VALUE.
 VALUE = "value"
@@ -59,6 +62,11 @@ REASON_BLOCK = "reason"
 RATIONALE_BLOCK = "rationale"
 LESSONS_BLOCK = "lessons"
 REVISIT_BLOCK = "revisit_on"
+# Input blocks of the KPI modal (action VALUE), named after record_actual's arguments.
+KPI_NAME_BLOCK = "kpi_name"
+KPI_VALUE_BLOCK = "value"
+MEASURED_ON_BLOCK = "measured_on"
+NOTE_BLOCK = "note"
 
 
 class StaleForm(InvalidInput):

@@ -12,9 +12,10 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.services.gates.catalog import ChecklistItem
 from bot.views import ids
+from bot.views import kpis as kpi_views
 from bot.views.blocks import Message, context, fields, finish, header, section
 from bot.views.text import escape, mention, mrkdwn, plain_date, slack_date
-from storage.models import GateReview, Initiative, SignOff
+from storage.models import GateReview, Initiative, Kpi, SignOff
 
 EVIDENCE_SHOWN = 10
 _DECISION_WORDS = {"approved": "approved", "waived": "waived", "changes_requested": "requested changes on"}
@@ -43,6 +44,7 @@ class SignOffCard:
     broken_links: Mapping[str, str] = field(default_factory=dict)
     # Automatic (MLflow) items: item id -> (outcome: pending|passed|failed|unknown, evidence).
     automatic_results: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    kpi: Kpi | None = None  # the initiative's first KPI
 
 
 def sign_off_request(card: SignOffCard) -> Message:
@@ -132,9 +134,7 @@ def gate_passed(initiative: Initiative, *, gate_name: str, to_stage_name: str, a
 
 def _card_blocks(card: SignOffCard) -> list[Block]:
     initiative = card.initiative
-    kpi = mrkdwn(initiative.kpi_name, 200) or "not set"
-    if initiative.kpi_baseline or initiative.kpi_target:
-        kpi += f": {mrkdwn(initiative.kpi_baseline, 100) or '?'} → {mrkdwn(initiative.kpi_target, 100) or '?'}"
+    kpi = kpi_views.definition(card.kpi)
     blocks: list[Block] = [header(f"Sign-off requested: {initiative.key} · {initiative.title}")]
     if initiative.description:
         blocks.append(section(mrkdwn(initiative.description, 600)))

@@ -24,6 +24,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.services.gates.catalog import ChecklistItem, GateCatalog
+from bot.services.kpis.actuals import Standing
 from bot.services.validation import (
     BUSINESS_UNIT,
     COMMENT,
@@ -137,10 +138,11 @@ def _options(items: Sequence[ChecklistItem]) -> list[Option]:
 
 def initiative_card(initiative: Initiative, *, owners: Mapping[str, str], catalog: GateCatalog,
                     review: GateReview | None, sign_offs: Sequence[SignOff], deadlines: Mapping[int, datetime],
-                    reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None) -> dict[str, Any]:
+                    reader_zone: ZoneInfo | None, standing: InitiativeOutcome | None = None,
+                    kpis: Sequence[Standing] = ()) -> dict[str, Any]:
     """The initiative's card, read-only, where "View initiative" on a sign-off DM opens it."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
-                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing)
+                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing, kpis=kpis)
     return _modal(ids.INITIATIVE_MODAL, f"Initiative {initiative.key}", blocks, close="Close")
 
 

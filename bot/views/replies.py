@@ -10,7 +10,9 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.commands.registry import COMMAND, Reply
 from bot.services.gates.catalog import GateCatalog
+from bot.services.kpis.actuals import Standing
 from bot.views import ids
+from bot.views import kpis as kpi_views
 from bot.views.blocks import context, divider, fields, finish, header, more_line, section
 from bot.views.history import event_sentence
 from bot.views.outcomes import day
@@ -95,12 +97,13 @@ def initiative_card(
     reader_zone: ZoneInfo | None,
     shared_by: str | None = None,
     standing: InitiativeOutcome | None = None,
+    kpis: Sequence[Standing] = (),
 ) -> Reply:
     """What `/initiative show` answers privately (with "Share to channel"), and what sharing posts. `deadlines`:
     each pending sign-off's (bot.services.reviews.deadlines); `reader_zone`: the zone the fallbacks of its times
     are given in (the reader's, when known; else UTC)."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
-                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing)
+                                    deadlines=deadlines, reader_zone=reader_zone, standing=standing, kpis=kpis)
     if shared_by is None:
         blocks.append(ActionsBlock(elements=[ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL,
                                                            value=initiative.key)]))
@@ -121,15 +124,13 @@ def initiative_card_blocks(
     deadlines: Mapping[int, datetime],
     reader_zone: ZoneInfo | None,
     standing: InitiativeOutcome | None = None,
+    kpis: Sequence[Standing] = (),
 ) -> list[Block]:
     """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal.
-    `standing`: the hold or kill behind a `held` or `killed` status, shown with it."""
+    `standing`: the hold or kill behind a `held` or `killed` status, shown with it; `kpis`: each KPI's latest
+    actuals against its target."""
     stage = stage_name(catalog, initiative.stage)
-    kpi = " ".join(filter(None, [
-        mrkdwn(initiative.kpi_name, 200),
-        f"{mrkdwn(initiative.kpi_baseline, 100)} → {mrkdwn(initiative.kpi_target, 100)}"
-        if initiative.kpi_baseline or initiative.kpi_target else "",
-    ])) or "not set"
+    kpi = kpi_views.definition(kpis[0].kpi if kpis else None)
     blocks: list[Block] = [header(f"{initiative.key} · {initiative.title}")]
     if initiative.description:
         blocks.append(section(mrkdwn(initiative.description, 2900)))
@@ -144,6 +145,8 @@ def initiative_card_blocks(
         ("Tags", mrkdwn(", ".join(initiative.tags), 500) or "—"),
         ("Recorded", f"by {mention(initiative.created_by)} {slack_date(initiative.created_at, zone=reader_zone)}"),
     ]))
+    if any(standing.recent for standing in kpis):
+        blocks.append(kpi_views.standings_section(kpis))
     if initiative.problem:
         blocks.append(section(f"*Business problem*\n{mrkdwn(initiative.problem, 2900)}"))
     owner_lines = [f"{escape(catalog.role_name(role))}: {mention(user)}" for role, user in owners.items()]

@@ -19,6 +19,7 @@ from storage.models.core import (
 from storage.models.digest import Digest, DigestRun, DigestRunStep
 from storage.models.gate_admin import AppAdmin
 from storage.models.integrations import AutomaticCheck, EvidenceCheck, WebhookDelivery, WebhookEndpoint
+from storage.models.kpis import Kpi, KpiActual, KpiReminder
 from storage.models.messages import SlackMessage
 from storage.models.nudges import Delegation, NudgeLog, NudgeSnooze, UserProfile
 from storage.models.outbox import OutboxMessage, SlackRateLimit
@@ -41,6 +42,9 @@ __all__ = [
     "HoldRevisitPrompt",
     "Initiative",
     "InitiativeOutcome",
+    "Kpi",
+    "KpiActual",
+    "KpiReminder",
     "NudgeLog",
     "NudgeSnooze",
     "OutboxMessage",

@@ -35,11 +35,16 @@ class Role:
     signs_off: bool = True
 
 
+LIVE_STAGE = "production"  # from this stage on an initiative is live: its KPIs are measured and reported
+
+
 @dataclass(frozen=True)
 class Stage:
     id: str
     name: str
     stall_after_days: int | None = None
+    kpi_stale_days: int = 45  # a live KPI with no actual for longer shows "no data"
+    kpi_every_days: int = 30  # how often a live initiative's business owner is asked for actuals
 
 
 @dataclass(frozen=True)
@@ -76,7 +81,8 @@ class GateCatalog:
             for role_id, spec in document["roles"].items()
         }
         stages = tuple(
-            Stage(id=s["id"], name=s.get("name", s["id"]), stall_after_days=s.get("stall_after_days"))
+            Stage(id=s["id"], name=s.get("name", s["id"]), stall_after_days=s.get("stall_after_days"),
+                  kpi_stale_days=s.get("kpi_stale_days", 45), kpi_every_days=s.get("kpi_every_days", 30))
             for s in document["stages"]
         )
         gates = tuple(_gate_from_document(g) for g in document["gates"])
@@ -91,6 +97,11 @@ class GateCatalog:
 
     def stage_index(self, stage_id: str) -> int:
         return self.stages.index(self.stage(stage_id))
+
+    def is_live(self, stage_id: str) -> bool:
+        """Production or later: the stage `production` and every stage after it, where value is measured."""
+        ids = [stage.id for stage in self.stages]
+        return LIVE_STAGE in ids and stage_id in ids and ids.index(stage_id) >= ids.index(LIVE_STAGE)
 
     def first_stage(self) -> Stage:
         return self.stages[0]

@@ -7,8 +7,9 @@ from datetime import UTC
 from sqlmodel import Session, col, select
 
 from bot.services.access.visibility import Audience, visible_to
+from bot.services.kpis.definitions import first_kpi_texts
 from bot.services.portfolio_io.columns import COLUMN_NAMES, OWNER_COLUMNS
-from storage.models import Initiative, OwnerAssignment
+from storage.models import Initiative, Kpi, OwnerAssignment
 
 
 def export_rows(session: Session, *, audience: Audience) -> list[dict[str, str]]:
@@ -20,10 +21,13 @@ def export_rows(session: Session, *, audience: Audience) -> list[dict[str, str]]
             select(OwnerAssignment.initiative_id, OwnerAssignment.role, OwnerAssignment.user_id)
             .where(OwnerAssignment.team_id == audience.team_id)):
         owners.setdefault(initiative_id, {})[role] = user_id
-    return [_row(initiative, owners.get(initiative.id, {})) for initiative in initiatives]
+    kpis = {kpi.initiative_id: kpi for kpi in session.exec(
+        select(Kpi).where(Kpi.team_id == audience.team_id, Kpi.position == 0))}
+    return [_row(initiative, owners.get(initiative.id, {}), first_kpi_texts(kpis.get(initiative.id)))
+            for initiative in initiatives]
 
 
-def _row(initiative: Initiative, owners: dict[str, str]) -> dict[str, str]:
+def _row(initiative: Initiative, owners: dict[str, str], kpi: dict[str, str]) -> dict[str, str]:
     row = {
         "key": initiative.key,
         "title": initiative.title,
@@ -31,9 +35,7 @@ def _row(initiative: Initiative, owners: dict[str, str]) -> dict[str, str]:
         "stage": initiative.stage,
         "status": initiative.status,
         "risk_tier": initiative.risk_tier,
-        "kpi_name": initiative.kpi_name,
-        "kpi_baseline": initiative.kpi_baseline,
-        "kpi_target": initiative.kpi_target,
+        **kpi,  # the first KPI: its name, and its baseline and target as typed
         "tags": ", ".join(initiative.tags),
         "business_unit": initiative.business_unit,
         "created": initiative.created_at.astimezone(UTC).date().isoformat(),

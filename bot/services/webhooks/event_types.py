@@ -2,4 +2,4 @@
 cheaply."""
 
 EVENT_TYPES = ("initiative.created", "review.opened", "signoff.decided", "stage.changed", "digest.posted",
-               "initiative.held", "initiative.recycled", "initiative.killed")
+               "initiative.held", "initiative.recycled", "initiative.killed", "kpi.recorded")

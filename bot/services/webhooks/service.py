@@ -25,6 +25,7 @@ from bot.services.events import (
     DigestPosted,
     DomainEvent,
     InitiativeCreated,
+    KpiRecorded,
     OutcomeDecided,
     ReviewOpened,
     SignOffDecided,
@@ -32,7 +33,16 @@ from bot.services.events import (
 )
 from bot.services.validation import clean_characters
 from bot.services.webhooks.event_types import EVENT_TYPES
-from storage.models import GateReview, Initiative, InitiativeOutcome, SignOff, WebhookDelivery, WebhookEndpoint
+from storage.models import (
+    GateReview,
+    Initiative,
+    InitiativeOutcome,
+    Kpi,
+    KpiActual,
+    SignOff,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
 from storage.types import utcnow
 
 SCHEMA_VERSION = 1
@@ -158,6 +168,10 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
     if isinstance(event, StageChanged):
         return "stage.changed", {**base, "from_stage": event.from_stage, "to_stage": event.to_stage,
                                  "review_id": event.review_id}
+    if isinstance(event, KpiRecorded):
+        kpi, actual = session.get(Kpi, event.kpi_id), session.get(KpiActual, event.actual_id)
+        return ("kpi.recorded", {**base, "kpi": _kpi(kpi), "actual": _actual(actual, corrected=event.corrected)}
+                if kpi and actual else None)
     if isinstance(event, OutcomeDecided) and event.what in OUTCOME_EVENTS:
         outcome = session.get(InitiativeOutcome, event.outcome_id)
         return (OUTCOME_EVENTS[event.what], {**base, "outcome": _outcome(outcome)}) if outcome else None
@@ -172,6 +186,16 @@ def _outcome(outcome: InitiativeOutcome) -> dict[str, Any]:
     return {"kind": outcome.kind, "stage": outcome.stage, "to_stage": outcome.to_stage, "reason": outcome.reason,
             "lessons": outcome.lessons, "revisit_on": outcome.revisit_on.isoformat() if outcome.revisit_on else None,
             "decided_by": outcome.decided_by, "decided_at": _iso(outcome.decided_at)}
+
+
+def _kpi(kpi: Kpi) -> dict[str, Any]:
+    return {"name": kpi.name, "unit": kpi.unit, "direction": kpi.direction, "baseline": kpi.baseline,
+            "target": kpi.target, "target_date": kpi.target_date.isoformat() if kpi.target_date else None}
+
+
+def _actual(actual: KpiActual, *, corrected: bool) -> dict[str, Any]:
+    return {"value": actual.value, "measured_on": actual.measured_on.isoformat(), "note": actual.note,
+            "recorded_by": actual.recorded_by, "recorded_at": _iso(actual.recorded_at), "corrected": corrected}
 
 
 def _initiative(initiative: Initiative) -> dict[str, Any]:
