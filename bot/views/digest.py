@@ -21,6 +21,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.services.digest.report import DigestReport, HoldDue, Median, Movement, StalledItem, WaitingItem
+from bot.services.kpis.actuals import NO_DATA, OFF_TRACK, ON_TRACK
+from bot.services.kpis.definitions import format_measure
+from bot.services.kpis.value import ValueRow
 from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, plain_date, slack_date
 
 MOVED_SHOWN = 5
@@ -31,6 +34,9 @@ MOVED_TITLES = (("new", "New"), ("imported", "Imported"), ("advanced", "Advanced
                 ("recycled", "Recycled"), ("paused", "Paused"), ("held", "On hold"), ("retired", "Retired"),
                 ("killed", "Killed"))
 RESUME_COMMAND = "/initiative resume <KEY>"
+VALUE_COMMAND = "initiative-bot export kpis"
+VALUE_STATUS = {ON_TRACK: "on track", OFF_TRACK: "off track", NO_DATA: "no data"}
+VALUE_MARKS = {ON_TRACK: "🟢", OFF_TRACK: "🔴", NO_DATA: "⚪"}
 
 
 def title_of(report: DigestReport) -> str:
@@ -74,6 +80,10 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     if report.holds_due:
         blocks.append(_section(_listing(f"*On hold past their revisit date* ({len(report.holds_due)})",
                                         report.holds_due, LIST_SHOWN, _hold_due_line, RESUME_COMMAND)))
+    if report.value:
+        blocks.append(DividerBlock())
+        blocks.append(_section(_cut(_value_head(report), [_value_line(row, mrkdwn) for row in report.value],
+                                    LIST_SHOWN, f"`{VALUE_COMMAND}`")))
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
     blocks.append(_section(_listing(stalled_head, report.stalled, LIST_SHOWN, _stalled_line, STALLED_COMMAND)
@@ -118,6 +128,31 @@ def _change(change: int) -> str:
 
 def _recycled(count: int) -> str:
     return f", {count} recycled" if count else ""
+
+
+VALUE_TITLE = "Value in Production and later"
+
+
+def _value_head(report: DigestReport) -> str:
+    return f"*{VALUE_TITLE}* — {_value_summary(report)}"
+
+
+def _value_summary(report: DigestReport) -> str:
+    """`3 on track · 1 off track · 2 no data. Value delivered: 12,300 EUR (2 KPIs).`"""
+    counts = " · ".join(f"{sum(row.status == status for row in report.value)} {word}"
+                        for status, word in VALUE_STATUS.items())
+    delivered = " · ".join(f"{format_measure(total.amount, total.currency)} ({total.kpis} KPI"
+                           f"{'s' if total.kpis != 1 else ''})" for total in report.value_totals)
+    return f"{counts}." + (f" Value delivered: {delivered}." if delivered else "")
+
+
+def _value_line(row: ValueRow, name: Callable[[str, int], str], *, mark: bool = True) -> str:
+    """`🔴 *AI-3* Churn model — Monthly churn 3.9% (2026-12-01), target 3.5%: off track`."""
+    latest = (f"{format_measure(row.latest, row.unit)} ({row.latest_on.isoformat()})"
+              if row.latest is not None and row.latest_on is not None else "no actual")
+    target = format_measure(row.target, row.unit) or "none"
+    head = f"{VALUE_MARKS[row.status]} *{row.key}* {name(row.title, 60)}" if mark else f"{row.key} {row.title}"
+    return f"{head} — {name(row.kpi_name, 60)} {latest}, target {target}: {VALUE_STATUS[row.status]}"
 
 
 def _hold_due_line(item: HoldDue) -> str:
@@ -229,6 +264,10 @@ def digest_text(report: DigestReport, *, shown: int | None = None) -> str:
         out += ["", f"ON HOLD PAST THEIR REVISIT DATE ({len(report.holds_due)})"]
         out += _plain(report.holds_due, shown, lambda h: f"{h.key} {h.title} — in {h.stage_name}, revisit was due "
                                                          f"{h.revisit_on.isoformat()}: {h.reason}")
+    if report.value:
+        out += ["", f"{VALUE_TITLE.upper()} — {_value_summary(report)}"]
+        out += _plain(report.value, shown, lambda row: _value_line(row, lambda text, _limit: text, mark=False),
+                      more=VALUE_COMMAND)
     out += ["", f"STALLED ({len(report.stalled)})"]
     out += _plain(report.stalled, shown, lambda s: f"{s.key} {s.title} — {s.days_in_stage} days in {s.stage_name} "
                                                    f"(threshold {s.threshold})", more=STALLED_COMMAND)

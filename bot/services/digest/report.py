@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.services.kpis.value import ValueRow, ValueTotal
 from bot.services.webhooks.evidence import BrokenLink
 
 
@@ -133,6 +134,8 @@ class DigestReport:
     killed: tuple[Movement, ...] = ()  # with the rationale and what was learned
     holds_due: tuple[HoldDue, ...] = ()
     imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
+    value: tuple[ValueRow, ...] = ()  # each KPI of each active initiative in Production or later
+    value_totals: tuple[ValueTotal, ...] = ()  # value delivered per currency (bot.services.kpis.value)
 
     @property
     def paused_total(self) -> int:

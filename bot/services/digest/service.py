@@ -14,6 +14,8 @@ from bot.services.digest import metrics
 from bot.services.digest.history import DigestData, load_digest_data
 from bot.services.digest.report import DeliveryFailure, DigestReport
 from bot.services.digest.schedule import Window, window_ending, zone_named
+from bot.services.kpis import value as kpi_value
+from bot.services.kpis.value import ValueRow
 from bot.services.webhooks.evidence import BrokenLink, broken_links
 from storage.models import Digest
 
@@ -30,7 +32,7 @@ def scope_of(digest: Digest) -> str:
 
 def build_report(data: DigestData, *, name: str, scope: str, window: Window,
                  delivery_failures: Sequence[DeliveryFailure] = (),
-                 broken_evidence: Sequence[BrokenLink] = ()) -> DigestReport:
+                 broken_evidence: Sequence[BrokenLink] = (), value: Sequence[ValueRow] = ()) -> DigestReport:
     """Pure: the whole digest from loaded rows."""
     moved = metrics.moved(data, window)
     points = metrics.trend_points(window)
@@ -61,6 +63,8 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         held=moved["held"],
         killed=moved["killed"],
         holds_due=metrics.holds_due(data, window),
+        value=tuple(value),
+        value_totals=kpi_value.totals(value),
     )
 
 
@@ -72,14 +76,18 @@ def channel_audience(digest: Digest) -> Audience:
 def compute_digest(session: Session, *, digest: Digest, as_of: datetime, audience: Audience,
                    default_zone: ZoneInfo) -> DigestReport:
     """One digest as of a moment, of what `audience` may see (`channel_audience` for the digest as posted), read
-    with a fixed number of queries (nine, plus one or two for evidence). `default_zone` (DEFAULT_TIMEZONE) is the
+    with a fixed number of queries (nine, plus one or two for evidence, and one plus one per live stage for the
+    KPIs). `default_zone` (DEFAULT_TIMEZONE) is the
     zone of assignees Slack has not told us theirs, for their sign-offs' deadlines."""
     window = window_ending(as_of, zone_named(digest.timezone))
     data = load_digest_data(session, audience=audience, as_of=as_of, since=window.start, default_zone=default_zone,
                             tag=digest.filter_tag, business_unit=digest.filter_business_unit)
     return build_report(data, name=digest.name, scope=scope_of(digest), window=window,
                         delivery_failures=delivery_failures(session, team_id=digest.team_id, window=window),
-                        broken_evidence=broken_links(session, audience=audience))
+                        broken_evidence=broken_links(session, audience=audience),
+                        value=kpi_value.live_value(session, team_id=digest.team_id,
+                                                   initiative_ids=data.initiatives.keys(),
+                                                   today=window.end.astimezone(window.zone).date()))
 
 
 def delivery_failures(session: Session, *, team_id: str, window: Window) -> list[DeliveryFailure]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
@@ -135,14 +135,11 @@ class ExportedActual:
     actual: KpiActual
 
 
-def export_actuals(session: Session, *, audience: Audience, team_id: str,
-                   since: datetime | None = None) -> Iterable[ExportedActual]:
+def export_actuals(session: Session, *, audience: Audience) -> Iterable[ExportedActual]:
     """Every actual the audience may see, by initiative, KPI and date."""
     query = (select(Initiative, Kpi, KpiActual)
              .join(Kpi, col(Kpi.initiative_id) == Initiative.id).join(KpiActual, col(KpiActual.kpi_id) == Kpi.id)
-             .where(Initiative.team_id == team_id, visible_to(audience))
+             .where(Initiative.team_id == audience.team_id, visible_to(audience))
              .order_by(col(Initiative.number), col(Kpi.position), col(KpiActual.measured_on)))
-    if since is not None:
-        query = query.where(KpiActual.recorded_at >= since)
     for initiative, kpi, actual in session.exec(query):
         yield ExportedActual(initiative, kpi, actual)

@@ -7,7 +7,8 @@ from datetime import UTC
 from sqlmodel import Session, col, select
 
 from bot.services.access.visibility import Audience, visible_to
-from bot.services.kpis.definitions import first_kpi_texts
+from bot.services.kpis.actuals import export_actuals
+from bot.services.kpis.definitions import first_kpi_texts, format_measure
 from bot.services.portfolio_io.columns import COLUMN_NAMES, OWNER_COLUMNS
 from storage.models import Initiative, Kpi, OwnerAssignment
 
@@ -44,3 +45,16 @@ def _row(initiative: Initiative, owners: dict[str, str], kpi: dict[str, str]) ->
         **{column: owners.get(role, "") for column, role in OWNER_COLUMNS.items()},
     }
     return {name: row[name] for name in COLUMN_NAMES}
+
+
+def export_kpi_rows(session: Session, *, audience: Audience) -> list[dict[str, str]]:
+    """Every KPI actual the audience may see, by initiative, KPI and date, with who recorded it and when."""
+    return [{
+        "key": row.initiative.key, "title": row.initiative.title, "kpi": row.kpi.name, "unit": row.kpi.unit,
+        "direction": row.kpi.direction, "baseline": format_measure(row.kpi.baseline, ""),
+        "target": format_measure(row.kpi.target, ""),
+        "target_date": row.kpi.target_date.isoformat() if row.kpi.target_date else "",
+        "measured_on": row.actual.measured_on.isoformat(), "value": repr(row.actual.value).removesuffix(".0"),
+        "note": row.actual.note, "recorded_by": row.actual.recorded_by,
+        "recorded_at": row.actual.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    } for row in export_actuals(session, audience=audience)]
