@@ -17,6 +17,8 @@ from bot.commands.registry import Arguments, UsageError
 
 _QUOTES = '"“”'
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_CODE = re.compile(r"^[A-Z]{3}$")  # an ISO 4217 currency code
+_NUMBER = re.compile(r"^[+-]?[\d.,]+$")
 _DEFINE_OPTIONS = ("baseline", "target", "direction", "by")
 RECORD_EXAMPLE = '`/initiative kpi AI-12 3.9% 2026-12-01 after the November release` or `/initiative kpi AI-12 ' \
                  '"Monthly churn" 3.9%`'
@@ -54,13 +56,22 @@ def parse_kpi(args: Arguments) -> RecordKpi | DefineKpi:
         if name is not None:
             raise UsageError(f'Give the value of "{name}" after its name, for example {RECORD_EXAMPLE}.')
         return RecordKpi(key=key, kpi_name=None, value=None)
+    value, words = _value(words)
     measured_on = None
-    if len(words) > 1 and _DATE.match(words[1]):
-        measured_on = _date(words[1])
-        note = words[2:]
-    else:
-        note = words[1:]
-    return RecordKpi(key=key, kpi_name=name, value=words[0], measured_on=measured_on, note=" ".join(note).strip())
+    if words and _DATE.match(words[0]):
+        measured_on = _date(words[0])
+        words = words[1:]
+    return RecordKpi(key=key, kpi_name=name, value=value, measured_on=measured_on, note=" ".join(words).strip())
+
+
+def _value(words: list[str]) -> tuple[str, list[str]]:
+    """The value, one word, or two when a currency code or % stands apart from the number (`1200 EUR`,
+    `EUR 1200`, `4 %`); the words after it."""
+    if len(words) > 1 and (_CODE.match(words[1]) or words[1] == "%") and _NUMBER.match(words[0]):
+        return f"{words[0]} {words[1]}", words[2:]
+    if len(words) > 1 and _CODE.match(words[0]) and _NUMBER.match(words[1]):
+        return f"{words[0]} {words[1]}", words[2:]
+    return words[0], words[1:]
 
 
 def _define(key: str, words: list[str]) -> DefineKpi:
@@ -68,8 +79,13 @@ def _define(key: str, words: list[str]) -> DefineKpi:
     if name is None:
         raise UsageError(f"Name the KPI in quotes, for example {DEFINE_EXAMPLE}.")
     options: dict[str, str] = {}
+    last = None
     for word in words:
         option, _, value = word.partition("=")
+        if not _ and last is not None:  # `baseline=1200 EUR`: a word without `=` goes on with the value before
+            options[last] += f" {word}"
+            continue
+        last = option.lower()
         if option.lower() not in _DEFINE_OPTIONS or not value:
             raise UsageError(f"'{word}' is not one of baseline=, target=, direction=, by=; for example "
                              f"{DEFINE_EXAMPLE}.")

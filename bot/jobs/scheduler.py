@@ -14,11 +14,11 @@ import logging
 from apscheduler.schedulers.background import BackgroundScheduler
 from slack_sdk import WebClient
 
-from bot.jobs import digest, integrations, nudges, outcomes
+from bot.jobs import digest, integrations, kpis, nudges, outcomes
 from bot.runtime import Runtime
 
 # Each module exposes register(scheduler, runtime, client). Add yours with one entry.
-JOB_MODULES = (nudges, digest, integrations, outcomes)
+JOB_MODULES = (nudges, digest, integrations, outcomes, kpis)
 
 log = logging.getLogger(__name__)
 

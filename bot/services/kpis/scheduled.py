@@ -1,8 +1,11 @@
-"""Who is due to record actuals: the business owner of each live (Production or later) initiative with a KPI,
-every `kpi_every_days` of its stage, counted from the latest of: the day it entered that stage, the day an actual
-was last recorded, the day they were last asked. The reminder job asks each of them once per period, on a working
-day in working hours in their zone; the `kpi_reminder` row (unique on initiative and due date) is written with
-the DM's outbox row, so two replicas never ask twice.
+"""What the KPI reminder job calls (bot/jobs/kpis.py), and who is due to record actuals.
+
+The business owner of each active initiative in Production or later that has a KPI is asked every
+`kpi_every_days` of its stage (30 by default), counted from the latest of: the day it entered that stage, the day
+an actual was last recorded, the day they were last asked. Each is asked once per period, on a working day in
+working hours in their zone; the `kpi_reminder` row (unique on initiative and due date) is written with the DM's
+outbox row, inside a savepoint, so two replicas never ask twice. The domain words nothing: the job hands in how
+the reminder reads (`render`).
 
 `kpi_updates_due` lists what waits on one person, for "what waits on a person" and the reminder alike.
 """
