@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.services.gates.catalog import GateCatalog
+from bot.services.kpis.definitions import format_measure
 from bot.views.text import escape, mention, mrkdwn, slack_date
 from storage.models import AuditEvent
 
@@ -109,6 +110,25 @@ def _killed(e: _Event) -> str:
     return f"{e.who} killed {e.key}{learned}"
 
 
+def _kpi_recorded(e: _Event) -> str:
+    unit = str(e.after.get("unit") or "")
+    value = _measure(e.after.get("value"), unit)
+    corrected = f" (corrected from {_measure(e.before['value'], unit)})" if "value" in e.before else ""
+    return (f"{e.who} recorded {mrkdwn(str(e.after.get('kpi') or 'KPI'), 100)} of {e.key} = {value}, measured "
+            f"{escape(str(e.after.get('measured_on')))}{corrected}")
+
+
+def _kpi_defined(e: _Event) -> str:
+    unit = str(e.after.get("unit") or "")
+    return (f"{e.who} set {e.key}'s KPI {mrkdwn(str(e.after.get('kpi') or 'KPI'), 100)}: "
+            f"{_measure(e.after.get('baseline'), unit)} → {_measure(e.after.get('target'), unit)}, "
+            f"{escape(str(e.after.get('direction')))} is better")
+
+
+def _measure(value: Any, unit: str) -> str:
+    return escape(format_measure(float(value), unit)) if isinstance(value, int | float) else "?"
+
+
 def _status(verb: str) -> Callable[[_Event], str]:
     return lambda e: f"{e.who} {verb} {e.key}"
 
@@ -117,7 +137,8 @@ def _status(verb: str) -> Callable[[_Event], str]:
 _SAID = {"signoff.approved": "comment", "signoff.waived": "comment", "signoff.changes_requested": "comment",
          "review.cancelled": "reason", "stage.moved_by_admin": "reason", "initiative.paused": "reason",
          "initiative.retired": "reason", "initiative.held": "reason", "initiative.hold_extended": "reason",
-         "initiative.recycled": "reason", "initiative.killed": "reason", "stage.moved_by_gate_change": "reason"}
+         "initiative.recycled": "reason", "initiative.killed": "reason", "stage.moved_by_gate_change": "reason",
+         "kpi.recorded": "note"}
 _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.created": _created,
     "initiative.edited": _edited,
@@ -137,6 +158,8 @@ _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.hold_extended": _hold_extended,
     "initiative.recycled": _recycled,
     "initiative.killed": _killed,
+    "kpi.recorded": _kpi_recorded,
+    "kpi.defined": _kpi_defined,
 }
 
 

@@ -93,6 +93,9 @@ def test_owners_record_actuals_bad_values_are_refused_and_show_gives_the_trend(s
     shown = str(slack.command("show AI-1")["blocks"])
     assert "Monthly churn: 4.2% → 3.5% (lower is better, by 30 Jun 2027)" in shown
     assert (f"Monthly churn: 3.8% on {today:%d %b %Y}, target 3.5%: off track · trend 4.1% → 3.8%") in shown
+    history = str(slack.command("history AI-1")["blocks"])
+    assert "set AI-1's KPI Monthly churn: 4.2% → 3.5%, lower is better" in history
+    assert f"<@UMARIA> recorded Monthly churn of AI-1 = 4.1%, measured {month_ago} (corrected from 4%)" in history
 
 
 def test_the_digest_gives_each_live_kpi_on_track_off_track_or_no_data_and_the_value_delivered(slack: Slack):
