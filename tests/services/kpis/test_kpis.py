@@ -14,7 +14,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-import pytest
 from sqlmodel import select
 
 from bot.services.access.visibility import Audience
@@ -44,27 +43,26 @@ def _kpi(runtime, key="AI-1"):  # type: ignore[no-untyped-def]
         return kpi
 
 
-@pytest.mark.parametrize(("baseline", "target", "numbers"), [
-    ("4.2%", "3.5%", (4.2, 3.5, "%", "lower")),
-    ("EUR 1200", "2000 EUR", (1200.0, 2000.0, "EUR", "higher")),
-    ("about 400", "150", (None, 150.0, "", "higher")),
-    ("400 h", "150 min", (None, None, "", "higher")),  # units disagree: the texts only
-])
-def test_the_forms_kpi_texts_become_the_first_kpi_with_numbers_only_where_unambiguous(
-        runtime, baseline, target, numbers):
-    with runtime.transaction() as session:
-        create_initiative(session, actor=actor("UMARIA"), title="Churn model", kpi_name="Monthly churn",
-                          kpi_baseline=baseline, kpi_target=target, owners={"business": "UMARIA"})
-    kpi = _kpi(runtime)
-    assert (kpi.name, kpi.baseline_text, kpi.target_text) == ("Monthly churn", baseline, target)
-    assert (kpi.baseline, kpi.target, kpi.unit, kpi.direction) == numbers
+FORM_TEXTS = {  # baseline and target as typed -> the numbers read from them, unit, direction
+    ("4.2%", "3.5%"): (4.2, 3.5, "%", "lower"),
+    ("EUR 1200", "2000 EUR"): (1200.0, 2000.0, "EUR", "higher"),
+    ("about 400", "150"): (None, 150.0, "", "higher"),
+    ("400 h", "150 min"): (None, None, "", "higher"),  # units disagree: the texts only
+}
 
 
-def test_editing_the_kpi_target_changes_the_first_kpi_and_is_audited_as_the_text_typed(runtime):
+def test_the_forms_kpi_texts_become_the_first_kpi_with_numbers_only_where_unambiguous_and_edits_follow(runtime):
     with runtime.transaction() as session:
-        initiative = create_initiative(session, actor=actor("UMARIA"), title="Churn model", kpi_name="Churn",
-                                       kpi_baseline="4.2%", kpi_target="3.5%", owners={"business": "UMARIA"})
-        edit_initiative(session, actor=actor("UMARIA"), initiative=initiative, kpi_target="3%", title="Churn model")
+        for baseline, target in FORM_TEXTS:
+            create_initiative(session, actor=actor("UMARIA"), title=f"Model {baseline}", kpi_name="Monthly churn",
+                              kpi_baseline=baseline, kpi_target=target, owners={"business": "UMARIA"})
+    for number, ((baseline, target), numbers) in enumerate(FORM_TEXTS.items(), start=1):
+        kpi = _kpi(runtime, f"AI-{number}")
+        assert (kpi.name, kpi.baseline_text, kpi.target_text) == ("Monthly churn", baseline, target)
+        assert (kpi.baseline, kpi.target, kpi.unit, kpi.direction) == numbers
+    with runtime.transaction() as session:
+        edit_initiative(session, actor=actor("UMARIA"), initiative=get_initiative(session, audience=EVERYONE,
+                                                                                  key="AI-1"), kpi_target="3%")
     kpi = _kpi(runtime)
     assert (kpi.target_text, kpi.target, kpi.baseline) == ("3%", 3.0, 4.2)
 
