@@ -13,12 +13,13 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience, visible_to
 from bot.services.audit.service import record_audit
-from bot.services.errors import InvalidInput
+from bot.services.errors import Conflict, InvalidInput
 from bot.services.events import KpiRecorded, emit
 from bot.services.kpis.definitions import find_kpi, format_measure, kpis_of, require_recorder
 from bot.services.validation import KPI_UNIT_LIMIT, REASON, clean_text, parse_measure
@@ -82,8 +83,13 @@ def record_actual(session: Session, *, actor: Actor, initiative: Initiative, val
     if actual is None:
         actual = KpiActual(team_id=initiative.team_id, kpi_id=kpi.id, measured_on=measured_on)
     actual.value, actual.note, actual.recorded_by, actual.recorded_at = number, note, actor.user_id, now
-    session.add(actual)
-    session.flush()
+    try:
+        with session.begin_nested():  # two people recording the same day at once: the second is told
+            session.add(actual)
+            session.flush()
+    except IntegrityError:
+        raise Conflict(f"A value of {kpi.name or 'the KPI'} for {measured_on.isoformat()} was recorded at the "
+                       "same moment; look at `/initiative show` and correct it if needed.") from None
     after = {"kpi": kpi.name, "value": number, "unit": kpi.unit, "measured_on": measured_on.isoformat(), "note": note}
     record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="kpi.recorded",
                  subject_type="initiative", subject_key=initiative.key, initiative_id=initiative.id,
