@@ -22,6 +22,7 @@ from bot.services.gate_editing import edits as gate_edits
 from bot.services.gates.document import LABEL_MAX
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import create_initiative
+from bot.services.kpis.definitions import first_kpi_texts, kpis_of
 from bot.services.reviews import service as reviews
 from bot.services.validation import (
     COMMENT,
@@ -153,7 +154,8 @@ def test_the_new_initiative_modal(runtime, data) -> None:
 
     def read(session: Session) -> list[Any]:
         initiative = session.exec(select(Initiative).order_by(col(Initiative.id).desc())).one()
-        return [initiative.model_dump(), last_audit(session)]
+        first_kpi = next(iter(kpis_of(session, initiative_id=initiative.id)), None)
+        return [{**initiative.model_dump(), **first_kpi_texts(first_kpi)}, last_audit(session)]
 
     stored = written(runtime, write, read)
     if stored is None:
