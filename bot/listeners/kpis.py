@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -86,7 +85,7 @@ def register(app: App, runtime: Runtime) -> None:
                 initiative = _initiative(session, recorder, key)
                 recorded = actuals.record_actual(
                     session, actor=recorder, initiative=initiative, value=answers.value, position=answers.position,
-                    measured_on=_measured_on(answers.measured_on), today=today_of(session, runtime, recorder),
+                    measured_on=answers.measured_on, today=today_of(session, runtime, recorder),
                     note=answers.note)
                 done = views.recorded_text(initiative, recorded)
         except InvalidInput as error:
@@ -107,13 +106,6 @@ def _record_modal(session: Session, runtime: Runtime, actor: Actor, key: str) ->
     kpis = definitions.kpis_of(session, initiative_id=initiative.id)
     definitions.find_kpi(kpis, None)  # none yet: says how to define one
     return views.record_modal(initiative, kpis, today=today_of(session, runtime, actor))
-
-
-def _measured_on(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise InvalidInput("Pick the day it was measured.", field="measured_on") from None
 
 
 def _initiative(session: Session, actor: Actor, key: str) -> Initiative:

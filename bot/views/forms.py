@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 from bot.services.errors import InvalidInput
@@ -158,12 +159,19 @@ def _text(values: StateValues, block_id: str) -> str:
 class KpiAnswers:
     position: int | None  # the KPI chosen (its position), None if none was
     value: str
-    measured_on: str  # YYYY-MM-DD ("" if none)
+    measured_on: date | None  # None when no day was picked
     note: str
 
 
 def read_kpi(values: StateValues) -> KpiAnswers:
     chosen = str((_action(values, ids.KPI_NAME_BLOCK).get("selected_option") or {}).get("value") or "")
     return KpiAnswers(position=int(chosen) if chosen.isdigit() else None, value=_text(values, ids.KPI_VALUE_BLOCK),
-                      measured_on=str(_action(values, ids.MEASURED_ON_BLOCK).get("selected_date") or ""),
+                      measured_on=_picked_date(values, ids.MEASURED_ON_BLOCK),
                       note=_text(values, ids.NOTE_BLOCK))
+
+
+def _picked_date(values: StateValues, block_id: str) -> date | None:
+    try:
+        return date.fromisoformat(str(_action(values, block_id).get("selected_date") or ""))
+    except ValueError:
+        return None

@@ -9,6 +9,7 @@ them (typed text anywhere a person types, one of the offered options where a per
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import date
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from bot.services.gate_editing import edits as gate_edits
 from bot.services.gates.document import LABEL_MAX
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import create_initiative
+from bot.services.kpis.actuals import record_actual
 from bot.services.kpis.definitions import first_kpi_texts, kpis_of
 from bot.services.reviews import service as reviews
 from bot.services.validation import (
@@ -35,7 +37,8 @@ from bot.services.validation import (
 )
 from bot.views import forms, modals
 from bot.views import gates as gate_views
-from storage.models import AuditEvent, GateDefinitionVersion, Initiative, SignOff
+from bot.views import kpis as kpi_views
+from storage.models import AuditEvent, GateDefinitionVersion, Initiative, KpiActual, SignOff
 from tests.support.factories import TEAM, actor
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
@@ -102,6 +105,9 @@ def filled(view: dict[str, Any], data: st.DataObject) -> dict[str, dict[str, dic
             state = {"selected_option": data.draw(st.one_of(st.none(), st.sampled_from(element["options"])))}
         elif kind == "users_select":
             state = {"selected_user": data.draw(st.sampled_from([None, "UBIZ", "UDATA"]))}
+        elif kind == "datepicker":
+            picked = st.dates(min_value=date(2020, 1, 1), max_value=date(2030, 12, 31)).map(date.isoformat)
+            state = {"selected_date": data.draw(st.one_of(st.none(), picked))}
         elif kind == "conversations_select":
             state = {"selected_conversation": data.draw(st.sampled_from([None, "C0ANNOUNCE"]))}
         else:
@@ -165,6 +171,38 @@ def test_the_new_initiative_modal(runtime, data) -> None:
     for name, field in INITIATIVE_TEXTS.items():
         assert len(initiative[name]) <= field.limit, name
     assert len(",".join(initiative["tags"])) <= TAGS.limit
+
+
+@pytest.fixture
+def kpi_initiative_id(runtime) -> int:
+    """An initiative with one KPI, Monthly churn in %."""
+    with runtime.transaction() as session:
+        return create_initiative(session, actor=actor("UBIZ"), title="Churn model", owners=OWNERS,
+                                 kpi_name="Monthly churn", kpi_baseline="4.2%", kpi_target="3.5%").id
+
+
+@PROPERTIES
+@given(data=st.data())
+def test_the_kpi_modal(runtime, kpi_initiative_id, data) -> None:
+    with runtime.transaction() as session:
+        view = kpi_views.record_modal(session.get(Initiative, kpi_initiative_id),
+                                      kpis_of(session, initiative_id=kpi_initiative_id), today=date(2026, 12, 7))
+    answers = forms.read_kpi(filled(view, data))
+
+    def write(session: Session) -> None:
+        record_actual(session, actor=actor("UBIZ"), initiative=session.get(Initiative, kpi_initiative_id),
+                      value=answers.value, position=answers.position, measured_on=answers.measured_on,
+                      today=date(2030, 12, 31), note=answers.note)
+
+    def read(session: Session) -> list[Any]:
+        return [session.exec(select(KpiActual)).one().model_dump(), last_audit(session)]
+
+    stored = written(runtime, write, read)
+    if stored is None:
+        return
+    actual, audit = stored
+    assert_clean(actual, audit)
+    assert len(actual["note"]) <= REASON.limit
 
 
 @PROPERTIES

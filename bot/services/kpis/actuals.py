@@ -60,7 +60,7 @@ def parse_value(text: str) -> tuple[float, str]:
 
 
 def record_actual(session: Session, *, actor: Actor, initiative: Initiative, value: str, kpi_name: str | None = None,
-                  position: int | None = None, measured_on: date, today: date, note: str = "") -> Recorded:
+                  position: int | None = None, measured_on: date | None, today: date, note: str = "") -> Recorded:
     """Record (or, for a date that has one, correct) an actual of the initiative's KPI named `kpi_name`, or at
     `position` (its first KPI when neither). `today` is the actor's: a value measured in the future is refused."""
     require_recorder(session, actor=actor, initiative=initiative)
@@ -69,6 +69,8 @@ def record_actual(session: Session, *, actor: Actor, initiative: Initiative, val
     if unit and kpi.unit and unit.casefold() != kpi.unit.casefold():
         raise InvalidInput(f"{kpi.name or 'The KPI'} is measured in `{kpi.unit}`, not `{unit}`: give a value like "
                            f"`{format_measure(kpi.target or kpi.baseline or 1, kpi.unit)}`.", field="value")
+    if measured_on is None:
+        raise InvalidInput("Pick the day it was measured.", field="measured_on")
     if measured_on > today:
         raise InvalidInput(f"{measured_on.isoformat()} is in the future; give the day it was measured.",
                            field="measured_on")
