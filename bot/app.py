@@ -32,7 +32,7 @@ from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
 from bot.delivery.slack_client import MeasuredWebClient
-from bot.listeners import audit, commands, gates, home, initiatives, nudges, outcomes, regulation, sign_offs
+from bot.listeners import audit, commands, gates, home, initiatives, kpis, nudges, outcomes, regulation, sign_offs
 from bot.listeners.middleware import hand_on_actor, serve_one_workspace
 from bot.listeners.workspaces import ensure_served_workspace
 from bot.logs import carry_request, current_request
@@ -176,6 +176,7 @@ def register_listeners(app: InitiativeApp, runtime: Runtime) -> None:
     sign_offs.register(app, runtime)
     outcomes.register(app, runtime)
     regulation.register(app, runtime)
+    kpis.register(app, runtime)
     initiatives.register(app, runtime)
     home.register(app, runtime)
     nudges.register(app, runtime)

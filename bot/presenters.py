@@ -18,6 +18,8 @@ from bot.services.business_days import local_date
 from bot.services.gates.catalog import ChecklistItem
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
+from bot.services.kpis.actuals import standings
+from bot.services.kpis.definitions import kpis_of
 from bot.services.outcomes.service import standing_decision
 from bot.services.regulation.service import standing_classification
 from bot.services.reviews.deadlines import deadline_of, work_calendar
@@ -59,7 +61,7 @@ def sign_off_card(session: Session, sign_off: SignOff, *, default_zone: ZoneInfo
         from_stage_name=stage_name(catalog, review.from_stage), to_stage_name=stage_name(catalog, review.to_stage),
         role_name=catalog.role_name(sign_off.role), checklist=gate.checklist_for(sign_off.role),
         due_at=deadline_of(calendar, sign_off=sign_off, review=review), reader_zone=calendar.zone(sign_off.assignee),
-        evidence_links=links,
+        evidence_links=links, kpi=next(iter(kpis_of(session, initiative_id=initiative.id)), None),
         broken_links={url: flag for url, check in flagged_links(session, team_id=review.team_id, urls=links).items()
                       if (flag := shown_flag(check.state, check.detail))},
         automatic_results={**{item_id: (row.outcome, row.evidence or "") for item_id, row in
@@ -122,11 +124,13 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
     catalog = catalog_for(session, team_id=initiative.team_id)
     waiting = what_waits(session, team_id=initiative.team_id, catalog=catalog, initiative_ids=[initiative.id])
     items = tracked_items.items_of(session, initiative_id=initiative.id)
+    reader_zone = calendar.zones.get(reader) if reader else None
+    today = local_date(utcnow(), reader_zone or default_zone)
     return {"owners": owners_of(session, initiative_id=initiative.id),
             "catalog": catalog, "review": review, "sign_offs": sign_offs,
             "deadlines": {s.id: deadline_of(calendar, sign_off=s, review=review)
                           for s in sign_offs if review is not None and s.id is not None and s.state == "pending"},
-            "reader_zone": calendar.zones.get(reader) if reader else None,
+            "reader_zone": reader_zone,
             "standing": standing_decision(session, initiative=initiative),
             "classification": standing_classification(session, initiative=initiative),
             "after_go_live": after_go_live_lines(
@@ -136,7 +140,9 @@ def _card_parts(session: Session, initiative: Initiative, *, default_zone: ZoneI
                 if initiative.status == "active" and (review is None or review.kind != REATTESTATION) else None),
             "next_target": _next_target(session, initiative, zone=calendar.zone(reader) if reader else default_zone),
             "conditions": condition_views(session, [(initiative, item) for item in items], default_zone=default_zone),
-            "waiting_on": Counter([*(p.assignee for p in waiting.sign_offs), *(i.owner for i in waiting.items)])}
+            "waiting_on": Counter([*(p.assignee for p in waiting.sign_offs), *(i.owner for i in waiting.items)]),
+            "kpis": standings(session, kpis=kpis_of(session, initiative_id=initiative.id), today=today,
+                              stale_days=catalog.stage(initiative.stage).kpi_stale_days)}
 
 
 def _next_target(session: Session, initiative: Initiative, *, zone: ZoneInfo) -> replies.NextTarget | None:

@@ -1,5 +1,5 @@
-"""`initiative-bot import FILE [--dry-run]` and `initiative-bot export [--format csv|xlsx] [FILE]`: the portfolio as
-a spreadsheet (docs/import-export.md)."""
+"""`initiative-bot import FILE [--dry-run]` and `initiative-bot export [kpis] [--format csv|xlsx] [FILE]`: the
+portfolio as a spreadsheet, or every KPI actual recorded (docs/import-export.md)."""
 
 from __future__ import annotations
 
@@ -41,8 +41,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     load.set_defaults(func=run_import)
 
     export = subparsers.add_parser(
-        "export", help="write every initiative as CSV or XLSX, in the columns `import` reads")
-    export.add_argument("file", nargs="?", metavar="FILE", help="the file to write (default: CSV on standard output)")
+        "export", help="write every initiative as CSV or XLSX, in the columns `import` reads; `export kpis`: every "
+        "KPI actual recorded, with who recorded it and when")
+    export.add_argument("what", nargs="*", metavar="[kpis] [FILE]",
+                        help="`kpis` for the KPI actuals; FILE to write (default: CSV on standard output)")
     export.add_argument("--format", choices=("csv", "xlsx"), help="default: FILE's extension, else csv")
     add_team_option(export)
     export.set_defaults(func=run_export)
@@ -139,23 +141,31 @@ def slack_lookup(settings: Settings) -> LookupEmail:
 
 def run_export(args: argparse.Namespace) -> int:
     from bot.services.access.visibility import Audience
-    from bot.services.portfolio_io.columns import COLUMN_NAMES
-    from bot.services.portfolio_io.exporting import export_rows
+    from bot.services.portfolio_io.columns import COLUMN_NAMES, KPI_ACTUAL_COLUMNS
+    from bot.services.portfolio_io.exporting import export_kpi_rows, export_rows
     from bot.services.portfolio_io.table import write_csv, write_xlsx
 
-    chosen = args.format or (Path(args.file).suffix.lower().lstrip(".") if args.file else "csv")
+    what = list(args.what)
+    kpis = bool(what) and what[0] == "kpis"
+    if kpis:
+        what.pop(0)
+    if len(what) > 1:
+        raise InvalidInput(f"Give one FILE to write, not {len(what)}: `export [kpis] [FILE]`.")
+    file = what[0] if what else None
+    chosen = args.format or (Path(file).suffix.lower().lstrip(".") if file else "csv")
     if chosen not in ("csv", "xlsx"):
-        raise InvalidInput(f"Cannot tell the format of {args.file}; name it .csv or .xlsx, or pass --format.")
-    if chosen == "xlsx" and not args.file:
+        raise InvalidInput(f"Cannot tell the format of {file}; name it .csv or .xlsx, or pass --format.")
+    if chosen == "xlsx" and not file:
         raise InvalidInput("An .xlsx export needs a FILE to write to.")
     runtime = open_runtime()
     team_id = workspace_to_act_on(runtime, args.team)
     with runtime.read() as session:
-        rows = export_rows(session, audience=Audience.workspace(team_id=team_id))
-    data = (write_xlsx if chosen == "xlsx" else write_csv)(COLUMN_NAMES, rows)
-    if args.file:
-        Path(args.file).write_bytes(data)
-        print(f"wrote {len(rows)} initiative(s) to {args.file}", file=sys.stderr)
+        audience = Audience.workspace(team_id=team_id)
+        rows = export_kpi_rows(session, audience=audience) if kpis else export_rows(session, audience=audience)
+    data = (write_xlsx if chosen == "xlsx" else write_csv)(KPI_ACTUAL_COLUMNS if kpis else COLUMN_NAMES, rows)
+    if file:
+        Path(file).write_bytes(data)
+        print(f"wrote {len(rows)} {'KPI actual' if kpis else 'initiative'}(s) to {file}", file=sys.stderr)
     else:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()

@@ -4,7 +4,6 @@ Kill and Extend hold modals. Nothing changes until a command runs or a modal is 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -15,12 +14,10 @@ from sqlmodel import Session
 from bot.commands.grammar import parse_hold, parse_key_command, parse_recycle
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.middleware import RequestActor
-from bot.listeners.surfaces import clicked_in_message, show_view, tell
+from bot.listeners.surfaces import clicked_in_message, show_view, tell, today_of
 from bot.runtime import Runtime
 from bot.services.access.actors import Actor
-from bot.services.access.people import zone_for
 from bot.services.access.visibility import Audience
-from bot.services.business_days import local_date
 from bot.services.errors import Conflict, DomainError, InvalidInput
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import service as initiatives
@@ -29,7 +26,6 @@ from bot.views import forms, ids, modals, replies
 from bot.views import outcomes as views
 from bot.views.replies import stage_name
 from storage.models import Initiative
-from storage.types import utcnow
 
 
 def hold(ctx: CommandContext, args: Arguments) -> Reply:
@@ -38,7 +34,7 @@ def hold(ctx: CommandContext, args: Arguments) -> Reply:
     with ctx.runtime.transaction() as session:
         initiative = _initiative(session, ctx.actor, command.key, for_update=True)
         outcome = outcomes.hold(session, actor=ctx.actor, initiative=initiative, until=until, reason=command.reason,
-                                today=_today(session, ctx.runtime, ctx.actor))
+                                today=today_of(session, ctx.runtime, ctx.actor))
         return replies.done(views.held_reply(initiative, outcome))
 
 
@@ -122,7 +118,7 @@ def register(app: App, runtime: Runtime) -> None:
         def extend(session: Session, decider: Actor, initiative: Initiative) -> str:
             until = outcomes.parse_revisit_date(forms.read_revisit_date(values))
             held = outcomes.extend_hold(session, actor=decider, initiative=initiative, until=until,
-                                        reason=forms.read_reason(values), today=_today(session, runtime, decider))
+                                        reason=forms.read_reason(values), today=today_of(session, runtime, decider))
             return views.extended_text(initiative, held)
 
         _submit(runtime, ack, view, actor, extend)
@@ -177,9 +173,3 @@ def _submit(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: Req
 
 def _initiative(session: Session, actor: Actor, key: str, *, for_update: bool = False) -> Initiative:
     return initiatives.get_initiative(session, audience=Audience.of(actor), key=key, for_update=for_update)
-
-
-def _today(session: Session, runtime: Runtime, actor: Actor) -> date:
-    """Today in the actor's zone: a revisit date is a day of their calendar."""
-    zone = zone_for(session, team_id=actor.team_id, user_id=actor.user_id, default=runtime.settings.default_zone)
-    return local_date(utcnow(), zone)

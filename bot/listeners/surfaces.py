@@ -3,12 +3,19 @@ modals have none, so they are answered in a modal."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
+from sqlmodel import Session
 
+from bot.runtime import Runtime
+from bot.services.access.actors import Actor
+from bot.services.access.people import zone_for
+from bot.services.business_days import local_date
 from bot.views import modals
+from storage.types import utcnow
 
 
 def clicked_in_message(body: dict[str, Any]) -> bool:
@@ -29,3 +36,9 @@ def show_view(body: dict[str, Any], client: WebClient, view: dict[str, Any]) -> 
         client.views_push(trigger_id=body["trigger_id"], view=view)
     else:
         client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def today_of(session: Session, runtime: Runtime, actor: Actor) -> date:
+    """Today in the actor's zone: a revisit date or a measurement date is a day of their calendar."""
+    zone = zone_for(session, team_id=actor.team_id, user_id=actor.user_id, default=runtime.settings.default_zone)
+    return local_date(utcnow(), zone)

@@ -132,6 +132,16 @@ class TrackedItemChanged(DomainEvent):
 
 
 @dataclass(frozen=True)
+class KpiRecorded(DomainEvent):
+    """An actual of a KPI was recorded, or corrected (bot/services/kpis)."""
+
+    initiative_id: int
+    kpi_id: int
+    actual_id: int
+    corrected: bool  # it replaced the value recorded earlier for the same date
+
+
+@dataclass(frozen=True)
 class EvidenceLinkChanged(DomainEvent):
     """A link's check changed what sign-off DMs show next to it (ok <-> broken, or why it is broken)."""
 

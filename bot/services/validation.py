@@ -168,3 +168,19 @@ def check_channel_id(channel_id: str, *, field: str = "channel_id") -> str:
 def _clip(text: str | None, limit: int = 40) -> str:
     text = clean_characters(text or "")
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+# A measure as people write it: a number with an optional unit after it (`4.2%`, `400 h`, `1200 EUR`) or an ISO
+# 4217 currency code before it (`EUR 1200`). A decimal point only; "1,200" could be 1.2 or 1200, so it is refused.
+_MEASURE = re.compile(r"^(?P<number>[+-]?\d{1,15}(?:\.\d{1,9})?)\s*(?P<unit>%|[^\W\d_][^\d]{0,19})?$")
+_CODE_FIRST = re.compile(r"^(?P<unit>[A-Z]{3})\s*(?P<number>[+-]?\d{1,15}(?:\.\d{1,9})?)$")
+KPI_UNIT_LIMIT = 20
+
+
+def parse_measure(text: str) -> tuple[float, str] | None:
+    """`(number, unit)` of a measure typed as text, or None when it is not unambiguously one number."""
+    text = " ".join(clean_characters(text).split())
+    match = _MEASURE.match(text) or _CODE_FIRST.match(text)
+    if match is None:
+        return None
+    return float(match.group("number")), (match.group("unit") or "").strip()

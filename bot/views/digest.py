@@ -31,6 +31,9 @@ from bot.services.digest.report import (
     StalledItem,
     WaitingItem,
 )
+from bot.services.kpis.actuals import NO_DATA, OFF_TRACK, ON_TRACK
+from bot.services.kpis.definitions import format_measure
+from bot.services.kpis.value import ValueRow
 from bot.views.blocks import MAX_BLOCKS, Message, finish
 from bot.views.plain_text import Reader, render_blocks
 from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, slack_date
@@ -44,6 +47,8 @@ RESUME_COMMAND = "/initiative resume <KEY>"
 CLASSIFY_COMMAND = "/initiative classify <KEY>"
 UNCLASSIFIED_NAMED = 5  # the digest counts every initiative not classified yet, and names the first few
 CONDITIONS_COMMAND = "/initiative conditions <KEY>"
+VALUE_STATUS = {ON_TRACK: "on track", OFF_TRACK: "off track", NO_DATA: "no data"}
+VALUE_MARKS = {ON_TRACK: "🟢", OFF_TRACK: "🔴", NO_DATA: "⚪"}
 
 
 def title_of(report: DigestReport) -> str:
@@ -136,6 +141,9 @@ def digest_blocks(report: DigestReport) -> list[Block]:
         blocks += listing(f"*Expired waivers* ({len(report.expired_waivers)}) — each holds up its initiative's "
                           f"next review until met or waived again: `{escape(CONDITIONS_COMMAND)}`",
                           [_expired_waiver_line(item) for item in report.expired_waivers])
+    if report.value:
+        blocks.append(DividerBlock())
+        blocks += listing(_value_head(report), [_value_line(row) for row in report.value])
     blocks.append(DividerBlock())
     stalled_head = f"*Stalled* ({len(report.stalled)}) — active and longer in their stage than its threshold"
     blocks += (listing(stalled_head, [_stalled_line(item) for item in report.stalled])
@@ -182,6 +190,31 @@ def _recycled(count: int) -> str:
 
 def _unclassified_line(item: tuple[str, str]) -> str:
     return f"• {_initiative(*item)}"
+
+
+VALUE_TITLE = "Value in Production and later"
+
+
+def _value_head(report: DigestReport) -> str:
+    return f"*{VALUE_TITLE}* — {_value_summary(report)}"
+
+
+def _value_summary(report: DigestReport) -> str:
+    """`3 on track · 1 off track · 2 no data. Value delivered: 12,300 EUR (2 KPIs).`"""
+    counts = " · ".join(f"{sum(row.status == status for row in report.value)} {word}"
+                        for status, word in VALUE_STATUS.items())
+    delivered = " · ".join(f"{format_measure(total.amount, total.currency)} ({total.kpis} KPI"
+                           f"{'s' if total.kpis != 1 else ''})" for total in report.value_totals)
+    return f"{counts}." + (f" Value delivered: {delivered}." if delivered else "")
+
+
+def _value_line(row: ValueRow) -> str:
+    """`🔴 *AI-3* Churn model — Monthly churn 3.9% (2026-12-01), target 3.5%: off track`."""
+    latest = (f"{format_measure(row.latest, row.unit)} ({row.latest_on.isoformat()})"
+              if row.latest is not None and row.latest_on is not None else "no actual")
+    target = format_measure(row.target, row.unit) or "none"
+    return (f"{VALUE_MARKS[row.status]} *{row.key}* {mrkdwn(row.title, 60)} — {mrkdwn(row.kpi_name, 60)} {latest}, "
+            f"target {escape(target)}: {VALUE_STATUS[row.status]}")
 
 
 def _hold_due_line(item: HoldDue) -> str:

@@ -232,3 +232,25 @@ def _text(values: StateValues, block_id: str) -> str:
     actions = values.get(block_id) or {}
     action = actions.get(ids.VALUE) or next(iter(actions.values()), None) or {}
     return clean_characters(str(action.get("value") or "")).strip()
+
+
+@dataclass(frozen=True)
+class KpiAnswers:
+    position: int | None  # the KPI chosen (its position), None if none was
+    value: str
+    measured_on: date | None  # None when no day was picked
+    note: str
+
+
+def read_kpi(values: StateValues) -> KpiAnswers:
+    chosen = str((_action(values, ids.KPI_NAME_BLOCK).get("selected_option") or {}).get("value") or "")
+    return KpiAnswers(position=int(chosen) if chosen.isdigit() else None, value=_text(values, ids.KPI_VALUE_BLOCK),
+                      measured_on=_picked_date(values, ids.MEASURED_ON_BLOCK),
+                      note=_text(values, ids.NOTE_BLOCK))
+
+
+def _picked_date(values: StateValues, block_id: str) -> date | None:
+    try:
+        return date.fromisoformat(str(_action(values, block_id).get("selected_date") or ""))
+    except ValueError:
+        return None

@@ -7,6 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from bot.services.gates.catalog import GateCatalog
+from bot.services.kpis.definitions import format_measure
 from bot.views.text import escape, mention, mrkdwn, slack_date
 from storage.models import AuditEvent
 
@@ -156,6 +157,25 @@ def _flag(name: str, *, raised: bool) -> Callable[[_Event], str]:
     return lambda e: f"{e.key} is no longer flagged {name}"
 
 
+def _kpi_recorded(e: _Event) -> str:
+    unit = str(e.after.get("unit") or "")
+    value = _measure(e.after.get("value"), unit)
+    corrected = f" (corrected from {_measure(e.before['value'], unit)})" if "value" in e.before else ""
+    return (f"{e.who} recorded {mrkdwn(str(e.after.get('kpi') or 'KPI'), 100)} of {e.key} = {value}, measured "
+            f"{escape(str(e.after.get('measured_on')))}{corrected}")
+
+
+def _kpi_defined(e: _Event) -> str:
+    unit = str(e.after.get("unit") or "")
+    return (f"{e.who} set {e.key}'s KPI {mrkdwn(str(e.after.get('kpi') or 'KPI'), 100)}: "
+            f"{_measure(e.after.get('baseline'), unit)} → {_measure(e.after.get('target'), unit)}, "
+            f"{escape(str(e.after.get('direction')))} is better")
+
+
+def _measure(value: Any, unit: str) -> str:
+    return escape(format_measure(float(value), unit)) if isinstance(value, int | float) else "?"
+
+
 def _status(verb: str) -> Callable[[_Event], str]:
     return lambda e: f"{e.who} {verb} {e.key}"
 
@@ -167,7 +187,7 @@ _SAID = {"signoff.approved": "comment", "signoff.waived": "comment", "signoff.ch
          "initiative.recycled": "reason", "initiative.killed": "reason", "stage.moved_by_gate_change": "reason",
          "initiative.risk_tier_overridden": "reason", "initiative.at_risk": "detail",
          "initiative.stale_model": "detail", "initiative.at_risk_cleared": "why",
-         "initiative.stale_model_cleared": "why"}
+         "initiative.stale_model_cleared": "why", "kpi.recorded": "note"}
 _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.created": _created,
     "initiative.edited": _edited,
@@ -197,6 +217,8 @@ _SENTENCES: dict[str, Callable[[_Event], str]] = {
     "initiative.at_risk_cleared": _flag("At risk", raised=False),
     "initiative.stale_model": _flag("Stale model", raised=True),
     "initiative.stale_model_cleared": _flag("Stale model", raised=False),
+    "kpi.recorded": _kpi_recorded,
+    "kpi.defined": _kpi_defined,
 }
 
 

@@ -31,6 +31,8 @@ HOLD_EXTEND = "hold.extend"
 HOLD_KILL = "hold.kill"
 # "Classify" on an initiative's card and after it is recorded: opens the questionnaire; value = initiative key.
 CLASSIFY = "initiative.classify"
+# "Record KPI actuals" on a KPI reminder (bot/views/kpis.py): opens the KPI modal; value = initiative key.
+KPI_RECORD = "kpi.record"
 
 # Modal callback ids.
 NEW_INITIATIVE_MODAL = "initiative.new"
@@ -42,6 +44,7 @@ INITIATIVE_MODAL = "initiative.card"
 KILL_MODAL = "outcome.kill"
 EXTEND_HOLD_MODAL = "outcome.extend_hold"
 CLASSIFY_MODAL = "regulation.classify"
+KPI_MODAL = "kpi.record"
 
 # Input blocks of the New initiative modal: block id -> action id is always VALUE.
 VALUE = "value"
@@ -66,6 +69,11 @@ REASON_BLOCK = "reason"
 RATIONALE_BLOCK = "rationale"
 LESSONS_BLOCK = "lessons"
 REVISIT_BLOCK = "revisit_on"
+# Input blocks of the KPI modal (action VALUE), named after record_actual's arguments.
+KPI_NAME_BLOCK = "kpi_name"
+KPI_VALUE_BLOCK = "value"
+MEASURED_ON_BLOCK = "measured_on"
+NOTE_BLOCK = "note"
 
 # Inputs of the Classify modal: one per question, block id = prefix + question id (radio buttons, action VALUE).
 QUESTION_BLOCK_PREFIX = "question."

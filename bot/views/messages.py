@@ -13,9 +13,10 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from bot.services.gates.catalog import ChecklistItem
 from bot.services.reviews.service import REATTESTATION, DecisionDates
 from bot.views import ids
+from bot.views import kpis as kpi_views
 from bot.views.blocks import Message, context, fields, finish, header, section
 from bot.views.text import escape, mention, mrkdwn, plain_date, slack_date
-from storage.models import GateReview, Initiative, SignOff
+from storage.models import GateReview, Initiative, Kpi, SignOff
 
 EVIDENCE_SHOWN = 10
 _DECISION_WORDS = {"approved": "approved", "waived": "waived", "changes_requested": "requested changes on"}
@@ -56,6 +57,7 @@ class SignOffCard:
     @property
     def asked(self) -> str:
         return "Re-attestation requested" if self.is_reattestation else "Sign-off requested"
+    kpi: Kpi | None = None  # the initiative's first KPI
 
 
 def sign_off_request(card: SignOffCard) -> Message:
@@ -158,9 +160,7 @@ def gate_passed(initiative: Initiative, *, gate_name: str, to_stage_name: str, a
 
 def _card_blocks(card: SignOffCard) -> list[Block]:
     initiative = card.initiative
-    kpi = mrkdwn(initiative.kpi_name, 200) or "not set"
-    if initiative.kpi_baseline or initiative.kpi_target:
-        kpi += f": {mrkdwn(initiative.kpi_baseline, 100) or '?'} → {mrkdwn(initiative.kpi_target, 100) or '?'}"
+    kpi = kpi_views.definition(card.kpi)
     blocks: list[Block] = [header(f"{card.asked}: {initiative.key} · {initiative.title}")]
     if initiative.description:
         blocks.append(section(mrkdwn(initiative.description, 600)))

@@ -27,6 +27,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.services.gates.catalog import ChecklistItem, GateCatalog
+from bot.services.kpis.actuals import Standing
 from bot.services.validation import (
     BUSINESS_UNIT,
     COMMENT,
@@ -183,12 +184,13 @@ def initiative_card(initiative: Initiative, *, owners: Mapping[str, str], catalo
                     after_go_live: Sequence[str] = (),
                     conditions: Sequence[ConditionView] = (),
                     waiting_on: Mapping[str, int] | None = None,
-                    next_target: NextTarget | None = None) -> dict[str, Any]:
+                    next_target: NextTarget | None = None,
+                    kpis: Sequence[Standing] = ()) -> dict[str, Any]:
     """The initiative's card, read-only, where "View initiative" on a sign-off DM opens it."""
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
                                     deadlines=deadlines, reader_zone=reader_zone, standing=standing,
                                     classification=classification, after_go_live=after_go_live,
-                                    conditions=conditions, waiting_on=waiting_on, next_target=next_target)
+                                    conditions=conditions, waiting_on=waiting_on, next_target=next_target, kpis=kpis)
     return _modal(ids.INITIATIVE_MODAL, f"Initiative {initiative.key}", blocks, close="Close")
 
 

@@ -11,8 +11,10 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.commands.registry import COMMAND, Reply
 from bot.services.gates.catalog import GateCatalog
+from bot.services.kpis.actuals import Standing
 from bot.services.reviews.service import REATTESTATION
 from bot.views import ids
+from bot.views import kpis as kpi_views
 from bot.views.blocks import context, divider, fields, finish, header, more_line, section
 from bot.views.conditions import ConditionView, condition_line
 from bot.views.history import event_sentence
@@ -100,6 +102,7 @@ def initiative_card(
     reader_zone: ZoneInfo | None,
     shared_by: str | None = None,
     standing: InitiativeOutcome | None = None,
+    kpis: Sequence[Standing] = (),
     classification: InitiativeClassification | None = None,
     after_go_live: Sequence[str] = (),
     next_target: NextTarget | None = None,
@@ -112,7 +115,7 @@ def initiative_card(
     blocks = initiative_card_blocks(initiative, owners=owners, catalog=catalog, review=review, sign_offs=sign_offs,
                                     deadlines=deadlines, reader_zone=reader_zone, standing=standing,
                                     classification=classification, after_go_live=after_go_live,
-                                    conditions=conditions, waiting_on=waiting_on, next_target=next_target)
+                                    conditions=conditions, waiting_on=waiting_on, next_target=next_target, kpis=kpis)
     if shared_by is None:
         blocks.append(ActionsBlock(elements=[
             ButtonElement(text="Share to channel", action_id=ids.SHARE_TO_CHANNEL, value=initiative.key),
@@ -139,19 +142,16 @@ def initiative_card_blocks(
     conditions: Sequence[ConditionView] = (),
     waiting_on: Mapping[str, int] | None = None,
     next_target: NextTarget | None = None,
+    kpis: Sequence[Standing] = (),
 ) -> list[Block]:
     """The card itself, without what is done with it: in a reply, a shared post, or the "View initiative" modal.
     `standing`: the hold or kill behind a `held` or `killed` status, shown with it; `classification`: the
     questionnaire's standing result; `after_go_live`: its flags, its model's age and its next re-attestation,
     one line each (bot.views.attestation); `conditions`: its Conditional Gos' conditions (and expired waivers),
     open first; `waiting_on`: how many things wait on each person (bot.services.waiting); `next_target`: the
-    date its deciders set for passing the next gate."""
+    date its deciders set for passing the next gate; `kpis`: each KPI's latest actuals against its target."""
     stage = stage_name(catalog, initiative.stage)
-    kpi = " ".join(filter(None, [
-        mrkdwn(initiative.kpi_name, 200),
-        f"{mrkdwn(initiative.kpi_baseline, 100)} → {mrkdwn(initiative.kpi_target, 100)}"
-        if initiative.kpi_baseline or initiative.kpi_target else "",
-    ])) or "not set"
+    kpi = kpi_views.definition(kpis[0].kpi if kpis else None)
     blocks: list[Block] = [header(f"{initiative.key} · {initiative.title}")]
     if initiative.description:
         blocks.append(section(mrkdwn(initiative.description, 2900)))
@@ -169,6 +169,8 @@ def initiative_card_blocks(
         *([("Next gate by", day(next_target.on) + (" (passed)" if next_target.passed else ""))]
           if next_target else []),
     ]))
+    if any(standing.recent for standing in kpis):
+        blocks.append(kpi_views.standings_section(kpis))
     if initiative.problem:
         blocks.append(section(f"*Business problem*\n{mrkdwn(initiative.problem, 2900)}"))
     owner_lines = [f"{escape(catalog.role_name(role))}: {mention(user)}" for role, user in owners.items()]

@@ -20,6 +20,7 @@ from storage.models.core import (
 from storage.models.digest import Digest, DigestRun, DigestRunStep
 from storage.models.gate_admin import AppAdmin
 from storage.models.integrations import AutomaticCheck, EvidenceCheck, WebhookDelivery, WebhookEndpoint
+from storage.models.kpis import Kpi, KpiActual, KpiReminder
 from storage.models.messages import SlackMessage
 from storage.models.nudges import Delegation, NudgeLog, NudgeSnooze, UserProfile
 from storage.models.operations import AuditVerification, MaintenanceRun
@@ -50,6 +51,9 @@ __all__ = [
     "InitiativeClassification",
     "InitiativeFlag",
     "InitiativeOutcome",
+    "Kpi",
+    "KpiActual",
+    "KpiReminder",
     "MaintenanceRun",
     "ModelCheck",
     "NudgeLog",

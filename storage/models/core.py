@@ -94,9 +94,6 @@ class Initiative(SQLModel, table=True):
     title: str = Field(max_length=150)
     description: str = Field(default="", sa_type=Text)
     problem: str = Field(default="", sa_type=Text)
-    kpi_name: str = Field(default="", max_length=200)
-    kpi_baseline: str = Field(default="", max_length=100)
-    kpi_target: str = Field(default="", max_length=100)
     risk_tier: str = Field(default="medium", max_length=10)
     # The standing result of the classification questionnaire (bot/services/regulation); None: not classified.
     classified_tier: str | None = Field(default=None, max_length=16)

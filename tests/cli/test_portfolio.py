@@ -158,3 +158,28 @@ def test_a_refused_import_into_a_new_workspace_leaves_no_workspace_behind(runtim
     with runtime.read() as session:
         assert session.get(Workspace, "TNEWCORP") is not None
         assert [i.key for i in session.exec(select(Initiative).where(Initiative.team_id == "TNEWCORP"))] == ["AI-1"]
+
+
+def test_export_kpis_writes_every_actual_with_who_recorded_it(runtime, tmp_path, capsys):
+    from datetime import date
+
+    from bot.services.access.visibility import Audience
+    from bot.services.initiatives.service import get_initiative
+    from bot.services.kpis.actuals import record_actual
+    from tests.support.factories import actor
+
+    source = tmp_path / "source.csv"
+    source.write_text("title,business_owner,kpi_name,kpi_baseline,kpi_target\nChurn model,UMARIA,Churn,4.2%,3.5%\n")
+    assert main(["import", str(source)]) == 0
+    with runtime.transaction() as session:
+        initiative = get_initiative(session, audience=Audience.workspace(team_id=TEAM), key="AI-1")
+        record_actual(session, actor=actor("UMARIA"), initiative=initiative, value="3.9%",
+                      measured_on=date(2026, 11, 30), today=date(2026, 12, 7), note="November")
+    capsys.readouterr()
+    assert main(["export", "kpis"]) == 0
+    lines = capsys.readouterr().out.lstrip("\ufeff").splitlines()
+    assert lines[0] == ("key,title,kpi,unit,direction,baseline,target,target_date,measured_on,value,note,"
+                        "recorded_by,recorded_at")
+    assert lines[1].startswith("AI-1,Churn model,Churn,%,lower,4.2,3.5,,2026-11-30,3.9,November,UMARIA,")
+    assert main(["export", "kpis", "a.csv", "b.csv"]) == 1
+    assert "Give one FILE to write, not 2" in capsys.readouterr().err

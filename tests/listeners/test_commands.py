@@ -22,6 +22,7 @@ from bot.views.plain_text import Reader, render_blocks
 from storage.models import GateReview, Initiative, OwnerAssignment, SignOff, StageTransition
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
+from tests.support.factories import kpi_texts
 
 GRAMMAR = """\
 /initiative help
@@ -91,8 +92,8 @@ def test_new_without_a_title_opens_the_modal_and_its_submission_creates(slack: S
     with runtime.transaction() as session:
         initiative = session.exec(select(Initiative)).one()
         [owner] = session.exec(select(OwnerAssignment)).all()
-    assert (initiative.title, initiative.kpi_target, initiative.risk_tier, initiative.channel_id) == (
-        "Demand forecast", "4%", "low", "C0001")
+    assert (initiative.title, initiative.risk_tier, initiative.channel_id) == ("Demand forecast", "low", "C0001")
+    assert kpi_texts(runtime, initiative) == {"kpi_name": "Stock-out rate", "kpi_baseline": "7%", "kpi_target": "4%"}
     assert initiative.tags == ["forecasting", "supply"] and initiative.business_unit == "Supply chain"
     assert (owner.role, owner.user_id) == ("data", "UDEV")
 

@@ -23,6 +23,8 @@ from bot.services.gate_editing import edits as gate_edits
 from bot.services.gates.document import LABEL_MAX
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import create_initiative
+from bot.services.kpis.actuals import record_actual
+from bot.services.kpis.definitions import first_kpi_texts, kpis_of
 from bot.services.reviews import service as reviews
 from bot.services.tracked_items.conditions import parse_conditions
 from bot.services.validation import (
@@ -36,7 +38,8 @@ from bot.services.validation import (
 )
 from bot.views import forms, modals
 from bot.views import gates as gate_views
-from storage.models import AuditEvent, GateDefinitionVersion, Initiative, SignOff
+from bot.views import kpis as kpi_views
+from storage.models import AuditEvent, GateDefinitionVersion, Initiative, KpiActual, SignOff
 from tests.support.factories import TEAM, actor
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
@@ -167,7 +170,8 @@ def test_the_new_initiative_modal(runtime, data) -> None:
 
     def read(session: Session) -> list[Any]:
         initiative = session.exec(select(Initiative).order_by(col(Initiative.id).desc())).one()
-        return [initiative.model_dump(), last_audit(session)]
+        first_kpi = next(iter(kpis_of(session, initiative_id=initiative.id)), None)
+        return [{**initiative.model_dump(), **first_kpi_texts(first_kpi)}, last_audit(session)]
 
     stored = written(runtime, write, read)
     if stored is None:
@@ -177,6 +181,38 @@ def test_the_new_initiative_modal(runtime, data) -> None:
     for name, field in INITIATIVE_TEXTS.items():
         assert len(initiative[name] or "") <= field.limit, name  # mlflow_model: None when empty
     assert len(",".join(initiative["tags"])) <= TAGS.limit
+
+
+@pytest.fixture
+def kpi_initiative_id(runtime) -> int:
+    """An initiative with one KPI, Monthly churn in %."""
+    with runtime.transaction() as session:
+        return create_initiative(session, actor=actor("UBIZ"), title="Churn model", owners=OWNERS,
+                                 kpi_name="Monthly churn", kpi_baseline="4.2%", kpi_target="3.5%").id
+
+
+@PROPERTIES
+@given(data=st.data())
+def test_the_kpi_modal(runtime, kpi_initiative_id, data) -> None:
+    with runtime.transaction() as session:
+        view = kpi_views.record_modal(session.get(Initiative, kpi_initiative_id),
+                                      kpis_of(session, initiative_id=kpi_initiative_id), today=date(2026, 12, 7))
+    answers = forms.read_kpi(filled(view, data))
+
+    def write(session: Session) -> None:
+        record_actual(session, actor=actor("UBIZ"), initiative=session.get(Initiative, kpi_initiative_id),
+                      value=answers.value, position=answers.position, measured_on=answers.measured_on,
+                      today=date(2030, 12, 31), note=answers.note)
+
+    def read(session: Session) -> list[Any]:
+        return [session.exec(select(KpiActual)).one().model_dump(), last_audit(session)]
+
+    stored = written(runtime, write, read)
+    if stored is None:
+        return
+    actual, audit = stored
+    assert_clean(actual, audit)
+    assert len(actual["note"]) <= REASON.limit
 
 
 @PROPERTIES

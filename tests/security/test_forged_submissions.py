@@ -12,7 +12,7 @@ from typing import Any
 
 from bot.services.validation import SPOOFING_CHARACTERS
 from bot.views import ids
-from storage.models import AuditEvent, Initiative
+from storage.models import AuditEvent, Initiative, Kpi
 from tests.security.conftest import Target
 
 SPOOFS = "".join(sorted(SPOOFING_CHARACTERS))
@@ -71,7 +71,8 @@ def test_spoofing_characters_never_reach_the_database_or_anyone_s_screen(target:
     assert "Review of" in target.ask(f"submit AI-{alpha.number}")["text"]
     target.sent_everything()
 
-    assert (alpha.description, alpha.problem, alpha.kpi_name, alpha.kpi_baseline, alpha.kpi_target, alpha.tags,
+    [kpi] = target.rows(Kpi, Kpi.initiative_id == alpha.id)
+    assert (alpha.description, alpha.problem, kpi.name, kpi.baseline_text, kpi.target_text, alpha.tags,
             alpha.business_unit) == ("abc", "p", "k", "1%", "2%", ["genai", "retail"], "Claims")
     assert target.count(Initiative, Initiative.title == f"{PERSIAN} 👩\u200d💻 evil") == 1
     assert "Alpha fraud" in str(target.emulator.messages(target.emulator.dm_channel("UDEV")))

@@ -1,4 +1,6 @@
-"""The digest's picture: the funnel now, and 12 weeks of initiatives per stage. matplotlib, Agg, PNG bytes.
+"""The digest's picture: the funnel now, and 12 weeks of initiatives per stage; below them, when live initiatives
+have KPIs with actuals, each KPI's latest actual against its target (up to CHARTED_KPIS). matplotlib, Agg, PNG
+bytes.
 
 Made for someone who looks at it for ten seconds: one title that says what and when, big numbers on the bars,
 the change since last week beside them, and a colour per stage that is the same in both panels and readable
@@ -13,6 +15,9 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.services.digest.report import DigestReport
+from bot.services.kpis.actuals import OFF_TRACK, ON_TRACK
+from bot.services.kpis.definitions import format_measure
+from bot.services.kpis.value import ValueRow
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -22,6 +27,8 @@ PAUSED_COLOUR = "#BBBBBB"
 INK, MUTED = "#222222", "#666666"
 CHARACTER_WIDTH = 0.0072  # of the figure's width, for a character of the stage names (12 pt)
 NAME_WRAP, LABEL_MAX = 16, 16
+CHARTED_KPIS = 10
+STATUS_COLOURS = {ON_TRACK: "#009E73", OFF_TRACK: "#D55E00"}  # no data: PAUSED_COLOUR
 
 
 def render_chart(report: DigestReport) -> bytes:
@@ -40,15 +47,33 @@ def render_chart(report: DigestReport) -> bytes:
     return buffer.getvalue()
 
 
+def charted_kpis(report: DigestReport) -> list[ValueRow]:
+    """The KPIs the chart can place: a latest actual, and a baseline and target apart (at most CHARTED_KPIS)."""
+    return [row for row in report.value if row.latest is not None and row.baseline is not None
+            and row.target is not None and row.target != row.baseline][:CHARTED_KPIS]
+
+
 def _figure(report: DigestReport, plt) -> Figure:  # type: ignore[no-untyped-def]
-    figure, (funnel_axes, trend_axes) = plt.subplots(
-        1, 2, figsize=(12, 5.2), gridspec_kw={"width_ratios": [1, 1.35]})
+    kpis = charted_kpis(report)
+    if not kpis:
+        figure, (funnel_axes, trend_axes) = plt.subplots(
+            1, 2, figsize=(12, 5.2), gridspec_kw={"width_ratios": [1, 1.35]})
+    else:  # the same two panels on top, at the same size, and the KPIs below them
+        height = 5.2 + 1.2 + 0.42 * len(kpis)
+        figure = plt.figure(figsize=(12, height))
+        grid = figure.add_gridspec(2, 2, width_ratios=[1, 1.35], height_ratios=[5.2, height - 5.2],
+                                   top=1 - 0.2 * 5.2 / height, bottom=0.5 / height, hspace=0.9 * 5.2 / height)
+        funnel_axes, trend_axes = figure.add_subplot(grid[0, 0]), figure.add_subplot(grid[0, 1])
+        _draw_kpis(figure.add_subplot(grid[1, :]), kpis)
     # Fixed margins rather than a layout engine: it would draw the figure several times (~2x render time). The
     # left one fits the longest (wrapped) stage name; the right one the labels at the lines' ends.
     widest_name = max((len(line) for row in report.funnel for line in _wrapped(row.stage_name).splitlines()),
                       default=5)
-    figure.subplots_adjust(left=0.02 + widest_name * CHARACTER_WIDTH, right=0.84, top=0.8, bottom=0.15,
-                           wspace=0.28)
+    if kpis:
+        figure.subplots_adjust(left=0.02 + widest_name * CHARACTER_WIDTH, right=0.84, wspace=0.28)
+    else:
+        figure.subplots_adjust(left=0.02 + widest_name * CHARACTER_WIDTH, right=0.84, top=0.8, bottom=0.15,
+                               wspace=0.28)
     zone = ZoneInfo(report.timezone)
     as_of = report.as_of.astimezone(zone)
     scope = "" if report.scope == "all initiatives" else f" · {report.scope}"
@@ -60,6 +85,28 @@ def _figure(report: DigestReport, plt) -> Figure:  # type: ignore[no-untyped-def
     _draw_funnel(funnel_axes, report, colours)
     _draw_trend(trend_axes, report, colours, zone)
     return figure
+
+
+def _draw_kpis(axes, kpis: list[ValueRow]) -> None:  # type: ignore[no-untyped-def]
+    """One bar per KPI: how far its latest actual has come from the baseline (0%) to the target (100%)."""
+    positions = list(range(len(kpis)))[::-1]
+    progress = [max(-50.0, min(150.0, 100 * (row.latest - row.baseline) / (row.target - row.baseline)))  # type: ignore[operator]
+                for row in kpis]
+    axes.barh(positions, progress, color=[STATUS_COLOURS.get(row.status, PAUSED_COLOUR) for row in kpis],
+              height=0.62)
+    axes.axvline(100, color=INK, linewidth=1.2, linestyle="--")
+    axes.axvline(0, color=MUTED, linewidth=0.8)
+    for y, row, done in zip(positions, kpis, progress, strict=True):
+        axes.text(max(done, 0) + 3, y, f"{format_measure(row.latest, row.unit)} (target "
+                  f"{format_measure(row.target, row.unit)})", va="center", fontsize=10, color=INK)
+    axes.set_yticks(positions, [f"{row.key} {_clipped(row.kpi_name)}" for row in kpis], fontsize=10.5, color=INK)
+    axes.set_xlim(-50, 200)
+    axes.set_title("KPIs in Production and later: latest actual, from baseline (0%) to target (100%)", loc="left",
+                   fontsize=12, color=INK)
+    axes.set_xlabel("% of the way from baseline to target", color=MUTED)
+    axes.tick_params(axis="x", colors=MUTED)
+    for side in ("top", "right"):
+        axes.spines[side].set_visible(False)
 
 
 def _conversion(report: DigestReport) -> str:

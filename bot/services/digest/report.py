@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from bot.services.kpis.value import ValueRow, ValueTotal
 from bot.services.webhooks.evidence import BrokenLink
 
 
@@ -181,6 +182,8 @@ class DigestReport:
     past_target: tuple[PastTarget, ...] = ()
     expired_waivers: tuple[ExpiredWaiver, ...] = ()  # open at as_of, of initiatives not killed or retired
     conditions: ConditionCounts = ConditionCounts()
+    value: tuple[ValueRow, ...] = ()  # each KPI of each active initiative in Production or later
+    value_totals: tuple[ValueTotal, ...] = ()  # value delivered per currency (bot.services.kpis.value)
 
     @property
     def paused_total(self) -> int:

@@ -14,6 +14,8 @@ from bot.services.digest import metrics
 from bot.services.digest.history import DigestData, load_digest_data
 from bot.services.digest.report import ConditionCounts, DeliveryFailure, DigestReport
 from bot.services.digest.schedule import Window, window_ending, zone_named
+from bot.services.kpis import value as kpi_value
+from bot.services.kpis.value import ValueRow
 from bot.services.reviews.deadlines import work_calendar
 from bot.services.tracked_items.service import CONDITION, due_instant, met_between
 from bot.services.waiting.service import what_waits
@@ -35,7 +37,7 @@ def scope_of(digest: Digest) -> str:
 def build_report(data: DigestData, *, name: str, scope: str, window: Window,
                  delivery_failures: Sequence[DeliveryFailure] = (),
                  broken_evidence: Sequence[BrokenLink] = (),
-                 conditions: ConditionCounts = NO_CONDITIONS) -> DigestReport:
+                 conditions: ConditionCounts = NO_CONDITIONS, value: Sequence[ValueRow] = ()) -> DigestReport:
     """Pure: the whole digest from loaded rows."""
     moved = metrics.moved(data, window)
     points = metrics.trend_points(window)
@@ -71,6 +73,8 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         past_target=metrics.past_target(data, window),
         expired_waivers=metrics.expired_waivers(data, window),
         conditions=conditions,
+        value=tuple(value),
+        value_totals=kpi_value.totals(value),
     )
 
 
@@ -82,9 +86,9 @@ def channel_audience(digest: Digest) -> Audience:
 def compute_digest(session: Session, *, digest: Digest, as_of: datetime, audience: Audience,
                    default_zone: ZoneInfo) -> DigestReport:
     """One digest as of a moment, of what `audience` may see (`channel_audience` for the digest as posted), read
-    with a fixed number of queries (`load_digest_data`'s ten, the failed outbox, one or two for evidence, and the
-    Conditions line's). `default_zone` (DEFAULT_TIMEZONE) is the zone of assignees Slack has not told us theirs,
-    for their sign-offs' deadlines."""
+    with a fixed number of queries (`load_digest_data`'s ten, the failed outbox, one or two for evidence, the
+    Conditions line's, and one plus one per live stage for the KPIs). `default_zone` (DEFAULT_TIMEZONE) is the
+    zone of assignees Slack has not told us theirs, for their sign-offs' deadlines."""
     window = window_ending(as_of, zone_named(digest.timezone))
     data = load_digest_data(session, audience=audience, as_of=as_of, since=window.start, default_zone=default_zone,
                             tag=digest.filter_tag, business_unit=digest.filter_business_unit)
@@ -92,7 +96,10 @@ def compute_digest(session: Session, *, digest: Digest, as_of: datetime, audienc
                         delivery_failures=delivery_failures(session, team_id=digest.team_id, window=window),
                         broken_evidence=broken_links(session, audience=audience),
                         conditions=condition_counts(session, data=data, window=window, audience=audience,
-                                                    default_zone=default_zone))
+                                                    default_zone=default_zone),
+                        value=kpi_value.live_value(session, team_id=digest.team_id,
+                                                   initiative_ids=data.initiatives.keys(),
+                                                   today=window.end.astimezone(window.zone).date()))
 
 
 def condition_counts(session: Session, *, data: DigestData, window: Window, audience: Audience,

@@ -44,6 +44,7 @@ class Role:
 # prefix and the stage id (a colon is never part of a gate id, so the two never clash).
 REATTEST_PREFIX = "reattest:"
 DEFAULT_MODEL_ALIAS = "champion"
+LIVE_STAGE = "production"  # from this stage on an initiative is live: its KPIs are measured and reported
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,8 @@ class Stage:
                     checklist=self.reattest_checklist, sla_business_days=self.reattest_sla_business_days)
     # Business days from entering this stage to the default target date of its next gate; None: no default.
     target_days: int | None = None
+    kpi_stale_days: int = 45  # a live KPI with no actual for longer shows "no data"
+    kpi_every_days: int = 30  # how often a live initiative's business owner is asked for actuals
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,11 @@ class GateCatalog:
     def stage_index(self, stage_id: str) -> int:
         return self.stages.index(self.stage(stage_id))
 
+    def is_live(self, stage_id: str) -> bool:
+        """Production or later: the stage `production` and every stage after it, where value is measured."""
+        ids = [stage.id for stage in self.stages]
+        return LIVE_STAGE in ids and stage_id in ids and ids.index(stage_id) >= ids.index(LIVE_STAGE)
+
     def first_stage(self) -> Stage:
         return self.stages[0]
 
@@ -156,6 +164,7 @@ def _stage_from_document(spec: dict[str, Any]) -> Stage:
         reattest_hold_after_days=spec.get("reattest_hold_after_days"),
         max_model_age_days=spec.get("max_model_age_days"),
         model_alias=spec.get("model_alias", DEFAULT_MODEL_ALIAS),
+        kpi_stale_days=spec.get("kpi_stale_days", 45), kpi_every_days=spec.get("kpi_every_days", 30),
     )
 
 

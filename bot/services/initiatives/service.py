@@ -15,13 +15,17 @@ from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import InitiativeCreated, OwnersChanged, StageChanged, emit
 from bot.services.gates.workspaces import catalog_for, ensure_workspace
+from bot.services.kpis.definitions import (
+    FIRST_KPI_FIELDS,
+    clean_first_kpi_texts,
+    first_kpi_texts,
+    kpis_of,
+    set_first_kpi,
+)
 from bot.services.validation import (
     BUSINESS_UNIT,
     DESCRIPTION,
     INITIATIVE_TEXTS,
-    KPI_BASELINE,
-    KPI_NAME,
-    KPI_TARGET,
     PROBLEM,
     check_channel_id,
     check_risk_tier,
@@ -105,15 +109,13 @@ def create_initiative(
         "title": clean_title(title),
         "description": clean_text(description, DESCRIPTION),
         "problem": clean_text(problem, PROBLEM),
-        "kpi_name": clean_text(kpi_name, KPI_NAME),
-        "kpi_baseline": clean_text(kpi_baseline, KPI_BASELINE),
-        "kpi_target": clean_text(kpi_target, KPI_TARGET),
         "risk_tier": check_risk_tier(risk_tier),
         "business_unit": clean_text(business_unit, BUSINESS_UNIT),
         "tags": clean_tags(tags),
         "channel_id": _checked_channel(channel_id),
         "mlflow_model": clean_model_name(mlflow_model),
     }
+    kpi_texts = clean_first_kpi_texts({"kpi_name": kpi_name, "kpi_baseline": kpi_baseline, "kpi_target": kpi_target})
     # Atomic, so that two replicas creating at once never hand out the same key.
     number = session.execute(
         update(Workspace)
@@ -135,6 +137,7 @@ def create_initiative(
     )
     session.add(initiative)
     session.flush()
+    set_first_kpi(session, team_id=actor.team_id, initiative_id=initiative.id, texts=kpi_texts, now=now)
     audit = record_audit_at_once(
         session,
         team_id=actor.team_id,
@@ -143,7 +146,7 @@ def create_initiative(
         subject_type="initiative",
         subject_key=initiative.key,
         initiative_id=initiative.id,
-        after={**fields, "stage": first_stage, "owners": dict(owners)},
+        after={**fields, **kpi_texts, "stage": first_stage, "owners": dict(owners)},
         definition_version=catalog.version,
         at=now,
     )
@@ -175,8 +178,15 @@ def edit_initiative(session: Session, *, actor: Actor, initiative: Initiative, *
         "channel_id": _checked_channel,
         "mlflow_model": clean_model_name,
     }
-    before, after = {}, {}
+    kpi_changes = clean_first_kpi_texts(changes)
+    kpi_before = first_kpi_texts(next(iter(kpis_of(session, initiative_id=initiative.id)), None))
+    before = {name: kpi_before[name] for name, value in kpi_changes.items() if kpi_before[name] != value}
+    after = {name: kpi_changes[name] for name in before}
+    if after:
+        set_first_kpi(session, team_id=initiative.team_id, initiative_id=initiative.id, texts=after)
     for name, value in changes.items():
+        if name in FIRST_KPI_FIELDS:
+            continue
         cleaned = cleaners.get(name, lambda v, n=name: clean_text(str(v or ""), INITIATIVE_TEXTS[n]))(value)
         if getattr(initiative, name) != cleaned:
             before[name], after[name] = getattr(initiative, name), cleaned

@@ -50,3 +50,7 @@ OWNER_COLUMNS = {
 def header_name(raw: str) -> str:
     """A header cell as a column name: `Business owner`, ` business-owner ` -> business_owner."""
     return "_".join(raw.strip().lower().replace("-", " ").split())
+
+# `initiative-bot export kpis`: one row per KPI actual (numbers as plain decimals, times in UTC).
+KPI_ACTUAL_COLUMNS = ("key", "title", "kpi", "unit", "direction", "baseline", "target", "target_date", "measured_on",
+                      "value", "note", "recorded_by", "recorded_at")

@@ -7,8 +7,10 @@ from datetime import UTC
 from sqlmodel import Session, col, select
 
 from bot.services.access.visibility import Audience, visible_to
+from bot.services.kpis.actuals import export_actuals
+from bot.services.kpis.definitions import first_kpi_texts, format_measure
 from bot.services.portfolio_io.columns import COLUMN_NAMES, OWNER_COLUMNS
-from storage.models import Initiative, OwnerAssignment
+from storage.models import Initiative, Kpi, OwnerAssignment
 
 
 def export_rows(session: Session, *, audience: Audience) -> list[dict[str, str]]:
@@ -20,10 +22,13 @@ def export_rows(session: Session, *, audience: Audience) -> list[dict[str, str]]
             select(OwnerAssignment.initiative_id, OwnerAssignment.role, OwnerAssignment.user_id)
             .where(OwnerAssignment.team_id == audience.team_id)):
         owners.setdefault(initiative_id, {})[role] = user_id
-    return [_row(initiative, owners.get(initiative.id, {})) for initiative in initiatives]
+    kpis = {kpi.initiative_id: kpi for kpi in session.exec(
+        select(Kpi).where(Kpi.team_id == audience.team_id, Kpi.position == 0))}
+    return [_row(initiative, owners.get(initiative.id, {}), first_kpi_texts(kpis.get(initiative.id)))
+            for initiative in initiatives]
 
 
-def _row(initiative: Initiative, owners: dict[str, str]) -> dict[str, str]:
+def _row(initiative: Initiative, owners: dict[str, str], kpi: dict[str, str]) -> dict[str, str]:
     row = {
         "key": initiative.key,
         "title": initiative.title,
@@ -31,9 +36,7 @@ def _row(initiative: Initiative, owners: dict[str, str]) -> dict[str, str]:
         "stage": initiative.stage,
         "status": initiative.status,
         "risk_tier": initiative.risk_tier,
-        "kpi_name": initiative.kpi_name,
-        "kpi_baseline": initiative.kpi_baseline,
-        "kpi_target": initiative.kpi_target,
+        **kpi,  # the first KPI: its name, and its baseline and target as typed
         "tags": ", ".join(initiative.tags),
         "business_unit": initiative.business_unit,
         "created": initiative.created_at.astimezone(UTC).date().isoformat(),
@@ -43,3 +46,16 @@ def _row(initiative: Initiative, owners: dict[str, str]) -> dict[str, str]:
         **{column: owners.get(role, "") for column, role in OWNER_COLUMNS.items()},
     }
     return {name: row[name] for name in COLUMN_NAMES}
+
+
+def export_kpi_rows(session: Session, *, audience: Audience) -> list[dict[str, str]]:
+    """Every KPI actual the audience may see, by initiative, KPI and date, with who recorded it and when."""
+    return [{
+        "key": row.initiative.key, "title": row.initiative.title, "kpi": row.kpi.name, "unit": row.kpi.unit,
+        "direction": row.kpi.direction, "baseline": format_measure(row.kpi.baseline, ""),
+        "target": format_measure(row.kpi.target, ""),
+        "target_date": row.kpi.target_date.isoformat() if row.kpi.target_date else "",
+        "measured_on": row.actual.measured_on.isoformat(), "value": repr(row.actual.value).removesuffix(".0"),
+        "note": row.actual.note, "recorded_by": row.actual.recorded_by,
+        "recorded_at": row.actual.recorded_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    } for row in export_actuals(session, audience=audience)]

@@ -22,10 +22,11 @@ from bot.services.events import PortfolioImported, emit
 from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import assign_owners, edit_initiative
+from bot.services.kpis.definitions import FIRST_KPI_FIELDS, first_kpi_rows, first_kpi_texts
 from bot.services.portfolio_io.columns import OWNER_COLUMNS
 from bot.services.portfolio_io.rows import ImportRow, Person
 from bot.services.portfolio_io.table import Problem
-from storage.models import Initiative, OwnerAssignment, StageTransition, Workspace
+from storage.models import Initiative, Kpi, OwnerAssignment, StageTransition, Workspace
 from storage.models.core import new_transition_id
 from storage.types import utcnow
 
@@ -127,6 +128,7 @@ def plan_import(
     for initiative in existing:
         by_title[normalised_title(initiative.title)].append(initiative)
     owners = _owners_by_initiative(session, team_id=team_id)
+    kpis = _first_kpis(session, team_id=team_id)
     plan = ImportPlan(team_id=team_id)
     seen: dict[object, int] = {}  # what a row matched or creates -> its line
     for row in rows:
@@ -143,7 +145,7 @@ def plan_import(
             if not checker.problems:
                 plan.creates.append(new)
         else:
-            changed = checker.update(target, owners.get(target.id, {}))
+            changed = checker.update(target, owners.get(target.id, {}), kpi_texts=first_kpi_texts(kpis.get(target.id)))
             if changed.changes or changed.owners:
                 plan.updates.append(changed)
             else:
@@ -206,7 +208,7 @@ class _RowCheck:
         return NewInitiative(line=self.row.line, fields=dict(self.row.fields), stage=stage,
                              status=self.row.status or "active", owners=self._owners(), created=created)
 
-    def update(self, initiative: Initiative, owners: Mapping[str, str]) -> Update:
+    def update(self, initiative: Initiative, owners: Mapping[str, str], *, kpi_texts: Mapping[str, str]) -> Update:
         stage = self._stage()
         if stage is not None and stage != initiative.stage:
             self.problem("stage", f"{initiative.key} is in {self._stage_name(initiative.stage)}; an import never "
@@ -219,7 +221,9 @@ class _RowCheck:
         if created is not None and created != initiative.created_at.astimezone(UTC).date():
             self.problem("created", f"{initiative.key} was recorded on "
                                     f"{initiative.created_at.astimezone(UTC).date().isoformat()}; that date stays")
-        changes = {name: value for name, value in self.row.fields.items() if getattr(initiative, name) != value}
+        current = {**kpi_texts, **{name: getattr(initiative, name) for name in self.row.fields
+                                   if name not in FIRST_KPI_FIELDS}}
+        changes = {name: value for name, value in self.row.fields.items() if current[name] != value}
         if self.row.number is None:
             changes.pop("title", None)  # matched by its title: another case or spacing of it is no new title
         if "risk_tier" in changes and initiative.classified_tier is not None:
@@ -295,6 +299,11 @@ def _owners_by_initiative(session: Session, *, team_id: str) -> dict[int, dict[s
     return owners
 
 
+def _first_kpis(session: Session, *, team_id: str) -> dict[int, Kpi]:
+    return {kpi.initiative_id: kpi for kpi in session.exec(select(Kpi).where(Kpi.team_id == team_id,
+                                                                              Kpi.position == 0))}
+
+
 def _create_all(session: Session, *, actor: Actor, plan: ImportPlan, source: str, now: datetime) -> list[Created]:
     """Every new initiative with a handful of multi-row inserts, whatever their number: keys, initiatives, their
     audit events, their first transitions, their owners. Plain rows, not model objects: building 10,000 SQLModel
@@ -336,6 +345,11 @@ def _create_all(session: Session, *, actor: Actor, plan: ImportPlan, source: str
                   for role, user_id in new.owners.items()]
     if owner_rows:
         connection.execute(_table(OwnerAssignment).insert(), owner_rows)
+    kpi_rows = [row for initiative, new in zip(created, plan.creates, strict=True)
+                for row in first_kpi_rows(team_id=team_id, initiative_id=initiative.id, now=now,
+                                          texts={name: new.fields.get(name, "") for name in FIRST_KPI_FIELDS})]
+    if kpi_rows:
+        connection.execute(_table(Kpi).insert(), kpi_rows)
     return created
 
 
@@ -346,9 +360,9 @@ def _table(model: type) -> Table:
 def _initiative_row(new: NewInitiative, *, team_id: str, number: int, actor: Actor, now: datetime) -> dict[str, Any]:
     """Every column of a new initiative, defaults included (a multi-row INSERT applies no model defaults)."""
     return {
-        "team_id": team_id, "number": number, "title": "", "description": "", "problem": "", "kpi_name": "",
-        "kpi_baseline": "", "kpi_target": "", "risk_tier": "medium", "business_unit": "", "tags": [],
-        "channel_id": None, "mlflow_model": None, **new.fields,
+        "team_id": team_id, "number": number, "title": "", "description": "", "problem": "", "risk_tier": "medium",
+        "business_unit": "", "tags": [], "channel_id": None, "mlflow_model": None,
+        **{name: value for name, value in new.fields.items() if name not in FIRST_KPI_FIELDS},
         "status": new.status, "retired_reason": "imported as retired" if new.status == "retired" else None,
         "stage": new.stage, "stage_entered_at": now, "current_transition_id": new_transition_id(),
         "created_by": actor.user_id, "created_at": datetime.combine(new.created, time(), tzinfo=UTC) if new.created

@@ -28,6 +28,7 @@ from bot.services.events import (
     GateDecided,
     InitiativeCreated,
     InitiativeFlagged,
+    KpiRecorded,
     OutcomeDecided,
     ReviewOpened,
     SignOffDecided,
@@ -43,6 +44,8 @@ from storage.models import (
     InitiativeClassification,
     InitiativeFlag,
     InitiativeOutcome,
+    Kpi,
+    KpiActual,
     SignOff,
     TrackedItem,
     WebhookDelivery,
@@ -187,6 +190,10 @@ def event_document(session: Session, event: DomainEvent) -> tuple[str, dict[str,
         return "gate.decided", {**base, "gate": event.gate_id, "outcome": event.outcome,
                                 "review_id": event.review_id,
                                 "target_on": event.target_on.isoformat() if event.target_on else None}
+    if isinstance(event, KpiRecorded):
+        kpi, actual = session.get(Kpi, event.kpi_id), session.get(KpiActual, event.actual_id)
+        return ("kpi.recorded", {**base, "kpi": _kpi(kpi), "actual": _actual(actual, corrected=event.corrected)}
+                if kpi and actual else None)
     if isinstance(event, OutcomeDecided) and event.what in OUTCOME_EVENTS:
         outcome = session.get(InitiativeOutcome, event.outcome_id)
         return (OUTCOME_EVENTS[event.what], {**base, "outcome": _outcome(outcome)}) if outcome else None
@@ -227,6 +234,16 @@ def _classification(row: InitiativeClassification) -> dict[str, Any]:
     return {"derived_tier": row.derived_tier, "risk_tier": row.risk_tier,
             "questionnaire_version": row.questionnaire_version, "rationale": row.rationale,
             "decided_by": row.decided_by, "decided_at": _iso(row.decided_at)}
+
+
+def _kpi(kpi: Kpi) -> dict[str, Any]:
+    return {"name": kpi.name, "unit": kpi.unit, "direction": kpi.direction, "baseline": kpi.baseline,
+            "target": kpi.target, "target_date": kpi.target_date.isoformat() if kpi.target_date else None}
+
+
+def _actual(actual: KpiActual, *, corrected: bool) -> dict[str, Any]:
+    return {"value": actual.value, "measured_on": actual.measured_on.isoformat(), "note": actual.note,
+            "recorded_by": actual.recorded_by, "recorded_at": _iso(actual.recorded_at), "corrected": corrected}
 
 
 def _initiative(initiative: Initiative) -> dict[str, Any]:

@@ -96,7 +96,7 @@ def insert_portfolio(session: Session, *, team_id: str, count: int, as_of: datet
                     _sign_off(rows, ids, team_id, role, "pending", opened, None)
         rows["initiative"].append({
             "id": initiative_id, "team_id": team_id, "number": number, "title": f"Bulk initiative {number}",
-            "description": "", "problem": "", "kpi_name": "", "kpi_baseline": "", "kpi_target": "",
+            "description": "", "problem": "",
             "risk_tier": "medium", "status": status,
             "retired_reason": "merged into another initiative" if status == "retired" else None,
             "stage": stage, "stage_entered_at": entered, "current_transition_id": transition_id,

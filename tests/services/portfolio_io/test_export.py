@@ -15,7 +15,7 @@ from bot.services.portfolio_io.exporting import export_rows
 from bot.services.portfolio_io.table import write_csv, write_xlsx
 from storage.models import AuditEvent
 from tests.services.portfolio_io.support import import_file, initiatives
-from tests.support.factories import TEAM, actor
+from tests.support.factories import TEAM, actor, kpi_texts
 
 EVERYONE = Audience.workspace(team_id=TEAM)
 
@@ -81,8 +81,9 @@ def test_an_excel_workbook_is_read_with_its_dates_and_numbers_as_people_see_them
     workbook.save(out)
     assert import_file(runtime, "p.xlsx", out.getvalue()).problems == []
     churn, ocr = initiatives(runtime)
-    assert (churn.created_at.date().isoformat(), churn.kpi_target, churn.stage) == ("2025-11-03", "12", "pilot")
-    assert (ocr.kpi_target, ocr.stage) == ("0.5", "idea")
+    assert (churn.created_at.date().isoformat(), kpi_texts(runtime, churn)["kpi_target"], churn.stage) == (
+        "2025-11-03", "12", "pilot")
+    assert (kpi_texts(runtime, ocr)["kpi_target"], ocr.stage) == ("0.5", "idea")
     bad = import_file(runtime, "p.xlsx", b"not a workbook").problems
     assert bad == ["p.xlsx:1: file: not an Excel workbook (.xlsx)"]
 

@@ -12,7 +12,7 @@ from bot.views.digest import digest_blocks
 from storage.models import AuditEvent, Digest, GateReview, OwnerAssignment, SignOff, StageTransition
 from storage.types import utcnow
 from tests.services.portfolio_io.support import import_file, initiatives
-from tests.support.factories import TEAM, actor
+from tests.support.factories import TEAM, actor, kpi_texts
 
 EVERYONE = Audience.workspace(team_id=TEAM)
 
@@ -25,7 +25,8 @@ def test_a_semicolon_csv_with_a_bom_and_columns_in_any_order_becomes_initiatives
     assert outcome.problems == []
     churn, ocr = initiatives(runtime)
     assert (churn.key, churn.title, churn.stage, churn.risk_tier) == ("AI-1", "Churn model", "pilot", "high")
-    assert (churn.tags, churn.business_unit, churn.kpi_name) == (["churn", "retail"], "Retail", "Churn rate")
+    assert (churn.tags, churn.business_unit) == (["churn", "retail"], "Retail")
+    assert kpi_texts(runtime, churn) == {"kpi_name": "Churn rate", "kpi_baseline": "", "kpi_target": ""}
     assert churn.created_at.date().isoformat() == "2025-11-03"
     assert (ocr.key, ocr.stage, ocr.risk_tier, ocr.status) == ("AI-2", "idea", "medium", "active")
     with runtime.read() as session:
@@ -92,7 +93,8 @@ def test_a_title_already_there_in_any_case_or_spacing_updates_that_initiative(ru
     [update] = outcome.result.updated
     assert (update.initiative.key, update.changed) == ("AI-1", ["kpi_target", "engineering owner"])
     [churn] = initiatives(runtime)
-    assert (churn.title, churn.kpi_name, churn.kpi_target) == ("Churn Model", "Churn rate", "5%")  # blank cells keep
+    assert churn.title == "Churn Model"  # blank cells keep
+    assert kpi_texts(runtime, churn) == {"kpi_name": "Churn rate", "kpi_baseline": "", "kpi_target": "5%"}
     with runtime.read() as session:
         assert owners_of(session, initiative_id=churn.id) == {"engineering": "UDEV"}
         about = select(AuditEvent).where(AuditEvent.initiative_id == churn.id).order_by(col(AuditEvent.seq))
@@ -120,7 +122,8 @@ def test_a_title_matching_two_initiatives_and_a_stage_change_are_refused(runtime
         "p.csv:3: stage: AI-3 is in Idea; an import never moves an initiative between stages (its gates do: "
         "/initiative submit AI-3)",
     ]
-    assert {i.kpi_name for i in initiatives(runtime)} == {""} and {i.stage for i in initiatives(runtime)} == {"idea"}
+    assert {kpi_texts(runtime, i)["kpi_name"] for i in initiatives(runtime)} == {""}
+    assert {i.stage for i in initiatives(runtime)} == {"idea"}
     # The stage it is in, by id or by name, is no change.
     assert import_file(runtime, "p.csv", "title,stage\nInvoice OCR,IDEA\n").result.unchanged == 1
 
@@ -170,7 +173,7 @@ def test_a_dry_run_plans_and_writes_nothing(runtime):
     outcome = import_file(runtime, "p.csv", "title,kpi_name\nChurn model,Churn rate\nInvoice OCR,\n", dry_run=True)
     assert [new.fields["title"] for new in outcome.plan.creates] == ["Invoice OCR"]
     assert [u.changed for u in outcome.plan.updates] == [["kpi_name"]]
-    assert [(i.title, i.kpi_name) for i in initiatives(runtime)] == [("Churn model", "")]
+    assert [(i.title, kpi_texts(runtime, i)["kpi_name"]) for i in initiatives(runtime)] == [("Churn model", "")]
 
 
 def test_new_keys_follow_the_workspace_counter(runtime):
@@ -222,7 +225,7 @@ def test_an_empty_cell_never_clears_a_field_even_one_of_invisible_characters(run
     outcome = import_file(runtime, "p.csv", "title,kpi_name,tags,description\nChurn model,\u200b,  ,\n")
     assert (outcome.problems, outcome.result.unchanged) == ([], 1)
     [churn] = initiatives(runtime)
-    assert (churn.kpi_name, churn.tags) == ("Churn rate", ["retail"])
+    assert (kpi_texts(runtime, churn)["kpi_name"], churn.tags) == ("Churn rate", ["retail"])
 
 
 def test_the_weeks_digest_lists_imported_initiatives_apart_from_new_ones(runtime):

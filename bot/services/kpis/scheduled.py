@@ -1,0 +1,131 @@
+"""What the KPI reminder job calls (bot/jobs/kpis.py), and who is due to record actuals.
+
+The business owner of each active initiative in Production or later that has a KPI is asked every
+`kpi_every_days` of its stage (30 by default), counted from the latest of: the day it entered that stage, the day
+an actual was last recorded, the day they were last asked. Each is asked once per period, on a working day in
+working hours in their zone; the `kpi_reminder` row (unique on initiative and due date) is written with the DM's
+outbox row, inside a savepoint, so two replicas never ask twice. The domain words nothing: the job hands in how
+the reminder reads (`render`).
+
+`kpi_updates_due` lists what waits on one person, for "what waits on a person" and the reminder alike.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from bot.delivery.outbox import enqueue
+from bot.services.access.people import zone_for
+from bot.services.business_days import in_working_hours, local_date
+from bot.services.gates.workspaces import catalog_for
+from bot.services.scheduling import JobRuntime
+from storage.models import Initiative, Kpi, KpiActual, KpiReminder, OwnerAssignment, Workspace
+from storage.types import utcnow
+
+ASKED_ROLE = "business"
+TICK_MINUTES = 15
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class KpiUpdateDue:
+    """A live initiative whose KPI actuals are due from its business owner."""
+
+    team_id: str
+    initiative_id: int
+    key: str
+    title: str
+    kpi_names: tuple[str, ...]
+    due_on: date
+    recipient: str
+
+
+def kpi_updates_due(session: Session, *, team_id: str, today: date, user_id: str | None = None) -> list[KpiUpdateDue]:
+    """The initiatives whose actuals are due on or before `today`, from `user_id` (everyone's when None)."""
+    catalog = catalog_for(session, team_id=team_id)
+    live = [stage.id for stage in catalog.stages if catalog.is_live(stage.id)]
+    if not live:
+        return []
+    query = (select(Initiative, OwnerAssignment.user_id)
+             .join(OwnerAssignment, (col(OwnerAssignment.initiative_id) == Initiative.id)
+                   & (OwnerAssignment.role == ASKED_ROLE))
+             .where(Initiative.team_id == team_id, Initiative.status == "active", col(Initiative.stage).in_(live))
+             .order_by(col(Initiative.number)))
+    if user_id is not None:
+        query = query.where(OwnerAssignment.user_id == user_id)
+    found = list(session.exec(query))
+    ids = [initiative.id for initiative, _ in found]
+    if not ids:
+        return []
+    names: dict[int, list[str]] = {}
+    for initiative_id, name in session.exec(select(Kpi.initiative_id, Kpi.name).where(col(Kpi.initiative_id).in_(ids))
+                                            .order_by(col(Kpi.position))):
+        names.setdefault(initiative_id, []).append(name or "KPI")
+    recorded = dict(session.exec(
+        select(Kpi.initiative_id, func.max(KpiActual.recorded_at)).join(KpiActual, col(KpiActual.kpi_id) == Kpi.id)
+        .where(col(Kpi.initiative_id).in_(ids)).group_by(col(Kpi.initiative_id))).all())
+    asked = dict(session.exec(select(KpiReminder.initiative_id, func.max(KpiReminder.due_on))
+                              .where(col(KpiReminder.initiative_id).in_(ids))
+                              .group_by(col(KpiReminder.initiative_id))).all())
+    due = []
+    for initiative, owner in found:
+        if initiative.id not in names:
+            continue
+        since = max(d for d in (_day(initiative.stage_entered_at), _day(recorded.get(initiative.id)),
+                                asked.get(initiative.id)) if d is not None)
+        due_on = since + timedelta(days=catalog.stage(initiative.stage).kpi_every_days)
+        if due_on <= today:
+            due.append(KpiUpdateDue(team_id=team_id, initiative_id=initiative.id, key=initiative.key,
+                                    title=initiative.title, kpi_names=tuple(names[initiative.id]), due_on=due_on,
+                                    recipient=owner))
+    return due
+
+
+def _day(moment: datetime | None) -> date | None:
+    return moment.astimezone(UTC).date() if moment is not None else None
+
+
+# The reminder as the payload of a chat.postMessage (text, blocks), without the channel.
+ReminderRenderer = Callable[[KpiUpdateDue], dict[str, Any]]
+
+
+def send_reminders(runtime: JobRuntime, *, render: ReminderRenderer, now: datetime | None = None) -> int:
+    """Write the KPI reminders due now to the outbox, in one transaction; returns how many."""
+    now = (now or utcnow()).astimezone(UTC)
+    written = 0
+    with runtime.transaction() as session:
+        for team_id in session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))).all():
+            holidays = catalog_for(session, team_id=team_id).holidays
+            # Anyone's today is at most a day from UTC's: the working-hours check below decides per person.
+            for due in kpi_updates_due(session, team_id=team_id, today=(now + timedelta(days=1)).date()):
+                zone = zone_for(session, team_id=team_id, user_id=due.recipient, default=runtime.settings.default_zone)
+                if due.due_on > local_date(now, zone) or not in_working_hours(now, zone, holidays):
+                    continue
+                if _claim(session, due):
+                    enqueue(session, team_id=team_id, method="chat.postMessage",
+                            payload={"channel": due.recipient, **render(due)})
+                    written += 1
+    if written:
+        log.info("KPI reminders: %d written to the outbox", written)
+    return written
+
+
+def _claim(session: Session, due: KpiUpdateDue) -> bool:
+    """Record the reminder of this initiative and period; False if it was already sent (by another replica)."""
+    try:
+        with session.begin_nested():
+            session.add(KpiReminder(team_id=due.team_id, initiative_id=due.initiative_id, due_on=due.due_on,
+                                    recipient=due.recipient))
+            session.flush()
+    except IntegrityError:
+        return False
+    return True

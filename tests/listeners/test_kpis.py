@@ -1,0 +1,153 @@
+"""KPIs end to end: signed slash commands, clicks and modal submissions over real HTTP against the Slack
+emulator, asserting on what reached Slack and the database (SQLite and PostgreSQL). Recording actuals (and bad
+values), the KPI modal, `show`'s trend, the digest's value section, and the business owner's reminder."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+from sqlmodel import select
+
+from bot.jobs.kpis import send_reminders
+from bot.services.access.actors import Actor
+from bot.services.access.visibility import Audience
+from bot.services.initiatives.service import get_initiative
+from bot.services.reviews import lifecycle
+from bot.views import ids
+from storage.models import AuditEvent, KpiActual, KpiReminder
+from tests.listeners.conftest import Slack
+from tests.slack_emulator.workspace import TEAM_ID
+from tests.support.slack_requests import button
+
+OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev>"
+ADMIN = Actor(team_id=TEAM_ID, user_id="UADMIN", is_admin=True)
+
+
+def live(slack: Slack, title: str, key: str) -> None:
+    """An initiative owned by Maria (business) and Dev, put in Production by an admin."""
+    assert f"Recorded *{key}*" in slack.command(f"new {title} {OWNERS} risk=low")["text"]
+    with slack.runtime.transaction() as session:
+        initiative = get_initiative(session, audience=Audience.workspace(team_id=TEAM_ID), key=key)
+        lifecycle.move_stage(session, actor=ADMIN, initiative=initiative, to_stage="production", reason="go-live")
+
+
+def values(**inputs: Any) -> dict[str, Any]:
+    """Modal state: a date picker for dates, the chosen option for `kpi_name`, plain text for the rest."""
+    def state(block: str, value: Any) -> dict[str, Any]:
+        if isinstance(value, date):
+            return {"type": "datepicker", "selected_date": value.isoformat()}
+        if block == ids.KPI_NAME_BLOCK:
+            return {"type": "static_select", "selected_option": {"value": value}}
+        return {"type": "plain_text_input", "value": value}
+    return {block: {ids.VALUE: state(block, value)} for block, value in inputs.items()}
+
+
+def actuals(slack: Slack) -> list[tuple[float, date, str, str]]:
+    with slack.runtime.transaction() as session:
+        return [(a.value, a.measured_on, a.note, a.recorded_by)
+                for a in session.exec(select(KpiActual).order_by(KpiActual.measured_on))]
+
+
+def test_owners_record_actuals_bad_values_are_refused_and_show_gives_the_trend(slack: Slack):
+    live(slack, "Churn model", "AI-1")
+    today = datetime.now(UTC).date()
+    month_ago = today - timedelta(days=30)
+    defined = slack.command('kpi AI-1 define "Monthly churn" baseline=4.2% target=3.5% by=2027-06-30')
+    assert "Monthly churn: 4.2% → 3.5% (lower is better, by 30 Jun 2027)" in defined["text"]
+
+    first = slack.command(f"kpi AI-1 4.0% {month_ago} after the November release")
+    assert f"Recorded Monthly churn of AI-1 = 4% on {month_ago:%d %b %Y}" in first["text"]
+    named = slack.command('kpi AI-1 "monthly churn" 3.8', user="UDEV")
+    assert f"= 3.8% on {today:%d %b %Y}" in named["text"]
+
+    for text, user, refusal in (
+        ("kpi AI-1 about 4%", "UMARIA", "`about` is not a value: give a number with an optional unit or %, "
+                                        "for example `3.9%`, `1200 EUR` or `350`."),
+        ("kpi AI-1 1,200", "UMARIA", "`1,200` is not a value"),
+        ("kpi AI-1 4 EUR", "UMARIA", "Monthly churn is measured in `%`, not `EUR`"),
+        ('kpi AI-1 "Cost" 4', "UMARIA", 'There is no KPI "Cost" on this initiative. Its KPIs: "Monthly churn".'),
+        (f"kpi AI-1 3.7% {today + timedelta(days=2)}", "UMARIA", "is in the future"),
+        ("kpi AI-1 3.7%", "UOTHER", "Only AI-1's owners, its sponsor or an admin can record its KPIs."),
+    ):
+        answer = slack.command(text, user=user)["text"]
+        assert refusal in answer, answer
+    assert "Usage: /initiative kpi &lt;KEY&gt; &lt;value&gt; [YYYY-MM-DD] [note]" in slack.command("kpi AI-1 x")["text"]
+
+    # The modal corrects the value of a date that has one.
+    assert slack.command("kpi AI-1", opens_modal=True) == {}
+    modal = slack.opened_modal()
+    assert modal["callback_id"] == ids.KPI_MODAL
+    bad = slack.submit(modal, values(kpi_name="0", value="lots", measured_on=month_ago), user="UMARIA")
+    assert bad["response_action"] == "errors" and "`lots` is not a value" in bad["errors"]["value"]
+    answer = slack.submit(modal, values(kpi_name="0", value="4.1", measured_on=month_ago, note="recounted"),
+                          user="UMARIA")
+    assert "= 4.1% on" in str(answer["view"]["blocks"]) and "(corrected from 4%)" in str(answer["view"]["blocks"])
+
+    assert actuals(slack) == [(4.1, month_ago, "recounted", "UMARIA"), (3.8, today, "", "UDEV")]
+    with slack.runtime.transaction() as session:
+        recorded = [(e.before, e.after["value"]) for e in session.exec(
+            select(AuditEvent).where(AuditEvent.action == "kpi.recorded").order_by(AuditEvent.id))]
+    assert recorded == [(None, 4.0), (None, 3.8), ({"value": 4.0}, 4.1)]
+
+    shown = str(slack.command("show AI-1")["blocks"])
+    assert "Monthly churn: 4.2% → 3.5% (lower is better, by 30 Jun 2027)" in shown
+    assert (f"Monthly churn: 3.8% on {today:%d %b %Y}, target 3.5%: off track · trend 4.1% → 3.8%") in shown
+    history = str(slack.command("history AI-1")["blocks"])
+    assert "set AI-1's KPI Monthly churn: 4.2% → 3.5%, lower is better" in history
+    assert f"<@UMARIA> recorded Monthly churn of AI-1 = 4.1%, measured {month_ago} (corrected from 4%)" in history
+
+
+def test_the_digest_gives_each_live_kpi_on_track_off_track_or_no_data_and_the_value_delivered(slack: Slack):
+    today = datetime.now(UTC).date()
+    for key, title in (("AI-1", "Churn model"), ("AI-2", "Invoice OCR"), ("AI-3", "Fraud rules")):
+        live(slack, title, key)
+    slack.command('kpi AI-1 define "Monthly churn" baseline=4.2% target=3.5%')
+    slack.command('kpi AI-2 define "Cost saved" baseline=0 EUR target=EUR 10000')
+    slack.command('kpi AI-2 define "Hours saved" baseline=0 target=400')
+    slack.command('kpi AI-3 define "Losses avoided" baseline=EUR 100 target=EUR 5000')
+    slack.command("kpi AI-1 3.4%")
+    slack.command('kpi AI-2 "Cost saved" 4000 EUR')
+    slack.command('kpi AI-2 "Hours saved" 120')
+    slack.command(f'kpi AI-3 "Losses avoided" 2100 {today - timedelta(days=60)}')  # older than 45 days
+    assert "Recorded *AI-4*" in slack.command(f"new Idea only {OWNERS}")["text"]  # not live: not in the section
+
+    preview = slack.command("digest", user="UMARIA")["text"]
+
+    assert ("VALUE IN PRODUCTION AND LATER — 1 on track · 2 off track · 1 no data. Value delivered: 6,000 EUR "
+            "(2 KPIs).")  # (4,000 - 0) + (2,100 - 100): the stale one's latest value counts too in preview
+    assert f"AI-1 Churn model — Monthly churn 3.4% ({today.isoformat()}), target 3.5%: on track" in preview
+    assert f"AI-2 Invoice OCR — Cost saved 4,000 EUR ({today.isoformat()}), target 10,000 EUR: off track" in preview
+    assert f"AI-2 Invoice OCR — Hours saved 120 ({today.isoformat()}), target 400: off track" in preview
+    assert (f"AI-3 Fraud rules — Losses avoided 2,100 EUR ({(today - timedelta(days=60)).isoformat()}), "
+            f"target 5,000 EUR: no data") in preview
+    assert "Idea only" not in preview.split("VALUE IN PRODUCTION")[1].split("STALLED")[0]
+
+
+def test_the_business_owner_is_reminded_once_per_period_in_working_hours_and_records_from_the_button(
+        slack: Slack):
+    live(slack, "Churn model", "AI-1")
+    slack.command('kpi AI-1 define "Monthly churn" baseline=4.2% target=3.5%')
+    zone = slack.runtime.settings.default_zone
+    day = datetime.now(UTC).date() + timedelta(days=31)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    morning = datetime.combine(day, time(10), zone)
+
+    assert send_reminders(slack.runtime, now=morning - timedelta(days=3)) == 0  # not due yet
+    assert send_reminders(slack.runtime, now=datetime.combine(day, time(6), zone)) == 0  # before working hours
+    assert send_reminders(slack.runtime, now=morning) == 1
+    assert send_reminders(slack.runtime, now=morning + timedelta(hours=2)) == 0  # once per period
+    slack.deliver()
+    [reminder] = [m for m in slack.dms_to("UMARIA") if "time to record its latest KPI actuals" in m["text"]]
+    assert slack.dms_to("UDEV") == [] or not [m for m in slack.dms_to("UDEV") if "KPI" in m["text"]]
+    with slack.runtime.transaction() as session:
+        [asked] = session.exec(select(KpiReminder)).all()
+        assert (asked.recipient, asked.due_on) == ("UMARIA", (datetime.now(UTC) + timedelta(days=30)).date())
+
+    slack.click(ids.KPI_RECORD, button(reminder, ids.KPI_RECORD)["value"], user="UMARIA", message=reminder,
+                channel=reminder["channel"])
+    modal = slack.opened_modal()
+    assert modal["callback_id"] == ids.KPI_MODAL and "Monthly churn" in str(modal["blocks"])
+    slack.submit(modal, values(kpi_name="0", value="3.9%", measured_on=datetime.now(UTC).date()), user="UMARIA")
+    assert [value for value, *_ in actuals(slack)] == [3.9]
