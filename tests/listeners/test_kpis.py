@@ -15,10 +15,10 @@ from bot.services.access.visibility import Audience
 from bot.services.initiatives.service import get_initiative
 from bot.services.reviews import lifecycle
 from bot.views import ids
+from slack_emulator.requests import button
+from slack_emulator.workspace import TEAM_ID
 from storage.models import AuditEvent, KpiActual, KpiReminder
 from tests.listeners.conftest import Slack
-from tests.slack_emulator.workspace import TEAM_ID
-from tests.support.slack_requests import button
 
 OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev>"
 ADMIN = Actor(team_id=TEAM_ID, user_id="UADMIN", is_admin=True)

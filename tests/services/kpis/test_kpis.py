@@ -27,9 +27,9 @@ from bot.services.portfolio_io.exporting import export_kpi_rows
 from bot.services.reviews import lifecycle
 from bot.services.webhooks.service import WebhookEvents, add_endpoint
 from bot.views.digest import digest_blocks
+from slack_emulator import validate_blocks
 from storage.models import WebhookDelivery
 from tests.services.digest.reports import report
-from tests.slack_emulator import validate_blocks
 from tests.support.factories import TEAM, actor
 
 EVERYONE = Audience.workspace(team_id=TEAM)
