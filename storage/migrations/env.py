@@ -39,6 +39,10 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         if connection.dialect.name == "postgresql":
             # Two replicas upgrading at once: the second waits here, then finds nothing left to do.
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+            # All migrations run in this one transaction. A deferred foreign key would queue a check for each row a
+            # migration updates, and PostgreSQL refuses to ALTER a table with checks pending (a later migration
+            # of the same run altering that table): check each statement at once instead.
+            connection.execute(text("SET CONSTRAINTS ALL IMMEDIATE"))
         # On SQLite the engine begins every transaction with BEGIN IMMEDIATE, which serialises the same way.
         context.run_migrations()
 
