@@ -114,14 +114,14 @@ def test_the_digest_gives_each_live_kpi_on_track_off_track_or_no_data_and_the_va
 
     preview = slack.command("digest", user="UMARIA")["text"]
 
-    assert ("VALUE IN PRODUCTION AND LATER — 1 on track · 2 off track · 1 no data. Value delivered: 6,000 EUR "
-            "(2 KPIs).")  # (4,000 - 0) + (2,100 - 100): the stale one's latest value counts too in preview
+    assert ("Value in Production and later — 1 on track · 2 off track · 1 no data. Value delivered: 6,000 EUR "
+            "(2 KPIs).") in preview  # (4,000 - 0) + (2,100 - 100): the stale one's latest value counts too
     assert f"AI-1 Churn model — Monthly churn 3.4% ({today.isoformat()}), target 3.5%: on track" in preview
     assert f"AI-2 Invoice OCR — Cost saved 4,000 EUR ({today.isoformat()}), target 10,000 EUR: off track" in preview
     assert f"AI-2 Invoice OCR — Hours saved 120 ({today.isoformat()}), target 400: off track" in preview
     assert (f"AI-3 Fraud rules — Losses avoided 2,100 EUR ({(today - timedelta(days=60)).isoformat()}), "
             f"target 5,000 EUR: no data") in preview
-    assert "Idea only" not in preview.split("VALUE IN PRODUCTION")[1].split("STALLED")[0]
+    assert "Idea only" not in preview.split("Value in Production")[1].split("Stalled")[0]
 
 
 def test_the_business_owner_is_reminded_once_per_period_in_working_hours_and_records_from_the_button(
