@@ -32,9 +32,8 @@ from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
-from bot.listeners import audit, commands, gates, home, initiatives, nudges, outcomes, sign_offs
+from bot.listeners import audit, commands, gates, home, initiatives, nudges, outcomes, sign_offs, workspaces
 from bot.listeners.middleware import hand_on_actor, serve_one_workspace
-from bot.listeners.workspaces import ensure_served_workspace
 from bot.runtime import Runtime
 from bot.services.errors import DomainError
 from bot.views.replies import SOMETHING_WENT_WRONG
@@ -129,7 +128,9 @@ def create_app(
     settings.require_slack(receives="socket" if socket_mode else "http")
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     workspace = workspace or client.auth_test()["team_id"]
-    ensure_served_workspace(runtime, workspace)
+    workspaces.ensure_served_workspace(runtime, workspace)
+    # auth.test succeeded with this token: the app is installed, so a workspace waiting for a reinstall resumes.
+    workspaces.resume_served_workspace(runtime, workspace)
     runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
     app = InitiativeApp(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned. HTTP requests are checked by
@@ -164,6 +165,7 @@ def register_listeners(app: InitiativeApp, runtime: Runtime) -> None:
     nudges.register(app, runtime)
     audit.register(app, runtime)
     gates.register(app, runtime)
+    workspaces.register(app, runtime)
 
 
 def _acknowledge_only(ack: Any) -> None:

@@ -46,6 +46,11 @@ class Workspace(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     next_initiative_number: int = Field(default=1, nullable=False)
     created_at: datetime = _at()
+    # Set when Slack said the app was uninstalled or its token revoked (`app_uninstalled`, `tokens_revoked`, or
+    # `invalid_auth` / `account_inactive` / `token_revoked` from a call); cleared when `auth.test` succeeds again.
+    # While set, nothing is sent to this workspace and its scheduled work waits (bot/delivery/installation.py).
+    suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    suspended_reason: str | None = Field(default=None, max_length=64)
 
 
 class GateDefinitionVersion(SQLModel, table=True):

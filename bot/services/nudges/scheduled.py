@@ -207,7 +207,7 @@ def _take_lease(session: Session) -> bool:
 
 
 def _teams(session: Session, team_id: str | None) -> list[str]:
-    query = select(Workspace.team_id).order_by(col(Workspace.team_id))
+    query = select(Workspace.team_id).where(col(Workspace.suspended_at).is_(None)).order_by(col(Workspace.team_id))
     if team_id is not None:
         query = query.where(Workspace.team_id == team_id)
     return list(session.exec(query).all())

@@ -1,0 +1,34 @@
+"""enterprise: a workspace whose app was uninstalled or whose token was revoked waits for a reinstall
+
+`workspace.suspended_at` / `suspended_reason`: set on `app_uninstalled`, `tokens_revoked`, or an `invalid_auth`,
+`account_inactive` or `token_revoked` answer; cleared when `auth.test` succeeds again. Nullable columns without a
+foreign key, so SQLite adds them without rebuilding the table; existing workspaces are installed (NULL).
+
+Revision ID: 0015
+Revises: 0014
+Create Date: 2026-12-07
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+import sqlmodel
+from alembic import op
+
+import storage.types
+
+revision: str = "0015"
+down_revision: str | None = "0014"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.add_column("workspace", sa.Column("suspended_at", storage.types.UTCDateTime(timezone=True), nullable=True))
+    op.add_column("workspace", sa.Column("suspended_reason", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("workspace") as batch:
+        batch.drop_column("suspended_reason")
+        batch.drop_column("suspended_at")
