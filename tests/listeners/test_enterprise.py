@@ -1,0 +1,124 @@
+"""Enterprise Slack as it is, over signed HTTP and the emulator: the app uninstalled or its token revoked (messages
+and scheduled work wait for the reinstall, stale ones are dropped, sign-off requests re-sent), and people who
+cannot act on a sign-off (deactivated, guests, strangers, Do Not Disturb)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from bot.app import create_app
+from bot.cli import main
+from storage.models import AuditEvent, OutboxMessage, Workspace
+from storage.types import utcnow
+from tests.listeners.conftest import Slack
+from tests.listeners.test_sign_off_round_trip import open_review
+from tests.support.slack_requests import TEAM_ID
+
+OWNERS = ("UMARIA", "UDEV", "UERIN")
+
+
+def eventually(check: Callable[[], object], timeout: float = 5) -> None:
+    """Events are handled after their ack: wait until what the handler writes is there."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the event's effect never showed"
+        time.sleep(0.02)
+
+
+def suspension(slack: Slack) -> str | None:
+    with slack.runtime.transaction() as session:
+        workspace = session.get(Workspace, TEAM_ID)
+        assert workspace is not None
+        return workspace.suspended_reason
+
+
+def outbox_states(slack: Slack) -> list[str]:
+    with slack.runtime.transaction() as session:
+        return [m.state for m in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))]  # type: ignore[arg-type]
+
+
+def sign_off_requests_to(slack: Slack, user: str) -> list[dict]:
+    return [m for m in slack.dms_to(user) if m["text"].startswith("Sign-off requested")]
+
+
+def restart(slack: Slack) -> None:
+    """The bot starting again (after a reinstall, or with a new SLACK_BOT_TOKEN): create_app asks auth.test."""
+    create_app(slack.runtime).drain()
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "account_inactive", "token_revoked"])
+def test_a_revoked_token_holds_every_message_until_the_reinstall(
+    slack: Slack, error: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slack.emulator.clear()  # the start-up's auth.test
+    slack.emulator.deactivate_token(error)
+    caplog.set_level(logging.WARNING)
+
+    open_review(slack)  # queues three sign-off requests and Home refreshes; the first call is refused
+    slack.deliver()
+
+    assert [call.error for call in slack.emulator.calls] == [error]  # one call, then none for this workspace
+    assert set(outbox_states(slack)) == {"pending"}
+    assert suspension(slack) == error
+    assert sum("wait for the app to be reinstalled" in r.getMessage() for r in caplog.records) == 1
+    assert main(["outbox"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("waiting for reinstall") == 1, out
+    assert f"{TEAM_ID}: pending messages waiting for reinstall" in out and error in out
+
+    slack.emulator.reinstall()
+    restart(slack)
+    slack.deliver()
+
+    assert suspension(slack) is None
+    assert set(outbox_states(slack)) == {"sent"}
+    for owner in OWNERS:
+        assert len(sign_off_requests_to(slack, owner)) == 1
+
+
+def test_app_uninstalled_stops_all_calls_and_stale_messages_are_dropped_but_sign_off_requests_resent(
+    slack: Slack,
+) -> None:
+    slack.emulator.clear()
+    slack.emulator.deactivate_token()
+    assert slack.app.event({"type": "app_uninstalled"}).status_code == 200
+    eventually(lambda: suspension(slack) == "app_uninstalled")
+    open_review(slack)
+
+    slack.deliver()
+
+    assert slack.emulator.calls == []  # not a single Web API call for an uninstalled workspace
+    assert set(outbox_states(slack)) == {"pending"}
+
+    # Two days pass before the app is installed again.
+    with slack.runtime.transaction() as session:
+        session.exec(update(OutboxMessage).values(created_at=utcnow() - timedelta(hours=48)))  # type: ignore[call-overload]
+    slack.emulator.reinstall()
+    restart(slack)
+    slack.deliver()
+
+    for owner in OWNERS:  # a fresh request each, as the sign-off reads now
+        assert len(sign_off_requests_to(slack, owner)) == 1
+    assert slack.emulator.calls_to("views.publish") == []  # two-day-old Home refreshes were dropped
+    with slack.runtime.transaction() as session:
+        audit = session.exec(select(AuditEvent).where(AuditEvent.action == "outbox.stale_dropped")).all()
+        actions = session.exec(select(AuditEvent.action).where(AuditEvent.subject_type == "workspace")).all()
+    assert len(audit) == 1 and audit[0].after["sign_off_requests_resent"] == 3 and audit[0].after["dropped"] > 0
+    assert actions == ["workspace.suspended", "workspace.reinstalled"]
+
+
+def test_a_revoked_user_token_leaves_the_bot_working(slack: Slack) -> None:
+    slack.app.event({"type": "tokens_revoked", "tokens": {"oauth": ["UMARIA"]}})  # a person's token only
+    slack.app.event({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}})
+
+    eventually(lambda: suspension(slack) is not None)
+    with slack.runtime.transaction() as session:
+        [suspended] = session.exec(select(AuditEvent).where(AuditEvent.action == "workspace.suspended")).all()
+    assert suspended.after == {"reason": "tokens_revoked"}
