@@ -81,7 +81,8 @@ def test_the_manifest_declares_the_command_interactivity_events_and_home() -> No
     assert manifest["features"]["bot_user"]["display_name"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert {"app_home_opened", "user_change", "app_uninstalled", "tokens_revoked"} <= set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_home_opened", "user_change", "app_uninstalled", "tokens_revoked"} <= events
     urls = {
         command["url"],
         manifest["settings"]["interactivity"]["request_url"],
