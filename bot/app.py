@@ -32,6 +32,7 @@ from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
+from bot.delivery.installation import RevocationWatcher
 from bot.listeners import audit, commands, gates, home, initiatives, nudges, outcomes, sign_offs, workspaces
 from bot.listeners.middleware import hand_on_actor, serve_one_workspace
 from bot.runtime import Runtime
@@ -131,6 +132,7 @@ def create_app(
     workspaces.ensure_served_workspace(runtime, workspace)
     # auth.test succeeded with this token: the app is installed, so a workspace waiting for a reinstall resumes.
     workspaces.resume_served_workspace(runtime, workspace)
+    client.retry_handlers.append(RevocationWatcher(runtime.engine, workspace))  # a listener's call, refused
     runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
     app = InitiativeApp(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned. HTTP requests are checked by

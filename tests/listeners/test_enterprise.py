@@ -122,3 +122,11 @@ def test_a_revoked_user_token_leaves_the_bot_working(slack: Slack) -> None:
     with slack.runtime.transaction() as session:
         [suspended] = session.exec(select(AuditEvent).where(AuditEvent.action == "workspace.suspended")).all()
     assert suspended.after == {"reason": "tokens_revoked"}
+
+
+def test_a_listener_call_answered_invalid_auth_suspends_the_workspace_too(slack: Slack) -> None:
+    slack.emulator.deactivate_token("invalid_auth")
+
+    slack.command("new", opens_modal=True)  # views.open, called by the listener itself
+
+    eventually(lambda: suspension(slack) == "invalid_auth")
