@@ -32,7 +32,7 @@ from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
-from bot.delivery.installation import RevocationWatcher
+from bot.delivery.revocation import RevocationWatcher
 from bot.listeners import audit, commands, gates, home, initiatives, nudges, outcomes, sign_offs, workspaces
 from bot.listeners.middleware import hand_on_actor, serve_one_workspace
 from bot.runtime import Runtime

@@ -14,11 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from slack_sdk.http_retry.handler import RetryHandler
-from slack_sdk.http_retry.request import HttpRequest
-from slack_sdk.http_retry.response import HttpResponse
-from slack_sdk.http_retry.state import RetryState
-from sqlalchemy import ColumnElement, Engine, exists, update
+from sqlalchemy import ColumnElement, exists, update
 from sqlmodel import Session, col, select
 
 from bot.delivery.messages import record_post
@@ -26,7 +22,6 @@ from bot.delivery.outbox import ERROR_MEANINGS
 from storage.models import Workspace
 from storage.models.messages import SlackMessage
 from storage.models.outbox import OutboxMessage
-from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -124,19 +119,3 @@ def installed(team_id: Any) -> ColumnElement[bool]:
     scheduled jobs select, so that no work is planned, logged as done, or sent for a suspended workspace."""
     return ~exists().where(col(Workspace.team_id) == team_id, col(Workspace.suspended_at).is_not(None))
 
-
-class RevocationWatcher(RetryHandler):
-    """Added to a WebClient's retry handlers: any call of it answered with one of `REVOKED_ERRORS` suspends the
-    workspace, as the sender does for outbox messages. It never asks for a retry."""
-
-    def __init__(self, engine: Engine, team_id: str) -> None:
-        super().__init__(max_retry_count=1)
-        self.engine, self.team_id = engine, team_id
-
-    def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
-                   error: Exception | None = None) -> bool:
-        reason = (response.body or {}).get("error") if response is not None else None
-        if reason in REVOKED_ERRORS:
-            with Session(self.engine) as session, session.begin():
-                suspend(session, team_id=self.team_id, reason=str(reason), now=utcnow())
-        return False
