@@ -151,7 +151,7 @@ def run_export(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     team_id = workspace_to_act_on(runtime, args.team)
     with runtime.read() as session:
-        rows = export_rows(session, audience=Audience.workspace(team_id=team_id))
+        rows = export_rows(session, audience=Audience.admin(team_id=team_id))
     data = (write_xlsx if chosen == "xlsx" else write_csv)(COLUMN_NAMES, rows)
     if args.file:
         Path(args.file).write_bytes(data)

@@ -51,6 +51,7 @@ SUBCOMMANDS = SubcommandTable((
     initiative_commands.NEW,
     initiative_commands.LIST,
     initiative_commands.SHOW,
+    initiative_commands.CONFIDENTIAL,
     initiative_commands.OWNERS,
     review_commands.SUBMIT,
     review_commands.APPROVE,

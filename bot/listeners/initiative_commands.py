@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_owners
+from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_on_off, parse_owners
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.presenters import initiative_card
 from bot.services.access.visibility import Audience
@@ -33,7 +33,7 @@ def new(ctx: CommandContext, args: Arguments) -> Reply | None:
     with ctx.runtime.with_lock_wait(None).transaction() as session:
         created = initiatives.create_initiative(
             session, actor=ctx.actor, title=command.title, owners=command.owners,
-            risk_tier=command.risk_tier or "medium",
+            risk_tier=command.risk_tier or "medium", confidential=command.confidential,
         )
         key, title = created.key, created.title
     return replies.done(f"Recorded *{key}* {mrkdwn(title, 150)}. Next: `/initiative submit {key}` when its "
@@ -43,6 +43,25 @@ def new(ctx: CommandContext, args: Arguments) -> Reply | None:
 NEW = Subcommand("new", new, opens_modal=True, usage=(
     "/initiative new                      -> opens the New initiative modal",
     "/initiative new <title> [business=@u] [data=@u] [eng=@u] [risk=low|medium|high]   -> creates at once",
+    "/initiative new <title> sponsor=@you confidential=yes   -> only its owners, their delegates and admins see it",
+))
+
+
+def confidential(ctx: CommandContext, args: Arguments) -> Reply:
+    command = parse_key_command(args, text="required")
+    hidden = parse_on_off(command.text, what="`confidential AI-12`")
+    with ctx.runtime.transaction() as session:
+        initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=command.key,
+                                                for_update=True)
+        changed = initiatives.set_confidential(session, actor=ctx.actor, initiative=initiative, confidential=hidden)
+        key = initiative.key
+    now = "confidential: only its owners, their delegates and admins see it" if hidden else \
+        "visible to everyone in the workspace"
+    return replies.done(f"*{key}* is {'now ' if changed else 'already '}{now}.")
+
+
+CONFIDENTIAL = Subcommand("confidential", confidential, usage=(
+    "/initiative confidential <KEY> yes|no   -> the sponsor or an admin hides it from all but its owners",
 ))
 
 

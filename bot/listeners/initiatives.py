@@ -61,11 +61,11 @@ def register(app: App, runtime: Runtime) -> None:
         respond(response_type="in_channel", replace_original=False, text=card.text, blocks=list(card.blocks))
 
     @app.action(ids.VIEW_INITIATIVE)
-    def on_view(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_view(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, actor: RequestActor) -> None:
         ack()
-        reader = Audience.person(team_id=body["team"]["id"], user_id=body["user"]["id"])
         try:
             with runtime.read() as session:
+                reader = Audience.of(actor.in_session(session))
                 initiative = initiatives.get_initiative(session, audience=reader,
                                                         key=body["actions"][0].get("value") or "")
                 view = initiative_modal(session, initiative, default_zone=runtime.settings.default_zone,

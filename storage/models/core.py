@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -114,6 +115,9 @@ class Initiative(SQLModel, table=True):
     channel_id: str | None = Field(default=None, max_length=32)
     tags: list = Field(default_factory=list, sa_type=JSONType, nullable=False)
     business_unit: str = Field(default="", max_length=100)
+    # Shown, with every fact about it, only to its owners, their delegates, and admins
+    # (bot/services/access/visibility.py); counted but not named anywhere else.
+    confidential: bool = Field(default=False, nullable=False, sa_column_kwargs={"server_default": false()})
 
     @property
     def key(self) -> str:

@@ -1,8 +1,9 @@
-"""enterprise: a workspace whose app was uninstalled or whose token was revoked waits for a reinstall
+"""enterprise: confidential initiatives, and a workspace whose app was uninstalled or whose token was revoked waits for a reinstall
 
 `workspace.suspended_at` / `suspended_reason`: set on `app_uninstalled`, `tokens_revoked`, or an `invalid_auth`,
 `account_inactive` or `token_revoked` answer; cleared when `auth.test` succeeds again. Nullable columns without a
 foreign key, so SQLite adds them without rebuilding the table; existing workspaces are installed (NULL).
+`initiative.confidential`: shown only to its owners, their delegates and admins; existing initiatives are not.
 
 Revision ID: 0015
 Revises: 0014
@@ -24,11 +25,15 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    # Existing initiatives stay visible to everyone in their workspace.
+    op.add_column("initiative", sa.Column("confidential", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column("workspace", sa.Column("suspended_at", storage.types.UTCDateTime(timezone=True), nullable=True))
     op.add_column("workspace", sa.Column("suspended_reason", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("initiative") as batch:
+        batch.drop_column("confidential")
     with op.batch_alter_table("workspace") as batch:
         batch.drop_column("suspended_reason")
         batch.drop_column("suspended_at")
