@@ -109,6 +109,8 @@ def test_channels_hear_nothing_of_it(confidential: Slack) -> None:
     slack.deliver()
     [digest] = slack.emulator.messages(DIGEST_CHANNEL)
     assert "AI-1" in str(digest) and _hidden(digest) and "docs.example.com" not in str(digest)
+    counted = "Also moved, confidential initiatives (counted, not named): New 1 · Advanced 1"
+    assert counted in str(digest["blocks"])
 
 
 def test_the_command_line_acts_as_an_admin_and_the_workspace_portfolio_leaves_it_out(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.services.webhooks.evidence import BrokenLink
@@ -133,6 +133,8 @@ class DigestReport:
     killed: tuple[Movement, ...] = ()  # with the rationale and what was learned
     holds_due: tuple[HoldDue, ...] = ()
     imported: tuple[Movement, ...] = ()  # entered the bot this week through `initiative-bot import`: not new work
+    # Movements of initiatives the readers may not see (confidential), by kind: counted, never named.
+    confidential_moved: dict[str, int] = field(default_factory=dict)
 
     @property
     def paused_total(self) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
                  broken_evidence: Sequence[BrokenLink] = ()) -> DigestReport:
     """Pure: the whole digest from loaded rows."""
     moved = metrics.moved(data, window)
+    hidden_moved = metrics.moved(replace(data, initiatives=data.hidden), window) if data.hidden else {}
     points = metrics.trend_points(window)
     counts = metrics.counts_over_time(data.initiatives.values(), (*points, window.start))
     return DigestReport(
@@ -61,6 +63,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         held=moved["held"],
         killed=moved["killed"],
         holds_due=metrics.holds_due(data, window),
+        confidential_moved={kind: len(items) for kind, items in hidden_moved.items() if items},
     )
 
 
