@@ -4,6 +4,7 @@
 `account_inactive` or `token_revoked` answer; cleared when `auth.test` succeeds again. Nullable columns without a
 foreign key, so SQLite adds them without rebuilding the table; existing workspaces are installed (NULL).
 `initiative.confidential`: shown only to its owners, their delegates and admins; existing initiatives are not.
+`webhook_endpoint.skip_confidential`: a receiver that gets no event about a confidential initiative.
 
 Revision ID: 0015
 Revises: 0014
@@ -27,11 +28,15 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Existing initiatives stay visible to everyone in their workspace.
     op.add_column("initiative", sa.Column("confidential", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column("webhook_endpoint",
+                  sa.Column("skip_confidential", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column("workspace", sa.Column("suspended_at", storage.types.UTCDateTime(timezone=True), nullable=True))
     op.add_column("workspace", sa.Column("suspended_reason", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("webhook_endpoint") as batch:
+        batch.drop_column("skip_confidential")
     with op.batch_alter_table("initiative") as batch:
         batch.drop_column("confidential")
     with op.batch_alter_table("workspace") as batch:
