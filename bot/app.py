@@ -33,7 +33,18 @@ from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
 from bot.delivery.revocation import RevocationWatcher
-from bot.listeners import audit, commands, gates, home, initiatives, nudges, outcomes, sign_offs, workspaces
+from bot.listeners import (
+    audit,
+    commands,
+    gates,
+    home,
+    initiatives,
+    nudges,
+    outcomes,
+    people,
+    sign_offs,
+    workspaces,
+)
 from bot.listeners.middleware import hand_on_actor, serve_one_workspace
 from bot.runtime import Runtime
 from bot.services.errors import DomainError
@@ -168,6 +179,7 @@ def register_listeners(app: InitiativeApp, runtime: Runtime) -> None:
     audit.register(app, runtime)
     gates.register(app, runtime)
     workspaces.register(app, runtime)
+    people.register(app, runtime)
 
 
 def _acknowledge_only(ack: Any) -> None:

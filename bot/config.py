@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
     # After this many failed attempts in a row, an endpoint is disabled and admins are told.
     webhook_disable_after_failures: int = Field(default=15, ge=1, le=1000)
+    # Guests (multi- and single-channel) may be named owners. Off: they cannot sign off for the company.
+    allow_guest_owners: bool = False
     # Queued Slack messages older than this when the bot starts (after a reinstall, or a long outage) are dropped,
     # with one audit event, instead of arriving days late; sign-off requests are posted again, as they read now.
     stale_message_hours: int = Field(default=24, ge=1, le=24 * 90)

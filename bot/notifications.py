@@ -20,6 +20,7 @@ from bot.config import Settings
 from bot.delivery.messages import live_message, post_message, update_message
 from bot.delivery.outbox import enqueue, enqueue_intent
 from bot.presenters import DECISION_NEWS_INTENT, GATE_PASSED_INTENT, HOME_INTENT, SIGN_OFF_DM_INTENT, sign_off_card
+from bot.services.access.admins import list_admins
 from bot.services.access.visibility import Audience, may_see
 from bot.services.events import (
     AutomaticCheckChanged,
@@ -28,6 +29,7 @@ from bot.services.events import (
     InitiativeCreated,
     OutcomeDecided,
     OwnersChanged,
+    PersonDeactivated,
     PortfolioImported,
     ReviewClosed,
     ReviewOpened,
@@ -35,12 +37,12 @@ from bot.services.events import (
     StatusChanged,
 )
 from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives.service import owners_of
+from bot.services.initiatives.service import SPONSOR, owners_of
 from bot.services.outcomes.scheduled import open_revisit_prompts
-from bot.services.reviews.service import SETTLED, lock_open_reviews, sign_offs_of
+from bot.services.reviews.service import SETTLED, lock_open_reviews, pending_sign_offs_for, sign_offs_of
 from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
-from bot.views import messages
+from bot.views import messages, people
 from bot.views.blocks import Message
 from bot.views.outcomes import outcome_news, revisit_decided
 from bot.views.replies import stage_name
@@ -56,6 +58,7 @@ class SlackNotifications:
     def __init__(self, settings: Settings) -> None:
         self.digest_channel = settings.digest_channel
         self.default_zone = settings.default_zone
+        self.admin_user_ids = settings.admin_user_ids
 
     def __call__(self, session: Session, event: DomainEvent) -> None:
         if isinstance(event, ReviewOpened):
@@ -81,6 +84,27 @@ class SlackNotifications:
             self._refresh_pending(session, open_reviews_citing(session, team_id=event.team_id, urls=[event.url]))
         elif isinstance(event, AutomaticCheckChanged):
             self._refresh_pending(session, [event.review_id], role=event.role)
+        elif isinstance(event, PersonDeactivated):
+            self._person_deactivated(session, event)
+
+    def _person_deactivated(self, session: Session, event: PersonDeactivated) -> None:
+        """Each pending sign-off of a deactivated owner: a "reassign needed" DM to the initiative's sponsor and to
+        every admin, once each (deduplicated, so a second replica's or a repeated event's DMs are not sent twice).
+        Conditions and re-attestations (other branches) plug in here the same way."""
+        admins = [entry.user_id for entry in list_admins(session, team_id=event.team_id,
+                                                          admin_user_ids=self.admin_user_ids)]
+        for pending in pending_sign_offs_for(session, team_id=event.team_id, user_id=event.user_id):
+            sign_off, review, initiative = pending.sign_off, pending.review, pending.initiative
+            catalog = catalog_for(session, team_id=event.team_id)
+            message = people.reassign_needed(initiative, role=sign_off.role,
+                                             role_name=catalog.role_name(sign_off.role),
+                                             gate_name=catalog.gate(review.gate_slug).name, deactivated=event.user_id)
+            sponsor = owners_of(session, initiative_id=initiative.id).get(SPONSOR)  # type: ignore[arg-type]
+            for recipient in dict.fromkeys([*([sponsor] if sponsor else []), *admins]):
+                if recipient != event.user_id:
+                    enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                            payload={"channel": recipient, **message.payload()},
+                            dedupe_key=f"reassign:{sign_off.id}:{event.user_id}:{recipient}")
 
     def _refresh_pending(self, session: Session, review_ids: Iterable[int], *, role: str | None = None) -> None:
         """A check changed what these reviews' DMs show: update the DMs still waiting for a decision (settled ones

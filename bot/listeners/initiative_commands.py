@@ -7,6 +7,7 @@ from collections.abc import Callable
 
 from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_on_off, parse_owners
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
+from bot.listeners.people import require_people_who_can_act
 from bot.presenters import initiative_card
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
@@ -28,6 +29,7 @@ def new(ctx: CommandContext, args: Arguments) -> Reply | None:
         view = modals.new_initiative(catalog, risk_tiers=RISK_TIERS, channel_id=ctx.channel_id)
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
         return None
+    require_people_who_can_act(ctx.client, command.owners.values(), ctx.runtime.settings)
     # Answered by response_url, on no 3-second clock (only the modal's trigger_id is on one): a burst of
     # creations waits for the write lock rather than fail.
     with ctx.runtime.with_lock_wait(None).transaction() as session:
@@ -106,6 +108,7 @@ SHOW = Subcommand("show", show, usage=("/initiative show <KEY>",))
 
 def owners(ctx: CommandContext, args: Arguments) -> Reply:
     command = parse_owners(args)
+    require_people_who_can_act(ctx.client, command.owners.values(), ctx.runtime.settings)
     with ctx.runtime.transaction() as session:
         initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=command.key,
                                                 for_update=True)

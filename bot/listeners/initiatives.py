@@ -10,6 +10,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.listeners.middleware import RequestActor
+from bot.listeners.people import require_people_who_can_act
 from bot.listeners.surfaces import show_view, tell
 from bot.presenters import initiative_card, initiative_modal
 from bot.runtime import Runtime
@@ -21,9 +22,10 @@ from bot.views import forms, ids, modals
 
 def register(app: App, runtime: Runtime) -> None:
     @app.view(ids.NEW_INITIATIVE_MODAL)
-    def on_new_initiative(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:
+    def on_new_initiative(ack: Ack, view: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
         answers = forms.read_new_initiative(view["state"]["values"])
         try:
+            require_people_who_can_act(client, answers.owners.values(), runtime.settings)
             with runtime.transaction() as session:
                 created = initiatives.create_initiative(
                     session, actor=actor.in_session(session), owners=answers.owners, channel_id=answers.channel_id,

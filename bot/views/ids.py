@@ -28,6 +28,7 @@ SNOOZE_UNTIL_MONDAY = "nudge.snooze_monday"
 HOLD_RESUME = "hold.resume"
 HOLD_EXTEND = "hold.extend"
 HOLD_KILL = "hold.kill"
+REASSIGN_ROLE = "people.reassign"  # value: `encode_role` (the initiative and the role of a deactivated owner)
 
 # Modal callback ids.
 NEW_INITIATIVE_MODAL = "initiative.new"
@@ -38,6 +39,7 @@ DECISION_RECORD_MODAL = "audit.decision_record"
 INITIATIVE_MODAL = "initiative.card"
 KILL_MODAL = "outcome.kill"
 EXTEND_HOLD_MODAL = "outcome.extend_hold"
+REASSIGN_MODAL = "people.reassign_modal"
 
 # Input blocks of the New initiative modal: block id -> action id is always VALUE.
 VALUE = "value"
@@ -59,6 +61,7 @@ REASON_BLOCK = "reason"
 RATIONALE_BLOCK = "rationale"
 LESSONS_BLOCK = "lessons"
 REVISIT_BLOCK = "revisit_on"
+REASSIGN_BLOCK = "new_owner"
 
 
 class StaleForm(InvalidInput):
@@ -135,3 +138,15 @@ def checklist_block_id(group: int) -> str:
 
 def owner_block_id(role: str) -> str:
     return f"{OWNER_BLOCK_PREFIX}{role}"
+
+
+def encode_role(key: str, role: str) -> str:
+    """`AI-12:business`: an initiative's role, in a button's value or a modal's metadata."""
+    return f"{key}:{role}"
+
+
+def decode_role(value: str | None) -> tuple[str, str]:
+    key, _, role = (value or "").partition(":")
+    if not role:
+        raise StaleForm("This form is from an older version of the bot; open it again.")
+    return decode_initiative_key(key), role

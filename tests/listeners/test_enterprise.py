@@ -15,11 +15,16 @@ from sqlmodel import select
 
 from bot.app import create_app
 from bot.cli import main
-from storage.models import AuditEvent, OutboxMessage, Workspace
+from bot.runtime import Runtime
+from bot.services.gates.workspaces import catalog_for
+from bot.services.nudges.state import pending_sign_offs
+from bot.views import ids
+from storage.models import AuditEvent, Initiative, OutboxMessage, SignOff, Workspace
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import open_review
-from tests.support.slack_requests import TEAM_ID
+from tests.support.slack_app import serve_in_thread
+from tests.support.slack_requests import TEAM_ID, button
 
 OWNERS = ("UMARIA", "UDEV", "UERIN")
 
@@ -130,3 +135,67 @@ def test_a_listener_call_answered_invalid_auth_suspends_the_workspace_too(slack:
     slack.command("new", opens_modal=True)  # views.open, called by the listener itself
 
     eventually(lambda: suspension(slack) == "invalid_auth")
+
+
+# ---- people who cannot act ---------------------------------------------------------------------------------
+
+SPONSORED = ("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> sponsor=<@UCARL|carl> "
+             "risk=low")
+
+
+def reassign_requests_to(slack: Slack, user: str) -> list[dict]:
+    return [m for m in slack.dms_to(user) if m["text"].startswith("Reassign needed")]
+
+
+def test_a_deactivated_owners_sign_off_goes_to_the_sponsor_and_admins_who_reassign_it(slack: Slack) -> None:
+    assert "Recorded *AI-1*" in slack.command(SPONSORED)["text"]
+    slack.command("submit AI-1")
+    slack.deliver()
+
+    slack.emulator.add_user("UDEV", "dev", deleted=True)
+    deactivated = {"type": "user_change", "user": {"id": "UDEV", "team_id": TEAM_ID, "deleted": True}}
+    assert slack.app.event(deactivated).status_code == 200
+    eventually(lambda: bool(slack.app.deliver_outbox().sent) and reassign_requests_to(slack, "UCARL"))
+    slack.app.event(deactivated)  # Slack says it again: nobody is asked twice
+    time.sleep(0.2)
+    slack.deliver()
+
+    [to_sponsor] = reassign_requests_to(slack, "UCARL")
+    assert len(reassign_requests_to(slack, "UADMIN")) == 1 and reassign_requests_to(slack, "UDEV") == []
+    assert "<@UDEV> was deactivated" in to_sponsor["text"] and "AI-1" in to_sponsor["text"]
+    with slack.runtime.transaction() as session:
+        nudged = {p.assignee for p in pending_sign_offs(session, team_id=TEAM_ID,
+                                                        catalog=catalog_for(session, team_id=TEAM_ID))}
+    assert nudged == {"UMARIA", "UERIN"}  # no more reminders to a deactivated account
+
+    slack.click(ids.REASSIGN_ROLE, button(to_sponsor, ids.REASSIGN_ROLE)["value"], user="UCARL", message=to_sponsor,
+                channel=to_sponsor["channel"])
+    modal = slack.opened_modal()
+    answer = slack.submit(modal, {ids.REASSIGN_BLOCK: {ids.VALUE: {"type": "users_select", "selected_user": "UOTTO"}}},
+                          user="UCARL")
+    assert "<@UOTTO> is now AI-1's owner" in str(answer)
+    slack.deliver()
+
+    assert len(sign_off_requests_to(slack, "UOTTO")) == 1
+    with slack.runtime.transaction() as session:
+        assert session.exec(select(SignOff.assignee).where(SignOff.role == "data")).one() == "UOTTO"
+
+
+def test_guests_and_people_from_other_organisations_are_refused_as_owners(slack: Slack, runtime: Runtime) -> None:
+    slack.emulator.add_user("UGUEST", "guest", is_restricted=True)
+    slack.emulator.add_user("USTRANGER", "stranger", is_stranger=True)
+
+    guest = slack.command("new Churn model business=<@UGUEST|guest>")["text"]
+    stranger = slack.command("new Churn model business=<@USTRANGER|stranger>")["text"]
+
+    assert guest.endswith("<@UGUEST> cannot be an owner: they are a guest in this workspace. Name a full member, "
+                          "or an admin sets ALLOW_GUEST_OWNERS=true.")
+    assert "<@USTRANGER> cannot be an owner: they are from another organisation (Slack Connect)" in stranger
+    with slack.runtime.transaction() as session:
+        assert session.exec(select(Initiative)).all() == []
+
+    runtime.settings = runtime.settings.model_copy(update={"allow_guest_owners": True})
+    with serve_in_thread(runtime, slack.emulator) as running:  # the bot started with ALLOW_GUEST_OWNERS=true
+        allowing = Slack(running)
+        assert "Recorded *AI-1*" in allowing.command("new Churn model business=<@UGUEST|guest>")["text"]
+        assert "another organisation" in allowing.command("owners AI-1 data=<@USTRANGER|stranger>")["text"]

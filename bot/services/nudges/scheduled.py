@@ -57,6 +57,7 @@ class Profile:
     user_id: str
     tz: str | None
     display_name: str
+    deleted: bool = False  # the account is deactivated
 
 
 SWEEP_LOCK_KEY = 0x1B07_0006
@@ -141,7 +142,7 @@ def read_stale_profiles(runtime: JobRuntime, profiles: ProfileLookup, *, now: da
                 user = profiles(user_id)
             except LookupsExhausted:
                 return found  # the rest wait for the next sweep
-            found.append(Profile(team, user_id, user.get("tz"), display_name_of(user)))
+            found.append(Profile(team, user_id, user.get("tz"), display_name_of(user), bool(user.get("deleted"))))
     return found
 
 
@@ -150,7 +151,7 @@ def record_profiles(runtime: JobRuntime, found: Sequence[Profile], *, now: datet
         with runtime.transaction() as session:
             for profile in found:
                 record_profile(session, team_id=profile.team_id, user_id=profile.user_id, tz=profile.tz, now=now,
-                               display_name=profile.display_name)
+                               display_name=profile.display_name, deleted=profile.deleted)
 
 
 def _as_if_recorded(world: World, found: Sequence[Profile]) -> World:

@@ -11,7 +11,7 @@ from sqlmodel import Session, col, select
 from bot.services.access.actors import Actor
 from bot.services.access.admins import list_admins
 from bot.services.access.delegation import active_delegations
-from bot.services.access.people import zone_for
+from bot.services.access.people import deactivated, zone_for
 from bot.services.business_days import next_monday_morning, next_working_morning
 from bot.services.errors import InvalidInput
 from bot.services.gates.catalog import Gate, GateCatalog
@@ -70,7 +70,9 @@ def pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog) -
         .join(GateReview, col(GateReview.id) == SignOff.review_id)
         .join(Initiative, col(Initiative.id) == GateReview.initiative_id)
         .where(SignOff.team_id == team_id, SignOff.state == "pending", GateReview.state == "open",
-               Initiative.status == "active")
+               Initiative.status == "active",
+               # A deactivated owner is not nudged: the sponsor and admins were asked to reassign instead.
+               ~deactivated(team_id, SignOff.assignee))
         .order_by(col(SignOff.requested_at), col(SignOff.id))
     )
     gates = {gate.id: gate for gate in catalog.gates}

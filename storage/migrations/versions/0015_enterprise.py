@@ -4,6 +4,7 @@
 `account_inactive` or `token_revoked` answer; cleared when `auth.test` succeeds again. Nullable columns without a
 foreign key, so SQLite adds them without rebuilding the table; existing workspaces are installed (NULL).
 `initiative.confidential`: shown only to its owners, their delegates and admins; existing initiatives are not.
+`user_profile.deactivated_at`: Slack said the person's account was deactivated.
 `webhook_endpoint.skip_confidential`: a receiver that gets no event about a confidential initiative.
 
 Revision ID: 0015
@@ -28,6 +29,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     # Existing initiatives stay visible to everyone in their workspace.
     op.add_column("initiative", sa.Column("confidential", sa.Boolean(), server_default=sa.false(), nullable=False))
+    op.add_column("user_profile", sa.Column("deactivated_at", storage.types.UTCDateTime(timezone=True), nullable=True))
     op.add_column("webhook_endpoint",
                   sa.Column("skip_confidential", sa.Boolean(), server_default=sa.false(), nullable=False))
     op.add_column("workspace", sa.Column("suspended_at", storage.types.UTCDateTime(timezone=True), nullable=True))
@@ -35,6 +37,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("user_profile") as batch:
+        batch.drop_column("deactivated_at")
     with op.batch_alter_table("webhook_endpoint") as batch:
         batch.drop_column("skip_confidential")
     with op.batch_alter_table("initiative") as batch:
