@@ -37,6 +37,7 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "conversations.open": "im:write",
     "users.info": "users:read",
     "users.lookupByEmail": "users:read.email",
+    "dnd.info": "dnd:read",
     "views.open": None,
     "views.push": None,
     "views.update": None,
