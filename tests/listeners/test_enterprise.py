@@ -22,7 +22,6 @@ from bot.views import ids
 from storage.models import AuditEvent, Initiative, OutboxMessage, SignOff, Workspace
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
-from tests.listeners.test_sign_off_round_trip import open_review
 from tests.support.slack_app import serve_in_thread
 from tests.support.slack_requests import TEAM_ID, button
 
@@ -53,6 +52,13 @@ def sign_off_requests_to(slack: Slack, user: str) -> list[dict]:
     return [m for m in slack.dms_to(user) if m["text"].startswith("Sign-off requested")]
 
 
+def queue_review(slack: Slack) -> None:
+    """AI-1's review opened: three sign-off requests and Home refreshes wait in the outbox."""
+    assert "Recorded *AI-1*" in slack.command("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> "
+                                              "eng=<@UERIN|erin> risk=low")["text"]
+    assert "Review of *AI-1*" in slack.command("submit AI-1")["text"]
+
+
 def restart(slack: Slack) -> None:
     """The bot starting again (after a reinstall, or with a new SLACK_BOT_TOKEN): create_app asks auth.test."""
     create_app(slack.runtime).drain()
@@ -62,12 +68,12 @@ def restart(slack: Slack) -> None:
 def test_a_revoked_token_holds_every_message_until_the_reinstall(
     slack: Slack, error: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    slack.emulator.clear()  # the start-up's auth.test
+    queue_review(slack)
+    slack.emulator.clear()  # the start-up's auth.test, the owners' users.info
     slack.emulator.deactivate_token(error)
     caplog.set_level(logging.WARNING)
 
-    open_review(slack)  # queues three sign-off requests and Home refreshes; the first call is refused
-    slack.deliver()
+    slack.deliver()  # the first call is refused
 
     assert [call.error for call in slack.emulator.calls] == [error]  # one call, then none for this workspace
     assert set(outbox_states(slack)) == {"pending"}
@@ -91,11 +97,11 @@ def test_a_revoked_token_holds_every_message_until_the_reinstall(
 def test_app_uninstalled_stops_all_calls_and_stale_messages_are_dropped_but_sign_off_requests_resent(
     slack: Slack,
 ) -> None:
+    queue_review(slack)
     slack.emulator.clear()
     slack.emulator.deactivate_token()
     assert slack.app.event({"type": "app_uninstalled"}).status_code == 200
     eventually(lambda: suspension(slack) == "app_uninstalled")
-    open_review(slack)
 
     slack.deliver()
 
