@@ -31,10 +31,23 @@ from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
+from bot.delivery.revocation import RevocationWatcher
 from bot.delivery.slack_client import MeasuredWebClient
-from bot.listeners import audit, commands, gates, home, initiatives, kpis, nudges, outcomes, regulation, sign_offs
+from bot.listeners import (
+    audit,
+    commands,
+    gates,
+    home,
+    initiatives,
+    kpis,
+    nudges,
+    outcomes,
+    people,
+    regulation,
+    sign_offs,
+    workspaces,
+)
 from bot.listeners.middleware import hand_on_actor, serve_one_workspace
-from bot.listeners.workspaces import ensure_served_workspace
 from bot.logs import carry_request, current_request
 from bot.metrics import LISTENER_ERRORS
 from bot.runtime import Runtime
@@ -144,7 +157,10 @@ def create_app(
     settings.require_slack(receives="socket" if socket_mode else "http")
     client = MeasuredWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     workspace = workspace or client.auth_test()["team_id"]
-    ensure_served_workspace(runtime, workspace)
+    workspaces.ensure_served_workspace(runtime, workspace)
+    # auth.test succeeded with this token: the app is installed, so a workspace waiting for a reinstall resumes.
+    workspaces.resume_served_workspace(runtime, workspace)
+    client.retry_handlers.append(RevocationWatcher(runtime.engine, workspace))  # a listener's call, refused
     runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
     app = InitiativeApp(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned. HTTP requests are checked by
@@ -182,6 +198,8 @@ def register_listeners(app: InitiativeApp, runtime: Runtime) -> None:
     nudges.register(app, runtime)
     audit.register(app, runtime)
     gates.register(app, runtime)
+    workspaces.register(app, runtime)
+    people.register(app, runtime)
 
 
 def _acknowledge_only(ack: Any) -> None:

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
     retention_webhook_delivery_days: int = Field(default=90, ge=1)
     retention_nudge_log_days: int = Field(default=180, ge=1)
     retention_digest_run_days: int = Field(default=730, ge=1)
+    # Guests (multi- and single-channel) may be named owners. Off: they cannot sign off for the company.
+    allow_guest_owners: bool = False
+    # Queued Slack messages older than this when the bot starts (after a reinstall, or a long outage) are dropped,
+    # with one audit event, instead of arriving days late; sign-off requests are posted again, as they read now.
+    stale_message_hours: int = Field(default=24, ge=1, le=24 * 90)
     mlflow_tracking_uri: str | None = None
     mlflow_tracking_token: str | None = None
 

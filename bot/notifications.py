@@ -31,6 +31,7 @@ from bot.services.events import (
     InitiativeFlagged,
     OutcomeDecided,
     OwnersChanged,
+    PersonDeactivated,
     PortfolioImported,
     ReviewClosed,
     ReviewOpened,
@@ -39,14 +40,19 @@ from bot.services.events import (
     TrackedItemChanged,
 )
 from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives.service import owners_of
+from bot.services.initiatives.service import SPONSOR, owners_of
 from bot.services.outcomes.scheduled import open_revisit_prompts
-from bot.services.outcomes.service import SPONSOR
-from bot.services.reviews.service import REATTESTATION, SETTLED, lock_open_reviews, sign_offs_of
+from bot.services.reviews.service import (
+    REATTESTATION,
+    SETTLED,
+    lock_open_reviews,
+    pending_sign_offs_for,
+    sign_offs_of,
+)
 from bot.services.tracked_items.service import key_of
 from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
-from bot.views import messages
+from bot.views import messages, people
 from bot.views.attestation import flag_news
 from bot.views.blocks import Message
 from bot.views.conditions import condition_news
@@ -109,6 +115,9 @@ class SlackNotifications:
             self._flag_raised(session, event)
         elif isinstance(event, TrackedItemChanged):
             self._tracked_item_changed(session, event)
+        elif isinstance(event, PersonDeactivated):
+            self._person_deactivated(session, event)
+
 
     def _tracked_item_changed(self, session: Session, event: TrackedItemChanged) -> None:
         """A condition set on someone, given to them, or closed by another is news to its owner; their Home (and
@@ -127,6 +136,25 @@ class SlackNotifications:
         if event.what != "overdue":
             republish_homes(session, team_id=event.team_id,
                             user_ids=[item.owner, event.actor, *filter(None, [event.previous_owner])])
+
+    def _person_deactivated(self, session: Session, event: PersonDeactivated) -> None:
+        """Each pending sign-off of a deactivated owner: a "reassign needed" DM to the initiative's sponsor and to
+        every admin, once each (deduplicated, so a second replica's or a repeated event's DMs are not sent twice).
+        Conditions and re-attestations (other branches) plug in here the same way."""
+        admins = [entry.user_id for entry in list_admins(session, team_id=event.team_id,
+                                                          admin_user_ids=self.admin_user_ids)]
+        for pending in pending_sign_offs_for(session, team_id=event.team_id, user_id=event.user_id):
+            sign_off, review, initiative = pending.sign_off, pending.review, pending.initiative
+            catalog = catalog_for(session, team_id=event.team_id)
+            message = people.reassign_needed(initiative, role=sign_off.role,
+                                             role_name=catalog.role_name(sign_off.role),
+                                             gate_name=catalog.gate(review.gate_slug).name, deactivated=event.user_id)
+            sponsor = owners_of(session, initiative_id=initiative.id).get(SPONSOR)  # type: ignore[arg-type]
+            for recipient in dict.fromkeys([*([sponsor] if sponsor else []), *admins]):
+                if recipient != event.user_id:
+                    enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                            payload={"channel": recipient, **message.payload()},
+                            dedupe_key=f"reassign:{sign_off.id}:{event.user_id}:{recipient}")
 
     def _refresh_pending(self, session: Session, review_ids: Iterable[int], *, role: str | None = None) -> None:
         """A check changed what these reviews' DMs show: update the DMs still waiting for a decision (settled ones

@@ -50,6 +50,10 @@ class User:
     is_bot: bool = False
     deleted: bool = False
     email: str | None = None  # Slack shows it to apps with users:read.email
+    is_restricted: bool = False  # a multi-channel guest
+    is_ultra_restricted: bool = False  # a single-channel guest
+    is_stranger: bool = False  # from another organisation, met through a Slack Connect channel
+    dnd_until: int | None = None  # epoch seconds Do Not Disturb ends at, while it is on
 
     def to_slack(self, team_id: str) -> dict[str, Any]:
         """The `user` object of users.info; the tz offset and label are those in effect now."""
@@ -68,8 +72,9 @@ class User:
             "is_admin": self.is_admin,
             "is_owner": self.is_owner,
             "is_primary_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
+            "is_restricted": self.is_restricted or self.is_ultra_restricted,
+            "is_ultra_restricted": self.is_ultra_restricted,
+            **({"is_stranger": True} if self.is_stranger else {}),
             "is_bot": self.is_bot,
             "is_app_user": False,
             "profile": {

@@ -67,7 +67,7 @@ class SlackEmulator:
         self._faults: dict[str, deque[Fault]] = {}
         self._response_urls: dict[str, list[dict[str, Any]]] = {}
         self._response_arrivals: dict[str, list[float]] = {}  # time.perf_counter() of each post, for bench/
-        self._token_active = True
+        self._token_error: str | None = None
         self._rate_limiter = RateLimiter()
         self._socket = SocketModeServer(self.app_id)
         self._http: HttpServer | None = None
@@ -126,9 +126,15 @@ class SlackEmulator:
         is_bot: bool = False,
         deleted: bool = False,
         email: str | None = None,
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
+        is_stranger: bool = False,
+        dnd_until: int | None = None,
     ) -> None:
+        """Add a user, or replace one (`deleted=True` again is the account being deactivated)."""
         fields: dict[str, Any] = {"tz": tz, "is_admin": is_admin, "is_owner": is_owner, "is_bot": is_bot}
-        fields |= {"deleted": deleted, "email": email}
+        fields |= {"deleted": deleted, "email": email, "is_restricted": is_restricted,
+                   "is_ultra_restricted": is_ultra_restricted, "is_stranger": is_stranger, "dnd_until": dnd_until}
         fields |= {k: v for k, v in {"real_name": real_name, "display_name": display_name}.items() if v}
         with self._lock:
             self.workspace.add_user(user_id, name, **fields)
@@ -149,9 +155,14 @@ class SlackEmulator:
                 channel_id, name, is_member=is_member, is_archived=is_archived, is_private=is_private
             )
 
-    def deactivate_token(self) -> None:
-        """From now on every call answers `account_inactive` (app uninstalled, token revoked)."""
-        self._token_active = False
+    def deactivate_token(self, error: str = "account_inactive") -> None:
+        """From now on every call answers `error`: `account_inactive` (app uninstalled), `token_revoked`, or
+        `invalid_auth`."""
+        self._token_error = error
+
+    def reinstall(self) -> None:
+        """The app is installed again: the bot token works (auth.test succeeds)."""
+        self._token_error = None
 
     def new_trigger_id(self) -> str:
         """A trigger_id as an interaction carries; views.open/push accept it once, within 3 seconds."""
@@ -405,7 +416,7 @@ class SlackEmulator:
             return "invalid_auth"
         if (token == self.app_token) != (method in APP_TOKEN_METHODS):
             return "not_allowed_token_type"
-        return None if self._token_active else "account_inactive"
+        return self._token_error
 
     def _take_fault(self, method: str) -> Fault | None:
         for key in (method, "*"):

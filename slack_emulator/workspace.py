@@ -71,6 +71,7 @@ class Workspace:
             "conversations.list": self.conversations_list,
             "conversations.open": self.conversations_open,
             "users.info": self.users_info,
+            "dnd.info": self.dnd_info,
             "users.lookupByEmail": self.users_lookup_by_email,
             "views.open": self.views_open,
             "views.push": self.views_push,
@@ -263,6 +264,14 @@ class Workspace:
         if user is None:
             raise SlackApiError("user_not_found")
         return {"user": user.to_slack(self.team_id)}
+
+    def dnd_info(self, params: Params) -> Result:
+        user = self.users.get(_text(params, "user") or "")
+        if user is None:
+            raise SlackApiError("user_not_found")
+        on = user.dnd_until is not None and user.dnd_until > time.time()
+        return {"dnd_enabled": on, "next_dnd_start_ts": 0, "next_dnd_end_ts": user.dnd_until or 0,
+                "snooze_enabled": on, **({"snooze_endtime": user.dnd_until} if on else {})}
 
     def users_lookup_by_email(self, params: Params) -> Result:
         email = _text(params, "email")

@@ -37,6 +37,7 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "conversations.open": "im:write",
     "users.info": "users:read",
     "users.lookupByEmail": "users:read.email",
+    "dnd.info": "dnd:read",
     "views.open": None,
     "views.push": None,
     "views.update": None,
@@ -81,7 +82,8 @@ def test_the_manifest_declares_the_command_interactivity_events_and_home() -> No
     assert manifest["features"]["bot_user"]["display_name"]
     assert manifest["features"]["app_home"]["home_tab_enabled"] is True
     assert manifest["settings"]["interactivity"]["is_enabled"] is True
-    assert {"app_home_opened", "user_change"} <= set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    events = set(manifest["settings"]["event_subscriptions"]["bot_events"])
+    assert {"app_home_opened", "user_change", "app_uninstalled", "tokens_revoked"} <= events
     urls = {
         command["url"],
         manifest["settings"]["interactivity"]["request_url"],

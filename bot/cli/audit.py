@@ -75,7 +75,7 @@ def run_export(args: argparse.Namespace) -> int:
     from bot.services.initiatives.service import get_initiative
 
     runtime = open_runtime()
-    reader = Audience.workspace(team_id=workspace_to_act_on(runtime, args.team))
+    reader = Audience.admin(team_id=workspace_to_act_on(runtime, args.team))  # the CLI acts as an admin
     with runtime.transaction() as session:
         initiative_id = get_initiative(session, audience=reader, key=args.initiative).id if args.initiative else None
     selection = ExportFilter(team_id=reader.team_id, since=args.since, until=args.until, initiative_id=initiative_id)
@@ -110,7 +110,7 @@ def run_record(args: argparse.Namespace) -> int:
     from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 
     runtime = open_runtime()
-    reader = Audience.workspace(team_id=workspace_to_act_on(runtime, args.team))
+    reader = Audience.admin(team_id=workspace_to_act_on(runtime, args.team))  # the CLI acts as an admin
     with runtime.transaction() as session:
         record = build_decision_record(load_snapshot(session, audience=reader, key=args.key))
     sys.stdout.write(render_markdown(record) if args.format == "md"

@@ -21,16 +21,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_outbox(args: argparse.Namespace) -> int:
+    from bot.delivery.installation import describe_suspension, suspended
     from bot.delivery.outbox import failed_messages, recent_messages, state_counts
 
     runtime = open_runtime()
     with runtime.transaction() as session:
         counts = state_counts(session, team_id=args.team)
+        waiting = [w for team, w in sorted(suspended(session).items()) if args.team in (None, team)]
         if args.failed:
             messages = failed_messages(session, team_id=args.team, limit=args.limit)
         else:
             messages = recent_messages(session, team_id=args.team, limit=args.limit)
     print(f"pending: {counts['pending']}  sent: {counts['sent']}  failed: {counts['failed']}")
+    for workspace in waiting:  # said once per workspace, not on each of its messages
+        print(f"{workspace.team_id}: pending messages {describe_suspension(workspace)}. Reinstall the app (or set "
+              "the new SLACK_BOT_TOKEN) and restart the bot; delivery resumes once auth.test succeeds.")
     if not messages:
         print("no failed deliveries" if args.failed else "the outbox is empty")
     for message in messages:
@@ -39,6 +44,7 @@ def run_outbox(args: argparse.Namespace) -> int:
 
 
 def _line(message: OutboxMessage) -> str:
+    from bot.delivery.installation import WAITING_FOR_REINSTALL
     from bot.delivery.outbox import describe_error
 
     target = message.payload.get("channel") or message.payload.get("user_id") or ""
@@ -46,6 +52,7 @@ def _line(message: OutboxMessage) -> str:
     line = f"#{message.id} {message.state:<7} {when} {message.team_id} {message.method} {target}".rstrip()
     if message.state == "failed":
         line += f": {describe_error(message.last_error)}"
-    elif message.state == "pending" and message.last_error:
+    elif message.state == "pending" and message.last_error and not message.last_error.startswith(
+            WAITING_FOR_REINSTALL):
         line += f" (retrying: {message.last_error}; attempt {message.attempts + 1})"
     return line

@@ -160,7 +160,7 @@ def run_export(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     team_id = workspace_to_act_on(runtime, args.team)
     with runtime.read() as session:
-        audience = Audience.workspace(team_id=team_id)
+        audience = Audience.admin(team_id=team_id)
         rows = export_kpi_rows(session, audience=audience) if kpis else export_rows(session, audience=audience)
     data = (write_xlsx if chosen == "xlsx" else write_csv)(KPI_ACTUAL_COLUMNS if kpis else COLUMN_NAMES, rows)
     if file:

@@ -24,6 +24,7 @@ class NewCommand:
     title: str | None  # None: open the modal
     owners: dict[str, str] = field(default_factory=dict)
     risk_tier: str | None = None
+    confidential: bool = False
 
 
 @dataclass(frozen=True)
@@ -90,10 +91,13 @@ def parse_new(args: Arguments) -> NewCommand:
     words: list[str] = []
     owners: dict[str, str] = {}
     risk: str | None = None
+    confidential = False
     for token in args.tokens:
         option = _option(token)
         if option is None:
             words.append(token.text)
+        elif option[0] == "confidential":
+            confidential = parse_on_off(option[1].text, what="confidential=")
         elif option[0] == "risk":
             risk = option[1].text.strip().lower()
             if not risk:
@@ -103,7 +107,14 @@ def parse_new(args: Arguments) -> NewCommand:
     title = " ".join(words).strip()
     if not title:
         raise UsageError("Give the initiative a title before its owners, for example `/initiative new Churn model`.")
-    return NewCommand(title=title, owners=owners, risk_tier=risk)
+    return NewCommand(title=title, owners=owners, risk_tier=risk, confidential=confidential)
+
+
+def parse_on_off(word: str, *, what: str) -> bool:
+    answer = {"yes": True, "on": True, "no": False, "off": False}.get(word.strip().lower())
+    if answer is None:
+        raise UsageError(f"Give {what} yes or no.")
+    return answer
 
 
 def parse_list(args: Arguments) -> ListCommand:
@@ -304,7 +315,7 @@ def _option(token: Token, *, any_value: bool = False) -> tuple[str, Token] | Non
         return None
     name = ROLE_ALIASES.get(match.group(1).lower(), match.group(1).lower())
     value = token_of(match.group(2))
-    if any_value or name == "risk" or value.user_id or value.text.startswith("@") or not value.text:
+    if any_value or name in ("risk", "confidential") or value.user_id or value.text.startswith("@") or not value.text:
         return name, value
     return None
 

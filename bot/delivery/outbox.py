@@ -29,6 +29,8 @@ ERROR_MEANINGS = {
     "account_inactive": "the app was uninstalled or its token was revoked",
     "invalid_auth": "the bot token is not valid for this workspace",
     "token_revoked": "the bot token was revoked",
+    "app_uninstalled": "the app was uninstalled from the workspace",
+    "tokens_revoked": "the bot token was revoked",
     "is_archived": "the channel is archived",
     "not_in_channel": "the bot is not a member of the channel; invite it with /invite",
     "channel_not_found": "the channel does not exist or the bot cannot see it",

@@ -8,8 +8,11 @@ serialises writers of the one file), so any number of sender threads, workers an
   process (the block is stored in `slack_rate_limit`). It does not count as a failed attempt.
 - 5xx, timeouts, connection errors and Slack's transient errors: exponential backoff with jitter, up to
   `RetryPolicy.max_attempts`, then `failed`.
-- Any other Slack error (`channel_not_found`, `account_inactive`, `invalid_blocks`...) is permanent: the row
-  becomes `failed` with the error, at once, and is never retried.
+- `invalid_auth`, `account_inactive`, `token_revoked`: the token no longer works for the workspace. The workspace
+  is suspended (bot/delivery/installation.py, logged once); the row stays pending, and no row of that workspace
+  is claimed again until a reinstall resumes it.
+- Any other Slack error (`channel_not_found`, `invalid_blocks`...) is permanent: the row becomes `failed` with
+  the error, at once, and is never retried.
 
 Intents (a payload naming a `render` kind, see `bot.delivery.outbox.enqueue_intent`) are rendered when they are sent,
 from the database as it is then, by the renderer `bot.wiring` registers for that kind; the transaction that
@@ -44,6 +47,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.delivery.installation import REVOKED_ERRORS, WAITING_FOR_REINSTALL, installed, suspend
 from bot.delivery.messages import THREAD_OF, address_of, record_post
 from bot.delivery.outbox import RENDER, work_arrived
 from bot.delivery.retry import RetryPolicy
@@ -78,10 +82,11 @@ class DeliveryReport:
     failed: int = 0
     retrying: int = 0
     rate_limited: int = 0
+    held: int = 0  # the workspace's token stopped working: kept for the reinstall
 
     @property
     def attempted(self) -> int:
-        return self.sent + self.failed + self.retrying + self.rate_limited
+        return self.sent + self.failed + self.retrying + self.rate_limited + self.held
 
     def count(self, outcome: str) -> None:
         if outcome == "sent":
@@ -90,6 +95,8 @@ class DeliveryReport:
             self.failed += 1
         elif outcome == "transient":
             self.retrying += 1
+        elif outcome == "revoked":
+            self.held += 1
         else:
             self.rate_limited += 1
 
@@ -114,7 +121,7 @@ class _Claimed:
 
 @dataclass(frozen=True)
 class _Outcome:
-    kind: str  # sent | permanent | transient | rate_limited
+    kind: str  # sent | permanent | transient | rate_limited | revoked
     result: dict[str, Any] | None = None
     error: str | None = None
     retry_after: float = 0.0
@@ -231,6 +238,7 @@ def _claim_next(engine: Engine, token: str, now: datetime, policy: RetryPolicy, 
             or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now),
             or_(col(OutboxMessage.depends_on).is_(None), and_(parent.state != "pending", ~earlier_sibling_pending)),
             ~rate_limited,
+            installed(OutboxMessage.team_id),
             or_(kind.is_(None), and_(kind.in_(rendered), ~copy_in_flight)),
         )
         .order_by(col(OutboxMessage.id))
@@ -337,6 +345,8 @@ def _classify(exc: SlackApiError) -> _Outcome:
         return _Outcome("transient", error=f"HTTP {status}")
     if error in TRANSIENT_ERRORS:
         return _Outcome("transient", error=error)
+    if error in REVOKED_ERRORS:
+        return _Outcome("revoked", error=error)
     return _Outcome("permanent", error=error or f"HTTP {status}")
 
 
@@ -353,6 +363,11 @@ def _record(
             "next_attempt_at": now + timedelta(seconds=outcome.retry_after),
             "last_error": f"ratelimited: retrying after {outcome.retry_after:.0f}s",
         }
+    elif outcome.kind == "revoked":  # not an attempt: the message waits, as it is, for the reinstall
+        # The suspension stops claims of the workspace's messages; the delay covers a workspace this database does
+        # not hold (nothing to suspend). A reinstall makes them due again (`installation.unsuspend`).
+        values = {"last_error": f"{WAITING_FOR_REINSTALL}: {outcome.error}",
+                  "next_attempt_at": now + timedelta(seconds=policy.claim_seconds)}
     else:
         attempts = message.attempts + 1
         if attempts >= policy.max_attempts:
@@ -379,7 +394,10 @@ def _record(
         )
         if updated.rowcount == 0:
             logger.warning("outbox #%s: claim lapsed before its outcome (%s) was recorded", message.id, outcome.kind)
-        if outcome.kind == "rate_limited":
+        if outcome.kind == "revoked":
+            assert outcome.error is not None
+            suspend(session, team_id=message.team_id, reason=outcome.error, now=now)
+        elif outcome.kind == "rate_limited":
             _block(session, message.team_id, message.method, now + timedelta(seconds=outcome.retry_after))
         elif updated.rowcount and values.get("state") in ("sent", "failed") and _posts_a_registered_message(message):
             # A registered message's post is done: where Slack put it, or why it did not.

@@ -7,6 +7,7 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from bot.listeners.middleware import RequestActor
 from bot.runtime import Runtime
 from bot.services.access.visibility import Audience
 from bot.services.errors import DomainError
@@ -16,14 +17,14 @@ from bot.views import decision_record, ids, modals
 
 def register(app: App, runtime: Runtime) -> None:
     @app.action(ids.DECISION_RECORD)
-    def on_decision_record(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def on_decision_record(ack: Ack, body: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
         ack()
         key = body["actions"][0].get("value") or ""
         # The trigger expires in 3 s; verifying a long chain may take longer, so open first and fill in after.
         opened = client.views_open(trigger_id=body["trigger_id"], view=decision_record.building(key))
         try:
             with runtime.transaction() as session:
-                reader = Audience.person(team_id=body["team"]["id"], user_id=body["user"]["id"])
+                reader = Audience.of(actor.in_session(session))
                 record = build_decision_record(load_snapshot(session, audience=reader, key=key))
             view = decision_record.decision_record_modal(record)
         except DomainError as error:

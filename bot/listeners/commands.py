@@ -70,6 +70,7 @@ SUBCOMMANDS = SubcommandTable((
     conditions.CONDITION,
     conditions.CONDITIONS,
     kpis.KPI,
+    initiative_commands.CONFIDENTIAL,
     nudges.DELEGATE,
     digest.DIGEST,
     webhooks.WEBHOOKS,

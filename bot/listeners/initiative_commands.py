@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_owners
+from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_on_off, parse_owners
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
+from bot.listeners.people import require_people_who_can_act
 from bot.presenters import initiative_card
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
@@ -29,12 +30,13 @@ def new(ctx: CommandContext, args: Arguments) -> Reply | None:
         view = modals.new_initiative(catalog, risk_tiers=RISK_TIERS, channel_id=ctx.channel_id)
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
         return None
+    require_people_who_can_act(ctx.client, command.owners.values(), ctx.runtime.settings)
     # Answered by response_url, on no 3-second clock (only the modal's trigger_id is on one): a burst of
     # creations waits for the write lock rather than fail.
     with ctx.runtime.with_lock_wait(None).transaction() as session:
         created = initiatives.create_initiative(
             session, actor=ctx.actor, title=command.title, owners=command.owners,
-            risk_tier=command.risk_tier or "medium",
+            risk_tier=command.risk_tier or "medium", confidential=command.confidential,
         )
         key, title = created.key, created.title
     text, blocks = recorded(key, f"Recorded *{key}* {mrkdwn(title, 150)}. Next: `/initiative submit {key}` when "
@@ -45,6 +47,25 @@ def new(ctx: CommandContext, args: Arguments) -> Reply | None:
 NEW = Subcommand("new", new, opens_modal=True, usage=(
     "/initiative new                      -> opens the New initiative modal",
     "/initiative new <title> [business=@u] [data=@u] [eng=@u] [risk=low|medium|high]   -> creates at once",
+    "/initiative new <title> sponsor=@you confidential=yes   -> only its owners, their delegates and admins see it",
+))
+
+
+def confidential(ctx: CommandContext, args: Arguments) -> Reply:
+    command = parse_key_command(args, text="required")
+    hidden = parse_on_off(command.text, what="`confidential AI-12`")
+    with ctx.runtime.transaction() as session:
+        initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=command.key,
+                                                for_update=True)
+        changed = initiatives.set_confidential(session, actor=ctx.actor, initiative=initiative, confidential=hidden)
+        key = initiative.key
+    now = "confidential: only its owners, their delegates and admins see it" if hidden else \
+        "visible to everyone in the workspace"
+    return replies.done(f"*{key}* is {'now ' if changed else 'already '}{now}.")
+
+
+CONFIDENTIAL = Subcommand("confidential", confidential, usage=(
+    "/initiative confidential <KEY> yes|no   -> the sponsor or an admin hides it from all but its owners",
 ))
 
 
@@ -89,6 +110,7 @@ SHOW = Subcommand("show", show, usage=("/initiative show <KEY>",))
 
 def owners(ctx: CommandContext, args: Arguments) -> Reply:
     command = parse_owners(args)
+    require_people_who_can_act(ctx.client, command.owners.values(), ctx.runtime.settings)
     with ctx.runtime.transaction() as session:
         initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=command.key,
                                                 for_update=True)

@@ -10,6 +10,7 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.listeners.middleware import RequestActor
+from bot.listeners.people import require_people_who_can_act
 from bot.listeners.surfaces import show_view, tell
 from bot.presenters import initiative_card, initiative_modal
 from bot.runtime import Runtime
@@ -22,9 +23,10 @@ from bot.views.regulation import classify_button
 
 def register(app: App, runtime: Runtime) -> None:
     @app.view(ids.NEW_INITIATIVE_MODAL)
-    def on_new_initiative(ack: Ack, view: dict[str, Any], actor: RequestActor) -> None:
+    def on_new_initiative(ack: Ack, view: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
         answers = forms.read_new_initiative(view["state"]["values"])
         try:
+            require_people_who_can_act(client, answers.owners.values(), runtime.settings)
             with runtime.transaction() as session:
                 created = initiatives.create_initiative(
                     session, actor=actor.in_session(session), owners=answers.owners, channel_id=answers.channel_id,
@@ -63,11 +65,11 @@ def register(app: App, runtime: Runtime) -> None:
         respond(response_type="in_channel", replace_original=False, text=card.text, blocks=list(card.blocks))
 
     @app.action(ids.VIEW_INITIATIVE)
-    def on_view(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_view(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, actor: RequestActor) -> None:
         ack()
-        reader = Audience.person(team_id=body["team"]["id"], user_id=body["user"]["id"])
         try:
             with runtime.read() as session:
+                reader = Audience.of(actor.in_session(session))
                 initiative = initiatives.get_initiative(session, audience=reader,
                                                         key=body["actions"][0].get("value") or "")
                 view = initiative_modal(session, initiative, default_zone=runtime.settings.default_zone,

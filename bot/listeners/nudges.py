@@ -58,7 +58,7 @@ def register(app: App, runtime: Runtime) -> None:
         with runtime.transaction() as session:
             ensure_workspace(session, team_id=team_id)
             record_profile(session, team_id=team_id, user_id=user["id"], tz=user.get("tz"), now=utcnow(),
-                           display_name=display_name_of(user))
+                           display_name=display_name_of(user), deleted=bool(user.get("deleted")))
 
 
 def delegate_command(ctx: CommandContext, args: Arguments) -> Reply:
@@ -99,4 +99,4 @@ def _refresh_own_zone(ctx: CommandContext, now: datetime) -> None:
         return
     with ctx.runtime.transaction() as session:
         record_profile(session, team_id=team_id, user_id=user_id, tz=user.get("tz"), now=now,
-                       display_name=display_name_of(user))
+                       display_name=display_name_of(user), deleted=bool(user.get("deleted")))

@@ -164,6 +164,13 @@ class DigestPosted(DomainEvent):
     ts: str | None
 
 
+@dataclass(frozen=True)
+class PersonDeactivated(DomainEvent):
+    """Slack said `user_id`'s account was deactivated: their pending sign-offs need another owner."""
+
+    user_id: str
+
+
 def emit(session: Session, event: DomainEvent) -> None:
     session.info.setdefault(_KEY, []).append(event)
 

@@ -117,6 +117,8 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     blocks.append(DividerBlock())
     counts = [f"{label} {len(getattr(report, kind))}" for kind, label in MOVED_TITLES if getattr(report, kind)]
     blocks.append(_section("*Moved this week*  " + (" · ".join(counts) or "nothing moved")))
+    if hidden := [f"{label} {count}" for kind, label in MOVED_TITLES if (count := report.confidential_moved.get(kind))]:
+        blocks.append(_context("Also moved, confidential initiatives (counted, not named): " + " · ".join(hidden)))
     for kind, label in MOVED_TITLES:
         items: Sequence[Movement] = getattr(report, kind)
         if items:

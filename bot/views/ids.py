@@ -33,6 +33,7 @@ HOLD_KILL = "hold.kill"
 CLASSIFY = "initiative.classify"
 # "Record KPI actuals" on a KPI reminder (bot/views/kpis.py): opens the KPI modal; value = initiative key.
 KPI_RECORD = "kpi.record"
+REASSIGN_ROLE = "people.reassign"  # value: `encode_role` (the initiative and the role of a deactivated owner)
 
 # Modal callback ids.
 NEW_INITIATIVE_MODAL = "initiative.new"
@@ -45,6 +46,7 @@ KILL_MODAL = "outcome.kill"
 EXTEND_HOLD_MODAL = "outcome.extend_hold"
 CLASSIFY_MODAL = "regulation.classify"
 KPI_MODAL = "kpi.record"
+REASSIGN_MODAL = "people.reassign_modal"
 
 # Input blocks of the New initiative modal: block id -> action id is always VALUE.
 VALUE = "value"
@@ -77,6 +79,9 @@ NOTE_BLOCK = "note"
 
 # Inputs of the Classify modal: one per question, block id = prefix + question id (radio buttons, action VALUE).
 QUESTION_BLOCK_PREFIX = "question."
+
+
+REASSIGN_BLOCK = "new_owner"
 
 
 class StaleForm(InvalidInput):
@@ -180,3 +185,15 @@ def decode_classify_context(private_metadata: str | None) -> ClassifyModalContex
 
 def question_block_id(question_id: str) -> str:
     return f"{QUESTION_BLOCK_PREFIX}{question_id}"
+
+
+def encode_role(key: str, role: str) -> str:
+    """`AI-12:business`: an initiative's role, in a button's value or a modal's metadata."""
+    return f"{key}:{role}"
+
+
+def decode_role(value: str | None) -> tuple[str, str]:
+    key, _, role = (value or "").partition(":")
+    if not role:
+        raise StaleForm("This form is from an older version of the bot; open it again.")
+    return decode_initiative_key(key), role

@@ -26,7 +26,8 @@ def endpoint_line(endpoint: WebhookEndpoint) -> str:
                              else "")
     else:
         state = f"disabled after {endpoint.consecutive_failures} failures ({endpoint.last_error})"
-    return f"{endpoint.id}. {endpoint.url} - {events_of(endpoint)} - {state}"
+    skips = " (not about confidential initiatives)" if endpoint.skip_confidential else ""
+    return f"{endpoint.id}. {endpoint.url} - {events_of(endpoint)}{skips} - {state}"
 
 
 def events_of(endpoint: WebhookEndpoint) -> str:
@@ -37,4 +38,5 @@ def removed_text(endpoint: WebhookEndpoint) -> str:
     return f"Webhook {endpoint.id} ({endpoint.url}) removed; its undelivered events were dropped."
 
 
-EVENTS_HELP = "Events: " + ", ".join(EVENT_TYPES) + " (default: all)."
+EVENTS_HELP = ("Events: " + ", ".join(EVENT_TYPES) + " (default: all). Add `skip-confidential` to send none about "
+               "confidential initiatives.")

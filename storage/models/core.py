@@ -21,6 +21,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
@@ -46,6 +47,11 @@ class Workspace(SQLModel, table=True):
     name: str = Field(default="", max_length=200)
     next_initiative_number: int = Field(default=1, nullable=False)
     created_at: datetime = _at()
+    # Set when Slack said the app was uninstalled or its token revoked (`app_uninstalled`, `tokens_revoked`, or
+    # `invalid_auth` / `account_inactive` / `token_revoked` from a call); cleared when `auth.test` succeeds again.
+    # While set, nothing is sent to this workspace and its scheduled work waits (bot/delivery/installation.py).
+    suspended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    suspended_reason: str | None = Field(default=None, max_length=64)
 
 
 class GateDefinitionVersion(SQLModel, table=True):
@@ -110,6 +116,9 @@ class Initiative(SQLModel, table=True):
     business_unit: str = Field(default="", max_length=100)
     # Its MLflow registered model, whose age the integration checks read (bot/services/attestation).
     mlflow_model: str | None = Field(default=None, max_length=256)
+    # Shown, with every fact about it, only to its owners, their delegates, and admins
+    # (bot/services/access/visibility.py); counted but not named anywhere else.
+    confidential: bool = Field(default=False, nullable=False, sa_column_kwargs={"server_default": false()})
 
     @property
     def key(self) -> str:

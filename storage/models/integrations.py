@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint, false
 from sqlmodel import Field, SQLModel
 
 from storage.models.core import JSONType
@@ -30,6 +30,8 @@ class WebhookEndpoint(SQLModel, table=True):
     secret: str = Field(max_length=100)
     events: list = Field(default_factory=list, sa_type=JSONType, nullable=False)
     enabled: bool = Field(default=True, nullable=False)
+    # The receiver gets no event about a confidential initiative (payloads otherwise say `confidential: true`).
+    skip_confidential: bool = Field(default=False, nullable=False, sa_column_kwargs={"server_default": false()})
     consecutive_failures: int = Field(default=0, nullable=False)
     last_error: str | None = Field(default=None, sa_type=Text, nullable=True)
     disabled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

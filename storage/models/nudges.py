@@ -20,6 +20,9 @@ class UserProfile(SQLModel, table=True):
     user_id: str = Field(max_length=32, primary_key=True)
     tz: str | None = Field(default=None, max_length=64)
     refreshed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # Slack said the account was deactivated (users.info or user_change `deleted`): no more nudges to them; their
+    # pending sign-offs wait for the sponsor or an admin to reassign them.
+    deactivated_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
 
 
 class NudgeLog(SQLModel, table=True):

@@ -12,11 +12,14 @@ import pytest
 from sqlmodel import select
 
 from bot.cli import main
+from bot.delivery.installation import unsuspend
 from bot.delivery.messages import live_message, post_message, update_message
 from bot.delivery.outbox import enqueue, failed_messages
 from bot.delivery.sender import RetryPolicy
 from bot.runtime import Runtime
+from bot.services.gates.workspaces import ensure_workspace
 from slack_emulator import SlackEmulator
+from storage.models import Workspace
 from storage.models.outbox import OutboxMessage
 from storage.types import utcnow
 from tests.support.slack_app import deliver_outbox
@@ -189,26 +192,37 @@ def test_permanent_errors_fail_at_once_and_are_never_retried(
     assert failed.id == message_id and failed.last_error == error
 
 
-def test_an_uninstalled_app_fails_everything_and_updates_of_undelivered_posts_fail_too(
-    runtime: Runtime, emulator: SlackEmulator
+@pytest.mark.parametrize("error", ["account_inactive", "invalid_auth", "token_revoked"])
+def test_a_token_that_stopped_working_holds_the_workspace_messages_for_the_reinstall(
+    runtime: Runtime, emulator: SlackEmulator, error: str
 ) -> None:
-    emulator.deactivate_token()
+    with runtime.transaction() as session:
+        ensure_workspace(session, team_id=TEAM)
+    emulator.deactivate_token(error)
     with runtime.transaction() as session:
         message = post_message(session, team_id=TEAM, kind="test", subject=1,
                                payload={"channel": "U0001", "text": "Approve?"})
         update = update_message(session, message, payload={"text": "x"})
         assert update is not None and update.depends_on is not None
-        original = update.depends_on
+    post(runtime, "news")
 
+    report = deliver_outbox(runtime, emulator)
+    deliver_outbox(runtime, emulator, now=later(86400))
+
+    assert (report.held, report.failed) == (1, 0)
+    assert [call.error for call in emulator.calls] == [error]  # one call, then none for this workspace
+    assert {m.state for m in rows(runtime).values()} == {"pending"}
+    with runtime.transaction() as session:
+        workspace = session.get(Workspace, TEAM)
+        assert workspace is not None and workspace.suspended_reason == error
+
+    emulator.reinstall()
+    with runtime.transaction() as session:
+        assert unsuspend(session, team_id=TEAM, now=utcnow()) is not None
     deliver_outbox(runtime, emulator)
 
-    states = rows(runtime)
-    assert (states[original].state, states[original].last_error) == ("failed", "account_inactive")
-    assert (states[update.id].state, states[update.id].last_error) == ("failed", "original_not_delivered")
-    assert emulator.calls_to("chat.update") == []
-    with runtime.transaction() as session:
-        registered = live_message(session, team_id=TEAM, kind="test", subject=1)
-    assert registered is not None and (registered.state, registered.error) == ("failed", "account_inactive")
+    assert {m.state for m in rows(runtime).values()} == {"sent"}
+    assert [m["text"] for m in emulator.messages(emulator.dm_channel("U0001"))] == ["x", "news"]
 
 
 def test_admins_see_failed_deliveries_with_the_reason_in_words(

@@ -28,6 +28,7 @@ GRAMMAR = """\
 /initiative help
 /initiative new                      -> opens the New initiative modal
 /initiative new <title> [business=@u] [data=@u] [eng=@u] [risk=low|medium|high]   -> creates at once
+/initiative new <title> sponsor=@you confidential=yes   -> only its owners, their delegates and admins see it
 /initiative list [<stage>|mine|all|stalled]
 /initiative show <KEY>
 /initiative owners <KEY> [business=@u] [data=@u] [eng=@u] [compliance=@u] [sponsor=@u]

@@ -9,10 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from sqlalchemy import ColumnElement, exists
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.services.audit.identity import remember_identity
+from bot.services.audit.service import record_audit
+from bot.services.events import PersonDeactivated, emit
 from storage.models import UserProfile
 
 PROFILE_MAX_AGE = timedelta(days=1)
@@ -49,18 +52,35 @@ def display_name_of(user: Mapping[str, Any]) -> str:
 
 
 def record_profile(session: Session, *, team_id: str, user_id: str, tz: str | None, now: datetime,
-                   display_name: str = "") -> None:
+                   display_name: str = "", deleted: bool = False) -> None:
     """Store what Slack says a person's zone is (None: Slack has none, so the default applies), and their name
-    as of now for the audit trail's exports and decision records."""
+    as of now for the audit trail's exports and decision records. `deleted`: Slack says the account is
+    deactivated; the first time it says so, `PersonDeactivated` is emitted (audited), so that their pending
+    sign-offs go to whoever can reassign them."""
     if display_name:
         remember_identity(session, team_id=team_id, user_id=user_id, display_name=display_name, at=now)
-    values = {"team_id": team_id, "user_id": user_id, "tz": tz if parse_zone(tz) else None, "refreshed_at": now}
+    known = session.exec(select(UserProfile.deactivated_at).where(
+        UserProfile.team_id == team_id, UserProfile.user_id == user_id)).first()
+    deactivated_at = (known or now) if deleted else None
+    values = {"team_id": team_id, "user_id": user_id, "tz": tz if parse_zone(tz) else None, "refreshed_at": now,
+              "deactivated_at": deactivated_at}
     dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(UserProfile).values(**values)
     # An upsert: two replicas handling the same user_change at once both succeed.
     session.execute(statement.on_conflict_do_update(
-        index_elements=["team_id", "user_id"], set_={"tz": values["tz"], "refreshed_at": now}
+        index_elements=["team_id", "user_id"],
+        set_={"tz": values["tz"], "refreshed_at": now, "deactivated_at": deactivated_at}
     ))
+    if deleted and known is None:
+        record_audit(session, team_id=team_id, actor="system", action="person.deactivated", subject_type="person",
+                     subject_key=user_id, after={"deactivated_at": now.isoformat()})
+        emit(session, PersonDeactivated(team_id=team_id, actor="system", user_id=user_id))
+
+
+def deactivated(team_id: str, user_id: Any) -> ColumnElement[bool]:
+    """A condition: the person (`user_id`, a column) is known to be deactivated in Slack."""
+    return exists().where(UserProfile.team_id == team_id, col(UserProfile.user_id) == user_id,
+                          col(UserProfile.deactivated_at).is_not(None))
 
 
 def stale_people(session: Session, *, team_id: str, user_ids: Iterable[str], now: datetime,

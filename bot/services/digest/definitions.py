@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.config import Settings
+from bot.delivery.installation import installed
 from bot.services.access.actors import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.digest.schedule import DAYS_IN_WEEK, iso_week, scheduled_in_week, week_start, weekly_cron, zone_named
@@ -234,7 +235,8 @@ def _not_found(name: str) -> NotFound:
 
 
 def enabled_digests(session: Session) -> list[Digest]:
-    return list(session.exec(select(Digest).where(col(Digest.enabled)).order_by(col(Digest.id))))
+    return list(session.exec(select(Digest).where(col(Digest.enabled), installed(Digest.team_id))
+                             .order_by(col(Digest.id))))
 
 
 def preview_digest(team_id: str, settings: Settings) -> Digest:

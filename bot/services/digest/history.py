@@ -181,6 +181,9 @@ class DigestData:
     # Passed reviews whose target date for the next gate is before as_of's date: review id -> that date.
     targets: dict[int, date] = field(default_factory=dict)
     expired_waivers: list[OpenWaiver] = field(default_factory=list)
+    # Initiatives matching the filter that the audience may not see (confidential): their stage and status
+    # histories only, so that their movements are counted without being named.
+    hidden: dict[int, InitiativeHistory] = field(default_factory=dict)
 
 
 def load_digest_data(
@@ -193,21 +196,22 @@ def load_digest_data(
     catalog = catalog_for(session, team_id=team_id)
     connection = session.connection()  # Core rows: no ORM bookkeeping for 100,000 plain tuples
     initiatives: dict[int, InitiativeHistory] = {}
+    hidden: dict[int, InitiativeHistory] = {}
     wanted_unit = (business_unit or "").strip().lower()
     wanted_tag = (tag or "").strip().lower()
     # The filter's columns only when filtering: tags are JSON, decoded row by row.
     for row in connection.execute(
         select(Initiative.id, Initiative.number, Initiative.title,
                Initiative.tags if wanted_tag else null(), Initiative.business_unit if wanted_unit else null(),
-               Initiative.classified_tier)
-        .where(visible_to(audience), col(Initiative.created_at) <= as_of)
+               Initiative.classified_tier, visible_to(audience))
+        .where(Initiative.team_id == team_id, col(Initiative.created_at) <= as_of)
     ):
         if wanted_tag and wanted_tag not in (row[3] or []):
             continue
         if wanted_unit and row[4].strip().lower() != wanted_unit:
             continue
-        initiatives[row[0]] = InitiativeHistory(id=row[0], key=f"AI-{row[1]}", title=row[2],
-                                                classified=row[5] is not None)
+        (initiatives if row[6] else hidden)[row[0]] = InitiativeHistory(id=row[0], key=f"AI-{row[1]}", title=row[2],
+                                                                        classified=row[5] is not None)
     for initiative_id, at, from_stage, to_stage, review_id, reason, audit_event_id in connection.execute(
         select(StageTransition.initiative_id, _instant(StageTransition.at, "at"), StageTransition.from_stage,
                StageTransition.to_stage, StageTransition.review_id, StageTransition.reason,
@@ -215,7 +219,7 @@ def load_digest_data(
         .where(StageTransition.team_id == team_id, col(StageTransition.at) <= as_of)
         .order_by(col(StageTransition.at))
     ):
-        if history := initiatives.get(initiative_id):
+        if history := initiatives.get(initiative_id) or hidden.get(initiative_id):
             history.transitions.append(Transition(at, from_stage, to_stage, review_id, reason, audit_event_id))
     # Sorted here rather than by ORDER BY, which made SQLite walk the (team_id, at) index through every audit
     # event instead of the (team_id, action, at) one through the status changes only.
@@ -229,7 +233,7 @@ def load_digest_data(
     for initiative_id, at, event_id, action, after in sorted(status_rows, key=lambda row: (row[1], row[2])):
         if action == RECYCLED:
             recycles.add(event_id)
-        elif history := initiatives.get(initiative_id):
+        elif history := initiatives.get(initiative_id) or hidden.get(initiative_id):
             after = after or {}
             history.statuses.append(StatusChange(at, STATUS_ACTIONS[action], str(after.get("reason") or ""),
                                                  str(after.get("lessons") or "")))
@@ -305,7 +309,7 @@ def load_digest_data(
                              people={sign_off.assignee for sign_off in pending})
     return DigestData(catalog=catalog, initiatives=initiatives, reviews=reviews, pending=pending,
                       turnarounds=turnarounds, calendar=calendar, recycles=frozenset(recycles), holds=holds,
-                      flags=flags, targets=targets, expired_waivers=expired_waivers)
+                      flags=flags, targets=targets, expired_waivers=expired_waivers, hidden=hidden)
 
 
 def _reviews_open(team_id: str, *, after: datetime, until: datetime) -> Any:

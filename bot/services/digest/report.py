@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from bot.services.kpis.value import ValueRow, ValueTotal
@@ -184,6 +184,8 @@ class DigestReport:
     conditions: ConditionCounts = ConditionCounts()
     value: tuple[ValueRow, ...] = ()  # each KPI of each active initiative in Production or later
     value_totals: tuple[ValueTotal, ...] = ()  # value delivered per currency (bot.services.kpis.value)
+    # Movements of initiatives the readers may not see (confidential), by kind: counted, never named.
+    confidential_moved: dict[str, int] = field(default_factory=dict)
 
     @property
     def paused_total(self) -> int:

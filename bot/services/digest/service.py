@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -40,6 +41,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
                  conditions: ConditionCounts = NO_CONDITIONS, value: Sequence[ValueRow] = ()) -> DigestReport:
     """Pure: the whole digest from loaded rows."""
     moved = metrics.moved(data, window)
+    hidden_moved = metrics.moved(replace(data, initiatives=data.hidden), window) if data.hidden else {}
     points = metrics.trend_points(window)
     counts = metrics.counts_over_time(data.initiatives.values(), (*points, window.start))
     return DigestReport(
@@ -75,6 +77,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         conditions=conditions,
         value=tuple(value),
         value_totals=kpi_value.totals(value),
+        confidential_moved={kind: len(items) for kind, items in hidden_moved.items() if items},
     )
 
 

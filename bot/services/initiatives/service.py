@@ -53,6 +53,8 @@ EDITABLE_FIELDS = ("title", "description", "problem", "kpi_name", "kpi_baseline"
                    "business_unit", "tags", "risk_tier", "mlflow_model")
 
 
+SPONSOR = "sponsor"  # the role that may hold, kill and hide an initiative (besides admins)
+
 def get_initiative(session: Session, *, audience: Audience, key: str, for_update: bool = False) -> Initiative:
     """Look an initiative up by its key (`AI-12`, any case). One the audience may not see is not there for it."""
     number = parse_key(key)
@@ -98,13 +100,18 @@ def create_initiative(
     tags: Sequence[str] = (),
     business_unit: str = "",
     mlflow_model: str = "",
+    confidential: bool = False,
     now: datetime | None = None,
 ) -> Initiative:
-    """Record a new initiative in the first stage. Anyone may do this."""
+    """Record a new initiative in the first stage. Anyone may do this; only its sponsor or an admin may record it
+    as confidential."""
     now = now or utcnow()
     ensure_workspace(session, team_id=actor.team_id)
     catalog = catalog_for(session, team_id=actor.team_id)
     owners = _checked_owners(owners or {}, known_roles=catalog.roles.keys())
+    if confidential and not (actor.is_admin or owners.get(SPONSOR) == actor.user_id):
+        raise PermissionDenied("Only the initiative's sponsor or an admin can make it confidential: add "
+                               "sponsor=@you, or ask an admin.")
     fields = {
         "title": clean_title(title),
         "description": clean_text(description, DESCRIPTION),
@@ -114,6 +121,7 @@ def create_initiative(
         "tags": clean_tags(tags),
         "channel_id": _checked_channel(channel_id),
         "mlflow_model": clean_model_name(mlflow_model),
+        "confidential": confidential,
     }
     kpi_texts = clean_first_kpi_texts({"kpi_name": kpi_name, "kpi_baseline": kpi_baseline, "kpi_target": kpi_target})
     # Atomic, so that two replicas creating at once never hand out the same key.
@@ -158,6 +166,21 @@ def create_initiative(
     session.flush()
     emit(session, InitiativeCreated(team_id=actor.team_id, actor=actor.user_id, initiative_id=initiative.id))
     return initiative
+
+
+def set_confidential(session: Session, *, actor: Actor, initiative: Initiative, confidential: bool) -> bool:
+    """Make the initiative confidential, or visible to its whole workspace again: its sponsor or an admin, audited.
+    Returns whether anything changed."""
+    if not (actor.is_admin or owners_of(session, initiative_id=initiative.id).get(SPONSOR) == actor.user_id):  # type: ignore[arg-type]
+        raise PermissionDenied(f"Only {initiative.key}'s sponsor or an admin can change who may see it.")
+    if initiative.confidential == confidential:
+        return False
+    initiative.confidential, initiative.updated_at = confidential, utcnow()
+    session.add(initiative)
+    record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="initiative.confidentiality_changed",
+                 subject_type="initiative", subject_key=initiative.key, initiative_id=initiative.id,
+                 before={"confidential": not confidential}, after={"confidential": confidential})
+    return True
 
 
 def edit_initiative(session: Session, *, actor: Actor, initiative: Initiative, **changes: object) -> Initiative:

@@ -45,6 +45,8 @@ NoticeRenderer = Callable[[Notice], dict[str, Any]]
 UnsentRewriter = Callable[[dict[str, Any], set[int], str, set[int]], dict[str, Any] | None]
 # A person's Slack user object ({} when Slack had none to give); raises LookupsExhausted when rate-limited.
 ProfileLookup = Callable[[str], Mapping[str, Any]]
+# When a person's Do Not Disturb ends, if it is on at the given moment (None: it is off, or Slack did not say).
+DndLookup = Callable[[str, datetime], datetime | None]
 
 
 class LookupsExhausted(Exception):
@@ -59,6 +61,7 @@ class Profile:
     user_id: str
     tz: str | None
     display_name: str
+    deleted: bool = False  # the account is deactivated
 
 
 SWEEP_LOCK_KEY = 0x1B07_0006
@@ -90,14 +93,23 @@ class SweepResult:
 
 
 def run_sweep(runtime: JobRuntime, *, render: NoticeRenderer, now: datetime | None = None, send: bool = True,
-              profiles: ProfileLookup | None = None, team_id: str | None = None) -> SweepResult:
+              profiles: ProfileLookup | None = None, team_id: str | None = None,
+              do_not_disturb: DndLookup | None = None) -> SweepResult:
     """One sweep. With `send`, the DMs (as `render` words them) are written to the outbox; without, this is a dry
     run that writes nothing and decides exactly what `send` would decide at `now`. With `profiles`, both first
-    read the same few stale time zones from Slack; only `send` stores them."""
+    read the same few stale time zones from Slack; only `send` stores them. With `do_not_disturb`, a DM to someone
+    whose Do Not Disturb is on is held (not written, not logged): a later sweep sends it once DND has ended, within
+    their working hours as always."""
     now = (now or utcnow()).astimezone(UTC)
     read = read_stale_profiles(runtime, profiles, now=now) if profiles is not None else None
     if send and read:
         record_profiles(runtime, read, now=now)
+    # Asked outside any transaction, of only the people this sweep would message (what a dry run decides).
+    disturbed: frozenset[str] = frozenset()
+    if send and do_not_disturb is not None:
+        would = run_sweep(runtime, render=render, now=now, send=False, team_id=team_id)
+        disturbed = frozenset(person for person in {n.recipient for s in would.teams for n in s.plan.notices}
+                              if (ends := do_not_disturb(person, now)) is not None and ends > now)
     result = SweepResult(now=now, zones_read=None if read is None else len(read))
     with runtime.transaction() if send else runtime.read() as session:
         if send and not _take_lease(session):
@@ -109,14 +121,18 @@ def run_sweep(runtime: JobRuntime, *, render: NoticeRenderer, now: datetime | No
                                admin_user_ids=runtime.settings.admin_user_ids)
             if not send and read:
                 world = _as_if_recorded(world, [profile for profile in read if profile.team_id == team])
-            sweep = TeamSweep(team_id=team, plan=plan(world, now), calendar=world.calendar)
+            planned = plan(world, now)
+            if disturbed:
+                planned = replace(planned, notices=[n for n in planned.notices if n.recipient not in disturbed])
+            sweep = TeamSweep(team_id=team, plan=planned, calendar=world.calendar)
             if send:
                 # Each condition (or expired waiver) found overdue is recorded once: `condition.overdue`.
                 record_overdue(session, team_id=team, calendar=world.calendar, now=now)
                 write_notices(session, sweep, now, render=render)
             result.teams.append(sweep)
     if send:
-        log.info("nudge sweep at %s: %d DM(s) written to the outbox", now.isoformat(), result.written)
+        log.info("nudge sweep at %s: %d DM(s) written to the outbox, %d person(s) in Do Not Disturb held",
+                 now.isoformat(), result.written, len(disturbed))
     return result
 
 
@@ -145,7 +161,7 @@ def read_stale_profiles(runtime: JobRuntime, profiles: ProfileLookup, *, now: da
                 user = profiles(user_id)
             except LookupsExhausted:
                 return found  # the rest wait for the next sweep
-            found.append(Profile(team, user_id, user.get("tz"), display_name_of(user)))
+            found.append(Profile(team, user_id, user.get("tz"), display_name_of(user), bool(user.get("deleted"))))
     return found
 
 
@@ -154,7 +170,7 @@ def record_profiles(runtime: JobRuntime, found: Sequence[Profile], *, now: datet
         with runtime.transaction() as session:
             for profile in found:
                 record_profile(session, team_id=profile.team_id, user_id=profile.user_id, tz=profile.tz, now=now,
-                               display_name=profile.display_name)
+                               display_name=profile.display_name, deleted=profile.deleted)
 
 
 def _as_if_recorded(world: World, found: Sequence[Profile]) -> World:
@@ -218,7 +234,7 @@ def _take_lease(session: Session) -> bool:
 
 
 def _teams(session: Session, team_id: str | None) -> list[str]:
-    query = select(Workspace.team_id).order_by(col(Workspace.team_id))
+    query = select(Workspace.team_id).where(col(Workspace.suspended_at).is_(None)).order_by(col(Workspace.team_id))
     if team_id is not None:
         query = query.where(Workspace.team_id == team_id)
     return list(session.exec(query).all())

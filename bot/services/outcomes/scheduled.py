@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from bot.delivery.installation import installed
 from bot.delivery.messages import live_message, post_message, was_updated
 from bot.services.access.people import zone_for
 from bot.services.gates.workspaces import catalog_for
@@ -78,7 +79,8 @@ def _holds_near_their_date(session: Session, now: datetime) -> list[tuple[Initia
     return list(session.exec(
         select(InitiativeOutcome, Initiative).join(Initiative, col(Initiative.id) == InitiativeOutcome.initiative_id)
         .where(InitiativeOutcome.kind == "hold", col(InitiativeOutcome.ended_at).is_(None),
-               Initiative.status == "held", col(InitiativeOutcome.revisit_on) <= horizon)
+               Initiative.status == "held", col(InitiativeOutcome.revisit_on) <= horizon,
+               installed(Initiative.team_id))
         .order_by(col(InitiativeOutcome.id))))
 
 

@@ -24,7 +24,7 @@ from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.events import GateDecided, OutcomeDecided, emit
 from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives.service import change_stage, owners_of
+from bot.services.initiatives.service import SPONSOR, change_stage, owners_of
 from bot.services.reviews import lifecycle
 from bot.services.reviews.service import cancel_open_review, open_review_of
 from bot.services.tracked_items import service as tracked_items
@@ -32,7 +32,6 @@ from bot.services.validation import REASON, TextField, clean_reason, clean_text,
 from storage.models import Initiative, InitiativeOutcome
 from storage.types import utcnow
 
-SPONSOR = "sponsor"
 RATIONALE = TextField("rationale", "rationale", 3000)
 LESSONS = TextField("lessons", "what we learned", 3000)
 REVISIT_ON = "revisit_on"  # the field a bad revisit date is shown under

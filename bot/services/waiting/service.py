@@ -18,6 +18,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select
 from sqlmodel import Session, col, select
 
+from bot.services.access.people import deactivated
 from bot.services.access.visibility import Audience, visible_to
 from bot.services.gates.catalog import Gate, GateCatalog
 from bot.services.tracked_items.service import ItemKey
@@ -89,7 +90,9 @@ def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, 
     """Cadence comes from the newest definition (an admin's change applies to reviews already open); the SLA
     from the version the review is pinned to."""
     where: list[ColumnElement[bool]] = [SignOff.team_id == team_id, SignOff.state == "pending",
-                                        GateReview.state == "open", Initiative.status == "active", *seen]
+                                        GateReview.state == "open", Initiative.status == "active", *seen,
+                                        # A deactivated owner's wait on the sponsor and admins to reassign them.
+                                        ~deactivated(team_id, SignOff.assignee)]
     if person is not None:
         where.append(SignOff.assignee == person)
     if ids is not None:

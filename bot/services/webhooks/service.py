@@ -57,6 +57,8 @@ SCHEMA_VERSION = 1
 MAX_URL_LENGTH = 2000
 
 
+SKIP_CONFIDENTIAL = "skip-confidential"  # in `webhooks add`'s event list: no events about confidential ones
+
 @dataclass(frozen=True)
 class Registered:
     endpoint: WebhookEndpoint
@@ -65,8 +67,12 @@ class Registered:
 
 def add_endpoint(session: Session, *, actor: Actor, settings: Settings, url: str,
                  events: list[str] | None = None) -> Registered:
-    """Register a receiver for some (default: all) event types. Admins only; audited without the secret."""
+    """Register a receiver for some (default: all) event types; `skip-confidential` among `events` keeps events
+    about confidential initiatives from it. Admins only; audited without the secret."""
     require_admin(actor, doing="register webhooks")
+    events = list(events or [])
+    skip_confidential = SKIP_CONFIDENTIAL in [e.strip().lower() for e in events]
+    events = [e for e in events if e.strip().lower() != SKIP_CONFIDENTIAL]
     url = clean_characters(url).strip().strip("<>")
     if len(url) > MAX_URL_LENGTH:
         raise InvalidInput(f"That URL is longer than {MAX_URL_LENGTH} characters; use a shorter endpoint URL.")
@@ -77,7 +83,7 @@ def add_endpoint(session: Session, *, actor: Actor, settings: Settings, url: str
                            f"https://hooks.example.com/initiatives (or a host in WEBHOOK_ALLOWED_HOSTS).") from None
     chosen = _check_events(events or [])
     endpoint = WebhookEndpoint(team_id=actor.team_id, url=url, secret=new_secret(), events=chosen,
-                               created_by=actor.user_id)
+                               skip_confidential=skip_confidential, created_by=actor.user_id)
     try:
         with session.begin_nested():
             session.add(endpoint)
@@ -86,7 +92,7 @@ def add_endpoint(session: Session, *, actor: Actor, settings: Settings, url: str
         raise Conflict("That URL is already registered; remove it first to get a new secret.") from None
     record_audit(session, team_id=actor.team_id, actor=actor.user_id, action="webhook.added",
                  subject_type="webhook", subject_key=f"webhook-{endpoint.id}",
-                 after={"url": url, "events": chosen or list(EVENT_TYPES)})
+                 after={"url": url, "events": chosen or list(EVENT_TYPES), "skip_confidential": skip_confidential})
     return Registered(endpoint=endpoint, secret=endpoint.secret)
 
 
@@ -141,6 +147,8 @@ class WebhookEvents:
         now = utcnow()
         for endpoint in endpoints:
             if endpoint.events and event_type not in endpoint.events:
+                continue
+            if endpoint.skip_confidential and data.get("initiative", {}).get("confidential"):
                 continue
             document = {"type": event_type, "schema_version": SCHEMA_VERSION, "timestamp": _iso(now),
                         "team_id": event.team_id, "data": data}
@@ -248,7 +256,7 @@ def _actual(actual: KpiActual, *, corrected: bool) -> dict[str, Any]:
 
 def _initiative(initiative: Initiative) -> dict[str, Any]:
     return {"key": initiative.key, "title": initiative.title, "stage": initiative.stage,
-            "risk_tier": initiative.risk_tier, "status": initiative.status}
+            "risk_tier": initiative.risk_tier, "status": initiative.status, "confidential": initiative.confidential}
 
 
 def _review(review: GateReview) -> dict[str, Any]:

@@ -142,3 +142,24 @@ def _wait_for_posts(app, url: str | None = None, timeout: float = 20.0) -> list[
         time.sleep(0.02)
     return posts
 
+
+
+def test_a_reminder_due_during_do_not_disturb_is_held_until_it_ends(app):
+    team, emulator = app.emulator.team_id, app.emulator
+    open_review(app.runtime, asked=ASKED, team_id=team, title="Claims triage")
+    emulator.add_user("UBIZ", "ubiz", tz=ZONES["UBIZ"], dnd_until=int(time.time()) + 3600)
+    client = WebClient(token=emulator.bot_token, base_url=emulator.base_url)
+
+    held = run_sweep(app.runtime, now=NEXT_TUESDAY, client=client)
+    _deliver_everything(app)
+
+    assert held.written > 0  # the others' reminders went
+    assert "UBIZ" not in {notice.recipient for sweep in held.teams for notice in sweep.plan.notices}
+    assert [m for m in emulator.messages(emulator.dm_channel("UBIZ")) if _is_nudge(m)] == []
+    assert {call.params["user"] for call in emulator.calls_to("dnd.info")} >= {"UBIZ"}
+
+    emulator.add_user("UBIZ", "ubiz", tz=ZONES["UBIZ"])  # Do Not Disturb ended
+    run_sweep(app.runtime, now=NEXT_TUESDAY.replace(hour=15), client=client)
+    _deliver_everything(app)
+
+    assert len([m for m in emulator.messages(emulator.dm_channel("UBIZ")) if _is_nudge(m)]) == 1

@@ -275,3 +275,24 @@ def test_conditions_created_met_and_overdue_are_sent_in_the_documented_schema(ho
                 for row in rows]
     assert sent == [("condition.created", f"{key}-C1", "open"), ("condition.created", f"{key}-C2", "open"),
                     ("condition.met", f"{key}-C1", "met"), ("condition.overdue", f"{key}-C2", "open")]
+
+
+def test_payloads_say_confidential_and_a_receiver_can_skip_confidential_initiatives(hooked):
+    everything, _ = _register(hooked)
+    discreet, _ = _register(hooked, url="https://hooks.example.com/discreet", events=["skip-confidential"])
+    with hooked.transaction() as session:
+        create_initiative(session, actor=actor("UADMIN", admin=True), title="Acquisition model", owners=OWNERS,
+                          confidential=True)
+    _create(hooked, "Churn model")
+
+    with hooked.transaction() as session:
+        deliveries = session.exec(select(WebhookDelivery).order_by(WebhookDelivery.id)).all()
+        sent = [(d.endpoint_id, d.payload["data"]["initiative"]["title"],
+                 d.payload["data"]["initiative"]["confidential"]) for d in deliveries]
+        listed = list_endpoints(session, actor=actor("UADMIN", admin=True))
+        payloads = [d.payload for d in session.exec(select(WebhookDelivery))]
+    assert sent == [(everything, "Acquisition model", True), (everything, "Churn model", False),
+                    (discreet, "Churn model", False)]
+    assert [e.skip_confidential for e in listed] == [False, True]
+    for payload in payloads:
+        jsonschema.validate(payload, SCHEMA)

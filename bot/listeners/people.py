@@ -1,0 +1,88 @@
+"""People who cannot act: the "Reassign…" button of a "reassign needed" message opens a modal that gives the
+deactivated owner's role to someone else (their pending sign-offs move with it); and the check that a new owner
+is someone who can act (not a guest, unless ALLOW_GUEST_OWNERS, and not from another organisation)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_bolt.context.respond import Respond
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.listeners.middleware import RequestActor
+from bot.listeners.surfaces import show_view, tell
+from bot.runtime import Runtime
+from bot.services.access.visibility import Audience
+from bot.services.errors import DomainError, InvalidInput, PermissionDenied
+from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives import service as initiatives
+from bot.views import ids, modals
+from bot.views.people import reassign_modal
+
+log = logging.getLogger(__name__)
+
+
+def register(app: App, runtime: Runtime) -> None:
+    @app.action(ids.REASSIGN_ROLE)
+    def on_reassign(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, actor: RequestActor) -> None:
+        ack()
+        try:
+            key, role = ids.decode_role(body["actions"][0].get("value"))
+            with runtime.read() as session:
+                decider = actor.in_session(session)
+                initiative = initiatives.get_initiative(session, audience=Audience.of(decider), key=key)
+                initiatives.require_manager(session, actor=decider, initiative=initiative, doing="reassign its owners")
+                view = reassign_modal(initiative, role=role,
+                                      role_name=catalog_for(session, team_id=initiative.team_id).role_name(role))
+        except DomainError as error:
+            tell(body, client, respond, str(error))
+            return
+        show_view(body, client, view)
+
+    @app.view(ids.REASSIGN_MODAL)
+    def on_reassign_submitted(ack: Ack, view: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
+        new_owner = (view["state"]["values"].get(ids.REASSIGN_BLOCK, {}).get(ids.VALUE) or {}).get("selected_user")
+        try:
+            key, role = ids.decode_role(view.get("private_metadata"))
+            if not new_owner:
+                raise InvalidInput("Pick the new owner.")
+            require_people_who_can_act(client, [new_owner], runtime.settings)
+            with runtime.transaction() as session:
+                decider = actor.in_session(session)
+                initiative = initiatives.get_initiative(session, audience=Audience.of(decider), key=key,
+                                                        for_update=True)
+                initiatives.assign_owners(session, actor=decider, initiative=initiative, owners={role: new_owner})
+                done = f"<@{new_owner}> is now {key}'s owner for this role; its pending sign-offs went to them."
+        except InvalidInput as error:
+            ack(response_action="errors", errors={ids.REASSIGN_BLOCK: str(error)})
+            return
+        except DomainError as error:
+            ack(response_action="update", view=modals.notice(str(error)))
+            return
+        ack(response_action="update", view=modals.notice(done))
+
+
+def require_people_who_can_act(client: WebClient, user_ids: Iterable[str], settings: Settings) -> None:
+    """Refuse as an owner a deactivated account, a guest (unless ALLOW_GUEST_OWNERS), or a person from another
+    organisation (Slack Connect), saying why. A person Slack will not tell us about is let through (logged): the
+    check must not make owners impossible to set while Slack is briefly unreachable."""
+    for user_id in dict.fromkeys(user_ids):
+        try:
+            user = client.users_info(user=user_id).get("user") or {}
+        except SlackApiError as exc:
+            log.warning("users.info %s failed (%s); not checked as an owner", user_id, exc.response.get("error"))
+            continue
+        if user.get("deleted"):
+            raise PermissionDenied(f"<@{user_id}> cannot be an owner: their Slack account is deactivated.")
+        if user.get("is_stranger"):
+            raise PermissionDenied(f"<@{user_id}> cannot be an owner: they are from another organisation "
+                                   "(Slack Connect). Name someone in this workspace.")
+        if (user.get("is_restricted") or user.get("is_ultra_restricted")) and not settings.allow_guest_owners:
+            raise PermissionDenied(f"<@{user_id}> cannot be an owner: they are a guest in this workspace. Name a "
+                                   "full member, or an admin sets ALLOW_GUEST_OWNERS=true.")
+

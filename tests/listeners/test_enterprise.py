@@ -1,0 +1,207 @@
+"""Enterprise Slack as it is, over signed HTTP and the emulator: the app uninstalled or its token revoked (messages
+and scheduled work wait for the reinstall, stale ones are dropped, sign-off requests re-sent), and people who
+cannot act on a sign-off (deactivated, guests, strangers, Do Not Disturb)."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import update
+from sqlmodel import select
+
+from bot.app import create_app
+from bot.cli import main
+from bot.runtime import Runtime
+from bot.services.gates.workspaces import catalog_for
+from bot.services.nudges.state import pending_sign_offs
+from bot.views import ids
+from slack_emulator.requests import TEAM_ID, button
+from storage.models import AuditEvent, Initiative, OutboxMessage, SignOff, Workspace
+from storage.types import utcnow
+from tests.listeners.conftest import Slack
+from tests.support.slack_app import serve_in_thread
+
+OWNERS = ("UMARIA", "UDEV", "UERIN")
+
+
+def eventually(check: Callable[[], object], timeout: float = 5) -> None:
+    """Events are handled after their ack: wait until what the handler writes is there."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "the event's effect never showed"
+        time.sleep(0.02)
+
+
+def suspension(slack: Slack) -> str | None:
+    with slack.runtime.transaction() as session:
+        workspace = session.get(Workspace, TEAM_ID)
+        assert workspace is not None
+        return workspace.suspended_reason
+
+
+def outbox_states(slack: Slack) -> list[str]:
+    with slack.runtime.transaction() as session:
+        return [m.state for m in session.exec(select(OutboxMessage).order_by(OutboxMessage.id))]  # type: ignore[arg-type]
+
+
+def sign_off_requests_to(slack: Slack, user: str) -> list[dict]:
+    return [m for m in slack.dms_to(user) if m["text"].startswith("Sign-off requested")]
+
+
+def queue_review(slack: Slack) -> None:
+    """AI-1's review opened: three sign-off requests and Home refreshes wait in the outbox."""
+    assert "Recorded *AI-1*" in slack.command("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> "
+                                              "eng=<@UERIN|erin> risk=low")["text"]
+    assert "Review of *AI-1*" in slack.command("submit AI-1")["text"]
+
+
+def restart(slack: Slack) -> None:
+    """The bot starting again (after a reinstall, or with a new SLACK_BOT_TOKEN): create_app asks auth.test."""
+    create_app(slack.runtime).drain()
+
+
+@pytest.mark.parametrize("error", ["invalid_auth", "account_inactive", "token_revoked"])
+def test_a_revoked_token_holds_every_message_until_the_reinstall(
+    slack: Slack, error: str, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    queue_review(slack)
+    slack.emulator.clear()  # the start-up's auth.test, the owners' users.info
+    slack.emulator.deactivate_token(error)
+    caplog.set_level(logging.WARNING)
+
+    slack.deliver()  # the first call is refused
+
+    assert [call.error for call in slack.emulator.calls] == [error]  # one call, then none for this workspace
+    assert set(outbox_states(slack)) == {"pending"}
+    assert suspension(slack) == error
+    assert sum("wait for the app to be reinstalled" in r.getMessage() for r in caplog.records) == 1
+    assert main(["outbox"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("waiting for reinstall") == 1, out
+    assert f"{TEAM_ID}: pending messages waiting for reinstall" in out and error in out
+
+    slack.emulator.reinstall()
+    restart(slack)
+    slack.deliver()
+
+    assert suspension(slack) is None
+    assert set(outbox_states(slack)) == {"sent"}
+    for owner in OWNERS:
+        assert len(sign_off_requests_to(slack, owner)) == 1
+
+
+def test_app_uninstalled_stops_all_calls_and_stale_messages_are_dropped_but_sign_off_requests_resent(
+    slack: Slack,
+) -> None:
+    queue_review(slack)
+    slack.emulator.clear()
+    slack.emulator.deactivate_token()
+    assert slack.app.event({"type": "app_uninstalled"}).status_code == 200
+    eventually(lambda: suspension(slack) == "app_uninstalled")
+
+    slack.deliver()
+
+    assert slack.emulator.calls == []  # not a single Web API call for an uninstalled workspace
+    assert set(outbox_states(slack)) == {"pending"}
+
+    # Two days pass before the app is installed again.
+    with slack.runtime.transaction() as session:
+        session.exec(update(OutboxMessage).values(created_at=utcnow() - timedelta(hours=48)))  # type: ignore[call-overload]
+    slack.emulator.reinstall()
+    restart(slack)
+    slack.deliver()
+
+    for owner in OWNERS:  # a fresh request each, as the sign-off reads now
+        assert len(sign_off_requests_to(slack, owner)) == 1
+    assert slack.emulator.calls_to("views.publish") == []  # two-day-old Home refreshes were dropped
+    with slack.runtime.transaction() as session:
+        audit = session.exec(select(AuditEvent).where(AuditEvent.action == "outbox.stale_dropped")).all()
+        actions = session.exec(select(AuditEvent.action).where(AuditEvent.subject_type == "workspace")).all()
+    assert len(audit) == 1 and audit[0].after["sign_off_requests_resent"] == 3 and audit[0].after["dropped"] > 0
+    assert actions == ["workspace.suspended", "workspace.reinstalled"]
+
+
+def test_a_revoked_user_token_leaves_the_bot_working(slack: Slack) -> None:
+    slack.app.event({"type": "tokens_revoked", "tokens": {"oauth": ["UMARIA"]}})  # a person's token only
+    slack.app.event({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}})
+
+    eventually(lambda: suspension(slack) is not None)
+    with slack.runtime.transaction() as session:
+        [suspended] = session.exec(select(AuditEvent).where(AuditEvent.action == "workspace.suspended")).all()
+    assert suspended.after == {"reason": "tokens_revoked"}
+
+
+def test_a_listener_call_answered_invalid_auth_suspends_the_workspace_too(slack: Slack) -> None:
+    slack.emulator.deactivate_token("invalid_auth")
+
+    slack.command("new", opens_modal=True)  # views.open, called by the listener itself
+
+    eventually(lambda: suspension(slack) == "invalid_auth")
+
+
+# ---- people who cannot act ---------------------------------------------------------------------------------
+
+SPONSORED = ("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> sponsor=<@UCARL|carl> "
+             "risk=low")
+
+
+def reassign_requests_to(slack: Slack, user: str) -> list[dict]:
+    return [m for m in slack.dms_to(user) if m["text"].startswith("Reassign needed")]
+
+
+def test_a_deactivated_owners_sign_off_goes_to_the_sponsor_and_admins_who_reassign_it(slack: Slack) -> None:
+    assert "Recorded *AI-1*" in slack.command(SPONSORED)["text"]
+    slack.command("submit AI-1")
+    slack.deliver()
+
+    slack.emulator.add_user("UDEV", "dev", deleted=True)
+    deactivated = {"type": "user_change", "user": {"id": "UDEV", "team_id": TEAM_ID, "deleted": True}}
+    assert slack.app.event(deactivated).status_code == 200
+    eventually(lambda: bool(slack.app.deliver_outbox().sent) and reassign_requests_to(slack, "UCARL"))
+    slack.app.event(deactivated)  # Slack says it again: nobody is asked twice
+    time.sleep(0.2)
+    slack.deliver()
+
+    [to_sponsor] = reassign_requests_to(slack, "UCARL")
+    assert len(reassign_requests_to(slack, "UADMIN")) == 1 and reassign_requests_to(slack, "UDEV") == []
+    assert "<@UDEV> was deactivated" in to_sponsor["text"] and "AI-1" in to_sponsor["text"]
+    with slack.runtime.transaction() as session:
+        nudged = {p.assignee for p in pending_sign_offs(session, team_id=TEAM_ID,
+                                                        catalog=catalog_for(session, team_id=TEAM_ID))}
+    assert nudged == {"UMARIA", "UERIN"}  # no more reminders to a deactivated account
+
+    slack.click(ids.REASSIGN_ROLE, button(to_sponsor, ids.REASSIGN_ROLE)["value"], user="UCARL", message=to_sponsor,
+                channel=to_sponsor["channel"])
+    modal = slack.opened_modal()
+    answer = slack.submit(modal, {ids.REASSIGN_BLOCK: {ids.VALUE: {"type": "users_select", "selected_user": "UOTTO"}}},
+                          user="UCARL")
+    assert "<@UOTTO> is now AI-1's owner" in str(answer)
+    slack.deliver()
+
+    assert len(sign_off_requests_to(slack, "UOTTO")) == 1
+    with slack.runtime.transaction() as session:
+        assert session.exec(select(SignOff.assignee).where(SignOff.role == "data")).one() == "UOTTO"
+
+
+def test_guests_and_people_from_other_organisations_are_refused_as_owners(slack: Slack, runtime: Runtime) -> None:
+    slack.emulator.add_user("UGUEST", "guest", is_restricted=True)
+    slack.emulator.add_user("USTRANGER", "stranger", is_stranger=True)
+
+    guest = slack.command("new Churn model business=<@UGUEST|guest>")["text"]
+    stranger = slack.command("new Churn model business=<@USTRANGER|stranger>")["text"]
+
+    assert guest.endswith("<@UGUEST> cannot be an owner: they are a guest in this workspace. Name a full member, "
+                          "or an admin sets ALLOW_GUEST_OWNERS=true.")
+    assert "<@USTRANGER> cannot be an owner: they are from another organisation (Slack Connect)" in stranger
+    with slack.runtime.transaction() as session:
+        assert session.exec(select(Initiative)).all() == []
+
+    runtime.settings = runtime.settings.model_copy(update={"allow_guest_owners": True})
+    with serve_in_thread(runtime, slack.emulator) as running:  # the bot started with ALLOW_GUEST_OWNERS=true
+        allowing = Slack(running)
+        assert "Recorded *AI-1*" in allowing.command("new Churn model business=<@UGUEST|guest>")["text"]
+        assert "another organisation" in allowing.command("owners AI-1 data=<@USTRANGER|stranger>")["text"]
