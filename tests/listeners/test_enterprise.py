@@ -17,7 +17,7 @@ from bot.app import create_app
 from bot.cli import main
 from bot.runtime import Runtime
 from bot.services.gates.workspaces import catalog_for
-from bot.services.nudges.state import pending_sign_offs
+from bot.services.waiting.service import what_waits
 from bot.views import ids
 from slack_emulator.requests import TEAM_ID, button
 from storage.models import AuditEvent, Initiative, OutboxMessage, SignOff, Workspace
@@ -170,8 +170,8 @@ def test_a_deactivated_owners_sign_off_goes_to_the_sponsor_and_admins_who_reassi
     assert len(reassign_requests_to(slack, "UADMIN")) == 1 and reassign_requests_to(slack, "UDEV") == []
     assert "<@UDEV> was deactivated" in to_sponsor["text"] and "AI-1" in to_sponsor["text"]
     with slack.runtime.transaction() as session:
-        nudged = {p.assignee for p in pending_sign_offs(session, team_id=TEAM_ID,
-                                                        catalog=catalog_for(session, team_id=TEAM_ID))}
+        nudged = {p.assignee for p in what_waits(session, team_id=TEAM_ID,
+                                                 catalog=catalog_for(session, team_id=TEAM_ID)).sign_offs}
     assert nudged == {"UMARIA", "UERIN"}  # no more reminders to a deactivated account
 
     slack.click(ids.REASSIGN_ROLE, button(to_sponsor, ids.REASSIGN_ROLE)["value"], user="UCARL", message=to_sponsor,
