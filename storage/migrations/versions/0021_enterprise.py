@@ -37,12 +37,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("user_profile") as batch:
-        batch.drop_column("deactivated_at")
-    with op.batch_alter_table("webhook_endpoint") as batch:
-        batch.drop_column("skip_confidential")
-    with op.batch_alter_table("initiative") as batch:
-        batch.drop_column("confidential")
-    with op.batch_alter_table("workspace") as batch:
-        batch.drop_column("suspended_reason")
-        batch.drop_column("suspended_at")
+    # ALTER TABLE ... DROP COLUMN on both (SQLite 3.35+): batch mode's rebuild would drop tables that the rows of
+    # other tables reference (initiative, workspace, webhook_endpoint).
+    for table, column in (("user_profile", "deactivated_at"), ("webhook_endpoint", "skip_confidential"),
+                          ("initiative", "confidential"), ("workspace", "suspended_reason"),
+                          ("workspace", "suspended_at")):
+        op.execute(f"ALTER TABLE {table} DROP COLUMN {column}")
