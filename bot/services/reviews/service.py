@@ -522,14 +522,17 @@ def _pass_gate(session: Session, *, actor: Actor, review: GateReview, initiative
     if conditions:
         gate = gate_of(session, review)
         holidays = catalog_for(session, team_id=initiative.team_id).holidays
-        # Counted from the day the gate passes (UTC: a condition's due date is a day, not an instant).
-        default_due = tracked_items.default_due_on(today=now.date(), business_days=gate.condition_days,
-                                                   holidays=holidays)
         for sign_off, draft in conditions:
+            owner = draft.owner or sign_off.assignee
+            # Counted from the day the gate passes on the owner's calendar: it is their date, due at 17:00 there.
+            owner_today = local_date(now, zone_for(session, team_id=initiative.team_id, user_id=owner,
+                                                   default=UTC_ZONE))
             tracked_items.create_item(
                 session, actor=sign_off.decided_by or actor.user_id, initiative=initiative,
-                kind=tracked_items.CONDITION, text=draft.text, owner=draft.owner or sign_off.assignee,
-                due_on=draft.due_on or default_due, gate_slug=review.gate_slug, stage=review.to_stage,
+                kind=tracked_items.CONDITION, text=draft.text, owner=owner,
+                due_on=draft.due_on or tracked_items.default_due_on(
+                    today=owner_today, business_days=gate.condition_days, holidays=holidays),
+                gate_slug=review.gate_slug, stage=review.to_stage,
                 review_id=review.id, sign_off_id=sign_off.id, details={"role": sign_off.role})
     emit(session, GateDecided(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
                               gate_id=review.gate_slug, outcome=outcome, review_id=review.id,

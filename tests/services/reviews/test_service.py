@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime
+
 import pytest
 from sqlmodel import select
 
+from bot.services.access.people import record_profile
 from bot.services.access.visibility import Audience
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.initiatives.service import create_initiative, get_initiative
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
-from storage.models import AuditEvent, GateReview, SignOff, StageTransition
-from tests.support.factories import actor
+from bot.services.tracked_items.conditions import DraftCondition
+from storage.models import AuditEvent, GateReview, SignOff, StageTransition, TrackedItem
+from storage.types import utcnow
+from tests.support.factories import TEAM, actor
 
 EVERYONE = Audience.workspace(team_id="T0TEST")  # who reads: anyone in the test workspace
 
@@ -196,3 +201,21 @@ def test_open_review_pinned_to_its_definition_version(runtime):
     decision = _approve(runtime, sign_offs["business"], "UBIZ")  # ticks the pinned v1 items
     assert decision.recorded and "kpi-baseline-target" in decision.sign_off.ticked
     assert decision.review.definition_version == 1
+
+
+def test_a_conditions_default_due_date_is_counted_from_the_day_the_gate_passes_in_its_owners_zone(runtime):
+    with runtime.transaction() as session:
+        record_profile(session, team_id=TEAM, user_id="UDATA", tz="Pacific/Kiritimati", now=utcnow())  # UTC+14
+        record_profile(session, team_id=TEAM, user_id="UENG", tz="Pacific/Pago_Pago", now=utcnow())  # UTC-11
+    _, sign_offs = _submit(runtime, _new(runtime))
+    _approve(runtime, sign_offs["business"], "UBIZ")
+    _approve(runtime, sign_offs["data"], "UDATA")
+    # Tuesday 10:30 UTC: already Wednesday in Kiritimati, still Monday in Pago Pago.
+    passed_at = datetime(2027, 3, 2, 10, 30, tzinfo=UTC)
+    conditions = [DraftCondition("Retraining pipeline", owner="UDATA"), DraftCondition("DPIA signed", owner="UENG"),
+                  DraftCondition("Runbook", owner="UBIZ")]
+    assert _approve(runtime, sign_offs["engineering"], "UENG", conditions=conditions, now=passed_at).gate_passed
+    with runtime.transaction() as session:
+        due = {item.owner: item.due_on for item in session.exec(select(TrackedItem))}
+    # 10 business days (the gate's default) after each owner's own date; UBIZ's zone is unknown: UTC.
+    assert due == {"UDATA": date(2027, 3, 17), "UENG": date(2027, 3, 15), "UBIZ": date(2027, 3, 16)}
