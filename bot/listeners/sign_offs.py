@@ -18,7 +18,7 @@ from sqlmodel import Session
 
 from bot.integrations.targets import evidence_policy
 from bot.listeners.middleware import RequestActor
-from bot.listeners.surfaces import clicked_in_message, tell
+from bot.listeners.surfaces import clicked_in_message, tell, today_of
 from bot.notifications import republish_homes, update_sign_off_request
 from bot.presenters import sign_off_card
 from bot.runtime import Runtime
@@ -29,7 +29,6 @@ from bot.services.tracked_items.conditions import parse_conditions
 from bot.views import forms, ids, modals
 from bot.views.messages import SignOffCard, already_decided
 from storage.models import SignOff
-from storage.types import utcnow
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -60,8 +59,10 @@ def register(app: App, runtime: Runtime) -> None:
         if answers.unused_reason:
             ack(response_action="errors", errors={ids.WAIVE_REASON_BLOCK: forms.UNUSED_REASON})
             return
+        with runtime.read() as session:  # "tomorrow or later" on the signer's calendar, not UTC's
+            today = today_of(session, runtime, actor.in_session(session))
         try:  # nothing is saved while a line cannot be read: it is named under the Conditions input
-            conditions = parse_conditions(answers.condition_lines, today=utcnow().date())
+            conditions = parse_conditions(answers.condition_lines, today=today)
         except InvalidInput as error:
             ack(response_action="errors", errors=forms.checklist_errors(error, view))
             return

@@ -11,11 +11,12 @@ from sqlmodel import select
 
 from bot.cli.nudge import describe
 from bot.jobs.nudges import run_sweep
+from bot.services.access.people import record_profile
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import latest_definition
 from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 from bot.views import ids
-from slack_emulator.requests import button, ticked_all
+from slack_emulator.requests import TEAM_ID, button, ticked_all
 from storage.models import AuditEvent, GateDefinitionVersion, Initiative, SignOff, TrackedItem
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, request_dm
@@ -223,3 +224,25 @@ def test_cancel_reassign_a_blocking_gate_and_a_recycle(slack: Slack):
     assert [(i.state, i.close_reason) for i in items(slack)] == [
         ("cancelled", "the card lives in the wiki now"), ("cancelled", "recycled to Idea: the pilot data was wrong")]
     assert "Review of *AI-1*" in slack.command("submit AI-1")["text"]  # nothing blocks it any more
+
+
+def test_a_written_date_must_be_tomorrow_or_later_on_the_signers_calendar(slack: Slack):
+    # A zone whose date differs from UTC's right now (Kiritimati is UTC+14, Pago Pago UTC-11; 10:30 UTC is
+    # half an hour from either edge).
+    now = datetime.now(UTC)
+    ahead = (now.hour, now.minute) >= (10, 30)
+    with slack.runtime.transaction() as session:
+        record_profile(session, team_id=TEAM_ID, user_id="UDEV", now=now,
+                       tz="Pacific/Kiritimati" if ahead else "Pacific/Pago_Pago")
+    start(slack)
+    # Kiritimati: UTC's tomorrow is the signer's today, refused. Pago Pago: UTC's today is the signer's tomorrow.
+    written = now.date() + timedelta(days=1) if ahead else now.date()
+    answer = approve_with_conditions(slack, "UDEV", rich_text([text(f"Retraining pipeline by {written}")]))
+    if ahead:
+        assert f"{written} is not between tomorrow and two years from now" in answer["errors"][ids.CONDITIONS_BLOCK]
+    else:
+        assert answer == {}
+        with slack.runtime.transaction() as session:
+            [sign_off] = [s for s in session.exec(select(SignOff)) if s.state == "approved"]
+            assert sign_off.conditions == [{"text": "Retraining pipeline", "owner": "UDEV",
+                                            "due_on": written.isoformat()}]
