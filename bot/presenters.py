@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from bot.services.reviews.deadlines import deadline_of, work_calendar
 from bot.services.reviews.service import (
     REATTESTATION,
     SETTLED,
+    UTC_ZONE,
     decision_dates,
     gate_of,
     next_gate_target,
@@ -160,13 +162,18 @@ def render_home(session: Session, team_id: str, intent: dict[str, Any]) -> dict[
     return {"user_id": intent["user_id"], "view": home_view(session, team_id=team_id, user_id=intent["user_id"])}
 
 
-def home_view(session: Session, *, team_id: str, user_id: str) -> dict[str, Any]:
+def home_view(session: Session, *, team_id: str, user_id: str, now: datetime | None = None) -> dict[str, Any]:
     catalog = catalog_for(session, team_id=team_id)
     reader = Audience.person(team_id=team_id, user_id=user_id)
+    conditions = what_waits(session, team_id=team_id, catalog=catalog, person=user_id, audience=reader).items
+    # Overdue once its due instant (17:00 in its owner's zone on its due date) has passed, as nudges count it.
+    calendar = work_calendar(session, team_id=team_id, default_zone=UTC_ZONE, people={i.owner for i in conditions})
+    now = now or utcnow()
     return home.home(
         pending=pending_sign_offs_for(session, team_id=team_id, user_id=user_id),
-        conditions=what_waits(session, team_id=team_id, catalog=catalog, person=user_id, audience=reader).items,
-        today=utcnow().date(),
+        conditions=conditions,
+        overdue={item.key for item in conditions
+                 if now > tracked_items.due_instant(calendar, owner=item.owner, due_on=item.due_on)},
         role_names={role.id: role.name for role in catalog.roles.values()},
         initiatives=list_initiatives(session, audience=reader, owner=user_id, limit=home.INITIATIVES_SHOWN),
         initiatives_total=count_initiatives(session, audience=reader, owner=user_id),

@@ -3,8 +3,7 @@ initiatives they own."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import date
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
@@ -30,7 +29,7 @@ def home(
     pending: Sequence[PendingSignOff],
     role_names: dict[str, str],
     conditions: Sequence[OpenItem] = (),
-    today: date | None = None,
+    overdue: Collection[str] = (),
     initiatives: Sequence[Initiative],
     initiatives_total: int,
     catalog: GateCatalog,
@@ -56,7 +55,7 @@ def home(
         blocks.append(context(escape(more)))
     if conditions:
         blocks += [divider(), header("Your conditions")]
-        lines = [_condition_line(item, today) for item in conditions[:CONDITIONS_SHOWN]]
+        lines = [_condition_line(item, late=item.key in overdue) for item in conditions[:CONDITIONS_SHOWN]]
         for start in range(0, len(lines), 10):
             blocks.append(section("\n".join(lines[start:start + 10])))
         more = more_line(len(lines), len(conditions), "`/initiative conditions mine` lists them all.")
@@ -75,8 +74,7 @@ def home(
     return View(type="home", blocks=finish(blocks, "home")).to_dict()
 
 
-def _condition_line(item: OpenItem, today: date | None) -> str:
-    late = today is not None and item.due_on < today
+def _condition_line(item: OpenItem, *, late: bool) -> str:
     due = f":red_circle: *overdue* since {day(item.due_on)}" if late else f"due {day(item.due_on)}"
     return (f"*{item.key}* {mrkdwn(item.text, 200)} — {item.initiative_key} {mrkdwn(item.initiative_title, 80)}"
             f" · {due}")

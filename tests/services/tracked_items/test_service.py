@@ -9,6 +9,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlmodel import select
 
+from bot.presenters import home_view
+from bot.services.access.people import record_profile
 from bot.services.access.visibility import Audience
 from bot.services.business_days import WorkCalendar
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
@@ -17,7 +19,8 @@ from bot.services.nudges.policy import ESCALATION, NUDGE, World, plan
 from bot.services.tracked_items import service as tracked_items
 from bot.services.waiting.service import OpenItem, Pending
 from storage.models import AuditEvent, TrackedItem
-from tests.support.factories import actor
+from storage.types import utcnow
+from tests.support.factories import TEAM, actor
 
 EVERYONE = Audience.workspace(team_id="T0TEST")
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG", "sponsor": "USPONSOR"}
@@ -109,3 +112,18 @@ def test_one_dm_a_day_covers_sign_offs_and_conditions_and_an_overdue_condition_e
     assert {(n.kind, n.recipient) for n in overdue} == {(NUDGE, "UDATA"), (ESCALATION, "USPONSOR"),
                                                          (ESCALATION, "UADMIN")}
     assert all(n.lines[0].overdue for n in overdue)
+
+
+def test_the_app_home_marks_a_condition_overdue_after_17_00_on_its_due_date_in_its_owners_zone(runtime):
+    _conditions(runtime, "Model card")  # due Wednesday 16 December, owned by UDATA
+    with runtime.transaction() as session:
+        record_profile(session, team_id=TEAM, user_id="UDATA", tz="Pacific/Pago_Pago", now=utcnow())  # UTC-11
+
+    def home_says(now: datetime) -> str:
+        with runtime.transaction() as session:
+            return str(home_view(session, team_id=TEAM, user_id="UDATA", now=now)["blocks"])
+
+    # Thursday in UTC, but 16:00 on Wednesday in Pago Pago: not yet overdue.
+    assert "AI-1-C1" in home_says(datetime(2026, 12, 17, 3, tzinfo=UTC))
+    assert "overdue" not in home_says(datetime(2026, 12, 17, 3, tzinfo=UTC))
+    assert "*overdue* since" in home_says(datetime(2026, 12, 17, 5, tzinfo=UTC))  # 18:00 there
