@@ -22,6 +22,7 @@ from bot.services.outcomes import service as outcomes
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.tracked_items import service as tracked_items
+from bot.services.tracked_items.conditions import DraftCondition
 from bot.services.webhooks.scheduled import deliver_webhooks
 from bot.services.webhooks.service import WebhookEvents, add_endpoint, list_endpoints, remove_endpoint
 from storage.models import OutboxMessage, WebhookDelivery, WebhookEndpoint
@@ -252,6 +253,25 @@ def test_holds_their_extensions_recycles_and_kills_are_sent_with_their_reasons_i
     assert sent[0][1]["to_stage"] == "idea" and sent[1][1]["revisit_on"] == (today + timedelta(days=30)).isoformat()
     assert sent[2][1]["revisit_on"] == (today + timedelta(days=60)).isoformat() and extended_by == "UADMIN2"
     assert sent[3][1]["lessons"] == "baseline first"
+
+
+def test_a_conditional_go_is_sent_as_gate_decided_with_outcome_conditional_go(hooked):
+    _register(hooked, events=["gate.decided"])
+    key = _create(hooked)
+    with hooked.transaction() as session:
+        initiative = get_initiative(session, audience=EVERYONE, key=key)
+        review = reviews.submit_for_next_gate(session, actor=actor("UBIZ"), initiative=initiative)
+        sign_offs = reviews.sign_offs_of(session, review_id=review.id)
+    for number, sign_off in enumerate(sign_offs):
+        with hooked.transaction() as session:
+            items = [i.id for i in reviews.checklist_of(session, sign_off, session.get(type(review), review.id))]
+            reviews.approve(session, actor=actor(sign_off.assignee), sign_off_id=sign_off.id, ticked=items,
+                            conditions=[DraftCondition("Model card published")] if number == 0 else ())
+    with hooked.transaction() as session:
+        [row] = session.exec(select(WebhookDelivery)).all()
+    jsonschema.validate(row.payload, SCHEMA)
+    assert (row.event_type, row.payload["data"]["gate"], row.payload["data"]["outcome"]) == (
+        "gate.decided", "idea-to-pilot", "conditional_go")
 
 
 def test_conditions_created_met_and_overdue_are_sent_in_the_documented_schema(hooked):
