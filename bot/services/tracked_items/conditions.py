@@ -1,7 +1,8 @@
 """A Conditional Go's conditions as a signer writes them, one per line: `text [@person] [by YYYY-MM-DD]`.
 
 The person is a Slack mention (`<@U123>` once the rich text is read); a line without one falls to the signer, a
-line without a date to the gate's `condition_days` business days after the gate passes. A line that cannot be
+line without a date to the gate's `condition_days` business days after the gate passes (in its owner's zone).
+`today` is the signer's date: a written date must come after it. A line that cannot be
 read refuses the whole approval, naming the line, so that nothing half-written is saved.
 """
 
