@@ -28,11 +28,13 @@ def load_world(session: Session, *, team_id: str, now: datetime, default_zone: Z
                admin_user_ids: frozenset[str]) -> World:
     """Everything `plan` needs for one workspace."""
     catalog = catalog_for(session, team_id=team_id)
-    waiting = what_waits(session, team_id=team_id, catalog=catalog)
+    # Anyone's today is at most a day from UTC's: the policy keeps the KPI updates due in each owner's own zone.
+    waiting = what_waits(session, team_id=team_id, catalog=catalog, kpis_due_by=(now + timedelta(days=1)).date())
     calendar = work_calendar(session, team_id=team_id, default_zone=default_zone)  # the deadlines' one rule
     return World(
         pending=waiting.sign_offs,
         open_items=waiting.items,
+        kpi_updates=waiting.kpi_updates,
         default_zone=default_zone,
         zones=calendar.zones,
         holidays=calendar.holidays,

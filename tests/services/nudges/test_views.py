@@ -31,7 +31,7 @@ def test_a_long_list_stays_within_block_kit_and_points_to_app_home():
     validate_blocks(escalation.blocks, "message")
     assert len(nudge.blocks) <= 50 and len(escalation.blocks) <= 50
     assert nudge.text == "Reminder: 40 sign-offs waiting for your decision."
-    assert nudge.blocks[-3]["elements"][0]["text"].startswith("…and 25 more. Open the *Home* tab")
+    assert nudge.blocks[-3]["elements"][0]["text"].startswith("…and 27 more. Open the *Home* tab")
     assert escalation.blocks[-2]["elements"][0]["text"].startswith("…and 20 more.")
 
 
