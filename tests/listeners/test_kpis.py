@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.cli.nudge import describe
 from bot.jobs.nudges import run_sweep
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
@@ -151,6 +152,8 @@ def test_the_business_owner_is_asked_once_per_period_in_the_one_daily_dm_and_rec
     run_sweep(slack.runtime, now=datetime.combine(day, time(6), zone))  # before working hours
     slack.deliver()
     assert kpi_requests("UMARIA") == [] and kpi_requests("UOTTO") == []
+    dry_run = "\n".join(describe(run_sweep(slack.runtime, now=morning, send=False), sent=False))
+    assert "AI-3 KPI actuals (UOTTO)" in dry_run and "1 KPI update(s)" in dry_run, dry_run
     run_sweep(slack.runtime, now=morning)
     run_sweep(slack.runtime, now=morning + timedelta(hours=2))  # one DM a day
     run_sweep(slack.runtime, now=datetime.combine(next_day, time(10), zone))  # once per period
