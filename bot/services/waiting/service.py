@@ -162,7 +162,7 @@ def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, person:
     return result
 
 
-def people_waited_on(session: Session, *, team_id: str) -> set[str]:
+def people_waited_on(session: Session, *, team_id: str, kpis_due_by: date | None = None) -> set[str]:
     """Everyone `what_waits` would name, without reading the rows: for a sweep's look-ups of their time zones."""
     assignees = session.exec(
         select(SignOff.assignee).join(GateReview, col(GateReview.id) == SignOff.review_id)
@@ -173,7 +173,8 @@ def people_waited_on(session: Session, *, team_id: str) -> set[str]:
         select(TrackedItem.owner).join(Initiative, col(Initiative.id) == TrackedItem.initiative_id)
         .where(TrackedItem.team_id == team_id, TrackedItem.state == "open", Initiative.status == "active")
         .distinct()).all()
-    return set(assignees) | set(owners)
+    asked = [] if kpis_due_by is None else kpi_updates_due(session, team_id=team_id, today=kpis_due_by)
+    return set(assignees) | set(owners) | {due.recipient for due in asked}
 
 
 def escalation_targets(session: Session, *, team_id: str) -> set[str]:
