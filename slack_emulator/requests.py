@@ -339,5 +339,7 @@ def ticked_all(modal: dict[str, Any]) -> dict[str, Any]:
 
 
 def button(message: dict[str, Any], action_id: str) -> dict[str, Any]:
-    return next(e for b in message["blocks"] if b["type"] == "actions" for e in b["elements"]
-                if e["action_id"] == action_id)
+    """The first element with `action_id`: in an actions block, or a section's accessory."""
+    return next(e for b in message["blocks"]
+                for e in (b["elements"] if b["type"] == "actions" else [b.get("accessory") or {}])
+                if e.get("action_id") == action_id)

@@ -67,6 +67,8 @@ def describe(result: SweepResult, *, sent: bool) -> list[str]:
             lines.append(_headline(notice, team.calendar, result.now))
             lines.extend(f"    {_item_line(item, notice.zone)}" for item in notice.items)
             lines.extend(f"    {_condition_line(line, notice.zone)}" for line in notice.lines)
+            lines.extend(f"    {due.key} KPI actuals ({due.recipient}): due {due.due_on.isoformat()} · request due"
+                         for due in notice.kpis)
         for notice in team.already_sent:
             lines.append(f"  {notice.kind} → {notice.recipient}: already sent today by another replica")
         for held in team.plan.held:

@@ -1,5 +1,5 @@
 """`/initiative kpi …` (record an actual, open the KPI modal, define a KPI), the KPI modal's submission, and the
-"Record KPI actuals" button of a KPI reminder."""
+"Record KPI actuals" button of the nudge DM's KPI requests."""
 
 from __future__ import annotations
 

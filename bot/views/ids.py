@@ -31,7 +31,7 @@ HOLD_EXTEND = "hold.extend"
 HOLD_KILL = "hold.kill"
 # "Classify" on an initiative's card and after it is recorded: opens the questionnaire; value = initiative key.
 CLASSIFY = "initiative.classify"
-# "Record KPI actuals" on a KPI reminder (bot/views/kpis.py): opens the KPI modal; value = initiative key.
+# "Record KPI actuals" on a KPI request of the nudge DM (bot/views/nudges.py): opens the KPI modal; value = key.
 KPI_RECORD = "kpi.record"
 REASSIGN_ROLE = "people.reassign"  # value: `encode_role` (the initiative and the role of a deactivated owner)
 

@@ -8,9 +8,7 @@ from datetime import date
 from typing import Any
 
 from slack_sdk.models.blocks import (
-    ActionsBlock,
     Block,
-    ButtonElement,
     DatePickerElement,
     InputBlock,
     Option,
@@ -21,10 +19,9 @@ from slack_sdk.models.views import View
 
 from bot.services.kpis.actuals import NO_DATA, ON_TRACK, Recorded, Standing
 from bot.services.kpis.definitions import format_measure
-from bot.services.kpis.scheduled import KpiUpdateDue
 from bot.services.validation import REASON
 from bot.views import ids
-from bot.views.blocks import Message, context, finish, section
+from bot.views.blocks import finish, section
 from bot.views.text import clip, mrkdwn
 from storage.models import Initiative, Kpi
 
@@ -102,18 +99,3 @@ def record_modal(initiative: Initiative, kpis: Sequence[Kpi], *, today: date) ->
     view = View(type="modal", callback_id=ids.KPI_MODAL, title=clip(f"KPIs of {initiative.key}", 24),
                 submit="Record", close="Cancel", blocks=finish(blocks, "modal"), private_metadata=metadata)
     return view.to_dict()
-
-
-def reminder(due: KpiUpdateDue) -> Message:
-    """To a live initiative's business owner, once per period: record the latest actuals."""
-    names = ", ".join(mrkdwn(name, 100) for name in due.kpi_names[:5])
-    blocks: list[Block] = [
-        section(f"*{due.key}* {mrkdwn(due.title, 150)} is live: time to record its latest KPI actuals ({names})."),
-        context(f"Or type `/initiative kpi {due.key} <value> [YYYY-MM-DD] [note]`."),
-        ActionsBlock(block_id=f"kpi.{due.key}", elements=[
-            ButtonElement(text="Record KPI actuals", action_id=ids.KPI_RECORD,
-                          value=ids.initiative_key_value(due.key), style="primary"),
-        ]),
-    ]
-    return Message(text=f"{due.key} {clip(due.title, 150)}: time to record its latest KPI actuals.",
-                   blocks=finish(blocks, "message"))

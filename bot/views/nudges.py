@@ -17,12 +17,14 @@ from bot.views import ids
 from bot.views.blocks import Message, context, finish, header, more_line, section
 from bot.views.text import mention, mrkdwn, slack_date
 
-NUDGE_ITEMS_SHOWN = 15  # 2 blocks each, plus 5 around them: well within a message's 50 blocks
+NUDGE_ITEMS_SHOWN = 13  # 2 blocks each, plus 5 around them: well within a message's 50 blocks
 ESCALATION_ITEMS_SHOWN = 20  # 1 block each
-NUDGE_CONDITIONS_SHOWN = 8  # 1 block each, plus 3 around them: 15 sign-offs and 8 conditions take 46 blocks
+NUDGE_CONDITIONS_SHOWN = 8  # 1 block each, plus 3 around them
+NUDGE_KPIS_SHOWN = 5  # 1 block each, plus 2 around them: 13 sign-offs, 8 conditions and 5 KPI updates take 49
 ESCALATION_CONDITIONS_SHOWN = 10
 ITEM_BLOCK = "nudge.item."
 CONDITION_BLOCK = "nudge.condition."
+KPI_BLOCK = "nudge.kpi."
 ACTIONS_BLOCK = "nudge.actions."
 COUNT_BLOCK = "nudge.count"
 HOME_HINT = "Open the *Home* tab of Initiative Bot to see them all."
@@ -30,11 +32,13 @@ HOME_HINT = "Open the *Home* tab of Initiative Bot to see them all."
 
 def nudge_message(notice: Notice) -> Message:
     """One DM listing every pending sign-off of the recipient, oldest first, with its buttons, then their open
-    conditions, soonest due first, and the snoozes."""
+    conditions, soonest due first, the KPI actuals they are asked to record, and the snoozes."""
     if notice.kind == ESCALATION:
         return escalation_message(notice)
     shown = notice.items[:NUDGE_ITEMS_SHOWN]
-    blocks: list[Block] = [header("Sign-offs waiting for your decision" if notice.items else "Conditions to meet")]
+    title = ("Sign-offs waiting for your decision" if notice.items else "Conditions to meet" if notice.lines
+             else "KPI actuals to record")
+    blocks: list[Block] = [header(title)]
     if notice.items:
         blocks.append(section(_count_line(len(notice.items), "waiting for your decision, oldest first"),
                               block_id=COUNT_BLOCK))
@@ -44,12 +48,14 @@ def nudge_message(notice: Notice) -> Message:
     if more := more_line(len(shown), len(notice.items), HOME_HINT):
         blocks.append(context(more))
     blocks += _condition_blocks(notice, NUDGE_CONDITIONS_SHOWN)
+    blocks += _kpi_blocks(notice)
     blocks.append(context("Not now? Snooze these reminders. Business days and hours follow your Slack time zone."))
     blocks.append(ActionsBlock(block_id=ids.SNOOZE_BLOCK, elements=[
         ButtonElement(text="Snooze 1 day", action_id=ids.SNOOZE_ONE_DAY, value="1d"),
         ButtonElement(text="Snooze until Monday", action_id=ids.SNOOZE_UNTIL_MONDAY, value="monday"),
     ]))
-    return Message(text=_fallback(notice.kind, len(notice.items), len(notice.lines)), blocks=finish(blocks, "message"))
+    return Message(text=_fallback(notice.kind, len(notice.items), len(notice.lines), len(notice.kpis)),
+                   blocks=finish(blocks, "message"))
 
 
 def escalation_message(notice: Notice) -> Message:
@@ -88,6 +94,23 @@ def _condition_blocks(notice: Notice, limit: int, *, waiting_on: bool = False) -
     return blocks
 
 
+def _kpi_blocks(notice: Notice) -> list[Block]:
+    """The live initiatives whose KPI actuals the recipient is asked to record, each with the button that opens the
+    KPI modal."""
+    if not notice.kpis:
+        return []
+    blocks: list[Block] = [section("*KPI actuals to record* on live initiatives you own:")]
+    for due in notice.kpis[:NUDGE_KPIS_SHOWN]:
+        names = ", ".join(mrkdwn(name, 100) for name in due.kpi_names[:5])
+        blocks.append(section(f"*{due.key}* {mrkdwn(due.title, 150)}\nTime to record its latest actuals ({names}).",
+                              block_id=f"{KPI_BLOCK}{due.initiative_id}",
+                              accessory=ButtonElement(text="Record KPI actuals", action_id=ids.KPI_RECORD,
+                                                      value=ids.initiative_key_value(due.key), style="primary")))
+    hint = "Or type `/initiative kpi <key> <value> [YYYY-MM-DD] [note]`."
+    blocks.append(context(more_line(min(NUDGE_KPIS_SHOWN, len(notice.kpis)), len(notice.kpis), hint) or hint))
+    return blocks
+
+
 def _line_text(line: ItemLine, reader_zone: ZoneInfo, *, waiting_on: bool) -> str:
     item = line.item
     who = f" · owned by {mention(item.owner)}" if waiting_on else ""
@@ -108,7 +131,8 @@ def without_sign_offs(payload: dict[str, Any], decided: set[int], kind: str,
     blocks = [b for b in payload.get("blocks", []) if _owner_of(b) not in decided and b.get("block_id") not in gone]
     left = sum(1 for b in blocks if str(b.get("block_id", "")).startswith(ITEM_BLOCK))
     conditions = sum(1 for b in blocks if str(b.get("block_id", "")).startswith(CONDITION_BLOCK))
-    if left == 0 and conditions == 0:
+    kpis = sum(1 for b in blocks if str(b.get("block_id", "")).startswith(KPI_BLOCK))
+    if left == 0 and conditions == 0 and kpis == 0:
         return None
     if left == 0:  # only conditions are left: no "0 sign-offs" line
         blocks = [b for b in blocks if b.get("block_id") != COUNT_BLOCK]
@@ -116,7 +140,7 @@ def without_sign_offs(payload: dict[str, Any], decided: set[int], kind: str,
         "past their SLA on initiatives you sponsor, own or administer"
     recounted = [{**b, "text": {**b["text"], "text": _count_line(left, noun)}} if b.get("block_id") == COUNT_BLOCK
                  else b for b in blocks]
-    return {**payload, "text": _fallback(kind, left, conditions), "blocks": recounted}
+    return {**payload, "text": _fallback(kind, left, conditions, kpis), "blocks": recounted}
 
 
 def _item_text(item: Item, reader_zone: ZoneInfo, *, waiting_on: bool = False) -> str:
@@ -156,16 +180,19 @@ def _count_line(count: int, what: str) -> str:
     return f"*{count} sign-off{'s' if count != 1 else ''}* {what}:"
 
 
-def _fallback(kind: str, count: int, conditions: int = 0) -> str:
+def _fallback(kind: str, count: int, conditions: int = 0, kpis: int = 0) -> str:
     plural = "s" if count != 1 else ""
     also = f" {conditions} condition{'s' if conditions != 1 else ''}" if conditions else ""
     if kind == ESCALATION:
         if not count:
             return f"{also.strip()} past their date need a push."
         return f"{count} sign-off{plural} past their SLA need a push." + (f" Also{also} overdue." if also else "")
-    if not count:
-        return f"Reminder:{also} to meet."
-    return f"Reminder: {count} sign-off{plural} waiting for your decision." + (f" Also{also} to meet." if also else "")
+    actuals = f"KPI actuals to record on {kpis} live initiative{'s' if kpis != 1 else ''}." if kpis else ""
+    if not count and not conditions:
+        return f"Reminder: {actuals}"
+    first = (f"Reminder:{also} to meet." if not count else f"Reminder: {count} sign-off{plural} waiting for your "
+             "decision." + (f" Also{also} to meet." if also else ""))
+    return f"{first} {actuals}".strip()
 
 
 

@@ -1,6 +1,7 @@
 """KPIs end to end: signed slash commands, clicks and modal submissions over real HTTP against the Slack
 emulator, asserting on what reached Slack and the database (SQLite and PostgreSQL). Recording actuals (and bad
-values), the KPI modal, `show`'s trend, the digest's value section, and the business owner's reminder."""
+values), the KPI modal, `show`'s trend, the digest's value section, and the business owner's request in the
+nudge sweep's one daily DM."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from bot.jobs.kpis import send_reminders
+from bot.cli.nudge import describe
+from bot.jobs.nudges import run_sweep
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
 from bot.services.initiatives.service import get_initiative
@@ -24,9 +26,9 @@ OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev>"
 ADMIN = Actor(team_id=TEAM_ID, user_id="UADMIN", is_admin=True)
 
 
-def live(slack: Slack, title: str, key: str) -> None:
-    """An initiative owned by Maria (business) and Dev, put in Production by an admin."""
-    assert f"Recorded *{key}*" in slack.command(f"new {title} {OWNERS} risk=low")["text"]
+def live(slack: Slack, title: str, key: str, owners: str = OWNERS) -> None:
+    """An initiative owned by Maria (business) and Dev (or `owners`), put in Production by an admin."""
+    assert f"Recorded *{key}*" in slack.command(f"new {title} {owners} risk=low")["text"]
     with slack.runtime.transaction() as session:
         initiative = get_initiative(session, audience=Audience.workspace(team_id=TEAM_ID), key=key)
         lifecycle.move_stage(session, actor=ADMIN, initiative=initiative, to_stage="production", reason="go-live")
@@ -124,26 +126,53 @@ def test_the_digest_gives_each_live_kpi_on_track_off_track_or_no_data_and_the_va
     assert "Idea only" not in preview.split("Value in Production")[1].split("Stalled")[0]
 
 
-def test_the_business_owner_is_reminded_once_per_period_in_working_hours_and_records_from_the_button(
+def test_the_business_owner_is_asked_once_per_period_in_the_one_daily_dm_and_records_from_the_button(
         slack: Slack):
     live(slack, "Churn model", "AI-1")
     slack.command('kpi AI-1 define "Monthly churn" baseline=4.2% target=3.5%')
+    # Maria also has a sign-off waiting (AI-2's review); Otto owns a live initiative and nothing else.
+    assert "Recorded *AI-2*" in slack.command(f"new Invoice OCR {OWNERS} eng=<@UERIN|erin> risk=low")["text"]
+    assert "Review of *AI-2*" in slack.command("submit AI-2")["text"]
+    live(slack, "Fraud rules", "AI-3", owners="business=<@UOTTO|otto> data=<@UDEV|dev>")
+    slack.command('kpi AI-3 define "Losses avoided" baseline=0 target=5000', user="UOTTO")
+    slack.deliver()
     zone = slack.runtime.settings.default_zone
     day = datetime.now(UTC).date() + timedelta(days=31)
     while day.weekday() >= 5:
         day += timedelta(days=1)
     morning = datetime.combine(day, time(10), zone)
+    next_day = day + timedelta(days=1)
+    while next_day.weekday() >= 5:
+        next_day += timedelta(days=1)
 
-    assert send_reminders(slack.runtime, now=morning - timedelta(days=3)) == 0  # not due yet
-    assert send_reminders(slack.runtime, now=datetime.combine(day, time(6), zone)) == 0  # before working hours
-    assert send_reminders(slack.runtime, now=morning) == 1
-    assert send_reminders(slack.runtime, now=morning + timedelta(hours=2)) == 0  # once per period
+    def kpi_requests(user: str) -> list[dict[str, Any]]:
+        return [m for m in slack.dms_to(user) if "KPI actuals to record" in m["text"]]
+
+    run_sweep(slack.runtime, now=morning - timedelta(days=3))  # not due yet
+    run_sweep(slack.runtime, now=datetime.combine(day, time(6), zone))  # before working hours
     slack.deliver()
-    [reminder] = [m for m in slack.dms_to("UMARIA") if "time to record its latest KPI actuals" in m["text"]]
-    assert slack.dms_to("UDEV") == [] or not [m for m in slack.dms_to("UDEV") if "KPI" in m["text"]]
+    assert kpi_requests("UMARIA") == [] and kpi_requests("UOTTO") == []
+    dry_run = "\n".join(describe(run_sweep(slack.runtime, now=morning, send=False), sent=False))
+    assert "AI-3 KPI actuals (UOTTO)" in dry_run and "1 KPI update(s)" in dry_run, dry_run
+    run_sweep(slack.runtime, now=morning)
+    run_sweep(slack.runtime, now=morning + timedelta(hours=2))  # one DM a day
+    run_sweep(slack.runtime, now=datetime.combine(next_day, time(10), zone))  # once per period
+    slack.deliver()
+
+    [reminder] = kpi_requests("UMARIA")  # the sign-off and the KPI request, in one DM
+    assert "Sign-offs waiting for your decision" in str(reminder["blocks"]) and "*AI-2*" in str(reminder["blocks"])
+    assert "*AI-1* Churn model" in str(reminder["blocks"]) and "Monthly churn" in str(reminder["blocks"])
+    assert reminder["text"] == ("Reminder: 1 sign-off waiting for your decision. "
+                                "KPI actuals to record on 1 live initiative.")
+    [only] = kpi_requests("UOTTO")  # nothing else waits on Otto: the DM is the KPI request alone
+    assert only["text"] == "Reminder: KPI actuals to record on 1 live initiative."
+    assert "*AI-3* Fraud rules" in str(only["blocks"]) and "sign-off" not in str(only["blocks"]).lower()
+    assert button(only, ids.KPI_RECORD)["value"] == "AI-3"
+    assert not [m for m in slack.dms_to("UDEV") if "KPI" in m["text"]]
     with slack.runtime.transaction() as session:
-        [asked] = session.exec(select(KpiReminder)).all()
-        assert (asked.recipient, asked.due_on) == ("UMARIA", (datetime.now(UTC) + timedelta(days=30)).date())
+        asked = session.exec(select(KpiReminder).order_by(KpiReminder.initiative_id)).all()
+        assert [(a.recipient, a.due_on) for a in asked] == [
+            (who, (datetime.now(UTC) + timedelta(days=30)).date()) for who in ("UMARIA", "UOTTO")]
 
     slack.click(ids.KPI_RECORD, button(reminder, ids.KPI_RECORD)["value"], user="UMARIA", message=reminder,
                 channel=reminder["channel"])

@@ -1,39 +1,26 @@
-"""What the KPI reminder job calls (bot/jobs/kpis.py), and who is due to record actuals.
+"""Who is due to record KPI actuals, and the record that they were asked.
 
 The business owner of each active initiative in Production or later that has a KPI is asked every
 `kpi_every_days` of its stage (30 by default), counted from the latest of: the day it entered that stage, the day
-an actual was last recorded, the day they were last asked. Each is asked once per period, on a working day in
-working hours in their zone; the `kpi_reminder` row (unique on initiative and due date) is written with the DM's
-outbox row, inside a savepoint, so two replicas never ask twice. The domain words nothing: the job hands in how
-the reminder reads (`render`).
-
-`kpi_updates_due` lists what waits on one person, for "what waits on a person" and the reminder alike.
+an actual was last recorded, the day they were last asked. The request is part of "what waits on a person"
+(bot/services/waiting), so it goes out in the nudge sweep's one consolidated DM, on a working day in working hours
+in their zone; the sweep writes the `kpi_reminder` row (unique on initiative and due date) with the DM's outbox row,
+inside a savepoint, so two replicas never ask twice.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.delivery.outbox import enqueue
-from bot.services.access.people import zone_for
-from bot.services.business_days import in_working_hours, local_date
 from bot.services.gates.workspaces import catalog_for
-from bot.services.scheduling import JobRuntime
-from storage.models import Initiative, Kpi, KpiActual, KpiReminder, OwnerAssignment, Workspace
-from storage.types import utcnow
+from storage.models import Initiative, Kpi, KpiActual, KpiReminder, OwnerAssignment
 
 ASKED_ROLE = "business"
-TICK_MINUTES = 15
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -94,33 +81,9 @@ def _day(moment: datetime | None) -> date | None:
     return moment.astimezone(UTC).date() if moment is not None else None
 
 
-# The reminder as the payload of a chat.postMessage (text, blocks), without the channel.
-ReminderRenderer = Callable[[KpiUpdateDue], dict[str, Any]]
-
-
-def send_reminders(runtime: JobRuntime, *, render: ReminderRenderer, now: datetime | None = None) -> int:
-    """Write the KPI reminders due now to the outbox, in one transaction; returns how many."""
-    now = (now or utcnow()).astimezone(UTC)
-    written = 0
-    with runtime.transaction() as session:
-        for team_id in session.exec(select(Workspace.team_id).order_by(col(Workspace.team_id))).all():
-            holidays = catalog_for(session, team_id=team_id).holidays
-            # Anyone's today is at most a day from UTC's: the working-hours check below decides per person.
-            for due in kpi_updates_due(session, team_id=team_id, today=(now + timedelta(days=1)).date()):
-                zone = zone_for(session, team_id=team_id, user_id=due.recipient, default=runtime.settings.default_zone)
-                if due.due_on > local_date(now, zone) or not in_working_hours(now, zone, holidays):
-                    continue
-                if _claim(session, due):
-                    enqueue(session, team_id=team_id, method="chat.postMessage",
-                            payload={"channel": due.recipient, **render(due)})
-                    written += 1
-    if written:
-        log.info("KPI reminders: %d written to the outbox", written)
-    return written
-
-
-def _claim(session: Session, due: KpiUpdateDue) -> bool:
-    """Record the reminder of this initiative and period; False if it was already sent (by another replica)."""
+def record_reminded(session: Session, due: KpiUpdateDue) -> bool:
+    """Record that the owner was asked for this initiative's actuals this period (the nudge sweep does, with the DM
+    that lists it); False if it was already recorded (by another replica)."""
     try:
         with session.begin_nested():
             session.add(KpiReminder(team_id=due.team_id, initiative_id=due.initiative_id, due_on=due.due_on,

@@ -12,6 +12,8 @@
 - An open condition (or expired waiver) waits on its owner the same way, in the same one DM a day: it is due for
   a reminder once its due date is `nudge_first_after` business days away or less, then every `nudge_every`
   business days; past 17:00 on its due date (the owner's zone) it escalates as an overdue sign-off does.
+- KPI actuals due from a live initiative's business owner join the same DM from their due date (the owner's
+  zone), once per period (the sweep records each request: bot/services/kpis/scheduled.py); they never escalate.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from functools import cached_property
 from zoneinfo import ZoneInfo
 
 from bot.services.business_days import WorkCalendar, business_days_between, in_working_hours, local_date
+from bot.services.kpis.scheduled import KpiUpdateDue
 from bot.services.tracked_items.service import due_instant
 from bot.services.waiting.service import OpenItem, Pending
 
@@ -54,6 +57,7 @@ class World:
     admins: Sequence[str] = ()
     history: History = field(default_factory=History)
     open_items: Sequence[OpenItem] = ()  # conditions and expired waivers
+    kpi_updates: Sequence[KpiUpdateDue] = ()  # KPI actuals due by tomorrow in UTC: the policy judges each zone's today
 
     @cached_property
     def calendar(self) -> WorkCalendar:
@@ -104,6 +108,7 @@ class Notice:
     reason: str
     zone: ZoneInfo  # the recipient's: the zone the policy judged them in, and the one their DM's times fall back to
     lines: tuple[ItemLine, ...] = ()  # open conditions and expired waivers
+    kpis: tuple[KpiUpdateDue, ...] = ()  # KPI actuals to record, due today or earlier in the recipient's zone
 
     @property
     def item_ids(self) -> list[int]:
@@ -154,8 +159,14 @@ def plan(world: World, now: datetime) -> Plan:
         by_recipient.setdefault(world.recipient_for(pending.assignee), ([], []))[0].append(pending)
     for open_item in world.open_items:
         by_recipient.setdefault(world.recipient_for(open_item.owner), ([], []))[1].append(open_item)
+    # Asked of the business owner themself: a delegation covers sign-offs, not the owner's own numbers.
+    kpis: dict[str, list[KpiUpdateDue]] = {}
+    for update in world.kpi_updates:
+        if update.due_on <= local_date(now, world.zone(update.recipient)):
+            kpis.setdefault(update.recipient, []).append(update)
+            by_recipient.setdefault(update.recipient, ([], []))
     for recipient, (pendings, open_items) in by_recipient.items():
-        _decide(world, now, NUDGE, recipient, pendings, open_items, notices, held)
+        _decide(world, now, NUDGE, recipient, pendings, open_items, notices, held, tuple(kpis.get(recipient, ())))
     escalations: dict[str, tuple[list[Pending], list[OpenItem]]] = {}
     for pending in sorted(world.pending, key=lambda p: (p.requested_at, p.sign_off_id)):
         if now > _deadline(world, pending):
@@ -179,12 +190,13 @@ def _escalation_targets(world: World, person: str, escalate_to: str | None) -> l
 
 
 def _decide(world: World, now: datetime, kind: str, recipient: str, pendings: list[Pending],
-            open_items: list[OpenItem], notices: list[Notice], held: list[Held]) -> None:
+            open_items: list[OpenItem], notices: list[Notice], held: list[Held],
+            kpis: tuple[KpiUpdateDue, ...] = ()) -> None:
     zone = world.zone(recipient)
     today = local_date(now, zone)
     items = tuple(_item(world, now, kind, recipient, today, p) for p in pendings)
     lines = tuple(_line(world, now, kind, recipient, today, i) for i in open_items)
-    due = [item for item in items if item.due] + [line for line in lines if line.due]
+    due = [item for item in items if item.due] + [line for line in lines if line.due] + list(kpis)
     snoozed_until = world.snoozes.get(recipient) if kind == NUDGE else None
     last_date, last_at = world.history.last_sent.get((recipient, kind), (None, None))
     snooze_ended = (snoozed_until is not None and snoozed_until <= now and (last_at is None or last_at < snoozed_until)
@@ -198,8 +210,8 @@ def _decide(world: World, now: datetime, kind: str, recipient: str, pendings: li
     elif not in_working_hours(now, zone, world.holidays):
         held.append(Held(kind, recipient, OUTSIDE_HOURS, now, zone))
     else:
-        notices.append(Notice(kind, recipient, today, items, _reason(kind, items, lines, len(due), snooze_ended), zone,
-                              lines))
+        notices.append(Notice(kind, recipient, today, items, _reason(kind, items, lines, len(due), snooze_ended,
+                                                                     len(kpis)), zone, lines, kpis))
 
 
 def _item(world: World, now: datetime, kind: str, recipient: str, today: date, pending: Pending) -> Item:
@@ -246,12 +258,14 @@ def _deadline(world: World, pending: Pending) -> datetime:
                                    sla_business_days=pending.sla_business_days)
 
 
-def _reason(kind: str, items: tuple[Item, ...], lines: tuple[ItemLine, ...], due: int, snooze_ended: bool) -> str:
+def _reason(kind: str, items: tuple[Item, ...], lines: tuple[ItemLine, ...], due: int, snooze_ended: bool,
+            kpis: int = 0) -> str:
     overdue = sum(1 for item in items if item.overdue) + sum(1 for line in lines if line.overdue)
     conditions = f", {len(lines)} open condition(s)" if lines else ""
     if kind == ESCALATION:
         return f"{len(items)} sign-off(s) past their SLA{conditions}, {due} not escalated to them recently"
-    parts = [f"{len(items)} pending sign-off(s){conditions}", f"{due} due for a reminder"]
+    actuals = f", {kpis} KPI update(s)" if kpis else ""
+    parts = [f"{len(items)} pending sign-off(s){conditions}{actuals}", f"{due} due for a reminder"]
     if overdue:
         parts.append(f"{overdue} overdue")
     if snooze_ended:

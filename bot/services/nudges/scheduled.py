@@ -30,6 +30,7 @@ from bot.delivery.outbox import enqueue
 from bot.services.access.people import display_name_of, parse_zone, record_profile, stale_people
 from bot.services.business_days import WorkCalendar
 from bot.services.events import DomainEvent, ReviewClosed, SignOffDecided, TrackedItemChanged
+from bot.services.kpis.scheduled import record_reminded
 from bot.services.nudges.policy import Notice, Plan, World, plan
 from bot.services.nudges.state import load_world, people_to_notify
 from bot.services.scheduling import JobRuntime
@@ -242,7 +243,7 @@ def _teams(session: Session, team_id: str | None) -> list[str]:
 
 def write_notices(session: Session, sweep: TeamSweep, now: datetime, *, render: NoticeRenderer) -> None:
     """Log every decided DM (the unique constraint drops any a concurrent sweep already logged), then enqueue
-    those that were logged here, and link each log row to its outbox row."""
+    those that were logged here, link each log row to its outbox row, and record the KPI requests they carry."""
     notices = sweep.plan.notices
     if not notices:
         return
@@ -270,6 +271,8 @@ def write_notices(session: Session, sweep: TeamSweep, now: datetime, *, render: 
                          payload={"channel": notice.recipient, **render(notice)},
                          dedupe_key=f"{notice.kind}:{notice.recipient}:{notice.local_date.isoformat()}")
         links.append({"id": log_id, "outbox_id": outbox.id})
+        for due in notice.kpis:  # once per period: the next request is counted from this one
+            record_reminded(session, due)
         sweep.written.append(notice)
     if links:
         session.execute(update(NudgeLog), links)  # one executemany, by primary key

@@ -28,11 +28,12 @@ def load_world(session: Session, *, team_id: str, now: datetime, default_zone: Z
                admin_user_ids: frozenset[str]) -> World:
     """Everything `plan` needs for one workspace."""
     catalog = catalog_for(session, team_id=team_id)
-    waiting = what_waits(session, team_id=team_id, catalog=catalog)
+    waiting = what_waits(session, team_id=team_id, catalog=catalog, kpis_due_by=kpis_due_by(now))
     calendar = work_calendar(session, team_id=team_id, default_zone=default_zone)  # the deadlines' one rule
     return World(
         pending=waiting.sign_offs,
         open_items=waiting.items,
+        kpi_updates=waiting.kpi_updates,
         default_zone=default_zone,
         zones=calendar.zones,
         holidays=calendar.holidays,
@@ -42,6 +43,11 @@ def load_world(session: Session, *, team_id: str, now: datetime, default_zone: Z
         admins=[entry.user_id for entry in list_admins(session, team_id=team_id, admin_user_ids=admin_user_ids)],
         history=history(session, team_id=team_id, since=now.date() - timedelta(days=HISTORY_DAYS)),
     )
+
+
+def kpis_due_by(now: datetime) -> date:
+    """Anyone's today is at most a day from UTC's: the policy keeps the KPI updates due in each owner's own zone."""
+    return (now + timedelta(days=1)).date()
 
 
 def history(session: Session, *, team_id: str, since: date) -> History:
@@ -95,7 +101,7 @@ def _ints(values: object) -> list[int]:
 
 def people_to_notify(session: Session, *, team_id: str, now: datetime, admin_user_ids: frozenset[str]) -> set[str]:
     """Everyone a sweep may message: those something waits on, their delegates, escalation targets, admins."""
-    assignees = people_waited_on(session, team_id=team_id)
+    assignees = people_waited_on(session, team_id=team_id, kpis_due_by=kpis_due_by(now))
     targets = escalation_targets(session, team_id=team_id)
     delegates = set(active_delegations(session, team_id=team_id, now=now).values())
     admins = {entry.user_id for entry in list_admins(session, team_id=team_id, admin_user_ids=admin_user_ids)}

@@ -2,7 +2,9 @@
 
 - a pending sign-off of an open review of an active initiative, waiting on its assignee;
 - an open tracked item of an active initiative, waiting on its owner: a Conditional Go's condition, or an
-  expired waiver (bot/services/tracked_items, whose kinds this lists alike).
+  expired waiver (bot/services/tracked_items, whose kinds this lists alike);
+- KPI actuals due from a live initiative's business owner (bot/services/kpis/scheduled.py), when asked with
+  `kpis_due_by`.
 
 Each comes with what a reminder, an escalation or a list needs: the gate's reminder cadence (the newest gate
 definition's), and whom to escalate to (the sponsor, or else the business owner). Reads are a fixed number of
@@ -12,7 +14,7 @@ queries per workspace, never one per person.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, Select
@@ -21,6 +23,7 @@ from sqlmodel import Session, col, select
 from bot.services.access.people import deactivated
 from bot.services.access.visibility import Audience, visible_to
 from bot.services.gates.catalog import Gate, GateCatalog
+from bot.services.kpis.scheduled import KpiUpdateDue, kpi_updates_due
 from bot.services.tracked_items.service import ItemKey
 from storage.models import GateReview, Initiative, OwnerAssignment, SignOff, TrackedItem
 
@@ -69,20 +72,28 @@ class OpenItem:
 class Waiting:
     sign_offs: list[Pending]
     items: list[OpenItem]
+    kpi_updates: list[KpiUpdateDue] = field(default_factory=list)
 
     def people(self) -> set[str]:
-        return {p.assignee for p in self.sign_offs} | {i.owner for i in self.items}
+        return {p.assignee for p in self.sign_offs} | {i.owner for i in self.items} | {
+            k.recipient for k in self.kpi_updates}
 
 
 def what_waits(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None = None,
-               initiative_ids: Iterable[int] | None = None, audience: Audience | None = None) -> Waiting:
+               initiative_ids: Iterable[int] | None = None, audience: Audience | None = None,
+               kpis_due_by: date | None = None) -> Waiting:
     """Everything waiting on someone in a workspace (on `person`, on `initiative_ids`, on initiatives `audience`
-    may see), oldest first (sign-offs) and soonest due first (items)."""
+    may see), oldest first (sign-offs) and soonest due first (items); with `kpis_due_by`, also the KPI actuals due
+    on or before that day (business owners see their own initiatives, so `audience` does not narrow these)."""
     ids = None if initiative_ids is None else list(initiative_ids)
     seen = [] if audience is None else [visible_to(audience)]
+    kpis = [] if kpis_due_by is None else [
+        due for due in kpi_updates_due(session, team_id=team_id, today=kpis_due_by, user_id=person)
+        if ids is None or due.initiative_id in ids]
     return Waiting(
         sign_offs=_pending_sign_offs(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen),
-        items=_open_items(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen))
+        items=_open_items(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen),
+        kpi_updates=kpis)
 
 
 def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None,
@@ -151,7 +162,7 @@ def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, person:
     return result
 
 
-def people_waited_on(session: Session, *, team_id: str) -> set[str]:
+def people_waited_on(session: Session, *, team_id: str, kpis_due_by: date | None = None) -> set[str]:
     """Everyone `what_waits` would name, without reading the rows: for a sweep's look-ups of their time zones."""
     assignees = session.exec(
         select(SignOff.assignee).join(GateReview, col(GateReview.id) == SignOff.review_id)
@@ -162,7 +173,8 @@ def people_waited_on(session: Session, *, team_id: str) -> set[str]:
         select(TrackedItem.owner).join(Initiative, col(Initiative.id) == TrackedItem.initiative_id)
         .where(TrackedItem.team_id == team_id, TrackedItem.state == "open", Initiative.status == "active")
         .distinct()).all()
-    return set(assignees) | set(owners)
+    asked = [] if kpis_due_by is None else kpi_updates_due(session, team_id=team_id, today=kpis_due_by)
+    return set(assignees) | set(owners) | {due.recipient for due in asked}
 
 
 def escalation_targets(session: Session, *, team_id: str) -> set[str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.services.kpis.scheduled import KpiUpdateDue
 from bot.services.nudges.policy import ESCALATION, NUDGE, World, plan
 from bot.services.waiting.service import OpenItem
 from bot.views import ids
@@ -31,7 +32,7 @@ def test_a_long_list_stays_within_block_kit_and_points_to_app_home():
     validate_blocks(escalation.blocks, "message")
     assert len(nudge.blocks) <= 50 and len(escalation.blocks) <= 50
     assert nudge.text == "Reminder: 40 sign-offs waiting for your decision."
-    assert nudge.blocks[-3]["elements"][0]["text"].startswith("…and 25 more. Open the *Home* tab")
+    assert nudge.blocks[-3]["elements"][0]["text"].startswith("…and 27 more. Open the *Home* tab")
     assert escalation.blocks[-2]["elements"][0]["text"].startswith("…and 20 more.")
 
 
@@ -76,3 +77,25 @@ def test_conditions_share_the_dm_stay_within_block_kit_and_leave_it_once_closed(
     assert only.text == "Reminder: 2 conditions to meet."
     assert without_sign_offs(only.payload(), set(), NUDGE, {1})["text"] == "Reminder: 1 condition to meet."
     assert without_sign_offs(only.payload(), set(), NUDGE, {1, 2}) is None
+
+
+def test_kpi_requests_share_the_dm_each_with_its_button_within_block_kit_and_a_dm_of_them_alone_stays():
+    kpis = [KpiUpdateDue(team_id="T1", initiative_id=n, key=f"AI-{n}", title=f"Model {n}", kpi_names=("Churn",),
+                         due_on=NOW.date(), recipient="UOWNER") for n in range(1, 9)]
+    items = [OpenItem(item_id=n, kind="condition", key=f"AI-9-C{n}", initiative_id=9, initiative_key="AI-9",
+                      initiative_title="Claims", gate_name="Pilot approval", text=f"Condition {n}", owner="UOWNER",
+                      due_on=NOW.date(), created_at=ASKED) for n in range(1, 21)]
+    sign_offs = [pending(n, "UOWNER", ASKED + timedelta(minutes=n), key=f"AI-{n}") for n in range(1, 41)]
+    world = World(pending=sign_offs, open_items=items, kpi_updates=kpis, default_zone=ZoneInfo("UTC"))
+    [notice] = [n for n in plan(world, NOW).notices if n.kind == NUDGE]
+    full = nudge_message(notice)
+    validate_blocks(full.blocks, "message")
+    assert len(full.blocks) <= 50
+    assert full.text.endswith("KPI actuals to record on 8 live initiatives.")
+    assert [e["value"] for b in full.blocks if (e := b.get("accessory"))] == ["AI-1", "AI-2", "AI-3", "AI-4", "AI-5"]
+    assert "…and 3 more." in str(full.blocks)
+
+    alone = nudge_message(plan(World(pending=[], kpi_updates=kpis[:1], default_zone=ZoneInfo("UTC")), NOW).notices[0])
+    assert alone.text == "Reminder: KPI actuals to record on 1 live initiative."
+    assert alone.blocks[0]["text"]["text"] == "KPI actuals to record"
+    assert without_sign_offs(alone.payload(), set(), NUDGE) == alone.payload()  # nothing it lists was decided
