@@ -17,8 +17,9 @@ from slack_sdk.models.blocks import Block, BlockElement, ButtonElement
 
 import bot.views
 from bot.listeners.commands import SUBCOMMANDS
+from bot.services.regulation.questionnaire import Questionnaire, shipped_document
 from bot.services.reviews.service import PendingSignOff
-from bot.views import gates, home, messages, modals, outcomes, replies
+from bot.views import gates, home, messages, modals, outcomes, regulation, replies
 from storage.models import AuditEvent
 from tests.views.test_views import CATALOG, HOSTILE, NOW, card, initiative, review, sign_off
 
@@ -45,6 +46,8 @@ def built_views() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         deadlines={1: NOW + timedelta(days=7)}, reader_zone=ZoneInfo("Europe/Berlin"))["blocks"]
     yield "kill modal", outcomes.kill_modal(initiative(), rationale="no value")["blocks"]
     yield "extend hold modal", outcomes.extend_hold_modal(initiative(), revisit_on=NOW.date())["blocks"]
+    questionnaire = Questionnaire.from_document(shipped_document(), version=1)
+    yield "classify modal", regulation.classify_modal(initiative(), questionnaire)["blocks"]
     stage = CATALOG.stages[0].id
     for name, view in (("gate stage", gates.stage_modal(CATALOG, stage)),
                        ("gate checklists", gates.checklists_modal(CATALOG, stage)),
@@ -137,7 +140,7 @@ def test_the_page_draws_every_type_the_builders_emit():
             emitted.setdefault(found, what)
     # The walk sees what the checklist, the new-initiative modal and the gate editor are made of.
     assert {("element", t) for t in ("button", "checkboxes", "static_select", "users_select", "datepicker",
-                                     "rich_text_input", "plain_text_input")} <= emitted.keys()
+                                     "rich_text_input", "plain_text_input", "radio_buttons")} <= emitted.keys()
     unsupported = {f"{kind} {kind_type} (in the {what})" for (kind, kind_type), what in emitted.items()
                    if kind_type not in supported[kind]}
     assert unsupported == set()
