@@ -19,8 +19,8 @@ import bot.views
 from bot.listeners.commands import SUBCOMMANDS
 from bot.services.regulation.questionnaire import Questionnaire, shipped_document
 from bot.services.reviews.service import PendingSignOff
-from bot.views import gates, home, messages, modals, outcomes, regulation, replies
-from storage.models import AuditEvent
+from bot.views import decision_record, gates, home, kpis, messages, modals, outcomes, people, regulation, replies
+from storage.models import AuditEvent, Kpi
 from tests.views.test_views import CATALOG, HOSTILE, NOW, card, initiative, review, sign_off
 
 # How the page draws what is not in its BLOCKS and ELEMENTS tables (app.js): text objects through textObject(),
@@ -48,6 +48,13 @@ def built_views() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     yield "extend hold modal", outcomes.extend_hold_modal(initiative(), revisit_on=NOW.date())["blocks"]
     questionnaire = Questionnaire.from_document(shipped_document(), version=1)
     yield "classify modal", regulation.classify_modal(initiative(), questionnaire)["blocks"]
+    kpi = Kpi(id=1, team_id="T1", initiative_id=1, position=0, name="Churn", unit="%", baseline=4.2, target=3.0,
+              target_date=NOW.date())
+    yield "KPI modal", kpis.record_modal(initiative(), [kpi], today=NOW.date())["blocks"]
+    yield "reassign modal", people.reassign_modal(initiative(), role="data", role_name="Data owner")["blocks"]
+    yield "reassign needed", list(people.reassign_needed(initiative(), role="data", role_name="Data owner",
+                                                         gate_name="Pilot", deactivated="U0DEV").blocks)
+    yield "decision record building", decision_record.building("AI-1")["blocks"]
     stage = CATALOG.stages[0].id
     for name, view in (("gate stage", gates.stage_modal(CATALOG, stage)),
                        ("gate checklists", gates.checklists_modal(CATALOG, stage)),
