@@ -9,6 +9,9 @@ import pytest
 from playwright.sync_api import expect
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlmodel import Session, select
+
+from storage.models import GateReview, Initiative, SignOff
 
 pytestmark = pytest.mark.slow  # a browser per module: seconds, not milliseconds; CI runs them
 
@@ -106,3 +109,35 @@ def test_what_slack_refuses_shows_as_a_red_notice(page, playground):
     notice = page.locator("#notices .notice")
     expect(notice).to_contain_text("Slack refused chat.postMessage: invalid_blocks")
     expect(notice).to_contain_text("must contain at most 50 blocks")
+
+
+def test_a_condition_names_its_person_with_an_at_mention_as_in_slack(page, playground):
+    command(page, "new")
+    field(page, "Title").locator("input").fill("Claims triage")
+    field(page, "Risk tier").locator("select").select_option("low")
+    for role, person in (("Business", "U0MARIA"), ("Data", "U0DEV"), ("Engineering", "U0ENG")):
+        field(page, role).locator("select").select_option(person)
+    page.click("#modal-submit")
+    expect(page.locator("#modal-body")).to_contain_text("Recorded AI-8.")
+    page.click("#modal-close")
+    command(page, "submit AI-8")
+
+    page.click("#open-dm")
+    request = page.locator(".message", has_text="Sign-off requested: AI-8")
+    request.last.get_by_role("button", name="Approve with conditions").click()
+    expect(page.locator("#modal-title")).to_have_text("Approve with conditions")
+    for box in page.locator("#modal-body input[type=checkbox]").all():
+        box.check()
+    # Maria names Dev as the person, as she would pick him from Slack's @-menu.
+    field(page, "Conditions").locator("textarea").fill("Retraining pipeline in place @Dev\nModel card published")
+    page.click("#modal-submit")
+    expect(page.locator("#modal-backdrop")).to_be_hidden()
+
+    # Her approval keeps its conditions, each with its owner, until the gate passes and they are tracked.
+    with Session(playground.stack.runtime.engine) as session:
+        ai_8 = session.exec(select(Initiative).where(Initiative.number == 8)).one()
+        approval = session.exec(select(SignOff).join(GateReview).where(
+            GateReview.initiative_id == ai_8.id, SignOff.assignee == "U0MARIA")).one()
+    assert approval.state == "approved"
+    assert [(c["text"], c["owner"]) for c in approval.conditions] == [("Retraining pipeline in place", "U0DEV"),
+                                                                       ("Model card published", "U0MARIA")]

@@ -152,9 +152,10 @@ const ELEMENTS = {
     : el("input", { type: "text", value: e.initial_value || "", placeholder: e.placeholder && e.placeholder.text,
                     maxlength: e.max_length }),
     (node) => ({ value: node.value || null })),
-  rich_text_input: (e, where) => stateful(e, where, el("textarea", { rows: 4 }), (node) => ({
-    rich_text_value: { type: "rich_text", elements: [{ type: "rich_text_section", elements: [{ type: "text", text: node.value }] }] },
-  })),
+  rich_text_input: (e, where) => stateful(e, where,
+    el("textarea", { rows: 4, placeholder: e.placeholder && e.placeholder.text },
+      document.createTextNode(e.initial_value ? richTextAsTyped(e.initial_value) : "")),
+    (node) => ({ rich_text_value: richTextValue(node.value) })),
   number_input: (e, where) => stateful(e, where, el("input", { type: "number", value: e.initial_value || "",
       step: e.is_decimal_allowed ? "any" : "1", min: e.min_value, max: e.max_value }), (node) => ({ value: node.value || null })),
   url_text_input: (e, where) => stateful(e, where, el("input", { type: "url", value: e.initial_value || "" }),
@@ -224,6 +225,44 @@ function richText(elements) {
   return (elements || []).map((e) => e.text || (e.elements ? richText(e.elements) : "")).join("");
 }
 
+// What Slack's rich-text composer sends for what was typed: one rich_text_section per line, and each "@name" of a
+// person in the playground (as the person switcher shows them, or their first name) a real mention, a `user`
+// element, as when one picks a person from Slack's @-menu; the bot tells such a mention from a typed "@name".
+function richTextValue(typed) {
+  const byName = (ui.state.people || []).flatMap((p) => [[p.name, p.id], [p.name.split(" ")[0], p.id]])
+    .sort((a, b) => b[0].length - a[0].length);  // "@Maria (Head of Claims)" before "@Maria"
+  const lines = typed.trim() ? typed.replace(/\s+$/, "").split("\n") : [];  // nothing typed: no sections
+  const sections = lines.map((line) => {
+    const elements = [];
+    let text = "";
+    for (let at = 0; at < line.length;) {
+      const rest = line.slice(at + 1).toLowerCase();
+      const hit = line[at] === "@" && byName.find(([name]) =>
+        rest.startsWith(name.toLowerCase()) && !/[\w]/.test(rest.charAt(name.length)));
+      if (hit) {
+        if (text) elements.push({ type: "text", text });
+        text = "";
+        elements.push({ type: "user", user_id: hit[1] });
+        at += 1 + hit[0].length;
+      } else {
+        text += line[at];
+        at += 1;
+      }
+    }
+    if (text) elements.push({ type: "text", text });
+    return { type: "rich_text_section", elements };
+  });
+  return { type: "rich_text", elements: sections };
+}
+
+// A rich_text value back as the text a person would type: mentions as "@name".
+function richTextAsTyped(value) {
+  const names = Object.fromEntries((ui.state.people || []).map((p) => [p.id, p.name]));
+  return (value.elements || []).map((section) => (section.elements || []).map((e) =>
+    e.type === "user" ? `@${names[e.user_id] || e.user_id}` : e.text || (e.elements ? richTextAsTyped(e) : ""),
+  ).join("")).join("\n");
+}
+
 function image(url, alt, kind) {
   // Only the playground's own files: the page never loads anything from the network.
   if (typeof url === "string" && url.startsWith("/")) return el("img", { class: kind, src: url, alt: alt || "" });
@@ -289,6 +328,7 @@ function applyState(root, values) {
     if (!value || !node.slackRead) continue;
     const picked = [value.selected_option, ...(value.selected_options || [])].filter(Boolean).map((o) => o.value);
     if ("value" in value && "value" in node) node.value = value.value || "";
+    if (value.rich_text_value) node.value = richTextAsTyped(value.rich_text_value);
     for (const key of ["selected_date", "selected_time", "selected_user", "selected_conversation", "selected_channel"]) {
       if (value[key]) node.value = value[key];
     }
