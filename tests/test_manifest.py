@@ -51,7 +51,7 @@ FEATURE_SCOPES = {
     "users:read": lambda m: "user_change" in m["settings"]["event_subscriptions"]["bot_events"],
 }
 # Tests of the emulator itself call methods to check the emulator, not because the bot needs them.
-NOT_THE_BOT = ("slack_emulator/test_emulator.py",)
+NOT_THE_BOT = ("tests/slack_emulator/test_emulator.py",)
 # Whose calls the tests choose (outbox methods, Socket Mode, serving): not needed for a complete recording.
 PLATFORM_TESTS = ("tests/app/", "tests/delivery/", "tests/cli/test_serve.py", "tests/cli/test_socket_mode.py")
 

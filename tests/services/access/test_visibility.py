@@ -8,9 +8,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
-from bot.services.access import visibility
 from bot.services.access.visibility import Audience, may_see, visible_to
-from bot.services.initiatives.service import create_initiative
+from bot.services.initiatives.service import create_initiative, set_confidential
 from bot.services.reviews import lifecycle
 from storage.models import Initiative
 from tests.support.factories import TEAM, actor
@@ -31,10 +30,12 @@ THERE = {f"{OTHER_TEAM}/AI-1"}
 
 @pytest.fixture
 def portfolio(runtime: Any) -> Any:
-    """Two workspaces: here a low-risk, a high-risk and a retired initiative; there one of its own."""
+    """Two workspaces: here a low-risk, a high-risk (Maria its business owner) and a retired initiative; there
+    one of its own."""
     with runtime.transaction() as session:
         create_initiative(session, actor=actor("UBIZ"), title="Churn model", risk_tier="low")
-        create_initiative(session, actor=actor("UBIZ"), title="Secret plan", risk_tier="high")
+        create_initiative(session, actor=actor("UBIZ"), title="Secret plan", risk_tier="high",
+                          owners={"business": "UBIZ"})
         retired = create_initiative(session, actor=actor("UBIZ"), title="Old idea")
         lifecycle.retire(session, actor=actor("UADMIN", admin=True), initiative=retired, reason="dropped")
         create_initiative(session, actor=actor("UBIZ", team_id=OTHER_TEAM), title="Elsewhere")
@@ -58,18 +59,16 @@ def test_today_everyone_in_a_workspace_sees_its_initiatives_and_nobody_else_does
             assert one_by_one == by_query == expected[name], name
 
 
-def test_a_confidential_rule_is_one_function_and_both_answers_follow_it(portfolio: Any, monkeypatch) -> None:
-    def high_risk_only_for_maria(audience: Audience, initiative: Any) -> Any:
-        same_workspace = initiative.team_id == audience.team_id
-        if audience.user_id == "UBIZ":
-            return same_workspace
-        return same_workspace & (initiative.risk_tier != "high")
-
-    monkeypatch.setattr(visibility, "_rule", high_risk_only_for_maria)
-    secret = f"{TEAM}/AI-2"
-    expected = {"maria": HERE, "dev": HERE - {secret}, "channel": HERE - {secret}, "workspace": HERE - {secret},
-                "other workspace": THERE, "someone elsewhere": THERE, "unknown workspace": set()}
+def test_a_confidential_initiative_is_seen_by_its_owners_and_admins_alone_and_both_answers_agree(
+        portfolio: Any) -> None:
     with portfolio.transaction() as session:
-        for name, audience in AUDIENCES.items():
+        secret_plan = session.exec(select(Initiative).where(Initiative.title == "Secret plan")).one()
+        set_confidential(session, actor=actor("UADMIN", admin=True), initiative=secret_plan, confidential=True)
+    secret = f"{TEAM}/AI-2"
+    audiences = {**AUDIENCES, "an admin": Audience.admin(team_id=TEAM)}
+    expected = {"maria": HERE, "dev": HERE - {secret}, "channel": HERE - {secret}, "workspace": HERE - {secret},
+                "an admin": HERE, "other workspace": THERE, "someone elsewhere": THERE, "unknown workspace": set()}
+    with portfolio.transaction() as session:
+        for name, audience in audiences.items():
             one_by_one, by_query = _both_ways(session, audience)
             assert one_by_one == by_query == expected[name], name
