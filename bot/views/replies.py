@@ -21,6 +21,7 @@ from bot.views.history import event_sentence
 from bot.views.outcomes import day
 from bot.views.regulation import card_line, classify_button
 from bot.views.text import (
+    SECTION_MAX,
     channel_link,
     clip,
     escape,
@@ -42,8 +43,17 @@ _STATE_MARKS = {"pending": "⏳ pending", "approved": "✅ approved", "waived": 
 
 
 def help_reply(grammar: str) -> Reply:
-    """`grammar`: every subcommand's usage, in help order."""
-    return Reply(text=escape(grammar), blocks=finish([section(f"```{escape(grammar)}```")], "message"))
+    """`grammar`: every subcommand's usage, in help order; whole, in as many code sections as Slack's 3,000
+    characters per section need. The fallback text is the first of them, saying how many lines follow."""
+    parts: list[list[str]] = [[]]
+    for line in escape(grammar).splitlines():
+        # Room for the code fence, and for the fallback's "(and N more lines)".
+        if parts[-1] and len("\n".join([*parts[-1], line])) > SECTION_MAX - 40:
+            parts.append([])
+        parts[-1].append(line)
+    rest = sum(len(part) for part in parts[1:])
+    text = "\n".join(parts[0]) + (f"\n(and {rest} more lines)" if rest else "")
+    return Reply(text=text, blocks=finish([section("```" + "\n".join(part) + "```") for part in parts], "message"))
 
 
 def unknown_subcommand(word: str, *, known: Sequence[str]) -> Reply:

@@ -53,6 +53,10 @@ def test_help_shows_the_grammar_privately(slack: Slack) -> None:
         answer = slack.command(text)
         assert answer["response_type"] == "ephemeral"
         assert html.unescape(answer["text"]).startswith(GRAMMAR)
+        # Every command's usage, in order, however many sections Slack's 3,000 characters each take.
+        shown = "\n".join(block["text"]["text"].strip("`") for block in answer["blocks"])
+        assert html.unescape(shown) == SUBCOMMANDS.help_text()
+        assert all(len(block["text"]["text"]) <= 3000 for block in answer["blocks"])
     assert SUBCOMMANDS.help_text().startswith(GRAMMAR)
 
 
