@@ -24,7 +24,10 @@ class RevocationWatcher(RetryHandler):
     def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
                    error: Exception | None = None) -> bool:
         reason = (response.body or {}).get("error") if response is not None else None
-        if reason in REVOKED_ERRORS:
+        # A call made with the app-level token (Socket Mode's apps.connections.open) says nothing of the bot token:
+        # a wrong SLACK_APP_TOKEN must not suspend the workspace.
+        app_level = request.url.rstrip("/").endswith("/apps.connections.open")
+        if reason in REVOKED_ERRORS and not app_level:
             with Session(self.engine) as session, session.begin():
                 suspend(session, team_id=self.team_id, reason=str(reason), now=utcnow())
         return False
