@@ -169,6 +169,7 @@ def test_an_approval_costs_as_many_statements_with_1000_initiatives_as_with_10(r
     large = approvals_counted(slack, "Fraud model")
 
     assert large == small
-    # (not passing, passing): 28 and 41 on SQLite, 24 and 38 on PostgreSQL; 32 and 46 when cards were rendered
-    # inside the transaction, 61 and 87 when Homes were too. A bound with a little room, so that a regression shows.
-    assert small[0] <= 32 and small[1] <= 45, small
+    # (not passing, passing): 30 and 48 on SQLite since a decision also records conditions, waivers with their
+    # expiry, the next gate's target date and gate.decided (28 and 41 before; 32 and 46 when cards were rendered
+    # inside the transaction, 61 and 87 when Homes were too). A bound with a little room, so that a regression shows.
+    assert small[0] <= 32 and small[1] <= 51, small
