@@ -43,6 +43,7 @@ from bot.services.digest.definitions import preview_digest
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.portfolio import portfolio_by_stage
 from bot.services.initiatives.service import get_initiative, history
+from bot.services.kpis.actuals import record_actual
 from bot.services.nudges.policy import ESCALATION, NUDGE
 from bot.services.reviews import service as reviews
 from bot.services.reviews.service import checklist_of, sign_offs_of
@@ -170,8 +171,8 @@ def _walk_through_a_gate(demo: Demo) -> None:
 
 
 def _after_go_live(demo: Demo) -> None:
-    """AI-4, in Production for over 90 days: MLflow's (simulated) answer flags its model stale, its quarterly
-    re-attestation opens, and the engineering owner cannot confirm it was retrained: At risk."""
+    """AI-4, in Production for over 90 days, with three KPI actuals: MLflow's (simulated) answer flags its model
+    stale, its quarterly re-attestation opens, and the engineering owner cannot confirm it was retrained: At risk."""
     say, zone = demo.say, demo.runtime.settings.default_zone
     say(f"\n— After go-live: AI-4 is re-attested ({format_date(demo.now, WHEN, demo.reader(demo.now))}) —")
     with demo.runtime.transaction() as session:
@@ -183,6 +184,12 @@ def _after_go_live(demo: Demo) -> None:
                          found=ModelVersion("7", created, f"version 7 (@champion) created {created:%Y-%m-%d}"))
         say(f"MLflow (simulated here) says AI-4's model demand-forecast@champion was created {created:%Y-%m-%d}; "
             "Production allows 180 days, so AI-4 is flagged Stale model.")
+        # Its business owner has recorded the KPI's actuals month by month: still short of the target of 150.
+        for days_ago, hours in ((62, "320"), (33, "260"), (3, "210")):
+            record_actual(session, actor=demo.actor("U0MARIA"), initiative=initiative, value=hours,
+                          measured_on=(demo.now - timedelta(days=days_ago)).astimezone(zone).date(),
+                          today=demo.now.astimezone(zone).date())
+        say("Maria has recorded three actuals of its KPI, hours of manual handling per week: 320, 260, 210.")
     run_reattestations(demo.runtime, now=demo.now)
     with demo.runtime.transaction() as session:
         initiative = get_initiative(session, audience=DEMO_WORKSPACE, key="AI-4")

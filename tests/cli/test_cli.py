@@ -107,6 +107,10 @@ def test_the_demo_prints_messages_as_people_read_them_in_slack_with_dates_that_a
     assert nudge and digest, out
     assert (nudge.group(1), nudge.group(2)) == (digest.group(2), digest.group(1))
     assert "2 of 5 (40%)" in out and "@Maria (Head of Claims) approved Pilot approval as Business owner" in out
+    # After go-live: AI-4 in Production with three actuals, a re-attestation answered no, and a stale model.
+    card = out[out.index("What /initiative show AI-4 answers"):out.index("The next working morning")]
+    assert "Stale model" in card and "At risk" in card and "trend 320 → 260 → 210" in card, card
+    assert "AI-4 Demand forecasting for stores — Hours of manual handling per week 210" in out
 
 
 def test_every_command_has_help(capsys):
