@@ -295,7 +295,7 @@ def test_only_the_sponsor_or_an_admin_may_kill_and_retire_stays_for_merges(slack
     refused = slack.command("kill AI-1 pointless", user="UMARIA", opens_modal=True)
     assert "Only AI-1's sponsor or an admin can kill it." in refused["text"]
     assert not [c for c in slack.emulator.calls_to("views.open")]
-    help_text = slack.command("help")["text"]
+    help_text = "\n".join(block["text"]["text"] for block in slack.command("help")["blocks"])
     assert "/initiative retire &lt;KEY&gt; &lt;reason&gt;   -&gt; admins: for merges and duplicates" in help_text
     assert slack.command("retire AI-1 no longer needed", user=SPONSOR)["text"].endswith(
         "Only an admin can retire an initiative, which is for merges and duplicates; to stop one, its sponsor or an "
