@@ -261,8 +261,11 @@ class PlaygroundStack:
             start_run(self.runtime, digest_id=digest_id, as_of=self.now())
         except AlreadyPosted:
             return "This week's digest is already posted; move the clock on to next week for the next one."
-        deliver_pending(self.runtime, self.client, now=self.now)
-        advance_runs(self.runtime, self.client, now=self.now())
+        # A digest longer than one message goes on in thread replies, which can only be sent once the channel
+        # message has its ts, and the chart waits for them: deliver and advance until all of it is in.
+        for _ in range(3):
+            deliver_pending(self.runtime, self.client, now=self.now)
+            advance_runs(self.runtime, self.client, now=self.now())
         return f"Digest posted to #{SLACK_CHANNELS[PORTFOLIO_CHANNEL]}."
 
     def next_morning(self) -> str:
