@@ -165,13 +165,15 @@ def render_home(session: Session, team_id: str, intent: dict[str, Any]) -> dict[
 def home_view(session: Session, *, team_id: str, user_id: str, now: datetime | None = None) -> dict[str, Any]:
     catalog = catalog_for(session, team_id=team_id)
     reader = Audience.person(team_id=team_id, user_id=user_id)
-    conditions = what_waits(session, team_id=team_id, catalog=catalog, person=user_id, audience=reader).items
-    # Overdue once its due instant (17:00 in its owner's zone on its due date) has passed, as nudges count it.
-    calendar = work_calendar(session, team_id=team_id, default_zone=UTC_ZONE, people={i.owner for i in conditions})
     now = now or utcnow()
+    calendar = work_calendar(session, team_id=team_id, default_zone=UTC_ZONE, people={user_id})
+    waiting = what_waits(session, team_id=team_id, catalog=catalog, person=user_id, audience=reader,
+                         kpis_due_by=local_date(now, calendar.zone(user_id)), kpis_to_ask=False)
+    conditions = waiting.items  # each owned by the reader: their zone is the calendar's
     return home.home(
         pending=pending_sign_offs_for(session, team_id=team_id, user_id=user_id),
         conditions=conditions,
+        kpi_updates=waiting.kpi_updates,
         overdue={item.key for item in conditions
                  if now > tracked_items.due_instant(calendar, owner=item.owner, due_on=item.due_on)},
         role_names={role.id: role.name for role in catalog.roles.values()},

@@ -10,10 +10,12 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
 from bot.services.gates.catalog import GateCatalog
+from bot.services.kpis.scheduled import KpiUpdateDue
 from bot.services.reviews.service import PendingSignOff
 from bot.services.waiting.service import OpenItem
 from bot.views import ids
 from bot.views.blocks import context, divider, finish, header, more_line, section
+from bot.views.kpis import kpi_request_blocks
 from bot.views.outcomes import day
 from bot.views.replies import initiative_line, stage_name
 from bot.views.text import escape, mrkdwn, slack_date
@@ -21,6 +23,7 @@ from storage.models import Initiative
 
 PENDING_SHOWN = 20  # 2 blocks each
 CONDITIONS_SHOWN = 20  # 10 lines per section
+KPI_REQUESTS_SHOWN = 5  # 1 block each, and 2 around them
 INITIATIVES_SHOWN = 40  # 10 lines per section
 
 
@@ -30,13 +33,15 @@ def home(
     role_names: dict[str, str],
     conditions: Sequence[OpenItem] = (),
     overdue: Collection[str] = (),
+    kpi_updates: Sequence[KpiUpdateDue] = (),
     initiatives: Sequence[Initiative],
     initiatives_total: int,
     catalog: GateCatalog,
 ) -> dict[str, Any]:
     blocks: list[Block] = [header("Your sign-offs")]
     if not pending:
-        blocks.append(section("No sign-off waits for you." if conditions else "Nothing waits for you. 🎉"))
+        blocks.append(section("No sign-off waits for you." if conditions or kpi_updates
+                              else "Nothing waits for you. 🎉"))
     for item in pending[:PENDING_SHOWN]:
         initiative, sign_off = item.initiative, item.sign_off
         to_stage = stage_name(catalog, item.review.to_stage)
@@ -61,6 +66,8 @@ def home(
         more = more_line(len(lines), len(conditions), "`/initiative conditions mine` lists them all.")
         blocks.append(context((f"{escape(more)} " if more else "")
                               + "Met? `/initiative condition met <id> <evidence or link>` closes one."))
+    if kpi_updates:
+        blocks += [divider(), *kpi_request_blocks(kpi_updates, shown=KPI_REQUESTS_SHOWN, block_id_prefix="home.kpi.")]
     blocks += [divider(), header("Your initiatives")]
     shown = list(initiatives[:INITIATIVES_SHOWN])
     lines = [initiative_line(i, catalog) for i in shown]

@@ -9,6 +9,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import (
     Block,
+    ButtonElement,
     DatePickerElement,
     InputBlock,
     Option,
@@ -19,9 +20,10 @@ from slack_sdk.models.views import View
 
 from bot.services.kpis.actuals import NO_DATA, ON_TRACK, Recorded, Standing
 from bot.services.kpis.definitions import format_measure
+from bot.services.kpis.scheduled import KpiUpdateDue
 from bot.services.validation import REASON
 from bot.views import ids
-from bot.views.blocks import finish, section
+from bot.views.blocks import context, finish, more_line, section
 from bot.views.text import clip, mrkdwn
 from storage.models import Initiative, Kpi
 
@@ -99,3 +101,20 @@ def record_modal(initiative: Initiative, kpis: Sequence[Kpi], *, today: date) ->
     view = View(type="modal", callback_id=ids.KPI_MODAL, title=clip(f"KPIs of {initiative.key}", 24),
                 submit="Record", close="Cancel", blocks=finish(blocks, "modal"), private_metadata=metadata)
     return view.to_dict()
+
+
+def kpi_request_blocks(due: Sequence[KpiUpdateDue], *, shown: int, block_id_prefix: str) -> list[Block]:
+    """The live initiatives whose KPI actuals the reader is asked to record, the first `shown` each with the button
+    that opens the KPI modal: in the daily reminder DM and in the App Home alike."""
+    if not due:
+        return []
+    blocks: list[Block] = [section("*KPI actuals to record* on live initiatives you own:")]
+    for request in due[:shown]:
+        names = ", ".join(mrkdwn(name, 100) for name in request.kpi_names[:5])
+        blocks.append(section(f"*{request.key}* {mrkdwn(request.title, 150)}\nTime to record its latest actuals "
+                              f"({names}).", block_id=f"{block_id_prefix}{request.initiative_id}",
+                              accessory=ButtonElement(text="Record KPI actuals", action_id=ids.KPI_RECORD,
+                                                      value=ids.initiative_key_value(request.key), style="primary")))
+    hint = "Or type `/initiative kpi <key> <value> [YYYY-MM-DD] [note]`."
+    blocks.append(context(more_line(min(shown, len(due)), len(due), hint) or hint))
+    return blocks

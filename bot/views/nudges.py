@@ -15,6 +15,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from bot.services.nudges.policy import ESCALATION, Item, ItemLine, Notice
 from bot.views import ids
 from bot.views.blocks import Message, context, finish, header, more_line, section
+from bot.views.kpis import kpi_request_blocks
 from bot.views.text import mention, mrkdwn, slack_date
 
 NUDGE_ITEMS_SHOWN = 13  # 2 blocks each, plus 5 around them: well within a message's 50 blocks
@@ -95,20 +96,8 @@ def _condition_blocks(notice: Notice, limit: int, *, waiting_on: bool = False) -
 
 
 def _kpi_blocks(notice: Notice) -> list[Block]:
-    """The live initiatives whose KPI actuals the recipient is asked to record, each with the button that opens the
-    KPI modal."""
-    if not notice.kpis:
-        return []
-    blocks: list[Block] = [section("*KPI actuals to record* on live initiatives you own:")]
-    for due in notice.kpis[:NUDGE_KPIS_SHOWN]:
-        names = ", ".join(mrkdwn(name, 100) for name in due.kpi_names[:5])
-        blocks.append(section(f"*{due.key}* {mrkdwn(due.title, 150)}\nTime to record its latest actuals ({names}).",
-                              block_id=f"{KPI_BLOCK}{due.initiative_id}",
-                              accessory=ButtonElement(text="Record KPI actuals", action_id=ids.KPI_RECORD,
-                                                      value=ids.initiative_key_value(due.key), style="primary")))
-    hint = "Or type `/initiative kpi <key> <value> [YYYY-MM-DD] [note]`."
-    blocks.append(context(more_line(min(NUDGE_KPIS_SHOWN, len(notice.kpis)), len(notice.kpis), hint) or hint))
-    return blocks
+    """The live initiatives whose KPI actuals the recipient is asked to record, each with its button."""
+    return kpi_request_blocks(notice.kpis, shown=NUDGE_KPIS_SHOWN, block_id_prefix=KPI_BLOCK)
 
 
 def _line_text(line: ItemLine, reader_zone: ZoneInfo, *, waiting_on: bool) -> str:

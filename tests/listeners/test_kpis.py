@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.cli.nudge import describe
 from bot.jobs.nudges import run_sweep
+from bot.presenters import home_view
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
 from bot.services.initiatives.service import get_initiative
@@ -173,6 +174,14 @@ def test_the_business_owner_is_asked_once_per_period_in_the_one_daily_dm_and_rec
         asked = session.exec(select(KpiReminder).order_by(KpiReminder.initiative_id)).all()
         assert [(a.recipient, a.due_on) for a in asked] == [
             (who, (datetime.now(UTC) + timedelta(days=30)).date()) for who in ("UMARIA", "UOTTO")]
+
+    # The App Home lists the same requests, from the same "what waits on a person".
+    with slack.runtime.read() as session:
+        homes = {who: str(home_view(session, team_id=TEAM_ID, user_id=who, now=morning)["blocks"])
+                 for who in ("UMARIA", "UOTTO", "UDEV")}
+    assert "*KPI actuals to record*" in homes["UOTTO"] and "*AI-3* Fraud rules" in homes["UOTTO"]
+    assert "*AI-1* Churn model" in homes["UMARIA"] and ids.KPI_RECORD in homes["UMARIA"]
+    assert "KPI actuals to record" not in homes["UDEV"]
 
     slack.click(ids.KPI_RECORD, button(reminder, ids.KPI_RECORD)["value"], user="UMARIA", message=reminder,
                 channel=reminder["channel"])

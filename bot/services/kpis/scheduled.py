@@ -36,8 +36,11 @@ class KpiUpdateDue:
     recipient: str
 
 
-def kpi_updates_due(session: Session, *, team_id: str, today: date, user_id: str | None = None) -> list[KpiUpdateDue]:
-    """The initiatives whose actuals are due on or before `today`, from `user_id` (everyone's when None)."""
+def kpi_updates_due(session: Session, *, team_id: str, today: date, user_id: str | None = None,
+                    to_ask: bool = True) -> list[KpiUpdateDue]:
+    """The initiatives whose actuals are due on or before `today`, from `user_id` (everyone's when None).
+    `to_ask`: those to ask for now (being asked starts the next period); False: every one still outstanding,
+    asked or not (what an owner's App Home lists until they record)."""
     catalog = catalog_for(session, team_id=team_id)
     live = [stage.id for stage in catalog.stages if catalog.is_live(stage.id)]
     if not live:
@@ -62,7 +65,7 @@ def kpi_updates_due(session: Session, *, team_id: str, today: date, user_id: str
         .where(col(Kpi.initiative_id).in_(ids)).group_by(col(Kpi.initiative_id))).all())
     asked = dict(session.exec(select(KpiReminder.initiative_id, func.max(KpiReminder.due_on))
                               .where(col(KpiReminder.initiative_id).in_(ids))
-                              .group_by(col(KpiReminder.initiative_id))).all())
+                              .group_by(col(KpiReminder.initiative_id))).all()) if to_ask else {}
     due = []
     for initiative, owner in found:
         if initiative.id not in names:

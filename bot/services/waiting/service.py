@@ -81,14 +81,15 @@ class Waiting:
 
 def what_waits(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None = None,
                initiative_ids: Iterable[int] | None = None, audience: Audience | None = None,
-               kpis_due_by: date | None = None) -> Waiting:
+               kpis_due_by: date | None = None, kpis_to_ask: bool = True) -> Waiting:
     """Everything waiting on someone in a workspace (on `person`, on `initiative_ids`, on initiatives `audience`
     may see), oldest first (sign-offs) and soonest due first (items); with `kpis_due_by`, also the KPI actuals due
-    on or before that day (business owners see their own initiatives, so `audience` does not narrow these)."""
+    on or before that day (business owners see their own initiatives, so `audience` does not narrow these): those to
+    ask for now, or with `kpis_to_ask=False` every one still outstanding, asked or not."""
     ids = None if initiative_ids is None else list(initiative_ids)
     seen = [] if audience is None else [visible_to(audience)]
     kpis = [] if kpis_due_by is None else [
-        due for due in kpi_updates_due(session, team_id=team_id, today=kpis_due_by, user_id=person)
+        due for due in kpi_updates_due(session, team_id=team_id, today=kpis_due_by, user_id=person, to_ask=kpis_to_ask)
         if ids is None or due.initiative_id in ids]
     return Waiting(
         sign_offs=_pending_sign_offs(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen),
