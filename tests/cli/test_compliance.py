@@ -6,14 +6,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import date, timedelta
 
 import pytest
+from sqlmodel import select
 
 from bot.cli import main
 from bot.services.initiatives.service import create_initiative
 from bot.services.regulation import service as regulation
 from bot.services.regulation.controls import REGULATED_GATES
 from bot.services.reviews.service import approve, sign_offs_of, submit_for_next_gate
+from storage.models import ChecklistWaiver
 from tests.support.factories import TEAM, actor
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG", "compliance": "UCOMP"}
@@ -48,6 +51,7 @@ def portfolio(runtime, capsys):
         classify(session, minimal)
         create_initiative(session, actor=actor("UBIZ"), title="Not screened yet", owners=OWNERS)
     capsys.readouterr()
+    return runtime
 
 
 def report(capsys, *args: str) -> str:
@@ -61,9 +65,12 @@ def test_the_report_has_every_kind_of_cell_and_a_summary_by_tier_and_framework_i
     cells = {row["key"]: row["cells"] for row in data["initiatives"]}
     assert cells["AI-1"]["EU-AI-ACT:Art.9"] == {"state": "met", "item": "idea-to-pilot/risk-management",
                                                 "by": "UCOMP", "at": cells["AI-1"]["EU-AI-ACT:Art.9"]["at"],
-                                                "evidence": [EVIDENCE], "reason": None}
+                                                "evidence": [EVIDENCE], "reason": None, "expires_on": None}
     assert cells["AI-1"]["EU-AI-ACT:Art.10"]["state"] == "waived"
     assert cells["AI-1"]["EU-AI-ACT:Art.10"]["reason"] == "public benchmark data only in the pilot"
+    with portfolio.read() as session:
+        expires_on = session.exec(select(ChecklistWaiver.expires_on)).one()
+    assert cells["AI-1"]["EU-AI-ACT:Art.10"]["expires_on"] == expires_on.isoformat()
     assert cells["AI-1"]["EU-AI-ACT:Art.72"]["state"] == "open"
     assert cells["AI-2"]["EU-AI-ACT:Art.9"]["state"] == "not applicable"
     assert cells["AI-2"]["NIST-AI-RMF:MAP-1.1"]["state"] == "open"  # applies to minimal too
@@ -86,3 +93,12 @@ def test_the_report_has_every_kind_of_cell_and_a_summary_by_tier_and_framework_i
     assert "| EU-AI-ACT:Art.10 Training, validation and test data governed for quality and bias | waived | " \
            "idea-to-pilot/data-governance, by UDATA" in text
     assert "## AI-3 Not screened yet" in text and "No control applies until it is classified." in text
+
+
+def test_a_waiver_past_its_expiry_no_longer_covers_its_control(portfolio, capsys):
+    with portfolio.transaction() as session:
+        waiver = session.exec(select(ChecklistWaiver)).one()
+        waiver.expires_on = date.today() - timedelta(days=1)
+    data = json.loads(report(capsys, "--format", "json"))
+    art10 = {row["key"]: row["cells"] for row in data["initiatives"]}["AI-1"]["EU-AI-ACT:Art.10"]
+    assert art10["state"] == "open"

@@ -5,10 +5,10 @@ applicable, with a portfolio summary by tier and framework.
   and the control's `applies_from` date has come. An initiative not classified yet has no applicable controls:
   its cells say so ("unclassified").
 - A cell is **met** when an approved sign-off ticked a checklist item that names the control (which item, by
-  whom, when, with the sign-off's evidence links); **waived** when such an item was waived instead (the reason;
-  waivers here do not expire); otherwise **open**. Sign-offs count in reviews that passed or are open; a review
-  cancelled or sent back does not evidence anything. The items are read from the gate definition version each
-  review was pinned to.
+  whom, when, with the sign-off's evidence links); **waived** when such an item was waived instead (the reason,
+  and the date the waiver expires); otherwise **open**, which a waiver past its expiry is too. Sign-offs count
+  in reviews that passed or are open; a review cancelled or sent back does not evidence anything. The items
+  are read from the gate definition version each review was pinned to.
 - The figures come from the sign-offs' checklist answers, which the audit trail records with every decision
   (`signoff.approved`, `signoff.waived` with their ticks and waivers), so they agree with `audit export`.
 """
@@ -25,7 +25,7 @@ from sqlmodel import Session, col, select
 from bot.services.gates.catalog import ChecklistItem
 from bot.services.gates.workspaces import catalog_for
 from bot.services.regulation.controls import Control, ControlsCatalog
-from storage.models import GateReview, Initiative, SignOff
+from storage.models import ChecklistWaiver, GateReview, Initiative, SignOff
 
 MET, WAIVED, OPEN, NOT_APPLICABLE, UNCLASSIFIED = "met", "waived", "open", "not applicable", "unclassified"
 STATES = (MET, WAIVED, OPEN, NOT_APPLICABLE, UNCLASSIFIED)
@@ -40,6 +40,7 @@ class Cell:
     at: datetime | None = None
     evidence: tuple[str, ...] = ()
     reason: str = ""  # a waiver's reason; why not applicable
+    expires_on: date | None = None  # a waiver's expiry (bot/services/waivers)
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,9 @@ def initiatives_for_report(session: Session, *, team_id: str, tier: str | None =
 
 def _row(session: Session, initiative: Initiative, controls: tuple[Control, ...], today: date) -> Row:
     answers = _answers(session, initiative)
+    expiries = {(sign_off_id, item_id): expires_on for sign_off_id, item_id, expires_on in session.exec(
+        select(ChecklistWaiver.sign_off_id, ChecklistWaiver.item_id, ChecklistWaiver.expires_on)
+        .where(ChecklistWaiver.initiative_id == initiative.id))}
     cells = {}
     for control in controls:
         if initiative.classified_tier is None:
@@ -96,7 +100,7 @@ def _row(session: Session, initiative: Initiative, controls: tuple[Control, ...]
         elif not control.applies_to(initiative.classified_tier, on=today):
             cells[control.ref] = Cell(NOT_APPLICABLE, reason=_why_not(control, initiative.classified_tier))
         else:
-            cells[control.ref] = _cell(control.ref, answers)
+            cells[control.ref] = _cell(control.ref, answers, expiries, today)
     return Row(initiative.key, initiative.title, initiative.classified_tier, initiative.risk_tier, cells)
 
 
@@ -115,7 +119,8 @@ def _answers(session: Session, initiative: Initiative) -> list[tuple[str, Checkl
     return found
 
 
-def _cell(ref: str, answers: list[tuple[str, ChecklistItem, SignOff]]) -> Cell:
+def _cell(ref: str, answers: list[tuple[str, ChecklistItem, SignOff]], expiries: dict[tuple[int, str], date],
+          today: date) -> Cell:
     waived: Cell | None = None
     met: Cell | None = None
     for gate_id, item, sign_off in answers:
@@ -126,8 +131,10 @@ def _cell(ref: str, answers: list[tuple[str, ChecklistItem, SignOff]]) -> Cell:
             met = Cell(MET, where, sign_off.decided_by or "", sign_off.decided_at, tuple(sign_off.evidence_links))
         elif item.id in sign_off.waivers or sign_off.state == "waived":
             reason = sign_off.waivers.get(item.id) or sign_off.comment
-            waived = waived or Cell(WAIVED, where, sign_off.decided_by or "", sign_off.decided_at,
-                                    tuple(sign_off.evidence_links), reason)
+            expires_on = expiries.get((sign_off.id, item.id))  # type: ignore[arg-type]
+            if expires_on is None or expires_on > today:
+                waived = waived or Cell(WAIVED, where, sign_off.decided_by or "", sign_off.decided_at,
+                                        tuple(sign_off.evidence_links), reason, expires_on)
     return met or waived or Cell(OPEN)
 
 

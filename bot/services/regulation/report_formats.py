@@ -14,7 +14,7 @@ FORMATS = ("md", "csv", "json")
 DISCLAIMER = ("A screening aid, not legal advice. The control mappings are not reviewed by counsel unless the "
               "catalog says so.")
 CSV_COLUMNS = ("initiative", "title", "tier", "risk_tier", "control", "framework", "state", "item", "by", "at",
-               "evidence", "reason")
+               "evidence", "reason", "expires_on")
 
 
 def render(report: ComplianceReport, fmt: str) -> str:
@@ -45,7 +45,8 @@ def as_csv(report: ComplianceReport) -> str:
         for control in report.controls:
             cell = row.cells[control.ref]
             writer.writerow((row.key, row.title, row.tier or "", row.risk_tier, control.ref, control.framework,
-                             cell.state, cell.item, cell.by, _at(cell), " ".join(cell.evidence), cell.reason))
+                             cell.state, cell.item, cell.by, _at(cell), " ".join(cell.evidence), cell.reason,
+                             _expires(cell)))
     return out.getvalue()
 
 
@@ -72,13 +73,17 @@ def markdown(report: ComplianceReport) -> str:
 
 def _detail(cell: Cell) -> str:
     parts = [cell.item, f"by {cell.by}" if cell.by else "", _at(cell), cell.reason and f"reason: {cell.reason}",
-             " ".join(cell.evidence)]
+             cell.expires_on and f"expires {_expires(cell)}", " ".join(cell.evidence)]
     return ", ".join(part for part in parts if part)
 
 
 def _cell_json(cell: Cell) -> dict[str, Any]:
     return {"state": cell.state, "item": cell.item or None, "by": cell.by or None, "at": _at(cell) or None,
-            "evidence": list(cell.evidence), "reason": cell.reason or None}
+            "evidence": list(cell.evidence), "reason": cell.reason or None, "expires_on": _expires(cell) or None}
+
+
+def _expires(cell: Cell) -> str:
+    return cell.expires_on.isoformat() if cell.expires_on else ""
 
 
 def _at(cell: Cell) -> str:
