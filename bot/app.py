@@ -160,7 +160,8 @@ def create_app(
     workspaces.ensure_served_workspace(runtime, workspace)
     # auth.test succeeded with this token: the app is installed, so a workspace waiting for a reinstall resumes.
     workspaces.resume_served_workspace(runtime, workspace)
-    client.retry_handlers.append(RevocationWatcher(runtime.engine, workspace))  # a listener's call, refused
+    client.retry_handlers.append(  # a listener's call, refused
+        RevocationWatcher(runtime.engine, workspace, bot_token=settings.slack_bot_token or ""))
     runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
     app = InitiativeApp(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned. HTTP requests are checked by

@@ -17,17 +17,18 @@ class RevocationWatcher(RetryHandler):
     """Added to a WebClient's retry handlers: any call of it answered with one of `REVOKED_ERRORS` suspends the
     workspace, as the sender does for outbox messages. It never asks for a retry."""
 
-    def __init__(self, engine: Engine, team_id: str) -> None:
+    def __init__(self, engine: Engine, team_id: str, bot_token: str) -> None:
         super().__init__(max_retry_count=1)
         self.engine, self.team_id = engine, team_id
+        self.authorization = f"Bearer {bot_token}"
 
     def _can_retry(self, *, state: RetryState, request: HttpRequest, response: HttpResponse | None = None,
                    error: Exception | None = None) -> bool:
         reason = (response.body or {}).get("error") if response is not None else None
-        # A call made with the app-level token (Socket Mode's apps.connections.open) says nothing of the bot token:
-        # a wrong SLACK_APP_TOKEN must not suspend the workspace.
-        app_level = request.url.rstrip("/").endswith("/apps.connections.open")
-        if reason in REVOKED_ERRORS and not app_level:
+        # Only the bot token's refusal says the app is gone: a call made with another token (Socket Mode's
+        # apps.connections.open, with the app-level token) must not suspend the workspace.
+        with_bot_token = self.authorization in request.headers.get("Authorization", [])
+        if reason in REVOKED_ERRORS and with_bot_token:
             with Session(self.engine) as session, session.begin():
                 suspend(session, team_id=self.team_id, reason=str(reason), now=utcnow())
         return False
