@@ -36,7 +36,7 @@ from bot.services.reviews.service import (
     sign_offs_of,
 )
 from bot.services.tracked_items import service as tracked_items
-from bot.services.waiting.service import what_waits
+from bot.services.waiting.service import kpi_requests, open_items, what_waits
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
 from bot.views import home, messages, modals, replies
@@ -167,13 +167,13 @@ def home_view(session: Session, *, team_id: str, user_id: str, now: datetime | N
     reader = Audience.person(team_id=team_id, user_id=user_id)
     now = now or utcnow()
     calendar = work_calendar(session, team_id=team_id, default_zone=UTC_ZONE, people={user_id})
-    waiting = what_waits(session, team_id=team_id, catalog=catalog, person=user_id, audience=reader,
-                         kpis_due_by=local_date(now, calendar.zone(user_id)), kpis_to_ask=False)
-    conditions = waiting.items  # each owned by the reader: their zone is the calendar's
+    # What waits on the reader (bot.services.waiting): their sign-offs come with the reviews the Home shows.
+    conditions = open_items(session, team_id=team_id, catalog=catalog, person=user_id, audience=reader)
     return home.home(
         pending=pending_sign_offs_for(session, team_id=team_id, user_id=user_id),
         conditions=conditions,
-        kpi_updates=waiting.kpi_updates,
+        kpi_updates=kpi_requests(session, team_id=team_id, person=user_id, to_ask=False,
+                                 due_by=local_date(now, calendar.zone(user_id))),
         overdue={item.key for item in conditions
                  if now > tracked_items.due_instant(calendar, owner=item.owner, due_on=item.due_on)},
         role_names={role.id: role.name for role in catalog.roles.values()},

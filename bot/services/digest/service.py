@@ -19,7 +19,7 @@ from bot.services.kpis import value as kpi_value
 from bot.services.kpis.value import ValueRow
 from bot.services.reviews.deadlines import work_calendar
 from bot.services.tracked_items.service import CONDITION, due_instant, met_between
-from bot.services.waiting.service import what_waits
+from bot.services.waiting.service import open_items
 from bot.services.webhooks.evidence import BrokenLink, broken_links
 from storage.models import Digest
 
@@ -109,8 +109,8 @@ def condition_counts(session: Session, *, data: DigestData, window: Window, audi
                      default_zone: ZoneInfo) -> ConditionCounts:
     """The "Conditions" line, of the digest's initiatives: open ones (what waits on people, bot.services.waiting),
     those of them past 17:00 in their owner's zone on their due date, and those met during the week."""
-    waiting = what_waits(session, team_id=audience.team_id, catalog=data.catalog, audience=audience)
-    still_open = [item for item in waiting.items if item.kind == CONDITION and item.initiative_id in data.initiatives]
+    items = open_items(session, team_id=audience.team_id, catalog=data.catalog, audience=audience)
+    still_open = [item for item in items if item.kind == CONDITION and item.initiative_id in data.initiatives]
     calendar = work_calendar(session, team_id=audience.team_id, default_zone=default_zone,
                              people={item.owner for item in still_open})
     met = met_between(session, team_id=audience.team_id, kind=CONDITION, start=window.start, end=window.end)

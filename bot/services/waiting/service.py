@@ -81,20 +81,37 @@ class Waiting:
 
 def what_waits(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None = None,
                initiative_ids: Iterable[int] | None = None, audience: Audience | None = None,
-               kpis_due_by: date | None = None, kpis_to_ask: bool = True) -> Waiting:
+               kpis_due_by: date | None = None) -> Waiting:
     """Everything waiting on someone in a workspace (on `person`, on `initiative_ids`, on initiatives `audience`
-    may see), oldest first (sign-offs) and soonest due first (items); with `kpis_due_by`, also the KPI actuals due
-    on or before that day (business owners see their own initiatives, so `audience` does not narrow these): those to
-    ask for now, or with `kpis_to_ask=False` every one still outstanding, asked or not."""
+    may see), oldest first (sign-offs) and soonest due first (items); with `kpis_due_by`, also the KPI actuals to
+    ask for by that day (`kpi_requests`)."""
     ids = None if initiative_ids is None else list(initiative_ids)
-    seen = [] if audience is None else [visible_to(audience)]
+    seen = _seen_by(audience)
     kpis = [] if kpis_due_by is None else [
-        due for due in kpi_updates_due(session, team_id=team_id, today=kpis_due_by, user_id=person, to_ask=kpis_to_ask)
+        due for due in kpi_requests(session, team_id=team_id, due_by=kpis_due_by, person=person)
         if ids is None or due.initiative_id in ids]
     return Waiting(
         sign_offs=_pending_sign_offs(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen),
         items=_open_items(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen),
         kpi_updates=kpis)
+
+
+def open_items(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None = None,
+               audience: Audience | None = None) -> list[OpenItem]:
+    """What waits, its open conditions and expired waivers alone: for readers that have the sign-offs already."""
+    return _open_items(session, team_id=team_id, catalog=catalog, person=person, ids=None, seen=_seen_by(audience))
+
+
+def kpi_requests(session: Session, *, team_id: str, due_by: date, person: str | None = None,
+                 to_ask: bool = True) -> list[KpiUpdateDue]:
+    """The KPI actuals a live initiative's business owner is asked for by `due_by`: those to ask for now, or with
+    `to_ask=False` every one still outstanding, asked or not. Business owners see their own initiatives, so no
+    audience narrows these."""
+    return kpi_updates_due(session, team_id=team_id, today=due_by, user_id=person, to_ask=to_ask)
+
+
+def _seen_by(audience: Audience | None) -> list[ColumnElement[bool]]:
+    return [] if audience is None else [visible_to(audience)]
 
 
 def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None,
