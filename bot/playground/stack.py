@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from socketserver import ThreadingMixIn
+from time import monotonic, sleep
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -47,11 +48,12 @@ from slack_emulator.requests import (
     view_submission_payload,
 )
 from storage.migrate import upgrade
-from storage.models import OutboxMessage
+from storage.models import DigestRun, OutboxMessage
 from storage.types import utcnow
 
 GENERAL_CHANNEL = "C0GENERAL"
 OUTSIDER = "U0OLLY"
+RUN_SETTLES_WITHIN = 10.0  # seconds "Post the weekly digest now" waits for its text, thread replies and chart
 
 
 @dataclass(frozen=True)
@@ -258,15 +260,22 @@ class PlaygroundStack:
             digest_id = get_digest(session, team_id=SAMPLE_TEAM).id
         assert digest_id is not None
         try:
-            start_run(self.runtime, digest_id=digest_id, as_of=self.now())
+            run_id = start_run(self.runtime, digest_id=digest_id, as_of=self.now()).id
         except AlreadyPosted:
             return "This week's digest is already posted; move the clock on to next week for the next one."
-        # A digest longer than one message goes on in thread replies, which can only be sent once the channel
-        # message has its ts, and the chart waits for them: deliver and advance until all of it is in.
-        for _ in range(3):
+        # The background sender may be the one to deliver the text and its thread replies; the chart follows them
+        # (as the scheduler's digest tick would do it): advance until the run is settled, or a few seconds passed.
+        deadline = monotonic() + RUN_SETTLES_WITHIN
+        while not self._run_settled(run_id) and monotonic() < deadline:
             deliver_pending(self.runtime, self.client, now=self.now)
             advance_runs(self.runtime, self.client, now=self.now())
+            sleep(0.05)
         return f"Digest posted to #{SLACK_CHANNELS[PORTFOLIO_CHANNEL]}."
+
+    def _run_settled(self, run_id: int | None) -> bool:
+        with self.runtime.read() as session:
+            run = session.get(DigestRun, run_id)
+            return run is None or run.state == "failed" or run.chart_state in ("uploaded", "failed")
 
     def next_morning(self) -> str:
         """Move the clock on to the next working morning (10:00, DEFAULT_TIMEZONE), when reminders go out, then run
