@@ -8,6 +8,7 @@ from sqlmodel import SQLModel
 
 import storage.models  # noqa: F401  (registers every table on SQLModel.metadata)
 from storage.db import make_engine
+from storage.search_index import include_name
 
 # A fixed key for the advisory lock that serialises concurrent upgrades from several replicas.
 MIGRATION_LOCK_KEY = 0x1B07_0001
@@ -33,6 +34,7 @@ def _run(connection) -> None:  # type: ignore[no-untyped-def]
         # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,  # the search index is kept by triggers, outside the models
         transaction_per_migration=False,
     )
     with context.begin_transaction():
