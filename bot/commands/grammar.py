@@ -34,6 +34,12 @@ class ListCommand:
 
 
 @dataclass(frozen=True)
+class FindCommand:
+    words: tuple[str, ...]  # as typed, unescaped; the search service reads words from them
+    owners: tuple[str, ...] = ()  # the people mentioned: each must own what is found
+
+
+@dataclass(frozen=True)
 class KeyCommand:
     key: str
     text: str = ""  # the rest: a comment or a reason
@@ -123,6 +129,14 @@ def parse_list(args: Arguments) -> ListCommand:
     if len(args.tokens) > 1:
         raise UsageError("`list` takes one word: a stage, `mine`, `all` or `stalled`.")
     return ListCommand(scope=args.tokens[0].text.strip().lower())
+
+
+def parse_find(args: Arguments) -> FindCommand:
+    """`<words> [@owner …]`: any text; mentions say whose initiatives."""
+    if not args:
+        raise UsageError("Say what to look for: words from a title, description or tag, or an owner's @name.")
+    return FindCommand(words=tuple(token.text for token in args.tokens if token.user_id is None),
+                       owners=tuple(token.user_id for token in args.tokens if token.user_id is not None))
 
 
 def parse_key_command(args: Arguments, *, text: str = "none") -> KeyCommand:

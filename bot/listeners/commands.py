@@ -53,6 +53,7 @@ SUBCOMMANDS = SubcommandTable((
     HELP,
     initiative_commands.NEW,
     initiative_commands.LIST,
+    initiative_commands.FIND,
     initiative_commands.SHOW,
     initiative_commands.OWNERS,
     regulation.CLASSIFY,

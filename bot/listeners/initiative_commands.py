@@ -1,23 +1,24 @@
-"""The core `/initiative` subcommands about initiatives: new, list, show, owners, pause, resume, retire,
+"""The core `/initiative` subcommands about initiatives: new, list, find, show, owners, pause, resume, retire,
 history. Each: parse -> one service call in one transaction -> render a private reply."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from bot.commands.grammar import parse_key_command, parse_list, parse_new, parse_on_off, parse_owners
+from bot.commands.grammar import parse_find, parse_key_command, parse_list, parse_new, parse_on_off, parse_owners
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.people import require_people_who_can_act
 from bot.presenters import initiative_card
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives import portfolio
+from bot.services.initiatives import portfolio, search
 from bot.services.initiatives import service as initiatives
 from bot.services.outcomes import service as outcomes
 from bot.services.reviews import lifecycle
 from bot.services.validation import RISK_TIERS
 from bot.views import modals, replies
 from bot.views.regulation import recorded
+from bot.views.search import search_results
 from bot.views.text import mrkdwn
 from storage.types import utcnow
 
@@ -95,6 +96,22 @@ LIST = Subcommand("list", list_, usage=("/initiative list [<stage>|mine|all|stal
 
 
 ALL_STATUSES = ("active", "paused", "held", "retired", "killed")
+FIND_LIMIT = 20
+
+
+def find(ctx: CommandContext, args: Arguments) -> Reply:
+    command = parse_find(args)
+    terms = search.search_terms(command.words, owners=command.owners)
+    with ctx.runtime.read() as session:
+        found = search.search_initiatives(session, audience=Audience.of(ctx.actor), terms=terms, limit=FIND_LIMIT)
+        catalog = catalog_for(session, team_id=ctx.actor.team_id)
+        return search_results(found.hits, total=found.total, catalog=catalog,
+                              asked=" ".join(token.text for token in args.tokens))
+
+
+FIND = Subcommand("find", find, usage=(
+    "/initiative find <words> [@owner]   -> initiatives whose title, tags, owners or description match, best first",
+))
 
 
 def show(ctx: CommandContext, args: Arguments) -> Reply:

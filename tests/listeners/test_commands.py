@@ -30,6 +30,7 @@ GRAMMAR = """\
 /initiative new <title> [business=@u] [data=@u] [eng=@u] [risk=low|medium|high]   -> creates at once
 /initiative new <title> sponsor=@you confidential=yes   -> only its owners, their delegates and admins see it
 /initiative list [<stage>|mine|all|stalled]
+/initiative find <words> [@owner]   -> initiatives whose title, tags, owners or description match, best first
 /initiative show <KEY>
 /initiative owners <KEY> [business=@u] [data=@u] [eng=@u] [compliance=@u] [sponsor=@u]
 /initiative classify <KEY>   -> owners/admins: the EU AI Act screening questions; the result sets its risk tier
@@ -143,6 +144,56 @@ def test_a_long_list_ends_with_and_n_more(slack: Slack) -> None:
     answer = slack.command("list")
     assert "and 5 more" in answer["text"]
     assert len(answer["blocks"]) <= 50
+
+
+def test_find_ranks_title_matches_first_and_shows_stage_owners_and_where_it_matched(slack: Slack) -> None:
+    slack.command("new Invoice OCR data=<@UDEV>")
+    slack.command(f"new Churn model {OWNERS}")
+    with slack.runtime.transaction() as session:
+        invoices = initiatives.get_initiative(session, audience=Audience.admin(team_id=slack.emulator.team_id),
+                                              key="AI-1")
+        initiatives.edit_initiative(session, actor=Actor(slack.emulator.team_id, "UADMIN", is_admin=True),
+                                    initiative=invoices, description="Suppliers churn & leave when invoices wait.")
+    profile = {"display_name": "Maria Lopez", "real_name": "Maria Lopez"}
+    changed = {"type": "user_change", "user": {"id": "UMARIA", "team_id": slack.emulator.team_id, "tz": "UTC",
+                                               "profile": profile}}
+    assert slack.app.event(changed).status_code == 200
+
+    answer = slack.command("find churn")
+
+    assert answer["response_type"] == "ephemeral"
+    assert [re.findall(r"AI-\d+", block["text"]["text"]) for block in answer["blocks"][1:]] == [["AI-2"], ["AI-1"]]
+    assert "(2)" in answer["blocks"][0]["text"]["text"]
+    ocr = answer["blocks"][2]["text"]["text"]
+    assert "Idea" in ocr and "data <@UDEV>" in ocr
+    assert "> Suppliers *churn* &amp; leave" in ocr  # the match in bold; the description's own text escaped
+    assert "AI-2" in answer["text"] and "AI-1" in answer["text"]  # the plain-text fallback lists them too
+    deadline = time.monotonic() + 5  # the user_change event is handled after its ack
+    while "AI-2" not in slack.command("find lopez")["text"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "AI-2" in slack.command("find LOPEZ")["text"]
+    by_mention = slack.command("find <@UDEV|dev>")["text"]
+    assert "AI-1" in by_mention and "AI-2" in by_mention
+    assert "AI-2" not in slack.command("find invoice <@UDEV|dev>")["text"]
+
+
+def test_find_follows_a_rename_and_never_fails_on_search_syntax(slack: Slack) -> None:
+    slack.command("new Churn model")
+    with slack.runtime.transaction() as session:
+        churn = initiatives.get_initiative(session, audience=Audience.admin(team_id=slack.emulator.team_id),
+                                           key="AI-1")
+        initiatives.edit_initiative(session, actor=Actor(slack.emulator.team_id, "UADMIN", is_admin=True),
+                                    initiative=churn, title="Retention uplift")
+    assert "AI-1" in slack.command("find retention")["text"]
+
+    for typed in ("churn", '"unbalanced', "NEAR(a b) OR -x*", "title: AND", "'; DROP TABLE initiative; --"):
+        answer = slack.command(f"find {typed}")
+        assert answer["text"].startswith("No initiative you can see matches"), typed
+        assert "Every word must begin a word" in answer["text"]
+
+    usage = slack.command("find")["text"]
+    assert "Say what to look for" in usage and "/initiative find &lt;words&gt;" in usage
+    assert "Say what to look for" in slack.command('find "*" -')["text"]
 
 
 def test_show_answers_privately_and_share_posts_it_to_the_channel(slack: Slack) -> None:

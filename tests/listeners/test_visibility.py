@@ -61,6 +61,10 @@ def test_lists_cards_home_and_digest_preview_leave_it_out_for_whoever_may_not_se
         maria = slack.command(f"{verb} AI-2", user="UMARIA")
         assert "AI-2" in str(maria["blocks"]) and "no initiative" not in maria["text"], verb
 
+    assert "No initiative you can see matches" in slack.command("find secret", user=OUTSIDER)["text"]
+    for reader in ("UMARIA", "UADMIN"):
+        assert "AI-2" in slack.command("find secret plan", user=reader)["text"], reader
+
     dev_home = open_home(slack, OUTSIDER)
     assert "Public model" in str(dev_home["blocks"]) and _hidden(dev_home["blocks"])
     assert SECRET in str(open_home(slack, "UMARIA")["blocks"])
