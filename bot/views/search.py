@@ -27,10 +27,11 @@ def search_results(hits: Sequence[Hit], *, total: int, asked: str, catalog: Gate
     if not hits:
         message = f"No initiative you can see matches _{escape(asked)}_. {HOW_TO_SEARCH}"
         return Reply(text=message, blocks=finish([section(message)], "message"))
-    blocks: list[Block] = [header(f"Initiatives matching “{asked}” ({total})")]
-    lines: list[str] = []
+    title = f"Initiatives matching “{asked}” ({total})"
+    blocks: list[Block] = [header(title)]
+    lines: list[str] = [escape(title)]
     for hit in hits:
-        entry = [initiative_line(hit.initiative, catalog), _owners_line(hit)]
+        entry = [initiative_line(hit.initiative, catalog), _owners_line(hit, catalog)]
         if hit.snippet:
             entry.append(f"> {marked(hit.snippet)}")
         blocks.append(section("\n".join(entry)))
@@ -42,10 +43,10 @@ def search_results(hits: Sequence[Hit], *, total: int, asked: str, catalog: Gate
     return Reply(text="\n".join(lines), blocks=finish(blocks, "message"))
 
 
-def _owners_line(hit: Hit) -> str:
+def _owners_line(hit: Hit, catalog: GateCatalog) -> str:
     if not hit.owners:
         return "_no owners yet_"
-    return " · ".join(f"{escape(role)} {mention(user_id)}" for role, user_id in hit.owners.items())
+    return " · ".join(f"{escape(catalog.role_name(role))} {mention(user_id)}" for role, user_id in hit.owners.items())
 
 
 def marked(snippet: str) -> str:

@@ -165,7 +165,7 @@ def test_find_ranks_title_matches_first_and_shows_stage_owners_and_where_it_matc
     assert [re.findall(r"AI-\d+", block["text"]["text"]) for block in answer["blocks"][1:]] == [["AI-2"], ["AI-1"]]
     assert "(2)" in answer["blocks"][0]["text"]["text"]
     ocr = answer["blocks"][2]["text"]["text"]
-    assert "Idea" in ocr and "data <@UDEV>" in ocr
+    assert "Idea" in ocr and "Data owner <@UDEV>" in ocr
     assert "> Suppliers *churn* &amp; leave" in ocr  # the match in bold; the description's own text escaped
     assert "AI-2" in answer["text"] and "AI-1" in answer["text"]  # the plain-text fallback lists them too
     deadline = time.monotonic() + 5  # the user_change event is handled after its ack

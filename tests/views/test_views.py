@@ -11,10 +11,12 @@ import pytest
 from bot.listeners.commands import SUBCOMMANDS
 from bot.services.errors import InvalidInput
 from bot.services.gates.catalog import ChecklistItem, GateCatalog, default_document
+from bot.services.initiatives.search import MATCH_END, MATCH_START, Hit
 from bot.services.reviews.service import ChecklistIncomplete, PendingSignOff
 from bot.services.tracked_items.conditions import DraftCondition, parse_conditions
 from bot.views import forms, gates, home, ids, messages, modals, replies
 from bot.views.plain_text import Reader, render_blocks
+from bot.views.search import search_results
 from bot.views.text import escape, mrkdwn
 from slack_emulator import validate_blocks, validate_view
 from storage.models import AuditEvent, GateReview, Initiative, SignOff
@@ -173,6 +175,21 @@ def test_replies_are_valid_at_any_size() -> None:
     assert "260 earlier changes" in str(history.blocks)
     assert_valid_message(replies.help_reply(SUBCOMMANDS.help_text()))
     assert_valid_message(replies.error_reply(HOSTILE, usage="/initiative show <KEY>"))
+
+
+def test_search_results_are_valid_at_any_size_and_show_only_the_marked_words_in_bold() -> None:
+    snippet = f"{HOSTILE[:200]}{MATCH_START}churn{MATCH_END} {HOSTILE * 3}"
+    hits = [Hit(initiative(n, text=HOSTILE[:150]), {f"role{r}": f"U0P{r}" for r in range(8)}, snippet)
+            for n in range(20)]
+    found = search_results(hits, total=500, asked=HOSTILE, catalog=CATALOG)
+    assert_valid_message(found)
+    assert "and 480 more" in found.text and "&lt;!channel&gt;" in found.text and "<!channel>" not in found.text
+    assert all("*churn*" in block["text"]["text"] for block in found.blocks[1:-1])
+
+    none = search_results([], total=0, asked="<!channel> churn", catalog=CATALOG)
+    assert_valid_message(none)
+    assert none.text.startswith("No initiative you can see matches _&lt;!channel&gt; churn_.")
+    assert "Every word must begin a word" in none.text
 
 
 def test_ids_reject_what_the_bot_did_not_produce() -> None:
