@@ -9,6 +9,7 @@ from bot.commands.grammar import parse_find, parse_key_command, parse_list, pars
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.people import require_people_who_can_act
 from bot.presenters import initiative_card
+from bot.services.access import people
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import portfolio, search
@@ -31,10 +32,11 @@ def new(ctx: CommandContext, args: Arguments) -> Reply | None:
         view = modals.new_initiative(catalog, risk_tiers=RISK_TIERS, channel_id=ctx.channel_id)
         ctx.client.views_open(trigger_id=ctx.trigger_id, view=view)
         return None
-    require_people_who_can_act(ctx.client, command.owners.values(), ctx.runtime.settings)
+    names = require_people_who_can_act(ctx.client, command.owners.values(), ctx.runtime.settings)
     # Answered by response_url, on no 3-second clock (only the modal's trigger_id is on one): a burst of
     # creations waits for the write lock rather than fail.
     with ctx.runtime.with_lock_wait(None).transaction() as session:
+        people.remember_names(session, team_id=ctx.actor.team_id, names=names, now=utcnow())
         created = initiatives.create_initiative(
             session, actor=ctx.actor, title=command.title, owners=command.owners,
             risk_tier=command.risk_tier or "medium", confidential=command.confidential,
@@ -127,8 +129,9 @@ SHOW = Subcommand("show", show, usage=("/initiative show <KEY>",))
 
 def owners(ctx: CommandContext, args: Arguments) -> Reply:
     command = parse_owners(args)
-    require_people_who_can_act(ctx.client, command.owners.values(), ctx.runtime.settings)
+    names = require_people_who_can_act(ctx.client, command.owners.values(), ctx.runtime.settings)
     with ctx.runtime.transaction() as session:
+        people.remember_names(session, team_id=ctx.actor.team_id, names=names, now=utcnow())
         initiative = initiatives.get_initiative(session, audience=Audience.of(ctx.actor), key=command.key,
                                                 for_update=True)
         changed = initiatives.assign_owners(session, actor=ctx.actor, initiative=initiative, owners=command.owners)

@@ -14,11 +14,13 @@ from bot.listeners.people import require_people_who_can_act
 from bot.listeners.surfaces import show_view, tell
 from bot.presenters import initiative_card, initiative_modal
 from bot.runtime import Runtime
+from bot.services.access.people import remember_names
 from bot.services.access.visibility import Audience, may_see
 from bot.services.errors import DomainError, InvalidInput, PermissionDenied
 from bot.services.initiatives import service as initiatives
 from bot.views import forms, ids, modals
 from bot.views.regulation import classify_button
+from storage.types import utcnow
 
 
 def register(app: App, runtime: Runtime) -> None:
@@ -26,10 +28,12 @@ def register(app: App, runtime: Runtime) -> None:
     def on_new_initiative(ack: Ack, view: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
         answers = forms.read_new_initiative(view["state"]["values"])
         try:
-            require_people_who_can_act(client, answers.owners.values(), runtime.settings)
+            names = require_people_who_can_act(client, answers.owners.values(), runtime.settings)
             with runtime.transaction() as session:
+                creator = actor.in_session(session)
+                remember_names(session, team_id=creator.team_id, names=names, now=utcnow())
                 created = initiatives.create_initiative(
-                    session, actor=actor.in_session(session), owners=answers.owners, channel_id=answers.channel_id,
+                    session, actor=creator, owners=answers.owners, channel_id=answers.channel_id,
                     tags=answers.tags, **answers.fields,
                 )
                 key = created.key

@@ -17,12 +17,14 @@ from bot.config import Settings
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view, tell
 from bot.runtime import Runtime
+from bot.services.access.people import display_name_of, remember_names
 from bot.services.access.visibility import Audience
 from bot.services.errors import DomainError, InvalidInput, PermissionDenied
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import service as initiatives
 from bot.views import ids, modals
 from bot.views.people import reassign_modal
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -51,9 +53,10 @@ def register(app: App, runtime: Runtime) -> None:
             key, role = ids.decode_role(view.get("private_metadata"))
             if not new_owner:
                 raise InvalidInput("Pick the new owner.")
-            require_people_who_can_act(client, [new_owner], runtime.settings)
+            names = require_people_who_can_act(client, [new_owner], runtime.settings)
             with runtime.transaction() as session:
                 decider = actor.in_session(session)
+                remember_names(session, team_id=decider.team_id, names=names, now=utcnow())
                 initiative = initiatives.get_initiative(session, audience=Audience.of(decider), key=key,
                                                         for_update=True)
                 initiatives.assign_owners(session, actor=decider, initiative=initiative, owners={role: new_owner})
@@ -67,10 +70,12 @@ def register(app: App, runtime: Runtime) -> None:
         ack(response_action="update", view=modals.notice(done))
 
 
-def require_people_who_can_act(client: WebClient, user_ids: Iterable[str], settings: Settings) -> None:
+def require_people_who_can_act(client: WebClient, user_ids: Iterable[str], settings: Settings) -> dict[str, str]:
     """Refuse as an owner a deactivated account, a guest (unless ALLOW_GUEST_OWNERS), or a person from another
     organisation (Slack Connect), saying why. A person Slack will not tell us about is let through (logged): the
-    check must not make owners impossible to set while Slack is briefly unreachable."""
+    check must not make owners impossible to set while Slack is briefly unreachable. Returns the names Slack gave,
+    for `remember_names` in the caller's transaction."""
+    names: dict[str, str] = {}
     for user_id in dict.fromkeys(user_ids):
         try:
             user = client.users_info(user=user_id).get("user") or {}
@@ -85,4 +90,7 @@ def require_people_who_can_act(client: WebClient, user_ids: Iterable[str], setti
         if (user.get("is_restricted") or user.get("is_ultra_restricted")) and not settings.allow_guest_owners:
             raise PermissionDenied(f"<@{user_id}> cannot be an owner: they are a guest in this workspace. Name a "
                                    "full member, or an admin sets ALLOW_GUEST_OWNERS=true.")
+        if name := display_name_of(user):
+            names[user_id] = name
+    return names
 

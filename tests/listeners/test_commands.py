@@ -147,6 +147,7 @@ def test_a_long_list_ends_with_and_n_more(slack: Slack) -> None:
 
 
 def test_find_ranks_title_matches_first_and_shows_stage_owners_and_where_it_matched(slack: Slack) -> None:
+    slack.emulator.add_user("UERIN", "erin", display_name="Erin Okafor")  # what users.info says when she is named
     slack.command("new Invoice OCR data=<@UDEV>")
     slack.command(f"new Churn model {OWNERS}")
     with slack.runtime.transaction() as session:
@@ -168,6 +169,7 @@ def test_find_ranks_title_matches_first_and_shows_stage_owners_and_where_it_matc
     assert "Idea" in ocr and "Data owner <@UDEV>" in ocr
     assert "> Suppliers *churn* &amp; leave" in ocr  # the match in bold; the description's own text escaped
     assert "AI-2" in answer["text"] and "AI-1" in answer["text"]  # the plain-text fallback lists them too
+    assert re.findall(r"AI-\d+", slack.command("find okafor")["text"]) == ["AI-2"]  # named by users.info
     deadline = time.monotonic() + 5  # the user_change event is handled after its ack
     while "AI-2" not in slack.command("find lopez")["text"] and time.monotonic() < deadline:
         time.sleep(0.05)

@@ -51,6 +51,14 @@ def display_name_of(user: Mapping[str, Any]) -> str:
     return profile.get("display_name") or profile.get("real_name") or user.get("real_name") or user.get("name") or ""
 
 
+def remember_names(session: Session, *, team_id: str, names: Mapping[str, str], now: datetime) -> None:
+    """Names Slack just gave for people (users.info, when they were named owners): kept for the audit trail's
+    exports and so that `/initiative find` finds their initiatives by name. In ID order, so that two requests
+    naming the same people lock their rows in the same order."""
+    for user_id in sorted(names):
+        remember_identity(session, team_id=team_id, user_id=user_id, display_name=names[user_id], at=now)
+
+
 def record_profile(session: Session, *, team_id: str, user_id: str, tz: str | None, now: datetime,
                    display_name: str = "", deleted: bool = False) -> None:
     """Store what Slack says a person's zone is (None: Slack has none, so the default applies), and their name
