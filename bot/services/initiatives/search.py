@@ -11,11 +11,10 @@ word (case-insensitive, no stemming: "forecast" finds "forecasting"); a mentione
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Float, Integer, String, func, literal_column, text
+from sqlalchemy import Float, Integer, bindparam, func, text
 from sqlmodel import Session, col, select
 
 from bot.services.access.visibility import Audience, visible_to
@@ -35,7 +34,7 @@ _WORD = re.compile(r"[^\W_]+")
 _SQLITE_WEIGHTS = "0.0, 10.0, 5.0, 3.0, 1.0"  # team_id, title, tags, owners, description (migration 0022)
 _POSTGRES_WEIGHTS = "{0.1, 0.3, 0.5, 1.0}"  # D (description), C (owners), B (tags), A (title)
 _HEADLINE = (f"StartSel={MATCH_START}, StopSel={MATCH_END}, MaxWords=18, MinWords=6, ShortWord=0, "
-             "MaxFragments=1, FragmentDelimiter=\" … \"")
+             "MaxFragments=1, FragmentDelimiter=…")
 
 
 @dataclass(frozen=True)
@@ -79,50 +78,66 @@ def search_initiatives(session: Session, *, audience: Audience, terms: SearchTer
     """The initiatives matching every term that the audience may see, best first (ties: oldest key first)."""
     if not terms:
         raise InvalidInput("Say what to look for: words from a title, description or tag, or an owner.")
-    postgres = session.get_bind().dialect.name == "postgresql"
-    matches = (_postgres_matches if postgres else _sqlite_matches)(terms, team_id=audience.team_id)
-    visible = select(Initiative.id).where(visible_to(audience))  # type: ignore[call-overload]
-    total = int(session.exec(select(func.count()).select_from(matches)  # type: ignore[call-overload]
-                             .where(matches.c.id.in_(visible))).one())
-    snippet = _postgres_snippet(matches) if postgres else matches.c.snippet
-    rows = session.exec(
-        select(Initiative, snippet).join(matches, matches.c.id == Initiative.id)  # type: ignore[call-overload]
-        .where(visible_to(audience)).order_by(matches.c.rank.desc(), col(Initiative.number)).limit(limit)
-    ).all()
-    owners = _owners_of(session, [initiative.id for initiative, _ in rows])
-    hits = [Hit(initiative, owners.get(initiative.id, {}), found if MATCH_START in (found or "") else "")
-            for initiative, found in rows]
-    return SearchResult(hits=hits, total=total)
+    backend = _POSTGRES if session.get_bind().dialect.name == "postgresql" else _SQLITE
+    query = backend.query(terms)
+    # Materialised: the index is searched once. As a plain subquery, SQLite's planner may instead search it again
+    # for each initiative of the workspace (seconds for a few thousand).
+    matches = text(backend.matches).bindparams(query=query, team_id=audience.team_id) \
+        .columns(id=Integer, rank=Float).cte("matches").prefix_with("MATERIALIZED")
+    found = select(Initiative).join(matches, matches.c.id == Initiative.id).where(visible_to(audience))
+    total = int(session.exec(found.with_only_columns(func.count())).one())  # type: ignore[call-overload]
+    initiatives = list(session.exec(found.order_by(matches.c.rank.desc(), col(Initiative.number)).limit(limit)))
+    ids = [initiative.id for initiative in initiatives]
+    # Snippets only for the rows shown: making one reads the whole text again.
+    snippets: dict[int, str] = dict(session.execute(
+        text(backend.snippets).bindparams(bindparam("ids", expanding=True), query=query, ids=ids)).all()) \
+        if ids else {}
+    owners = _owners_of(session, ids)
+    return SearchResult(total=total, hits=[
+        Hit(initiative, owners.get(initiative.id, {}), _marked_only(snippets.get(initiative.id)))
+        for initiative in initiatives])
 
 
-def _sqlite_matches(terms: SearchTerms, *, team_id: str) -> Any:
-    """FTS5: each word a quoted prefix (so no word is ever an operator), each mention an owners-column token."""
-    query = " AND ".join([f'"{word}"*' for word in terms.words]
-                         + [f'owners : "{user_id.lower()}"' for user_id in terms.owners])
+def _marked_only(snippet: str | None) -> str:
+    """A snippet that shows a match; none when only the title, tags or owners matched."""
+    return snippet if snippet and MATCH_START in snippet else ""
+
+
+@dataclass(frozen=True)
+class _Backend:
+    query: Callable[[SearchTerms], str]  # what the person typed, as the backend's query language, built safely
+    matches: str  # SQL: (id, rank) of the initiatives of :team_id matching :query, rank higher for a better match
+    snippets: str  # SQL: (id, snippet) of the descriptions of initiatives :ids, matches marked
+
+
+def _fts5_query(terms: SearchTerms) -> str:
+    """Each word a quoted prefix (so that no word is ever an operator), each mention an owners-column token."""
+    return " AND ".join([f'"{word}"*' for word in terms.words]
+                        + [f'owners : "{user_id.lower()}"' for user_id in terms.owners])
+
+
+def _tsquery(terms: SearchTerms) -> str:
+    """Quoted lexemes (so that no word is ever an operator): words as prefixes, mentions in the owners' weight
+    (C) only."""
+    return " & ".join([f"'{word}':*" for word in terms.words] + [f"'{user_id.lower()}':C" for user_id in terms.owners])
+
+
+_SQLITE = _Backend(
+    query=_fts5_query,
     # bm25 is lower for a better match: negated, so that both backends sort by rank descending.
-    return text(
-        f"SELECT rowid AS id, -bm25({SEARCH_TABLE}, {_SQLITE_WEIGHTS}) AS rank, "
-        f"snippet({SEARCH_TABLE}, 4, char(2), char(3), '…', 16) AS snippet "
-        f"FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :query AND team_id = :team_id"
-    ).bindparams(query=query, team_id=team_id).columns(id=Integer, rank=Float, snippet=String).subquery("matches")
-
-
-def _postgres_matches(terms: SearchTerms, *, team_id: str) -> Any:
-    """A tsquery of quoted lexemes (so no word is ever an operator): words as prefixes, mentions in the owners'
-    weight (C) only."""
-    query = " & ".join([f"'{word}':*" for word in terms.words] + [f"'{user_id.lower()}':C" for user_id in terms.owners])
-    return text(
-        f"SELECT s.initiative_id AS id, ts_rank('{_POSTGRES_WEIGHTS}', s.document, q.query) AS rank, q.query "
-        f"FROM {SEARCH_TABLE} s, to_tsquery('simple', :query) AS q(query) "
-        "WHERE s.document @@ q.query AND s.team_id = :team_id"
-    ).bindparams(query=query, team_id=team_id).columns(id=Integer, rank=Float,
-                                                         query=String).subquery("matches")
-
-
-def _postgres_snippet(matches: Any) -> Any:
-    """Computed for the shown rows only: ts_headline reads the whole text again."""
-    document = col(Initiative.description) + literal_column("' '") + col(Initiative.problem)
-    return func.ts_headline(literal_column("'simple'::regconfig"), document, matches.c.query, _HEADLINE)
+    matches=f"SELECT rowid AS id, -bm25({SEARCH_TABLE}, {_SQLITE_WEIGHTS}) AS rank FROM {SEARCH_TABLE} "
+            f"WHERE {SEARCH_TABLE} MATCH :query AND team_id = :team_id",
+    snippets=f"SELECT rowid, snippet({SEARCH_TABLE}, 4, char(2), char(3), '…', 16) FROM {SEARCH_TABLE} "
+             f"WHERE {SEARCH_TABLE} MATCH :query AND rowid IN :ids",
+)
+_POSTGRES = _Backend(
+    query=_tsquery,
+    matches=f"SELECT s.initiative_id AS id, ts_rank('{_POSTGRES_WEIGHTS}', s.document, q.query) AS rank "
+            f"FROM {SEARCH_TABLE} s, to_tsquery('simple', :query) AS q(query) "
+            "WHERE s.document @@ q.query AND s.team_id = :team_id",
+    snippets=f"SELECT i.id, ts_headline('simple', i.description || ' ' || i.problem, to_tsquery('simple', :query), "
+             f"'{_HEADLINE}') FROM initiative i WHERE i.id IN :ids",
+)
 
 
 def _owners_of(session: Session, initiative_ids: Sequence[int | None]) -> dict[int, dict[str, str]]:

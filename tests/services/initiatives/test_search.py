@@ -143,7 +143,9 @@ def test_a_snippet_marks_the_words_found_in_the_description(runtime):
     with runtime.read() as session:
         [hit] = search_initiatives(session, audience=EVERYONE, terms=search_terms(["suspicious"]), limit=5).hits
         [titled] = search_initiatives(session, audience=EVERYONE, terms=search_terms(["ocr"]), limit=5).hits
+        [prefix] = search_initiatives(session, audience=EVERYONE, terms=search_terms(["suppl"]), limit=5).hits
     assert f"{MATCH_START}suspicious{MATCH_END}" in hit.snippet
+    assert f"{MATCH_START}supplier{MATCH_END}" in prefix.snippet  # the whole word a prefix matched
     assert titled.snippet == ""  # the title says it; no description line to show
 
 
