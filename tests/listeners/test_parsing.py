@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from bot.commands.grammar import (
+    FindCommand,
     KeyCommand,
     ListCommand,
     NewCommand,
     OwnersCommand,
+    parse_find,
     parse_key_command,
     parse_list,
     parse_new,
@@ -69,6 +71,13 @@ def test_key_commands_take_a_key_and_maybe_a_reason() -> None:
         parse_key_command(args("AI-7 extra"))
     with pytest.raises(UsageError, match="'AI-x' is not an initiative key"):
         parse_key_command(args("AI-x"))
+
+
+def test_find_keeps_what_was_typed_and_takes_mentions_as_owners() -> None:
+    assert parse_find(args('churn "model <@U0MARIA|maria> OR -x* &lt;b&gt;')) == FindCommand(
+        words=("churn", '"model', "OR", "-x*", "<b>"), owners=("U0MARIA",))
+    with pytest.raises(UsageError, match="Say what to look for"):
+        parse_find(args(""))
 
 
 def test_list_and_owners() -> None:

@@ -17,9 +17,11 @@ from slack_sdk.models.blocks import Block, BlockElement, ButtonElement
 
 import bot.views
 from bot.listeners.commands import SUBCOMMANDS
+from bot.services.initiatives.search import MATCH_END, MATCH_START, Hit
 from bot.services.regulation.questionnaire import Questionnaire, shipped_document
 from bot.services.reviews.service import PendingSignOff
 from bot.views import decision_record, gates, home, kpis, messages, modals, outcomes, people, regulation, replies
+from bot.views.search import search_results
 from storage.models import AuditEvent, Kpi
 from tests.views.test_views import CATALOG, HOSTILE, NOW, card, initiative, review, sign_off
 
@@ -77,6 +79,8 @@ def built_views() -> Iterator[tuple[str, list[dict[str, Any]]]]:
                                 catalog=CATALOG)["blocks"]
     yield "initiative list", list(replies.initiative_list([initiative(n) for n in range(3)], total=3,
                                                           scope_label="in progress", catalog=CATALOG).blocks)
+    hit = Hit(initiative(), {"business": "U0MARIA"}, f"Predicts {MATCH_START}churn{MATCH_END} of customers")
+    yield "search results", list(search_results([hit], total=1, asked="churn", catalog=CATALOG).blocks)
     yield "initiative card", list(replies.initiative_card(
         initiative(), owners={"business": "U0MARIA"}, catalog=CATALOG, review=review(),
         sign_offs=[sign_off(), sign_off("approved", "business", 2)], deadlines={1: NOW + timedelta(days=7)},
