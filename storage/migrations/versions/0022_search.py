@@ -70,19 +70,24 @@ SQLITE_TRIGGERS = {
                                                          f"{_OWNED_BY.format(row='NEW')}")),
 }
 
-POSTGRES_REFILL = """
+
+def _pg_words(expression: str) -> str:
+    """Text as the words SQLite's unicode61 tokenizer and the search's query make of it: runs of letters and
+    digits. PostgreSQL's parser alone would keep "3.5", e-mail addresses and host names as single lexemes,
+    which a search for "5" or "example" would then never match on one backend but match on the other."""
+    return f"to_tsvector('simple', regexp_replace({expression}, '[^[:alnum:]]+', ' ', 'g'))"
+
+
+_PG_TAGS = "coalesce((SELECT string_agg(t.value, ' ') FROM jsonb_array_elements_text(i.tags) AS t(value)), '')"
+_PG_OWNERS = """coalesce((SELECT string_agg(o.user_id || ' ' || coalesce(a.display_names -> -1 ->> 1, ''), ' ')
+    FROM owner_assignment o LEFT JOIN audit_identity a ON a.team_id = o.team_id AND a.user_id = o.user_id
+    WHERE o.initiative_id = i.id), '')"""
+POSTGRES_REFILL = f"""
 CREATE FUNCTION initiative_search_refill(ids integer[]) RETURNS void LANGUAGE sql AS $$
   INSERT INTO initiative_search (initiative_id, team_id, document)
   SELECT i.id, i.team_id,
-         setweight(to_tsvector('simple', i.title), 'A')
-      || setweight(to_tsvector('simple', coalesce(
-             (SELECT string_agg(t.value, ' ') FROM jsonb_array_elements_text(i.tags) AS t(value)), '')), 'B')
-      || setweight(to_tsvector('simple', coalesce(
-             (SELECT string_agg(o.user_id || ' ' || coalesce(a.display_names -> -1 ->> 1, ''), ' ')
-              FROM owner_assignment o
-              LEFT JOIN audit_identity a ON a.team_id = o.team_id AND a.user_id = o.user_id
-              WHERE o.initiative_id = i.id), '')), 'C')
-      || setweight(to_tsvector('simple', i.description || ' ' || i.problem), 'D')
+         setweight({_pg_words("i.title")}, 'A') || setweight({_pg_words(_PG_TAGS)}, 'B')
+      || setweight({_pg_words(_PG_OWNERS)}, 'C') || setweight({_pg_words("i.description || ' ' || i.problem")}, 'D')
   FROM initiative i WHERE i.id = ANY(ids)
   ON CONFLICT (initiative_id) DO UPDATE SET document = EXCLUDED.document
 $$"""

@@ -49,6 +49,14 @@ def test_every_word_must_match_the_start_of_a_word_in_any_field(runtime):
     assert _find(runtime, "demand", "wholesale") == []
 
 
+def test_both_backends_cut_text_into_the_same_words(runtime):
+    key = _create(runtime, "Pricing v2.1", description="Lifts NPS by 3.5 points, see wiki.example.com or "
+                  "ask data_team@example.com")
+
+    for word in ("1", "5", "example", "wiki", "team", "data", "v2"):
+        assert _find(runtime, word) == [key], word
+
+
 def test_owners_are_found_by_the_name_the_bot_knows_and_by_mention(runtime):
     with runtime.transaction() as session:
         remember_identity(session, team_id=TEAM, user_id="UMARIA", display_name="Maria Lopez")
