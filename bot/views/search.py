@@ -56,4 +56,4 @@ def marked(snippet: str) -> str:
     for piece in text.split(MATCH_START):
         found, _, rest = piece.partition(MATCH_END) if MATCH_END in piece else ("", "", piece)
         parts.append((f"*{escape(found)}*" if found else "") + escape(rest))
-    return "".join(parts).replace(MATCH_END, "")
+    return "".join(parts)
