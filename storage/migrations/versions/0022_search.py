@@ -6,12 +6,14 @@ it), so every write path updates it: the services, imports, pseudonymisation, pl
 from the existing rows. Outside the models (storage/search_index.py).
 
 - SQLite: an FTS5 table, ranked with bm25. Tokenizer unicode61 without removing diacritics, so that a word
-  matches exactly what PostgreSQL's 'simple' configuration matches.
+  matches what PostgreSQL's 'simple' configuration matches (accents count on both).
 - PostgreSQL: a table of weighted tsvectors (title A, tags B, owners C, description and problem D) with a GIN
   index, ranked with ts_rank. The 'simple' configuration, not 'english': the portfolio mixes English with
   people's names, product names, acronyms and other languages, and 'english' drops its stop words (an owner
   called Will is never found) and stems names; the search matches word prefixes instead ("forecast" finds
-  "forecasting"), which behaves the same on both backends.
+  "forecasting"), which behaves the same on both backends. Text is cut into runs of letters and digits first,
+  as SQLite's tokenizer cuts it ('3.5' and 'wiki.example.com' are words apart, not one lexeme).
+- Downgrade: the triggers, their functions and the index go; no other table is touched.
 
 Revision ID: 0022
 Revises: 0021
