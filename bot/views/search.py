@@ -33,7 +33,7 @@ def search_results(hits: Sequence[Hit], *, total: int, asked: str, catalog: Gate
     for hit in hits:
         entry = [initiative_line(hit.initiative, catalog), _owners_line(hit, catalog)]
         if hit.snippet:
-            entry.append(f"> {marked(hit.snippet)}")
+            entry.append(f"> {_marked(hit.snippet)}")
         blocks.append(section("\n".join(entry)))
         lines.extend(entry)
     more = more_line(len(hits), total, "Add a word to narrow the search.")
@@ -49,7 +49,7 @@ def _owners_line(hit: Hit, catalog: GateCatalog) -> str:
     return " · ".join(f"{escape(catalog.role_name(role))} {mention(user_id)}" for role, user_id in hit.owners.items())
 
 
-def marked(snippet: str) -> str:
+def _marked(snippet: str) -> str:
     """A snippet as mrkdwn: its text escaped, the words found in bold, on one line."""
     text = clip(" ".join(snippet.split()), _SNIPPET_MAX)
     parts = []
