@@ -150,3 +150,5 @@ def configure(level: int, log_format: str | None = None) -> None:
     # even with --verbose.
     for library in ("slack_sdk", "bot.slack"):
         logging.getLogger(library).setLevel(max(level, logging.INFO))
+    # matplotlib says at INFO that it built its font cache (the first chart on a machine): nothing an operator acts on.
+    logging.getLogger("matplotlib").setLevel(max(level, logging.WARNING))

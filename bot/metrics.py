@@ -27,14 +27,18 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import REGISTRY, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 from sqlalchemy import Engine, func
-from sqlmodel import Session, col, select
+from sqlmodel import col, select
 
+from storage.db import session_scope
 from storage.models import AuditEvent, AuditVerification, OutboxMessage
 from storage.types import utcnow
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 PREFIX = "initiative_bot"
+# A scrape reads the database within this: Prometheus gives up on a scrape after 10 s by default, and a stalled
+# database should show as initiative_bot_database_up 0, not as a scrape that never answers.
+SCRAPE_DATABASE_SECONDS = 5
 # Acknowledgements must leave within Slack's 3 seconds; the buckets resolve the range that matters.
 ACK_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 3.0, 5.0)
 
@@ -76,7 +80,8 @@ def slack_api_result(status_code: int | None) -> str:
 
 
 class DatabaseCollector(Collector):
-    """Gauges read from the database at each scrape, within the database's own statement limits."""
+    """Gauges read from the database at each scrape, in a read-only transaction that gives up after
+    SCRAPE_DATABASE_SECONDS."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -107,7 +112,7 @@ class DatabaseCollector(Collector):
                                         "1 when the last `audit verify` found the chain intact, 0 when broken.")
         # An intent's kind (an App Home, a DM refresh...) says more than its Web API method; plain calls have none.
         kind = func.coalesce(col(OutboxMessage.payload)["render"].as_string(), col(OutboxMessage.method))
-        with Session(self.engine) as session:
+        with session_scope(self.engine, lock_wait=SCRAPE_DATABASE_SECONDS, read_only=True) as session:
             pending = session.exec(
                 select(kind, func.count(), func.min(OutboxMessage.created_at))
                 .where(OutboxMessage.state == "pending").group_by(kind)

@@ -15,9 +15,9 @@ import json
 import re
 import secrets
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from socketserver import ThreadingMixIn
 from time import monotonic, sleep
@@ -34,7 +34,7 @@ from bot.jobs.nudges import run_sweep
 from bot.playground.sample import ADMIN, CHANNELS, PEOPLE, PORTFOLIO_CHANNEL, SAMPLE_TEAM, seed_people, seed_portfolio
 from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.definitions import ensure_default_digests, get_digest
-from bot.views.plain_text import EMOJI, Reader, render_mrkdwn
+from bot.views.plain_text import EMOJI, Reader, format_date, render_mrkdwn
 from bot.web import EVENTS_PATH, WebApp
 from bot.wiring import build_runtime
 from slack_emulator import SlackEmulator
@@ -449,18 +449,21 @@ def _json_or_text(body: str) -> dict[str, Any]:
 
 
 def _dated(payload: Any, reader: Reader) -> Any:
-    """`payload` with each `<!date^…>` written out in the reader's zone, as their Slack client shows it."""
-    return _map_strings(payload, lambda text: _DATE_TOKEN.sub(lambda m: render_mrkdwn(m.group(0), reader), text))
-
-
-def _map_strings(value: Any, change: Callable[[str], str]) -> Any:
-    if isinstance(value, str):
-        return change(value)
-    if isinstance(value, Mapping):
-        return {k: _map_strings(v, change) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_map_strings(v, change) for v in value]
-    return value
+    """`payload` with each `<!date^…>` of its mrkdwn, and each `date` of its rich text (as `text`), written out in
+    the reader's zone, as their Slack client shows them."""
+    if isinstance(payload, str):
+        return _DATE_TOKEN.sub(lambda m: render_mrkdwn(m.group(0), reader), payload)
+    if isinstance(payload, Mapping):
+        if payload.get("type") == "date" and isinstance(payload.get("timestamp"), int):
+            try:
+                moment = datetime.fromtimestamp(payload["timestamp"], UTC)
+            except (OverflowError, OSError, ValueError):  # no such moment: the page shows the fallback
+                return payload
+            return {**payload, "text": format_date(moment, str(payload.get("format", "")), reader)}
+        return {key: _dated(value, reader) for key, value in payload.items()}
+    if isinstance(payload, list):
+        return [_dated(value, reader) for value in payload]
+    return payload
 
 
 class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):

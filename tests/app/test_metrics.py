@@ -10,6 +10,7 @@ import pytest
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
+from sqlalchemy.engine import make_url
 
 from bot.delivery.outbox import enqueue
 from bot.jobs import scheduler
@@ -19,10 +20,12 @@ from bot.runtime import Runtime
 from bot.services.initiatives.service import create_initiative
 from bot.services.webhooks.service import add_endpoint
 from bot.wiring import build_runtime
+from storage.db import make_engine
 from storage.models import OutboxMessage
 from storage.types import utcnow
 from tests.services.nudges.support import logged, open_review
 from tests.support.factories import TEAM, actor
+from tests.support.tcp_proxy import TcpProxy
 from tests.support.webhooks import WebhookReceiver
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG"}
@@ -30,10 +33,30 @@ ASKED = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)  # a Monday
 PAST_THE_SLA = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)  # the owners are nudged; sponsor and admins escalated to
 
 
-def scrape(runtime: Runtime) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+def scrape_engine(engine) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:  # type: ignore[no-untyped-def]
     return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
-            for family in text_string_to_metric_families(exposition(runtime.engine).decode())
+            for family in text_string_to_metric_families(exposition(engine).decode())
             for sample in family.samples}
+
+
+def scrape(runtime: Runtime) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    return scrape_engine(runtime.engine)
+
+
+def test_a_scrape_answers_database_down_while_the_database_stalls_instead_of_hanging(postgres_url: str) -> None:
+    """A stalled database (connections open, nothing answered) must not hang the scrape: Prometheus would see a
+    timeout and no `database_up` at all. The scrape gives up after its own deadline, while the stall goes on."""
+    url = make_url(postgres_url)
+    with TcpProxy(url.host or "127.0.0.1", url.port or 5432, lifetime=120) as proxy:
+        engine = make_engine(url.set(port=proxy.port).render_as_string(hide_password=False))
+        try:
+            assert scrape_engine(engine)[("initiative_bot_database_up", ())] == 1
+            proxy.pause()
+            assert scrape_engine(engine)[("initiative_bot_database_up", ())] == 0
+            assert proxy.running, "the scrape only answered once the stall ended"
+        finally:
+            proxy.resume()
+            engine.dispose()
 
 
 def test_the_outbox_depth_and_the_age_of_its_oldest_pending_message_by_kind(runtime: Runtime) -> None:

@@ -3,6 +3,7 @@ Slack would show them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -141,3 +142,24 @@ def test_a_condition_names_its_person_with_an_at_mention_as_in_slack(page, playg
     assert approval.state == "approved"
     assert [(c["text"], c["owner"]) for c in approval.conditions] == [("Retraining pipeline in place", "U0DEV"),
                                                                        ("Model card published", "U0MARIA")]
+
+
+@pytest.mark.parametrize("playground", [False], indirect=True, ids=["empty"])
+def test_rich_text_shows_the_people_and_channels_it_mentions_by_name(page, playground):
+    emulator = playground.stack.emulator
+    noon = int(datetime(2026, 12, 7, 12, 0, tzinfo=UTC).timestamp())
+    line = [{"type": "text", "text": "Ask "}, {"type": "user", "user_id": "U0DEV"},
+            {"type": "text", "text": " in "}, {"type": "channel", "channel_id": "C0PORTFOLIO"},
+            {"type": "text", "text": " by "}, {"type": "date", "timestamp": noon, "format": "{date_long}",
+                                                  "fallback": "soon"},
+            {"type": "text", "text": ", "}, {"type": "broadcast", "range": "here"},
+            {"type": "text", "text": " "}, {"type": "emoji", "name": "tada", "unicode": "1f389"}]
+    listed = {"type": "rich_text_list", "style": "bullet", "elements": [{"type": "rich_text_section", "elements": [
+        {"type": "link", "url": "https://example.com/spec", "text": "the spec", "style": {"bold": True}}]}]}
+    WebClient(token=emulator.bot_token, base_url=emulator.base_url).chat_postMessage(
+        channel="C0GENERAL", text="Ask Dev", blocks=[{"type": "rich_text", "elements": [
+            {"type": "rich_text_section", "elements": line}, listed]}])
+
+    message = page.locator(".message", has_text="Ask")
+    expect(message).to_contain_text("Ask @Dev (Data platform) in #ai-portfolio by Monday, December 7th, 2026, @here 🎉")
+    expect(message.locator("li b a")).to_have_attribute("href", "https://example.com/spec")

@@ -60,6 +60,11 @@ class TcpProxy:
         self._thread.start()
         return self
 
+    @property
+    def running(self) -> bool:
+        """False once the proxy has stopped, by `stop()` or at the end of its lifetime."""
+        return self._thread.is_alive()
+
     def pause(self) -> None:
         """Stop forwarding bytes both ways; connections stay open (and new ones are accepted, then held)."""
         with self._lock:

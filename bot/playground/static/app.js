@@ -103,15 +103,23 @@ function leaf(text, parts) {
 
 function angle(inside) {
   const [target, label] = splitOnce(inside, "|");
-  const names = (ui.state && ui.state.names) || {};
-  if (target.startsWith("@")) return el("span", { class: "mention", text: `@${names[target.slice(1)] || label || target.slice(1)}` });
-  if (target.startsWith("#")) return el("span", { class: "mention", text: `#${label || names[target.slice(1)] || target.slice(1)}` });
+  if (target.startsWith("@")) return personMention(target.slice(1), label);
+  if (target.startsWith("#")) return channelMention(target.slice(1), label);
   if (target.startsWith("!date")) return document.createTextNode(unescape(label || ""));
-  if (target.startsWith("!")) return el("span", { class: "mention", text: `@${label || target.slice(1)}` });
-  if (/^(https?:|mailto:)/.test(target)) {
-    return el("a", { href: target, target: "_blank", rel: "noopener noreferrer", text: unescape(label || target) });
-  }
-  return document.createTextNode(unescape(label || target));
+  if (target.startsWith("!")) return mention(`@${(label || target.slice(1)).replace(/^@/, "")}`);  // @here, groups
+  return link(target, unescape(label || target));
+}
+
+// Mentions, in mrkdwn (<@U1>) and in rich text ({type: "user"}) alike: people by the name Slack shows for them.
+function mention(text) { return el("span", { class: "mention", text }); }
+function names() { return (ui.state && ui.state.names) || {}; }
+function personMention(id, label) { return mention(`@${names()[id] || label || id}`); }
+function channelMention(id, label) { return mention(`#${label || names()[id] || id}`); }
+
+function link(url, label) {
+  // Only web and mail links open; anything else (javascript:, data:) stays its text.
+  if (/^(https?:|mailto:)/.test(url)) return el("a", { href: url, target: "_blank", rel: "noopener noreferrer", text: label });
+  return document.createTextNode(label);
 }
 
 function splitOnce(text, separator) {
@@ -124,10 +132,16 @@ function emoji(text) {
   return text.replace(/:([a-z0-9_+-]+):/g, (whole, name) => known[name] || whole);
 }
 
+// The text objects the page draws; tests/playground/test_elements.py holds the bot's views to this table too.
+const TEXT_OBJECTS = {
+  plain_text: (t) => document.createTextNode(emoji(t.text)),
+  mrkdwn: (t) => mrkdwn(t.text),
+};
+
 function textObject(object) {
   if (!object) return document.createTextNode("");
   if (typeof object === "string") return document.createTextNode(object);
-  return object.type === "mrkdwn" ? mrkdwn(object.text) : document.createTextNode(emoji(object.text));
+  return (TEXT_OBJECTS[object.type] || TEXT_OBJECTS.plain_text)(object);
 }
 
 // ---- Block Kit -----------------------------------------------------------------------------------------
@@ -207,7 +221,7 @@ const BLOCKS = {
     element(b.element, { ...where, block_id: b.block_id }),
     b.hint ? el("div", { class: "hint" }, textObject(b.hint)) : null,
     el("div", { class: "error" })),
-  rich_text: (b) => el("div", { class: "block text", text: richText(b.elements) }),
+  rich_text: (b) => el("div", { class: "block text" }, ...richText(b.elements)),
 };
 
 function base(e, where) { return { action_id: e.action_id, block_id: where.block_id, type: e.type }; }
@@ -221,8 +235,37 @@ function blocks(list, where) {
   return (list || []).map((b) => (BLOCKS[b.type] || (() => el("div", { text: `[${b.type} block]` })))(b, where));
 }
 
+// A rich_text block's parts, as Slack draws them: its sections, lists, quotes and code, and in them text in its
+// style, links, mentions of people, channels and groups (named as in mrkdwn), @here and the like, emoji and dates
+// (written out in the reader's zone by the playground, as it does <!date^…>).
+const RICH_TEXT = {
+  rich_text_section: (e) => el("div", {}, ...richText(e.elements)),
+  rich_text_list: (e) => el(e.style === "ordered" ? "ol" : "ul", {},
+    ...(e.elements || []).map((item) => el("li", {}, ...richText(item.elements)))),
+  rich_text_quote: (e) => el("blockquote", {}, ...richText(e.elements)),
+  rich_text_preformatted: (e) => el("pre", {}, ...richText(e.elements)),
+  text: (e) => styled(e.style, document.createTextNode(e.text || "")),
+  link: (e) => styled(e.style, link(e.url || "", e.text || e.url || "")),
+  user: (e) => styled(e.style, personMention(e.user_id)),
+  channel: (e) => styled(e.style, channelMention(e.channel_id)),
+  usergroup: (e) => styled(e.style, mention(`@${names()[e.usergroup_id] || e.usergroup_id}`)),
+  broadcast: (e) => styled(e.style, mention(`@${e.range}`)),
+  emoji: (e) => styled(e.style, document.createTextNode(e.unicode
+    ? String.fromCodePoint(...e.unicode.split("-").map((hex) => parseInt(hex, 16))) : emoji(`:${e.name}:`))),
+  date: (e) => styled(e.style, document.createTextNode(e.text || e.fallback || "")),
+};
+
 function richText(elements) {
-  return (elements || []).map((e) => e.text || (e.elements ? richText(e.elements) : "")).join("");
+  return (elements || []).map((e) => RICH_TEXT[e.type] ? RICH_TEXT[e.type](e)
+    : el("span", { class: "error", text: `[${e.type} is not rendered]` }));
+}
+
+function styled(style, node) {
+  let wrapped = node;
+  for (const [flag, tag] of [["code", "code"], ["strike", "s"], ["italic", "i"], ["bold", "b"]]) {
+    if (style && style[flag]) wrapped = el(tag, {}, wrapped);
+  }
+  return wrapped;
 }
 
 // What Slack's rich-text composer sends for what was typed: one rich_text_section per line, and each "@name" of a
@@ -255,12 +298,9 @@ function richTextValue(typed) {
   return { type: "rich_text", elements: sections };
 }
 
-// A rich_text value back as the text a person would type: mentions as "@name".
+// A rich_text value back as the text a person would type: each section a line, mentions as "@name".
 function richTextAsTyped(value) {
-  const names = Object.fromEntries((ui.state.people || []).map((p) => [p.id, p.name]));
-  return (value.elements || []).map((section) => (section.elements || []).map((e) =>
-    e.type === "user" ? `@${names[e.user_id] || e.user_id}` : e.text || (e.elements ? richTextAsTyped(e) : ""),
-  ).join("")).join("\n");
+  return richText(value.elements).map((part) => part.textContent).join("\n");
 }
 
 function image(url, alt, kind) {
