@@ -50,6 +50,7 @@ class DigestRun(SQLModel, table=True):
             "chart_state IN ('pending', 'uploading', 'uploaded', 'failed')", name="ck_digest_run_chart_state"
         ),
         Index("ix_digest_run_unfinished", "state", "chart_state"),
+        Index("ix_digest_run_finished_at", "finished_at"),  # what a prune finds
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -47,6 +47,7 @@ class WebhookDelivery(SQLModel, table=True):
         CheckConstraint("state IN ('pending', 'sent', 'failed')", name="ck_webhook_delivery_state"),
         UniqueConstraint("message_id", name="uq_webhook_delivery_message_id"),
         Index("ix_webhook_delivery_due", "state", "next_attempt_at"),
+        Index("ix_webhook_delivery_state_finished_at", "state", "finished_at"),  # what a prune finds
     )
 
     id: int | None = Field(default=None, primary_key=True)

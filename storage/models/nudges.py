@@ -35,6 +35,7 @@ class NudgeLog(SQLModel, table=True):
         CheckConstraint("kind IN ('nudge', 'escalation')", name="ck_nudge_log_kind"),
         Index("ix_nudge_log_team_date", "team_id", "local_date"),
         Index("ix_nudge_log_outbox", "outbox_id"),
+        Index("ix_nudge_log_created_at", "created_at"),  # what a prune finds
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -29,6 +29,7 @@ class OutboxMessage(SQLModel, table=True):
         # What a sender scans: pending rows that are due, oldest first.
         Index("ix_outbox_message_due", "state", "next_attempt_at"),
         Index("ix_outbox_message_team_state", "team_id", "state", "id"),
+        Index("ix_outbox_message_state_sent_at", "state", "sent_at"),  # what a prune finds
     )
 
     id: int | None = Field(default=None, primary_key=True)
