@@ -1,6 +1,7 @@
 """People who cannot act: the "Reassign…" button of a "reassign needed" message opens a modal that gives the
-deactivated owner's role to someone else (their pending sign-offs move with it); and the check that a new owner
-is someone who can act (not a guest, unless ALLOW_GUEST_OWNERS, and not from another organisation)."""
+deactivated owner's role to someone else (their pending sign-offs and re-attestations move with it), or their
+open condition; and the check that a new owner is someone who can act (not a guest, unless ALLOW_GUEST_OWNERS,
+and not from another organisation)."""
 
 from __future__ import annotations
 
@@ -21,8 +22,9 @@ from bot.services.access.visibility import Audience
 from bot.services.errors import DomainError, InvalidInput, PermissionDenied
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import service as initiatives
+from bot.services.tracked_items import service as tracked_items
 from bot.views import ids, modals
-from bot.views.people import reassign_modal
+from bot.views.people import condition_reassign_modal, reassign_modal
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,46 @@ def register(app: App, runtime: Runtime) -> None:
                                                         for_update=True)
                 initiatives.assign_owners(session, actor=decider, initiative=initiative, owners={role: new_owner})
                 done = f"<@{new_owner}> is now {key}'s owner for this role; its pending sign-offs went to them."
+        except InvalidInput as error:
+            ack(response_action="errors", errors={ids.REASSIGN_BLOCK: str(error)})
+            return
+        except DomainError as error:
+            ack(response_action="update", view=modals.notice(str(error)))
+            return
+        ack(response_action="update", view=modals.notice(done))
+
+    @app.action(ids.REASSIGN_ITEM)
+    def on_reassign_item(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
+                         actor: RequestActor) -> None:
+        ack()
+        try:
+            key = body["actions"][0].get("value") or ""
+            with runtime.read() as session:
+                decider = actor.in_session(session)
+                initiative, item = tracked_items.find_item(session, audience=Audience.of(decider), key=key)
+                tracked_items.require_sponsor_or_admin(session, actor=decider, initiative=initiative, item=item,
+                                                       doing="reassign")
+                view = condition_reassign_modal(tracked_items.key_of(initiative, item), initiative, item)
+        except DomainError as error:
+            tell(body, client, respond, str(error))
+            return
+        show_view(body, client, view)
+
+    @app.view(ids.REASSIGN_ITEM_MODAL)
+    def on_reassign_item_submitted(ack: Ack, view: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
+        new_owner = (view["state"]["values"].get(ids.REASSIGN_BLOCK, {}).get(ids.VALUE) or {}).get("selected_user")
+        try:
+            if not new_owner:
+                raise InvalidInput("Pick the new owner.")
+            require_people_who_can_act(client, [new_owner], runtime.settings)
+            with runtime.transaction() as session:
+                decider = actor.in_session(session)
+                initiative, item = tracked_items.find_item(session, audience=Audience.of(decider),
+                                                           key=view.get("private_metadata") or "", for_update=True)
+                gone = item.owner
+                tracked_items.reassign(session, actor=decider, initiative=initiative, item=item, owner=new_owner,
+                                       reason=f"<@{gone}>'s Slack account was deactivated")
+                done = f"<@{new_owner}> now owns {tracked_items.key_of(initiative, item)}; they will be reminded of it."
         except InvalidInput as error:
             ack(response_action="errors", errors={ids.REASSIGN_BLOCK: str(error)})
             return

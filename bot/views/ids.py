@@ -34,6 +34,7 @@ CLASSIFY = "initiative.classify"
 # "Record KPI actuals" on a KPI request of the nudge DM (bot/views/nudges.py): opens the KPI modal; value = key.
 KPI_RECORD = "kpi.record"
 REASSIGN_ROLE = "people.reassign"  # value: `encode_role` (the initiative and the role of a deactivated owner)
+REASSIGN_ITEM = "people.reassign_item"  # value: the key (AI-7-C1) of a deactivated owner's open condition
 
 # Modal callback ids.
 NEW_INITIATIVE_MODAL = "initiative.new"
@@ -47,6 +48,7 @@ EXTEND_HOLD_MODAL = "outcome.extend_hold"
 CLASSIFY_MODAL = "regulation.classify"
 KPI_MODAL = "kpi.record"
 REASSIGN_MODAL = "people.reassign_modal"
+REASSIGN_ITEM_MODAL = "people.reassign_item_modal"  # private_metadata: the condition's key
 
 # Input blocks of the New initiative modal: block id -> action id is always VALUE.
 VALUE = "value"

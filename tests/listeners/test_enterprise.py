@@ -15,14 +15,18 @@ from sqlmodel import select
 
 from bot.app import create_app
 from bot.cli import main
+from bot.jobs.nudges import run_sweep
 from bot.runtime import Runtime
+from bot.services.attestation.scheduled import run_reattestations
 from bot.services.gates.workspaces import catalog_for
+from bot.services.tracked_items.service import CONDITION, create_item
 from bot.services.waiting.service import what_waits
 from bot.views import ids
 from slack_emulator.requests import TEAM_ID, button
-from storage.models import AuditEvent, Initiative, OutboxMessage, SignOff, Workspace
+from storage.models import AuditEvent, Initiative, OutboxMessage, SignOff, TrackedItem, Workspace
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
+from tests.listeners.test_attestation import a_monday_at_ten_after, in_production
 from tests.support.slack_app import serve_in_thread
 
 OWNERS = ("UMARIA", "UDEV", "UERIN")
@@ -185,6 +189,74 @@ def test_a_deactivated_owners_sign_off_goes_to_the_sponsor_and_admins_who_reassi
     assert len(sign_off_requests_to(slack, "UOTTO")) == 1
     with slack.runtime.transaction() as session:
         assert session.exec(select(SignOff.assignee).where(SignOff.role == "data")).one() == "UOTTO"
+
+
+def test_a_deactivated_owners_condition_and_re_attestation_go_to_the_sponsor_and_admins_and_stop_nudging_them(
+    slack: Slack,
+) -> None:
+    entered = in_production(slack)  # AI-1 live, Carl its sponsor
+    due = a_monday_at_ten_after(entered + timedelta(days=90))
+    assert run_reattestations(slack.runtime, now=due) == 1  # UMARIA, UDEV and UERIN are asked to re-attest
+    with slack.runtime.transaction() as session:
+        initiative = session.exec(select(Initiative)).one()
+        create_item(session, actor="UCARL", initiative=initiative, kind=CONDITION, text="Bias audit by legal",
+                    owner="UDEV", due_on=(due + timedelta(days=2)).date(), gate_slug="pilot-to-production",
+                    stage="production")
+    slack.deliver()
+    slack.emulator.clear()
+
+    slack.emulator.add_user("UDEV", "dev", deleted=True)
+    assert slack.app.event({"type": "user_change", "user": {"id": "UDEV", "team_id": TEAM_ID, "deleted": True}}
+                           ).status_code == 200
+    eventually(lambda: bool(slack.app.deliver_outbox().sent) and len(reassign_requests_to(slack, "UCARL")) == 2)
+
+    reattestation, condition = sorted(reassign_requests_to(slack, "UCARL"), key=lambda m: "AI-1-C1" in m["text"])
+    assert "sign-off on AI-1 Churn model (Re-attestation in Production)" in reattestation["text"]
+    assert "their condition AI-1-C1 on AI-1 Churn model is still open" in condition["text"]
+    assert len(reassign_requests_to(slack, "UADMIN")) == 2 and reassign_requests_to(slack, "UDEV") == []
+
+    run_sweep(slack.runtime, now=due + timedelta(days=3))  # both are due a reminder, and the condition is overdue
+    slack.deliver()
+    assert [m for m in slack.dms_to("UDEV") if m["text"].startswith("Reminder")] == []  # no nudge to a closed account
+    assert any(m["text"].startswith("Reminder") for m in slack.dms_to("UMARIA"))  # the others are still reminded
+
+    slack.click(ids.REASSIGN_ITEM, button(condition, ids.REASSIGN_ITEM)["value"], user="UCARL", message=condition,
+                channel=condition["channel"])
+    modal = slack.opened_modal()
+    assert "Bias audit by legal" in str(modal["blocks"])
+    answer = slack.submit(modal, {ids.REASSIGN_BLOCK: {ids.VALUE: {"type": "users_select", "selected_user": "UOTTO"}}},
+                          user="UCARL")
+    assert "<@UOTTO> now owns AI-1-C1" in str(answer)
+    slack.click(ids.REASSIGN_ROLE, button(reattestation, ids.REASSIGN_ROLE)["value"], user="UCARL",
+                message=reattestation, channel=reattestation["channel"])
+    slack.submit(slack.opened_modal(), {ids.REASSIGN_BLOCK: {ids.VALUE: {"type": "users_select",
+                                                                         "selected_user": "UOTTO"}}}, user="UCARL")
+    slack.deliver()
+
+    assert any("AI-1-C1" in m["text"] for m in slack.dms_to("UOTTO"))  # the condition's news to its new owner
+    assert any(m["text"].startswith("Re-attestation requested") for m in slack.dms_to("UOTTO"))
+    with slack.runtime.transaction() as session:
+        assert session.exec(select(TrackedItem.owner)).one() == "UOTTO"
+        [moved] = session.exec(select(AuditEvent).where(AuditEvent.action == "condition.reassigned")).all()
+        assert (moved.actor, moved.before, moved.after["owner"]) == ("UCARL", {"owner": "UDEV"}, "UOTTO")
+        assert "deactivated" in moved.after["reason"]
+        waiting = what_waits(session, team_id=TEAM_ID, catalog=catalog_for(session, team_id=TEAM_ID))
+    assert {p.assignee for p in waiting.sign_offs} == {"UMARIA", "UERIN", "UOTTO"}
+    assert [i.owner for i in waiting.items] == ["UOTTO"]
+
+
+def test_a_condition_cannot_be_given_to_a_guest(slack: Slack) -> None:
+    slack.emulator.add_user("UGUEST", "guest", is_ultra_restricted=True)
+    assert "Recorded *AI-1*" in slack.command(SPONSORED)["text"]
+    with slack.runtime.transaction() as session:
+        create_item(session, actor="UCARL", initiative=session.exec(select(Initiative)).one(), kind=CONDITION,
+                    text="Bias audit", owner="UDEV", due_on=utcnow().date(), gate_slug="idea-to-pilot", stage="pilot")
+
+    answer = slack.command("condition reassign AI-1-C1 <@UGUEST|guest> Dev is leaving", user="UCARL")["text"]
+
+    assert "<@UGUEST> cannot be an owner: they are a guest in this workspace" in answer
+    with slack.runtime.transaction() as session:
+        assert session.exec(select(TrackedItem.owner)).one() == "UDEV"
 
 
 def test_guests_and_people_from_other_organisations_are_refused_as_owners(slack: Slack, runtime: Runtime) -> None:

@@ -195,7 +195,7 @@ def meet(session: Session, *, actor: Actor, initiative: Initiative, item: Tracke
 
 def cancel(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem, reason: str) -> TrackedItem:
     """Cancel with a reason: by the sponsor or an admin."""
-    _require_sponsor_or_admin(session, actor=actor, initiative=initiative, item=item, doing="cancel")
+    require_sponsor_or_admin(session, actor=actor, initiative=initiative, item=item, doing="cancel")
     reason = clean_reason(reason, what=f"reason for cancelling {key_of(initiative, item)}")
     _close(session, actor=actor, initiative=initiative, item=item, state=CANCELLED, values={"close_reason": reason},
            details={"reason": reason})
@@ -205,7 +205,7 @@ def cancel(session: Session, *, actor: Actor, initiative: Initiative, item: Trac
 def reassign(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem, owner: str,
              reason: str) -> TrackedItem:
     """Give an open item to someone else, with a reason: by the sponsor or an admin."""
-    _require_sponsor_or_admin(session, actor=actor, initiative=initiative, item=item, doing="reassign")
+    require_sponsor_or_admin(session, actor=actor, initiative=initiative, item=item, doing="reassign")
     reason = clean_reason(reason, what=f"reason for giving {key_of(initiative, item)} to someone else")
     _require_open(initiative, item)
     if owner == item.owner:
@@ -265,7 +265,7 @@ def close_waived_again(session: Session, *, actor: Actor, initiative: Initiative
     return item
 
 
-def _require_sponsor_or_admin(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem,
+def require_sponsor_or_admin(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem,
                               doing: str) -> None:
     if actor.is_admin or actor.user_id == owners_of(session, initiative_id=initiative.id).get(SPONSOR):
         return
