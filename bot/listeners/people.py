@@ -18,6 +18,7 @@ from bot.config import Settings
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view, tell
 from bot.runtime import Runtime
+from bot.services.access.people import EXTERNAL_PERSON, GUEST, why_not_an_owner
 from bot.services.access.visibility import Audience
 from bot.services.errors import DomainError, InvalidInput, PermissionDenied
 from bot.services.gates.workspaces import catalog_for
@@ -119,12 +120,12 @@ def require_people_who_can_act(client: WebClient, user_ids: Iterable[str], setti
         except SlackApiError as exc:
             log.warning("users.info %s failed (%s); not checked as an owner", user_id, exc.response.get("error"))
             continue
-        if user.get("deleted"):
-            raise PermissionDenied(f"<@{user_id}> cannot be an owner: their Slack account is deactivated.")
-        if user.get("is_stranger"):
-            raise PermissionDenied(f"<@{user_id}> cannot be an owner: they are from another organisation "
-                                   "(Slack Connect). Name someone in this workspace.")
-        if (user.get("is_restricted") or user.get("is_ultra_restricted")) and not settings.allow_guest_owners:
-            raise PermissionDenied(f"<@{user_id}> cannot be an owner: they are a guest in this workspace. Name a "
-                                   "full member, or an admin sets ALLOW_GUEST_OWNERS=true.")
+        why = why_not_an_owner(user, allow_guests=settings.allow_guest_owners)
+        if why is not None:
+            raise PermissionDenied(f"<@{user_id}> cannot be an owner: {why}. {_INSTEAD.get(why, '')}".strip())
+
+
+# What to do instead, after the refusal's reason.
+_INSTEAD = {EXTERNAL_PERSON: "Name someone in this workspace.",
+            GUEST: "Name a full member, or an admin sets ALLOW_GUEST_OWNERS=true."}
 
