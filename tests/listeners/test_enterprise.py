@@ -22,7 +22,7 @@ from bot.services.gates.workspaces import catalog_for
 from bot.services.tracked_items.service import CONDITION, create_item
 from bot.services.waiting.service import what_waits
 from bot.views import ids
-from slack_emulator.requests import TEAM_ID, button
+from slack_emulator.requests import TEAM_ID, button, ticked_all
 from storage.models import AuditEvent, Initiative, OutboxMessage, SignOff, TrackedItem, Workspace
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
@@ -243,6 +243,51 @@ def test_a_deactivated_owners_condition_and_re_attestation_go_to_the_sponsor_and
         waiting = what_waits(session, team_id=TEAM_ID, catalog=catalog_for(session, team_id=TEAM_ID))
     assert {p.assignee for p in waiting.sign_offs} == {"UMARIA", "UERIN", "UOTTO"}
     assert [i.owner for i in waiting.items] == ["UOTTO"]
+
+
+def test_a_delegate_is_asked_for_and_acts_on_conditions_re_attestations_and_kpis_on_the_owners_behalf(
+    slack: Slack,
+) -> None:
+    entered = in_production(slack)  # Maria is AI-1's business owner
+    assert "Churn" in slack.command('kpi AI-1 define "Churn" baseline=4.2% target=3.5%')["text"]
+    due = a_monday_at_ten_after(entered + timedelta(days=90))  # KPI actuals are due by then too (every 30 days)
+    assert run_reattestations(slack.runtime, now=due) == 1
+    with slack.runtime.transaction() as session:
+        create_item(session, actor="UCARL", initiative=session.exec(select(Initiative)).one(), kind=CONDITION,
+                    text="Bias audit by legal", owner="UMARIA", due_on=(due + timedelta(days=2)).date(),
+                    gate_slug="pilot-to-production", stage="production")
+    until = (utcnow() + timedelta(days=200)).date().isoformat()
+    answer = slack.command(f"delegate <@UOTTO|otto> until {until}")["text"]
+    assert "meet your conditions and record your KPI actuals" in answer
+    slack.deliver()
+
+    run_sweep(slack.runtime, now=due + timedelta(days=3))
+    slack.deliver()
+
+    assert [m for m in slack.dms_to("UMARIA") if m["text"].startswith("Reminder")] == []  # away: nothing to her
+    [reminder] = [m for m in slack.dms_to("UOTTO") if m["text"].startswith("Reminder")]
+    shown = str(reminder["blocks"])
+    assert "Re-attestation in Production" in shown and "AI-1-C1" in shown and "Record KPI actuals" in shown
+    assert shown.count("for <@UMARIA> (delegated to you)") == 3  # the re-attestation, the condition, the KPIs
+
+    assert "Only AI-1-C1's owner" in slack.command("condition met AI-1-C1 Audit done", user="UNOBODY")["text"]
+    slack.command("condition met AI-1-C1 Legal signed the audit https://wiki.example.com/audit", user="UOTTO")
+    slack.command("kpi AI-1 3.9%", user="UOTTO")
+    slack.click(ids.APPROVE, button(reminder, ids.APPROVE)["value"], user="UOTTO", message=reminder,
+                channel=reminder["channel"])
+    modal = slack.opened_modal()
+    slack.submit(modal, ticked_all(modal), user="UOTTO")
+
+    with slack.runtime.transaction() as session:
+        audited = {e.action: e for e in session.exec(select(AuditEvent).where(AuditEvent.actor == "UOTTO"))}
+        assert session.exec(select(TrackedItem.state)).one() == "met"
+        [maria] = session.exec(select(SignOff).where(SignOff.assignee == "UMARIA", SignOff.state == "approved"))
+        assert maria.decided_by == "UOTTO"
+    for action in ("condition.met", "kpi.recorded", "signoff.approved"):
+        assert audited[action].after["on_behalf_of"] == "UMARIA", action
+
+    slack.command("delegate off")  # back: the delegate may no longer act for her
+    assert "Only AI-1's owners" in slack.command("kpi AI-1 3.8%", user="UOTTO")["text"]
 
 
 def test_a_condition_cannot_be_given_to_a_guest(slack: Slack) -> None:
