@@ -10,11 +10,14 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import update
 from sqlmodel import select
 
 from bot.app import create_app
 from bot.cli import main
+from bot.jobs import scheduler
+from bot.jobs.installation import recheck_installation
 from bot.jobs.nudges import run_sweep
 from bot.runtime import Runtime
 from bot.services.attestation.scheduled import run_reattestations
@@ -127,6 +130,34 @@ def test_app_uninstalled_stops_all_calls_and_stale_messages_are_dropped_but_sign
         actions = session.exec(select(AuditEvent.action).where(AuditEvent.subject_type == "workspace")).all()
     assert len(audit) == 1 and audit[0].after["sign_off_requests_resent"] == 3 and audit[0].after["dropped"] > 0
     assert actions == ["workspace.suspended", "workspace.reinstalled"]
+
+
+def test_a_suspended_workspace_resumes_without_a_restart_once_auth_test_succeeds_again(slack: Slack) -> None:
+    client = WebClient(token=slack.emulator.bot_token, base_url=slack.emulator.base_url)
+    scheduled = scheduler.build(slack.runtime).get_job("reinstall_check")
+    assert scheduled is not None and scheduled.trigger.interval == timedelta(minutes=5)  # what serve runs
+    slack.emulator.clear()
+    assert recheck_installation(slack.runtime, client) is None
+    assert slack.emulator.calls_to("auth.test") == []  # installed: nothing to ask
+
+    queue_review(slack)
+    slack.emulator.deactivate_token("token_revoked")
+    slack.deliver()
+    assert suspension(slack) == "token_revoked"
+    slack.emulator.clear()
+    assert recheck_installation(slack.runtime, client) is None  # still refused: one call, still waiting
+    assert [c.method for c in slack.emulator.calls] == ["auth.test"] and suspension(slack) == "token_revoked"
+
+    slack.emulator.reinstall()
+    assert recheck_installation(slack.runtime, client) == TEAM_ID  # no restart
+    slack.deliver()
+
+    assert suspension(slack) is None and set(outbox_states(slack)) == {"sent"}
+    for owner in OWNERS:
+        assert len(sign_off_requests_to(slack, owner)) == 1
+    with slack.runtime.transaction() as session:
+        actions = session.exec(select(AuditEvent.action).where(AuditEvent.subject_type == "workspace")).all()
+    assert actions == ["workspace.reinstalled"]  # a revoked-token answer suspends without an audit event
 
 
 def test_a_revoked_user_token_leaves_the_bot_working(slack: Slack) -> None:
