@@ -20,12 +20,13 @@ from bot.listeners.surfaces import show_view, tell
 from bot.runtime import Runtime
 from bot.services.access.people import EXTERNAL_PERSON, GUEST, why_not_an_owner
 from bot.services.access.visibility import Audience
-from bot.services.errors import DomainError, InvalidInput, PermissionDenied
+from bot.services.errors import Conflict, DomainError, InvalidInput, PermissionDenied
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import service as initiatives
 from bot.services.tracked_items import service as tracked_items
 from bot.views import ids, modals
 from bot.views.people import condition_reassign_modal, reassign_modal
+from storage.models import TrackedItem
 
 log = logging.getLogger(__name__)
 
@@ -74,12 +75,13 @@ def register(app: App, runtime: Runtime) -> None:
                          actor: RequestActor) -> None:
         ack()
         try:
-            key = body["actions"][0].get("value") or ""
+            key, gone = ids.decode_item_owner(body["actions"][0].get("value"))
             with runtime.read() as session:
                 decider = actor.in_session(session)
                 initiative, item = tracked_items.find_item(session, audience=Audience.of(decider), key=key)
                 tracked_items.require_sponsor_or_admin(session, actor=decider, initiative=initiative, item=item,
                                                        doing="reassign")
+                _require_still_with(item, gone, key)
                 view = condition_reassign_modal(tracked_items.key_of(initiative, item), initiative, item)
         except DomainError as error:
             tell(body, client, respond, str(error))
@@ -93,11 +95,12 @@ def register(app: App, runtime: Runtime) -> None:
             if not new_owner:
                 raise InvalidInput("Pick the new owner.")
             require_people_who_can_act(client, [new_owner], runtime.settings)
+            key, gone = ids.decode_item_owner(view.get("private_metadata"))
             with runtime.transaction() as session:
                 decider = actor.in_session(session)
-                initiative, item = tracked_items.find_item(session, audience=Audience.of(decider),
-                                                           key=view.get("private_metadata") or "", for_update=True)
-                gone = item.owner
+                initiative, item = tracked_items.find_item(session, audience=Audience.of(decider), key=key,
+                                                           for_update=True)
+                _require_still_with(item, gone, key)
                 tracked_items.reassign(session, actor=decider, initiative=initiative, item=item, owner=new_owner,
                                        reason=f"<@{gone}>'s Slack account was deactivated")
                 done = f"<@{new_owner}> now owns {tracked_items.key_of(initiative, item)}; they will be reminded of it."
@@ -108,6 +111,13 @@ def register(app: App, runtime: Runtime) -> None:
             ack(response_action="update", view=modals.notice(str(error)))
             return
         ack(response_action="update", view=modals.notice(done))
+
+
+def _require_still_with(item: TrackedItem, gone: str, key: str) -> None:
+    """A "reassign needed" message is about the deactivated owner: once the condition is someone else's (or
+    closed), its button has done its work."""
+    if item.owner != gone or item.state != tracked_items.OPEN:
+        raise Conflict(f"{key} is no longer <@{gone}>'s to reassign: it is {item.state}, with <@{item.owner}>.")
 
 
 def require_people_who_can_act(client: WebClient, user_ids: Iterable[str], settings: Settings) -> None:

@@ -31,7 +31,8 @@ def condition_reassign_needed(key: str, initiative: Initiative, item: TrackedIte
             f"{initiative.key} {initiative.title} is still open. They will get no more reminders.")
     waits = (f"Their {item.kind} *{key}* “{mrkdwn(item.text, 300)}” on *{initiative.key}* "
              f"{mrkdwn(initiative.title, 150)} is open and waits for a new owner")
-    return _reassign_needed(text, deactivated, waits, action_id=ids.REASSIGN_ITEM, value=key)
+    return _reassign_needed(text, deactivated, waits, action_id=ids.REASSIGN_ITEM,
+                            value=ids.encode_item_owner(key, deactivated))
 
 
 def _reassign_needed(text: str, deactivated: str, waits: str, *, action_id: str, value: str) -> Message:
@@ -52,7 +53,7 @@ def reassign_modal(initiative: Initiative, *, role: str, role_name: str) -> dict
 def condition_reassign_modal(key: str, initiative: Initiative, item: TrackedItem) -> dict[str, Any]:
     return _reassign_modal(f"Who takes over {item.kind} *{key}* “{mrkdwn(item.text, 300)}” on *{initiative.key}* "
                            f"{mrkdwn(initiative.title, 150)}? It stays due on {item.due_on:%a %d %b %Y}.",
-                           callback_id=ids.REASSIGN_ITEM_MODAL, metadata=key)
+                           callback_id=ids.REASSIGN_ITEM_MODAL, metadata=ids.encode_item_owner(key, item.owner))
 
 
 def _reassign_modal(prompt: str, *, callback_id: str, metadata: str) -> dict[str, Any]:

@@ -258,6 +258,9 @@ def test_a_deactivated_owners_condition_and_re_attestation_go_to_the_sponsor_and
     answer = slack.submit(modal, {ids.REASSIGN_BLOCK: {ids.VALUE: {"type": "users_select", "selected_user": "UOTTO"}}},
                           user="UCARL")
     assert "<@UOTTO> now owns AI-1-C1" in str(answer)
+    _, again = slack.click(ids.REASSIGN_ITEM, button(condition, ids.REASSIGN_ITEM)["value"], user="UADMIN",
+                           message=condition, channel=condition["channel"])  # the admin's copy, clicked later
+    assert "AI-1-C1 is no longer <@UDEV>'s to reassign: it is open, with <@UOTTO>." in slack.answer_at(again)["text"]
     slack.click(ids.REASSIGN_ROLE, button(reattestation, ids.REASSIGN_ROLE)["value"], user="UCARL",
                 message=reattestation, channel=reattestation["channel"])
     slack.submit(slack.opened_modal(), {ids.REASSIGN_BLOCK: {ids.VALUE: {"type": "users_select",
