@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.delivery.revocation import RevocationWatcher
 from bot.delivery.slack_client import MeasuredWebClient
+from bot.jobs import installation
 from bot.listeners import (
     audit,
     commands,
@@ -159,7 +160,7 @@ def create_app(
     workspace = workspace or client.auth_test()["team_id"]
     workspaces.ensure_served_workspace(runtime, workspace)
     # auth.test succeeded with this token: the app is installed, so a workspace waiting for a reinstall resumes.
-    workspaces.resume_served_workspace(runtime, workspace)
+    installation.resume_served_workspace(runtime, workspace)
     client.retry_handlers.append(  # a listener's call, refused
         RevocationWatcher(runtime.engine, workspace, bot_token=settings.slack_bot_token or ""))
     runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)

@@ -49,7 +49,7 @@ from bot.services.reviews.service import (
     pending_sign_offs_for,
     sign_offs_of,
 )
-from bot.services.tracked_items.service import key_of
+from bot.services.tracked_items.service import key_of, list_items
 from bot.services.validation import USER_ID_PATTERN
 from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages, people
@@ -74,6 +74,7 @@ from storage.models import (
 
 log = logging.getLogger(__name__)
 CONDITION_NEWS = ("created", "reassigned", "met", "cancelled")
+MAX_REASSIGN_ITEMS = 200  # one person's open conditions: far more than anyone holds
 _HOMES = "surface.home_publishes"
 
 
@@ -138,23 +139,33 @@ class SlackNotifications:
                             user_ids=[item.owner, event.actor, *filter(None, [event.previous_owner])])
 
     def _person_deactivated(self, session: Session, event: PersonDeactivated) -> None:
-        """Each pending sign-off of a deactivated owner: a "reassign needed" DM to the initiative's sponsor and to
-        every admin, once each (deduplicated, so a second replica's or a repeated event's DMs are not sent twice).
-        Conditions and re-attestations (other branches) plug in here the same way."""
+        """Each pending sign-off (of a gate or a re-attestation) and each open condition of a deactivated owner: a
+        "reassign needed" DM to the initiative's sponsor and to every admin, once each (deduplicated, so a second
+        replica's or a repeated event's DMs are not sent twice)."""
         admins = [entry.user_id for entry in list_admins(session, team_id=event.team_id,
                                                           admin_user_ids=self.admin_user_ids)]
+        catalog = catalog_for(session, team_id=event.team_id)
         for pending in pending_sign_offs_for(session, team_id=event.team_id, user_id=event.user_id):
             sign_off, review, initiative = pending.sign_off, pending.review, pending.initiative
-            catalog = catalog_for(session, team_id=event.team_id)
             message = people.reassign_needed(initiative, role=sign_off.role,
                                              role_name=catalog.role_name(sign_off.role),
                                              gate_name=catalog.gate(review.gate_slug).name, deactivated=event.user_id)
-            sponsor = owners_of(session, initiative_id=initiative.id).get(SPONSOR)  # type: ignore[arg-type]
-            for recipient in dict.fromkeys([*([sponsor] if sponsor else []), *admins]):
-                if recipient != event.user_id:
-                    enqueue(session, team_id=event.team_id, method="chat.postMessage",
-                            payload={"channel": recipient, **message.payload()},
-                            dedupe_key=f"reassign:{sign_off.id}:{event.user_id}:{recipient}")
+            self._ask_to_reassign(session, event, initiative, message, admins, subject=f"{sign_off.id}")
+        open_items, _ = list_items(session, audience=Audience.admin(team_id=event.team_id), owner=event.user_id,
+                                   limit=MAX_REASSIGN_ITEMS)
+        for initiative, item in open_items:
+            message = people.condition_reassign_needed(key_of(initiative, item), initiative, item,
+                                                       deactivated=event.user_id)
+            self._ask_to_reassign(session, event, initiative, message, admins, subject=f"item:{item.id}")
+
+    def _ask_to_reassign(self, session: Session, event: PersonDeactivated, initiative: Initiative, message: Message,
+                         admins: list[str], *, subject: str) -> None:
+        sponsor = owners_of(session, initiative_id=initiative.id).get(SPONSOR)  # type: ignore[arg-type]
+        for recipient in dict.fromkeys([*([sponsor] if sponsor else []), *admins]):
+            if recipient != event.user_id:
+                enqueue(session, team_id=event.team_id, method="chat.postMessage",
+                        payload={"channel": recipient, **message.payload()},
+                        dedupe_key=f"reassign:{subject}:{event.user_id}:{recipient}")
 
     def _refresh_pending(self, session: Session, review_ids: Iterable[int], *, role: str | None = None) -> None:
         """A check changed what these reviews' DMs show: update the DMs still waiting for a decision (settled ones

@@ -34,8 +34,9 @@ def run_outbox(args: argparse.Namespace) -> int:
             messages = recent_messages(session, team_id=args.team, limit=args.limit)
     print(f"pending: {counts['pending']}  sent: {counts['sent']}  failed: {counts['failed']}")
     for workspace in waiting:  # said once per workspace, not on each of its messages
-        print(f"{workspace.team_id}: pending messages {describe_suspension(workspace)}. Reinstall the app (or set "
-              "the new SLACK_BOT_TOKEN) and restart the bot; delivery resumes once auth.test succeeds.")
+        print(f"{workspace.team_id}: pending messages {describe_suspension(workspace)}. Reinstall the app (and set "
+              "the new SLACK_BOT_TOKEN and restart the bot if it changed); delivery resumes once auth.test succeeds "
+              "(checked every 5 minutes).")
     if not messages:
         print("no failed deliveries" if args.failed else "the outbox is empty")
     for message in messages:

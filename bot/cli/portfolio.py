@@ -13,7 +13,7 @@ from bot.services.errors import InvalidInput
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.services.portfolio_io.importing import ImportPlan, LookupEmail
+    from bot.services.portfolio_io.importing import ImportPlan, LookupPerson
     from bot.services.portfolio_io.table import Problem
 
 # slack_sdk retries a call Slack answered 429 after its Retry-After, this many times: users.lookupByEmail allows
@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_import(args: argparse.Namespace) -> int:
     from bot.services.gates.workspaces import ensure_workspace
-    from bot.services.portfolio_io.importing import apply_import, email_addresses, plan_import, resolve_addresses
+    from bot.services.portfolio_io.importing import apply_import, email_addresses, plan_import, resolve_people, user_ids
     from bot.services.portfolio_io.rows import parse_rows
     from bot.services.portfolio_io.table import ImportFileError, read_table
 
@@ -65,9 +65,10 @@ def run_import(args: argparse.Namespace) -> int:
     runtime = open_runtime()
     team_id = workspace_to_act_on(runtime, args.team, create=False)  # created below, with the import or never
     settings = runtime.settings
-    lookup = slack_lookup(settings) if email_addresses(rows) and settings.slack_bot_token else None
+    named = email_addresses(rows) or user_ids(rows)
+    lookup = slack_lookup(settings) if named and settings.slack_bot_token else None
     try:
-        people = resolve_addresses(rows, lookup)  # outside the transaction: Slack may make it wait a minute
+        people = resolve_people(rows, lookup)  # outside the transaction: Slack may make it wait a minute
     except SlackRefused as exc:
         print(f"initiative-bot: {exc}", file=sys.stderr)
         return 1
@@ -114,27 +115,34 @@ def _refuse(filename: str, problems: list[Problem]) -> int:
     return 1
 
 
-def slack_lookup(settings: Settings) -> LookupEmail:
-    """users.lookupByEmail through a client that waits out Slack's Retry-After (slack_sdk's own retry handler)."""
+def slack_lookup(settings: Settings) -> LookupPerson:
+    """users.lookupByEmail (an address) or users.info (a user id) through a client that waits out Slack's
+    Retry-After (slack_sdk's own retry handler); each person found is judged as an owner as Slack commands judge
+    them (a guest unless ALLOW_GUEST_OWNERS, someone from another organisation)."""
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
+    from bot.services.access.people import why_not_an_owner
     from bot.services.portfolio_io.importing import SlackPerson
 
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10,
                        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=LOOKUP_RETRIES)])
 
-    def lookup(address: str) -> SlackPerson | None:
+    def lookup(who: str) -> SlackPerson | None:
+        by_address = "@" in who
+        method = "users.lookupByEmail" if by_address else "users.info"
         try:
-            user = client.users_lookupByEmail(email=address)["user"]
+            user = (client.users_lookupByEmail(email=who) if by_address else client.users_info(user=who))["user"]
         except SlackApiError as exc:
             error = exc.response.get("error")
-            if error == "users_not_found":
+            if error in ("users_not_found", "user_not_found"):
                 return None
-            hint = " (the app needs the users:read.email scope: reinstall it)" if error == "missing_scope" else ""
-            raise SlackRefused(f"Slack refused users.lookupByEmail: {error}{hint}; nothing was imported") from None
-        return SlackPerson(user_id=user["id"], deactivated=bool(user.get("deleted")))
+            scope = "users:read.email" if by_address else "users:read"
+            hint = f" (the app needs the {scope} scope: reinstall it)" if error == "missing_scope" else ""
+            raise SlackRefused(f"Slack refused {method}: {error}{hint}; nothing was imported") from None
+        return SlackPerson(user_id=user["id"], deactivated=bool(user.get("deleted")),
+                           cannot_own=why_not_an_owner(user, allow_guests=settings.allow_guest_owners))
 
     return lookup
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from bot.commands.grammar import parse_condition
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand, UsageError
 from bot.integrations.targets import evidence_policy
+from bot.listeners.people import require_people_who_can_act
 from bot.presenters import condition_views
 from bot.services.access.people import zone_for
 from bot.services.access.visibility import Audience
@@ -25,6 +26,8 @@ def condition(ctx: CommandContext, args: Arguments) -> Reply:
     tracked_items.parse_item_key(command.key)  # a bad id is refused before any lookup
     # Links are vetted (their hosts resolved, up to 2 s) before the transaction, never under its locks.
     links = check_evidence_links(command.links, policy=evidence_policy(ctx.runtime.settings)) if command.links else []
+    if command.person is not None:  # reassign: to someone who can act, asked of Slack outside the transaction
+        require_people_who_can_act(ctx.client, [command.person], ctx.runtime.settings)
     with ctx.runtime.transaction() as session:
         initiative, item = tracked_items.find_item(session, audience=Audience.of(ctx.actor), key=command.key,
                                                    for_update=True)

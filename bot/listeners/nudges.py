@@ -28,7 +28,7 @@ from storage.types import utcnow
 log = logging.getLogger(__name__)
 
 DELEGATE_USAGE = (
-    "/initiative delegate @someone until YYYY-MM-DD -> they decide your sign-offs and get your reminders",
+    "/initiative delegate @someone until YYYY-MM-DD -> they act for you and get your reminders",
     "/initiative delegate off                    -> end your delegation now",
 )
 

@@ -43,6 +43,10 @@ STALLED_COMMAND = "/initiative list stalled"
 MOVED_TITLES = (("new", "New"), ("imported", "Imported"), ("advanced", "Advanced"), ("sent_back", "Sent back"),
                 ("recycled", "Recycled"), ("paused", "Paused"), ("held", "On hold"), ("retired", "Retired"),
                 ("killed", "Killed"))
+# How a movement of a confidential initiative reads, counted without its name (`_confidential_moved`).
+CONFIDENTIAL_MOVED = {"new": "added", "imported": "imported", "advanced": "advanced", "sent_back": "sent back",
+                      "recycled": "recycled", "paused": "paused", "held": "put on hold", "retired": "retired",
+                      "killed": "killed"}
 RESUME_COMMAND = "/initiative resume <KEY>"
 CLASSIFY_COMMAND = "/initiative classify <KEY>"
 UNCLASSIFIED_NAMED = 5  # the digest counts every initiative not classified yet, and names the first few
@@ -65,7 +69,7 @@ def _conditions_line(report: DigestReport) -> str:
 def fallback_text(report: DigestReport) -> str:
     """The notification line: what a phone shows before the blocks."""
     active = sum(row.active for row in report.funnel)
-    advanced = len(report.advanced)
+    advanced = len(report.advanced) + report.confidential_moved.get("advanced", 0)
     overdue = sum(1 for item in report.waiting if item.overdue)
     return (f"{title_of(report)}: {active} active, {advanced} advanced this week, "
             f"{len(report.stalled)} stalled, {overdue} overdue sign-offs.")
@@ -115,14 +119,19 @@ def digest_blocks(report: DigestReport) -> list[Block]:
     blocks += [SectionBlock(fields=fields[i:i + 10]) for i in range(0, len(fields), 10)]
     blocks.append(_context(_held_and_paused(report)))
     blocks.append(DividerBlock())
-    counts = [f"{label} {len(getattr(report, kind))}" for kind, label in MOVED_TITLES if getattr(report, kind)]
+    hidden = report.confidential_moved
+    counts = [f"{label} {total}" for kind, label in MOVED_TITLES
+              if (total := len(getattr(report, kind)) + hidden.get(kind, 0))]
     blocks.append(_section("*Moved this week*  " + (" · ".join(counts) or "nothing moved")))
-    if hidden := [f"{label} {count}" for kind, label in MOVED_TITLES if (count := report.confidential_moved.get(kind))]:
-        blocks.append(_context("Also moved, confidential initiatives (counted, not named): " + " · ".join(hidden)))
+    if hidden:
+        blocks.append(_context("Counted, not named: " + ", ".join(
+            _confidential_moved(count, kind) for kind, _ in MOVED_TITLES if (count := hidden.get(kind))) + "."))
     for kind, label in MOVED_TITLES:
         items: Sequence[Movement] = getattr(report, kind)
-        if items:
-            blocks += listing(f"*{label}* ({len(items)})", [_movement_line(item) for item in items])
+        if items or hidden.get(kind):
+            blocks += listing(f"*{label}* ({len(items) + hidden.get(kind, 0)})",
+                              [_movement_line(item) for item in items]
+                              + ([_confidential_moved(hidden[kind], kind)] if hidden.get(kind) else []))
     if report.holds_due:
         blocks += listing(f"*On hold past their revisit date* ({len(report.holds_due)}) — "
                           f"`{escape(RESUME_COMMAND)}` ends one",
@@ -257,6 +266,11 @@ def _chunks(head: str, lines: list[str]) -> list[str]:
 
 def _initiative(key: str, title: str) -> str:
     return f"*{key}* {mrkdwn(title, 60)}"
+
+
+def _confidential_moved(count: int, kind: str) -> str:
+    """`1 confidential initiative advanced`: movements the channel may not see, counted without a name."""
+    return f"{count} confidential initiative{'s' if count != 1 else ''} {CONFIDENTIAL_MOVED[kind]}"
 
 
 def _movement_line(item: Movement) -> str:

@@ -34,6 +34,7 @@ CLASSIFY = "initiative.classify"
 # "Record KPI actuals" on a KPI request of the nudge DM (bot/views/nudges.py): opens the KPI modal; value = key.
 KPI_RECORD = "kpi.record"
 REASSIGN_ROLE = "people.reassign"  # value: `encode_role` (the initiative and the role of a deactivated owner)
+REASSIGN_ITEM = "people.reassign_item"  # value: `encode_item_owner` (a deactivated owner's open condition)
 
 # Modal callback ids.
 NEW_INITIATIVE_MODAL = "initiative.new"
@@ -47,6 +48,7 @@ EXTEND_HOLD_MODAL = "outcome.extend_hold"
 CLASSIFY_MODAL = "regulation.classify"
 KPI_MODAL = "kpi.record"
 REASSIGN_MODAL = "people.reassign_modal"
+REASSIGN_ITEM_MODAL = "people.reassign_item_modal"  # private_metadata: `encode_item_owner`
 
 # Input blocks of the New initiative modal: block id -> action id is always VALUE.
 VALUE = "value"
@@ -190,6 +192,19 @@ def question_block_id(question_id: str) -> str:
 def encode_role(key: str, role: str) -> str:
     """`AI-12:business`: an initiative's role, in a button's value or a modal's metadata."""
     return f"{key}:{role}"
+
+
+def encode_item_owner(key: str, owner: str) -> str:
+    """`AI-12-C1:U123`: a condition and the (deactivated) owner it is taken from, in a button's value or a modal's
+    metadata."""
+    return f"{key}:{owner}"
+
+
+def decode_item_owner(value: str | None) -> tuple[str, str]:
+    key, _, owner = (value or "").partition(":")
+    if not key or not owner:
+        raise StaleForm("This form is from an older version of the bot; open it again.")
+    return key, owner
 
 
 def decode_role(value: str | None) -> tuple[str, str]:

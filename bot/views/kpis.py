@@ -24,7 +24,7 @@ from bot.services.kpis.scheduled import KpiUpdateDue
 from bot.services.validation import REASON
 from bot.views import ids
 from bot.views.blocks import context, finish, more_line, section
-from bot.views.text import clip, mrkdwn
+from bot.views.text import clip, mention, mrkdwn
 from storage.models import Initiative, Kpi
 
 STATUS_WORDS = {ON_TRACK: "on track", "off_track": "off track", NO_DATA: "no data"}
@@ -103,16 +103,22 @@ def record_modal(initiative: Initiative, kpis: Sequence[Kpi], *, today: date) ->
     return view.to_dict()
 
 
-def kpi_request_blocks(due: Sequence[KpiUpdateDue], *, shown: int, block_id_prefix: str) -> list[Block]:
+def kpi_request_blocks(due: Sequence[KpiUpdateDue], *, shown: int, block_id_prefix: str,
+                       reader: str | None = None) -> list[Block]:
     """The live initiatives whose KPI actuals the reader is asked to record, the first `shown` each with the button
-    that opens the KPI modal: in the daily reminder DM and in the App Home alike."""
+    that opens the KPI modal: in the daily reminder DM and in the App Home alike. A request of someone other than
+    the `reader` (given) was delegated to them, and says for whom."""
     if not due:
         return []
-    blocks: list[Block] = [section("*KPI actuals to record* on live initiatives you own:")]
+    delegated = reader is not None and any(request.recipient != reader for request in due)
+    blocks: list[Block] = [section("*KPI actuals to record* on live initiatives you own"
+                                   + (" or were delegated:" if delegated else ":"))]
     for request in due[:shown]:
         names = ", ".join(mrkdwn(name, 100) for name in request.kpi_names[:5])
-        blocks.append(section(f"*{request.key}* {mrkdwn(request.title, 150)}\nTime to record its latest actuals "
-                              f"({names}).", block_id=f"{block_id_prefix}{request.initiative_id}",
+        behalf = (f" · for {mention(request.recipient)} (delegated to you)"
+                  if reader is not None and request.recipient != reader else "")
+        blocks.append(section(f"*{request.key}* {mrkdwn(request.title, 150)}{behalf}\nTime to record its latest "
+                              f"actuals ({names}).", block_id=f"{block_id_prefix}{request.initiative_id}",
                               accessory=ButtonElement(text="Record KPI actuals", action_id=ids.KPI_RECORD,
                                                       value=ids.initiative_key_value(request.key), style="primary")))
     hint = "Or type `/initiative kpi <key> <value> [YYYY-MM-DD] [note]`."

@@ -97,7 +97,7 @@ def _condition_blocks(notice: Notice, limit: int, *, waiting_on: bool = False) -
 
 def _kpi_blocks(notice: Notice) -> list[Block]:
     """The live initiatives whose KPI actuals the recipient is asked to record, each with its button."""
-    return kpi_request_blocks(notice.kpis, shown=NUDGE_KPIS_SHOWN, block_id_prefix=KPI_BLOCK)
+    return kpi_request_blocks(notice.kpis, shown=NUDGE_KPIS_SHOWN, block_id_prefix=KPI_BLOCK, reader=notice.recipient)
 
 
 def _line_text(line: ItemLine, reader_zone: ZoneInfo, *, waiting_on: bool) -> str:
@@ -191,6 +191,6 @@ def snoozed_text(until: datetime) -> str:
 
 
 def delegation_text(delegate: str, until: date, zone_name: str) -> str:
-    return (f"Until 23:59 on {until:%a %d %b %Y} ({zone_name}), {mention(delegate)} can decide your sign-offs "
-            "and gets your reminders instead of you. You can still decide yourself; "
-            "`/initiative delegate off` ends it sooner.")
+    return (f"Until 23:59 on {until:%a %d %b %Y} ({zone_name}), {mention(delegate)} can decide your sign-offs and "
+            "re-attestations, meet your conditions and record your KPI actuals, and gets your reminders instead of "
+            "you. You can still act yourself; `/initiative delegate off` ends it sooner.")

@@ -103,6 +103,36 @@ def test_every_problem_is_printed_as_file_line_column_and_nothing_is_written(run
     assert _keys(runtime) == []
 
 
+def test_guests_and_people_from_other_organisations_are_refused_as_owners_unless_guests_are_allowed(
+        runtime, slack, tmp_path, capsys, monkeypatch):
+    slack.add_user("UGUEST", "guest", email="guest@example.com", is_restricted=True)
+    slack.add_user("UEXT", "ext", is_stranger=True)
+    file = tmp_path / "portfolio.csv"
+    file.write_text("title,business_owner,data_owner\n"
+                    "Churn model,guest@example.com,UDEV\n"
+                    "Invoice OCR,UMARIA,UEXT\n")
+
+    assert main(["import", str(file)]) == 1
+    assert _problems(capsys.readouterr().err) == [
+        f"{file}:2: business_owner: guest@example.com cannot be an owner: they are a guest in this workspace "
+        "(an admin may allow guests: ALLOW_GUEST_OWNERS=true)",
+        f"{file}:3: data_owner: UEXT cannot be an owner: they are from another organisation (Slack Connect)",
+        f"initiative-bot: {file} has 2 problem(s); nothing was imported",
+    ]
+    assert _keys(runtime) == []
+    assert {c.params.get("user") for c in slack.calls_to("users.info")} >= {"UDEV", "UEXT", "UMARIA"}
+
+    monkeypatch.setenv("ALLOW_GUEST_OWNERS", "true")  # guests may own; other organisations still may not
+    assert main(["import", str(file)]) == 1
+    assert [p for p in _problems(capsys.readouterr().err) if "cannot be an owner" in p] == [
+        f"{file}:3: data_owner: UEXT cannot be an owner: they are from another organisation (Slack Connect)"]
+    file.write_text("title,business_owner,data_owner\nChurn model,guest@example.com,UDEV\n")
+    assert main(["import", str(file)]) == 0
+    with runtime.read() as session:
+        assert session.exec(select(OwnerAssignment.user_id).where(OwnerAssignment.role == "business")).one() == \
+            "UGUEST"
+
+
 def test_a_missing_scope_is_one_line_that_says_the_fix(runtime, slack, tmp_path, capsys):
     file = tmp_path / "portfolio.csv"
     file.write_text(PORTFOLIO)

@@ -10,19 +10,26 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
+from slack_sdk import WebClient
 from sqlalchemy import update
 from sqlmodel import select
 
 from bot.app import create_app
 from bot.cli import main
+from bot.jobs import scheduler
+from bot.jobs.installation import recheck_installation
+from bot.jobs.nudges import run_sweep
 from bot.runtime import Runtime
+from bot.services.attestation.scheduled import run_reattestations
 from bot.services.gates.workspaces import catalog_for
+from bot.services.tracked_items.service import CONDITION, create_item
 from bot.services.waiting.service import what_waits
 from bot.views import ids
-from slack_emulator.requests import TEAM_ID, button
-from storage.models import AuditEvent, Initiative, OutboxMessage, SignOff, Workspace
+from slack_emulator.requests import TEAM_ID, button, ticked_all
+from storage.models import AuditEvent, Initiative, OutboxMessage, SignOff, TrackedItem, Workspace
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
+from tests.listeners.test_attestation import a_monday_at_ten_after, in_production
 from tests.support.slack_app import serve_in_thread
 
 OWNERS = ("UMARIA", "UDEV", "UERIN")
@@ -125,6 +132,34 @@ def test_app_uninstalled_stops_all_calls_and_stale_messages_are_dropped_but_sign
     assert actions == ["workspace.suspended", "workspace.reinstalled"]
 
 
+def test_a_suspended_workspace_resumes_without_a_restart_once_auth_test_succeeds_again(slack: Slack) -> None:
+    client = WebClient(token=slack.emulator.bot_token, base_url=slack.emulator.base_url)
+    scheduled = scheduler.build(slack.runtime).get_job("reinstall_check")
+    assert scheduled is not None and scheduled.trigger.interval == timedelta(minutes=5)  # what serve runs
+    slack.emulator.clear()
+    assert recheck_installation(slack.runtime, client) is None
+    assert slack.emulator.calls_to("auth.test") == []  # installed: nothing to ask
+
+    queue_review(slack)
+    slack.emulator.deactivate_token("token_revoked")
+    slack.deliver()
+    assert suspension(slack) == "token_revoked"
+    slack.emulator.clear()
+    assert recheck_installation(slack.runtime, client) is None  # still refused: one call, still waiting
+    assert [c.method for c in slack.emulator.calls] == ["auth.test"] and suspension(slack) == "token_revoked"
+
+    slack.emulator.reinstall()
+    assert recheck_installation(slack.runtime, client) == TEAM_ID  # no restart
+    slack.deliver()
+
+    assert suspension(slack) is None and set(outbox_states(slack)) == {"sent"}
+    for owner in OWNERS:
+        assert len(sign_off_requests_to(slack, owner)) == 1
+    with slack.runtime.transaction() as session:
+        actions = session.exec(select(AuditEvent.action).where(AuditEvent.subject_type == "workspace")).all()
+    assert actions == ["workspace.reinstalled"]  # a revoked-token answer suspends without an audit event
+
+
 def test_a_revoked_user_token_leaves_the_bot_working(slack: Slack) -> None:
     slack.app.event({"type": "tokens_revoked", "tokens": {"oauth": ["UMARIA"]}})  # a person's token only
     slack.app.event({"type": "tokens_revoked", "tokens": {"oauth": [], "bot": ["UBOT"]}})
@@ -185,6 +220,122 @@ def test_a_deactivated_owners_sign_off_goes_to_the_sponsor_and_admins_who_reassi
     assert len(sign_off_requests_to(slack, "UOTTO")) == 1
     with slack.runtime.transaction() as session:
         assert session.exec(select(SignOff.assignee).where(SignOff.role == "data")).one() == "UOTTO"
+
+
+def test_a_deactivated_owners_condition_and_re_attestation_go_to_the_sponsor_and_admins_and_stop_nudging_them(
+    slack: Slack,
+) -> None:
+    entered = in_production(slack)  # AI-1 live, Carl its sponsor
+    due = a_monday_at_ten_after(entered + timedelta(days=90))
+    assert run_reattestations(slack.runtime, now=due) == 1  # UMARIA, UDEV and UERIN are asked to re-attest
+    with slack.runtime.transaction() as session:
+        initiative = session.exec(select(Initiative)).one()
+        create_item(session, actor="UCARL", initiative=initiative, kind=CONDITION, text="Bias audit by legal",
+                    owner="UDEV", due_on=(due + timedelta(days=2)).date(), gate_slug="pilot-to-production",
+                    stage="production")
+    slack.deliver()
+    slack.emulator.clear()
+
+    slack.emulator.add_user("UDEV", "dev", deleted=True)
+    assert slack.app.event({"type": "user_change", "user": {"id": "UDEV", "team_id": TEAM_ID, "deleted": True}}
+                           ).status_code == 200
+    eventually(lambda: bool(slack.app.deliver_outbox().sent) and len(reassign_requests_to(slack, "UCARL")) == 2)
+
+    reattestation, condition = sorted(reassign_requests_to(slack, "UCARL"), key=lambda m: "AI-1-C1" in m["text"])
+    assert "sign-off on AI-1 Churn model (Re-attestation in Production)" in reattestation["text"]
+    assert "their condition AI-1-C1 on AI-1 Churn model is still open" in condition["text"]
+    assert len(reassign_requests_to(slack, "UADMIN")) == 2 and reassign_requests_to(slack, "UDEV") == []
+
+    run_sweep(slack.runtime, now=due + timedelta(days=3))  # both are due a reminder, and the condition is overdue
+    slack.deliver()
+    assert [m for m in slack.dms_to("UDEV") if m["text"].startswith("Reminder")] == []  # no nudge to a closed account
+    assert any(m["text"].startswith("Reminder") for m in slack.dms_to("UMARIA"))  # the others are still reminded
+
+    slack.click(ids.REASSIGN_ITEM, button(condition, ids.REASSIGN_ITEM)["value"], user="UCARL", message=condition,
+                channel=condition["channel"])
+    modal = slack.opened_modal()
+    assert "Bias audit by legal" in str(modal["blocks"])
+    answer = slack.submit(modal, {ids.REASSIGN_BLOCK: {ids.VALUE: {"type": "users_select", "selected_user": "UOTTO"}}},
+                          user="UCARL")
+    assert "<@UOTTO> now owns AI-1-C1" in str(answer)
+    _, again = slack.click(ids.REASSIGN_ITEM, button(condition, ids.REASSIGN_ITEM)["value"], user="UADMIN",
+                           message=condition, channel=condition["channel"])  # the admin's copy, clicked later
+    assert "AI-1-C1 is no longer <@UDEV>'s to reassign: it is open, with <@UOTTO>." in slack.answer_at(again)["text"]
+    slack.click(ids.REASSIGN_ROLE, button(reattestation, ids.REASSIGN_ROLE)["value"], user="UCARL",
+                message=reattestation, channel=reattestation["channel"])
+    slack.submit(slack.opened_modal(), {ids.REASSIGN_BLOCK: {ids.VALUE: {"type": "users_select",
+                                                                         "selected_user": "UOTTO"}}}, user="UCARL")
+    slack.deliver()
+
+    assert any("AI-1-C1" in m["text"] for m in slack.dms_to("UOTTO"))  # the condition's news to its new owner
+    assert any(m["text"].startswith("Re-attestation requested") for m in slack.dms_to("UOTTO"))
+    with slack.runtime.transaction() as session:
+        assert session.exec(select(TrackedItem.owner)).one() == "UOTTO"
+        [moved] = session.exec(select(AuditEvent).where(AuditEvent.action == "condition.reassigned")).all()
+        assert (moved.actor, moved.before, moved.after["owner"]) == ("UCARL", {"owner": "UDEV"}, "UOTTO")
+        assert "deactivated" in moved.after["reason"]
+        waiting = what_waits(session, team_id=TEAM_ID, catalog=catalog_for(session, team_id=TEAM_ID))
+    assert {p.assignee for p in waiting.sign_offs} == {"UMARIA", "UERIN", "UOTTO"}
+    assert [i.owner for i in waiting.items] == ["UOTTO"]
+
+
+def test_a_delegate_is_asked_for_and_acts_on_conditions_re_attestations_and_kpis_on_the_owners_behalf(
+    slack: Slack,
+) -> None:
+    entered = in_production(slack)  # Maria is AI-1's business owner
+    assert "Churn" in slack.command('kpi AI-1 define "Churn" baseline=4.2% target=3.5%')["text"]
+    due = a_monday_at_ten_after(entered + timedelta(days=90))  # KPI actuals are due by then too (every 30 days)
+    assert run_reattestations(slack.runtime, now=due) == 1
+    with slack.runtime.transaction() as session:
+        create_item(session, actor="UCARL", initiative=session.exec(select(Initiative)).one(), kind=CONDITION,
+                    text="Bias audit by legal", owner="UMARIA", due_on=(due + timedelta(days=2)).date(),
+                    gate_slug="pilot-to-production", stage="production")
+    until = (utcnow() + timedelta(days=200)).date().isoformat()
+    answer = slack.command(f"delegate <@UOTTO|otto> until {until}")["text"]
+    assert "meet your conditions and record your KPI actuals" in answer
+    slack.deliver()
+
+    run_sweep(slack.runtime, now=due + timedelta(days=3))
+    slack.deliver()
+
+    assert [m for m in slack.dms_to("UMARIA") if m["text"].startswith("Reminder")] == []  # away: nothing to her
+    [reminder] = [m for m in slack.dms_to("UOTTO") if m["text"].startswith("Reminder")]
+    shown = str(reminder["blocks"])
+    assert "Re-attestation in Production" in shown and "AI-1-C1" in shown and "Record KPI actuals" in shown
+    assert shown.count("for <@UMARIA> (delegated to you)") == 3  # the re-attestation, the condition, the KPIs
+
+    assert "Only AI-1-C1's owner" in slack.command("condition met AI-1-C1 Audit done", user="UNOBODY")["text"]
+    slack.command("condition met AI-1-C1 Legal signed the audit https://wiki.example.com/audit", user="UOTTO")
+    slack.command("kpi AI-1 3.9%", user="UOTTO")
+    slack.click(ids.APPROVE, button(reminder, ids.APPROVE)["value"], user="UOTTO", message=reminder,
+                channel=reminder["channel"])
+    modal = slack.opened_modal()
+    slack.submit(modal, ticked_all(modal), user="UOTTO")
+
+    with slack.runtime.transaction() as session:
+        audited = {e.action: e for e in session.exec(select(AuditEvent).where(AuditEvent.actor == "UOTTO"))}
+        assert session.exec(select(TrackedItem.state)).one() == "met"
+        [maria] = session.exec(select(SignOff).where(SignOff.assignee == "UMARIA", SignOff.state == "approved"))
+        assert maria.decided_by == "UOTTO"
+    for action in ("condition.met", "kpi.recorded", "signoff.approved"):
+        assert audited[action].after["on_behalf_of"] == "UMARIA", action
+
+    slack.command("delegate off")  # back: the delegate may no longer act for her
+    assert "Only AI-1's owners" in slack.command("kpi AI-1 3.8%", user="UOTTO")["text"]
+
+
+def test_a_condition_cannot_be_given_to_a_guest(slack: Slack) -> None:
+    slack.emulator.add_user("UGUEST", "guest", is_ultra_restricted=True)
+    assert "Recorded *AI-1*" in slack.command(SPONSORED)["text"]
+    with slack.runtime.transaction() as session:
+        create_item(session, actor="UCARL", initiative=session.exec(select(Initiative)).one(), kind=CONDITION,
+                    text="Bias audit", owner="UDEV", due_on=utcnow().date(), gate_slug="idea-to-pilot", stage="pilot")
+
+    answer = slack.command("condition reassign AI-1-C1 <@UGUEST|guest> Dev is leaving", user="UCARL")["text"]
+
+    assert "<@UGUEST> cannot be an owner: they are a guest in this workspace" in answer
+    with slack.runtime.transaction() as session:
+        assert session.exec(select(TrackedItem.owner)).one() == "UDEV"
 
 
 def test_guests_and_people_from_other_organisations_are_refused_as_owners(slack: Slack, runtime: Runtime) -> None:

@@ -71,7 +71,8 @@ def test_owners_record_actuals_bad_values_are_refused_and_show_gives_the_trend(s
         ("kpi AI-1 4 EUR", "UMARIA", "Monthly churn is measured in `%`, not `EUR`"),
         ('kpi AI-1 "Cost" 4', "UMARIA", 'There is no KPI "Cost" on this initiative. Its KPIs: "Monthly churn".'),
         (f"kpi AI-1 3.7% {today + timedelta(days=2)}", "UMARIA", "is in the future"),
-        ("kpi AI-1 3.7%", "UOTHER", "Only AI-1's owners, its sponsor or an admin can record its KPIs."),
+        ("kpi AI-1 3.7%", "UOTHER",
+         "Only AI-1's owners (or their delegates), its sponsor or an admin can record its KPIs."),
     ):
         answer = slack.command(text, user=user)["text"]
         assert refusal in answer, answer

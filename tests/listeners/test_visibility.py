@@ -9,10 +9,11 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from slack_sdk import WebClient
 from sqlmodel import select
 
 from bot.cli import main
-from bot.jobs.digest import start_run
+from bot.jobs.digest import advance_runs, start_run
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
 from bot.services.digest.definitions import ensure_default_digests
@@ -110,11 +111,21 @@ def test_channels_hear_nothing_of_it(confidential: Slack) -> None:
         ensure_default_digests(session, slack.runtime.settings)
         digest_id = session.exec(select(Digest.id).where(Digest.team_id == slack.emulator.team_id)).one()
     start_run(slack.runtime, digest_id=digest_id, as_of=utcnow())
+    slack.deliver()  # the text; then the chart, in its thread
+    advance_runs(slack.runtime, WebClient(token=slack.emulator.bot_token, base_url=slack.emulator.base_url))
     slack.deliver()
-    [digest] = slack.emulator.messages(DIGEST_CHANNEL)
-    assert "AI-1" in str(digest) and _hidden(digest) and "docs.example.com" not in str(digest)
-    counted = "Also moved, confidential initiatives (counted, not named): New 1 · Advanced 1"
-    assert counted in str(digest["blocks"])
+    # What anyone in the channel reads: the digest, its thread, its chart. AI-2 is counted, never named.
+    posted = slack.emulator.messages(DIGEST_CHANNEL)
+    digest = posted[0]
+    charts = [f for f in slack.emulator.files.values() if f.completed and f.channel_id == DIGEST_CHANNEL]
+    assert "AI-1" in str(digest) and all(_hidden(message) for message in posted)
+    assert "docs.example.com" not in str(posted) and "<@UMARIA>" not in str(posted)
+    assert charts and all(_hidden([chart.title, chart.initial_comment]) for chart in charts)
+    shown = str(digest["blocks"])
+    assert "*Idea*\\n1" in shown and "*Pilot*\\n1" in shown  # both in the funnel's totals: one in each stage
+    assert "*Moved this week*  New 2 · Advanced 1" in shown
+    assert "Counted, not named: 1 confidential initiative added, 1 confidential initiative advanced." in shown
+    assert ": 2 active, 1 advanced this week" in digest["text"]  # the notification's counts, AI-2's move included
 
 
 def test_the_command_line_acts_as_an_admin_and_the_workspace_portfolio_leaves_it_out(

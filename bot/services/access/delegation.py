@@ -1,11 +1,13 @@
 """Delegation: "while I'm away, @u decides for me".
 
-A delegation covers every role its owner holds, until 23:59 on the chosen date in the owner's time zone. The
-owner can still decide; the delegate may decide too, and receives the owner's nudges instead of them.
+A delegation covers every role its owner holds, until 23:59 on the chosen date in the owner's time zone: their
+sign-offs and re-attestations, their conditions, and the KPI actuals they are asked for. The owner can still act;
+the delegate may act too (audited with `on_behalf_of`: the owner), and receives the owner's nudges instead of them.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -71,9 +73,20 @@ def current_delegation(session: Session, *, team_id: str, owner: str, now: datet
     return row if row is not None and now <= row.ends_at else None
 
 
-def is_delegate_of(session: Session, *, team_id: str, owner: str, user_id: str, now: datetime) -> bool:
-    row = current_delegation(session, team_id=team_id, owner=owner, now=now)
-    return row is not None and row.delegate == user_id
+def acting_for(session: Session, *, actor: Actor, people: Collection[str], now: datetime) -> str | None:
+    """Whom of `people` (those entitled to act) the actor acts as: themself when one of them, else one of them who
+    delegated to the actor, while the delegation lasts; None when neither."""
+    if actor.user_id in people:
+        return actor.user_id
+    delegators = set(session.exec(select(Delegation.owner).where(
+        Delegation.team_id == actor.team_id, Delegation.delegate == actor.user_id, col(Delegation.ends_at) >= now,
+        col(Delegation.owner).in_(sorted(people)))).all())
+    return next((person for person in sorted(people) if person in delegators), None)
+
+
+def on_behalf(actor: Actor, acting_as: str | None) -> dict[str, str]:
+    """What an audit entry adds when the actor acted as someone who delegated to them."""
+    return {"on_behalf_of": acting_as} if acting_as and acting_as != actor.user_id else {}
 
 
 def active_delegations(session: Session, *, team_id: str, now: datetime) -> dict[str, str]:

@@ -19,6 +19,10 @@ from bot.services.events import PersonDeactivated, emit
 from storage.models import UserProfile
 
 PROFILE_MAX_AGE = timedelta(days=1)
+# Why someone cannot own an initiative (`why_not_an_owner`).
+DEACTIVATED_ACCOUNT = "their Slack account is deactivated"
+EXTERNAL_PERSON = "they are from another organisation (Slack Connect)"
+GUEST = "they are a guest in this workspace"
 
 
 def parse_zone(name: str | None) -> ZoneInfo | None:
@@ -57,6 +61,19 @@ def remember_names(session: Session, *, team_id: str, names: Mapping[str, str], 
     naming the same people lock their rows in the same order."""
     for user_id in sorted(names):
         remember_identity(session, team_id=team_id, user_id=user_id, display_name=names[user_id], at=now)
+
+
+def why_not_an_owner(user: Mapping[str, Any], *, allow_guests: bool) -> str | None:
+    """Why the person a `users.info` / `users.lookupByEmail` user object describes cannot own an initiative (said
+    after "cannot be an owner: "), or None when they can: a deactivated account, someone from another organisation
+    (Slack Connect), or a guest unless `allow_guests` (ALLOW_GUEST_OWNERS). Every way of naming owners asks this."""
+    if user.get("deleted"):
+        return DEACTIVATED_ACCOUNT
+    if user.get("is_stranger"):
+        return EXTERNAL_PERSON
+    if (user.get("is_restricted") or user.get("is_ultra_restricted")) and not allow_guests:
+        return GUEST
+    return None
 
 
 def record_profile(session: Session, *, team_id: str, user_id: str, tz: str | None, now: datetime,

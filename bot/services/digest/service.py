@@ -42,8 +42,11 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
     """Pure: the whole digest from loaded rows."""
     moved = metrics.moved(data, window)
     hidden_moved = metrics.moved(replace(data, initiatives=data.hidden), window) if data.hidden else {}
+    # The funnel and trend (and the chart drawn from them) are totals: they count the initiatives the readers may
+    # not see too, which are never named.
+    counted = replace(data, initiatives={**data.initiatives, **data.hidden}) if data.hidden else data
     points = metrics.trend_points(window)
-    counts = metrics.counts_over_time(data.initiatives.values(), (*points, window.start))
+    counts = metrics.counts_over_time(counted.initiatives.values(), (*points, window.start))
     return DigestReport(
         name=name,
         scope=scope,
@@ -51,7 +54,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         window_start=window.start,
         week=window.week,
         timezone=window.zone.key,
-        funnel=metrics.funnel(data, window, counts),
+        funnel=metrics.funnel(counted, window, counts),
         new=moved["new"],
         imported=moved["imported"],
         advanced=moved["advanced"],
@@ -65,7 +68,7 @@ def build_report(data: DigestData, *, name: str, scope: str, window: Window,
         conversion=metrics.conversion(data, window.end),
         median_days_in_stage=metrics.median_days_in_stage(data, window),
         median_turnaround_by_role=metrics.median_turnaround_by_role(data),
-        trend=metrics.trend(data, points, counts),
+        trend=metrics.trend(counted, points, counts),
         recycled=moved["recycled"],
         held=moved["held"],
         killed=moved["killed"],

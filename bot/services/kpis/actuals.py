@@ -1,7 +1,8 @@
 """Actuals: measured values of a KPI over time, who recorded them and when, and how a KPI stands against its
 target.
 
-Owners (any role, the sponsor's too) and admins record actuals. One value per KPI and date: recording another
+Owners (any role, the sponsor's too), whoever they delegated to while the delegation lasts, and admins record
+actuals. One value per KPI and date: recording another
 for the same date corrects it, and the audit trail keeps what it replaced. Every recording is audited
 (`kpi.recorded`) and announced (`KpiRecorded`: the webhook `kpi.recorded`).
 """
@@ -63,7 +64,7 @@ def record_actual(session: Session, *, actor: Actor, initiative: Initiative, val
                   position: int | None = None, measured_on: date | None, today: date, note: str = "") -> Recorded:
     """Record (or, for a date that has one, correct) an actual of the initiative's KPI named `kpi_name`, or at
     `position` (its first KPI when neither). `today` is the actor's: a value measured in the future is refused."""
-    require_recorder(session, actor=actor, initiative=initiative)
+    behalf = require_recorder(session, actor=actor, initiative=initiative)
     kpi = find_kpi(kpis_of(session, initiative_id=initiative.id), kpi_name, position=position)
     number, unit = parse_value(value)
     if unit and kpi.unit and unit.casefold() != kpi.unit.casefold():
@@ -92,7 +93,8 @@ def record_actual(session: Session, *, actor: Actor, initiative: Initiative, val
     except IntegrityError:
         raise Conflict(f"A value of {kpi.name or 'the KPI'} for {measured_on.isoformat()} was recorded at the "
                        "same moment; look at `/initiative show` and correct it if needed.") from None
-    after = {"kpi": kpi.name, "value": number, "unit": kpi.unit, "measured_on": measured_on.isoformat(), "note": note}
+    after = {"kpi": kpi.name, "value": number, "unit": kpi.unit, "measured_on": measured_on.isoformat(), "note": note,
+             **behalf}
     record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action="kpi.recorded",
                  subject_type="initiative", subject_key=initiative.key, initiative_id=initiative.id,
                  before={"value": corrected} if corrected is not None else None, after=after, at=now)

@@ -14,6 +14,7 @@ from datetime import date, datetime
 from sqlmodel import Session, col, select
 
 from bot.services.access.actors import Actor
+from bot.services.access.delegation import acting_for, on_behalf
 from bot.services.audit.service import record_audit
 from bot.services.errors import InvalidInput, NotFound, PermissionDenied
 from bot.services.validation import KPI_BASELINE, KPI_NAME, KPI_TARGET, KPI_UNIT_LIMIT, clean_text, parse_measure
@@ -87,8 +88,8 @@ def _read_numbers(kpi: Kpi) -> None:
 def define_kpi(session: Session, *, actor: Actor, initiative: Initiative, name: str, baseline: str, target: str,
                direction: str | None = None, target_date: date | None = None, now: datetime | None = None) -> Kpi:
     """Add a KPI, or change the one of that name: baseline and target are measures (`4.2%`, `EUR 1200`). The
-    initiative's owners, its sponsor and admins may."""
-    require_recorder(session, actor=actor, initiative=initiative)
+    initiative's owners (or their delegates), its sponsor and admins may."""
+    behalf = require_recorder(session, actor=actor, initiative=initiative)
     team_id, initiative_id = initiative.team_id, initiative.id
     now = now or utcnow()
     name = clean_text(name, KPI_NAME)
@@ -115,20 +116,20 @@ def define_kpi(session: Session, *, actor: Actor, initiative: Initiative, name: 
     record_audit(session, team_id=team_id, actor=actor.user_id, action="kpi.defined", subject_type="initiative",
                  subject_key=initiative.key, initiative_id=initiative_id, at=now,
                  after={"kpi": kpi.name, "unit": kpi.unit, "direction": kpi.direction, "baseline": kpi.baseline,
-                        "target": kpi.target, "target_date": target_date.isoformat() if target_date else None})
+                        "target": kpi.target, "target_date": target_date.isoformat() if target_date else None,
+                        **behalf})
     return kpi
 
 
-def may_record(session: Session, *, actor: Actor, initiative: Initiative) -> bool:
-    if actor.is_admin:
-        return True
-    owners = session.exec(select(OwnerAssignment.user_id).where(OwnerAssignment.initiative_id == initiative.id))
-    return actor.user_id in set(owners)
-
-
-def require_recorder(session: Session, *, actor: Actor, initiative: Initiative) -> None:
-    if not may_record(session, actor=actor, initiative=initiative):
-        raise PermissionDenied(f"Only {initiative.key}'s owners, its sponsor or an admin can record its KPIs.")
+def require_recorder(session: Session, *, actor: Actor, initiative: Initiative) -> dict[str, str]:
+    """Owners (the sponsor is one), whoever one of them delegated to while the delegation lasts, and admins define
+    and record KPIs. Returns what the audit entry adds for a delegate (`on_behalf_of`)."""
+    owners = set(session.exec(select(OwnerAssignment.user_id).where(OwnerAssignment.initiative_id == initiative.id)))
+    acting_as = acting_for(session, actor=actor, people=owners, now=utcnow())
+    if acting_as is None and not actor.is_admin:
+        raise PermissionDenied(f"Only {initiative.key}'s owners (or their delegates), its sponsor or an admin "
+                               "can record its KPIs.")
+    return on_behalf(actor, acting_as)
 
 
 def find_kpi(kpis: Sequence[Kpi], name: str | None, *, position: int | None = None) -> Kpi:

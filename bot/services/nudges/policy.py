@@ -14,6 +14,7 @@
   business days; past 17:00 on its due date (the owner's zone) it escalates as an overdue sign-off does.
 - KPI actuals due from a live initiative's business owner join the same DM from their due date (the owner's
   zone), once per period (the sweep records each request: bot/services/kpis/scheduled.py); they never escalate.
+  Like sign-offs and conditions, they go to the owner's delegate while a delegation lasts.
 """
 
 from __future__ import annotations
@@ -159,12 +160,13 @@ def plan(world: World, now: datetime) -> Plan:
         by_recipient.setdefault(world.recipient_for(pending.assignee), ([], []))[0].append(pending)
     for open_item in world.open_items:
         by_recipient.setdefault(world.recipient_for(open_item.owner), ([], []))[1].append(open_item)
-    # Asked of the business owner themself: a delegation covers sign-offs, not the owner's own numbers.
+    # Due in the business owner's zone, asked of their delegate while they are away (as their sign-offs are).
     kpis: dict[str, list[KpiUpdateDue]] = {}
     for update in world.kpi_updates:
         if update.due_on <= local_date(now, world.zone(update.recipient)):
-            kpis.setdefault(update.recipient, []).append(update)
-            by_recipient.setdefault(update.recipient, ([], []))
+            asked = world.recipient_for(update.recipient)
+            kpis.setdefault(asked, []).append(update)
+            by_recipient.setdefault(asked, ([], []))
     for recipient, (pendings, open_items) in by_recipient.items():
         _decide(world, now, NUDGE, recipient, pendings, open_items, notices, held, tuple(kpis.get(recipient, ())))
     escalations: dict[str, tuple[list[Pending], list[OpenItem]]] = {}

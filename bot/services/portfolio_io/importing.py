@@ -17,6 +17,7 @@ from sqlalchemy import Table, update
 from sqlmodel import Session, col, select
 
 from bot.services.access.actors import Actor, require_admin
+from bot.services.access.people import GUEST
 from bot.services.audit.service import AuditEntry, record_audit_events_at_once
 from bot.services.events import PortfolioImported, emit
 from bot.services.gates.catalog import GateCatalog
@@ -37,14 +38,18 @@ IMPORTED_INTO = "imported into "
 
 @dataclass(frozen=True)
 class SlackPerson:
-    """Whom Slack found for an address."""
+    """Whom Slack found for an address or a user id."""
 
     user_id: str
     deactivated: bool = False
+    # Why they cannot own an initiative (bot.services.access.people.why_not_an_owner: a guest unless
+    # ALLOW_GUEST_OWNERS, someone from another organisation), or None when they can.
+    cannot_own: str | None = None
 
 
-# users.lookupByEmail, handed in by the caller: the person with that address, or None when Slack knows no one.
-LookupEmail = Callable[[str], SlackPerson | None]
+# Handed in by the caller: the person Slack knows by that address (users.lookupByEmail) or user id (users.info),
+# or None when Slack knows no one.
+LookupPerson = Callable[[str], SlackPerson | None]
 
 
 @dataclass(frozen=True)
@@ -100,10 +105,16 @@ def email_addresses(rows: Iterable[ImportRow]) -> list[str]:
     return sorted({person.email for row in rows for person in row.owners.values() if person.email})
 
 
-def resolve_addresses(rows: Iterable[ImportRow], lookup: LookupEmail | None) -> dict[str, SlackPerson | None]:
-    """Each distinct address asked once (users.lookupByEmail allows about 50 calls a minute). Without a way to ask
-    Slack (`lookup` None), no address resolves; `plan_import` says why."""
-    return {address: lookup(address) for address in email_addresses(rows)} if lookup else {}
+def user_ids(rows: Iterable[ImportRow]) -> list[str]:
+    """The distinct Slack user ids the rows name, in a stable order."""
+    return sorted({person.user_id for row in rows for person in row.owners.values() if person.user_id})
+
+
+def resolve_people(rows: Iterable[ImportRow], lookup: LookupPerson | None) -> dict[str, SlackPerson | None]:
+    """Each distinct address and user id asked once (users.lookupByEmail allows about 50 calls a minute), so that
+    every owner is checked as one named in Slack would be. Without a way to ask Slack (`lookup` None), no address
+    resolves (`plan_import` says why) and user ids are taken as given."""
+    return {who: lookup(who) for who in [*email_addresses(rows), *user_ids(rows)]} if lookup else {}
 
 
 def normalised_title(title: str) -> str:
@@ -270,8 +281,12 @@ class _RowCheck:
         return owners
 
     def _user_id(self, column: str, person: Person) -> str | None:
-        if person.user_id or not person.email:
-            return person.user_id
+        if person.user_id:
+            # One Slack does not know (or could not be asked about) is taken as given, as before the check.
+            found = self.people.get(person.user_id)
+            return self._able(column, person.user_id, found) if found is not None else person.user_id
+        if not person.email:
+            return None
         if person.email not in self.people:
             self.problem(column, f"{person.email} cannot be looked up without Slack: set SLACK_BOT_TOKEN, or "
                                  f"give the person's Slack user id (U…)")
@@ -283,7 +298,15 @@ class _RowCheck:
         if found.deactivated:
             self.problem(column, f"{person.email} belongs to a deactivated Slack account ({found.user_id})")
             return None
-        return found.user_id
+        return self._able(column, person.email, found)
+
+    def _able(self, column: str, named: str, found: SlackPerson) -> str | None:
+        """The person's user id, or None (a problem said why) when they cannot own an initiative."""
+        if found.cannot_own is None:
+            return found.user_id
+        allowing = " (an admin may allow guests: ALLOW_GUEST_OWNERS=true)" if found.cannot_own == GUEST else ""
+        self.problem(column, f"{named} cannot be an owner: {found.cannot_own}{allowing}")
+        return None
 
 
 def _column_of(role: str) -> str:

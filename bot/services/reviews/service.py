@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from bot.integrations.targets import OutboundPolicy, vet_each
 from bot.services.access.actors import Actor, require_admin
-from bot.services.access.delegation import is_delegate_of
+from bot.services.access.delegation import acting_for, on_behalf
 from bot.services.access.people import zone_for
 from bot.services.access.visibility import Audience, visible_to
 from bot.services.audit.service import record_audit
@@ -228,7 +228,7 @@ def approve(
     the signer, and once every role has approved they become tracked items (a Conditional Go)."""
     now = now or utcnow()
     sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
-    _require_decider(session, actor, sign_off, initiative, now=now)
+    behalf = _require_decider(session, actor, sign_off, initiative, now=now)
     if sign_off.state != "pending":
         return Decision(sign_off, review, initiative, recorded=False)
     items = checklist_of(session, sign_off, review)
@@ -248,7 +248,7 @@ def approve(
     }
     decision = _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
                        values=values, now=now,
-                       audited={"waivers_expire_on": expires_on.isoformat()} if expires_on else {})
+                       audited={**behalf, **({"waivers_expire_on": expires_on.isoformat()} if expires_on else {})})
     if decision.recorded and expires_on:
         for item_id, reason in waiver_reasons.items():
             session.add(ChecklistWaiver(team_id=sign_off.team_id, initiative_id=initiative.id, sign_off_id=sign_off.id,
@@ -284,12 +284,12 @@ def request_changes(session: Session, *, actor: Actor, sign_off_id: int, reason:
                     now: datetime | None = None) -> Decision:
     """Send the initiative back for changes: the review closes at once and other sign-offs are cancelled."""
     sign_off, review, initiative = _lock_for_decision(session, sign_off_id=sign_off_id)
-    _require_decider(session, actor, sign_off, initiative, now=now or utcnow())
+    behalf = _require_decider(session, actor, sign_off, initiative, now=now or utcnow())
     if sign_off.state != "pending":
         return Decision(sign_off, review, initiative, recorded=False)
     values = {"state": "changes_requested", "comment": clean_reason(reason)}
     return _decide(session, actor=actor, sign_off=sign_off, review=review, initiative=initiative,
-                   values=values, now=now or utcnow())
+                   values=values, now=now or utcnow(), audited=behalf)
 
 
 def waive(session: Session, *, actor: Actor, sign_off_id: int, reason: str,
@@ -370,16 +370,16 @@ def _lock_for_decision(session: Session, *, sign_off_id: int) -> tuple[SignOff, 
 
 
 def _require_decider(session: Session, actor: Actor, sign_off: SignOff, initiative: Initiative, *,
-                     now: datetime) -> None:
-    """The assignee decides, or whoever they delegated to while the delegation lasts."""
-    is_assignee = actor.user_id == sign_off.assignee
-    if actor.team_id != sign_off.team_id or not (
-        is_assignee or is_delegate_of(session, team_id=actor.team_id, owner=sign_off.assignee,
-                                      user_id=actor.user_id, now=now)
-    ):
+                     now: datetime) -> dict[str, str]:
+    """The assignee decides, or whoever they delegated to while the delegation lasts; what the decision's audit
+    entry adds for a delegate (`on_behalf_of`)."""
+    acting_as = acting_for(session, actor=actor, people=[sign_off.assignee], now=now) \
+        if actor.team_id == sign_off.team_id else None
+    if acting_as is None:
         raise PermissionDenied(f"Only the {sign_off.role} owner of {initiative.key} can decide this sign-off.")
     if initiative.status == "paused" and sign_off.state == "pending":
         raise Conflict(f"{initiative.key} is paused; resume it before deciding.")
+    return on_behalf(actor, acting_as)
 
 
 def _check_checklist(items: tuple[ChecklistItem, ...], ticked: set[str],

@@ -21,6 +21,7 @@ from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
 from bot.services.access.actors import Actor
+from bot.services.access.delegation import acting_for, on_behalf
 from bot.services.access.visibility import Audience, visible_to
 from bot.services.audit.service import record_audit
 from bot.services.business_days import WORKDAY_END, WorkCalendar, at_local, nth_business_day_after
@@ -178,24 +179,28 @@ def create_item(session: Session, *, actor: str, initiative: Initiative, kind: s
 
 def meet(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem, evidence: str,
          links: Iterable[str] = ()) -> TrackedItem:
-    """Close as met, with evidence: by its owner, the sponsor or an admin. `links` were vetted by the caller
-    (the evidence links' SSRF rules, bot.services.reviews.service.check_evidence_links)."""
-    owners = owners_of(session, initiative_id=initiative.id)
-    if not (actor.is_admin or actor.user_id in (item.owner, owners.get(SPONSOR))):
+    """Close as met, with evidence: by its owner, the sponsor, someone either delegated to (audited as on their
+    behalf) or an admin. `links` were vetted by the caller (the evidence links' SSRF rules,
+    bot.services.reviews.service.check_evidence_links)."""
+    entitled = [person for person in (item.owner, owners_of(session, initiative_id=initiative.id).get(SPONSOR))
+                if person]
+    acting_as = acting_for(session, actor=actor, people=entitled, now=utcnow())
+    if acting_as is None and not actor.is_admin:
         raise PermissionDenied(f"Only {key_of(initiative, item)}'s owner, {initiative.key}'s sponsor or an admin "
-                               f"can close it.")
+                               f"(or someone the owner or sponsor delegated to) can close it.")
     evidence = clean_text(evidence, EVIDENCE)
     if not evidence:
         raise InvalidInput(f"Say how {key_of(initiative, item)} was met: `/initiative condition met "
                            f"{key_of(initiative, item)} <evidence or link>`.", field=EVIDENCE.name)
     _close(session, actor=actor, initiative=initiative, item=item, state=MET,
-           values={"evidence": evidence, "evidence_links": list(links)}, details={"evidence": evidence})
+           values={"evidence": evidence, "evidence_links": list(links)},
+           details={"evidence": evidence, **on_behalf(actor, acting_as)})
     return item
 
 
 def cancel(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem, reason: str) -> TrackedItem:
     """Cancel with a reason: by the sponsor or an admin."""
-    _require_sponsor_or_admin(session, actor=actor, initiative=initiative, item=item, doing="cancel")
+    require_sponsor_or_admin(session, actor=actor, initiative=initiative, item=item, doing="cancel")
     reason = clean_reason(reason, what=f"reason for cancelling {key_of(initiative, item)}")
     _close(session, actor=actor, initiative=initiative, item=item, state=CANCELLED, values={"close_reason": reason},
            details={"reason": reason})
@@ -205,7 +210,7 @@ def cancel(session: Session, *, actor: Actor, initiative: Initiative, item: Trac
 def reassign(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem, owner: str,
              reason: str) -> TrackedItem:
     """Give an open item to someone else, with a reason: by the sponsor or an admin."""
-    _require_sponsor_or_admin(session, actor=actor, initiative=initiative, item=item, doing="reassign")
+    require_sponsor_or_admin(session, actor=actor, initiative=initiative, item=item, doing="reassign")
     reason = clean_reason(reason, what=f"reason for giving {key_of(initiative, item)} to someone else")
     _require_open(initiative, item)
     if owner == item.owner:
@@ -265,7 +270,7 @@ def close_waived_again(session: Session, *, actor: Actor, initiative: Initiative
     return item
 
 
-def _require_sponsor_or_admin(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem,
+def require_sponsor_or_admin(session: Session, *, actor: Actor, initiative: Initiative, item: TrackedItem,
                               doing: str) -> None:
     if actor.is_admin or actor.user_id == owners_of(session, initiative_id=initiative.id).get(SPONSOR):
         return

@@ -92,13 +92,15 @@ def what_waits(session: Session, *, team_id: str, catalog: GateCatalog, person: 
         if ids is None or due.initiative_id in ids]
     return Waiting(
         sign_offs=_pending_sign_offs(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen),
-        items=_open_items(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen),
+        items=_open_items(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen,
+                          of_active_people=True),
         kpi_updates=kpis)
 
 
 def open_items(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None = None,
                audience: Audience | None = None) -> list[OpenItem]:
-    """What waits, its open conditions and expired waivers alone: for readers that have the sign-offs already."""
+    """What waits, its open conditions and expired waivers alone: for readers that have the sign-offs already.
+    These include a deactivated owner's, which still count (the digest's Conditions line) until reassigned."""
     return _open_items(session, team_id=team_id, catalog=catalog, person=person, ids=None, seen=_seen_by(audience))
 
 
@@ -150,9 +152,12 @@ def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, 
 
 
 def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None,
-                ids: list[int] | None, seen: list[ColumnElement[bool]]) -> list[OpenItem]:
+                ids: list[int] | None, seen: list[ColumnElement[bool]],
+                of_active_people: bool = False) -> list[OpenItem]:
     where: list[ColumnElement[bool]] = [TrackedItem.team_id == team_id, TrackedItem.state == "open",
                                         Initiative.status == "active", *seen]
+    if of_active_people:  # as for sign-offs: a deactivated owner's wait on the sponsor and admins to reassign them
+        where.append(~deactivated(team_id, TrackedItem.owner))
     if person is not None:
         where.append(TrackedItem.owner == person)
     if ids is not None:

@@ -9,10 +9,10 @@ from sqlmodel import col, select
 from bot.services.portfolio_io.importing import (
     ImportPlan,
     ImportResult,
-    LookupEmail,
+    LookupPerson,
     apply_import,
     plan_import,
-    resolve_addresses,
+    resolve_people,
 )
 from bot.services.portfolio_io.rows import parse_rows
 from bot.services.portfolio_io.table import ImportFileError, read_table
@@ -29,7 +29,7 @@ class Outcome:
     result: ImportResult | None = None
 
 
-def import_file(runtime, name: str, content: bytes | str, *, lookup: LookupEmail | None = None,
+def import_file(runtime, name: str, content: bytes | str, *, lookup: LookupPerson | None = None,
                 dry_run: bool = False) -> Outcome:
     data = content.encode() if isinstance(content, str) else content
     try:
@@ -37,7 +37,7 @@ def import_file(runtime, name: str, content: bytes | str, *, lookup: LookupEmail
     except ImportFileError as exc:
         return Outcome(problems=[p.describe(name) for p in exc.problems])
     rows, problems = parse_rows(table.rows)
-    people = resolve_addresses(rows, lookup)
+    people = resolve_people(rows, lookup)
     with runtime.transaction() as session:
         plan = plan_import(session, team_id=TEAM, rows=rows, people=people)
         problems += plan.problems

@@ -146,7 +146,7 @@ def test_each_address_is_asked_once_and_unknown_people_are_errors(runtime):
                "B,maria@example.com,nobody@example.com,\n"
                "C,gone@example.com,,\n")
     outcome = import_file(runtime, "p.csv", content, lookup=lookup)
-    assert sorted(asked) == ["gone@example.com", "maria@example.com", "nobody@example.com"]
+    assert sorted(asked) == ["UCARL", "gone@example.com", "maria@example.com", "nobody@example.com"]
     assert outcome.problems == [
         "p.csv:3: data_owner: Slack knows no one with the address nobody@example.com",
         "p.csv:4: business_owner: gone@example.com belongs to a deactivated Slack account (UGONE)",
