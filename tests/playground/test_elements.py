@@ -117,6 +117,7 @@ NOT_BLOCKS = {
     "ids.initiative_key_value", "ids.decode_initiative_key", "ids.encode_initiative_context",
     "ids.decode_initiative_context", "ids.checklist_block_id", "ids.owner_block_id", "ids.encode_classify_context",
     "ids.decode_classify_context", "ids.question_block_id", "ids.encode_role", "ids.decode_role",
+    "ids.encode_item_owner", "ids.decode_item_owner",
     "kpis.kpi_name", "kpis.definition", "kpis.day", "kpis.standing_line", "kpis.recorded_text",
     "messages.outcome_line", "messages.outcome_text", "messages.already_decided", "messages.evidence_lines",
     "nudges.snoozed_text", "nudges.delegation_text",
@@ -323,6 +324,7 @@ def built_views() -> Iterator[Built]:
     yield built(regulation.classify_modal, "classify modal", initiative(), questionnaire)
     yield built(kpis.record_modal, "KPI modal", initiative(), [s.kpi for s in standings()], today=TODAY)
     yield built(people.reassign_modal, "reassign modal", initiative(), role="data", role_name="Data owner")
+    yield built(people.condition_reassign_modal, "condition reassign modal", "AI-1-C1", initiative(), tracked_item())
     yield built(decision_record.building, "decision record building", "AI-1")
     yield built(decision_record.decision_record_modal, "decision record", decision_record_of())
     stage = CATALOG.stages[0].id
@@ -353,6 +355,8 @@ def built_views() -> Iterator[Built]:
                 approvers=["U0A", "U0B"])
     yield built(people.reassign_needed, "reassign needed", initiative(), role="data", role_name="Data owner",
                 gate_name="Pilot", deactivated="U0DEV")
+    yield built(people.condition_reassign_needed, "condition reassign needed", "AI-1-C1", initiative(), tracked_item(),
+                deactivated="U0DEV")
     for kind in (AT_RISK, STALE_MODEL):
         flag = InitiativeFlag(id=1, team_id="T1", initiative_id=1, kind=kind, detail=HOSTILE, raised_by="U0BOT",
                               raised_at=NOW)
