@@ -31,10 +31,10 @@ from sqlmodel import SQLModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.adapters.nudges import run_sweep
 from bot.config import Settings
 from bot.delivery.outbox import state_counts
 from bot.delivery.sender import deliver_pending, make_client
-from bot.jobs.nudges import run_sweep
 from bot.runtime import Runtime
 from bot.services.access.actors import Actor
 from bot.services.gates.workspaces import ensure_workspace

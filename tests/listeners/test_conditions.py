@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.adapters.nudges import run_sweep
 from bot.cli.nudge import describe
-from bot.jobs.nudges import run_sweep
 from bot.services.access.people import record_profile
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import latest_definition

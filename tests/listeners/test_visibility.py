@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from sqlmodel import select
 
+from bot.adapters.digest import start_run
 from bot.cli import main
-from bot.jobs.digest import start_run
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
 from bot.services.digest.definitions import ensure_default_digests

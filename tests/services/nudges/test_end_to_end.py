@@ -9,9 +9,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk import WebClient
 
+from bot.adapters.nudges import run_sweep
 from bot.delivery.outbox import state_counts
 from bot.delivery.sender import RetryPolicy
-from bot.jobs.nudges import run_sweep
 from bot.services.access.delegation import current_delegation
 from bot.services.access.people import zones_of
 from bot.views import ids

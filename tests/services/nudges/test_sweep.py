@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.jobs.nudges import notice_payload, run_sweep
+from bot.adapters.nudges import notice_payload, run_sweep
 from bot.services.access.delegation import delegate
 from bot.services.access.people import record_profile
 from bot.services.errors import PermissionDenied

@@ -6,9 +6,9 @@ import traceback
 from datetime import datetime, timedelta
 from typing import Any
 
+from bot.adapters.nudges import run_sweep
 from bot.config import Settings
 from bot.delivery.sender import deliver_pending, make_client
-from bot.jobs.nudges import run_sweep
 from bot.runtime import Runtime
 from storage.db import make_engine
 
