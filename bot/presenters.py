@@ -41,7 +41,7 @@ from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
 from bot.views import home, messages, modals, replies
 from bot.views.attestation import after_go_live_lines
-from bot.views.conditions import ConditionView
+from bot.views.conditions import ConditionView, condition_news
 from bot.views.messages import SignOffCard
 from bot.views.replies import stage_name
 from storage.models import GateReview, Initiative, SignOff, TrackedItem
@@ -239,3 +239,18 @@ def _sign_off(session: Session, team_id: str, intent: dict[str, Any]) -> SignOff
     sign_off = session.get(SignOff, int(intent["sign_off_id"]))
     assert sign_off is not None and sign_off.team_id == team_id
     return sign_off
+
+
+# "Tell the owner of tracked item I that it was created, reassigned, met or cancelled (`what`) by `actor`."
+CONDITION_NEWS_INTENT = "condition_news"
+
+
+def render_condition_news(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any]:
+    """chat.postMessage's payload for a condition's news to its owner (`channel`, the owner when it was queued)."""
+    item = session.get(TrackedItem, int(intent["item_id"]))
+    assert item is not None and item.team_id == team_id
+    initiative = session.get(Initiative, item.initiative_id)
+    assert initiative is not None
+    news = condition_news(tracked_items.key_of(initiative, item), initiative, item, what=intent["what"],
+                          actor=intent["actor"])
+    return {"channel": intent["channel"], **news.payload()}

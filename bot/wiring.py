@@ -12,10 +12,12 @@ from functools import partial
 from bot.config import Settings
 from bot.notifications import SlackNotifications
 from bot.presenters import (
+    CONDITION_NEWS_INTENT,
     DECISION_NEWS_INTENT,
     GATE_PASSED_INTENT,
     HOME_INTENT,
     SIGN_OFF_DM_INTENT,
+    render_condition_news,
     render_decision_news,
     render_gate_passed,
     render_home,
@@ -45,5 +47,6 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
         SIGN_OFF_DM_INTENT: partial(render_sign_off_dm, default_zone=settings.default_zone),
         DECISION_NEWS_INTENT: render_decision_news,
         GATE_PASSED_INTENT: render_gate_passed,
+        CONDITION_NEWS_INTENT: render_condition_news,
     })
     return runtime
