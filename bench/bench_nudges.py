@@ -31,14 +31,16 @@ from sqlmodel import SQLModel
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bot.adapters.nudges import run_sweep
 from bot.config import Settings
 from bot.delivery.outbox import state_counts
 from bot.delivery.sender import deliver_pending, make_client
-from bot.jobs.nudges import run_sweep
+from bot.presenters import render_nudge
 from bot.runtime import Runtime
 from bot.services.access.actors import Actor
 from bot.services.gates.workspaces import ensure_workspace
 from bot.services.initiatives.service import create_initiative
+from bot.services.nudges.scheduled import NUDGE_INTENT
 from bot.services.reviews import service as reviews
 from slack_emulator import SlackEmulator
 from storage.db import make_engine
@@ -58,7 +60,8 @@ def seed(url: str, *, people: int, sign_offs: int) -> Runtime:
         tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
         with engine.begin() as connection:
             connection.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
-    runtime = Runtime(settings=Settings(_env_file=None, database_url=url), engine=engine)
+    runtime = Runtime(settings=Settings(_env_file=None, database_url=url), engine=engine,
+                      renderers={NUDGE_INTENT: render_nudge})  # nudges are intents the sender renders
     with runtime.transaction() as session:
         ensure_workspace(session, team_id=TEAM)
     initiatives = -(-sign_offs // len(ROLES))

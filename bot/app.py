@@ -31,9 +31,9 @@ from slack_sdk.models.blocks import PlainTextObject, SectionBlock
 from slack_sdk.models.views import View
 from sqlalchemy.exc import IntegrityError
 
+from bot.adapters import installation
 from bot.delivery.revocation import RevocationWatcher
 from bot.delivery.slack_client import MeasuredWebClient
-from bot.jobs import installation
 from bot.listeners import (
     audit,
     commands,

@@ -3,9 +3,10 @@ gate-passed announcement, and the App Home of each affected person (never the wh
 
 Runs inside the transaction that caused the event (see `bot.runtime.Runtime.transaction`), so a DM exists
 exactly when its review does. What a decision changes is not rendered here at all: the outbox gets intents
-("update the DM of sign-off S", "tell U that S was decided", "announce that review R passed", "refresh U's Home"),
-which the sender renders when it sends them (bot/presenters.py). New sign-off requests, and refreshes of pending
-ones (skipped when the DM already shows the same), are rendered here once per event.
+("update the DM of sign-off S", "tell U that S was decided", "announce that review R passed", "tell the owner of
+condition C its news", "refresh U's Home"), which the sender renders when it sends them (bot/presenters.py). New
+sign-off requests, and refreshes of pending ones (skipped when the DM already shows the same), are rendered here
+once per event.
 """
 
 from __future__ import annotations
@@ -19,7 +20,14 @@ from sqlmodel import Session
 from bot.config import Settings
 from bot.delivery.messages import live_message, post_message, update_message
 from bot.delivery.outbox import enqueue, enqueue_intent
-from bot.presenters import DECISION_NEWS_INTENT, GATE_PASSED_INTENT, HOME_INTENT, SIGN_OFF_DM_INTENT, sign_off_card
+from bot.presenters import (
+    CONDITION_NEWS_INTENT,
+    DECISION_NEWS_INTENT,
+    GATE_PASSED_INTENT,
+    HOME_INTENT,
+    SIGN_OFF_DM_INTENT,
+    sign_off_card,
+)
 from bot.services.access.admins import list_admins
 from bot.services.access.visibility import Audience, may_see
 from bot.services.events import (
@@ -55,7 +63,6 @@ from bot.services.webhooks.evidence import open_reviews_citing
 from bot.views import messages, people
 from bot.views.attestation import flag_news
 from bot.views.blocks import Message
-from bot.views.conditions import condition_news
 from bot.views.outcomes import outcome_news, revisit_decided
 from bot.views.regulation import prohibited_alert
 from bot.views.replies import stage_name
@@ -131,9 +138,9 @@ class SlackNotifications:
             enqueue(session, team_id=event.team_id, method="chat.postMessage",
                     payload={"channel": item.owner, **news.payload()})
         elif event.what in CONDITION_NEWS and (event.what in ("created", "reassigned") or item.owner != event.actor):
-            news = condition_news(key_of(initiative, item), initiative, item, what=event.what, actor=event.actor)
-            enqueue(session, team_id=event.team_id, method="chat.postMessage",
-                    payload={"channel": item.owner, **news.payload()})
+            # An intent: a Conditional Go's transaction renders none of its news (the sender does, when sending).
+            enqueue_intent(session, team_id=event.team_id, method="chat.postMessage", kind=CONDITION_NEWS_INTENT,
+                           item_id=str(item.id), what=event.what, actor=event.actor, channel=item.owner)
         if event.what != "overdue":
             republish_homes(session, team_id=event.team_id,
                             user_ids=[item.owner, event.actor, *filter(None, [event.previous_owner])])

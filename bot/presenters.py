@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.commands.registry import Reply
+from bot.delivery.outbox import RENDER
 from bot.services.access.visibility import Audience
 from bot.services.attestation.model_age import FRESH, STALE, model_check_of
 from bot.services.attestation.service import next_reattestation_of, open_flags
@@ -21,6 +22,7 @@ from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
 from bot.services.kpis.actuals import standings
 from bot.services.kpis.definitions import kpis_of
+from bot.services.nudges.scheduled import NUDGE_LOG, no_longer_listed
 from bot.services.outcomes.service import standing_decision
 from bot.services.regulation.service import standing_classification
 from bot.services.reviews.deadlines import deadline_of, work_calendar
@@ -41,8 +43,9 @@ from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
 from bot.views import home, messages, modals, replies
 from bot.views.attestation import after_go_live_lines
-from bot.views.conditions import ConditionView
+from bot.views.conditions import ConditionView, condition_news
 from bot.views.messages import SignOffCard
+from bot.views.nudges import without_sign_offs
 from bot.views.replies import stage_name
 from storage.models import GateReview, Initiative, SignOff, TrackedItem
 from storage.types import utcnow
@@ -239,3 +242,28 @@ def _sign_off(session: Session, team_id: str, intent: dict[str, Any]) -> SignOff
     sign_off = session.get(SignOff, int(intent["sign_off_id"]))
     assert sign_off is not None and sign_off.team_id == team_id
     return sign_off
+
+
+# "Tell the owner of tracked item I that it was created, reassigned, met or cancelled (`what`) by `actor`."
+CONDITION_NEWS_INTENT = "condition_news"
+
+
+def render_condition_news(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any]:
+    """chat.postMessage's payload for a condition's news to its owner (`channel`, the owner when it was queued)."""
+    item = session.get(TrackedItem, int(intent["item_id"]))
+    assert item is not None and item.team_id == team_id
+    initiative = session.get(Initiative, item.initiative_id)
+    assert initiative is not None
+    news = condition_news(tracked_items.key_of(initiative, item), initiative, item, what=intent["what"],
+                          actor=intent["actor"])
+    return {"channel": intent["channel"], **news.payload()}
+
+
+def render_nudge(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any] | None:
+    """chat.postMessage's payload for a nudge or escalation DM, as the sweep rendered it without what was decided
+    or closed since; None (withdrawn) when nothing it listed is left."""
+    payload = {key: value for key, value in intent.items() if key not in (RENDER, NUDGE_LOG)}
+    settled = no_longer_listed(session, team_id=team_id, log_id=int(intent[NUDGE_LOG]))
+    if not settled.decided and not settled.closed:
+        return payload
+    return without_sign_offs(payload, settled.decided, settled.kind, settled.closed)

@@ -12,25 +12,24 @@ from functools import partial
 from bot.config import Settings
 from bot.notifications import SlackNotifications
 from bot.presenters import (
+    CONDITION_NEWS_INTENT,
     DECISION_NEWS_INTENT,
     GATE_PASSED_INTENT,
     HOME_INTENT,
     SIGN_OFF_DM_INTENT,
+    render_condition_news,
     render_decision_news,
     render_gate_passed,
     render_home,
+    render_nudge,
     render_sign_off_dm,
 )
 from bot.runtime import Runtime
 from bot.services.attestation.service import AttestationEvents
-from bot.services.nudges.scheduled import drop_decided_from_unsent
+from bot.services.nudges.scheduled import NUDGE_INTENT
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
 from bot.services.webhooks.evidence import EvidenceEvents
 from bot.services.webhooks.service import WebhookEvents
-from bot.views.nudges import without_sign_offs
-
-# A nudge still waiting in the outbox loses the sign-offs decided since; the Slack wording of that is the views'.
-withdraw_decided_nudges = partial(drop_decided_from_unsent, rewrite=without_sign_offs)
 
 
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:
@@ -38,12 +37,13 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     # Automatic checks first: a review's sign-off DMs, posted for the same event, then show its items as pending.
     runtime.event_handlers += [EvidenceEvents(), AutomaticCheckEvents(), AttestationEvents()]
     runtime.event_handlers.append(SlackNotifications(settings))
-    runtime.event_handlers.append(withdraw_decided_nudges)
     runtime.event_handlers.append(WebhookEvents())
     runtime.renderers.update({
         HOME_INTENT: render_home,
         SIGN_OFF_DM_INTENT: partial(render_sign_off_dm, default_zone=settings.default_zone),
         DECISION_NEWS_INTENT: render_decision_news,
         GATE_PASSED_INTENT: render_gate_passed,
+        CONDITION_NEWS_INTENT: render_condition_news,
+        NUDGE_INTENT: render_nudge,
     })
     return runtime

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from sqlmodel import Session, select
 
+from bot.adapters.nudges import run_sweep
 from bot.cli.digest import show_digest
 from bot.config import Settings
 from bot.integrations.mlflow import ModelVersion
-from bot.jobs.nudges import run_sweep
 from bot.playground.sample import (
     CHANNELS,
     PEOPLE,

@@ -210,9 +210,9 @@ def _digest(session: Session, team_id: str, name: str, runtime: Runtime, *, post
 def _post(runtime: Runtime, digest_id: int, as_of: datetime) -> str:
     """Post the week's digest (or its failed run again) and say where it is; DomainError, saying why, when Slack
     refused it or the week's post can no longer be found."""
+    from bot.adapters.digest import AlreadyPosted, advance_runs, start_run
     from bot.delivery.sender import deliver_pending, make_client
     from bot.integrations.slack_channels import SlackChannels, client_for
-    from bot.jobs.digest import AlreadyPosted, advance_runs, start_run
     from bot.services.errors import DomainError
     from storage.models import Digest, DigestRun
 

@@ -13,9 +13,9 @@ from bot.views.text import plain_date
 if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
-    from bot.jobs.nudges import SweepResult
     from bot.services.business_days import WorkCalendar
     from bot.services.nudges.policy import Held, Item, ItemLine, Notice
+    from bot.services.nudges.scheduled import SweepResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,8 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_nudge(args: argparse.Namespace) -> int:
+    from bot.adapters.nudges import run_sweep
     from bot.delivery.sender import deliver_pending, make_client
-    from bot.jobs.nudges import run_sweep
 
     runtime = open_runtime()
     team_id = workspace_to_act_on(runtime, args.team)

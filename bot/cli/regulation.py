@@ -108,6 +108,7 @@ def register_compliance(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_compliance_report(args: argparse.Namespace) -> int:
+    from bot.services.access.visibility import Audience
     from bot.services.errors import InvalidInput
     from bot.services.regulation.compliance import build_report, initiatives_for_report
     from bot.services.regulation.report_formats import render
@@ -122,7 +123,8 @@ def run_compliance_report(args: argparse.Namespace) -> int:
             raise InvalidInput(f"--framework {args.framework} is not in the controls catalog; use one of "
                                f"{', '.join(catalog.frameworks)}.")
         report = build_report(session, catalog=catalog, today=utcnow().date(), framework=args.framework,
-                              initiatives=initiatives_for_report(session, team_id=team_id, tier=args.tier))
+                              initiatives=initiatives_for_report(session, audience=Audience.admin(team_id=team_id),
+                                                                 tier=args.tier))
     done = f"wrote the compliance report ({len(report.rows)} initiatives, {len(report.controls)} controls) to " \
            f"{args.file}"
     write_out(render(report, args.format), args.file, done=done)

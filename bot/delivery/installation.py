@@ -4,7 +4,7 @@ A workspace is suspended when Slack says the app was uninstalled or its token re
 `tokens_revoked` event, or a Web API call answering one of `REVOKED_ERRORS`. From then on no Web API call is made
 for it: its pending outbox messages stay pending (kept for the reinstall, not failed one by one), and its
 scheduled work waits. It is resumed when `auth.test` succeeds again with the bot token: at start-up (so after the
-token setting changed), and every few minutes while suspended; see `bot.jobs.installation`.
+token setting changed), and every few minutes while suspended; see `bot.adapters.installation`.
 """
 
 from __future__ import annotations

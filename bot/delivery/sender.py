@@ -41,7 +41,7 @@ from urllib.error import URLError
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine, and_, exists, or_, update
+from sqlalchemy import Engine, and_, delete, exists, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
@@ -64,8 +64,9 @@ TRANSIENT_ERRORS = frozenset({"internal_error", "fatal_error", "service_unavaila
 RESULT_FIELDS = ("channel", "ts", "message_ts", "scheduled_message_id")
 
 
-# Turns an intent's payload into the Web API call's payload, reading the database (the session) as it is now.
-Renderer = Callable[[Session, str, dict[str, Any]], dict[str, Any]]
+# Turns an intent's payload into the Web API call's payload, reading the database (the session) as it is now; None
+# withdraws it (a nudge that lists nothing any more): the row is deleted, nothing is called.
+Renderer = Callable[[Session, str, dict[str, Any]], dict[str, Any] | None]
 
 
 class Deliveries(Protocol):
@@ -83,10 +84,11 @@ class DeliveryReport:
     retrying: int = 0
     rate_limited: int = 0
     held: int = 0  # the workspace's token stopped working: kept for the reinstall
+    withdrawn: int = 0  # nothing left to send when rendered
 
     @property
     def attempted(self) -> int:
-        return self.sent + self.failed + self.retrying + self.rate_limited + self.held
+        return self.sent + self.failed + self.retrying + self.rate_limited + self.held + self.withdrawn
 
     def count(self, outcome: str) -> None:
         if outcome == "sent":
@@ -97,6 +99,8 @@ class DeliveryReport:
             self.retrying += 1
         elif outcome == "revoked":
             self.held += 1
+        elif outcome == "withdrawn":
+            self.withdrawn += 1
         else:
             self.rate_limited += 1
 
@@ -121,7 +125,7 @@ class _Claimed:
 
 @dataclass(frozen=True)
 class _Outcome:
-    kind: str  # sent | permanent | transient | rate_limited | revoked
+    kind: str  # sent | permanent | transient | rate_limited | revoked | withdrawn
     result: dict[str, Any] | None = None
     error: str | None = None
     retry_after: float = 0.0
@@ -155,7 +159,7 @@ def deliver_pending(
         if claimed is None:
             break
         payload = _rendered(runtime, claimed)
-        outcome = _call(client, claimed, payload) if isinstance(payload, dict) else payload
+        outcome = _call(client, claimed, payload) if isinstance(payload, dict) else payload or _Outcome("withdrawn")
         _record(runtime.engine, claimed, token, outcome, now(), policy)
         report.count(outcome.kind)
     return report
@@ -300,7 +304,7 @@ def _claim_copies(session: Session, message: OutboxMessage, token: str, now: dat
     return tuple(ids)
 
 
-def _rendered(runtime: Deliveries, message: _Claimed) -> dict[str, Any] | _Outcome:
+def _rendered(runtime: Deliveries, message: _Claimed) -> dict[str, Any] | _Outcome | None:
     """The payload to send: an intent rendered now, by its registered renderer; any other message as queued (and
     an update of a message whose post failed for good, which `_call` fails without sending)."""
     if RENDER not in message.payload or message.parent_state == "failed":
@@ -354,6 +358,11 @@ def _record(
     engine: Engine, message: _Claimed, token: str, outcome: _Outcome, now: datetime, policy: RetryPolicy
 ) -> None:
     released = {"claim_token": None, "claimed_until": None}
+    if outcome.kind == "withdrawn":
+        with Session(engine) as session, session.begin():
+            session.exec(delete(OutboxMessage).where(  # type: ignore[call-overload]
+                col(OutboxMessage.id).in_(message.ids), col(OutboxMessage.claim_token) == token))
+        return
     if outcome.kind == "sent":
         values: dict[str, Any] = {"state": "sent", "result": outcome.result, "sent_at": now, "last_error": None}
     elif outcome.kind == "permanent":

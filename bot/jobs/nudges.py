@@ -1,83 +1,21 @@
 """The nudge job: every NUDGE_SWEEP_MINUTES, and once at start-up, the nudges domain's sweep
-(bot/services/nudges/scheduled.py), handed how a notice reads in Slack and how users.info is asked."""
+(bot/services/nudges/scheduled.py), handed how a notice reads in Slack and how users.info and dnd.info are asked.
+Every run evaluates the policy at its own `now`, so a missed run needs no catch-up."""
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Any
-
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
+from bot.adapters.nudges import notice_payload, slack_dnd, slack_profiles
 from bot.runtime import Runtime
-from bot.services.nudges import scheduled
-from bot.services.nudges.policy import Notice
-from bot.services.nudges.scheduled import DndLookup, LookupsExhausted, ProfileLookup, SweepResult
-from bot.views.nudges import nudge_message
+from bot.services.nudges.scheduled import run_sweep
 from storage.types import utcnow
-
-log = logging.getLogger(__name__)
-
-
-def run_sweep(runtime: Runtime, *, now: datetime | None = None, send: bool = True,
-              client: WebClient | None = None, team_id: str | None = None) -> SweepResult:
-    """One sweep (see `scheduled.run_sweep`); with a `client`, stale time zones are read from users.info first,
-    and DMs to people in Do Not Disturb (dnd.info) are held. What the job and `initiative-bot nudge` run."""
-    return scheduled.run_sweep(runtime, render=notice_payload, now=now, send=send, team_id=team_id,
-                               profiles=slack_profiles(client) if client is not None else None,
-                               do_not_disturb=slack_dnd(client) if client is not None else None)
-
-
-def slack_dnd(client: WebClient) -> DndLookup:
-    """dnd.info through `client`: when the person's Do Not Disturb (a snooze, or their scheduled quiet hours) ends,
-    if it is on at `now`; None when it is off or Slack refuses (the nudge is not held)."""
-
-    def lookup(user_id: str, now: datetime) -> datetime | None:
-        try:
-            answer = client.api_call("dnd.info", params={"user": user_id}).data
-        except SlackApiError as exc:
-            log.warning("dnd.info %s failed: %s; not held", user_id, exc.response.get("error"))
-            return None
-        if not isinstance(answer, dict):
-            return None
-        moment = now.timestamp()
-        ends = [float(answer.get("snooze_endtime") or 0)] if answer.get("snooze_enabled") else []
-        if answer.get("dnd_enabled") and float(answer.get("next_dnd_start_ts") or 0) <= moment:
-            ends.append(float(answer.get("next_dnd_end_ts") or 0))
-        latest = max(ends, default=0.0)
-        return datetime.fromtimestamp(latest, UTC) if latest > moment else None
-
-    return lookup
-
-
-def notice_payload(notice: Notice) -> dict[str, Any]:
-    return nudge_message(notice).payload()
-
-
-def slack_profiles(client: WebClient) -> ProfileLookup:
-    """users.info through `client`: the user object, {} when Slack refuses (the default zone applies)."""
-
-    def lookup(user_id: str) -> Mapping[str, Any]:
-        try:
-            return client.users_info(user=user_id).get("user") or {}
-        except SlackApiError as exc:
-            if exc.response.status_code == 429:
-                raise LookupsExhausted from exc
-            log.warning("users.info %s failed: %s; using the default zone", user_id, exc.response.get("error"))
-            return {}
-
-    return lookup
-
-
-def sweep_job(runtime: Runtime, client: WebClient) -> SweepResult:
-    """The scheduled sweep. Every run evaluates the policy at its own `now`, so a missed run needs no catch-up."""
-    return run_sweep(runtime, client=client)
 
 
 def register(scheduler, runtime: Runtime, client: WebClient) -> None:  # type: ignore[no-untyped-def]
     """Add the nudge sweep to an APScheduler 3 scheduler: every NUDGE_SWEEP_MINUTES, and once at start-up."""
-    scheduler.add_job(sweep_job, "interval", minutes=runtime.settings.nudge_sweep_minutes, args=(runtime, client),
+    scheduler.add_job(run_sweep, "interval", minutes=runtime.settings.nudge_sweep_minutes, args=(runtime,),
+                      kwargs={"render": notice_payload, "profiles": slack_profiles(client),
+                              "do_not_disturb": slack_dnd(client)},
                       id="nudge_sweep", replace_existing=True, coalesce=True, max_instances=1,
                       misfire_grace_time=None, next_run_time=utcnow())

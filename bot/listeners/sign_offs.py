@@ -120,12 +120,14 @@ def _bring_up_to_date(runtime: Runtime, body: dict[str, Any], actor: Actor, sign
 def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: RequestActor,
             decide: Callable[[Session, Actor, int], reviews.Decision], *,
             errors_for: Callable[[InvalidInput], dict[str, str]]) -> None:
-    """Record the decision; a refusal or bad input comes back inside the modal."""
+    """Record the decision; a refusal or bad input comes back inside the modal. The decision's transaction writes,
+    enqueues and commits; what the modal shows next is read and rendered after the commit, in a read-only one."""
     try:
         sign_off_id = ids.decode_modal_context(view.get("private_metadata")).sign_off_id
         with runtime.transaction() as session:
             actor = request_actor.in_session(session)
             decision = decide(session, actor, sign_off_id)
+        with runtime.read() as session:
             outcome = None if decision.recorded else already_decided(  # the card only when it was decided before
                 decision.initiative, decision.sign_off,
                 sign_off_card(session, decision.sign_off, default_zone=runtime.settings.default_zone).role_name)
@@ -142,7 +144,7 @@ def _decide(runtime: Runtime, ack: Ack, view: dict[str, Any], request_actor: Req
         return
     if outcome:
         ack(response_action="update", view=modals.notice(outcome))
-    elif following:  # rendered after the commit: the decision's transaction renders nothing
+    elif following:
         ack(response_action="update", view=modals.checklist(following))
     else:
         ack()

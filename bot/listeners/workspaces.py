@@ -1,7 +1,7 @@
 """The workspace the app serves: created, with its default gates, when the app starts, so that its very first
 request (`/initiative gates` included) finds them, and no request pays to learn that it exists. And whether the app
 is still installed there: `app_uninstalled` and `tokens_revoked` suspend it (bot/delivery/installation.py); an
-`auth.test` that succeeds again resumes it (bot/jobs/installation.py)."""
+`auth.test` that succeeds again resumes it (bot/adapters/installation.py)."""
 
 from __future__ import annotations
 

@@ -26,11 +26,11 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from sqlmodel import delete
 
+from bot.adapters.digest import AlreadyPosted, advance_runs, digest_tick, start_run
+from bot.adapters.nudges import run_sweep
 from bot.app import create_app
 from bot.config import Settings
 from bot.delivery.sender import OutboxSender, deliver_pending, make_client
-from bot.jobs.digest import AlreadyPosted, advance_runs, digest_tick, start_run
-from bot.jobs.nudges import run_sweep
 from bot.playground.sample import ADMIN, CHANNELS, PEOPLE, PORTFOLIO_CHANNEL, SAMPLE_TEAM, seed_people, seed_portfolio
 from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.definitions import ensure_default_digests, get_digest

@@ -12,9 +12,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import update
 from sqlalchemy.engine import make_url
 
+from bot.adapters.nudges import run_sweep
 from bot.delivery.outbox import enqueue
 from bot.jobs import scheduler
-from bot.jobs.nudges import run_sweep
 from bot.metrics import exposition, timed_job
 from bot.runtime import Runtime
 from bot.services.initiatives.service import create_initiative

@@ -12,11 +12,13 @@ import pytest
 from sqlmodel import select
 
 from bot.cli import main
-from bot.services.initiatives.service import create_initiative
+from bot.services.access.visibility import Audience
+from bot.services.initiatives.service import create_initiative, set_confidential
 from bot.services.regulation import service as regulation
+from bot.services.regulation.compliance import initiatives_for_report
 from bot.services.regulation.controls import REGULATED_GATES
 from bot.services.reviews.service import approve, sign_offs_of, submit_for_next_gate
-from storage.models import ChecklistWaiver
+from storage.models import ChecklistWaiver, Initiative
 from tests.support.factories import TEAM, actor
 
 OWNERS = {"business": "UBIZ", "data": "UDATA", "engineering": "UENG", "compliance": "UCOMP"}
@@ -102,3 +104,18 @@ def test_a_waiver_past_its_expiry_no_longer_covers_its_control(portfolio, capsys
     data = json.loads(report(capsys, "--format", "json"))
     art10 = {row["key"]: row["cells"] for row in data["initiatives"]}["AI-1"]["EU-AI-ACT:Art.10"]
     assert art10["state"] == "open"
+
+
+def test_the_report_asks_the_visibility_rule_and_the_command_line_sees_as_an_admin(portfolio, capsys):
+    with portfolio.transaction() as session:
+        ocr = session.exec(select(Initiative).where(Initiative.title == "Invoice OCR")).one()
+        set_confidential(session, actor=actor("UADMIN", admin=True), initiative=ocr, confidential=True)
+
+    data = json.loads(report(capsys, "--format", "json"))
+    assert [row["key"] for row in data["initiatives"]] == ["AI-1", "AI-2", "AI-3"]  # the CLI acts as an admin
+
+    with portfolio.read() as session:  # the same query, asked for someone the rule keeps out
+        outsider = initiatives_for_report(session, audience=Audience.person(team_id=TEAM, user_id="UOUT"))
+        owner = initiatives_for_report(session, audience=Audience.person(team_id=TEAM, user_id="UDATA"))
+    assert [i.key for i in outsider] == ["AI-1", "AI-3"]
+    assert [i.key for i in owner] == ["AI-1", "AI-2", "AI-3"]

@@ -11,10 +11,9 @@ import httpx
 import respx
 from sqlmodel import col, select
 
-from bot.jobs.integrations import run_checks
-from bot.jobs.nudges import run_sweep
+from bot.adapters.nudges import run_sweep
 from bot.services.access.actors import Actor
-from bot.services.attestation.scheduled import run_reattestations
+from bot.services.attestation.scheduled import run_integration_checks, run_reattestations
 from bot.services.reviews import lifecycle
 from bot.views import ids
 from slack_emulator.requests import TEAM_ID, button, ticked_all
@@ -185,8 +184,8 @@ def test_a_model_older_than_its_stage_allows_is_flagged_stale_and_unknown_is_nev
     with respx.mock() as mlflow:
         asked = mlflow.get(alias, params={"name": "churn", "alias": "champion"}).mock(
             return_value=httpx.Response(200, json=version_answer(now - timedelta(days=200))))
-        run_checks(slack.runtime)
-        run_checks(slack.runtime)  # asked again only after an hour
+        run_integration_checks(slack.runtime)
+        run_integration_checks(slack.runtime)  # asked again only after an hour
         slack.deliver()
     assert asked.call_count == 1
 
@@ -206,7 +205,7 @@ def test_a_model_older_than_its_stage_allows_is_flagged_stale_and_unknown_is_nev
         mlflow.get(alias).mock(return_value=httpx.Response(503))
         with slack.runtime.transaction() as session:
             session.get(ModelCheck, 1).checked_at = now - timedelta(hours=2)
-        run_checks(slack.runtime)
+        run_integration_checks(slack.runtime)
     with slack.runtime.transaction() as session:
         check = session.get(ModelCheck, 1)
         assert (check.state, check.version) == ("unknown", None) and "503" in check.evidence
@@ -217,7 +216,7 @@ def test_a_model_older_than_its_stage_allows_is_flagged_stale_and_unknown_is_nev
         mlflow.get(alias).mock(return_value=httpx.Response(200, json=version_answer(now - timedelta(days=3), "8")))
         with slack.runtime.transaction() as session:
             session.get(ModelCheck, 1).checked_at = now - timedelta(hours=2)
-        run_checks(slack.runtime)
+        run_integration_checks(slack.runtime)
     assert flags(slack)[0].cleared_at is not None
     assert [a for a in audit_actions(slack) if "stale_model" in a] == [
         "initiative.stale_model", "initiative.stale_model_cleared"]

@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.adapters.nudges import run_sweep
 from bot.cli.nudge import describe
-from bot.jobs.nudges import run_sweep
 from bot.services.access.people import record_profile
 from bot.services.access.visibility import Audience
 from bot.services.gates.workspaces import latest_definition
@@ -185,10 +185,11 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
         record = render_markdown(build_decision_record(load_snapshot(session, audience=Audience.workspace(
             team_id=slack.emulator.team_id), key="AI-1")))
     assert "passed with conditions (Conditional Go)" in record
-    assert ("- AI-1-C1 (Pilot approval): Retraining pipeline in place, owned by UERIN, due "
-            f"{due.isoformat()}: met, by UERIN on ") in record
+    # Named as Slack named them when they became owners (users.info), with their ids.
+    assert ("- AI-1-C1 (Pilot approval): Retraining pipeline in place, owned by erin (UERIN), due "
+            f"{due.isoformat()}: met, by erin (UERIN) on ") in record
     assert "Evidence: pipeline retrains weekly in prod" in record
-    assert "AI-1-C2 (Pilot approval): DPIA signed before rollout beyond 5% of traffic, owned by UDEV" in record
+    assert "AI-1-C2 (Pilot approval): DPIA signed before rollout beyond 5% of traffic, owned by dev (UDEV)" in record
 
 
 def test_cancel_reassign_a_blocking_gate_and_a_recycle(slack: Slack):

@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import select
 
+from bot.adapters.digest import digest_tick
 from bot.delivery.sender import make_client
-from bot.jobs.digest import digest_tick
 from storage.models import AuditEvent, Digest
 from tests.listeners.conftest import DIGEST_CHANNEL, Slack
 

@@ -14,11 +14,11 @@ from slack_sdk import WebClient
 from sqlalchemy import update
 from sqlmodel import select
 
+from bot.adapters.installation import recheck_installation
+from bot.adapters.nudges import run_sweep
 from bot.app import create_app
 from bot.cli import main
 from bot.jobs import scheduler
-from bot.jobs.installation import recheck_installation
-from bot.jobs.nudges import run_sweep
 from bot.runtime import Runtime
 from bot.services.attestation.scheduled import run_reattestations
 from bot.services.gates.workspaces import catalog_for

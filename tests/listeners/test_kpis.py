@@ -10,8 +10,8 @@ from typing import Any
 
 from sqlmodel import select
 
+from bot.adapters.nudges import run_sweep
 from bot.cli.nudge import describe
-from bot.jobs.nudges import run_sweep
 from bot.presenters import home_view
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience

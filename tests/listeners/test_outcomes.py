@@ -4,18 +4,22 @@ the Slack emulator, asserting on what reached Slack and the database (SQLite and
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlmodel import select
 
-from bot.jobs.outcomes import send_revisit_prompts
+from bot.adapters.outcomes import prompt_payload
 from bot.services.access.visibility import Audience
+from bot.services.outcomes import scheduled as outcomes_scheduled
 from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 from bot.views import ids
 from slack_emulator.requests import button
 from storage.models import AuditEvent, GateReview, Initiative, InitiativeOutcome, SignOff
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, request_dm
+
+send_revisit_prompts = partial(outcomes_scheduled.send_revisit_prompts, render=prompt_payload)
 
 TEAM_OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin>"
 SPONSOR = "UCARL"

@@ -12,8 +12,8 @@ import pytest
 from slack_sdk import WebClient
 from sqlmodel import select
 
+from bot.adapters.digest import advance_runs, start_run
 from bot.cli import main
-from bot.jobs.digest import advance_runs, start_run
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
 from bot.services.digest.definitions import ensure_default_digests

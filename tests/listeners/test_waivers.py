@@ -5,12 +5,15 @@ on the database (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from sqlmodel import select
 
-from bot.jobs.waivers import expire_waivers, send_expiry_warnings
+from bot.adapters.waivers import warning_payload
 from bot.services.business_days import is_business_day, local_date, nth_business_day_after
+from bot.services.waivers import scheduled as waivers_scheduled
+from bot.services.waivers.scheduled import expire_waivers
 from bot.views import ids
 from slack_emulator.requests import ticked_all
 from storage.models import AuditEvent, ChecklistWaiver, GateReview, SignOff
@@ -18,6 +21,8 @@ from storage.types import utcnow
 from tests.listeners.conftest import Slack
 from tests.listeners.test_modal_input import checklist_modal
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, open_review
+
+send_expiry_warnings = partial(waivers_scheduled.send_expiry_warnings, render=warning_payload)
 
 
 def block(modal: dict[str, Any], block_id: str) -> dict[str, Any]:

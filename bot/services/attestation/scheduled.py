@@ -1,5 +1,6 @@
 """What the jobs call: the re-attestation job (bot/jobs/attestation.py) opens the re-attestations that fell due and
-holds those left unanswered too long; the integration-checks job (bot/jobs/integrations.py) reads the age of each
+holds those left unanswered too long; the integration-checks job (bot/jobs/integrations.py) runs
+`run_integration_checks`: the webhooks domain's due evidence links and automatic checks, then the age of each
 initiative's MLflow model.
 
 Each run decides from the database what is due, so a missed run needs no catch-up, and two replicas open one
@@ -18,6 +19,7 @@ from bot.services.attestation.model_age import ModelToCheck, models_to_check, re
 from bot.services.attestation.service import due_reattestations, hold_unanswered, open_reattestation
 from bot.services.gates.workspaces import catalog_for, workspace_ids
 from bot.services.scheduling import JobRuntime
+from bot.services.webhooks import scheduled as webhooks
 from storage.types import utcnow
 
 TICK_MINUTES = 15
@@ -39,6 +41,12 @@ def run_reattestations(runtime: JobRuntime, *, now: datetime | None = None) -> i
     if opened:
         log.info("re-attestations: %d opened", opened)
     return opened
+
+
+def run_integration_checks(runtime: JobRuntime) -> None:
+    """The integration-checks job: due evidence links and automatic checks, then the models' ages."""
+    webhooks.run_checks(runtime)
+    check_model_ages(runtime)
 
 
 def check_model_ages(runtime: JobRuntime, *, now: datetime | None = None) -> int:

@@ -215,7 +215,7 @@ def _find(session: Session, team_id: str, name: str) -> Digest | None:
 
 
 def _locked(session: Session, team_id: str, name: str) -> Digest:
-    """The digest, locked until commit: edits, and a run starting, take their turns (see jobs/digest.start_run)."""
+    """The digest, locked until commit: edits, and a run starting, take their turns (see digest/scheduled.start_run)."""
     digest = session.exec(_named(team_id, name).with_for_update()).first()
     if digest is None:
         raise _not_found(name)

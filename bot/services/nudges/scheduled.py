@@ -1,6 +1,8 @@
 """What the nudge job calls (bot/jobs/nudges.py): the sweep decides who is reminded or escalated to now, and
-writes those DMs to the outbox, in one transaction; before it, a few stale time zones are refreshed. Also the
-domain-event handler that takes decided sign-offs out of nudges still waiting in the outbox.
+writes those DMs to the outbox, in one transaction; before it, a few stale time zones are refreshed. Each DM is
+queued as an intent (`NUDGE_INTENT`): when the sender sends it, it leaves out what was decided or closed since
+(`no_longer_listed`, read from the nudge log and the sign-off and tracked-item tables), so a decision's transaction
+never touches a queued nudge.
 
 The domain words nothing itself and calls no Slack API: the job hands in how a notice reads (`render`) and how
 a person's Slack profile is looked up (`profiles`).
@@ -22,28 +24,26 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, or_, text, update
+from sqlalchemy import text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot.delivery.outbox import enqueue
+from bot.delivery.outbox import RENDER, enqueue
 from bot.services.access.people import display_name_of, parse_zone, record_profile, stale_people
 from bot.services.business_days import WorkCalendar
-from bot.services.events import DomainEvent, ReviewClosed, SignOffDecided, TrackedItemChanged
 from bot.services.kpis.scheduled import record_reminded
 from bot.services.nudges.policy import Notice, Plan, World, plan
 from bot.services.nudges.state import load_world, people_to_notify
 from bot.services.scheduling import JobRuntime
 from bot.services.tracked_items.service import record_overdue
 from storage.db import is_sqlite
-from storage.models import NudgeLog, OutboxMessage, SignOff, TrackedItem, Workspace
+from storage.models import NudgeLog, SignOff, TrackedItem, Workspace
 from storage.types import utcnow
 
 # A notice as the payload of a chat.postMessage (text, blocks), without the channel.
 NoticeRenderer = Callable[[Notice], dict[str, Any]]
-# An unsent DM's payload without the `decided` sign-offs and `closed` conditions (payload, decided, kind, closed),
-# or None when it would list nothing.
-UnsentRewriter = Callable[[dict[str, Any], set[int], str, set[int]], dict[str, Any] | None]
+# The outbox intent of a nudge or escalation DM: its payload as the sweep rendered it, and its nudge log row.
+NUDGE_INTENT, NUDGE_LOG = "nudge", "nudge_log_id"
 # A person's Slack user object ({} when Slack had none to give); raises LookupsExhausted when rate-limited.
 ProfileLookup = Callable[[str], Mapping[str, Any]]
 # When a person's Do Not Disturb ends, if it is on at the given moment (None: it is off, or Slack did not say).
@@ -186,46 +186,28 @@ def _as_if_recorded(world: World, found: Sequence[Profile]) -> World:
     return replace(world, zones=zones)
 
 
-def drop_decided_from_unsent(session: Session, event: DomainEvent, *, rewrite: UnsentRewriter) -> None:
-    """Domain-event handler (bot.wiring binds `rewrite`): a nudge or escalation still waiting in the outbox stops
-    listing a sign-off the moment it is decided (or its review closes), and a condition the moment it is met or
-    cancelled; one listing nothing else is withdrawn. What a DM lists is read from the nudge log, never from the
-    queued payload."""
-    if not (isinstance(event, SignOffDecided | ReviewClosed)
-            or (isinstance(event, TrackedItemChanged) and event.what in ("met", "cancelled"))):
-        return
-    now = utcnow()
-    unsent = session.exec(
-        select(NudgeLog, OutboxMessage)
-        .join(OutboxMessage, col(OutboxMessage.id) == NudgeLog.outbox_id)
-        # From the few pending outbox rows to their log rows (indexed), never across the whole log.
-        .where(OutboxMessage.team_id == event.team_id, OutboxMessage.state == "pending",
-               or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now))
-    ).all()
-    if not unsent:
-        return
-    listed = {int(i) for entry, _ in unsent for i in entry.sign_off_ids}
+@dataclass(frozen=True)
+class NoLongerListed:
+    """What a nudge DM (its log row) listed that is settled by now: sign-offs decided, items met or cancelled."""
+
+    kind: str
+    decided: set[int]
+    closed: set[int]
+
+
+def no_longer_listed(session: Session, *, team_id: str, log_id: int) -> NoLongerListed:
+    """Read when the DM is sent: the sign-offs and tracked items its nudge log row lists that are no longer
+    pending (open)."""
+    entry = session.get(NudgeLog, log_id)
+    assert entry is not None and entry.team_id == team_id
+    listed = {int(i) for i in entry.sign_off_ids}
+    listed_items = {int(i) for i in entry.item_ids}
     still_pending = set(session.exec(
-        select(SignOff.id).where(col(SignOff.id).in_(listed), SignOff.state == "pending")
-    ).all())
-    listed_items = {int(i) for entry, _ in unsent for i in entry.item_ids}
+        select(SignOff.id).where(col(SignOff.id).in_(listed), SignOff.state == "pending")).all()) if listed else set()
     still_open = set(session.exec(
         select(TrackedItem.id).where(col(TrackedItem.id).in_(listed_items), TrackedItem.state == "open")
-    ).all())
-    for entry, message in unsent:
-        decided = {int(i) for i in entry.sign_off_ids} - still_pending
-        closed = {int(i) for i in entry.item_ids} - still_open
-        if not decided and not closed:
-            continue
-        payload = rewrite(message.payload, decided, entry.kind, closed)
-        # Only while no sender has claimed it: one in flight is already on its way.
-        unclaimed = (col(OutboxMessage.id) == message.id, OutboxMessage.state == "pending",
-                     or_(col(OutboxMessage.claimed_until).is_(None), col(OutboxMessage.claimed_until) <= now))
-        if payload is None:
-            session.execute(delete(OutboxMessage).where(*unclaimed))
-        else:
-            session.execute(update(OutboxMessage).where(*unclaimed).values(payload=payload))
-    session.flush()
+    ).all()) if listed_items else set()
+    return NoLongerListed(kind=entry.kind, decided=listed - still_pending, closed=listed_items - still_open)
 
 
 def _take_lease(session: Session) -> bool:
@@ -267,8 +249,10 @@ def write_notices(session: Session, sweep: TeamSweep, now: datetime, *, render: 
             sweep.already_sent.append(notice)
             continue
         outbox = enqueue(session, team_id=sweep.team_id, method="chat.postMessage",
-                         # A user ID as the channel posts to the app's DM with them: no conversations.open.
-                         payload={"channel": notice.recipient, **render(notice)},
+                         # A user ID as the channel posts to the app's DM with them: no conversations.open. An
+                         # intent, so that what was decided before it is sent is left out (`no_longer_listed`).
+                         payload={RENDER: NUDGE_INTENT, NUDGE_LOG: str(log_id), "channel": notice.recipient,
+                                  **render(notice)},
                          dedupe_key=f"{notice.kind}:{notice.recipient}:{notice.local_date.isoformat()}")
         links.append({"id": log_id, "outbox_id": outbox.id})
         for due in notice.kpis:  # once per period: the next request is counted from this one

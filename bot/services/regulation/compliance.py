@@ -22,6 +22,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
+from bot.services.access.visibility import Audience, visible_to
 from bot.services.gates.catalog import ChecklistItem
 from bot.services.gates.workspaces import catalog_for
 from bot.services.regulation.controls import Control, ControlsCatalog
@@ -76,11 +77,10 @@ def build_report(session: Session, *, catalog: ControlsCatalog, initiatives: Ite
                             summary=summary)
 
 
-def initiatives_for_report(session: Session, *, team_id: str, tier: str | None = None) -> list[Initiative]:
-    """Every initiative of the workspace that is not retired or killed, optionally of one derived tier
+def initiatives_for_report(session: Session, *, audience: Audience, tier: str | None = None) -> list[Initiative]:
+    """Every initiative the audience may see that is not retired or killed, optionally of one derived tier
     (`unclassified` for those not classified yet), in key order."""
-    query = select(Initiative).where(Initiative.team_id == team_id,
-                                     col(Initiative.status).not_in(("retired", "killed")))
+    query = select(Initiative).where(visible_to(audience), col(Initiative.status).not_in(("retired", "killed")))
     if tier == UNCLASSIFIED:
         query = query.where(col(Initiative.classified_tier).is_(None))
     elif tier:

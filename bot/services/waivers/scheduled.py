@@ -1,4 +1,5 @@
-"""What the waiver job calls (bot/jobs/waivers.py):
+"""What the waiver job calls (bot/jobs/waivers.py): `run_waivers`, which expires what is due, then warns of what
+soon will be:
 - 5 business days before a waiver expires, the person who waived the item is told, in a DM sent in their working
   hours (09:00-17:00 on a business day in their zone, the workspace's holidays excepted). One person's due
   waivers share one DM. The domain words nothing: the job hands in how the DM reads (`render`).
@@ -65,6 +66,12 @@ class ExpiryWarning:
 
 # The warning as the payload of a chat.postMessage (text, blocks), without the channel.
 WarningRenderer = Callable[[ExpiryWarning], dict[str, Any]]
+
+
+def run_waivers(runtime: JobRuntime, *, render: WarningRenderer, now: datetime | None = None) -> None:
+    """The waiver job: expire what is due, then warn of what soon will be, each in its own transaction."""
+    expire_waivers(runtime, now=now)
+    send_expiry_warnings(runtime, render=render, now=now)
 
 
 def send_expiry_warnings(runtime: JobRuntime, *, render: WarningRenderer, now: datetime | None = None) -> int:

@@ -1,7 +1,7 @@
 """Evidence links on sign-offs: which are due a check, what the last check found, which are broken.
 
 Links are checked when a review opens (the links already attached to the initiative's sign-offs), when an
-approval attaches them, and daily after that (`bot.jobs.integrations`). One row per workspace and URL.
+approval attaches them, and daily after that (the integration-checks job). One row per workspace and URL.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.views import ids
 from slack_emulator.requests import block_actions_payload
+from storage.models import SlackEventReceipt
 from tests.services.audit.history import decide_everything, new_initiative
 from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401  (fixtures)
 
@@ -37,3 +38,23 @@ def test_history_button_opens_the_decision_record_in_a_private_modal(slack_app):
     context = update.response["view"]["blocks"][2]["elements"][0]["text"]
     assert context.startswith("✅ Audit chain of ") and "verifies" in context
     assert emulator.calls_to("views.open")[0].params["trigger_id"] == click["trigger_id"]
+
+
+def test_the_decision_record_shows_while_a_decision_holds_the_write_lock(slack_app):  # noqa: F811
+    """Showing the record only reads: it neither waits for nor takes the write lock a decision holds."""
+    emulator, runtime = slack_app.emulator, slack_app.runtime
+    team = emulator.team_id
+    for user_id in ("UBIZ", "UDATA", "UENG"):
+        emulator.add_user(user_id, user_id.lower())
+    key = new_initiative(runtime, team_id=team)
+    decide_everything(runtime, key, team_id=team, waive_item="sources-governed", evidence=(EVIDENCE,))
+
+    click = block_actions_payload(ids.DECISION_RECORD, key, user_id="UENG", team_id=team,
+                                  trigger_id=emulator.new_trigger_id(), response_url=emulator.new_response_url())
+    with runtime.transaction() as writer:
+        # An uncommitted write: SQLite's write lock is held until this block ends.
+        writer.add(SlackEventReceipt(event_id="Ev-held", team_id=team, event_type="test"))
+        writer.flush()
+        assert slack_app.interact(click).status_code == 200
+        (update,) = emulator.wait_for("views.update", 1, timeout=5)
+    assert "*Pilot approval* (Idea → Pilot): *passed*" in str(update.response["view"]["blocks"])

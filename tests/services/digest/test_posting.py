@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
+from bot.adapters.digest import digest_tick
 from bot.delivery.sender import deliver_pending
-from bot.jobs.digest import digest_tick
 from bot.services.digest.definitions import digest_statuses
 from bot.views.digest_admin import next_post_text
 from storage.models import DigestRun, DigestRunStep

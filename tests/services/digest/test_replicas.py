@@ -6,8 +6,8 @@ from datetime import timedelta
 
 from sqlmodel import select
 
+from bot.adapters.digest import digest_tick
 from bot.delivery.sender import deliver_pending
-from bot.jobs.digest import digest_tick
 from storage.models import DigestRun, OutboxMessage
 from tests.services.digest import workers
 from tests.services.digest.conftest import DIGEST_CHANNEL

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 from sqlmodel import select
 
+from bot.adapters.digest import digest_tick
 from bot.delivery.sender import deliver_pending
-from bot.jobs.digest import digest_tick
 from bot.services.digest.definitions import add_digest, edit_digest, status_of
 from storage.models import Digest, DigestRun
 from tests.services.digest.conftest import DIGEST_CHANNEL

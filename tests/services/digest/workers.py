@@ -6,9 +6,9 @@ import traceback
 from datetime import datetime
 from typing import Any
 
+from bot.adapters.digest import digest_tick
 from bot.config import Settings
 from bot.delivery.sender import deliver_pending, make_client
-from bot.jobs.digest import digest_tick
 from bot.runtime import Runtime
 from storage.db import make_engine
 

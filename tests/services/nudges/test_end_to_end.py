@@ -9,17 +9,18 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from slack_sdk import WebClient
 
+from bot.adapters.nudges import run_sweep
 from bot.delivery.outbox import state_counts
 from bot.delivery.sender import RetryPolicy
-from bot.jobs.nudges import run_sweep
 from bot.services.access.delegation import current_delegation
 from bot.services.access.people import zones_of
+from bot.services.reviews import service as reviews
 from bot.views import ids
-from bot.wiring import withdraw_decided_nudges
 from slack_emulator import validate_blocks
 from slack_emulator.requests import block_actions_payload
-from storage.models import NudgeSnooze
+from storage.models import GateReview, NudgeSnooze, SignOff
 from tests.services.nudges.support import open_review
+from tests.support.factories import actor
 from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401
 
 ASKED = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)  # Monday
@@ -31,7 +32,6 @@ FAST_RETRIES = RetryPolicy(base_delay=0.05, max_delay=0.2, request_timeout=1, cl
 
 @pytest.fixture
 def app(slack_app):  # noqa: F811
-    slack_app.runtime.event_handlers.append(withdraw_decided_nudges)
     for user_id, tz in ZONES.items():
         slack_app.emulator.add_user(user_id, user_id.lower(), tz=tz)
     return slack_app
@@ -79,6 +79,34 @@ def test_every_nudge_and_escalation_arrives_once_despite_429_500_and_timeouts(ap
         validate_blocks(received[user][0]["blocks"], "message")
     assert not emulator.calls_to("conversations.open")  # a user ID is the DM's channel
 
+
+
+def test_what_is_decided_before_a_nudge_is_sent_is_left_out_and_a_nudge_left_empty_is_not_sent(app):
+    """The decisions' transactions leave the queued nudges alone; the sender renders each as things are then."""
+    team = app.emulator.team_id
+    first = open_review(app.runtime, asked=ASKED, team_id=team, title="Claims triage")
+    second = open_review(app.runtime, asked=ASKED.replace(hour=11), team_id=team, title="Invoice extraction")
+    assert run_sweep(app.runtime, now=NEXT_TUESDAY).written == 5  # three nudges, two escalations
+
+    for sign_off_id, user_id in ((first["business"], "UBIZ"), (first["engineering"], "UENG"),
+                                 (second["engineering"], "UENG")):
+        with app.runtime.transaction() as session:
+            sign_off = session.get(SignOff, sign_off_id)
+            review = session.get(GateReview, sign_off.review_id)
+            reviews.approve(session, actor=actor(user_id, team_id=team), sign_off_id=sign_off_id,
+                            ticked=[item.id for item in reviews.checklist_of(session, sign_off, review)])
+    _deliver_everything(app)
+
+    emulator = app.emulator
+    received = {user: [m["text"] for m in emulator.messages(emulator.dm_channel(user)) if _is_nudge(m)]
+                if emulator.dm_channel(user) else [] for user in ZONES}
+    assert received == {
+        "UBIZ": ["Reminder: 1 sign-off waiting for your decision."],
+        "UDATA": ["Reminder: 2 sign-offs waiting for your decision."],
+        "UENG": [],  # both of its sign-offs decided: withdrawn, never posted
+        "USPONSOR": ["3 sign-offs past their SLA need a push."],
+        "UADMIN": ["3 sign-offs past their SLA need a push."],
+    }
 
 def test_snooze_button_quiets_reminders_until_monday(app):
     response = app.interact(block_actions_payload(

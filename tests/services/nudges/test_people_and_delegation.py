@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from slack_sdk import WebClient
 
-from bot.jobs.nudges import slack_profiles
+from bot.adapters.nudges import slack_profiles
 from bot.services.access.delegation import delegate, end_delegation, parse_until
 from bot.services.access.people import zones_of
 from bot.services.errors import InvalidInput, NotFound

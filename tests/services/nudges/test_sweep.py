@@ -6,14 +6,15 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlmodel import select
 
-from bot.jobs.nudges import notice_payload, run_sweep
+from bot.adapters.nudges import notice_payload, run_sweep
+from bot.presenters import render_nudge
 from bot.services.access.delegation import delegate
 from bot.services.access.people import record_profile
 from bot.services.errors import PermissionDenied
 from bot.services.nudges.scheduled import write_notices
-from bot.wiring import withdraw_decided_nudges
-from storage.models import NudgeLog
+from storage.models import NudgeLog, OutboxMessage
 from tests.services.nudges.support import approve, listed_keys, logged, open_review, outbox_dms
 from tests.support.factories import TEAM, actor
 
@@ -24,7 +25,6 @@ NEXT_TUESDAY = datetime(2026, 11, 17, 10, 0, tzinfo=UTC)  # the SLA ended Monday
 
 @pytest.fixture
 def nudging(runtime):
-    runtime.event_handlers.append(withdraw_decided_nudges)
     return runtime
 
 
@@ -61,21 +61,31 @@ def test_after_the_sla_the_sponsor_and_admins_are_escalated_to(nudging):
     assert dms["UADMIN"][0]["text"] == escalation["text"]
 
 
+def sent_now(runtime) -> dict[str, dict | None]:
+    """recipient -> what the sender would post for their unsent nudge if it sent it now (its registered renderer,
+    reading the database as it is); None: withdrawn."""
+    with runtime.read() as session:
+        rows = session.exec(select(OutboxMessage).where(OutboxMessage.state == "pending")).all()
+        return {row.payload["channel"]: render_nudge(session, row.team_id, dict(row.payload)) for row in rows}
+
+
 def test_a_decision_takes_its_sign_off_out_of_an_unsent_nudge(nudging):
     first = open_review(nudging, asked=ASKED, title="Claims triage")
     second = open_review(nudging, asked=ASKED, title="Invoice extraction")
     run_sweep(nudging, now=WEDNESDAY)
+    queued = outbox_dms(nudging)
 
     approve(nudging, first["data"], "UDATA", now=WEDNESDAY)
 
-    data_dm = outbox_dms(nudging)["UDATA"][0]
+    assert outbox_dms(nudging) == queued  # the decision's transaction left the queued nudges alone
+    data_dm = sent_now(nudging)["UDATA"]
     assert listed_keys(data_dm) == [str(second["data"])]
     assert data_dm["text"] == "Reminder: 1 sign-off waiting for your decision."
-    assert listed_keys(outbox_dms(nudging)["UBIZ"][0]) == [str(first["business"]), str(second["business"])]
+    assert listed_keys(sent_now(nudging)["UBIZ"]) == [str(first["business"]), str(second["business"])]
 
     approve(nudging, second["data"], "UDATA", now=WEDNESDAY)
 
-    assert "UDATA" not in outbox_dms(nudging)  # nothing left to remind them of: the DM is withdrawn
+    assert sent_now(nudging)["UDATA"] is None  # nothing left to remind them of: the DM is withdrawn
 
 
 def test_the_unique_constraint_stops_a_dm_another_replica_decided_meanwhile(nudging):

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import traceback
 from datetime import datetime
+from functools import partial
 from typing import Any
 
+from bot.adapters.outcomes import prompt_payload
 from bot.config import Settings
-from bot.jobs.outcomes import send_revisit_prompts
 from bot.runtime import Runtime
+from bot.services.outcomes import scheduled as outcomes_scheduled
 from storage.db import make_engine
+
+send_revisit_prompts = partial(outcomes_scheduled.send_revisit_prompts, render=prompt_payload)
 
 
 def revisit_replica(database_url: str, now_iso: str, barrier: Any, results: Any) -> None:

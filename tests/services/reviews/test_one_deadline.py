@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.jobs.nudges import run_sweep
+from bot.adapters.nudges import run_sweep
 from bot.presenters import initiative_card, sign_off_card
 from bot.services.access.people import record_profile
 from bot.services.digest.service import channel_audience, compute_digest

@@ -1,11 +1,10 @@
-"""`initiative-bot nudge` (dry run and --send) and the scheduler's nudge job."""
+"""`initiative-bot nudge` (dry run and --send); the scheduler's nudge job is tested in tests/jobs/."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
 from bot.cli import main
-from bot.jobs import scheduler
 from tests.services.nudges.support import open_review, outbox_dms
 
 ASKED = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)  # Monday
@@ -46,11 +45,3 @@ def test_as_of_must_be_an_iso_time(runtime, capsys):
         assert exit_.code == 2
     assert "'tomorrow' is not an ISO-8601 time; write e.g. 2026-12-01T09:30:00+01:00" in capsys.readouterr().err
 
-
-def test_the_scheduler_sweeps_every_nudge_sweep_minutes(runtime):
-    built = scheduler.build(runtime)
-    every_five = scheduler.build(runtime.__class__(settings=runtime.settings.model_copy(
-        update={"nudge_sweep_minutes": 5}), engine=runtime.engine))
-
-    assert built.get_job("nudge_sweep").trigger.interval.total_seconds() == 15 * 60
-    assert every_five.get_job("nudge_sweep").trigger.interval.total_seconds() == 5 * 60
