@@ -1,8 +1,10 @@
 # syntax=docker/dockerfile:1
 # Initiative Bot: `serve` by default; `scheduler`, `db upgrade` and every other command through the same image.
-# Not built on the project's own machines (no container engine runs there): docs/operations.md says what was checked.
+# CI builds it on a Debian 12 base made with debootstrap (.ci/build-image) and runs it in a chroot; the slim default
+# base is not reachable there: docs/operations.md says what is tested and how.
 
-# The base image: any Debian-based image with Python >= 3.11 and pip (a mirror's copy, or one made in-house).
+# The base image: any Debian-based image with Python >= 3.11 that can `python3 -m venv` (Debian's own python3 needs
+# python3-venv for that): a mirror's copy, or one made in-house.
 ARG BASE_IMAGE=python:3.11-slim-bookworm
 
 # ---- build: a virtualenv holding the bot and its dependencies (all from wheels: no compiler is needed) ----

@@ -1,25 +1,38 @@
 """The deployment recipes (Dockerfile, compose.yaml, deploy/kubernetes, deploy/prometheus), checked offline.
 
-No container engine runs on the project's machines, so the image is not built here: what is checked is what can be
-without building it (the files it copies, its user, its health check, that its entry point and every command the
-recipes run are commands the bot accepts; hadolint's rules). compose.yaml is validated against the Compose
-Specification's schema (check-jsonschema ships it), the Kubernetes manifests against Kubernetes' own schemas
-(kubernetes-validate ships them), and the alert rules by `promtool check rules` where Prometheus is installed."""
+The Dockerfile is read (the files it copies, its user, its health check, that its entry point and every command the
+recipes run are commands the bot accepts) and linted by hadolint. The image is built for real by `.ci/build-image`
+on a Debian 12 base made with debootstrap (these machines reach no image registry), unpacked, and its commands run
+in a chroot: no container engine runs here (`podman run` needs cgroups these machines do not give), so the image's
+entry point, user, working directory and environment are applied by hand, as an engine would. compose.yaml is
+validated against the Compose Specification's schema (check-jsonschema ships it), the Kubernetes manifests against
+Kubernetes' own schemas (kubernetes-validate ships them), and the alert rules by `promtool check rules`.
+
+The tools from the OS (debootstrap, buildah, promtool) are installed by `.ci/run`: without them these tests skip,
+saying how to install them, except under CI=true, where they fail."""
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import yaml
 from kubernetes_validate import validate
 
 from bot.cli import build_parser
+from slack_emulator import SlackEmulator
+from tests.support.postgres import scratch_database
+from tests.support.serving import serving
+from tests.support.slack_app import SIGNING_SECRET
 
 REPO = Path(__file__).resolve().parents[1]
 KUBERNETES_VERSION = "1.30.0"
@@ -144,8 +157,104 @@ def test_the_alert_rules_cover_what_the_operations_guide_promises_and_pass_promt
     assert alerts == {"InitiativeBotOutboxStuck", "InitiativeBotDigestFailed", "InitiativeBotSlackRateLimited",
                       "InitiativeBotAuditVerifyFailing", "InitiativeBotAuditVerifyNotRun", "InitiativeBotNotReady"}
     assert all(f"`{alert}`" in guide for alert in alerts)
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        pytest.skip("promtool is not installed (Debian's `prometheus` package has it)")
+    promtool = system_tool("promtool", "sudo apt-get install -y --no-install-recommends prometheus")
     checked = subprocess.run([promtool, "check", "rules", str(rules)], capture_output=True, text=True, timeout=60)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def missing(how: str) -> None:
+    """Skip, saying what the test needs; under CI=true (`.ci/run` provides it) fail: a CI run never skips these."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(how)
+    pytest.skip(how)
+
+
+def system_tool(name: str, install: str) -> str:
+    """A tool from the OS that a test needs."""
+    found = shutil.which(name)
+    if found is None:
+        missing(f"needs {name}: {install}")
+    return str(found)
+
+
+IMAGE = "localhost/initiative-bot:ci"
+
+
+@contextmanager
+def built_image(store: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """The image built from the Dockerfile (`.ci/build-image`, into a buildah storage of its own under `store`),
+    unpacked: its root file system, mounted, and its configuration (user, entry point, command, environment...)."""
+    install = "sudo apt-get install -y --no-install-recommends debootstrap buildah (and run the tests as root)"
+    for name in ("debootstrap", "buildah", "chroot"):
+        system_tool(name, install)
+    if os.geteuid() != 0:  # debootstrap, buildah's storage and chroot all want root
+        missing("needs root: debootstrap, buildah and chroot run as root")
+    buildah = ["buildah", "--root", str(store / "storage"), "--runroot", str(store / "run")]
+    try:
+        built = subprocess.run([str(REPO / ".ci" / "build-image"), str(store), IMAGE],
+                               capture_output=True, text=True, timeout=900)
+        assert built.returncode == 0, built.stdout[-5000:] + built.stderr[-5000:]
+        container = subprocess.run([*buildah, "from", "--quiet", "--pull=never", IMAGE],
+                                   capture_output=True, text=True, check=True).stdout.strip()
+        rootfs = subprocess.run([*buildah, "mount", container], capture_output=True, text=True, check=True)
+        inspected = subprocess.run([*buildah, "inspect", "--type", "image", IMAGE],
+                                   capture_output=True, text=True, check=True)
+        yield Path(rootfs.stdout.strip()), json.loads(inspected.stdout)["Docker"]["config"]
+    finally:
+        subprocess.run([*buildah, "rm", "--all"], capture_output=True)
+        subprocess.run([*buildah, "rmi", "--all", "--force"], capture_output=True)
+        # The overlay driver binds its directory onto itself, and may leave that behind: unmount it, deepest first.
+        inside = [line.split()[1] for line in Path("/proc/self/mounts").read_text().splitlines()
+                  if line.split()[1].startswith(str(store) + "/")]
+        for mountpoint in sorted(inside, reverse=True):
+            subprocess.run(["umount", mountpoint], capture_output=True)
+        shutil.rmtree(store, ignore_errors=True)
+
+
+def in_image(rootfs: Path, config: dict[str, Any]) -> list[str]:
+    """The prefix that runs a command in the unpacked image as an engine would: chrooted, as the image's user, from
+    its working directory. `exec`, so the command keeps the process and gets SIGTERM itself."""
+    user = config["User"]
+    [group] = [line.split(":")[3] for line in (rootfs / "etc" / "passwd").read_text().splitlines()
+               if line.split(":")[2] == user]
+    return ["chroot", f"--userspec={user}:{group}", str(rootfs),
+            "/bin/sh", "-c", f'cd {config["WorkingDir"]} && exec "$@"', "sh"]
+
+
+@pytest.mark.slow
+def test_the_image_built_on_debian_12_migrates_serves_ready_and_stops_cleanly_as_its_unprivileged_user(
+    slack_emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    with built_image(tmp_path / "buildah") as (rootfs, config), scratch_database("ib_image") as database_url:
+        bot = [*in_image(rootfs, config), *config["Entrypoint"]]
+        environment = dict(variable.split("=", 1) for variable in config["Env"]) | {
+            "DATABASE_URL": database_url,
+            "SLACK_API_URL": slack_emulator.base_url,
+            "SLACK_BOT_TOKEN": slack_emulator.bot_token,
+            "SLACK_SIGNING_SECRET": SIGNING_SECRET,
+            # A directory inside the image (serving() would otherwise name one of this machine's).
+            "PROMETHEUS_MULTIPROC_DIR": "/tmp/initiative-bot-metrics",
+        }
+        version = subprocess.run([*bot, "--version"], env=environment, capture_output=True, text=True, timeout=60)
+        upgraded = subprocess.run([*bot, "db", "upgrade"], env=environment, capture_output=True, text=True,
+                                  timeout=120)
+        with serving(environment, tmp_path, "--workers", "2", cli=bot) as served:
+            ready = httpx.get(served.url + "/readyz", timeout=5)
+            uid = next(line.split()[1] for line in Path(f"/proc/{served.process.pid}/status").read_text().splitlines()
+                       if line.startswith("Uid:"))
+            # The image's own HEALTHCHECK command, pointed at the port this test serves on.
+            [kind, *health] = config["Healthcheck"]["Test"]
+            port = served.url.rsplit(":", 1)[1]
+            health = [part.replace(":3000/", f":{port}/") for part in health]
+            healthy = subprocess.run([*in_image(rootfs, config), *health], env=environment,
+                                     capture_output=True, text=True, timeout=30)
+            exit_code = served.terminate()
+            log = served.log
+
+    assert version.returncode == 0 and version.stdout.startswith("initiative-bot "), version.stderr
+    assert upgraded.returncode == 0, upgraded.stdout + upgraded.stderr
+    assert "was empty" in upgraded.stdout + upgraded.stderr
+    assert ready.status_code == 200, ready.text  # the database reachable and at the head migration
+    assert uid == config["User"] != "0"
+    assert kind == "CMD" and healthy.returncode == 0, healthy.stderr
+    assert exit_code == 0 and "stopped cleanly" in log and "Traceback" not in log, log
