@@ -18,10 +18,9 @@ from slack_sdk.models.blocks import Block, BlockElement, ButtonElement
 import bot.views
 from bot.listeners.commands import SUBCOMMANDS
 from bot.services.regulation.questionnaire import Questionnaire, shipped_document
-from bot.services.reviews.service import PendingSignOff
-from bot.views import decision_record, gates, home, kpis, messages, modals, outcomes, people, regulation, replies
+from bot.views import decision_record, desk, gates, ids, kpis, messages, modals, outcomes, people, regulation, replies
 from storage.models import AuditEvent, Kpi
-from tests.views.test_views import CATALOG, HOSTILE, NOW, card, initiative, review, sign_off
+from tests.views.test_views import CATALOG, HOSTILE, NOW, card, full_home, initiative, review, sign_off, waits
 
 # How the page draws what is not in its BLOCKS and ELEMENTS tables (app.js): text objects through textObject(),
 # a context block's elements as images or text, and a rich_text block's sections and their text through richText().
@@ -71,10 +70,10 @@ def built_views() -> Iterator[tuple[str, list[dict[str, Any]]]]:
         required=3, comment="fine").blocks)
     yield "gate passed", list(messages.gate_passed(initiative(), gate_name="Pilot approval", to_stage_name="Pilot",
                                                    approvers=["U0A", "U0B"]).blocks)
-    pending = [PendingSignOff(sign_off(number=n), review(), initiative(n)) for n in range(3)]
-    yield "app home", home.home(pending=pending, role_names={"data": "Data owner"},
-                                initiatives=[initiative(n) for n in range(5)], initiatives_total=9,
-                                catalog=CATALOG)["blocks"]
+    yield "app home", full_home()["blocks"]
+    yield "todo", list(desk.todo_reply(waits(20), reader_zone=ZoneInfo("UTC")).blocks)
+    yield "see all page", desk.waiting_page(waits(60), ids.DeskPage(ids.DESK_WAITING, 20),
+                                            reader_zone=ZoneInfo("UTC"))["blocks"]
     yield "initiative list", list(replies.initiative_list([initiative(n) for n in range(3)], total=3,
                                                           scope_label="in progress", catalog=CATALOG).blocks)
     yield "initiative card", list(replies.initiative_card(

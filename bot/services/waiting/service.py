@@ -66,6 +66,7 @@ class OpenItem:
     nudge_first_after: int = 2
     nudge_every: int = 2
     escalate_to: str | None = None
+    gate_slug: str = ""  # the gate that set it: whether it blocks the next review (tracked_items)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,7 @@ def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, person:
             initiative_key=f"AI-{key_number}",
             initiative_title=title, gate_name=gate.name, text=text, owner=owner, due_on=due_on,
             created_at=created_at, nudge_first_after=gate.nudge_first_after, nudge_every=gate.nudge_every,
-            escalate_to=holders.get(initiative_id),
+            escalate_to=holders.get(initiative_id), gate_slug=gate_slug,
         ))
     return result
 
