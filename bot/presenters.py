@@ -19,7 +19,7 @@ from bot.services.attestation.service import next_reattestation_of, open_flags
 from bot.services.business_days import local_date
 from bot.services.gates.catalog import ChecklistItem
 from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives.portfolio import portfolio_by_stage, stalled_initiatives
+from bot.services.initiatives.portfolio import stalled_initiatives
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
 from bot.services.kpis.actuals import standings
 from bot.services.kpis.definitions import kpis_of
@@ -215,10 +215,12 @@ def my_initiatives(session: Session, *, team_id: str, user_id: str, offset: int,
 
 
 def _portfolio(session: Session, *, team_id: str, now: datetime) -> home.Portfolio:
+    """What an admin sees of the whole portfolio, confidential initiatives included: a count per stage (in
+    progress: active, paused and held), and the stalled ones."""
     admin = Audience.admin(team_id=team_id)
     return home.Portfolio(
-        funnel={column.stage.name: len(column.initiatives) for column in portfolio_by_stage(session, audience=admin,
-                                                                                            now=now)},
+        funnel={stage.name: count_initiatives(session, audience=admin, stage=stage.id)
+                for stage in catalog_for(session, team_id=team_id).stages},
         stalled=stalled_initiatives(session, audience=admin, now=now))
 
 

@@ -14,7 +14,7 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
 from bot.commands.registry import Reply
-from bot.services.gates.catalog import GateCatalog
+from bot.services.gates.catalog import REATTEST_PREFIX, GateCatalog
 from bot.services.initiatives.portfolio import days_in_stage
 from bot.services.waiting.desk import Blockers, Waits
 from bot.services.waiting.service import OpenItem, Pending
@@ -62,12 +62,15 @@ def entry_blocks(entry: Waits, reader_zone: ZoneInfo) -> list[Block]:
     what = entry.what
     if isinstance(what, Pending):
         value = ids.sign_off_value(what.sign_off_id)
+        # A re-attestation is answered as its DM asks: confirm, or cannot confirm (bot.views.messages).
+        approve, send_back = (("Confirm", "Cannot confirm") if what.gate_slug.startswith(REATTEST_PREFIX)
+                              else ("Approve", "Request changes"))
         return [section(f"*{what.initiative_key}* {mrkdwn(what.initiative_title, 150)}\n"
                         f"{escape(what.role_name)} sign-off · {escape(what.gate_name)} · requested "
                         f"{slack_date(what.requested_at, zone=reader_zone)} · {due}"),
                 ActionsBlock(block_id=f"pending.{what.sign_off_id}", elements=[
-                    ButtonElement(text="Approve", action_id=ids.APPROVE, value=value, style="primary"),
-                    ButtonElement(text="Request changes", action_id=ids.REQUEST_CHANGES, value=value)])]
+                    ButtonElement(text=approve, action_id=ids.APPROVE, value=value, style="primary"),
+                    ButtonElement(text=send_back, action_id=ids.REQUEST_CHANGES, value=value)])]
     if isinstance(what, OpenItem):
         kind = "Condition" if what.kind == "condition" else "Expired waiver"
         return [section(f"*{what.key}* {mrkdwn(what.text, 400)}\n{kind} of {what.initiative_key} "
