@@ -13,12 +13,14 @@ from sqlmodel import Session
 
 from bot.commands.registry import Reply
 from bot.delivery.outbox import RENDER
+from bot.services.access.admins import is_admin
 from bot.services.access.visibility import Audience
 from bot.services.attestation.model_age import FRESH, STALE, model_check_of
 from bot.services.attestation.service import next_reattestation_of, open_flags
 from bot.services.business_days import local_date
 from bot.services.gates.catalog import ChecklistItem
 from bot.services.gates.workspaces import catalog_for
+from bot.services.initiatives.portfolio import stalled_initiatives
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
 from bot.services.kpis.actuals import standings
 from bot.services.kpis.definitions import kpis_of
@@ -34,16 +36,17 @@ from bot.services.reviews.service import (
     gate_of,
     next_gate_target,
     open_review_of,
-    pending_sign_offs_for,
     sign_offs_of,
 )
 from bot.services.tracked_items import service as tracked_items
-from bot.services.waiting.service import kpi_requests, open_items, what_waits
+from bot.services.waiting.desk import Blockers, Waits, blockers_of, waiting_on
+from bot.services.waiting.service import what_waits
 from bot.services.webhooks.automatic_checks import results_for
 from bot.services.webhooks.evidence import flagged_links, shown_flag
-from bot.views import home, messages, modals, replies
+from bot.views import desk, home, ids, messages, modals, replies
 from bot.views.attestation import after_go_live_lines
 from bot.views.conditions import ConditionView, condition_news
+from bot.views.desk import MyInitiative
 from bot.views.messages import SignOffCard
 from bot.views.nudges import without_sign_offs
 from bot.views.replies import stage_name
@@ -160,31 +163,84 @@ def _next_target(session: Session, initiative: Initiative, *, zone: ZoneInfo) ->
 HOME_INTENT = "home"
 
 
-def render_home(session: Session, team_id: str, intent: dict[str, Any]) -> dict[str, Any]:
-    """views.publish's payload for a Home intent, rendered by the sender (registered in bot.wiring)."""
-    return {"user_id": intent["user_id"], "view": home_view(session, team_id=team_id, user_id=intent["user_id"])}
+def render_home(session: Session, team_id: str, intent: dict[str, Any], *, default_zone: ZoneInfo = UTC_ZONE,
+                admin_user_ids: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """views.publish's payload for a Home intent, rendered by the sender (registered in bot.wiring, which binds
+    DEFAULT_TIMEZONE and ADMIN_USER_IDS)."""
+    return {"user_id": intent["user_id"], "view": home_view(session, team_id=team_id, user_id=intent["user_id"],
+                                                            default_zone=default_zone,
+                                                            admin_user_ids=admin_user_ids)}
 
 
-def home_view(session: Session, *, team_id: str, user_id: str, now: datetime | None = None) -> dict[str, Any]:
-    catalog = catalog_for(session, team_id=team_id)
-    reader = Audience.person(team_id=team_id, user_id=user_id)
+def home_view(session: Session, *, team_id: str, user_id: str, now: datetime | None = None,
+              default_zone: ZoneInfo = UTC_ZONE, admin_user_ids: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The person's desk: what waits on them, the initiatives they own and, for an admin, the portfolio."""
     now = now or utcnow()
-    calendar = work_calendar(session, team_id=team_id, default_zone=UTC_ZONE, people={user_id})
-    # What waits on the reader (bot.services.waiting): their sign-offs come with the reviews the Home shows.
-    conditions = open_items(session, team_id=team_id, catalog=catalog, person=user_id, audience=reader)
-    return home.home(
-        pending=pending_sign_offs_for(session, team_id=team_id, user_id=user_id),
-        conditions=conditions,
-        kpi_updates=kpi_requests(session, team_id=team_id, person=user_id, to_ask=False,
-                                 due_by=local_date(now, calendar.zone(user_id))),
-        overdue={item.key for item in conditions
-                 if now > tracked_items.due_instant(calendar, owner=item.owner, due_on=item.due_on)},
-        role_names={role.id: role.name for role in catalog.roles.values()},
-        initiatives=list_initiatives(session, audience=reader, owner=user_id, limit=home.INITIATIVES_SHOWN),
-        initiatives_total=count_initiatives(session, audience=reader, owner=user_id),
-        catalog=catalog,
-    )
+    catalog = catalog_for(session, team_id=team_id)
+    entries, zone = waiting_for(session, team_id=team_id, user_id=user_id, default_zone=default_zone, now=now)
+    mine, total = my_initiatives(session, team_id=team_id, user_id=user_id, offset=0, limit=home.INITIATIVES_SHOWN)
+    admin = desk_reader(session, team_id=team_id, user_id=user_id, admin_user_ids=admin_user_ids).is_admin
+    return home.home(waiting=entries, reader_zone=zone, initiatives=mine, initiatives_total=total, catalog=catalog,
+                     portfolio=_portfolio(session, team_id=team_id, now=now) if admin else None, now=now)
 
+
+def waiting_for(session: Session, *, team_id: str, user_id: str, default_zone: ZoneInfo,
+                now: datetime | None = None) -> tuple[list[Waits], ZoneInfo]:
+    """Everything waiting on a person, oldest first (the Home's first section and `/initiative todo`), and their
+    zone, in which its due dates are shown."""
+    calendar = work_calendar(session, team_id=team_id, default_zone=default_zone, people={user_id})
+    entries = waiting_on(session, team_id=team_id, catalog=catalog_for(session, team_id=team_id), person=user_id,
+                         calendar=calendar, now=now or utcnow())
+    return entries, calendar.zone(user_id)
+
+
+def desk_reader(session: Session, *, team_id: str, user_id: str, admin_user_ids: frozenset[str]) -> Audience:
+    """Who reads a Home: an admin (ADMIN_USER_IDS, or added in the app) sees the portfolio, confidential
+    initiatives included, as the visibility rule lets admins."""
+    return Audience.person(team_id=team_id, user_id=user_id, is_admin=is_admin(
+        session, team_id=team_id, user_id=user_id, admin_user_ids=admin_user_ids, admin_user_ids_team=team_id))
+
+
+def my_initiatives(session: Session, *, team_id: str, user_id: str, offset: int,
+                   limit: int) -> tuple[list[MyInitiative], int]:
+    """The initiatives a person owns or recorded, from `offset` (at most `limit`), each with what it waits for;
+    and how many there are."""
+    reader = Audience.person(team_id=team_id, user_id=user_id)
+    found = list_initiatives(session, audience=reader, owner=user_id, limit=offset + limit)[offset:]
+    blockers = blockers_of(session, team_id=team_id, catalog=catalog_for(session, team_id=team_id),
+                           initiative_ids=[i.id for i in found if i.id is not None])
+    mine = []
+    for initiative in found:
+        standing = standing_decision(session, initiative=initiative) if initiative.status == "held" else None
+        mine.append(MyInitiative(initiative, blockers.get(initiative.key, Blockers()),
+                                 held_until=standing.revisit_on if standing is not None else None))
+    return mine, count_initiatives(session, audience=reader, owner=user_id)
+
+
+def _portfolio(session: Session, *, team_id: str, now: datetime) -> home.Portfolio:
+    """What an admin sees of the whole portfolio, confidential initiatives included: a count per stage (in
+    progress: active, paused and held), and the stalled ones."""
+    admin = Audience.admin(team_id=team_id)
+    return home.Portfolio(
+        funnel={stage.name: count_initiatives(session, audience=admin, stage=stage.id)
+                for stage in catalog_for(session, team_id=team_id).stages},
+        stalled=stalled_initiatives(session, audience=admin, now=now))
+
+
+def desk_page(session: Session, *, team_id: str, user_id: str, page: ids.DeskPage, default_zone: ZoneInfo,
+              admin_user_ids: frozenset[str]) -> dict[str, Any]:
+    """A page of the "See all" modal of one of the Home's lists, as the list is now."""
+    now = utcnow()
+    catalog = catalog_for(session, team_id=team_id)
+    if page.list_id == ids.DESK_WAITING:
+        entries, zone = waiting_for(session, team_id=team_id, user_id=user_id, default_zone=default_zone, now=now)
+        return desk.waiting_page(entries, page, reader_zone=zone)
+    if page.list_id == ids.DESK_INITIATIVES:
+        mine, total = my_initiatives(session, team_id=team_id, user_id=user_id, offset=page.offset,
+                                     limit=desk.PAGE_SIZE)
+        return desk.initiatives_page(mine, page, total=total, catalog=catalog)
+    reader = desk_reader(session, team_id=team_id, user_id=user_id, admin_user_ids=admin_user_ids)
+    return desk.stalled_page(stalled_initiatives(session, audience=reader, now=now), page, catalog=catalog, now=now)
 
 
 # "Update the DM of sign-off S" (or the copy at `channel`/`ts` someone clicked), and "tell `channel` that sign-off S

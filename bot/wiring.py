@@ -39,7 +39,7 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     runtime.event_handlers.append(SlackNotifications(settings))
     runtime.event_handlers.append(WebhookEvents())
     runtime.renderers.update({
-        HOME_INTENT: render_home,
+        HOME_INTENT: partial(render_home, default_zone=settings.default_zone, admin_user_ids=settings.admin_user_ids),
         SIGN_OFF_DM_INTENT: partial(render_sign_off_dm, default_zone=settings.default_zone),
         DECISION_NEWS_INTENT: render_decision_news,
         GATE_PASSED_INTENT: render_gate_passed,

@@ -1,87 +1,76 @@
-"""The App Home tab: the person's pending sign-offs (with their buttons), the conditions they are to meet, and the
-initiatives they own."""
+"""The App Home tab, each person's desk: "Waiting on me" (bot.views.desk, the same as `/initiative todo`), "My
+initiatives" with what blocks each and, for admins, the portfolio: its funnel, its stalled initiatives and a "New
+initiative" button. A list longer than the Home shows ends with "See all", which pages it in a modal."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
 from bot.services.gates.catalog import GateCatalog
-from bot.services.kpis.scheduled import KpiUpdateDue
-from bot.services.reviews.service import PendingSignOff
-from bot.services.waiting.service import OpenItem
+from bot.services.waiting.desk import Waits
 from bot.views import ids
-from bot.views.blocks import context, divider, finish, header, more_line, section
-from bot.views.kpis import kpi_request_blocks
-from bot.views.outcomes import day
-from bot.views.replies import initiative_line, stage_name
-from bot.views.text import escape, mrkdwn, slack_date
+from bot.views.blocks import divider, finish, header, section
+from bot.views.desk import MyInitiative, funnel_line, my_initiative_block, see_all, stalled_line, waiting_blocks
 from storage.models import Initiative
 
-PENDING_SHOWN = 20  # 2 blocks each
-CONDITIONS_SHOWN = 20  # 10 lines per section
-KPI_REQUESTS_SHOWN = 5  # 1 block each, and 2 around them
-INITIATIVES_SHOWN = 40  # 10 lines per section
+# At most 33 blocks for what waits, 18 for the initiatives and 7 for the portfolio: well within Slack's 100.
+INITIATIVES_SHOWN = 15  # 1 block each
+STALLED_SHOWN = 5  # lines of one section
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    """What an admin's Home adds: initiatives in progress per stage (name -> count, in the stages' order), and
+    the stalled ones, longest first."""
+
+    funnel: Mapping[str, int]
+    stalled: Sequence[Initiative]
 
 
 def home(
     *,
-    pending: Sequence[PendingSignOff],
-    role_names: dict[str, str],
-    conditions: Sequence[OpenItem] = (),
-    overdue: Collection[str] = (),
-    kpi_updates: Sequence[KpiUpdateDue] = (),
-    initiatives: Sequence[Initiative],
+    waiting: Sequence[Waits],
+    reader_zone: ZoneInfo,
+    initiatives: Sequence[MyInitiative],
     initiatives_total: int,
     catalog: GateCatalog,
+    portfolio: Portfolio | None = None,
+    now: datetime,
 ) -> dict[str, Any]:
-    blocks: list[Block] = [header("Your sign-offs")]
-    if not pending:
-        blocks.append(section("No sign-off waits for you." if conditions or kpi_updates
-                              else "Nothing waits for you. 🎉"))
-    for item in pending[:PENDING_SHOWN]:
-        initiative, sign_off = item.initiative, item.sign_off
-        to_stage = stage_name(catalog, item.review.to_stage)
-        role = role_names.get(sign_off.role, sign_off.role)
-        paused = " · _paused_" if initiative.status == "paused" else ""
-        blocks.append(section(f"*{initiative.key}* {mrkdwn(initiative.title, 150)}{paused}\n"
-                              f"{escape(role)} sign-off to move to {escape(to_stage)}, requested "
-                              f"{slack_date(sign_off.requested_at)}"))
-        value = ids.sign_off_value(sign_off.id)
-        blocks.append(ActionsBlock(block_id=f"pending.{sign_off.id}", elements=[
-            ButtonElement(text="Approve", action_id=ids.APPROVE, value=value, style="primary"),
-            ButtonElement(text="Request changes", action_id=ids.REQUEST_CHANGES, value=value),
-        ]))
-    more = more_line(min(len(pending), PENDING_SHOWN), len(pending), "Decide these first; the rest follow.")
-    if more:
-        blocks.append(context(escape(more)))
-    if conditions:
-        blocks += [divider(), header("Your conditions")]
-        lines = [_condition_line(item, late=item.key in overdue) for item in conditions[:CONDITIONS_SHOWN]]
-        for start in range(0, len(lines), 10):
-            blocks.append(section("\n".join(lines[start:start + 10])))
-        more = more_line(len(lines), len(conditions), "`/initiative conditions mine` lists them all.")
-        blocks.append(context((f"{escape(more)} " if more else "")
-                              + "Met? `/initiative condition met <id> <evidence or link>` closes one."))
-    if kpi_updates:
-        blocks += [divider(), *kpi_request_blocks(kpi_updates, shown=KPI_REQUESTS_SHOWN, block_id_prefix="home.kpi.")]
-    blocks += [divider(), header("Your initiatives")]
-    shown = list(initiatives[:INITIATIVES_SHOWN])
-    lines = [initiative_line(i, catalog) for i in shown]
-    if not lines:
+    """`initiatives`: the first of those the reader owns (up to INITIATIVES_SHOWN), of `initiatives_total`;
+    `portfolio`: for admins only."""
+    blocks: list[Block] = waiting_blocks(waiting, reader_zone=reader_zone)
+    blocks += [divider(), header(f"My initiatives ({initiatives_total})" if initiatives_total else "My initiatives")]
+    if not initiatives:
         blocks.append(section("You own no initiatives yet. `/initiative new` records one."))
-    for start in range(0, len(lines), 10):
-        blocks.append(section("\n".join(lines[start:start + 10])))
-    more = more_line(len(shown), initiatives_total, "`/initiative list mine` lists them all.")
-    if more:
-        blocks.append(context(escape(more)))
+    blocks += [my_initiative_block(mine, catalog) for mine in initiatives[:INITIATIVES_SHOWN]]
+    if initiatives_total > INITIATIVES_SHOWN:
+        blocks.append(see_all(ids.DESK_INITIATIVES, initiatives_total))
+    if portfolio is not None:
+        blocks += _portfolio_blocks(portfolio, catalog, now)
     return View(type="home", blocks=finish(blocks, "home")).to_dict()
 
 
-def _condition_line(item: OpenItem, *, late: bool) -> str:
-    due = f":red_circle: *overdue* since {day(item.due_on)}" if late else f"due {day(item.due_on)}"
-    return (f"*{item.key}* {mrkdwn(item.text, 200)} — {item.initiative_key} {mrkdwn(item.initiative_title, 80)}"
-            f" · {due}")
+def _portfolio_blocks(portfolio: Portfolio, catalog: GateCatalog, now: datetime) -> list[Block]:
+    in_progress = sum(portfolio.funnel.values())
+    blocks: list[Block] = [divider(), header("Portfolio"),
+                           section(f"*Funnel* ({in_progress} in progress)\n{funnel_line(portfolio.funnel)}")]
+    stalled = portfolio.stalled
+    if stalled:
+        lines = [stalled_line(initiative, catalog, now) for initiative in stalled[:STALLED_SHOWN]]
+        blocks.append(section(f"*Stalled* ({len(stalled)}: longer in their stage than its threshold)\n"
+                              + "\n".join(lines)))
+    else:
+        blocks.append(section("*Stalled*\nNone: every initiative is within its stage's threshold."))
+    if len(stalled) > STALLED_SHOWN:
+        blocks.append(see_all(ids.DESK_STALLED, len(stalled)))
+    blocks.append(ActionsBlock(block_id="portfolio.actions", elements=[
+        ButtonElement(text="New initiative", action_id=ids.NEW_INITIATIVE, style="primary")]))
+    return blocks

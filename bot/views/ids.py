@@ -35,6 +35,12 @@ CLASSIFY = "initiative.classify"
 KPI_RECORD = "kpi.record"
 REASSIGN_ROLE = "people.reassign"  # value: `encode_role` (the initiative and the role of a deactivated owner)
 REASSIGN_ITEM = "people.reassign_item"  # value: `encode_item_owner` (a deactivated owner's open condition)
+# "New initiative" on an admin's App Home: opens the New initiative modal.
+NEW_INITIATIVE = "initiative.open_new"
+# "See all N" under a list the App Home cuts, and the pages of the modal it opens: value = `desk_page_value`.
+DESK_MORE = "desk.more"
+DESK_PREVIOUS = "desk.previous"
+DESK_WAITING, DESK_INITIATIVES, DESK_STALLED = "waiting", "initiatives", "stalled"  # the lists it pages
 
 # Modal callback ids.
 NEW_INITIATIVE_MODAL = "initiative.new"
@@ -47,6 +53,7 @@ KILL_MODAL = "outcome.kill"
 EXTEND_HOLD_MODAL = "outcome.extend_hold"
 CLASSIFY_MODAL = "regulation.classify"
 KPI_MODAL = "kpi.record"
+DESK_MODAL = "desk.page"
 REASSIGN_MODAL = "people.reassign_modal"
 REASSIGN_ITEM_MODAL = "people.reassign_item_modal"  # private_metadata: `encode_item_owner`
 
@@ -212,3 +219,23 @@ def decode_role(value: str | None) -> tuple[str, str]:
     if not role:
         raise StaleForm("This form is from an older version of the bot; open it again.")
     return decode_initiative_key(key), role
+
+
+@dataclass(frozen=True)
+class DeskPage:
+    """A page of one of the App Home's lists: which list, from which entry."""
+
+    list_id: str  # DESK_WAITING | DESK_INITIATIVES | DESK_STALLED
+    offset: int
+
+
+def desk_page_value(page: DeskPage) -> str:
+    return f"{page.list_id}:{page.offset}"
+
+
+def decode_desk_page(value: str | None) -> DeskPage:
+    list_id, _, offset = (value or "").partition(":")
+    if list_id not in (DESK_WAITING, DESK_INITIATIVES, DESK_STALLED) or not offset.isascii() \
+            or not offset.isdigit() or len(offset) > 6:
+        raise StaleForm("That button is not one of this bot's buttons; open the App Home again.")
+    return DeskPage(list_id, int(offset))

@@ -51,7 +51,7 @@ def homes_published(slack: Slack) -> dict[str, list[dict[str, Any]]]:
 def pending_shown(home: dict[str, Any]) -> list[str]:
     """The initiatives whose sign-offs a Home offers to decide, as it shows them."""
     return [block["text"]["text"].split("*")[1] for block in home["blocks"]
-            if block["type"] == "section" and "sign-off to move to" in block["text"]["text"]]
+            if block["type"] == "section" and " sign-off · " in block["text"]["text"]]
 
 
 def home_intents(slack: Slack) -> list[OutboxMessage]:

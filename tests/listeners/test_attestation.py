@@ -88,6 +88,11 @@ def test_a_reattestation_falls_due_is_nudged_and_an_owners_no_flags_the_initiati
             "reattestation", "production", "production", "open")
     answer = slack.command("submit AI-1")  # the way to Scaled waits until the owners have answered
     assert "re-attestation waiting for its owners" in answer["text"]
+    # It waits on each owner's desk, answered there as in its DM.
+    todo = slack.command("todo", user="UDEV")
+    assert "Data owner sign-off · Re-attestation in Production" in str(todo["blocks"])
+    assert [e["text"]["text"] for b in todo["blocks"] if b["type"] == "actions" for e in b["elements"]] == [
+        "Confirm", "Cannot confirm"]
 
     # Unanswered after two business days, the owners are nudged like any sign-off.
     slack.emulator.clear()

@@ -31,6 +31,7 @@ GRAMMAR = """\
 /initiative new <title> sponsor=@you confidential=yes   -> only its owners, their delegates and admins see it
 /initiative list [<stage>|mine|all|stalled]
 /initiative find <words> [@owner]   -> initiatives whose title, tags, owners or description match, best first
+/initiative todo   -> everything waiting on you, oldest first: sign-offs, conditions, KPI actuals
 /initiative show <KEY>
 /initiative owners <KEY> [business=@u] [data=@u] [eng=@u] [compliance=@u] [sponsor=@u]
 /initiative classify <KEY>   -> owners/admins: the EU AI Act screening questions; the result sets its risk tier

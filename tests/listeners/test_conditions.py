@@ -19,6 +19,7 @@ from bot.views import ids
 from slack_emulator.requests import TEAM_ID, button, ticked_all
 from storage.models import AuditEvent, GateDefinitionVersion, Initiative, SignOff, TrackedItem
 from tests.listeners.conftest import Slack
+from tests.listeners.test_home import first_section
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, request_dm
 
 OWNERS = "business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin>"
@@ -138,7 +139,7 @@ def test_a_conditional_go_whose_condition_is_nudged_then_escalated_then_met(slac
     assert "AI-1-C1" in str(shown["blocks"]) and "Retraining pipeline in place" in str(shown["blocks"])
     assert "Waiting on <@UDEV> (1), <@UERIN> (1)" in str(shown["blocks"])
     home = last_home(slack, "UERIN")
-    assert "Your conditions" in str(home) and "AI-1-C1" in str(home)
+    assert "Waiting on me" in str(home) and "*AI-1-C1* Retraining pipeline in place" in str(home)
 
     # The day before it is due, its owner is nudged (in working hours); nobody is escalated to yet.
     dry_run = describe(run_sweep(slack.runtime, now=at(due - timedelta(days=1), 10), send=False), sent=False)
@@ -216,7 +217,10 @@ def test_cancel_reassign_a_blocking_gate_and_a_recycle(slack: Slack):
                                                 user="UADMIN")["text"]
     slack.deliver()
     assert nudges_to(slack, "UERIN", "was given to you")
-    assert "AI-1-C2" not in str(last_home(slack, "UDEV")) and "AI-1-C2" in str(last_home(slack, "UERIN"))
+    waiting_on = {who: str(first_section(last_home(slack, who))) for who in ("UDEV", "UERIN")}
+    assert "AI-1-C2" not in waiting_on["UDEV"] and "AI-1-C2" in waiting_on["UERIN"]
+    # Dev owns AI-1: his desk says what blocks its next review, and on whom.
+    assert "AI-1-C2 Load test run (<@UERIN>)" in str(last_home(slack, "UDEV"))
     assert [e.after.get("reason") for e in actions(slack, "condition.") if e.action != "condition.created"] == [
         "the card lives in the wiki now", "Erin runs the load tests"]
 

@@ -180,7 +180,7 @@ def test_the_business_owner_is_asked_once_per_period_in_the_one_daily_dm_and_rec
     with slack.runtime.read() as session:
         homes = {who: str(home_view(session, team_id=TEAM_ID, user_id=who, now=morning)["blocks"])
                  for who in ("UMARIA", "UOTTO", "UDEV")}
-    assert "*KPI actuals to record*" in homes["UOTTO"] and "*AI-3* Fraud rules" in homes["UOTTO"]
+    assert "KPI actuals to record (Losses avoided)" in homes["UOTTO"] and "*AI-3* Fraud rules" in homes["UOTTO"]
     assert "*AI-1* Churn model" in homes["UMARIA"] and ids.KPI_RECORD in homes["UMARIA"]
     assert "KPI actuals to record" not in homes["UDEV"]
 

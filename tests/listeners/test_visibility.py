@@ -92,6 +92,17 @@ def test_lists_cards_home_and_digest_preview_leave_it_out_for_whoever_may_not_se
         assert "AI-1" in dev["text"] and _hidden(dev), scope
         assert "AI-2" in slack.command(scope, user="UMARIA")["text"], scope
 
+    # The desk: an admin's portfolio counts it and names it among the stalled; the outsider's Home, `todo` and
+    # even a "See all" page of stalled initiatives they ask for name it nowhere.
+    admin_home = str(open_home(slack, "UADMIN")["blocks"])
+    assert "*Funnel* (2 in progress)" in admin_home and f"*AI-2* {SECRET}" in admin_home
+    outsider_home = open_home(slack, OUTSIDER)
+    assert "Public model" in str(outsider_home["blocks"]) and _hidden(outsider_home["blocks"])
+    assert "Portfolio" not in str(outsider_home["blocks"]) and _hidden(slack.command("todo", user=OUTSIDER))
+    slack.click(ids.DESK_MORE, ids.desk_page_value(ids.DeskPage(ids.DESK_STALLED, 0)), user=OUTSIDER, home=True)
+    stalled = slack.opened_modal()
+    assert "AI-1" in str(stalled["blocks"]) and _hidden(stalled)
+
 
 def test_channels_hear_nothing_of_it(confidential: Slack) -> None:
     slack = confidential

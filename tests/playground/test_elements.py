@@ -56,7 +56,7 @@ from bot.services.reviews.decision_record import (
     OutcomeRecord,
     Signature,
 )
-from bot.services.reviews.service import REATTESTATION, DecisionDates, PendingSignOff
+from bot.services.reviews.service import REATTESTATION, DecisionDates
 from bot.services.waiting.service import OpenItem, Pending
 from bot.services.waivers.scheduled import ExpiryWarning, WaiverShown
 from bot.services.webhooks.evidence import BrokenLink
@@ -65,9 +65,11 @@ from bot.views import (
     blocks,
     conditions,
     decision_record,
+    desk,
     digest,
     gates,
     home,
+    ids,
     kpis,
     messages,
     modals,
@@ -91,7 +93,7 @@ from storage.models import (
     TrackedItem,
 )
 from tests.views.test_regulation_views import report as compliance_report
-from tests.views.test_views import CATALOG, HOSTILE, NOW, card, initiative, review, sign_off
+from tests.views.test_views import CATALOG, HOSTILE, NOW, card, full_home, initiative, mine, review, sign_off, waits
 
 # A context block's elements are images or text objects (app.js draws them so); what is inside a rich_text block
 # is drawn by the page's RICH_TEXT table, the rest by its BLOCKS, ELEMENTS and TEXT_OBJECTS tables.
@@ -105,6 +107,7 @@ NOT_BLOCKS = {
     "admins.admins_text", "attestation.after_go_live_lines", "blocks.more_line",
     "conditions.condition_line", "conditions.met_text", "conditions.cancelled_text", "conditions.waived_again_text",
     "conditions.reassigned_text",
+    "desk.waiting_text", "desk.stalled_line", "desk.funnel_line",
     "digest.title_of", "digest.fallback_text", "digest.not_posted_notice", "digest.preview_text",
     "digest_admin.digests_text", "digest_admin.digest_line", "digest_admin.next_post_text", "digest_admin.saved_text",
     "forms.read_checklist", "forms.rich_text_lines", "forms.checklist_errors", "forms.read_new_initiative",
@@ -117,7 +120,7 @@ NOT_BLOCKS = {
     "ids.initiative_key_value", "ids.decode_initiative_key", "ids.encode_initiative_context",
     "ids.decode_initiative_context", "ids.checklist_block_id", "ids.owner_block_id", "ids.encode_classify_context",
     "ids.decode_classify_context", "ids.question_block_id", "ids.encode_role", "ids.decode_role",
-    "ids.encode_item_owner", "ids.decode_item_owner",
+    "ids.encode_item_owner", "ids.decode_item_owner", "ids.desk_page_value", "ids.decode_desk_page",
     "kpis.kpi_name", "kpis.definition", "kpis.day", "kpis.standing_line", "kpis.recorded_text",
     "messages.outcome_line", "messages.outcome_text", "messages.already_decided", "messages.evidence_lines",
     "nudges.snoozed_text", "nudges.delegation_text",
@@ -334,13 +337,22 @@ def built_views() -> Iterator[Built]:
     yield built(gates.remove_stage_modal, "remove stage modal", CATALOG, stage)
     yield built(gates.holidays_modal, "holidays modal", CATALOG)
 
-    # App Home
-    pending = [PendingSignOff(sign_off(number=n), review(), initiative(n)) for n in range(3)]
-    yield built(home.home, "app home", pending=pending, role_names={"data": "Data owner"}, conditions=open_items(),
-                overdue={"AI-9-C1"}, kpi_updates=kpi_requests(),
-                initiatives=[initiative(n) for n in range(5)], initiatives_total=9, catalog=CATALOG)
-    yield built(home.home, "empty app home", pending=[], role_names={}, initiatives=[], initiatives_total=0,
-                catalog=CATALOG)
+    # App Home: the desk, its See all pages, and /initiative todo
+    yield home.home, "app home", full_home()["blocks"]
+    yield built(home.home, "empty app home", waiting=[], reader_zone=ZONE, initiatives=[], initiatives_total=0,
+                catalog=CATALOG, now=NOW)
+    yield built(desk.waiting_blocks, "waiting on me", waits(20), reader_zone=ZONE)
+    yield built(desk.entry_blocks, "one thing waiting", waits(1)[0], ZONE)
+    yield built(desk.todo_reply, "todo", waits(20), reader_zone=ZONE)
+    yield built(desk.my_initiative_block, "my initiative", mine(1)[0], CATALOG)
+    yield built(desk.see_all, "see all", ids.DESK_WAITING, 40)
+    yield built(desk.page_modal, "a page", ids.DeskPage(ids.DESK_WAITING, 20), total=60,
+                page_blocks=[blocks.section("one")], size=20)
+    yield built(desk.waiting_page, "waiting page", waits(60), ids.DeskPage(ids.DESK_WAITING, 20), reader_zone=ZONE)
+    yield built(desk.initiatives_page, "initiatives page", mine(20), ids.DeskPage(ids.DESK_INITIATIVES, 20),
+                total=60, catalog=CATALOG)
+    yield built(desk.stalled_page, "stalled page", [initiative(n) for n in range(30)],
+                ids.DeskPage(ids.DESK_STALLED, 0), catalog=CATALOG, now=NOW)
 
     # DMs and channel messages
     yield built(messages.sign_off_request, "sign-off request", dated)

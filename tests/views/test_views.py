@@ -4,6 +4,7 @@ extremes: long text is cut with an ellipsis, long lists end in "and N more", use
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -12,9 +13,13 @@ from bot.listeners.commands import SUBCOMMANDS
 from bot.services.errors import InvalidInput
 from bot.services.gates.catalog import ChecklistItem, GateCatalog, default_document
 from bot.services.initiatives.search import MATCH_END, MATCH_START, Hit
-from bot.services.reviews.service import ChecklistIncomplete, PendingSignOff
+from bot.services.kpis.scheduled import KpiUpdateDue
+from bot.services.reviews.service import ChecklistIncomplete
 from bot.services.tracked_items.conditions import DraftCondition, parse_conditions
-from bot.views import forms, gates, home, ids, messages, modals, replies
+from bot.services.waiting.desk import Blockers, Waits
+from bot.services.waiting.service import OpenItem, Pending
+from bot.views import desk, forms, gates, home, ids, messages, modals, replies
+from bot.views.desk import MyInitiative
 from bot.views.plain_text import Reader, render_blocks
 from bot.views.search import search_results
 from bot.views.text import escape, mrkdwn
@@ -148,14 +153,67 @@ def test_other_modals_are_valid() -> None:
     assert validate_view(modals.notice(HOSTILE * 10), "modal") == []
 
 
-def test_home_stays_within_100_blocks() -> None:
-    pending = [PendingSignOff(sign_off(number=n), review(), initiative(n, text=HOSTILE[:150])) for n in range(60)]
-    view = home.home(pending=pending, role_names={"data": "Data owner"},
-                     initiatives=[initiative(n) for n in range(40)], initiatives_total=250, catalog=CATALOG)
+def waits(count: int, *, text: str = HOSTILE[:150]) -> list[Waits]:
+    """`count` things waiting, of every kind in turn (sign-off, condition, expired waiver, KPI actuals)."""
+    made: list[Waits] = []
+    for n in range(count):
+        since, due = NOW - timedelta(days=count - n), NOW + timedelta(days=n - 3)
+        what: Pending | OpenItem | KpiUpdateDue
+        if n % 4 == 0:
+            what = Pending(sign_off_id=n + 1, initiative_key=f"AI-{n}", initiative_title=text, gate_name=text,
+                           role="data", role_name="Data owner", assignee="U0DEV", requested_at=since,
+                           sla_business_days=5)
+        elif n % 4 in (1, 2):
+            what = OpenItem(item_id=n, kind="condition" if n % 4 == 1 else "waiver", key=f"AI-{n}-C1",
+                            initiative_id=n, initiative_key=f"AI-{n}", initiative_title=text, gate_name=text,
+                            text=HOSTILE[:500], owner="U0DEV", due_on=due.date(), created_at=since)
+        else:
+            what = KpiUpdateDue(team_id="T1", initiative_id=n, key=f"AI-{n}", title=text, kpi_names=(text,) * 8,
+                                due_on=due.date(), recipient="U0DEV")
+        made.append(Waits(what, since=since, due=due if n % 4 != 3 else due.date(), overdue=due < NOW))
+    return made
+
+
+def mine(count: int) -> list[MyInitiative]:
+    blockers = Blockers(sign_offs=tuple(w.what for w in waits(8) if isinstance(w.what, Pending)),
+                        items=tuple(w.what for w in waits(40) if isinstance(w.what, OpenItem)),
+                        blocking=frozenset({"AI-1-C1"}))
+    return [MyInitiative(initiative(n, text=HOSTILE[:150]), blockers, held_until=NOW.date() if n % 2 else None)
+            for n in range(count)]
+
+
+def full_home(waiting: int = 60, owned: int = 250, stalled: int = 30) -> dict[str, Any]:
+    portfolio = home.Portfolio(funnel={stage.name: 12 for stage in CATALOG.stages},
+                               stalled=[initiative(n, text=HOSTILE[:150]) for n in range(stalled)])
+    return home.home(waiting=waits(waiting), reader_zone=ZoneInfo("Asia/Kolkata"),
+                     initiatives=mine(min(owned, home.INITIATIVES_SHOWN)), initiatives_total=owned, catalog=CATALOG,
+                     portfolio=portfolio, now=NOW)
+
+
+def test_the_desk_stays_within_100_blocks_and_ends_each_cut_list_with_see_all() -> None:
+    view = full_home()
     assert validate_view(view, "home") == [] and len(view["blocks"]) <= 100
-    assert "and 40 more" in str(view["blocks"]) and "and 210 more" in str(view["blocks"])
-    empty = home.home(pending=[], role_names={}, initiatives=[], initiatives_total=0, catalog=CATALOG)
-    assert validate_view(empty, "home") == []
+    see_all = [e["text"]["text"] for b in view["blocks"] if b["type"] == "actions" for e in b["elements"]
+               if e["action_id"] == ids.DESK_MORE]
+    assert see_all == ["See all 60", "See all 250", "See all 30"]
+    for empty in (full_home(0, 0, 0), home.home(waiting=[], reader_zone=ZoneInfo("UTC"), initiatives=[],
+                                                initiatives_total=0, catalog=CATALOG, now=NOW)):
+        assert validate_view(empty, "home") == [] and "Nothing waits on you" in str(empty["blocks"])
+
+
+def test_todo_and_the_see_all_pages_are_valid_at_any_size() -> None:
+    reply = desk.todo_reply(waits(200), reader_zone=ZoneInfo("Asia/Kolkata"))
+    assert_valid_message(reply)
+    assert "…and 185 more" in reply.text and "Asia/Kolkata" in reply.text
+    zone = ZoneInfo("UTC")
+    for offset in (0, 20, 180):
+        page = ids.DeskPage(ids.DESK_WAITING, offset)
+        assert validate_view(desk.waiting_page(waits(200), page, reader_zone=zone), "modal") == []
+    pages = [desk.initiatives_page(mine(20), ids.DeskPage(ids.DESK_INITIATIVES, 0), total=250, catalog=CATALOG),
+             desk.stalled_page([initiative(n, text=HOSTILE[:150]) for n in range(500)],
+                               ids.DeskPage(ids.DESK_STALLED, 40), catalog=CATALOG, now=NOW)]
+    for view in pages:
+        assert validate_view(view, "modal") == [] and len(view["blocks"]) <= 100
 
 
 def test_replies_are_valid_at_any_size() -> None:

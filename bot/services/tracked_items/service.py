@@ -16,6 +16,7 @@ import re
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
@@ -106,7 +107,16 @@ def items_of(session: Session, *, initiative_id: int, kinds: Iterable[str] = (CO
                              .order_by(col(TrackedItem.kind), col(TrackedItem.number))))
 
 
-def blocks_next_review(item: TrackedItem, catalog: GateCatalog) -> bool:
+class GatedItem(Protocol):
+    """What `blocks_next_review` reads of an item: a row, or the summary `what_waits` gives of one."""
+
+    @property
+    def kind(self) -> str: ...
+    @property
+    def gate_slug(self) -> str: ...
+
+
+def blocks_next_review(item: GatedItem, catalog: GateCatalog) -> bool:
     """Whether an open item refuses the initiative's next review: an expired waiver always (it is met, or waived
     again, first); a condition when its gate says `conditions_block_next_gate`."""
     if item.kind == WAIVER:

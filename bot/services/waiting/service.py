@@ -46,6 +46,7 @@ class Pending:
     nudge_first_after: int = 2
     nudge_every: int = 2
     escalate_to: str | None = None  # the sponsor, or else the business owner
+    gate_slug: str = ""  # its review's gate: a re-attestation's starts with REATTEST_PREFIX
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,7 @@ class OpenItem:
     nudge_first_after: int = 2
     nudge_every: int = 2
     escalate_to: str | None = None
+    gate_slug: str = ""  # the gate that set it: whether it blocks the next review (tracked_items)
 
 
 @dataclass(frozen=True)
@@ -146,7 +148,7 @@ def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, 
             sign_off_id=sign_off_id, initiative_key=f"AI-{number}", initiative_title=title, gate_name=gate.name,
             role=role, role_name=catalog.role_name(role), assignee=assignee, requested_at=requested_at,
             sla_business_days=sla, nudge_first_after=gate.nudge_first_after, nudge_every=gate.nudge_every,
-            escalate_to=holders.get(initiative_id),
+            escalate_to=holders.get(initiative_id), gate_slug=gate_slug,
         ))
     return result
 
@@ -180,7 +182,7 @@ def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, person:
             initiative_key=f"AI-{key_number}",
             initiative_title=title, gate_name=gate.name, text=text, owner=owner, due_on=due_on,
             created_at=created_at, nudge_first_after=gate.nudge_first_after, nudge_every=gate.nudge_every,
-            escalate_to=holders.get(initiative_id),
+            escalate_to=holders.get(initiative_id), gate_slug=gate_slug,
         ))
     return result
 

@@ -1,0 +1,78 @@
+"""A person's desk: what waits on them as one list, oldest first, and what blocks each initiative they own.
+
+Both read `what_waits` (bot.services.waiting.service), so the App Home, `/initiative todo`, the nudges and `show`
+can never disagree on what waits on whom. Due dates are the ones every other surface gives: a sign-off's
+deadline (its SLA, bot.services.business_days), a tracked item's 17:00 on its due date in its owner's zone, and
+a KPI request's due date.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, time
+
+from sqlmodel import Session
+
+from bot.services.access.visibility import Audience
+from bot.services.business_days import WorkCalendar, at_local, local_date
+from bot.services.gates.catalog import GateCatalog
+from bot.services.kpis.scheduled import KpiUpdateDue
+from bot.services.tracked_items.service import blocks_next_review, due_instant
+from bot.services.waiting.service import OpenItem, Pending, kpi_requests, what_waits
+
+
+@dataclass(frozen=True)
+class Waits:
+    """One thing waiting on a person: since when, by when, and whether that has passed."""
+
+    what: Pending | OpenItem | KpiUpdateDue
+    since: datetime
+    due: datetime | date  # an instant (sign-offs, items) or a calendar day (KPI actuals)
+    overdue: bool
+
+
+def waiting_on(session: Session, *, team_id: str, catalog: GateCatalog, person: str, calendar: WorkCalendar,
+               now: datetime) -> list[Waits]:
+    """Everything waiting on `person` (their pending sign-offs and re-attestations, open conditions and expired
+    waivers, KPI actuals asked of them and not yet recorded), the longest waiting first."""
+    zone = calendar.zone(person)
+    today = local_date(now, zone)
+    waiting = what_waits(session, team_id=team_id, catalog=catalog, person=person,
+                         audience=Audience.person(team_id=team_id, user_id=person))
+    entries: list[Waits] = []
+    for pending in waiting.sign_offs:
+        deadline = calendar.deadline(assignee=pending.assignee, requested_at=pending.requested_at,
+                                     sla_business_days=pending.sla_business_days)
+        entries.append(Waits(pending, since=pending.requested_at, due=deadline, overdue=now > deadline))
+    for item in waiting.items:
+        due = due_instant(calendar, owner=item.owner, due_on=item.due_on)
+        entries.append(Waits(item, since=item.created_at, due=due, overdue=now > due))
+    # Every outstanding request, asked or not: the desk lists them until they are recorded.
+    for request in kpi_requests(session, team_id=team_id, person=person, due_by=today, to_ask=False):
+        entries.append(Waits(request, since=at_local(request.due_on, time(0), zone), due=request.due_on,
+                             overdue=request.due_on < today))
+    return sorted(entries, key=lambda entry: entry.since)
+
+
+@dataclass(frozen=True)
+class Blockers:
+    """What an initiative waits for: its open review's pending sign-offs, and its open conditions and expired
+    waivers, `blocking` naming those that refuse its next review."""
+
+    sign_offs: tuple[Pending, ...] = ()
+    items: tuple[OpenItem, ...] = ()
+    blocking: frozenset[str] = frozenset()
+
+
+def blockers_of(session: Session, *, team_id: str, catalog: GateCatalog,
+                initiative_ids: Iterable[int]) -> dict[str, Blockers]:
+    """Initiative key -> what it waits for, for those of `initiative_ids` that wait for anything (paused and held
+    ones wait for nobody: their status says why they stand still)."""
+    waiting = what_waits(session, team_id=team_id, catalog=catalog, initiative_ids=initiative_ids)
+    keys = {p.initiative_key for p in waiting.sign_offs} | {i.initiative_key for i in waiting.items}
+    return {key: Blockers(
+        sign_offs=tuple(p for p in waiting.sign_offs if p.initiative_key == key),
+        items=tuple(i for i in waiting.items if i.initiative_key == key),
+        blocking=frozenset(i.key for i in waiting.items if i.initiative_key == key and blocks_next_review(i, catalog)),
+    ) for key in keys}
