@@ -280,6 +280,14 @@ def test_a_delegates_desk_lists_what_waits_on_the_owner_for_them_while_the_deleg
     slack.deliver()
     assert "Waiting on me (2)" in str(first_section(homes_published_to(slack, "UOTTO")[-1]))
 
+    # A new sign-off asked of Dev refreshes Otto's Home too.
+    slack.command("new Invoice OCR business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> risk=low")
+    slack.command("submit AI-3")
+    slack.emulator.clear()
+    slack.deliver()
+    [refreshed] = homes_published_to(slack, "UOTTO")
+    assert "Waiting on me (3)" in str(first_section(refreshed)) and "Invoice OCR" in str(first_section(refreshed))
+
     # The delegation ends: Otto's Home is refreshed without Dev's.
     slack.emulator.clear()
     slack.command("delegate off", user="UDEV")

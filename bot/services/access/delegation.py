@@ -90,6 +90,15 @@ def delegators(session: Session, *, team_id: str, delegate: str, now: datetime) 
     return sorted(session.exec(_delegating_to(team_id=team_id, delegate=delegate, now=now)).all())
 
 
+def delegates_of(session: Session, *, team_id: str, owners: Collection[str], now: datetime) -> set[str]:
+    """Whom any of `owners` delegated to, while the delegation lasts, in one query: their desks list what waits on
+    those owners too."""
+    if not owners:
+        return set()
+    return set(session.exec(select(Delegation.delegate).where(
+        Delegation.team_id == team_id, col(Delegation.owner).in_(sorted(owners)), col(Delegation.ends_at) >= now)))
+
+
 def _delegating_to(*, team_id: str, delegate: str, now: datetime) -> SelectOfScalar[str]:
     return select(Delegation.owner).where(Delegation.team_id == team_id, Delegation.delegate == delegate,
                                           col(Delegation.ends_at) >= now)
