@@ -288,10 +288,20 @@ def test_a_delegates_desk_lists_what_waits_on_the_owner_for_them_while_the_deleg
     [refreshed] = homes_published_to(slack, "UOTTO")
     assert "Waiting on me (3)" in str(first_section(refreshed)) and "Invoice OCR" in str(first_section(refreshed))
 
-    # The delegation ends: Otto's Home is refreshed without Dev's.
+    # Dev hands over to Carl instead: both Homes are refreshed, Otto's without Dev's.
     slack.emulator.clear()
-    slack.command("delegate off", user="UDEV")
+    slack.command(f"delegate <@UCARL|carl> until {until}", user="UDEV")
     slack.deliver()
     [after] = homes_published_to(slack, "UOTTO")
     assert "Nothing waits on you" in str(first_section(after)) and "UDEV" not in str(after)
     assert "Nothing waits on you" in slack.command("todo", user="UOTTO")["text"]
+    [carl] = homes_published_to(slack, "UCARL")
+    assert str(first_section(carl)).count("for <@UDEV> (delegated to you)") == 3
+
+    # The delegation ends: Carl's Home is refreshed without Dev's.
+    slack.emulator.clear()
+    slack.command("delegate off", user="UDEV")
+    slack.deliver()
+    [carl] = homes_published_to(slack, "UCARL")
+    assert "UDEV" not in str(first_section(carl))
+    assert "delegated" not in slack.command("todo", user="UCARL")["text"]
