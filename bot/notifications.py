@@ -29,6 +29,7 @@ from bot.presenters import (
     sign_off_card,
 )
 from bot.services.access.admins import list_admins
+from bot.services.access.delegation import delegates_of
 from bot.services.access.visibility import Audience, may_see
 from bot.services.events import (
     AutomaticCheckChanged,
@@ -78,6 +79,7 @@ from storage.models import (
     SlackMessage,
     TrackedItem,
 )
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 CONDITION_NEWS = ("created", "reassigned", "met", "cancelled")
@@ -326,12 +328,13 @@ def close_revisit_prompts(session: Session, initiative: Initiative, decided: Mes
 
 
 def republish_homes(session: Session, *, team_id: str, user_ids: Iterable[str]) -> None:
-    """Queue "publish this person's App Home" for each person; the sender renders it when it sends it. Within one
-    transaction a person gets one such intent, however many events touch them."""
+    """Queue "publish this person's App Home" for each person, and for whoever they delegated to (whose desk lists
+    what waits on them too); the sender renders it when it sends it. Within one transaction a person gets one such
+    intent, however many events touch them."""
     queued = _homes_queued(session)
-    for user_id in dict.fromkeys(user_ids):
-        if not USER_ID_PATTERN.match(user_id or ""):
-            continue  # "system" and other non-people
+    people = [user_id for user_id in dict.fromkeys(user_ids) if USER_ID_PATTERN.match(user_id or "")]  # not "system"
+    people += sorted(delegates_of(session, team_id=team_id, owners=people, now=utcnow()) - set(people))
+    for user_id in people:
         row = queued.get((team_id, user_id))
         if row is None or row not in session:  # not yet, or a rolled-back savepoint took it
             queued[(team_id, user_id)] = enqueue_intent(session, team_id=team_id, method="views.publish",

@@ -14,6 +14,7 @@ from sqlmodel import Session
 from bot.commands.registry import Reply
 from bot.delivery.outbox import RENDER
 from bot.services.access.admins import is_admin
+from bot.services.access.delegation import delegators
 from bot.services.access.visibility import Audience
 from bot.services.attestation.model_age import FRESH, STALE, model_check_of
 from bot.services.attestation.service import next_reattestation_of, open_flags
@@ -186,11 +187,13 @@ def home_view(session: Session, *, team_id: str, user_id: str, now: datetime | N
 
 def waiting_for(session: Session, *, team_id: str, user_id: str, default_zone: ZoneInfo,
                 now: datetime | None = None) -> tuple[list[Waits], ZoneInfo]:
-    """Everything waiting on a person, oldest first (the Home's first section and `/initiative todo`), and their
-    zone, in which its due dates are shown."""
-    calendar = work_calendar(session, team_id=team_id, default_zone=default_zone, people={user_id})
+    """Everything waiting on a person, or on someone who delegated to them, oldest first (the Home's first section
+    and `/initiative todo`), and their zone, in which its due dates are shown."""
+    now = now or utcnow()
+    owners = delegators(session, team_id=team_id, delegate=user_id, now=now)
+    calendar = work_calendar(session, team_id=team_id, default_zone=default_zone, people={user_id, *owners})
     entries = waiting_on(session, team_id=team_id, catalog=catalog_for(session, team_id=team_id), person=user_id,
-                         calendar=calendar, now=now or utcnow())
+                         calendar=calendar, now=now, delegated_by=owners)
     return entries, calendar.zone(user_id)
 
 

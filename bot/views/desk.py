@@ -60,13 +60,14 @@ def entry_blocks(entry: Waits, reader_zone: ZoneInfo) -> list[Block]:
     """One thing waiting, as the Home, `todo` and the "See all" modal show it, with what acts on it."""
     due = _due(entry, reader_zone)
     what = entry.what
+    behalf = _behalf(entry)
     if isinstance(what, Pending):
         value = ids.sign_off_value(what.sign_off_id)
         # A re-attestation is answered as its DM asks: confirm, or cannot confirm (bot.views.messages).
         approve, send_back = (("Confirm", "Cannot confirm") if what.gate_slug.startswith(REATTEST_PREFIX)
                               else ("Approve", "Request changes"))
         return [section(f"*{what.initiative_key}* {mrkdwn(what.initiative_title, 150)}\n"
-                        f"{escape(what.role_name)} sign-off · {escape(what.gate_name)} · requested "
+                        f"{escape(what.role_name)} sign-off{behalf} · {escape(what.gate_name)} · requested "
                         f"{slack_date(what.requested_at, zone=reader_zone)} · {due}"),
                 ActionsBlock(block_id=f"pending.{what.sign_off_id}", elements=[
                     ButtonElement(text=approve, action_id=ids.APPROVE, value=value, style="primary"),
@@ -74,12 +75,17 @@ def entry_blocks(entry: Waits, reader_zone: ZoneInfo) -> list[Block]:
     if isinstance(what, OpenItem):
         kind = "Condition" if what.kind == "condition" else "Expired waiver"
         return [section(f"*{what.key}* {mrkdwn(what.text, 400)}\n{kind} of {what.initiative_key} "
-                        f"{mrkdwn(what.initiative_title, 100)}, from {escape(what.gate_name)} · {due}")]
+                        f"{mrkdwn(what.initiative_title, 100)}, from {escape(what.gate_name)}{behalf} · {due}")]
     names = ", ".join(mrkdwn(name, 100) for name in what.kpi_names[:5])
-    return [section(f"*{what.key}* {mrkdwn(what.title, 150)}\nKPI actuals to record ({names}) · {due}",
+    return [section(f"*{what.key}* {mrkdwn(what.title, 150)}\nKPI actuals to record ({names}){behalf} · {due}",
                     block_id=f"desk.kpi.{what.initiative_id}",
                     accessory=ButtonElement(text="Record KPI actuals", action_id=ids.KPI_RECORD,
                                             value=ids.initiative_key_value(what.key), style="primary"))]
+
+
+def _behalf(entry: Waits) -> str:
+    """Whom a delegated entry is for, in the words the nudges and the KPI reminders use."""
+    return f" · for {mention(entry.on_behalf_of)} (delegated to you)" if entry.on_behalf_of else ""
 
 
 def _due(entry: Waits, reader_zone: ZoneInfo) -> str:
@@ -101,7 +107,8 @@ def waiting_text(entries: Sequence[Waits], *, reader_zone: ZoneInfo, shown: int 
             thing = f"{what.key} {clip(what.text, 100)}"
         else:
             thing = f"{what.key} KPI actuals to record"
-        lines.append(f"• {thing}, {'overdue since' if entry.overdue else 'due'} {due}")
+        behalf = f" for {mention(entry.on_behalf_of)} (delegated to you)" if entry.on_behalf_of else ""
+        lines.append(f"• {thing}{behalf}, {'overdue since' if entry.overdue else 'due'} {due}")
     if len(entries) > shown:
         lines.append(f"…and {len(entries) - shown} more: the App Home's \"See all\" lists them.")
     return "\n".join(lines)

@@ -20,7 +20,7 @@ from bot.views import ids
 from slack_emulator import validate_blocks, validate_view
 from slack_emulator.requests import block_actions_payload, ticked_all
 from slack_emulator.workspace import TEAM_ID
-from storage.models import Initiative, SignOff, StageTransition
+from storage.models import AuditEvent, Initiative, SignOff, StageTransition
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, open_review, request_dm
@@ -209,3 +209,99 @@ def test_only_admins_see_the_portfolio_its_funnel_its_stalled_and_a_new_initiati
 def test_todo_with_nothing_waiting_says_so(slack: Slack) -> None:
     todo = slack.command("todo", user="UCARL")
     assert todo["text"] == "Nothing waits on you. 🎉" and validate_blocks(todo["blocks"], "message") == []
+
+
+def homes_published_to(slack: Slack, user: str) -> list[dict[str, Any]]:
+    return [c.json_param("view") for c in slack.emulator.calls_to("views.publish") if c.params["user_id"] == user]
+
+
+def test_a_delegates_desk_lists_what_waits_on_the_owner_for_them_while_the_delegation_lasts(slack: Slack,
+                                                                                           runtime) -> None:
+    with slack.runtime.transaction() as session:
+        record_profile(session, team_id=TEAM_ID, user_id="UDEV", tz="Asia/Kolkata", now=utcnow())
+        record_profile(session, team_id=TEAM_ID, user_id="UOTTO", tz="America/New_York", now=utcnow())
+    # AI-1, confidential: Otto owns no part of it, so only Dev's delegation lets him see it.
+    assert "Recorded *AI-1*" in slack.command("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|"
+                                              "erin> sponsor=<@UMARIA|maria> risk=low confidential=yes")["text"]
+    slack.command("submit AI-1")
+    assert "Recorded *AI-2*" in slack.command("new Fraud rules business=<@UDEV|dev> risk=low")["text"]
+    slack.command('kpi AI-2 define "Losses avoided" baseline=0 target=5000', user="UDEV")
+    back_in_time(slack, "AI-2", to_stage="production", days=40)  # Dev's KPI actuals fell due 10 days ago
+    condition_due = datetime.now(UTC).date() + timedelta(days=3)
+    with slack.runtime.transaction() as session:
+        ai1 = session.exec(select(Initiative).where(Initiative.number == 1)).one()
+        condition = create_item(session, actor="UMARIA", initiative=ai1, kind="condition", text="DPIA signed",
+                                owner="UDEV", due_on=condition_due, gate_slug="idea-to-pilot", stage="idea")
+        condition.created_at = utcnow() - timedelta(days=20)
+    slack.deliver()
+    assert "Nothing waits on you" in str(first_section(open_home(slack, "UOTTO")))
+    slack.emulator.clear()
+
+    until = (utcnow() + timedelta(days=30)).date().isoformat()
+    slack.command(f"delegate <@UOTTO|otto> until {until}", user="UDEV")
+    slack.deliver()  # the delegation refreshed Otto's Home
+    [otto_home] = homes_published_to(slack, "UOTTO")
+    assert validate_view(otto_home, "home") == []
+    waiting = first_section(otto_home)
+    assert waiting[0]["text"]["text"] == "Waiting on me (3)"
+    condition_text, kpi_text, sign_off_text = texts(waiting)  # oldest first, each Dev's, for him
+    assert condition_text.startswith("*AI-1-C1* DPIA signed\nCondition of AI-1 Churn model, from Pilot approval"
+                                     " · for <@UDEV> (delegated to you) · due ")
+    five_pm_for_dev = datetime.combine(condition_due, time(17), KOLKATA)  # due on Dev's clock, shown in Otto's zone
+    assert f"due <!date^{int(five_pm_for_dev.timestamp())}^" in condition_text
+    assert "America/New_York>" in condition_text
+    assert kpi_text.startswith("*AI-2* Fraud rules\nKPI actuals to record (Losses avoided) · for <@UDEV> "
+                               "(delegated to you) · :red_circle: *overdue*")
+    assert sign_off_text.startswith("*AI-1* Churn model\nData owner sign-off · for <@UDEV> (delegated to you) · "
+                                    "Pilot approval · requested ")  # Maria's and Erin's are not his to see
+    sign_off_id = request_dm(slack, "UDEV")["blocks"][-1]["elements"][0]["value"]
+    assert buttons(waiting) == [(ids.APPROVE, sign_off_id), (ids.REQUEST_CHANGES, sign_off_id),
+                                (ids.KPI_RECORD, "AI-2")]
+    todo = slack.command("todo", user="UOTTO")
+    assert todo["blocks"] == waiting
+    assert todo["text"].splitlines()[1].startswith("• AI-1-C1 DPIA signed for <@UDEV> (delegated to you), due ")
+    assert "Churn model" not in slack.command("list", user="UCARL")["text"]  # still confidential to the others
+
+    # They stay Dev's: his own desk lists them as his.
+    dev_waiting = first_section(open_home(slack, "UDEV"))
+    assert dev_waiting[0]["text"]["text"] == "Waiting on me (3)" and "delegated" not in str(dev_waiting)
+
+    # Approve, from Otto's Home, records Dev's sign-off on his behalf.
+    slack.click(ids.APPROVE, sign_off_id, user="UOTTO", home=True)
+    modal = slack.opened_modal()
+    assert modal["callback_id"] == ids.CHECKLIST_MODAL
+    assert slack.submit(modal, ticked_all(modal), user="UOTTO") == {}
+    with runtime.transaction() as session:
+        signed = session.get(SignOff, int(sign_off_id))
+        assert (signed.assignee, signed.state, signed.decided_by) == ("UDEV", "approved", "UOTTO")
+        [audited] = session.exec(select(AuditEvent).where(AuditEvent.action == "signoff.approved"))
+        assert (audited.actor, audited.after["on_behalf_of"]) == ("UOTTO", "UDEV")
+    slack.emulator.clear()
+    slack.deliver()
+    assert "Waiting on me (2)" in str(first_section(homes_published_to(slack, "UOTTO")[-1]))
+
+    # A new sign-off asked of Dev refreshes Otto's Home too.
+    slack.command("new Invoice OCR business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> risk=low")
+    slack.command("submit AI-3")
+    slack.emulator.clear()
+    slack.deliver()
+    [refreshed] = homes_published_to(slack, "UOTTO")
+    assert "Waiting on me (3)" in str(first_section(refreshed)) and "Invoice OCR" in str(first_section(refreshed))
+
+    # Dev hands over to Carl instead: both Homes are refreshed, Otto's without Dev's.
+    slack.emulator.clear()
+    slack.command(f"delegate <@UCARL|carl> until {until}", user="UDEV")
+    slack.deliver()
+    [after] = homes_published_to(slack, "UOTTO")
+    assert "Nothing waits on you" in str(first_section(after)) and "UDEV" not in str(after)
+    assert "Nothing waits on you" in slack.command("todo", user="UOTTO")["text"]
+    [carl] = homes_published_to(slack, "UCARL")
+    assert str(first_section(carl)).count("for <@UDEV> (delegated to you)") == 3
+
+    # The delegation ends: Carl's Home is refreshed without Dev's.
+    slack.emulator.clear()
+    slack.command("delegate off", user="UDEV")
+    slack.deliver()
+    [carl] = homes_published_to(slack, "UCARL")
+    assert "UDEV" not in str(first_section(carl))
+    assert "delegated" not in slack.command("todo", user="UCARL")["text"]

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
 
 from bot.services.access.actors import Actor
 from bot.services.audit.service import record_audit
@@ -78,10 +79,29 @@ def acting_for(session: Session, *, actor: Actor, people: Collection[str], now: 
     delegated to the actor, while the delegation lasts; None when neither."""
     if actor.user_id in people:
         return actor.user_id
-    delegators = set(session.exec(select(Delegation.owner).where(
-        Delegation.team_id == actor.team_id, Delegation.delegate == actor.user_id, col(Delegation.ends_at) >= now,
-        col(Delegation.owner).in_(sorted(people)))).all())
-    return next((person for person in sorted(people) if person in delegators), None)
+    owners = set(session.exec(_delegating_to(team_id=actor.team_id, delegate=actor.user_id, now=now)
+                              .where(col(Delegation.owner).in_(sorted(people)))).all())
+    return next((person for person in sorted(people) if person in owners), None)
+
+
+def delegators(session: Session, *, team_id: str, delegate: str, now: datetime) -> list[str]:
+    """Everyone who delegated to `delegate`, while the delegation lasts, in one query: what waits on them waits on
+    the delegate too (their desk lists it, for whom)."""
+    return sorted(session.exec(_delegating_to(team_id=team_id, delegate=delegate, now=now)).all())
+
+
+def delegates_of(session: Session, *, team_id: str, owners: Collection[str], now: datetime) -> set[str]:
+    """Whom any of `owners` delegated to, while the delegation lasts, in one query: their desks list what waits on
+    those owners too."""
+    if not owners:
+        return set()
+    return set(session.exec(select(Delegation.delegate).where(
+        Delegation.team_id == team_id, col(Delegation.owner).in_(sorted(owners)), col(Delegation.ends_at) >= now)))
+
+
+def _delegating_to(*, team_id: str, delegate: str, now: datetime) -> SelectOfScalar[str]:
+    return select(Delegation.owner).where(Delegation.team_id == team_id, Delegation.delegate == delegate,
+                                          col(Delegation.ends_at) >= now)
 
 
 def on_behalf(actor: Actor, acting_as: str | None) -> dict[str, str]:

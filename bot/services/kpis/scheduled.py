@@ -10,6 +10,7 @@ inside a savepoint, so two replicas never ask twice.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -36,9 +37,9 @@ class KpiUpdateDue:
     recipient: str
 
 
-def kpi_updates_due(session: Session, *, team_id: str, today: date, user_id: str | None = None,
+def kpi_updates_due(session: Session, *, team_id: str, today: date, user_ids: Collection[str] | None = None,
                     to_ask: bool = True) -> list[KpiUpdateDue]:
-    """The initiatives whose actuals are due on or before `today`, from `user_id` (everyone's when None).
+    """The initiatives whose actuals are due on or before `today`, from any of `user_ids` (everyone's when None).
     `to_ask`: those to ask for now (being asked starts the next period); False: every one still outstanding,
     asked or not (what an owner's App Home lists until they record)."""
     catalog = catalog_for(session, team_id=team_id)
@@ -50,8 +51,8 @@ def kpi_updates_due(session: Session, *, team_id: str, today: date, user_id: str
                    & (OwnerAssignment.role == ASKED_ROLE))
              .where(Initiative.team_id == team_id, Initiative.status == "active", col(Initiative.stage).in_(live))
              .order_by(col(Initiative.number)))
-    if user_id is not None:
-        query = query.where(OwnerAssignment.user_id == user_id)
+    if user_ids is not None:
+        query = query.where(col(OwnerAssignment.user_id).in_(sorted(user_ids)))
     found = list(session.exec(query))
     ids = [initiative.id for initiative, _ in found]
     if not ids:

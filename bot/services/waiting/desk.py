@@ -8,7 +8,7 @@ a KPI request's due date.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
@@ -24,34 +24,45 @@ from bot.services.waiting.service import OpenItem, Pending, kpi_requests, what_w
 
 @dataclass(frozen=True)
 class Waits:
-    """One thing waiting on a person: since when, by when, and whether that has passed."""
+    """One thing waiting on a person: since when, by when, and whether that has passed; `on_behalf_of`: whom it
+    waits on when they delegated it to the person (None when it is the person's own)."""
 
     what: Pending | OpenItem | KpiUpdateDue
     since: datetime
     due: datetime | date  # an instant (sign-offs, items) or a calendar day (KPI actuals)
     overdue: bool
+    on_behalf_of: str | None = None
 
 
 def waiting_on(session: Session, *, team_id: str, catalog: GateCatalog, person: str, calendar: WorkCalendar,
-               now: datetime) -> list[Waits]:
+               now: datetime, delegated_by: Collection[str] = ()) -> list[Waits]:
     """Everything waiting on `person` (their pending sign-offs and re-attestations, open conditions and expired
-    waivers, KPI actuals asked of them and not yet recorded), the longest waiting first."""
+    waivers, KPI actuals asked of them and not yet recorded), and on each of `delegated_by` (those who delegated
+    to them while it lasts: bot.services.access.delegation.delegators), the longest waiting first. `calendar`
+    knows the zones of them all: a sign-off's deadline runs on its assignee's clock."""
     zone = calendar.zone(person)
     today = local_date(now, zone)
-    waiting = what_waits(session, team_id=team_id, catalog=catalog, person=person,
+    people = {person, *delegated_by}
+    # The person's audience: the visibility rule lets a delegate see the delegators' confidential initiatives.
+    waiting = what_waits(session, team_id=team_id, catalog=catalog, people=people,
                          audience=Audience.person(team_id=team_id, user_id=person))
+
+    def behalf(whom: str) -> str | None:
+        return None if whom == person else whom
+
     entries: list[Waits] = []
     for pending in waiting.sign_offs:
         deadline = calendar.deadline(assignee=pending.assignee, requested_at=pending.requested_at,
                                      sla_business_days=pending.sla_business_days)
-        entries.append(Waits(pending, since=pending.requested_at, due=deadline, overdue=now > deadline))
+        entries.append(Waits(pending, since=pending.requested_at, due=deadline, overdue=now > deadline,
+                             on_behalf_of=behalf(pending.assignee)))
     for item in waiting.items:
         due = due_instant(calendar, owner=item.owner, due_on=item.due_on)
-        entries.append(Waits(item, since=item.created_at, due=due, overdue=now > due))
+        entries.append(Waits(item, since=item.created_at, due=due, overdue=now > due, on_behalf_of=behalf(item.owner)))
     # Every outstanding request, asked or not: the desk lists them until they are recorded.
-    for request in kpi_requests(session, team_id=team_id, person=person, due_by=today, to_ask=False):
+    for request in kpi_requests(session, team_id=team_id, people=people, due_by=today, to_ask=False):
         entries.append(Waits(request, since=at_local(request.due_on, time(0), zone), due=request.due_on,
-                             overdue=request.due_on < today))
+                             overdue=request.due_on < today, on_behalf_of=behalf(request.recipient)))
     return sorted(entries, key=lambda entry: entry.since)
 
 

@@ -13,7 +13,7 @@ queries per workspace, never one per person.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -81,44 +81,45 @@ class Waiting:
             k.recipient for k in self.kpi_updates}
 
 
-def what_waits(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None = None,
+def what_waits(session: Session, *, team_id: str, catalog: GateCatalog, people: Collection[str] | None = None,
                initiative_ids: Iterable[int] | None = None, audience: Audience | None = None,
                kpis_due_by: date | None = None) -> Waiting:
-    """Everything waiting on someone in a workspace (on `person`, on `initiative_ids`, on initiatives `audience`
-    may see), oldest first (sign-offs) and soonest due first (items); with `kpis_due_by`, also the KPI actuals to
-    ask for by that day (`kpi_requests`)."""
+    """Everything waiting on someone in a workspace (on any of `people`, on `initiative_ids`, on initiatives
+    `audience` may see), oldest first (sign-offs) and soonest due first (items); with `kpis_due_by`, also the KPI
+    actuals to ask for by that day (`kpi_requests`)."""
     ids = None if initiative_ids is None else list(initiative_ids)
     seen = _seen_by(audience)
     kpis = [] if kpis_due_by is None else [
-        due for due in kpi_requests(session, team_id=team_id, due_by=kpis_due_by, person=person)
+        due for due in kpi_requests(session, team_id=team_id, due_by=kpis_due_by, people=people)
         if ids is None or due.initiative_id in ids]
     return Waiting(
-        sign_offs=_pending_sign_offs(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen),
-        items=_open_items(session, team_id=team_id, catalog=catalog, person=person, ids=ids, seen=seen,
+        sign_offs=_pending_sign_offs(session, team_id=team_id, catalog=catalog, people=people, ids=ids, seen=seen),
+        items=_open_items(session, team_id=team_id, catalog=catalog, people=people, ids=ids, seen=seen,
                           of_active_people=True),
         kpi_updates=kpis)
 
 
-def open_items(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None = None,
-               audience: Audience | None = None) -> list[OpenItem]:
+def open_items(session: Session, *, team_id: str, catalog: GateCatalog, audience: Audience | None = None
+               ) -> list[OpenItem]:
     """What waits, its open conditions and expired waivers alone: for readers that have the sign-offs already.
     These include a deactivated owner's, which still count (the digest's Conditions line) until reassigned."""
-    return _open_items(session, team_id=team_id, catalog=catalog, person=person, ids=None, seen=_seen_by(audience))
+    return _open_items(session, team_id=team_id, catalog=catalog, people=None, ids=None, seen=_seen_by(audience))
 
 
-def kpi_requests(session: Session, *, team_id: str, due_by: date, person: str | None = None,
+def kpi_requests(session: Session, *, team_id: str, due_by: date, people: Collection[str] | None = None,
                  to_ask: bool = True) -> list[KpiUpdateDue]:
-    """The KPI actuals a live initiative's business owner is asked for by `due_by`: those to ask for now, or with
-    `to_ask=False` every one still outstanding, asked or not. Business owners see their own initiatives, so no
-    audience narrows these."""
-    return kpi_updates_due(session, team_id=team_id, today=due_by, user_id=person, to_ask=to_ask)
+    """The KPI actuals a live initiative's business owner (one of `people`, if given) is asked for by `due_by`:
+    those to ask for now, or with `to_ask=False` every one still outstanding, asked or not. Business owners see
+    their own initiatives (and their delegates see them while the delegation lasts), so no audience narrows
+    these."""
+    return kpi_updates_due(session, team_id=team_id, today=due_by, user_ids=people, to_ask=to_ask)
 
 
 def _seen_by(audience: Audience | None) -> list[ColumnElement[bool]]:
     return [] if audience is None else [visible_to(audience)]
 
 
-def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None,
+def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, people: Collection[str] | None,
                        ids: list[int] | None, seen: list[ColumnElement[bool]]) -> list[Pending]:
     """Cadence comes from the newest definition (an admin's change applies to reviews already open); the SLA
     from the version the review is pinned to."""
@@ -126,8 +127,8 @@ def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, 
                                         GateReview.state == "open", Initiative.status == "active", *seen,
                                         # A deactivated owner's wait on the sponsor and admins to reassign them.
                                         ~deactivated(team_id, SignOff.assignee)]
-    if person is not None:
-        where.append(SignOff.assignee == person)
+    if people is not None:
+        where.append(col(SignOff.assignee).in_(sorted(people)))
     if ids is not None:
         where.append(col(Initiative.id).in_(ids))
     # Columns, not entities: a sweep reads thousands of rows, and the JSON columns it does not need are costly.
@@ -153,15 +154,15 @@ def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, 
     return result
 
 
-def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, person: str | None,
+def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, people: Collection[str] | None,
                 ids: list[int] | None, seen: list[ColumnElement[bool]],
                 of_active_people: bool = False) -> list[OpenItem]:
     where: list[ColumnElement[bool]] = [TrackedItem.team_id == team_id, TrackedItem.state == "open",
                                         Initiative.status == "active", *seen]
     if of_active_people:  # as for sign-offs: a deactivated owner's wait on the sponsor and admins to reassign them
         where.append(~deactivated(team_id, TrackedItem.owner))
-    if person is not None:
-        where.append(TrackedItem.owner == person)
+    if people is not None:
+        where.append(col(TrackedItem.owner).in_(sorted(people)))
     if ids is not None:
         where.append(col(Initiative.id).in_(ids))
     rows = session.exec(

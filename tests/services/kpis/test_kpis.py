@@ -106,10 +106,10 @@ def test_kpi_updates_wait_on_the_business_owner_of_a_live_initiative_once_its_pe
         lifecycle.move_stage(session, actor=actor("UADMIN", admin=True), initiative=initiative,
                              to_stage="production", reason="go-live")
     with runtime.read() as session:
-        assert kpi_updates_due(session, team_id=TEAM, user_id="UMARIA", today=TODAY + timedelta(days=29)) == []
-        [due] = kpi_updates_due(session, team_id=TEAM, user_id="UMARIA", today=TODAY + timedelta(days=30))
+        assert kpi_updates_due(session, team_id=TEAM, user_ids=["UMARIA"], today=TODAY + timedelta(days=29)) == []
+        [due] = kpi_updates_due(session, team_id=TEAM, user_ids=["UMARIA"], today=TODAY + timedelta(days=30))
         assert (due.key, due.kpi_names, due.due_on) == ("AI-1", ("Churn",), TODAY + timedelta(days=30))
-        assert kpi_updates_due(session, team_id=TEAM, user_id="UDEV", today=TODAY + timedelta(days=30)) == []
+        assert kpi_updates_due(session, team_id=TEAM, user_ids=["UDEV"], today=TODAY + timedelta(days=30)) == []
 
 
 def _row(number: int, status: str, latest: float | None, unit: str = "%") -> ValueRow:

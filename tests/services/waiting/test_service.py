@@ -18,7 +18,7 @@ ASKED = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)
 
 def waiting_on(runtime, person: str, audience: Audience | None = None) -> list[tuple[str, str, str | None]]:
     with runtime.read() as session:
-        waiting = what_waits(session, team_id=TEAM, catalog=catalog_for(session, team_id=TEAM), person=person,
+        waiting = what_waits(session, team_id=TEAM, catalog=catalog_for(session, team_id=TEAM), people=[person],
                              audience=audience)
         return [(p.initiative_title, p.role, p.escalate_to) for p in waiting.sign_offs]
 
