@@ -28,7 +28,8 @@ def assert_one_private_answer(answer: dict, *, limit: int) -> None:
 
 
 @pytest.mark.parametrize(("text", "says", "usage"), [
-    ("frobnicate AI-1", "`/initiative frobnicate` is not a command.", "one of: help, new, list, show, owners"),
+    ("frobnicate AI-1", "`/initiative frobnicate` is not a command.",
+     "one of: help, new, list, find, todo, show, owners"),
     ("show AI-999", "There is no initiative AI-999.", "/initiative show <KEY>"),
     ("show banana", "'banana' is not an initiative key; keys look like AI-12.", "/initiative show <KEY>"),
     ("show", "Say which initiative, for example AI-12.", "/initiative show <KEY>"),

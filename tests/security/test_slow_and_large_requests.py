@@ -92,7 +92,9 @@ def test_a_flood_of_large_bodies_gets_503_once_the_worker_holds_its_budget_and_t
     flood = []
     try:
         for _ in range(MAX_BUFFERED_BYTES // len(almost_whole) + 1):
-            flood.append(target.connect(head(f"Content-Length: {MAX_BODY_BYTES}\r\n") + almost_whole))
+            # A generous wait (no deadline of Slack's is at stake): on a loaded machine the worker takes seconds to
+            # read the flood before it answers the connection over budget.
+            flood.append(target.connect(head(f"Content-Length: {MAX_BODY_BYTES}\r\n") + almost_whole, timeout=30))
         over_budget = _status_line(flood[-1])
         health = httpx.get(target.bot.url + "/healthz", timeout=2)
     finally:

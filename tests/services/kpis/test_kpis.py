@@ -105,11 +105,12 @@ def test_kpi_updates_wait_on_the_business_owner_of_a_live_initiative_once_its_pe
                           owners={"business": "UMARIA"})
         lifecycle.move_stage(session, actor=actor("UADMIN", admin=True), initiative=initiative,
                              to_stage="production", reason="go-live")
+        went_live = initiative.stage_entered_at.date()  # not TODAY: the clock may have passed midnight since
     with runtime.read() as session:
-        assert kpi_updates_due(session, team_id=TEAM, user_ids=["UMARIA"], today=TODAY + timedelta(days=29)) == []
-        [due] = kpi_updates_due(session, team_id=TEAM, user_ids=["UMARIA"], today=TODAY + timedelta(days=30))
-        assert (due.key, due.kpi_names, due.due_on) == ("AI-1", ("Churn",), TODAY + timedelta(days=30))
-        assert kpi_updates_due(session, team_id=TEAM, user_ids=["UDEV"], today=TODAY + timedelta(days=30)) == []
+        assert kpi_updates_due(session, team_id=TEAM, user_ids=["UMARIA"], today=went_live + timedelta(days=29)) == []
+        [due] = kpi_updates_due(session, team_id=TEAM, user_ids=["UMARIA"], today=went_live + timedelta(days=30))
+        assert (due.key, due.kpi_names, due.due_on) == ("AI-1", ("Churn",), went_live + timedelta(days=30))
+        assert kpi_updates_due(session, team_id=TEAM, user_ids=["UDEV"], today=went_live + timedelta(days=30)) == []
 
 
 def _row(number: int, status: str, latest: float | None, unit: str = "%") -> ValueRow:
