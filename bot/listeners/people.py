@@ -6,7 +6,7 @@ and not from another organisation)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -57,26 +57,17 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.view(ids.REASSIGN_MODAL)
     def on_reassign_submitted(ack: Ack, view: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
-        new_owner = (view["state"]["values"].get(ids.REASSIGN_BLOCK, {}).get(ids.VALUE) or {}).get("selected_user")
-        try:
+        def reassign(new_owner: str, names: dict[str, str]) -> str:
             key, role = ids.decode_role(view.get("private_metadata"))
-            if not new_owner:
-                raise InvalidInput("Pick the new owner.")
-            names = require_people_who_can_act(client, [new_owner], runtime.settings)
             with runtime.transaction() as session:
                 decider = actor.in_session(session)
                 remember_names(session, team_id=decider.team_id, names=names, now=utcnow())
                 initiative = initiatives.get_initiative(session, audience=Audience.of(decider), key=key,
                                                         for_update=True)
                 initiatives.assign_owners(session, actor=decider, initiative=initiative, owners={role: new_owner})
-                done = f"<@{new_owner}> is now {key}'s owner for this role; its pending sign-offs went to them."
-        except InvalidInput as error:
-            ack(response_action="errors", errors={ids.REASSIGN_BLOCK: str(error)})
-            return
-        except DomainError as error:
-            ack(response_action="update", view=modals.notice(str(error)))
-            return
-        ack(response_action="update", view=modals.notice(done))
+            return f"<@{new_owner}> is now {key}'s owner for this role; its pending sign-offs went to them."
+
+        _submit_reassign(ack, view, client, runtime.settings, reassign)
 
     @app.action(ids.REASSIGN_ITEM)
     def on_reassign_item(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond,
@@ -98,11 +89,7 @@ def register(app: App, runtime: Runtime) -> None:
 
     @app.view(ids.REASSIGN_ITEM_MODAL)
     def on_reassign_item_submitted(ack: Ack, view: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
-        new_owner = (view["state"]["values"].get(ids.REASSIGN_BLOCK, {}).get(ids.VALUE) or {}).get("selected_user")
-        try:
-            if not new_owner:
-                raise InvalidInput("Pick the new owner.")
-            require_people_who_can_act(client, [new_owner], runtime.settings)
+        def reassign(new_owner: str, _names: dict[str, str]) -> str:
             key, gone = ids.decode_item_owner(view.get("private_metadata"))
             with runtime.transaction() as session:
                 decider = actor.in_session(session)
@@ -111,14 +98,27 @@ def register(app: App, runtime: Runtime) -> None:
                 _require_still_with(item, gone, key)
                 tracked_items.reassign(session, actor=decider, initiative=initiative, item=item, owner=new_owner,
                                        reason=f"<@{gone}>'s Slack account was deactivated")
-                done = f"<@{new_owner}> now owns {tracked_items.key_of(initiative, item)}; they will be reminded of it."
-        except InvalidInput as error:
-            ack(response_action="errors", errors={ids.REASSIGN_BLOCK: str(error)})
-            return
-        except DomainError as error:
-            ack(response_action="update", view=modals.notice(str(error)))
-            return
-        ack(response_action="update", view=modals.notice(done))
+                return f"<@{new_owner}> now owns {tracked_items.key_of(initiative, item)}; they will be reminded of it."
+
+        _submit_reassign(ack, view, client, runtime.settings, reassign)
+
+
+def _submit_reassign(ack: Ack, view: dict[str, Any], client: WebClient, settings: Settings,
+                     reassign: Callable[[str, dict[str, str]], str]) -> None:
+    """A reassign modal's submission, for a role or a condition: the person picked must be able to act; then
+    `reassign(new_owner, their names)` does it and says what was done, or a refusal is shown in the modal."""
+    new_owner = (view["state"]["values"].get(ids.REASSIGN_BLOCK, {}).get(ids.VALUE) or {}).get("selected_user")
+    try:
+        if not new_owner:
+            raise InvalidInput("Pick the new owner.")
+        done = reassign(new_owner, require_people_who_can_act(client, [new_owner], settings))
+    except InvalidInput as error:
+        ack(response_action="errors", errors={ids.REASSIGN_BLOCK: str(error)})
+        return
+    except DomainError as error:
+        ack(response_action="update", view=modals.notice(str(error)))
+        return
+    ack(response_action="update", view=modals.notice(done))
 
 
 def _require_still_with(item: TrackedItem, gone: str, key: str) -> None:
