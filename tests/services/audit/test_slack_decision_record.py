@@ -11,13 +11,20 @@ from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401  (fi
 EVIDENCE = "https://wiki.example.com/fraud/data-governance"
 
 
-def test_history_button_opens_the_decision_record_in_a_private_modal(slack_app):  # noqa: F811
-    emulator, runtime = slack_app.emulator, slack_app.runtime
-    team = emulator.team_id
+def decided_initiative(slack_app) -> str:  # type: ignore[no-untyped-def]  # noqa: F811
+    """An initiative whose first gate every owner decided, one item waived and evidence linked: its key."""
     for user_id in ("UBIZ", "UDATA", "UENG"):
-        emulator.add_user(user_id, user_id.lower())
-    key = new_initiative(runtime, team_id=team)
-    decide_everything(runtime, key, team_id=team, waive_item="sources-governed", evidence=(EVIDENCE,))
+        slack_app.emulator.add_user(user_id, user_id.lower())
+    key = new_initiative(slack_app.runtime, team_id=slack_app.emulator.team_id)
+    decide_everything(slack_app.runtime, key, team_id=slack_app.emulator.team_id, waive_item="sources-governed",
+                      evidence=(EVIDENCE,))
+    return key
+
+
+def test_history_button_opens_the_decision_record_in_a_private_modal(slack_app):  # noqa: F811
+    emulator = slack_app.emulator
+    team = emulator.team_id
+    key = decided_initiative(slack_app)
 
     answer = slack_app.ask(f"history {key}", user_id="UBIZ")
     buttons = [element for block in answer["blocks"] if block["type"] == "actions" for element in block["elements"]]
@@ -44,10 +51,7 @@ def test_the_decision_record_shows_while_a_decision_holds_the_write_lock(slack_a
     """Showing the record only reads: it neither waits for nor takes the write lock a decision holds."""
     emulator, runtime = slack_app.emulator, slack_app.runtime
     team = emulator.team_id
-    for user_id in ("UBIZ", "UDATA", "UENG"):
-        emulator.add_user(user_id, user_id.lower())
-    key = new_initiative(runtime, team_id=team)
-    decide_everything(runtime, key, team_id=team, waive_item="sources-governed", evidence=(EVIDENCE,))
+    key = decided_initiative(slack_app)
 
     click = block_actions_payload(ids.DECISION_RECORD, key, user_id="UENG", team_id=team,
                                   trigger_id=emulator.new_trigger_id(), response_url=emulator.new_response_url())
