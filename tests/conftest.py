@@ -29,6 +29,36 @@ slack_calls.install()  # at collection, before any test of any package runs
 SCOPE_TEST = "test_manifest_asks_only_for_scopes_the_recorded_calls_need"
 
 
+CHECK_SCOPES = pytest.StashKey[bool]()
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Under xdist (the README's test command), the scope test needs every worker's recorded calls: each worker
+    hands its record to the controller, which checks them once all are in, and fails the run on a problem."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["slack_calls"] = sorted(slack_calls.RECORDED)
+    elif session.config.stash.get(CHECK_SCOPES, False):
+        from tests.test_manifest import scope_problems
+
+        problems = scope_problems(slack_calls.RECORDED)
+        reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+        for problem in problems:
+            reporter.write_line(f"FAILED {SCOPE_TEST}: {problem}", red=True)
+        if problems:
+            session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        else:
+            reporter.write_line(f"{SCOPE_TEST}: checked over every worker's recorded calls", green=True)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
+    """xdist's controller: a worker's recorded calls join the run's; the one that met the scope test asks for it."""
+    output = getattr(node, "workeroutput", {})
+    slack_calls.RECORDED.update((method, test) for method, test in output.get("slack_calls", ()))
+    if output.get("check_scopes"):
+        node.config.stash[CHECK_SCOPES] = True
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """The scope test compares against every call the run recorded, so it runs last."""
     items.sort(key=lambda item: item.name.startswith(SCOPE_TEST))
