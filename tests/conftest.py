@@ -22,6 +22,7 @@ from storage.migrate import upgrade
 from tests.support import slack_calls
 from tests.support.factories import TEAM
 from tests.support.postgres import scratch_database
+from tests.support.quiet_machine import machine, xdist_run_id
 from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401  (fixtures for every package)
 
 slack_calls.install()  # at collection, before any test of any package runs
@@ -57,6 +58,13 @@ def pytest_testnodedown(node, error) -> None:  # type: ignore[no-untyped-def]
     slack_calls.RECORDED.update((method, test) for method, test in output.get("slack_calls", ()))
     if output.get("check_scopes"):
         node.config.stash[CHECK_SCOPES] = True
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item) -> Iterator[object]:
+    """A test marked `deadline` runs while no other worker runs a test (tests/support/quiet_machine.py)."""
+    with machine(xdist_run_id(), alone=item.get_closest_marker("deadline") is not None):
+        return (yield)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -72,6 +72,7 @@ def _sign_off_dm(slack: Slack, user: str) -> dict[str, Any]:
     return request_dm(slack, user)
 
 
+@pytest.mark.deadline
 def test_clicks_are_acknowledged_while_every_listener_thread_waits_for_a_stalled_database(outage):
     slack = outage.slack
     dm = _sign_off_dm(slack, "UDEV")

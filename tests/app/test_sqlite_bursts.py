@@ -104,6 +104,7 @@ def _open_reviews(runtime: Runtime, team_id: str) -> dict[int, str]:
     return deciders
 
 
+@pytest.mark.deadline
 def test_twenty_owners_deciding_while_twenty_checklists_open(database, bots, slack_emulator):
     """Opening a checklist only reads: it neither waits for the decisions being written, nor makes them wait.
     Each decision waits at most 2 s for the write lock (one that could not would be refused, its sign-off
@@ -147,6 +148,7 @@ def _log_records(log: str) -> list[str]:
     return re.split(r"\n(?=\d{4}-\d\d-\d\d \d\d:)", log)
 
 
+@pytest.mark.deadline
 def test_twenty_new_initiatives_at_once_are_all_recorded(database, bots, slack_emulator):
     response_urls = [slack_emulator.new_response_url() for _ in OWNERS]
     commands = _all_at_once(bots, [partial(

@@ -76,6 +76,7 @@ def test_serve_workers_keep_their_startup_objects_out_of_garbage_collection(
     assert len(frozen) == 2 and min(frozen) > 1_000
 
 
+@pytest.mark.deadline
 def test_requests_stuck_in_their_listeners_do_not_hold_up_the_acknowledgement_of_others(
     runtime: Runtime, database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
 ) -> None:
@@ -107,6 +108,7 @@ def test_requests_stuck_in_their_listeners_do_not_hold_up_the_acknowledgement_of
         assert len(session.exec(select(Initiative)).all()) == 8
 
 
+@pytest.mark.deadline
 def test_a_modal_submission_kept_waiting_by_the_database_is_refused_before_slack_gives_up_and_changes_nothing(
     runtime: Runtime, database_url: str, slack_emulator: SlackEmulator, tmp_path: Path
 ) -> None:

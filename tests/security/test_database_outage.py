@@ -61,6 +61,7 @@ def sign_off_state(target: Target, dm: dict[str, Any]) -> str:
     return sign_off.state
 
 
+@pytest.mark.deadline
 @pytest.mark.slow
 def test_a_checklist_submitted_while_the_database_stalls_is_refused_in_time_and_never_recorded_later(
     target: Target, proxy: TcpProxy
@@ -87,6 +88,7 @@ def test_a_checklist_submitted_while_the_database_stalls_is_refused_in_time_and_
     assert sign_off_state(target, dm) == "approved"
 
 
+@pytest.mark.deadline
 def test_an_approve_click_while_the_database_refuses_is_acknowledged_then_explained_privately(
     target: Target, proxy: TcpProxy
 ) -> None:
@@ -104,6 +106,7 @@ def test_an_approve_click_while_the_database_refuses_is_acknowledged_then_explai
     assert len(target.emulator.calls_to("views.open")) == modals_before  # no checklist without the database
 
 
+@pytest.mark.deadline
 def test_healthz_answers_within_1_s_while_the_database_stalls_and_while_it_refuses(
     target: Target, proxy: TcpProxy
 ) -> None:

@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable, Iterator
 
 import httpx
+import pytest
 
 from bot.edge import MAX_BODY_BYTES
 from bot.edge_worker import BODY_TIMEOUT, HEAD_TIMEOUT, MAX_BUFFERED_BYTES
@@ -28,6 +29,7 @@ def head(framing: str) -> bytes:
     return HEAD.format(type=FORM, framing=framing).encode()
 
 
+@pytest.mark.deadline
 def test_idle_and_stalled_connections_hold_up_neither_the_health_check_nor_slacks_commands(target: Target) -> None:
     attackers = [target.connect() for _ in range(2 * THREADS)]  # connected, nothing sent
     attackers += [target.connect(head("Content-Length: 1000\r\n") + b"payload=") for _ in range(2 * THREADS)]

@@ -375,6 +375,7 @@ def test_injected_500_with_empty_body(emu: SlackEmulator, client: WebClient) -> 
     assert client.auth_test()["ok"]
 
 
+@pytest.mark.deadline
 def test_injected_delay_times_the_client_out(emu: SlackEmulator) -> None:
     emu.inject("chat.postMessage", delay=1.0)
     impatient = WebClient(token=emu.bot_token, base_url=emu.base_url, timeout=0.2, retry_handlers=[])  # type: ignore[arg-type]

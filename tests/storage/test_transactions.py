@@ -56,6 +56,7 @@ def _record(session: Session, event_id: str) -> None:
     session.flush()
 
 
+@pytest.mark.deadline
 def test_a_commit_held_up_by_a_stalled_network_fails_in_time_and_never_lands(postgres, proxied):
     proxy, engine = proxied
     pause = _pause_before_commit(proxy)  # the COMMIT leaves the client, and the network holds it
@@ -89,6 +90,7 @@ def test_without_a_deadline_the_held_up_commit_lands_when_the_network_returns(po
     assert _receipts(postgres) == ["Ev-patient"]
 
 
+@pytest.mark.deadline
 def test_postgresql_refuses_a_commit_after_the_deadline_and_keeps_the_table_empty(postgres):
     with postgres.connect() as connection:
         connection.execute(text("INSERT INTO commit_deadline (deadline) VALUES (now() + interval '1 minute')"))
