@@ -1,20 +1,17 @@
-"""Time zones read from Slack a few at a time, and the rules of `/initiative delegate`."""
+"""Time zones read from Slack (users.info, on the emulator) a few at a time, for the nudge sweep."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-import pytest
 from slack_sdk import WebClient
 
 from bot.adapters.nudges import slack_profiles
-from bot.services.access.delegation import delegate, end_delegation, parse_until
 from bot.services.access.people import zones_of
-from bot.services.errors import InvalidInput, NotFound
 from bot.services.nudges.scheduled import refresh_zones
 from slack_emulator import SlackEmulator
 from tests.services.nudges.support import open_review
-from tests.support.factories import TEAM, actor
+from tests.support.factories import TEAM
 
 ASKED = datetime(2026, 11, 9, 10, 0, tzinfo=UTC)
 
@@ -55,18 +52,3 @@ def test_a_user_slack_does_not_know_keeps_the_default_zone_and_is_not_asked_agai
     assert again == 0
     with runtime.transaction() as session:
         assert "UGONE" not in zones_of(session, team_id=TEAM)  # DEFAULT_TIMEZONE applies
-
-
-def test_delegation_rules_are_explained(runtime):
-    zone = runtime.settings.default_zone
-    with runtime.transaction() as session:
-        with pytest.raises(InvalidInput, match="cannot delegate to yourself"):
-            delegate(session, actor=actor("UBIZ"), delegate_id="UBIZ", until=date(2026, 12, 24), owner_zone=zone,
-                     now=ASKED)
-        with pytest.raises(InvalidInput, match="has passed"):
-            delegate(session, actor=actor("UBIZ"), delegate_id="UDEP", until=date(2026, 11, 8), owner_zone=zone,
-                     now=ASKED)
-        with pytest.raises(NotFound, match="no delegation to end"):
-            end_delegation(session, actor=actor("UBIZ"), now=ASKED)
-    with pytest.raises(InvalidInput, match="YYYY-MM-DD"):
-        parse_until("24/12/2026")

@@ -19,6 +19,7 @@ from slack_emulator import validate_blocks
 from storage.models import AutomaticCheck, EvidenceCheck
 from storage.types import utcnow
 from tests.services.webhooks.support import approve, open_review, with_mlflow_item
+from tests.support.dns import fake_dns  # noqa: F401  (the links' hosts resolve from its table; autouse)
 from tests.support.slack_app import slack_app, slack_emulator  # noqa: F401
 
 CARD, GONE = "https://docs.example.com/card", "https://docs.example.com/gone"

@@ -11,7 +11,7 @@ from bot.adapters.digest import digest_tick
 from bot.delivery.sender import deliver_pending
 from bot.services.digest.definitions import add_digest, edit_digest, status_of
 from storage.models import Digest, DigestRun
-from tests.services.digest.conftest import DIGEST_CHANNEL
+from tests.adapters.digest.conftest import DIGEST_CHANNEL
 from tests.support.factories import actor
 
 ADMIN = actor("UADMIN", admin=True)

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from slack_emulator import SlackEmulator
 from storage.models import NudgeLog
-from tests.services.nudges import workers
+from tests.adapters.nudges import workers
 from tests.services.nudges.support import open_review
 from tests.support.processes import race
 

@@ -15,7 +15,7 @@ from bot.services.initiatives.service import assign_owners, get_initiative
 from storage.db import make_engine
 from storage.migrate import alembic_config, upgrade
 from storage.models import AuditEvent
-from tests.services.audit import workers
+from tests.cli.audit import workers
 from tests.services.audit.history import decide_everything, new_initiative
 from tests.support.factories import TEAM, actor
 from tests.support.processes import race

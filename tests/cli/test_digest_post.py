@@ -11,7 +11,7 @@ from bot.cli import main
 from bot.services.gates.workspaces import ensure_workspace
 from slack_emulator import SlackEmulator
 from storage.models import Digest, DigestRun
-from tests.services.digest.conftest import DIGEST_CHANNEL
+from tests.adapters.digest.conftest import DIGEST_CHANNEL
 from tests.support.factories import TEAM
 
 

@@ -9,9 +9,9 @@ from sqlmodel import select
 from bot.adapters.digest import digest_tick
 from bot.delivery.sender import deliver_pending
 from storage.models import DigestRun, OutboxMessage
-from tests.services.digest import workers
-from tests.services.digest.conftest import DIGEST_CHANNEL
-from tests.services.digest.test_posting import MONDAY_0905_BERLIN
+from tests.adapters.digest import workers
+from tests.adapters.digest.conftest import DIGEST_CHANNEL
+from tests.adapters.digest.test_posting import MONDAY_0905_BERLIN
 from tests.support.processes import race
 
 

@@ -12,8 +12,8 @@ from bot.delivery.sender import deliver_pending
 from bot.services.digest.definitions import digest_statuses
 from bot.views.digest_admin import next_post_text
 from storage.models import DigestRun, DigestRunStep
+from tests.adapters.digest.conftest import DIGEST_CHANNEL
 from tests.services.digest.bulk import insert_portfolio
-from tests.services.digest.conftest import DIGEST_CHANNEL
 from tests.support.factories import TEAM
 
 MONDAY_0905_BERLIN = datetime(2026, 11, 23, 8, 5, tzinfo=UTC)
