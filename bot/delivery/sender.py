@@ -51,7 +51,7 @@ from bot.delivery.installation import REVOKED_ERRORS, WAITING_FOR_REINSTALL, ins
 from bot.delivery.messages import THREAD_OF, address_of, record_post
 from bot.delivery.outbox import RENDER, work_arrived
 from bot.delivery.retry import RetryPolicy
-from bot.delivery.slack_client import MeasuredWebClient
+from bot.delivery.slack_client import bot_client
 from bot.metrics import SLACK_API_RETRIES
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.types import utcnow
@@ -133,12 +133,7 @@ class _Outcome:
 
 def make_client(settings: Settings, *, policy: RetryPolicy | None = None) -> WebClient:
     """A WebClient for the sender: SLACK_API_URL, a bounded timeout, and no retries of its own."""
-    return MeasuredWebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=int((policy or RetryPolicy()).request_timeout),
-        retry_handlers=[],
-    )
+    return bot_client(settings, timeout=int((policy or RetryPolicy()).request_timeout), retry_handlers=[])
 
 
 def deliver_pending(
