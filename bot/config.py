@@ -84,8 +84,8 @@ class BotToken:
         if value.startswith(BOT_TOKEN_PREFIX):
             if value != self._value:
                 self._value = value
-                log.warning("SLACK_BOT_TOKEN_FILE changed (%s): Web API calls use the new bot token from now on",
-                            self.path)
+                log.info("SLACK_BOT_TOKEN_FILE changed (%s): Web API calls use the new bot token from now on",
+                         self.path)
         elif value and self._refused != seen:
             self._refused = seen
             log.warning("SLACK_BOT_TOKEN_FILE changed (%s) but holds no bot token (expected one starting with %s): "

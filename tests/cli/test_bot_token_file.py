@@ -153,7 +153,7 @@ def test_a_file_caught_mid_write_keeps_the_last_good_token_and_says_so_without_s
     token_file = tmp_path / "token"
     write_token(token_file, FIRST_TOKEN)
     token = load_settings(_env_file=None, slack_bot_token_file=token_file).bot_token()
-    caplog.set_level(logging.WARNING, logger="bot.config")
+    caplog.set_level(logging.INFO, logger="bot.config")
 
     write_token(token_file, "")  # truncated, the new token not written yet
     assert token.current() == FIRST_TOKEN
