@@ -33,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.adapters import installation
 from bot.delivery.revocation import RevocationWatcher
-from bot.delivery.slack_client import MeasuredWebClient
+from bot.delivery.slack_client import MeasuredWebClient, bot_client
 from bot.listeners import (
     audit,
     commands,
@@ -131,10 +131,13 @@ class InitiativeApp(App):
         self.command_executor.submit(give_way_then_work)
 
     def _init_context(self, req: Any) -> None:
-        """Bolt gives each request a new plain WebClient built from the app's client's settings; this one is made
-        a MeasuredWebClient too, so that the listeners' calls (views.open, ...) are counted like every other."""
+        """Bolt gives each request a new plain WebClient built from the app's client's settings, with the token the
+        app started with; this one is made a MeasuredWebClient too, so that the listeners' calls (views.open, ...)
+        are counted like every other and use the bot token as it reads now (SLACK_BOT_TOKEN_FILE)."""
         super()._init_context(req)
-        req.context["client"].__class__ = MeasuredWebClient
+        client = req.context["client"]
+        client.__class__ = MeasuredWebClient
+        client.bot_token = self.client.bot_token
 
     def drain(self) -> None:
         """Finish all acknowledged work (listeners first: they may hand commands on), then stop the pools."""
@@ -156,13 +159,13 @@ def create_app(
     its default gates, if the database does not hold it yet: its first request finds them."""
     settings = runtime.settings
     settings.require_slack(receives="socket" if socket_mode else "http")
-    client = MeasuredWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = bot_client(settings)
     workspace = workspace or client.auth_test()["team_id"]
     workspaces.ensure_served_workspace(runtime, workspace)
     # auth.test succeeded with this token: the app is installed, so a workspace waiting for a reinstall resumes.
     installation.resume_served_workspace(runtime, workspace)
     client.retry_handlers.append(  # a listener's call, refused
-        RevocationWatcher(runtime.engine, workspace, bot_token=settings.slack_bot_token or ""))
+        RevocationWatcher(runtime.engine, workspace, bot_token=settings.bot_token()))
     runtime = runtime.with_lock_wait(SLACK_LOCK_WAIT)
     app = InitiativeApp(
         # Socket Mode requests arrive over an authenticated WebSocket, unsigned. HTTP requests are checked by

@@ -2,11 +2,20 @@
 
 Each command asks only for what it uses: `require_slack()` is called by the commands that talk to Slack,
 so `demo` and `db upgrade` run without any token.
+
+The one setting that can change while a process runs is the bot token, when it is read from a file
+(SLACK_BOT_TOKEN_FILE, as Docker and Kubernetes mount secrets): `Settings.bot_token()` reads the file again whenever
+it changes, so that a reinstall's new token is used without a restart (docs/operations.md).
 """
 
 from __future__ import annotations
 
+import logging
+import os
 import re
+import threading
+from functools import cache
+from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -17,7 +26,10 @@ from sqlalchemy.exc import ArgumentError
 
 from bot.logs import remember_secrets
 
+log = logging.getLogger(__name__)
+
 SLACK_API_URL = "https://slack.com/api/"
+BOT_TOKEN_PREFIX = "xoxb-"
 DEFAULT_DATABASE_URL = "sqlite:///initiatives.db"
 
 
@@ -30,10 +42,86 @@ class SettingsError(Exception):
     """A missing or invalid setting, phrased for the person who sets it: `NAME: what is expected`."""
 
 
+class BotToken:
+    """The bot token as it reads now. SLACK_BOT_TOKEN's never changes; SLACK_BOT_TOKEN_FILE's is read again whenever
+    the file changes (one os.stat per read: every Web API call asks), so that a token written there after a
+    reinstall is used from the next call on, and registered for redaction before any line could show it. A file
+    that reads as no bot token (a write in progress, a mistake) keeps the last good token, and says so once."""
+
+    def __init__(self, value: str | None = None, *, path: Path | None = None) -> None:
+        self.path = path
+        self._value = value
+        self._seen: tuple[int, int, int] | None = None
+        self._refused: tuple[int, int, int] | None = None
+        self._lock = threading.Lock()
+        if path is not None:
+            self._seen = self._stat()
+            self._value = self._read()
+            if not self._value:
+                raise SettingsError("SLACK_BOT_TOKEN_FILE is invalid: the file is empty; expected the bot token "
+                                    "from OAuth & Permissions")
+
+    def current(self) -> str | None:
+        if self.path is None:
+            return self._value
+        try:
+            seen = self._stat()
+        except SettingsError:
+            return self._value  # removed for a moment (a secret being replaced): the last token still counts
+        if seen != self._seen:
+            with self._lock:
+                if seen != self._seen:
+                    self._reread(seen)
+        return self._value
+
+    def _reread(self, seen: tuple[int, int, int]) -> None:
+        self._seen = seen
+        try:
+            value = self._read()
+        except SettingsError as exc:
+            log.warning("%s; Web API calls still use the previous bot token", exc)
+            return
+        if value.startswith(BOT_TOKEN_PREFIX):
+            if value != self._value:
+                self._value = value
+                log.info("SLACK_BOT_TOKEN_FILE changed (%s): Web API calls use the new bot token from now on",
+                         self.path)
+        elif value and self._refused != seen:
+            self._refused = seen
+            log.warning("SLACK_BOT_TOKEN_FILE changed (%s) but holds no bot token (expected one starting with %s): "
+                        "Web API calls still use the previous one", self.path, BOT_TOKEN_PREFIX)
+
+    def _stat(self) -> tuple[int, int, int]:
+        assert self.path is not None
+        try:
+            stat = os.stat(self.path)  # follows the symlinks Kubernetes swaps when a mounted secret changes
+        except OSError as exc:
+            raise SettingsError(f"SLACK_BOT_TOKEN_FILE cannot be read ({self.path}): {exc.strerror}") from None
+        return stat.st_ino, stat.st_mtime_ns, stat.st_size
+
+    def _read(self) -> str:
+        assert self.path is not None
+        try:
+            value = self.path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise SettingsError(f"SLACK_BOT_TOKEN_FILE cannot be read ({self.path}): {reason}") from None
+        remember_secrets(value)  # before anything could log it, whatever it turns out to be
+        return value
+
+
+@cache
+def _token_file(path: Path) -> BotToken:
+    """One per file and process: the clients of a process change token together, and the change is logged once."""
+    return BotToken(path=path)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
     slack_bot_token: str | None = None
+    # Instead of SLACK_BOT_TOKEN: a file holding the bot token (a mounted secret), read again when it changes.
+    slack_bot_token_file: Path | None = None
     slack_signing_secret: str | None = None
     # While the signing secret is rotated: requests signed with this one are accepted too (docs/operations.md).
     slack_previous_signing_secret: str | None = None
@@ -76,6 +164,11 @@ class Settings(BaseSettings):
     stale_message_hours: int = Field(default=24, ge=1, le=24 * 90)
     mlflow_tracking_uri: str | None = None
     mlflow_tracking_token: str | None = None
+
+    @field_validator("slack_bot_token_file", mode="before")
+    @classmethod
+    def _no_empty_path(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("slack_api_url")
     @classmethod
@@ -146,11 +239,22 @@ class Settings(BaseSettings):
     def default_zone(self) -> ZoneInfo:
         return ZoneInfo(self.default_timezone)
 
+    @property
+    def bot_token_setting(self) -> str:
+        """The variable the bot token comes from, for the messages that name it."""
+        return "SLACK_BOT_TOKEN_FILE" if self.slack_bot_token_file else "SLACK_BOT_TOKEN"
+
+    def bot_token(self) -> BotToken:
+        """The bot token as it reads now, for a Web API client to ask before each call (`MeasuredWebClient`)."""
+        if self.slack_bot_token_file:
+            return _token_file(self.slack_bot_token_file.absolute())
+        return BotToken(self.slack_bot_token)
+
     def require_slack(self, *, receives: Literal["http", "socket"] | None = "http") -> None:
         """Fail with one clear line if the settings needed to talk to Slack are missing: the bot token always,
         plus the signing secret to receive over HTTP or the app token to receive over Socket Mode."""
         needed = {
-            "SLACK_BOT_TOKEN": (self.slack_bot_token, "xoxb-", "the bot token from OAuth & Permissions"),
+            self.bot_token_setting: (self.slack_bot_token, BOT_TOKEN_PREFIX, "the bot token from OAuth & Permissions"),
         }
         if receives == "socket":
             needed["SLACK_APP_TOKEN"] = (self.slack_app_token, "xapp-", "an app-level token with connections:write")
@@ -160,7 +264,8 @@ class Settings(BaseSettings):
             )
         for name, (value, prefix, what) in needed.items():
             if not value:
-                raise SettingsError(f"{name} is not set: expected {what}")
+                either = " (or SLACK_BOT_TOKEN_FILE, a file holding it)" if name == "SLACK_BOT_TOKEN" else ""
+                raise SettingsError(f"{name} is not set{either}: expected {what}")
             if prefix and not value.startswith(prefix):
                 raise SettingsError(f"{name} is invalid: expected a token starting with {prefix}")
 
@@ -174,6 +279,12 @@ def load_settings(**overrides: object) -> Settings:
         name = str(error["loc"][0]).upper() if error["loc"] else "settings"
         message = str(error["msg"]).removeprefix("Value error, ")
         raise SettingsError(f"{name} is invalid: {message}") from None
+    if settings.slack_bot_token_file:
+        if settings.slack_bot_token:
+            raise SettingsError("SLACK_BOT_TOKEN and SLACK_BOT_TOKEN_FILE are both set: expected only one of them")
+        # Read now, so that a missing file stops the process at once, and the commands that ask for the token once
+        # have it; the long-running clients ask `bot_token()` again before each call.
+        settings.slack_bot_token = settings.bot_token().current()
     remember_secrets(settings.slack_bot_token, settings.slack_signing_secret, settings.slack_previous_signing_secret,
                      settings.slack_app_token, settings.mlflow_tracking_token)
     return settings

@@ -68,6 +68,7 @@ class SlackEmulator:
         self._response_urls: dict[str, list[dict[str, Any]]] = {}
         self._response_arrivals: dict[str, list[float]] = {}  # time.perf_counter() of each post, for bench/
         self._token_error: str | None = None
+        self._revoked_tokens: dict[str, str] = {}  # old bot tokens, and what Slack answers them
         self._rate_limiter = RateLimiter()
         self._socket = SocketModeServer(self.app_id)
         self._http: HttpServer | None = None
@@ -160,9 +161,21 @@ class SlackEmulator:
         `invalid_auth`."""
         self._token_error = error
 
-    def reinstall(self) -> None:
-        """The app is installed again: the bot token works (auth.test succeeds)."""
-        self._token_error = None
+    def reinstall(self, bot_token: str | None = None) -> None:
+        """The app is installed again: the bot token works (auth.test succeeds). With `bot_token`, Slack issued a
+        new one: it works, and the old one is answered `token_revoked` from now on."""
+        with self._lock:
+            if bot_token is not None and bot_token != self.bot_token:
+                self._revoked_tokens.setdefault(self.bot_token, "token_revoked")
+                self.bot_token = bot_token
+            self._revoked_tokens.pop(self.bot_token, None)
+            self._token_error = None
+
+    def revoke_token(self, error: str = "token_revoked") -> None:
+        """The bot token is revoked: every call with it answers `error` (`token_revoked`, or `invalid_auth`),
+        also after a reinstall, which issues a new token (`reinstall(bot_token=...)`)."""
+        with self._lock:
+            self._revoked_tokens[self.bot_token] = error
 
     def new_trigger_id(self) -> str:
         """A trigger_id as an interaction carries; views.open/push accept it once, within 3 seconds."""
@@ -412,6 +425,8 @@ class SlackEmulator:
         token = authorization.removeprefix("Bearer ").strip() or str(params.get("token") or "")
         if not token:
             return "not_authed"
+        if token in self._revoked_tokens:
+            return self._revoked_tokens[token]
         if token not in (self.bot_token, self.app_token):
             return "invalid_auth"
         if (token == self.app_token) != (method in APP_TOKEN_METHODS):

@@ -112,7 +112,7 @@ def quiet_libraries(*logger_names: str) -> Iterator[None]:
 
 
 def bot_token_workspace(settings: Settings) -> str:
-    """The team id of SLACK_BOT_TOKEN's workspace, from `auth.test`; one clear line if Slack refuses the token or
+    """The team id of the bot token's workspace, from `auth.test`; one clear line if Slack refuses the token or
     cannot be reached."""
     from slack_sdk import WebClient
     from slack_sdk.errors import SlackApiError
@@ -127,7 +127,7 @@ def bot_token_workspace(settings: Settings) -> str:
         return str(client.auth_test()["team_id"])
     except SlackApiError as exc:
         raise SettingsError(
-            f"SLACK_BOT_TOKEN was refused by Slack ({exc.response.get('error')}): expected the bot token "
+            f"{settings.bot_token_setting} was refused by Slack ({exc.response.get('error')}): expected the bot token "
             "from OAuth & Permissions"
         ) from None
     except OSError as exc:

@@ -34,9 +34,9 @@ def run_outbox(args: argparse.Namespace) -> int:
             messages = recent_messages(session, team_id=args.team, limit=args.limit)
     print(f"pending: {counts['pending']}  sent: {counts['sent']}  failed: {counts['failed']}")
     for workspace in waiting:  # said once per workspace, not on each of its messages
-        print(f"{workspace.team_id}: pending messages {describe_suspension(workspace)}. Reinstall the app (and set "
-              "the new SLACK_BOT_TOKEN and restart the bot if it changed); delivery resumes once auth.test succeeds "
-              "(checked every 5 minutes).")
+        print(f"{workspace.team_id}: pending messages {describe_suspension(workspace)}. Reinstall the app (and, if "
+              "the token changed, write the new one to SLACK_BOT_TOKEN_FILE, or set SLACK_BOT_TOKEN and restart the "
+              "bot); delivery resumes once auth.test succeeds (checked every 5 minutes).")
     if not messages:
         print("no failed deliveries" if args.failed else "the outbox is empty")
     for message in messages:

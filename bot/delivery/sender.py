@@ -10,7 +10,9 @@ serialises writers of the one file), so any number of sender threads, workers an
   `RetryPolicy.max_attempts`, then `failed`.
 - `invalid_auth`, `account_inactive`, `token_revoked`: the token no longer works for the workspace. The workspace
   is suspended (bot/delivery/installation.py, logged once); the row stays pending, and no row of that workspace
-  is claimed again until a reinstall resumes it.
+  is claimed again until a reinstall resumes it. Unless the bot token changed while the call was on its way
+  (SLACK_BOT_TOKEN_FILE rewritten after a reinstall): the old token's refusal says nothing of the new one, so the
+  message is tried again, with the new token, as after a transient error.
 - Any other Slack error (`channel_not_found`, `invalid_blocks`...) is permanent: the row becomes `failed` with
   the error, at once, and is never retried.
 
@@ -51,7 +53,7 @@ from bot.delivery.installation import REVOKED_ERRORS, WAITING_FOR_REINSTALL, ins
 from bot.delivery.messages import THREAD_OF, address_of, record_post
 from bot.delivery.outbox import RENDER, work_arrived
 from bot.delivery.retry import RetryPolicy
-from bot.delivery.slack_client import MeasuredWebClient
+from bot.delivery.slack_client import bot_client
 from bot.metrics import SLACK_API_RETRIES
 from storage.models.outbox import OutboxMessage, SlackRateLimit
 from storage.types import utcnow
@@ -133,12 +135,7 @@ class _Outcome:
 
 def make_client(settings: Settings, *, policy: RetryPolicy | None = None) -> WebClient:
     """A WebClient for the sender: SLACK_API_URL, a bounded timeout, and no retries of its own."""
-    return MeasuredWebClient(
-        token=settings.slack_bot_token,
-        base_url=settings.slack_api_url,
-        timeout=int((policy or RetryPolicy()).request_timeout),
-        retry_handlers=[],
-    )
+    return bot_client(settings, timeout=int((policy or RetryPolicy()).request_timeout), retry_handlers=[])
 
 
 def deliver_pending(
@@ -323,10 +320,14 @@ def _call(client: WebClient, message: _Claimed, payload: dict[str, Any]) -> _Out
     payload.pop(THREAD_OF, None)
     for key, value in (message.address or {}).items():  # where a registered message (or its thread) is
         payload.setdefault(key, value)
+    sent_with = client.token
     try:
         response = client.api_call(message.method, json=payload)
     except SlackApiError as exc:
-        return _classify(exc)
+        outcome = _classify(exc)
+        if outcome.kind == "revoked" and client.token != sent_with:
+            return _Outcome("transient", error=f"{outcome.error} for the previous bot token")
+        return outcome
     except (TimeoutError, URLError, ConnectionError, HTTPException) as exc:
         return _Outcome("transient", error=f"network: {getattr(exc, 'reason', exc) or type(exc).__name__}")
     data = response.data if isinstance(response.data, dict) else {}

@@ -15,7 +15,7 @@ from typing import Any
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from bot.delivery.slack_client import MeasuredWebClient
+from bot.delivery.slack_client import bot_client
 from bot.jobs import attestation, digest, installation, integrations, nudges, outcomes, retention, waivers
 from bot.metrics import DIGEST_RUNS, NUDGES, WEBHOOK_DELIVERIES, timed_job
 from bot.runtime import Runtime
@@ -32,8 +32,7 @@ log = logging.getLogger(__name__)
 def build(runtime: Runtime) -> BackgroundScheduler:
     """A scheduler with every job added, not yet started. Times are UTC; jobs convert to people's zones."""
     scheduler = BackgroundScheduler(timezone="UTC")
-    settings = runtime.settings
-    client = MeasuredWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10)
+    client = bot_client(runtime.settings, timeout=10)  # the bot token as it reads at each call
     for module in JOB_MODULES:
         module.register(scheduler, runtime, client)
     for job in scheduler.get_jobs():  # not started yet: these are the pending jobs, changed in place

@@ -144,7 +144,8 @@ def test_serve_refuses_to_start_on_a_database_that_is_behind(slack_emulator: Sla
     ("missing", "message"),
     [
         ("SLACK_SIGNING_SECRET", "SLACK_SIGNING_SECRET is not set: expected the signing secret from Basic Information"),
-        ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not set: expected the bot token from OAuth & Permissions"),
+        ("SLACK_BOT_TOKEN", "SLACK_BOT_TOKEN is not set (or SLACK_BOT_TOKEN_FILE, a file holding it): expected the "
+                            "bot token from OAuth & Permissions"),
     ],
 )
 def test_serve_names_a_missing_setting_in_one_line(

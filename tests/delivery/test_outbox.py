@@ -5,8 +5,11 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlmodel import select
@@ -15,7 +18,7 @@ from bot.cli import main
 from bot.delivery.installation import unsuspend
 from bot.delivery.messages import live_message, post_message, update_message
 from bot.delivery.outbox import enqueue, failed_messages
-from bot.delivery.sender import RetryPolicy
+from bot.delivery.sender import RetryPolicy, deliver_pending, make_client
 from bot.runtime import Runtime
 from bot.services.gates.workspaces import ensure_workspace
 from slack_emulator import SlackEmulator
@@ -223,6 +226,36 @@ def test_a_token_that_stopped_working_holds_the_workspace_messages_for_the_reins
 
     assert {m.state for m in rows(runtime).values()} == {"sent"}
     assert [m["text"] for m in emulator.messages(emulator.dm_channel("U0001"))] == ["x", "news"]
+
+
+def test_a_refusal_of_the_token_replaced_while_the_call_was_on_its_way_is_retried_with_the_new_one(
+    runtime: Runtime, emulator: SlackEmulator, tmp_path: Path
+) -> None:
+    with runtime.transaction() as session:
+        ensure_workspace(session, team_id=TEAM)
+    token_file = tmp_path / "slack-bot-token"
+    token_file.write_text(emulator.bot_token)
+    settings = runtime.settings.model_copy(update={"slack_api_url": emulator.base_url,
+                                                   "slack_bot_token_file": token_file})
+    client = make_client(settings)
+    post(runtime, "Approve?")
+    emulator.inject("chat.postMessage", delay=1)  # answered after the reinstall below
+
+    sending = threading.Thread(target=deliver_pending, args=(runtime, client))
+    sending.start()
+    while not emulator.calls_to("chat.postMessage"):
+        time.sleep(0.01)
+    emulator.reinstall(bot_token="xoxb-issued-by-the-reinstall")  # the old token is refused from now on
+    token_file.write_text("xoxb-issued-by-the-reinstall")
+    sending.join()
+    deliver_pending(runtime, client, now=later(3600))
+
+    assert [(call.error, call.headers["Authorization"]) for call in emulator.calls_to("chat.postMessage")] == [
+        ("token_revoked", "Bearer xoxb-test"), (None, "Bearer xoxb-issued-by-the-reinstall")]
+    assert [m.state for m in rows(runtime).values()] == ["sent"]
+    with runtime.transaction() as session:
+        workspace = session.get(Workspace, TEAM)
+        assert workspace is not None and workspace.suspended_at is None  # never waited for a reinstall
 
 
 def test_admins_see_failed_deliveries_with_the_reason_in_words(

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from slack_sdk import WebClient
@@ -25,6 +26,7 @@ from bot.services.gates.workspaces import catalog_for
 from bot.services.tracked_items.service import CONDITION, create_item
 from bot.services.waiting.service import what_waits
 from bot.views import ids
+from slack_emulator import SlackEmulator
 from slack_emulator.requests import TEAM_ID, button, ticked_all
 from storage.models import AuditEvent, Initiative, OutboxMessage, SignOff, TrackedItem, Workspace
 from storage.types import utcnow
@@ -168,6 +170,28 @@ def test_a_revoked_user_token_leaves_the_bot_working(slack: Slack) -> None:
     with slack.runtime.transaction() as session:
         [suspended] = session.exec(select(AuditEvent).where(AuditEvent.action == "workspace.suspended")).all()
     assert suspended.after == {"reason": "tokens_revoked"}
+
+
+@pytest.fixture
+def token_file(runtime: Runtime, slack_emulator: SlackEmulator, tmp_path: Path) -> Path:
+    """The bot reads its token from SLACK_BOT_TOKEN_FILE (a mounted secret) instead of SLACK_BOT_TOKEN."""
+    path = tmp_path / "slack-bot-token"
+    path.write_text(slack_emulator.bot_token)
+    runtime.settings = runtime.settings.model_copy(update={"slack_bot_token_file": path})
+    return path
+
+
+def test_a_listener_calls_slack_with_the_token_written_to_the_file_since_the_bot_started(
+    token_file: Path, slack: Slack
+) -> None:
+    slack.emulator.reinstall(bot_token="xoxb-issued-by-the-reinstall")  # the old token is refused from now on
+    token_file.write_text("xoxb-issued-by-the-reinstall\n")
+
+    slack.command("new", opens_modal=True)  # views.open, called by the listener itself
+
+    [opened] = slack.emulator.calls_to("views.open")
+    assert opened.ok and opened.headers["Authorization"] == "Bearer xoxb-issued-by-the-reinstall"
+    assert suspension(slack) is None
 
 
 def test_a_listener_call_answered_invalid_auth_suspends_the_workspace_too(slack: Slack) -> None:

@@ -81,6 +81,18 @@ def test_auth(emu: SlackEmulator, client: WebClient) -> None:
     assert _error_of(client.auth_test) == "account_inactive"
 
 
+def test_a_revoked_token_stays_refused_and_a_reinstall_issues_a_new_one(emu: SlackEmulator, client: WebClient) -> None:
+    emu.revoke_token("invalid_auth")
+    assert _error_of(client.auth_test) == "invalid_auth"
+
+    emu.reinstall(bot_token="xoxb-new")
+
+    assert _error_of(client.auth_test) == "invalid_auth"  # the old token, as it was revoked
+    assert WebClient(token="xoxb-new", base_url=emu.base_url).auth_test()["team_id"] == "T0001"
+    emu.reinstall(bot_token="xoxb-newer")  # the token it replaces is refused as Slack refuses a revoked one
+    assert _error_of(WebClient(token="xoxb-new", base_url=emu.base_url).auth_test) == "token_revoked"
+
+
 def test_default_requester_and_channel_exist(client: WebClient) -> None:
     fields = sr.slash_command_fields()
 
