@@ -34,6 +34,7 @@ from bot.services.access.visibility import Audience, may_see
 from bot.services.events import (
     AutomaticCheckChanged,
     ClassificationDecided,
+    DelegationEnded,
     DomainEvent,
     EvidenceLinkChanged,
     InitiativeCreated,
@@ -127,6 +128,8 @@ class SlackNotifications:
             self._tracked_item_changed(session, event)
         elif isinstance(event, PersonDeactivated):
             self._person_deactivated(session, event)
+        elif isinstance(event, DelegationEnded):  # the delegate's desk no longer lists what waits on the owner
+            republish_homes(session, team_id=event.team_id, user_ids=[event.owner, event.delegate])
 
 
     def _tracked_item_changed(self, session: Session, event: TrackedItemChanged) -> None:

@@ -67,9 +67,7 @@ def delegate_command(ctx: CommandContext, args: Arguments) -> Reply:
     now = utcnow()
     if words == ["off"]:
         with ctx.runtime.transaction() as session:
-            ended = delegation.end_delegation(session, actor=ctx.actor, now=now)
-            # What the delegate's desk listed for the owner leaves it.
-            republish_homes(session, team_id=ctx.actor.team_id, user_ids=[ended.delegate])
+            ended = delegation.end_delegation(session, actor=ctx.actor, now=now)  # both Homes are refreshed
         return replies.done(f"Your delegation to <@{ended.delegate}> has ended: your sign-offs and reminders "
                             "are yours again.")
     if len(words) != 3 or not args.tokens[0].user_id or words[1] != "until":

@@ -11,6 +11,7 @@ from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import delete
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -18,6 +19,7 @@ from bot.services.access.actors import Actor
 from bot.services.audit.service import record_audit
 from bot.services.business_days import end_of_local_day, local_date
 from bot.services.errors import InvalidInput, NotFound
+from bot.services.events import DelegationEnded, emit
 from bot.services.validation import check_user_id
 from storage.models import Delegation
 
@@ -66,7 +68,28 @@ def end_delegation(session: Session, *, actor: Actor, now: datetime) -> Delegati
     session.flush()
     record_audit(session, team_id=actor.team_id, actor=actor.user_id, action="delegation.ended",
                  subject_type="delegation", subject_key=actor.user_id, before=_describe(row), at=now)
+    emit(session, DelegationEnded(team_id=actor.team_id, actor=actor.user_id, owner=row.owner,
+                                  delegate=row.delegate))
     return row
+
+
+def end_lapsed(session: Session, *, now: datetime) -> list[Delegation]:
+    """End every delegation whose last day is over at `now` (the delegation job): each row is deleted by a
+    compare-and-set on its end, so it ends once however many replicas sweep (on PostgreSQL a second replica's
+    delete waits for the first's commit, then matches no row), and one set again meanwhile is left alone. Each
+    emits DelegationEnded, so the delegate's Home and the owner's are published again. Not audited: the
+    `delegation.set` entry already says when it ends."""
+    ended = []
+    for row in session.exec(select(Delegation).where(col(Delegation.ends_at) < now)
+                            .order_by(col(Delegation.team_id), col(Delegation.owner))).all():
+        deleted = session.exec(delete(Delegation).where(  # type: ignore[call-overload]
+            col(Delegation.team_id) == row.team_id, col(Delegation.owner) == row.owner,
+            col(Delegation.ends_at) == row.ends_at))
+        if deleted.rowcount == 1:
+            emit(session, DelegationEnded(team_id=row.team_id, actor="system", owner=row.owner,
+                                          delegate=row.delegate))
+            ended.append(row)
+    return ended
 
 
 def current_delegation(session: Session, *, team_id: str, owner: str, now: datetime) -> Delegation | None:
