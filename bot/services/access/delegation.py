@@ -11,7 +11,7 @@ from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, delete
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -61,8 +61,8 @@ def delegate(session: Session, *, actor: Actor, delegate_id: str, until: date, o
 
 def end_delegation(session: Session, *, actor: Actor, now: datetime) -> Delegation:
     """`/initiative delegate off`: the actor decides and is nudged again from now on."""
-    row = session.get(Delegation, (actor.team_id, actor.user_id))
-    if row is None or row.ends_at < now:
+    row = current_delegation(session, team_id=actor.team_id, owner=actor.user_id, now=now)
+    if row is None:
         raise NotFound("You have no delegation to end; `/initiative delegate @someone until YYYY-MM-DD` sets one.")
     session.delete(row)
     session.flush()
@@ -80,7 +80,7 @@ def end_lapsed(session: Session, *, now: datetime) -> list[Delegation]:
     emits DelegationEnded, so the delegate's Home and the owner's are published again. Not audited: the
     `delegation.set` entry already says when it ends."""
     ended = []
-    for row in session.exec(select(Delegation).where(col(Delegation.ends_at) < now)
+    for row in session.exec(select(Delegation).where(~in_force(now))
                             .order_by(col(Delegation.team_id), col(Delegation.owner))).all():
         deleted = session.exec(delete(Delegation).where(  # type: ignore[call-overload]
             col(Delegation.team_id) == row.team_id, col(Delegation.owner) == row.owner,
@@ -92,9 +92,18 @@ def end_lapsed(session: Session, *, now: datetime) -> list[Delegation]:
     return ended
 
 
+def in_force(now: datetime) -> ColumnElement[bool]:
+    """The one rule of whether a delegation lasts at `now`, as a condition on `delegation` rows: until its end
+    (23:59 on its last day in the owner's zone), that instant included. Who may act for whom (`acting_for`), whose
+    desk lists what (`delegators`, `delegates_of`), the nudges (`active_delegations`), who may see a confidential
+    initiative (bot.services.access.visibility) and the job that ends it (`end_lapsed`) all ask this, so none
+    ends it an instant before another."""
+    return col(Delegation.ends_at) >= now
+
+
 def current_delegation(session: Session, *, team_id: str, owner: str, now: datetime) -> Delegation | None:
-    row = session.get(Delegation, (team_id, owner))
-    return row if row is not None and now <= row.ends_at else None
+    return session.exec(select(Delegation).where(Delegation.team_id == team_id, Delegation.owner == owner,
+                                                 in_force(now))).first()
 
 
 def acting_for(session: Session, *, actor: Actor, people: Collection[str], now: datetime) -> str | None:
@@ -119,12 +128,12 @@ def delegates_of(session: Session, *, team_id: str, owners: Collection[str], now
     if not owners:
         return set()
     return set(session.exec(select(Delegation.delegate).where(
-        Delegation.team_id == team_id, col(Delegation.owner).in_(sorted(owners)), col(Delegation.ends_at) >= now)))
+        Delegation.team_id == team_id, col(Delegation.owner).in_(sorted(owners)), in_force(now))))
 
 
 def _delegating_to(*, team_id: str, delegate: str, now: datetime) -> SelectOfScalar[str]:
     return select(Delegation.owner).where(Delegation.team_id == team_id, Delegation.delegate == delegate,
-                                          col(Delegation.ends_at) >= now)
+                                          in_force(now))
 
 
 def on_behalf(actor: Actor, acting_as: str | None) -> dict[str, str]:
@@ -135,7 +144,7 @@ def on_behalf(actor: Actor, acting_as: str | None) -> dict[str, str]:
 def active_delegations(session: Session, *, team_id: str, now: datetime) -> dict[str, str]:
     """owner -> delegate for every delegation in force, in one query."""
     rows = session.exec(select(Delegation.owner, Delegation.delegate).where(
-        Delegation.team_id == team_id, col(Delegation.ends_at) >= now
+        Delegation.team_id == team_id, in_force(now)
     ))
     return dict(rows.all())
 
