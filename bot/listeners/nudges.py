@@ -77,12 +77,10 @@ def delegate_command(ctx: CommandContext, args: Arguments) -> Reply:
     with ctx.runtime.transaction() as session:
         zone = zone_for(session, team_id=ctx.actor.team_id, user_id=ctx.actor.user_id,
                         default=ctx.runtime.settings.default_zone)
-        before = delegation.current_delegation(session, team_id=ctx.actor.team_id, owner=ctx.actor.user_id, now=now)
-        replaced = [before.delegate] if before is not None else []  # read now: `delegate` updates the same row
         row = delegation.delegate(session, actor=ctx.actor, delegate_id=args.tokens[0].user_id, until=until,
                                   owner_zone=zone, now=now)
-        # The new delegate's desk lists what waits on the owner; a replaced delegate's no longer does.
-        republish_homes(session, team_id=ctx.actor.team_id, user_ids=[row.delegate, *replaced])
+        # The new delegate's desk lists what waits on the owner (a replaced delegate's Home: DelegationEnded).
+        republish_homes(session, team_id=ctx.actor.team_id, user_ids=[row.delegate])
     return replies.done(delegation_text(row.delegate, row.until_date, zone.key))
 
 

@@ -334,3 +334,21 @@ def test_a_delegation_that_reaches_its_end_leaves_the_delegates_desk_once_the_sw
     assert "delegated" not in slack.command("todo", user="UOTTO")["text"]
     with slack.runtime.transaction() as session:
         assert session.get(Delegation, (TEAM_ID, "UDEV")) is None
+
+
+def test_a_lapsed_delegation_replaced_before_the_sweep_ends_still_leaves_the_old_delegates_desk(slack: Slack) -> None:
+    slack.command("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> risk=low")
+    slack.command("submit AI-1")
+    slack.command(f"delegate <@UOTTO|otto> until {utcnow().date().isoformat()}", user="UDEV")
+    with slack.runtime.transaction() as session:  # its end passed a minute ago; no sweep has run since
+        session.get(Delegation, (TEAM_ID, "UDEV")).ends_at = utcnow() - timedelta(minutes=1)
+    slack.deliver()
+    slack.emulator.clear()
+
+    slack.command(f"delegate <@UCARL|carl> until {(utcnow() + timedelta(days=3)).date().isoformat()}", user="UDEV")
+    slack.deliver()
+
+    [otto] = homes_published_to(slack, "UOTTO")
+    assert "Nothing waits on you" in str(first_section(otto))
+    [carl] = homes_published_to(slack, "UCARL")
+    assert "for <@UDEV> (delegated to you)" in str(first_section(carl))

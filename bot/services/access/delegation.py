@@ -35,7 +35,9 @@ def parse_until(text: str) -> date:
 
 def delegate(session: Session, *, actor: Actor, delegate_id: str, until: date, owner_zone: ZoneInfo,
              now: datetime) -> Delegation:
-    """Hand the actor's sign-offs and nudges to `delegate_id` until 23:59 on `until` (the actor's zone)."""
+    """Hand the actor's sign-offs and nudges to `delegate_id` until 23:59 on `until` (the actor's zone). A
+    delegation to someone else that it replaces (in force, or lapsed and not yet ended by the delegation job) ends:
+    DelegationEnded republishes that delegate's Home without the actor's items."""
     delegate_id = check_user_id(delegate_id)
     if delegate_id == actor.user_id:
         raise InvalidInput("You cannot delegate to yourself; mention the colleague who should decide for you.")
@@ -46,6 +48,9 @@ def delegate(session: Session, *, actor: Actor, delegate_id: str, until: date, o
         raise InvalidInput(f"Delegate for at most a year: pick a date before {today.replace(year=today.year + 1)}.")
     row = session.get(Delegation, (actor.team_id, actor.user_id))
     before = _describe(row) if row else None
+    if row is not None and row.delegate != delegate_id:
+        emit(session, DelegationEnded(team_id=actor.team_id, actor=actor.user_id, owner=actor.user_id,
+                                      delegate=row.delegate))
     if row is None:
         row = Delegation(team_id=actor.team_id, owner=actor.user_id, delegate=delegate_id, until_date=until,
                          ends_at=end_of_local_day(until, owner_zone), created_at=now)
