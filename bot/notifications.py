@@ -34,6 +34,7 @@ from bot.services.access.visibility import Audience, may_see
 from bot.services.events import (
     AutomaticCheckChanged,
     ClassificationDecided,
+    DelegationEnded,
     DomainEvent,
     EvidenceLinkChanged,
     InitiativeCreated,
@@ -50,6 +51,8 @@ from bot.services.events import (
 )
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import SPONSOR, owners_of
+from bot.services.kpis.scheduled import ASKED_ROLE as KPI_ROLE
+from bot.services.kpis.scheduled import kpis_asked_of
 from bot.services.outcomes.scheduled import open_revisit_prompts
 from bot.services.reviews.service import (
     REATTESTATION,
@@ -127,6 +130,8 @@ class SlackNotifications:
             self._tracked_item_changed(session, event)
         elif isinstance(event, PersonDeactivated):
             self._person_deactivated(session, event)
+        elif isinstance(event, DelegationEnded):  # the delegate's desk no longer lists what waits on the owner
+            republish_homes(session, team_id=event.team_id, user_ids=[event.owner, event.delegate])
 
 
     def _tracked_item_changed(self, session: Session, event: TrackedItemChanged) -> None:
@@ -148,18 +153,26 @@ class SlackNotifications:
                             user_ids=[item.owner, event.actor, *filter(None, [event.previous_owner])])
 
     def _person_deactivated(self, session: Session, event: PersonDeactivated) -> None:
-        """Each pending sign-off (of a gate or a re-attestation) and each open condition of a deactivated owner: a
-        "reassign needed" DM to the initiative's sponsor and to every admin, once each (deduplicated, so a second
-        replica's or a repeated event's DMs are not sent twice)."""
+        """Each pending sign-off (of a gate or a re-attestation), each open condition and each live initiative whose
+        KPI actuals are asked of a deactivated owner: a "reassign needed" DM to the initiative's sponsor and to
+        every admin, once each (deduplicated, so a second replica's or a repeated event's DMs are not sent twice).
+        An initiative whose business sign-off of theirs waits is asked about once: reassigning it moves both."""
         admins = [entry.user_id for entry in list_admins(session, team_id=event.team_id,
                                                           admin_user_ids=self.admin_user_ids)]
         catalog = catalog_for(session, team_id=event.team_id)
+        asked_about: set[tuple[int | None, str]] = set()
         for pending in pending_sign_offs_for(session, team_id=event.team_id, user_id=event.user_id):
             sign_off, review, initiative = pending.sign_off, pending.review, pending.initiative
             message = people.reassign_needed(initiative, role=sign_off.role,
                                              role_name=catalog.role_name(sign_off.role),
                                              gate_name=catalog.gate(review.gate_slug).name, deactivated=event.user_id)
             self._ask_to_reassign(session, event, initiative, message, admins, subject=f"{sign_off.id}")
+            asked_about.add((initiative.id, sign_off.role))
+        for initiative, kpi_names in kpis_asked_of(session, team_id=event.team_id, user_id=event.user_id):
+            if (initiative.id, KPI_ROLE) not in asked_about:
+                message = people.kpi_reassign_needed(initiative, role=KPI_ROLE, role_name=catalog.role_name(KPI_ROLE),
+                                                     kpi_names=kpi_names, deactivated=event.user_id)
+                self._ask_to_reassign(session, event, initiative, message, admins, subject=f"kpi:{initiative.id}")
         open_items, _ = list_items(session, audience=Audience.admin(team_id=event.team_id), owner=event.user_id,
                                    limit=MAX_REASSIGN_ITEMS)
         for initiative, item in open_items:

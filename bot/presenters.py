@@ -4,7 +4,7 @@ renders the outbox's intents (registered in bot.wiring), from the database as it
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from bot.commands.registry import Reply
 from bot.delivery.outbox import RENDER
-from bot.services.access.admins import is_admin
+from bot.services.access.actors import UsersInfo
+from bot.services.access.admins import resolve_actor
 from bot.services.access.delegation import delegators
 from bot.services.access.visibility import Audience
 from bot.services.attestation.model_age import FRESH, STALE, model_check_of
@@ -165,22 +166,26 @@ HOME_INTENT = "home"
 
 
 def render_home(session: Session, team_id: str, intent: dict[str, Any], *, default_zone: ZoneInfo = UTC_ZONE,
-                admin_user_ids: frozenset[str] = frozenset()) -> dict[str, Any]:
+                admin_user_ids: frozenset[str] = frozenset(),
+                slack_roles: Callable[[str], UsersInfo] | None = None) -> dict[str, Any]:
     """views.publish's payload for a Home intent, rendered by the sender (registered in bot.wiring, which binds
-    DEFAULT_TIMEZONE and ADMIN_USER_IDS)."""
-    return {"user_id": intent["user_id"], "view": home_view(session, team_id=team_id, user_id=intent["user_id"],
-                                                            default_zone=default_zone,
-                                                            admin_user_ids=admin_user_ids)}
+    DEFAULT_TIMEZONE, ADMIN_USER_IDS and, with SLACK_ADMINS_ARE_ADMINS on, `slack_roles`: a workspace -> how
+    users.info is asked there)."""
+    user_id = intent["user_id"]
+    reader = desk_reader(session, team_id=team_id, user_id=user_id, admin_user_ids=admin_user_ids,
+                         users_info=slack_roles(team_id) if slack_roles is not None else None)
+    return {"user_id": user_id, "view": home_view(session, team_id=team_id, user_id=user_id,
+                                                  default_zone=default_zone, admin=reader.is_admin)}
 
 
 def home_view(session: Session, *, team_id: str, user_id: str, now: datetime | None = None,
-              default_zone: ZoneInfo = UTC_ZONE, admin_user_ids: frozenset[str] = frozenset()) -> dict[str, Any]:
-    """The person's desk: what waits on them, the initiatives they own and, for an admin, the portfolio."""
+              default_zone: ZoneInfo = UTC_ZONE, admin: bool = False) -> dict[str, Any]:
+    """The person's desk: what waits on them, the initiatives they own and, for an `admin` (as the person's
+    commands are: `resolve_actor`), the portfolio."""
     now = now or utcnow()
     catalog = catalog_for(session, team_id=team_id)
     entries, zone = waiting_for(session, team_id=team_id, user_id=user_id, default_zone=default_zone, now=now)
     mine, total = my_initiatives(session, team_id=team_id, user_id=user_id, offset=0, limit=home.INITIATIVES_SHOWN)
-    admin = desk_reader(session, team_id=team_id, user_id=user_id, admin_user_ids=admin_user_ids).is_admin
     return home.home(waiting=entries, reader_zone=zone, initiatives=mine, initiatives_total=total, catalog=catalog,
                      portfolio=_portfolio(session, team_id=team_id, now=now) if admin else None, now=now)
 
@@ -197,11 +202,15 @@ def waiting_for(session: Session, *, team_id: str, user_id: str, default_zone: Z
     return entries, calendar.zone(user_id)
 
 
-def desk_reader(session: Session, *, team_id: str, user_id: str, admin_user_ids: frozenset[str]) -> Audience:
-    """Who reads a Home: an admin (ADMIN_USER_IDS, or added in the app) sees the portfolio, confidential
-    initiatives included, as the visibility rule lets admins."""
-    return Audience.person(team_id=team_id, user_id=user_id, is_admin=is_admin(
-        session, team_id=team_id, user_id=user_id, admin_user_ids=admin_user_ids, admin_user_ids_team=team_id))
+def desk_reader(session: Session, *, team_id: str, user_id: str, admin_user_ids: frozenset[str],
+                users_info: UsersInfo | None = None) -> Audience:
+    """Who reads a Home the sender publishes, resolved as their commands are (`resolve_actor`): an admin
+    (ADMIN_USER_IDS, added in the app, or, given `users_info` because SLACK_ADMINS_ARE_ADMINS is on, a Slack
+    workspace admin or owner) sees the portfolio, confidential initiatives included, as the visibility rule lets
+    admins."""
+    return Audience.of(resolve_actor(team_id=team_id, user_id=user_id, admin_user_ids=admin_user_ids,
+                                     admin_user_ids_team=team_id, session=session,
+                                     slack_admins_are_admins=users_info is not None, users_info=users_info))
 
 
 def my_initiatives(session: Session, *, team_id: str, user_id: str, offset: int,
@@ -230,9 +239,11 @@ def _portfolio(session: Session, *, team_id: str, now: datetime) -> home.Portfol
         stalled=stalled_initiatives(session, audience=admin, now=now))
 
 
-def desk_page(session: Session, *, team_id: str, user_id: str, page: ids.DeskPage, default_zone: ZoneInfo,
-              admin_user_ids: frozenset[str]) -> dict[str, Any]:
-    """A page of the "See all" modal of one of the Home's lists, as the list is now."""
+def desk_page(session: Session, *, reader: Audience, page: ids.DeskPage, default_zone: ZoneInfo) -> dict[str, Any]:
+    """A page of the "See all" modal of one of the Home's lists, as the list is now, for `reader` (the person who
+    clicked, an admin or not as in their commands)."""
+    assert reader.user_id is not None
+    team_id, user_id = reader.team_id, reader.user_id
     now = utcnow()
     catalog = catalog_for(session, team_id=team_id)
     if page.list_id == ids.DESK_WAITING:
@@ -242,7 +253,6 @@ def desk_page(session: Session, *, team_id: str, user_id: str, page: ids.DeskPag
         mine, total = my_initiatives(session, team_id=team_id, user_id=user_id, offset=page.offset,
                                      limit=desk.PAGE_SIZE)
         return desk.initiatives_page(mine, page, total=total, catalog=catalog)
-    reader = desk_reader(session, team_id=team_id, user_id=user_id, admin_user_ids=admin_user_ids)
     return desk.stalled_page(stalled_initiatives(session, audience=reader, now=now), page, catalog=catalog, now=now)
 
 

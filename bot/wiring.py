@@ -10,6 +10,8 @@ from __future__ import annotations
 from functools import partial
 
 from bot.config import Settings
+from bot.delivery.sender import make_client
+from bot.listeners.middleware import slack_roles
 from bot.notifications import SlackNotifications
 from bot.presenters import (
     CONDITION_NEWS_INTENT,
@@ -39,7 +41,9 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
     runtime.event_handlers.append(SlackNotifications(settings))
     runtime.event_handlers.append(WebhookEvents())
     runtime.renderers.update({
-        HOME_INTENT: partial(render_home, default_zone=settings.default_zone, admin_user_ids=settings.admin_user_ids),
+        # A Home's reader is an admin as in their commands: SLACK_ADMINS_ARE_ADMINS asks users.info here too.
+        HOME_INTENT: partial(render_home, default_zone=settings.default_zone, admin_user_ids=settings.admin_user_ids,
+                             slack_roles=slack_roles(runtime, make_client(settings))),
         SIGN_OFF_DM_INTENT: partial(render_sign_off_dm, default_zone=settings.default_zone),
         DECISION_NEWS_INTENT: render_decision_news,
         GATE_PASSED_INTENT: render_gate_passed,

@@ -16,7 +16,17 @@ from typing import Any
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from bot.delivery.slack_client import bot_client
-from bot.jobs import attestation, digest, installation, integrations, nudges, outcomes, retention, waivers
+from bot.jobs import (
+    attestation,
+    delegations,
+    digest,
+    installation,
+    integrations,
+    nudges,
+    outcomes,
+    retention,
+    waivers,
+)
 from bot.metrics import DIGEST_RUNS, NUDGES, WEBHOOK_DELIVERIES, timed_job
 from bot.runtime import Runtime
 from bot.services.digest.scheduled import TickReport
@@ -24,7 +34,7 @@ from bot.services.nudges.scheduled import SweepResult
 from bot.services.webhooks.scheduled import WebhookReport
 
 # Each module exposes register(scheduler, runtime, client). Add yours with one entry.
-JOB_MODULES = (nudges, digest, integrations, outcomes, retention, attestation, waivers, installation)
+JOB_MODULES = (nudges, digest, integrations, outcomes, retention, attestation, waivers, delegations, installation)
 
 log = logging.getLogger(__name__)
 

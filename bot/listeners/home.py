@@ -10,9 +10,11 @@ from slack_bolt.context.respond import Respond
 from slack_sdk import WebClient
 
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand, UsageError
+from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view, tell
 from bot.presenters import desk_page, home_view, waiting_for
 from bot.runtime import Runtime
+from bot.services.access.visibility import Audience
 from bot.services.errors import DomainError
 from bot.services.gates.workspaces import catalog_for
 from bot.services.validation import RISK_TIERS
@@ -36,23 +38,24 @@ def register(app: App, runtime: Runtime) -> None:
     settings = runtime.settings
 
     @app.event("app_home_opened")
-    def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient) -> None:
+    def on_home_opened(event: dict[str, Any], body: dict[str, Any], client: WebClient, actor: RequestActor) -> None:
         if event.get("tab", "home") != "home":
             return
         team_id = body.get("team_id") or event.get("view", {}).get("team_id", "")
         with runtime.read() as session:
+            # An admin as in their commands (SLACK_ADMINS_ARE_ADMINS included) sees the portfolio.
             view = home_view(session, team_id=team_id, user_id=event["user"], default_zone=settings.default_zone,
-                             admin_user_ids=settings.admin_user_ids)
+                             admin=actor.in_session(session).is_admin)
         client.views_publish(user_id=event["user"], view=view)
 
-    def on_page(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond) -> None:
+    def on_page(ack: Ack, body: dict[str, Any], client: WebClient, respond: Respond, actor: RequestActor) -> None:
         """"See all" on the Home opens the list's first page; Next and Previous in that modal turn its pages."""
         ack()
         try:
             page = ids.decode_desk_page(body["actions"][0].get("value"))
             with runtime.read() as session:
-                view = desk_page(session, team_id=body["team"]["id"], user_id=body["user"]["id"], page=page,
-                                 default_zone=settings.default_zone, admin_user_ids=settings.admin_user_ids)
+                view = desk_page(session, reader=Audience.of(actor.in_session(session)), page=page,
+                                 default_zone=settings.default_zone)
         except DomainError as error:
             tell(body, client, respond, str(error))
             return

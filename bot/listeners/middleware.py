@@ -18,7 +18,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.runtime import Runtime
-from bot.services.access.actors import Actor
+from bot.services.access.actors import Actor, UsersInfo
 from bot.services.access.admins import resolve_actor
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ def request_actor(runtime: Runtime, *, workspace: str, team_id: str, user_id: st
                   client: WebClient | None) -> RequestActor:
     """The actor of a request to the workspace `workspace` (the bot token's), not yet resolved."""
     settings = runtime.settings
+    roles = slack_roles(runtime, client) if client is not None else None
 
     def resolve(session: Session) -> Actor:
         return resolve_actor(
@@ -56,12 +57,21 @@ def request_actor(runtime: Runtime, *, workspace: str, team_id: str, user_id: st
             admin_user_ids=settings.admin_user_ids,
             admin_user_ids_team=workspace,
             session=session,
-            slack_admins_are_admins=settings.slack_admins_are_admins and client is not None,
-            users_info=runtime.workspace_roles.remembering(
-                team_id, lambda uid: client.users_info(user=uid)["user"]) if client is not None else None,
+            slack_admins_are_admins=roles is not None,
+            users_info=roles(team_id) if roles is not None else None,
         )
 
     return RequestActor(team_id=team_id, user_id=user_id, resolve=resolve)
+
+
+def slack_roles(runtime: Runtime, client: WebClient) -> Callable[[str], UsersInfo] | None:
+    """With SLACK_ADMINS_ARE_ADMINS on, a workspace -> how users.info is asked there through `client` (remembered
+    for a few minutes: `runtime.workspace_roles`); None when it is off. What requests resolve their actor with, and
+    what the sender resolves a Home's reader with (bot.wiring), so both agree on who is an admin."""
+    if not runtime.settings.slack_admins_are_admins:
+        return None
+    return lambda team_id: runtime.workspace_roles.remembering(
+        team_id, lambda user_id: client.users_info(user=user_id)["user"])
 
 
 def hand_on_actor(runtime: Runtime, *, workspace: str) -> Callable[..., BoltResponse | None]:

@@ -67,9 +67,7 @@ def delegate_command(ctx: CommandContext, args: Arguments) -> Reply:
     now = utcnow()
     if words == ["off"]:
         with ctx.runtime.transaction() as session:
-            ended = delegation.end_delegation(session, actor=ctx.actor, now=now)
-            # What the delegate's desk listed for the owner leaves it.
-            republish_homes(session, team_id=ctx.actor.team_id, user_ids=[ended.delegate])
+            ended = delegation.end_delegation(session, actor=ctx.actor, now=now)  # both Homes are refreshed
         return replies.done(f"Your delegation to <@{ended.delegate}> has ended: your sign-offs and reminders "
                             "are yours again.")
     if len(words) != 3 or not args.tokens[0].user_id or words[1] != "until":
@@ -79,12 +77,10 @@ def delegate_command(ctx: CommandContext, args: Arguments) -> Reply:
     with ctx.runtime.transaction() as session:
         zone = zone_for(session, team_id=ctx.actor.team_id, user_id=ctx.actor.user_id,
                         default=ctx.runtime.settings.default_zone)
-        before = delegation.current_delegation(session, team_id=ctx.actor.team_id, owner=ctx.actor.user_id, now=now)
-        replaced = [before.delegate] if before is not None else []  # read now: `delegate` updates the same row
         row = delegation.delegate(session, actor=ctx.actor, delegate_id=args.tokens[0].user_id, until=until,
                                   owner_zone=zone, now=now)
-        # The new delegate's desk lists what waits on the owner; a replaced delegate's no longer does.
-        republish_homes(session, team_id=ctx.actor.team_id, user_ids=[row.delegate, *replaced])
+        # The new delegate's desk lists what waits on the owner (a replaced delegate's Home: DelegationEnded).
+        republish_homes(session, team_id=ctx.actor.team_id, user_ids=[row.delegate])
     return replies.done(delegation_text(row.delegate, row.until_date, zone.key))
 
 

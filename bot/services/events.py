@@ -171,6 +171,15 @@ class PersonDeactivated(DomainEvent):
     user_id: str
 
 
+@dataclass(frozen=True)
+class DelegationEnded(DomainEvent):
+    """`owner`'s delegation to `delegate` ended: its owner ended it, or its last day passed. What the delegate's
+    desk listed for the owner leaves it."""
+
+    owner: str
+    delegate: str
+
+
 def emit(session: Session, event: DomainEvent) -> None:
     session.info.setdefault(_KEY, []).append(event)
 

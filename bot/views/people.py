@@ -25,6 +25,19 @@ def reassign_needed(initiative: Initiative, *, role: str, role_name: str, gate_n
                             value=ids.encode_role(initiative.key, role))
 
 
+def kpi_reassign_needed(initiative: Initiative, *, role: str, role_name: str, kpi_names: tuple[str, ...],
+                        deactivated: str) -> Message:
+    """A live initiative whose KPI actuals a deactivated owner (its business owner) is the one asked for."""
+    kpis = ", ".join(kpi_names)
+    text = (f"Reassign needed: {mention(deactivated)} was deactivated in Slack, and as {role_name} of "
+            f"{initiative.key} {initiative.title} they are the one asked for its KPI actuals ({kpis}). They will "
+            "be asked no more.")
+    waits = (f"As *{mrkdwn(role_name, 60)}* of *{initiative.key}* {mrkdwn(initiative.title, 150)} they are asked "
+             f"for its KPI actuals ({mrkdwn(kpis, 300)}), which wait for a new owner")
+    return _reassign_needed(text, deactivated, waits, action_id=ids.REASSIGN_ROLE,
+                            value=ids.encode_role(initiative.key, role))
+
+
 def condition_reassign_needed(key: str, initiative: Initiative, item: TrackedItem, *, deactivated: str) -> Message:
     """An open condition (or expired waiver) of a deactivated owner."""
     text = (f"Reassign needed: {mention(deactivated)} was deactivated in Slack, and their {item.kind} {key} on "

@@ -303,6 +303,40 @@ def test_a_deactivated_owners_condition_and_re_attestation_go_to_the_sponsor_and
     assert [i.owner for i in waiting.items] == ["UOTTO"]
 
 
+def test_a_deactivated_business_owners_kpi_actuals_go_to_the_sponsor_and_admins_and_the_new_owner_is_asked(
+    slack: Slack,
+) -> None:
+    entered = in_production(slack)  # Maria is AI-1's business owner, Carl its sponsor
+    assert "Churn" in slack.command('kpi AI-1 define "Churn" baseline=4.2% target=3.5%')["text"]
+    due = a_monday_at_ten_after(entered + timedelta(days=31))  # past the 30 days: Maria's actuals are due
+
+    slack.emulator.add_user("UMARIA", "maria", deleted=True)
+    assert slack.app.event({"type": "user_change", "user": {"id": "UMARIA", "team_id": TEAM_ID, "deleted": True}}
+                           ).status_code == 200
+    eventually(lambda: bool(slack.app.deliver_outbox().sent) and reassign_requests_to(slack, "UCARL"))
+
+    [to_sponsor] = reassign_requests_to(slack, "UCARL")
+    assert "<@UMARIA> was deactivated" in to_sponsor["text"]
+    assert "as Business owner of AI-1 Churn model they are the one asked for its KPI actuals (Churn)" in \
+        to_sponsor["text"]
+    assert len(reassign_requests_to(slack, "UADMIN")) == 1 and reassign_requests_to(slack, "UMARIA") == []
+
+    run_sweep(slack.runtime, now=due)
+    slack.deliver()
+    assert slack.dms_to("UMARIA") == []  # a closed account is asked for nothing
+
+    slack.click(ids.REASSIGN_ROLE, button(to_sponsor, ids.REASSIGN_ROLE)["value"], user="UCARL", message=to_sponsor,
+                channel=to_sponsor["channel"])
+    answer = slack.submit(slack.opened_modal(),
+                          {ids.REASSIGN_BLOCK: {ids.VALUE: {"type": "users_select", "selected_user": "UOTTO"}}},
+                          user="UCARL")
+    assert "<@UOTTO> is now AI-1's owner" in str(answer)
+    run_sweep(slack.runtime, now=due + timedelta(hours=1))
+    slack.deliver()
+    [reminder] = [m for m in slack.dms_to("UOTTO") if m["text"].startswith("Reminder")]
+    assert "Record KPI actuals" in str(reminder["blocks"]) and "AI-1" in str(reminder["blocks"])
+
+
 def test_a_delegate_is_asked_for_and_acts_on_conditions_re_attestations_and_kpis_on_the_owners_behalf(
     slack: Slack,
 ) -> None:

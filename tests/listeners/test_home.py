@@ -12,6 +12,7 @@ from sqlmodel import select
 
 from bot.services.access.actors import Actor
 from bot.services.access.people import record_profile
+from bot.services.access.scheduled import end_lapsed_delegations
 from bot.services.access.visibility import Audience
 from bot.services.initiatives.service import get_initiative
 from bot.services.reviews import lifecycle
@@ -20,7 +21,7 @@ from bot.views import ids
 from slack_emulator import validate_blocks, validate_view
 from slack_emulator.requests import block_actions_payload, ticked_all
 from slack_emulator.workspace import TEAM_ID
-from storage.models import AuditEvent, Initiative, SignOff, StageTransition
+from storage.models import AuditEvent, Delegation, Initiative, SignOff, StageTransition
 from storage.types import utcnow
 from tests.listeners.conftest import Slack
 from tests.listeners.test_sign_off_round_trip import approve_from_dm, open_review, request_dm
@@ -305,3 +306,49 @@ def test_a_delegates_desk_lists_what_waits_on_the_owner_for_them_while_the_deleg
     [carl] = homes_published_to(slack, "UCARL")
     assert "UDEV" not in str(first_section(carl))
     assert "delegated" not in slack.command("todo", user="UCARL")["text"]
+
+
+def test_a_delegation_that_reaches_its_end_leaves_the_delegates_desk_once_the_sweep_has_run(slack: Slack) -> None:
+    slack.command("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> risk=low")
+    slack.command("submit AI-1")
+    today = utcnow().date()
+    slack.command(f"delegate <@UOTTO|otto> until {today.isoformat()}", user="UDEV")
+    slack.deliver()
+    assert "for <@UDEV> (delegated to you)" in str(first_section(homes_published_to(slack, "UOTTO")[-1]))
+    with slack.runtime.transaction() as session:
+        ends_at = session.get(Delegation, (TEAM_ID, "UDEV")).ends_at
+    slack.emulator.clear()
+
+    assert end_lapsed_delegations(slack.runtime, now=ends_at) == 0  # its last minute: still in force
+    slack.deliver()
+    assert slack.emulator.calls_to("views.publish") == []
+
+    # The clock passes its end: the next sweep ends it and publishes both Homes, once.
+    assert end_lapsed_delegations(slack.runtime, now=ends_at + timedelta(minutes=1)) == 1
+    assert end_lapsed_delegations(slack.runtime, now=ends_at + timedelta(minutes=6)) == 0  # another replica's run
+    slack.deliver()
+    [otto] = homes_published_to(slack, "UOTTO")
+    assert "Nothing waits on you" in str(first_section(otto)) and "UDEV" not in str(otto)
+    [dev] = homes_published_to(slack, "UDEV")
+    assert "Data owner sign-off" in str(first_section(dev))  # still his, as it always was
+    assert "delegated" not in slack.command("todo", user="UOTTO")["text"]
+    with slack.runtime.transaction() as session:
+        assert session.get(Delegation, (TEAM_ID, "UDEV")) is None
+
+
+def test_a_lapsed_delegation_replaced_before_the_sweep_ends_still_leaves_the_old_delegates_desk(slack: Slack) -> None:
+    slack.command("new Churn model business=<@UMARIA|maria> data=<@UDEV|dev> eng=<@UERIN|erin> risk=low")
+    slack.command("submit AI-1")
+    slack.command(f"delegate <@UOTTO|otto> until {utcnow().date().isoformat()}", user="UDEV")
+    with slack.runtime.transaction() as session:  # its end passed a minute ago; no sweep has run since
+        session.get(Delegation, (TEAM_ID, "UDEV")).ends_at = utcnow() - timedelta(minutes=1)
+    slack.deliver()
+    slack.emulator.clear()
+
+    slack.command(f"delegate <@UCARL|carl> until {(utcnow() + timedelta(days=3)).date().isoformat()}", user="UDEV")
+    slack.deliver()
+
+    [otto] = homes_published_to(slack, "UOTTO")
+    assert "Nothing waits on you" in str(first_section(otto))
+    [carl] = homes_published_to(slack, "UCARL")
+    assert "for <@UDEV> (delegated to you)" in str(first_section(carl))

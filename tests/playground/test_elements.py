@@ -367,6 +367,8 @@ def built_views() -> Iterator[Built]:
                 approvers=["U0A", "U0B"])
     yield built(people.reassign_needed, "reassign needed", initiative(), role="data", role_name="Data owner",
                 gate_name="Pilot", deactivated="U0DEV")
+    yield built(people.kpi_reassign_needed, "KPI reassign needed", initiative(), role="business",
+                role_name="Business owner", kpi_names=("Churn", HOSTILE), deactivated="U0DEV")
     yield built(people.condition_reassign_needed, "condition reassign needed", "AI-1-C1", initiative(), tracked_item(),
                 deactivated="U0DEV")
     for kind in (AT_RISK, STALE_MODEL):

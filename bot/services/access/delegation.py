@@ -11,6 +11,7 @@ from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from sqlalchemy import ColumnElement, delete
 from sqlmodel import Session, col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
@@ -18,6 +19,7 @@ from bot.services.access.actors import Actor
 from bot.services.audit.service import record_audit
 from bot.services.business_days import end_of_local_day, local_date
 from bot.services.errors import InvalidInput, NotFound
+from bot.services.events import DelegationEnded, emit
 from bot.services.validation import check_user_id
 from storage.models import Delegation
 
@@ -33,7 +35,9 @@ def parse_until(text: str) -> date:
 
 def delegate(session: Session, *, actor: Actor, delegate_id: str, until: date, owner_zone: ZoneInfo,
              now: datetime) -> Delegation:
-    """Hand the actor's sign-offs and nudges to `delegate_id` until 23:59 on `until` (the actor's zone)."""
+    """Hand the actor's sign-offs and nudges to `delegate_id` until 23:59 on `until` (the actor's zone). A
+    delegation to someone else that it replaces (in force, or lapsed and not yet ended by the delegation job) ends:
+    DelegationEnded republishes that delegate's Home without the actor's items."""
     delegate_id = check_user_id(delegate_id)
     if delegate_id == actor.user_id:
         raise InvalidInput("You cannot delegate to yourself; mention the colleague who should decide for you.")
@@ -44,6 +48,9 @@ def delegate(session: Session, *, actor: Actor, delegate_id: str, until: date, o
         raise InvalidInput(f"Delegate for at most a year: pick a date before {today.replace(year=today.year + 1)}.")
     row = session.get(Delegation, (actor.team_id, actor.user_id))
     before = _describe(row) if row else None
+    if row is not None and row.delegate != delegate_id:
+        emit(session, DelegationEnded(team_id=actor.team_id, actor=actor.user_id, owner=actor.user_id,
+                                      delegate=row.delegate))
     if row is None:
         row = Delegation(team_id=actor.team_id, owner=actor.user_id, delegate=delegate_id, until_date=until,
                          ends_at=end_of_local_day(until, owner_zone), created_at=now)
@@ -59,19 +66,49 @@ def delegate(session: Session, *, actor: Actor, delegate_id: str, until: date, o
 
 def end_delegation(session: Session, *, actor: Actor, now: datetime) -> Delegation:
     """`/initiative delegate off`: the actor decides and is nudged again from now on."""
-    row = session.get(Delegation, (actor.team_id, actor.user_id))
-    if row is None or row.ends_at < now:
+    row = current_delegation(session, team_id=actor.team_id, owner=actor.user_id, now=now)
+    if row is None:
         raise NotFound("You have no delegation to end; `/initiative delegate @someone until YYYY-MM-DD` sets one.")
     session.delete(row)
     session.flush()
     record_audit(session, team_id=actor.team_id, actor=actor.user_id, action="delegation.ended",
                  subject_type="delegation", subject_key=actor.user_id, before=_describe(row), at=now)
+    emit(session, DelegationEnded(team_id=actor.team_id, actor=actor.user_id, owner=row.owner,
+                                  delegate=row.delegate))
     return row
 
 
+def end_lapsed(session: Session, *, now: datetime) -> list[Delegation]:
+    """End every delegation whose last day is over at `now` (the delegation job): each row is deleted by a
+    compare-and-set on its end, so it ends once however many replicas sweep (on PostgreSQL a second replica's
+    delete waits for the first's commit, then matches no row), and one set again meanwhile is left alone. Each
+    emits DelegationEnded, so the delegate's Home and the owner's are published again. Not audited: the
+    `delegation.set` entry already says when it ends."""
+    ended = []
+    for row in session.exec(select(Delegation).where(~in_force(now))
+                            .order_by(col(Delegation.team_id), col(Delegation.owner))).all():
+        deleted = session.exec(delete(Delegation).where(  # type: ignore[call-overload]
+            col(Delegation.team_id) == row.team_id, col(Delegation.owner) == row.owner,
+            col(Delegation.ends_at) == row.ends_at))
+        if deleted.rowcount == 1:
+            emit(session, DelegationEnded(team_id=row.team_id, actor="system", owner=row.owner,
+                                          delegate=row.delegate))
+            ended.append(row)
+    return ended
+
+
+def in_force(now: datetime) -> ColumnElement[bool]:
+    """The one rule of whether a delegation lasts at `now`, as a condition on `delegation` rows: until its end
+    (23:59 on its last day in the owner's zone), that instant included. Who may act for whom (`acting_for`), whose
+    desk lists what (`delegators`, `delegates_of`), the nudges (`active_delegations`), who may see a confidential
+    initiative (bot.services.access.visibility) and the job that ends it (`end_lapsed`) all ask this, so none
+    ends it an instant before another."""
+    return col(Delegation.ends_at) >= now
+
+
 def current_delegation(session: Session, *, team_id: str, owner: str, now: datetime) -> Delegation | None:
-    row = session.get(Delegation, (team_id, owner))
-    return row if row is not None and now <= row.ends_at else None
+    return session.exec(select(Delegation).where(Delegation.team_id == team_id, Delegation.owner == owner,
+                                                 in_force(now))).first()
 
 
 def acting_for(session: Session, *, actor: Actor, people: Collection[str], now: datetime) -> str | None:
@@ -96,12 +133,12 @@ def delegates_of(session: Session, *, team_id: str, owners: Collection[str], now
     if not owners:
         return set()
     return set(session.exec(select(Delegation.delegate).where(
-        Delegation.team_id == team_id, col(Delegation.owner).in_(sorted(owners)), col(Delegation.ends_at) >= now)))
+        Delegation.team_id == team_id, col(Delegation.owner).in_(sorted(owners)), in_force(now))))
 
 
 def _delegating_to(*, team_id: str, delegate: str, now: datetime) -> SelectOfScalar[str]:
     return select(Delegation.owner).where(Delegation.team_id == team_id, Delegation.delegate == delegate,
-                                          col(Delegation.ends_at) >= now)
+                                          in_force(now))
 
 
 def on_behalf(actor: Actor, acting_as: str | None) -> dict[str, str]:
@@ -112,7 +149,7 @@ def on_behalf(actor: Actor, acting_as: str | None) -> dict[str, str]:
 def active_delegations(session: Session, *, team_id: str, now: datetime) -> dict[str, str]:
     """owner -> delegate for every delegation in force, in one query."""
     rows = session.exec(select(Delegation.owner, Delegation.delegate).where(
-        Delegation.team_id == team_id, col(Delegation.ends_at) >= now
+        Delegation.team_id == team_id, in_force(now)
     ))
     return dict(rows.all())
 

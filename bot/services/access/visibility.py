@@ -17,18 +17,21 @@ from sqlalchemy.orm import object_session
 from sqlmodel import col, select
 
 from bot.services.access.actors import Actor
+from bot.services.access.delegation import in_force
 from storage.models import Delegation, Initiative, OwnerAssignment
 from storage.types import utcnow
 
 
 @dataclass(frozen=True)
 class Audience:
-    """Who will read what is shown: one person, everyone in a channel, or (neither) the whole workspace."""
+    """Who will read what is shown: one person, everyone in a channel, or (neither) the whole workspace; `at`:
+    when they read it (the delegations in force then count), None for now."""
 
     team_id: str
     user_id: str | None = None
     channel_id: str | None = None
     is_admin: bool = False
+    at: datetime | None = None
 
     @classmethod
     def of(cls, actor: Actor) -> Audience:
@@ -36,8 +39,8 @@ class Audience:
         return cls(team_id=actor.team_id, user_id=actor.user_id, is_admin=actor.is_admin)
 
     @classmethod
-    def person(cls, *, team_id: str, user_id: str, is_admin: bool = False) -> Audience:
-        return cls(team_id=team_id, user_id=user_id, is_admin=is_admin)
+    def person(cls, *, team_id: str, user_id: str, is_admin: bool = False, at: datetime | None = None) -> Audience:
+        return cls(team_id=team_id, user_id=user_id, is_admin=is_admin, at=at)
 
     @classmethod
     def admin(cls, *, team_id: str) -> Audience:
@@ -54,8 +57,9 @@ class Audience:
         return cls(team_id=team_id)
 
 
-def visible_to(audience: Audience, *, now: datetime | None = None) -> ColumnElement[bool]:
-    """The rule, as a condition on `initiative` rows, for queries that list or join initiatives."""
+def visible_to(audience: Audience) -> ColumnElement[bool]:
+    """The rule, as a condition on `initiative` rows, for queries that list or join initiatives; a delegation
+    counts while it is in force at `audience.at` (bot.services.access.delegation.in_force)."""
     in_workspace = col(Initiative.team_id) == audience.team_id
     if audience.is_admin:
         return in_workspace
@@ -63,7 +67,7 @@ def visible_to(audience: Audience, *, now: datetime | None = None) -> ColumnElem
         return in_workspace & ~col(Initiative.confidential)
     delegating_to_reader = select(Delegation.owner).where(
         Delegation.team_id == audience.team_id, Delegation.delegate == audience.user_id,
-        col(Delegation.ends_at) > (now or utcnow()))
+        in_force(audience.at or utcnow()))
     owned_by_reader = exists().where(
         col(OwnerAssignment.initiative_id) == Initiative.id,
         or_(OwnerAssignment.user_id == audience.user_id, col(OwnerAssignment.user_id).in_(delegating_to_reader)))

@@ -45,7 +45,7 @@ def waiting_on(session: Session, *, team_id: str, catalog: GateCatalog, person: 
     people = {person, *delegated_by}
     # The person's audience: the visibility rule lets a delegate see the delegators' confidential initiatives.
     waiting = what_waits(session, team_id=team_id, catalog=catalog, people=people,
-                         audience=Audience.person(team_id=team_id, user_id=person))
+                         audience=Audience.person(team_id=team_id, user_id=person, at=now))
 
     def behalf(whom: str) -> str | None:
         return None if whom == person else whom

@@ -1,13 +1,17 @@
 """Who may see an initiative: one rule, giving the same answer for one initiative in hand (`may_see`) and as the
-condition of a query (`visible_to`), today and once the rule changes."""
+condition of a query (`visible_to`), today and once the rule changes; and a delegation lets its delegate see
+exactly while it lets them act."""
 
 from __future__ import annotations
 
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlmodel import Session, select
 
+from bot.services.access import delegation
 from bot.services.access.visibility import Audience, may_see, visible_to
 from bot.services.initiatives.service import create_initiative, set_confidential
 from bot.services.reviews import lifecycle
@@ -72,3 +76,34 @@ def test_a_confidential_initiative_is_seen_by_its_owners_and_admins_alone_and_bo
         for name, audience in audiences.items():
             one_by_one, by_query = _both_ways(session, audience)
             assert one_by_one == by_query == expected[name], name
+
+
+def test_a_delegation_ends_at_one_instant_for_acting_seeing_listing_and_the_job_that_ends_it(portfolio: Any) -> None:
+    """Its last minute included, the delegate acts for the owner, sees their confidential initiative, and has it on
+    their desk; one microsecond later none of them, and only then does the job end it."""
+    with portfolio.transaction() as session:
+        secret_plan = session.exec(select(Initiative).where(Initiative.title == "Secret plan")).one()
+        set_confidential(session, actor=actor("UADMIN", admin=True), initiative=secret_plan, confidential=True)
+        set_at = datetime(2026, 12, 1, 9, tzinfo=UTC)
+        row = delegation.delegate(session, actor=actor("UBIZ"), delegate_id="UOTTO", until=date(2026, 12, 24),
+                                  owner_zone=ZoneInfo("Asia/Kolkata"), now=set_at)
+        end = row.ends_at
+    assert end == datetime(2026, 12, 24, 23, 59, tzinfo=ZoneInfo("Asia/Kolkata"))
+    secret = f"{TEAM}/AI-2"
+
+    def as_otto(now: datetime) -> tuple[str | None, list[str], bool, bool]:
+        with portfolio.transaction() as session:
+            otto = Audience.person(team_id=TEAM, user_id="UOTTO", at=now)
+            one_by_one, by_query = _both_ways(session, otto)
+            assert one_by_one == by_query
+            return (delegation.acting_for(session, actor=actor("UOTTO"), people={"UBIZ"}, now=now),
+                    delegation.delegators(session, team_id=TEAM, delegate="UOTTO", now=now), secret in by_query,
+                    delegation.current_delegation(session, team_id=TEAM, owner="UBIZ", now=now) is not None)
+
+    assert as_otto(end) == ("UBIZ", ["UBIZ"], True, True)
+    with portfolio.transaction() as session:
+        assert delegation.end_lapsed(session, now=end) == []
+    after = end + timedelta(microseconds=1)
+    assert as_otto(after) == (None, [], False, False)
+    with portfolio.transaction() as session:
+        assert [row.owner for row in delegation.end_lapsed(session, now=after)] == ["UBIZ"]
