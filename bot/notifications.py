@@ -28,9 +28,7 @@ from bot.presenters import (
     SIGN_OFF_DM_INTENT,
     sign_off_card,
 )
-from bot.services.access.admins import list_admins
-from bot.services.access.delegation import delegates_of
-from bot.services.access.visibility import Audience, may_see
+from bot.services.access.service import Audience, delegates_of, list_admins, may_see
 from bot.services.events import (
     AutomaticCheckChanged,
     ClassificationDecided,

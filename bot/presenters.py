@@ -13,9 +13,7 @@ from sqlmodel import Session
 
 from bot.commands.registry import Reply
 from bot.delivery.outbox import RENDER
-from bot.services.access.admins import is_admin
-from bot.services.access.delegation import delegators
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Audience, delegators, is_admin
 from bot.services.attestation.model_age import FRESH, STALE, model_check_of
 from bot.services.attestation.service import next_reattestation_of, open_flags
 from bot.services.business_days import local_date

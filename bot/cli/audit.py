@@ -70,7 +70,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from bot.services.access.visibility import Audience, visible_to
+    from bot.services.access.service import Audience, visible_to
     from bot.services.audit.export import ExportFilter, export_rows, write_export
     from bot.services.initiatives.service import get_initiative
 
@@ -106,7 +106,7 @@ def _output(path: str | None) -> Iterator[IO[str]]:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    from bot.services.access.visibility import Audience
+    from bot.services.access.service import Audience
     from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
 
     runtime = open_runtime()

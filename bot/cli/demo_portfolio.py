@@ -34,8 +34,7 @@ from bot.playground.sample import (
 )
 from bot.presenters import initiative_card, sign_off_card
 from bot.runtime import Runtime
-from bot.services.access.actors import Actor
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Actor, Audience
 from bot.services.attestation.model_age import ModelToCheck, record_model_age
 from bot.services.attestation.scheduled import run_reattestations
 from bot.services.business_days import at_local, local_date, next_business_day

@@ -179,7 +179,7 @@ def _slack_names(settings: Settings, user_ids: set[str]) -> dict[str, str]:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.integrations.slack_channels import client_for
-    from bot.services.access.people import display_name_of
+    from bot.services.access.service import display_name_of
 
     client, names = client_for(settings), {}
     for user_id in sorted(user_ids)[:SLACK_NAME_LOOKUPS]:

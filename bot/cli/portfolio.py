@@ -123,7 +123,7 @@ def slack_lookup(settings: Settings) -> LookupPerson:
     from slack_sdk.errors import SlackApiError
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-    from bot.services.access.people import why_not_an_owner
+    from bot.services.access.service import why_not_an_owner
     from bot.services.portfolio_io.importing import SlackPerson
 
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10,
@@ -148,7 +148,7 @@ def slack_lookup(settings: Settings) -> LookupPerson:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from bot.services.access.visibility import Audience
+    from bot.services.access.service import Audience
     from bot.services.portfolio_io.columns import COLUMN_NAMES, KPI_ACTUAL_COLUMNS
     from bot.services.portfolio_io.exporting import export_kpi_rows, export_rows
     from bot.services.portfolio_io.table import write_csv, write_xlsx

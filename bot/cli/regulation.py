@@ -108,7 +108,7 @@ def register_compliance(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_compliance_report(args: argparse.Namespace) -> int:
-    from bot.services.access.visibility import Audience
+    from bot.services.access.service import Audience
     from bot.services.errors import InvalidInput
     from bot.services.regulation.compliance import build_report, initiatives_for_report
     from bot.services.regulation.report_formats import render

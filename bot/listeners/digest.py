@@ -10,9 +10,7 @@ from sqlmodel import Session
 from bot.commands.grammar import DigestCommand, parse_digest
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.integrations.slack_channels import ChannelRefused, SlackChannels
-from bot.services.access.actors import require_admin
-from bot.services.access.people import zone_for
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Audience, require_admin, zone_for
 from bot.services.audit.identity import current_names
 from bot.services.digest.definitions import (
     DEFAULT_NAME,

@@ -18,8 +18,8 @@ from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand, 
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view
 from bot.runtime import Runtime
-from bot.services.access import admins as permissions
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access import service as permissions
+from bot.services.access.service import Actor, require_admin
 from bot.services.errors import DomainError, InvalidInput
 from bot.services.gate_editing import edits as gate_edits
 from bot.services.gate_editing.service import SavedDefinition, StageStillHolds

@@ -9,8 +9,8 @@ from bot.commands.grammar import parse_find, parse_key_command, parse_list, pars
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.people import require_people_who_can_act
 from bot.presenters import initiative_card
-from bot.services.access import people
-from bot.services.access.visibility import Audience
+from bot.services.access import service as people
+from bot.services.access.service import Audience
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives import portfolio, search
 from bot.services.initiatives import service as initiatives

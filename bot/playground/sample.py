@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.services.access.actors import Actor
+from bot.services.access.service import Actor
 from bot.services.audit.identity import remember_identity
 from bot.services.gates.workspaces import catalog_for, ensure_workspace
 from bot.services.initiatives.service import create_initiative

@@ -23,7 +23,7 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
+from bot.services.access.service import Actor
 from bot.services.audit.service import record_audit
 from bot.services.events import DomainEvent, InitiativeFlagged, ReviewClosed, ReviewOpened, SignOffDecided, emit
 from bot.services.gates.catalog import GateCatalog, Stage

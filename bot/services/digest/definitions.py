@@ -14,7 +14,7 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.delivery.installation import installed
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access.service import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.digest.schedule import DAYS_IN_WEEK, iso_week, scheduled_in_week, week_start, weekly_cron, zone_named
 from bot.services.errors import Conflict, InvalidInput, NotFound

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.delivery.outbox import describe_error, failed_messages
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Audience
 from bot.services.digest import metrics
 from bot.services.digest.history import DigestData, load_digest_data
 from bot.services.digest.report import ConditionCounts, DeliveryFailure, DigestReport

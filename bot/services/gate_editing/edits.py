@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlmodel import Session
 
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access.service import Actor, require_admin
 from bot.services.errors import InvalidInput, NotFound
 from bot.services.gate_editing.service import SavedDefinition, current_document, save_definition, stale_edit
 from bot.services.validation import RISK_TIERS, clean_characters

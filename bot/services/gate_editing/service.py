@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access.service import Actor, require_admin
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput
 from bot.services.gates.document import Change, Problem, differences, problems_in

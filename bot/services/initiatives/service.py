@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
-from bot.services.access.visibility import Audience, visible_to
+from bot.services.access.service import Actor, Audience, visible_to
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import InitiativeCreated, OwnersChanged, StageChanged, emit

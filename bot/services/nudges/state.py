@@ -8,10 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
-from bot.services.access.admins import list_admins
-from bot.services.access.delegation import active_delegations
-from bot.services.access.people import zone_for
+from bot.services.access.service import Actor, active_delegations, list_admins, zone_for
 from bot.services.business_days import next_monday_morning, next_working_morning
 from bot.services.errors import InvalidInput
 from bot.services.gates.workspaces import catalog_for

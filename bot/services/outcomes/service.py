@@ -18,7 +18,7 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
+from bot.services.access.service import Actor
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.events import GateDecided, OutcomeDecided, emit

@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import Table, update
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor, require_admin
-from bot.services.access.people import GUEST
+from bot.services.access.service import GUEST, Actor, require_admin
 from bot.services.audit.service import AuditEntry, record_audit_events_at_once
 from bot.services.events import PortfolioImported, emit
 from bot.services.gates.catalog import GateCatalog

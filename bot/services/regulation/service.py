@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access.service import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.events import ClassificationDecided, emit

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Audience
 from bot.services.audit.chain import ChainReport, verify_chain
 from bot.services.audit.identity import Directory, load_directory
 from bot.services.gates.catalog import ChecklistItem, GateCatalog

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access.service import Actor, require_admin
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict
 from bot.services.events import StatusChanged, emit

@@ -17,10 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.integrations.targets import OutboundPolicy, vet_each
-from bot.services.access.actors import Actor, require_admin
-from bot.services.access.delegation import acting_for, on_behalf
-from bot.services.access.people import zone_for
-from bot.services.access.visibility import Audience, visible_to
+from bot.services.access.service import Actor, Audience, acting_for, on_behalf, require_admin, visible_to, zone_for
 from bot.services.audit.service import record_audit
 from bot.services.business_days import local_date, nth_business_day_after
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied

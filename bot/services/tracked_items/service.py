@@ -21,9 +21,7 @@ from typing import Protocol
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
-from bot.services.access.delegation import acting_for, on_behalf
-from bot.services.access.visibility import Audience, visible_to
+from bot.services.access.service import Actor, Audience, acting_for, on_behalf, visible_to
 from bot.services.audit.service import record_audit
 from bot.services.business_days import WORKDAY_END, WorkCalendar, at_local, nth_business_day_after
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied

@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 
 from sqlmodel import Session
 
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Audience
 from bot.services.business_days import WorkCalendar, at_local, local_date
 from bot.services.gates.catalog import GateCatalog
 from bot.services.kpis.scheduled import KpiUpdateDue

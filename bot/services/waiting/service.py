@@ -20,8 +20,7 @@ from datetime import date, datetime
 from sqlalchemy import ColumnElement, Select
 from sqlmodel import Session, col, select
 
-from bot.services.access.people import deactivated
-from bot.services.access.visibility import Audience, visible_to
+from bot.services.access.service import Audience, deactivated, visible_to
 from bot.services.gates.catalog import Gate, GateCatalog
 from bot.services.kpis.scheduled import KpiUpdateDue, kpi_updates_due
 from bot.services.tracked_items.service import ItemKey

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.integrations.targets import OutboundError, vet, webhook_policy
 from bot.integrations.webhooks import new_secret
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access.service import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.events import (
