@@ -46,7 +46,7 @@ from bot.services.events import (
     StatusChanged,
     TrackedItemChanged,
 )
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.initiatives.service import SPONSOR, owners_of
 from bot.services.outcomes.scheduled import open_revisit_prompts
 from bot.services.reviews.service import (
@@ -58,7 +58,7 @@ from bot.services.reviews.service import (
 )
 from bot.services.tracked_items.service import key_of, list_items
 from bot.services.validation import USER_ID_PATTERN
-from bot.services.webhooks.evidence import open_reviews_citing
+from bot.services.webhooks.service import open_reviews_citing
 from bot.views import messages, people
 from bot.views.attestation import flag_news
 from bot.views.blocks import Message

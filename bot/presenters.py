@@ -17,12 +17,10 @@ from bot.services.access.service import Audience, delegators, is_admin
 from bot.services.attestation.model_age import FRESH, STALE, model_check_of
 from bot.services.attestation.service import next_reattestation_of, open_flags
 from bot.services.business_days import local_date
-from bot.services.gates.catalog import ChecklistItem
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import ChecklistItem, catalog_for
 from bot.services.initiatives.portfolio import stalled_initiatives
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
-from bot.services.kpis.actuals import standings
-from bot.services.kpis.definitions import kpis_of
+from bot.services.kpis.service import kpis_of, standings
 from bot.services.nudges.scheduled import NUDGE_LOG, no_longer_listed
 from bot.services.outcomes.service import standing_decision
 from bot.services.regulation.service import standing_classification
@@ -40,8 +38,7 @@ from bot.services.reviews.service import (
 from bot.services.tracked_items import service as tracked_items
 from bot.services.waiting.desk import Blockers, Waits, blockers_of, waiting_on
 from bot.services.waiting.service import what_waits
-from bot.services.webhooks.automatic_checks import results_for
-from bot.services.webhooks.evidence import flagged_links, shown_flag
+from bot.services.webhooks.service import flagged_links, results_for, shown_flag
 from bot.views import desk, home, ids, messages, modals, replies
 from bot.views.attestation import after_go_live_lines
 from bot.views.conditions import ConditionView, condition_news

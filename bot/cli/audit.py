@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.cli.common import add_team_option, open_runtime, workspace_to_act_on
-from bot.services.audit.export_formats import FORMATS
+from bot.services.audit.service import FORMATS
 from bot.services.errors import InvalidInput
 
 
@@ -55,7 +55,7 @@ def _date(value: str) -> date:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from bot.services.audit.chain import verify_chain
+    from bot.services.audit.service import verify_chain
     from storage.models import AuditVerification
 
     runtime = open_runtime()
@@ -71,7 +71,7 @@ def run_verify(args: argparse.Namespace) -> int:
 
 def run_export(args: argparse.Namespace) -> int:
     from bot.services.access.service import Audience, visible_to
-    from bot.services.audit.export import ExportFilter, export_rows, write_export
+    from bot.services.audit.service import ExportFilter, export_rows, write_export
     from bot.services.initiatives.service import get_initiative
 
     runtime = open_runtime()
@@ -119,9 +119,8 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_pseudonymise(args: argparse.Namespace) -> int:
-    from bot.services.audit.identity import pseudonymise
-    from bot.services.audit.service import record_audit
-    from bot.services.gates.workspaces import SYSTEM_ACTOR
+    from bot.services.audit.service import pseudonymise, record_audit
+    from bot.services.gates.service import SYSTEM_ACTOR
 
     runtime = open_runtime()
     team_id = workspace_to_act_on(runtime, args.team)

@@ -61,7 +61,7 @@ def workspace_to_act_on(runtime: Runtime, team: str | None, *, create: bool = Tr
     Slack request; with `create=False`, the command creates it (`ensure_workspace`) in its own transaction, so that
     a command that fails leaves no workspace behind."""
     from bot.config import SettingsError
-    from bot.services.gates.workspaces import ensure_workspace, workspace_ids
+    from bot.services.gates.service import ensure_workspace, workspace_ids
     from storage.models import Workspace
 
     settings = runtime.settings

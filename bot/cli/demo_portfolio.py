@@ -39,11 +39,11 @@ from bot.services.attestation.model_age import ModelToCheck, record_model_age
 from bot.services.attestation.scheduled import run_reattestations
 from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.definitions import preview_digest
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.initiatives.portfolio import portfolio_by_stage
 from bot.services.initiatives.service import get_initiative, history
-from bot.services.kpis.actuals import record_actual
-from bot.services.nudges.policy import ESCALATION, NUDGE
+from bot.services.kpis.service import record_actual
+from bot.services.nudges.service import ESCALATION, NUDGE
 from bot.services.reviews import service as reviews
 from bot.services.reviews.service import checklist_of, sign_offs_of
 from bot.views.messages import sign_off_request

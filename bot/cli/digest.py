@@ -155,7 +155,7 @@ def _terminal_reader(runtime: Runtime, *, team_id: str, blocks: list[dict[str, A
     """Someone reading `blocks` at `now` in `zone`, with the names of the people and channels they mention: the
     names the bot has recorded, else (with SLACK_BOT_TOKEN) Slack's; and a last line naming, plainly, whoever
     is still shown by ID."""
-    from bot.services.audit.identity import current_names
+    from bot.services.audit.service import current_names
     from bot.views.plain_text import Reader, mentioned
 
     people_ids, channel_ids = mentioned(blocks)

@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from bot.services.gates.workspaces import ensure_workspace
+    from bot.services.gates.service import ensure_workspace
     from bot.services.portfolio_io.importing import apply_import, email_addresses, plan_import, resolve_people, user_ids
     from bot.services.portfolio_io.rows import parse_rows
     from bot.services.portfolio_io.table import ImportFileError, read_table

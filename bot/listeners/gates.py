@@ -23,7 +23,7 @@ from bot.services.access.service import Actor, require_admin
 from bot.services.errors import DomainError, InvalidInput
 from bot.services.gate_editing import edits as gate_edits
 from bot.services.gate_editing.service import SavedDefinition, StageStillHolds
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.views import gates as views
 from bot.views import modals, replies
 from bot.views.admins import admins_text

@@ -11,7 +11,7 @@ from bot.listeners.people import require_people_who_can_act
 from bot.presenters import initiative_card
 from bot.services.access import service as people
 from bot.services.access.service import Audience
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.initiatives import portfolio, search
 from bot.services.initiatives import service as initiatives
 from bot.services.outcomes import service as outcomes

@@ -27,7 +27,7 @@ from bot.services.access.service import (
     why_not_an_owner,
 )
 from bot.services.errors import Conflict, DomainError, InvalidInput, PermissionDenied
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.initiatives import service as initiatives
 from bot.services.tracked_items import service as tracked_items
 from bot.views import ids, modals

@@ -25,7 +25,7 @@ from bot.runtime import Runtime
 from bot.services.access.service import Actor
 from bot.services.errors import DomainError, InvalidInput
 from bot.services.reviews import service as reviews
-from bot.services.tracked_items.conditions import parse_conditions
+from bot.services.tracked_items.service import parse_conditions
 from bot.views import forms, ids, modals
 from bot.views.messages import SignOffCard, already_decided
 from storage.models import SignOff

@@ -8,8 +8,8 @@ from datetime import datetime, timedelta
 from sqlmodel import Session
 
 from bot.services.access.service import Actor
-from bot.services.audit.identity import remember_identity
-from bot.services.gates.workspaces import catalog_for, ensure_workspace
+from bot.services.audit.service import remember_identity
+from bot.services.gates.service import catalog_for, ensure_workspace
 from bot.services.initiatives.service import create_initiative
 from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews

@@ -7,7 +7,7 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.services.audit.identity import PSEUDONYM_PREFIX
+from bot.services.audit.service import PSEUDONYM_PREFIX
 from bot.services.reviews.decision_record import (
     DecisionRecord,
     GateRecord,

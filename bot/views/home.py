@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
-from bot.services.gates.catalog import GateCatalog
+from bot.services.gates.service import GateCatalog
 from bot.services.waiting.desk import Waits
 from bot.views import ids
 from bot.views.blocks import divider, finish, header, section

@@ -15,8 +15,7 @@ from sqlmodel import Session, col, select
 
 from bot.integrations.mlflow import ModelVersion
 from bot.services.attestation.service import STALE_MODEL, clear_flag, raise_flag
-from bot.services.gates.catalog import GateCatalog
-from bot.services.gates.workspaces import SYSTEM_ACTOR
+from bot.services.gates.service import SYSTEM_ACTOR, GateCatalog
 from storage.models import Initiative, ModelCheck
 
 FRESH, STALE, UNKNOWN = "fresh", "stale", "unknown"

@@ -26,8 +26,7 @@ from sqlmodel import Session, col, select
 from bot.services.access.service import Actor
 from bot.services.audit.service import record_audit
 from bot.services.events import DomainEvent, InitiativeFlagged, ReviewClosed, ReviewOpened, SignOffDecided, emit
-from bot.services.gates.catalog import GateCatalog, Stage
-from bot.services.gates.workspaces import SYSTEM_ACTOR, catalog_for
+from bot.services.gates.service import SYSTEM_ACTOR, GateCatalog, Stage, catalog_for
 from bot.services.initiatives.service import owners_of
 from bot.services.outcomes.service import hold
 from bot.services.reviews.service import REATTESTATION, PendingSignOff, pending_sign_offs_for, sign_offs_of

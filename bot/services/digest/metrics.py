@@ -27,7 +27,7 @@ from bot.services.digest.report import (
     WaitingItem,
 )
 from bot.services.digest.schedule import Window
-from bot.services.gates.catalog import GateCatalog, Stage
+from bot.services.gates.service import GateCatalog, Stage
 from bot.services.initiatives.portfolio import is_stalled
 from bot.services.portfolio_io.importing import IMPORTED_INTO
 

@@ -15,12 +15,12 @@ from bot.services.digest import metrics
 from bot.services.digest.history import DigestData, load_digest_data
 from bot.services.digest.report import ConditionCounts, DeliveryFailure, DigestReport
 from bot.services.digest.schedule import Window, window_ending, zone_named
-from bot.services.kpis import value as kpi_value
-from bot.services.kpis.value import ValueRow
+from bot.services.kpis import service as kpi_value
+from bot.services.kpis.service import ValueRow
 from bot.services.reviews.deadlines import work_calendar
 from bot.services.tracked_items.service import CONDITION, due_instant, met_between
 from bot.services.waiting.service import open_items
-from bot.services.webhooks.evidence import BrokenLink, broken_links
+from bot.services.webhooks.service import BrokenLink, broken_links
 from storage.models import Digest
 
 FAILURES_LISTED = 50

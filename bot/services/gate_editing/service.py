@@ -18,8 +18,7 @@ from sqlmodel import Session, col, select
 from bot.services.access.service import Actor, require_admin
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput
-from bot.services.gates.document import Change, Problem, differences, problems_in
-from bot.services.gates.workspaces import latest_definition
+from bot.services.gates.service import Change, Problem, differences, latest_definition, problems_in
 from bot.services.initiatives.service import change_stage
 from bot.services.reviews.service import cancel_open_review
 from bot.services.validation import clean_strings

@@ -8,8 +8,7 @@ from datetime import datetime
 from sqlmodel import Session, col, select
 
 from bot.services.access.service import Audience, visible_to
-from bot.services.gates.catalog import Stage
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import Stage, catalog_for
 from bot.services.initiatives.service import IN_PROGRESS
 from storage.models import Initiative
 

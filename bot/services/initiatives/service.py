@@ -13,8 +13,8 @@ from bot.services.access.service import Actor, Audience, visible_to
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import InitiativeCreated, OwnersChanged, StageChanged, emit
-from bot.services.gates.workspaces import catalog_for, ensure_workspace
-from bot.services.kpis.definitions import (
+from bot.services.gates.service import catalog_for, ensure_workspace
+from bot.services.kpis.service import (
     FIRST_KPI_FIELDS,
     clean_first_kpi_texts,
     first_kpi_texts,

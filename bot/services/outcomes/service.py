@@ -22,8 +22,7 @@ from bot.services.access.service import Actor
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.events import GateDecided, OutcomeDecided, emit
-from bot.services.gates.catalog import GateCatalog
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import GateCatalog, catalog_for
 from bot.services.initiatives.service import SPONSOR, change_stage, owners_of
 from bot.services.reviews import lifecycle
 from bot.services.reviews.service import cancel_open_review, open_review_of

@@ -7,8 +7,7 @@ from datetime import UTC
 from sqlmodel import Session, col, select
 
 from bot.services.access.service import Audience, visible_to
-from bot.services.kpis.actuals import export_actuals
-from bot.services.kpis.definitions import first_kpi_texts, format_measure
+from bot.services.kpis.service import export_actuals, first_kpi_texts, format_measure
 from bot.services.portfolio_io.columns import COLUMN_NAMES, OWNER_COLUMNS
 from storage.models import Initiative, Kpi, OwnerAssignment
 

@@ -11,7 +11,7 @@ from bot.services.access.service import Actor, require_admin
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict
 from bot.services.events import StatusChanged, emit
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.initiatives.service import change_stage, require_manager
 from bot.services.reviews.service import cancel_open_review
 from bot.services.validation import REASON, clean_reason, clean_text

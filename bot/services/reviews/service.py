@@ -22,11 +22,10 @@ from bot.services.audit.service import record_audit
 from bot.services.business_days import local_date, nth_business_day_after
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import GateDecided, ReviewClosed, ReviewOpened, SignOffDecided, emit
-from bot.services.gates.catalog import ChecklistItem, Gate
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import ChecklistItem, Gate, catalog_for
 from bot.services.initiatives.service import change_stage, owners_of, require_manager
 from bot.services.tracked_items import service as tracked_items
-from bot.services.tracked_items.conditions import DraftCondition
+from bot.services.tracked_items.service import DraftCondition
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, REASON, clean_characters, clean_reason, clean_text
 from storage.models import ChecklistWaiver, GateReview, Initiative, SignOff, StageTransition
 from storage.types import utcnow

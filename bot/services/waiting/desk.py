@@ -16,7 +16,7 @@ from sqlmodel import Session
 
 from bot.services.access.service import Audience
 from bot.services.business_days import WorkCalendar, at_local, local_date
-from bot.services.gates.catalog import GateCatalog
+from bot.services.gates.service import GateCatalog
 from bot.services.kpis.scheduled import KpiUpdateDue
 from bot.services.tracked_items.service import blocks_next_review, due_instant
 from bot.services.waiting.service import OpenItem, Pending, kpi_requests, what_waits

@@ -21,7 +21,7 @@ from sqlalchemy import ColumnElement, Select
 from sqlmodel import Session, col, select
 
 from bot.services.access.service import Audience, deactivated, visible_to
-from bot.services.gates.catalog import Gate, GateCatalog
+from bot.services.gates.service import Gate, GateCatalog
 from bot.services.kpis.scheduled import KpiUpdateDue, kpi_updates_due
 from bot.services.tracked_items.service import ItemKey
 from storage.models import GateReview, Initiative, OwnerAssignment, SignOff, TrackedItem
