@@ -38,7 +38,7 @@ from bot.services.access.service import Actor, Audience
 from bot.services.attestation.model_age import ModelToCheck, record_model_age
 from bot.services.attestation.scheduled import run_reattestations
 from bot.services.business_days import at_local, local_date, next_business_day
-from bot.services.digest.definitions import preview_digest
+from bot.services.digest.service import preview_digest
 from bot.services.gates.service import catalog_for
 from bot.services.initiatives.portfolio import portfolio_by_stage
 from bot.services.initiatives.service import get_initiative, history

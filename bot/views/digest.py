@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.services.digest.report import (
+from bot.services.digest.service import (
     DigestReport,
     ExpiredWaiver,
     FlaggedItem,

@@ -57,10 +57,11 @@ from storage.types import utcnow
 # The domain's public face: what the rest of the bot may call (its other modules are internals).
 __all__ = [
     "COMPLIANCE_ROLE", "CONTROLS", "ENDED", "KINDS", "MET", "NEEDS_REVIEW", "NOT_APPLICABLE", "OPEN", "QUESTIONNAIRE",
-    "SYSTEM_ACTOR", "WAIVED", "Cell", "ComplianceReport", "FileKind", "InvalidRegulationFile", "UnansweredQuestions",
-    "build_report", "check_may_classify", "classify", "controls_for", "document_row", "initiatives_for_report",
-    "override_risk_tier", "parse_controls_yaml", "parse_questionnaire_yaml", "questionnaire_for", "questionnaire_row",
-    "render", "save_document", "save_questionnaire", "standing_classification", "unclassified", "unknown_controls"
+    "SYSTEM_ACTOR", "WAIVED", "Cell", "ComplianceReport", "FileKind", "InvalidRegulationFile", "Questionnaire",
+    "UnansweredQuestions", "build_report", "check_may_classify", "classify", "controls_for", "document_row",
+    "initiatives_for_report", "override_risk_tier", "parse_controls_yaml", "parse_questionnaire_yaml",
+    "questionnaire_for", "questionnaire_row", "render", "save_document", "save_questionnaire",
+    "standing_classification", "unclassified", "unknown_controls"
 ]
 
 QUESTIONNAIRE, CONTROLS = "questionnaire", "controls"

@@ -64,7 +64,7 @@ from storage.types import utcnow
 
 # The domain's public face: what the rest of the bot may call (its other modules are internals).
 __all__ = [
-    "MAX_URL_LENGTH", "OUTCOME_EVENTS", "SCHEMA_VERSION", "SKIP_CONFIDENTIAL", "TRACKED_ITEM_EVENTS",
+    "EVENT_TYPES", "MAX_URL_LENGTH", "OUTCOME_EVENTS", "SCHEMA_VERSION", "SKIP_CONFIDENTIAL", "TRACKED_ITEM_EVENTS",
     "AutomaticCheckEvents", "BrokenLink", "EvidenceEvents", "Registered", "WebhookEvents", "add_endpoint",
     "broken_links", "claim_due", "event_document", "flagged_links", "list_endpoints", "open_reviews_citing",
     "remove_endpoint", "results_for", "shown_flag"
