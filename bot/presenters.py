@@ -18,8 +18,7 @@ from bot.services.attestation.model_age import FRESH, STALE, model_check_of
 from bot.services.attestation.service import next_reattestation_of, open_flags
 from bot.services.business_days import local_date
 from bot.services.gates.service import ChecklistItem, catalog_for
-from bot.services.initiatives.portfolio import stalled_initiatives
-from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
+from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of, stalled_initiatives
 from bot.services.kpis.service import kpis_of, standings
 from bot.services.nudges.scheduled import NUDGE_LOG, no_longer_listed
 from bot.services.outcomes.service import standing_decision

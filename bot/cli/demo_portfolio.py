@@ -40,8 +40,7 @@ from bot.services.attestation.scheduled import run_reattestations
 from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.service import preview_digest
 from bot.services.gates.service import catalog_for
-from bot.services.initiatives.portfolio import portfolio_by_stage
-from bot.services.initiatives.service import get_initiative, history
+from bot.services.initiatives.service import get_initiative, history, portfolio_by_stage
 from bot.services.kpis.service import record_actual
 from bot.services.nudges.service import ESCALATION, NUDGE
 from bot.services.reviews import service as reviews

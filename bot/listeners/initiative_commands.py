@@ -12,7 +12,6 @@ from bot.presenters import initiative_card
 from bot.services.access import service as people
 from bot.services.access.service import Audience
 from bot.services.gates.service import catalog_for
-from bot.services.initiatives import portfolio, search
 from bot.services.initiatives import service as initiatives
 from bot.services.outcomes import service as outcomes
 from bot.services.reviews import lifecycle
@@ -80,7 +79,7 @@ def list_(ctx: CommandContext, args: Arguments) -> Reply:
         query: dict[str, object] = {}
         label = "in progress"
         if scope == "stalled":
-            stalled = portfolio.stalled_initiatives(session, audience=reader, now=utcnow())
+            stalled = initiatives.stalled_initiatives(session, audience=reader, now=utcnow())
             return replies.initiative_list(stalled, total=len(stalled), catalog=catalog,
                                            scope_label="stalled (longer in their stage than its threshold)")
         if scope == "mine":
@@ -103,9 +102,9 @@ FIND_LIMIT = 20
 
 def find(ctx: CommandContext, args: Arguments) -> Reply:
     command = parse_find(args)
-    terms = search.search_terms(command.words, owners=command.owners)
+    terms = initiatives.search_terms(command.words, owners=command.owners)
     with ctx.runtime.read() as session:
-        found = search.search_initiatives(session, audience=Audience.of(ctx.actor), terms=terms, limit=FIND_LIMIT)
+        found = initiatives.search_initiatives(session, audience=Audience.of(ctx.actor), terms=terms, limit=FIND_LIMIT)
         catalog = catalog_for(session, team_id=ctx.actor.team_id)
         return search_results(found.hits, total=found.total, catalog=catalog,
                               asked=" ".join(token.text for token in args.tokens))

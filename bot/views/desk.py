@@ -15,7 +15,7 @@ from slack_sdk.models.views import View
 
 from bot.commands.registry import Reply
 from bot.services.gates.service import REATTEST_PREFIX, GateCatalog
-from bot.services.initiatives.portfolio import days_in_stage
+from bot.services.initiatives.service import days_in_stage
 from bot.services.waiting.desk import Blockers, Waits
 from bot.services.waiting.service import OpenItem, Pending
 from bot.views import ids

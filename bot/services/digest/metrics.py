@@ -28,7 +28,7 @@ from bot.services.digest.report import (
 )
 from bot.services.digest.schedule import Window
 from bot.services.gates.service import GateCatalog, Stage
-from bot.services.initiatives.portfolio import is_stalled
+from bot.services.initiatives.service import is_stalled
 from bot.services.portfolio_io.service import IMPORTED_INTO
 
 PILOT, PRODUCTION = "pilot", "production"

@@ -9,8 +9,10 @@ from sqlmodel import Session, col, select
 
 from bot.services.access.service import Audience, visible_to
 from bot.services.gates.service import Stage, catalog_for
-from bot.services.initiatives.service import IN_PROGRESS
 from storage.models import Initiative
+
+# What lists show unless asked for all: not the killed and retired.
+IN_PROGRESS = ("active", "paused", "held")
 
 
 @dataclass(frozen=True)
