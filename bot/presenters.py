@@ -35,8 +35,7 @@ from bot.services.reviews.service import (
     sign_offs_of,
 )
 from bot.services.tracked_items import service as tracked_items
-from bot.services.waiting.desk import Blockers, Waits, blockers_of, waiting_on
-from bot.services.waiting.service import what_waits
+from bot.services.waiting.service import Blockers, Waits, blockers_of, waiting_on, what_waits
 from bot.services.webhooks.service import flagged_links, results_for, shown_flag
 from bot.views import desk, home, ids, messages, modals, replies
 from bot.views.attestation import after_go_live_lines
