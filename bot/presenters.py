@@ -14,8 +14,7 @@ from sqlmodel import Session
 from bot.commands.registry import Reply
 from bot.delivery.outbox import RENDER
 from bot.services.access.service import Audience, delegators, is_admin
-from bot.services.attestation.model_age import FRESH, STALE, model_check_of
-from bot.services.attestation.service import next_reattestation_of, open_flags
+from bot.services.attestation.service import FRESH, STALE, model_check_of, next_reattestation_of, open_flags
 from bot.services.business_days import local_date
 from bot.services.gates.service import ChecklistItem, catalog_for
 from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of, stalled_initiatives

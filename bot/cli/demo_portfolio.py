@@ -35,8 +35,8 @@ from bot.playground.sample import (
 from bot.presenters import initiative_card, sign_off_card
 from bot.runtime import Runtime
 from bot.services.access.service import Actor, Audience
-from bot.services.attestation.model_age import ModelToCheck, record_model_age
 from bot.services.attestation.scheduled import run_reattestations
+from bot.services.attestation.service import ModelToCheck, record_model_age
 from bot.services.business_days import at_local, local_date, next_business_day
 from bot.services.digest.service import preview_digest
 from bot.services.gates.service import catalog_for

@@ -17,9 +17,13 @@ from sqlmodel import col, select
 from bot.integrations.http import guarded_client
 from bot.integrations.mlflow import MlflowRegistry, ModelVersion
 from bot.integrations.targets import OutboundPolicy
-from bot.services.attestation.model_age import ModelToCheck, record_model_age
 from bot.services.attestation.scheduled import run_reattestations
-from bot.services.attestation.service import AttestationEvents, reattestations_waiting_for
+from bot.services.attestation.service import (
+    AttestationEvents,
+    ModelToCheck,
+    reattestations_waiting_for,
+    record_model_age,
+)
 from bot.services.gate_editing.service import current_document, save_definition
 from bot.services.gates.catalog import default_document
 from bot.services.gates.document import problems_in
