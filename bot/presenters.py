@@ -22,16 +22,17 @@ from bot.services.kpis.service import kpis_of, standings
 from bot.services.nudges.scheduled import NUDGE_LOG, no_longer_listed
 from bot.services.outcomes.service import standing_decision
 from bot.services.regulation.service import standing_classification
-from bot.services.reviews.deadlines import deadline_of, work_calendar
 from bot.services.reviews.service import (
     REATTESTATION,
     SETTLED,
     UTC_ZONE,
+    deadline_of,
     decision_dates,
     gate_of,
     next_gate_target,
     open_review_of,
     sign_offs_of,
+    work_calendar,
 )
 from bot.services.tracked_items import service as tracked_items
 from bot.services.waiting.service import Blockers, Waits, blockers_of, waiting_on, what_waits

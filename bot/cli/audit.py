@@ -107,7 +107,7 @@ def _output(path: str | None) -> Iterator[IO[str]]:
 
 def run_record(args: argparse.Namespace) -> int:
     from bot.services.access.service import Audience
-    from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
+    from bot.services.reviews.service import build_decision_record, load_snapshot, render_markdown
 
     runtime = open_runtime()
     reader = Audience.admin(team_id=workspace_to_act_on(runtime, args.team))  # the CLI acts as an admin

@@ -11,7 +11,7 @@ from bot.listeners.middleware import RequestActor
 from bot.runtime import Runtime
 from bot.services.access.service import Audience
 from bot.services.errors import DomainError
-from bot.services.reviews.decision_record import build_decision_record, load_snapshot
+from bot.services.reviews.service import build_decision_record, load_snapshot
 from bot.views import decision_record, ids, modals
 
 

@@ -14,7 +14,7 @@ from bot.services.access.service import Audience
 from bot.services.gates.service import catalog_for
 from bot.services.initiatives import service as initiatives
 from bot.services.outcomes import service as outcomes
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as reviews
 from bot.services.validation import RISK_TIERS
 from bot.views import modals, replies
 from bot.views.regulation import recorded
@@ -147,7 +147,7 @@ PAUSE_RESUME_HELP = ("/initiative pause|resume <KEY> [reason]   -> an owner's sh
 
 
 def pause(ctx: CommandContext, args: Arguments) -> Reply:
-    return _change_status(ctx, args, lifecycle.pause, "paused", reason="optional")
+    return _change_status(ctx, args, reviews.pause, "paused", reason="optional")
 
 
 PAUSE = Subcommand("pause", pause, usage=("/initiative pause <KEY> [reason]",), help_lines=PAUSE_RESUME_HELP)
@@ -162,7 +162,7 @@ RESUME = Subcommand("resume", resume, usage=("/initiative resume <KEY> [reason] 
 
 
 def retire(ctx: CommandContext, args: Arguments) -> Reply:
-    return _change_status(ctx, args, lifecycle.retire, "retired", reason="required")
+    return _change_status(ctx, args, reviews.retire, "retired", reason="required")
 
 
 RETIRE = Subcommand("retire", retire, usage=(

@@ -37,8 +37,8 @@ def kpi(ctx: CommandContext, args: Arguments) -> Reply | None:
         initiative = _initiative(session, ctx.actor, command.key)
         today = today_of(session, ctx.runtime, ctx.actor)
         recorded = kpi_rules.record_actual(session, actor=ctx.actor, initiative=initiative, value=command.value,
-                                         kpi_name=command.kpi_name, measured_on=command.measured_on or today,
-                                         today=today, note=command.note)
+                                           kpi_name=command.kpi_name, measured_on=command.measured_on or today,
+                                           today=today, note=command.note)
         return replies.done(views.recorded_text(initiative, recorded))
 
 
@@ -46,8 +46,8 @@ def _define(ctx: CommandContext, command: DefineKpi) -> Reply:
     with ctx.runtime.transaction() as session:
         initiative = _initiative(session, ctx.actor, command.key)
         defined = kpi_rules.define_kpi(session, actor=ctx.actor, initiative=initiative, name=command.name,
-                                         baseline=command.baseline, target=command.target,
-                                         direction=command.direction, target_date=command.target_date)
+                                       baseline=command.baseline, target=command.target,
+                                       direction=command.direction, target_date=command.target_date)
         return replies.done(f"{initiative.key}'s KPI {views.definition(defined)}. Record actuals with "
                             f'`/initiative kpi {initiative.key} "{defined.name}" <value>`.')
 

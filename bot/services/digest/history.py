@@ -23,7 +23,7 @@ from sqlmodel import Session, col
 from bot.services.access.service import Audience, visible_to
 from bot.services.business_days import WorkCalendar
 from bot.services.gates.service import GateCatalog, catalog_for
-from bot.services.reviews.deadlines import work_calendar
+from bot.services.reviews.service import work_calendar
 from storage.models import (
     AuditEvent,
     GateReview,

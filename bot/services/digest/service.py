@@ -43,7 +43,7 @@ from bot.services.digest.report import (
 from bot.services.digest.schedule import Window, end_of_day, window_ending, zone_named
 from bot.services.kpis import service as kpi_value
 from bot.services.kpis.service import ValueRow
-from bot.services.reviews.deadlines import work_calendar
+from bot.services.reviews.service import work_calendar
 from bot.services.tracked_items.service import CONDITION, due_instant, met_between
 from bot.services.waiting.service import open_items
 from bot.services.webhooks.service import BrokenLink, broken_links

@@ -13,7 +13,7 @@ from bot.services.business_days import next_monday_morning, next_working_morning
 from bot.services.errors import InvalidInput
 from bot.services.gates.service import catalog_for
 from bot.services.nudges.policy import ESCALATION, NUDGE, History, World
-from bot.services.reviews.deadlines import work_calendar
+from bot.services.reviews.service import work_calendar
 from bot.services.waiting.service import escalation_targets, people_waited_on, what_waits
 from storage.models import NudgeLog, NudgeSnooze
 

@@ -29,7 +29,7 @@ from bot.services.gates.catalog import default_document
 from bot.services.gates.document import problems_in
 from bot.services.initiatives.service import create_initiative
 from bot.services.outcomes.scheduled import send_revisit_prompts
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
 from bot.services.webhooks.service import WebhookEvents, add_endpoint
