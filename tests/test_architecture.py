@@ -1,4 +1,5 @@
-"""The architecture as the build keeps it: the import contracts in pyproject.toml, and migrations that stand alone."""
+"""The architecture as the build keeps it: the import contracts in pyproject.toml, domains entered only through
+their service and scheduled modules, and migrations that stand alone."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import grimp
+
 REPO = Path(__file__).resolve().parents[1]
 MIGRATIONS = REPO / "storage" / "migrations" / "versions"
+SERVICES = "bot.services"
+# What a domain offers the rest of the bot; every other module of the domain is its internals.
+PUBLIC_ROLES = ("service", "scheduled")
 
 
 def test_every_import_contract_is_kept() -> None:
@@ -17,6 +23,47 @@ def test_every_import_contract_is_kept() -> None:
     run = subprocess.run([str(lint_imports), "--no-cache", "--no-logo"], cwd=REPO, capture_output=True, text=True,
                          timeout=120, check=False)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def internals_imported_from_outside(graph: grimp.ImportGraph) -> list[str]:
+    """Each import of a domain's internals (bot.services.<domain>.<anything but service or scheduled>) by a module
+    outside that domain, as "importer:line imports imported". The kernel's modules (events.py, ...) are no domain."""
+    offenders = []
+    for domain in sorted(graph.find_children(SERVICES)):
+        public = {domain, *(f"{domain}.{role}" for role in PUBLIC_ROLES)}
+        for internal in sorted(graph.find_descendants(domain) - public):
+            for importer in sorted(graph.find_modules_that_directly_import(internal)):
+                if importer != domain and not importer.startswith(f"{domain}."):
+                    lines = sorted({detail["line_number"] for detail in
+                                    graph.get_import_details(importer=importer, imported=internal)})
+                    offenders += [f"{importer}:{line} imports {internal}" for line in lines]
+    return offenders
+
+
+def test_other_packages_use_a_domain_only_through_its_service_or_scheduled() -> None:
+    """bot/services/<domain>/service.py is what listeners, cli, adapters, presenters, views and other domains may
+    call, scheduled.py what jobs and adapters run; the rest (rules, queries, formats) is the domain's own. Tests,
+    outside the graph, may reach the internals."""
+    assert internals_imported_from_outside(grimp.build_graph("bot", cache_dir=None)) == []
+
+
+def test_an_import_of_a_domains_internals_is_caught() -> None:
+    """The rule above can fail: an import of another domain's internals is reported, one through its service or
+    scheduled module, or from inside the domain, is not."""
+    graph = grimp.ImportGraph()
+    for module in ("bot", SERVICES, f"{SERVICES}.errors", "bot.listeners", "bot.listeners.kpis", "bot.jobs",
+                   "bot.jobs.kpis", f"{SERVICES}.kpis", f"{SERVICES}.kpis.service", f"{SERVICES}.kpis.scheduled",
+                   f"{SERVICES}.kpis.actuals"):
+        graph.add_module(module)
+    for importer, imported, line in [
+        ("bot.listeners.kpis", f"{SERVICES}.kpis.actuals", 7),  # the one offence
+        ("bot.listeners.kpis", f"{SERVICES}.kpis.service", 8),
+        ("bot.listeners.kpis", f"{SERVICES}.errors", 9),
+        ("bot.jobs.kpis", f"{SERVICES}.kpis.scheduled", 3),
+        (f"{SERVICES}.kpis.service", f"{SERVICES}.kpis.actuals", 5),
+    ]:
+        graph.add_import(importer=importer, imported=imported, line_number=line, line_contents=f"import {imported}")
+    assert internals_imported_from_outside(graph) == [f"bot.listeners.kpis:7 imports {SERVICES}.kpis.actuals"]
 
 
 def test_no_migration_imports_application_code() -> None:
