@@ -15,6 +15,9 @@ MIGRATIONS = REPO / "storage" / "migrations" / "versions"
 SERVICES = "bot.services"
 # What a domain offers the rest of the bot; every other module of the domain is its internals.
 PUBLIC_ROLES = ("service", "scheduled")
+# Besides: import-free vocabularies the command line names in its --help, read without importing the service and
+# so SQL (tests/cli/test_startup.py). Each must stay free of imports.
+VOCABULARIES = ("bot.services.audit.export_formats", "bot.services.webhooks.event_types")
 
 
 def test_every_import_contract_is_kept() -> None:
@@ -26,11 +29,12 @@ def test_every_import_contract_is_kept() -> None:
 
 
 def internals_imported_from_outside(graph: grimp.ImportGraph) -> list[str]:
-    """Each import of a domain's internals (bot.services.<domain>.<anything but service or scheduled>) by a module
-    outside that domain, as "importer:line imports imported". The kernel's modules (events.py, ...) are no domain."""
+    """Each import of a domain's internals (bot.services.<domain>.<anything but service, scheduled or one of the
+    VOCABULARIES>) by a module outside that domain, as "importer:line imports imported". The kernel's modules
+    (events.py, ...) are no domain."""
     offenders = []
     for domain in sorted(graph.find_children(SERVICES)):
-        public = {domain, *(f"{domain}.{role}" for role in PUBLIC_ROLES)}
+        public = {domain, *(f"{domain}.{role}" for role in PUBLIC_ROLES), *VOCABULARIES}
         for internal in sorted(graph.find_descendants(domain) - public):
             for importer in sorted(graph.find_modules_that_directly_import(internal)):
                 if importer != domain and not importer.startswith(f"{domain}."):
@@ -44,7 +48,10 @@ def test_other_packages_use_a_domain_only_through_its_service_or_scheduled() -> 
     """bot/services/<domain>/service.py is what listeners, cli, adapters, presenters, views and other domains may
     call, scheduled.py what jobs and adapters run; the rest (rules, queries, formats) is the domain's own. Tests,
     outside the graph, may reach the internals."""
-    assert internals_imported_from_outside(grimp.build_graph("bot", cache_dir=None)) == []
+    graph = grimp.build_graph("bot", cache_dir=None)
+    assert internals_imported_from_outside(graph) == []
+    assert {vocabulary: graph.find_modules_directly_imported_by(vocabulary) for vocabulary in VOCABULARIES} == {
+        vocabulary: set() for vocabulary in VOCABULARIES}
 
 
 def test_an_import_of_a_domains_internals_is_caught() -> None:

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import IO
 
 from bot.cli.common import add_team_option, open_runtime, workspace_to_act_on
-from bot.services.audit.service import FORMATS
+from bot.services.audit.export_formats import FORMATS
 from bot.services.errors import InvalidInput
 
 

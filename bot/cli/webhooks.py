@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from bot.cli.common import add_team_option, cli_operator, open_runtime, workspace_to_act_on
-from bot.services.webhooks.service import EVENT_TYPES
+from bot.services.webhooks.event_types import EVENT_TYPES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -30,7 +30,6 @@ from bot.services.audit.chain import (
     verify_chain,
 )
 from bot.services.audit.export import ExportFilter, export_rows, write_export
-from bot.services.audit.export_formats import FORMATS
 from bot.services.audit.identity import (
     PSEUDONYM_PREFIX,
     Directory,
@@ -45,7 +44,7 @@ from storage.types import utcnow
 
 # The domain's public face: what the rest of the bot may call (its other modules are internals).
 __all__ = [
-    "FORMATS", "PSEUDONYM_PREFIX", "AuditEntry", "ChainReport", "Directory", "ExportFilter", "chain_recorded_events",
+    "PSEUDONYM_PREFIX", "AuditEntry", "ChainReport", "Directory", "ExportFilter", "chain_recorded_events",
     "current_names", "export_rows", "load_directory", "pseudonymise", "record_audit", "record_audit_at_once",
     "record_audit_events_at_once", "remember_identity", "verify_chain", "write_export"
 ]
