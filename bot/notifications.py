@@ -28,9 +28,7 @@ from bot.presenters import (
     SIGN_OFF_DM_INTENT,
     sign_off_card,
 )
-from bot.services.access.admins import list_admins
-from bot.services.access.delegation import delegates_of
-from bot.services.access.visibility import Audience, may_see
+from bot.services.access.service import Audience, delegates_of, list_admins, may_see
 from bot.services.events import (
     AutomaticCheckChanged,
     ClassificationDecided,
@@ -49,7 +47,7 @@ from bot.services.events import (
     StatusChanged,
     TrackedItemChanged,
 )
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.initiatives.service import SPONSOR, owners_of
 from bot.services.kpis.scheduled import ASKED_ROLE as KPI_ROLE
 from bot.services.kpis.scheduled import kpis_asked_of
@@ -63,7 +61,7 @@ from bot.services.reviews.service import (
 )
 from bot.services.tracked_items.service import key_of, list_items
 from bot.services.validation import USER_ID_PATTERN
-from bot.services.webhooks.evidence import open_reviews_citing
+from bot.services.webhooks.service import open_reviews_citing
 from bot.views import messages, people
 from bot.views.attestation import flag_news
 from bot.views.blocks import Message

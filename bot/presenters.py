@@ -13,38 +13,30 @@ from sqlmodel import Session
 
 from bot.commands.registry import Reply
 from bot.delivery.outbox import RENDER
-from bot.services.access.actors import UsersInfo
-from bot.services.access.admins import resolve_actor
-from bot.services.access.delegation import delegators
-from bot.services.access.visibility import Audience
-from bot.services.attestation.model_age import FRESH, STALE, model_check_of
-from bot.services.attestation.service import next_reattestation_of, open_flags
+from bot.services.access.service import Audience, UsersInfo, delegators, resolve_actor
+from bot.services.attestation.service import FRESH, STALE, model_check_of, next_reattestation_of, open_flags
 from bot.services.business_days import local_date
-from bot.services.gates.catalog import ChecklistItem
-from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives.portfolio import stalled_initiatives
-from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of
-from bot.services.kpis.actuals import standings
-from bot.services.kpis.definitions import kpis_of
+from bot.services.gates.service import ChecklistItem, catalog_for
+from bot.services.initiatives.service import count_initiatives, list_initiatives, owners_of, stalled_initiatives
+from bot.services.kpis.service import kpis_of, standings
 from bot.services.nudges.scheduled import NUDGE_LOG, no_longer_listed
 from bot.services.outcomes.service import standing_decision
 from bot.services.regulation.service import standing_classification
-from bot.services.reviews.deadlines import deadline_of, work_calendar
 from bot.services.reviews.service import (
     REATTESTATION,
     SETTLED,
     UTC_ZONE,
+    deadline_of,
     decision_dates,
     gate_of,
     next_gate_target,
     open_review_of,
     sign_offs_of,
+    work_calendar,
 )
 from bot.services.tracked_items import service as tracked_items
-from bot.services.waiting.desk import Blockers, Waits, blockers_of, waiting_on
-from bot.services.waiting.service import what_waits
-from bot.services.webhooks.automatic_checks import results_for
-from bot.services.webhooks.evidence import flagged_links, shown_flag
+from bot.services.waiting.service import Blockers, Waits, blockers_of, waiting_on, what_waits
+from bot.services.webhooks.service import flagged_links, results_for, shown_flag
 from bot.views import desk, home, ids, messages, modals, replies
 from bot.views.attestation import after_go_live_lines
 from bot.views.conditions import ConditionView, condition_news

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from bot.config import Settings
-from bot.services.access.actors import WorkspaceRoles
+from bot.services.access.service import WorkspaceRoles
 from bot.services.events import DomainEvent, take_events
 from storage.db import make_engine, session_scope
 

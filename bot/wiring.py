@@ -29,9 +29,7 @@ from bot.presenters import (
 from bot.runtime import Runtime
 from bot.services.attestation.service import AttestationEvents
 from bot.services.nudges.scheduled import NUDGE_INTENT
-from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
-from bot.services.webhooks.evidence import EvidenceEvents
-from bot.services.webhooks.service import WebhookEvents
+from bot.services.webhooks.service import AutomaticCheckEvents, EvidenceEvents, WebhookEvents
 
 
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:

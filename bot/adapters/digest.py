@@ -16,8 +16,7 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from bot.delivery.outbox import describe_error
 from bot.runtime import Runtime
 from bot.services.digest import scheduled
-from bot.services.digest.report import DigestReport
-from bot.services.digest.scheduled import AlreadyPosted, ChartUploadFailed, TickReport
+from bot.services.digest.scheduled import AlreadyPosted, ChartUploadFailed, DigestReport, TickReport
 from bot.views.digest import digest_messages, not_posted_notice, title_of
 from storage.models import DigestRun
 

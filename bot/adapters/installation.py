@@ -16,7 +16,7 @@ from bot.delivery.installation import drop_stale, suspended, unsuspend
 from bot.notifications import SIGN_OFF_REQUEST, post_sign_off_request
 from bot.runtime import Runtime
 from bot.services.audit.service import record_audit
-from bot.services.gates.workspaces import SYSTEM_ACTOR
+from bot.services.gates.service import SYSTEM_ACTOR
 from storage.models import SignOff
 from storage.types import utcnow
 

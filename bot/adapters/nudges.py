@@ -13,8 +13,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.runtime import Runtime
 from bot.services.nudges import scheduled
-from bot.services.nudges.policy import Notice
-from bot.services.nudges.scheduled import DndLookup, LookupsExhausted, ProfileLookup, SweepResult
+from bot.services.nudges.scheduled import DndLookup, LookupsExhausted, Notice, ProfileLookup, SweepResult
 from bot.views.nudges import nudge_message
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_change(args: argparse.Namespace) -> int:
-    from bot.services.access.admins import add_admin, remove_admin
+    from bot.services.access.service import add_admin, remove_admin
 
     runtime = open_runtime()
     actor = cli_operator(workspace_to_act_on(runtime, args.team))
@@ -42,7 +42,7 @@ def run_change(args: argparse.Namespace) -> int:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    from bot.services.access.admins import list_admins
+    from bot.services.access.service import list_admins
     from bot.views.admins import admins_text
 
     runtime = open_runtime()

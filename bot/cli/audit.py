@@ -55,7 +55,7 @@ def _date(value: str) -> date:
 
 
 def run_verify(args: argparse.Namespace) -> int:
-    from bot.services.audit.chain import verify_chain
+    from bot.services.audit.service import verify_chain
     from storage.models import AuditVerification
 
     runtime = open_runtime()
@@ -70,8 +70,8 @@ def run_verify(args: argparse.Namespace) -> int:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from bot.services.access.visibility import Audience, visible_to
-    from bot.services.audit.export import ExportFilter, export_rows, write_export
+    from bot.services.access.service import Audience, visible_to
+    from bot.services.audit.service import ExportFilter, export_rows, write_export
     from bot.services.initiatives.service import get_initiative
 
     runtime = open_runtime()
@@ -106,8 +106,8 @@ def _output(path: str | None) -> Iterator[IO[str]]:
 
 
 def run_record(args: argparse.Namespace) -> int:
-    from bot.services.access.visibility import Audience
-    from bot.services.reviews.decision_record import build_decision_record, load_snapshot, render_markdown
+    from bot.services.access.service import Audience
+    from bot.services.reviews.service import build_decision_record, load_snapshot, render_markdown
 
     runtime = open_runtime()
     reader = Audience.admin(team_id=workspace_to_act_on(runtime, args.team))  # the CLI acts as an admin
@@ -119,9 +119,8 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_pseudonymise(args: argparse.Namespace) -> int:
-    from bot.services.audit.identity import pseudonymise
-    from bot.services.audit.service import record_audit
-    from bot.services.gates.workspaces import SYSTEM_ACTOR
+    from bot.services.audit.service import pseudonymise, record_audit
+    from bot.services.gates.service import SYSTEM_ACTOR
 
     runtime = open_runtime()
     team_id = workspace_to_act_on(runtime, args.team)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from bot.config import Settings
     from bot.runtime import Runtime
-    from bot.services.access.actors import Actor
+    from bot.services.access.service import Actor
 
 TOKEN_SOURCE = "the bot token (auth.test)"
 
@@ -61,7 +61,7 @@ def workspace_to_act_on(runtime: Runtime, team: str | None, *, create: bool = Tr
     Slack request; with `create=False`, the command creates it (`ensure_workspace`) in its own transaction, so that
     a command that fails leaves no workspace behind."""
     from bot.config import SettingsError
-    from bot.services.gates.workspaces import ensure_workspace, workspace_ids
+    from bot.services.gates.service import ensure_workspace, workspace_ids
     from storage.models import Workspace
 
     settings = runtime.settings
@@ -136,6 +136,6 @@ def bot_token_workspace(settings: Settings) -> str:
 
 def cli_operator(team_id: str) -> Actor:
     """Whoever runs the CLI has the database in hand, so acts as an admin; the audit names their login."""
-    from bot.services.access.actors import Actor
+    from bot.services.access.service import Actor
 
     return Actor(team_id=team_id, user_id=f"cli:{getpass.getuser()}"[:32], is_admin=True)

@@ -34,17 +34,15 @@ from bot.playground.sample import (
 )
 from bot.presenters import initiative_card, sign_off_card
 from bot.runtime import Runtime
-from bot.services.access.actors import Actor
-from bot.services.access.visibility import Audience
-from bot.services.attestation.model_age import ModelToCheck, record_model_age
+from bot.services.access.service import Actor, Audience
 from bot.services.attestation.scheduled import run_reattestations
+from bot.services.attestation.service import ModelToCheck, record_model_age
 from bot.services.business_days import at_local, local_date, next_business_day
-from bot.services.digest.definitions import preview_digest
-from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives.portfolio import portfolio_by_stage
-from bot.services.initiatives.service import get_initiative, history
-from bot.services.kpis.actuals import record_actual
-from bot.services.nudges.policy import ESCALATION, NUDGE
+from bot.services.digest.service import preview_digest
+from bot.services.gates.service import catalog_for
+from bot.services.initiatives.service import get_initiative, history, portfolio_by_stage
+from bot.services.kpis.service import record_actual
+from bot.services.nudges.service import ESCALATION, NUDGE
 from bot.services.reviews import service as reviews
 from bot.services.reviews.service import checklist_of, sign_offs_of
 from bot.views.messages import sign_off_request

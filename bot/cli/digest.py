@@ -90,8 +90,7 @@ def _day(text: str) -> date:
 
 
 def run_digest(args: argparse.Namespace) -> int:
-    from bot.services.digest.definitions import DEFAULT_NAME, ensure_default_digests
-    from bot.services.digest.schedule import end_of_day, zone_named
+    from bot.services.digest.service import DEFAULT_NAME, end_of_day, ensure_default_digests, zone_named
     from storage.types import utcnow
 
     runtime = open_runtime(_settings(posting=args.post))
@@ -128,8 +127,7 @@ def show_digest(runtime: Runtime, *, digest: Digest, as_of: datetime, chart: Pat
     if asked, write its chart. Also the end of `initiative-bot demo`, which shows it as posted."""
     import sys
 
-    from bot.services.digest.chart import render_chart
-    from bot.services.digest.service import channel_audience, compute_digest
+    from bot.services.digest.service import channel_audience, compute_digest, render_chart
     from bot.views.digest import digest_in_full
     from bot.views.plain_text import render_blocks
     from storage.types import utcnow
@@ -155,7 +153,7 @@ def _terminal_reader(runtime: Runtime, *, team_id: str, blocks: list[dict[str, A
     """Someone reading `blocks` at `now` in `zone`, with the names of the people and channels they mention: the
     names the bot has recorded, else (with SLACK_BOT_TOKEN) Slack's; and a last line naming, plainly, whoever
     is still shown by ID."""
-    from bot.services.audit.identity import current_names
+    from bot.services.audit.service import current_names
     from bot.views.plain_text import Reader, mentioned
 
     people_ids, channel_ids = mentioned(blocks)
@@ -179,7 +177,7 @@ def _slack_names(settings: Settings, user_ids: set[str]) -> dict[str, str]:
     from slack_sdk.errors import SlackApiError, SlackClientError
 
     from bot.integrations.slack_channels import client_for
-    from bot.services.access.people import display_name_of
+    from bot.services.access.service import display_name_of
 
     client, names = client_for(settings), {}
     for user_id in sorted(user_ids)[:SLACK_NAME_LOOKUPS]:
@@ -200,7 +198,7 @@ def _channel_names_by_id(settings: Settings, channel_ids: set[str]) -> dict[str,
 
 
 def _digest(session: Session, team_id: str, name: str, runtime: Runtime, *, posting: bool) -> Digest:
-    from bot.services.digest.definitions import DEFAULT_NAME, get_digest, preview_digest
+    from bot.services.digest.service import DEFAULT_NAME, get_digest, preview_digest
 
     if name == DEFAULT_NAME and not posting and not runtime.settings.digest_channel:
         return preview_digest(team_id, runtime.settings)  # printing needs no channel
@@ -274,7 +272,7 @@ def _permalink(client: WebClient, run: DigestRun, where: str) -> str:
 
 
 def run_digest_add(args: argparse.Namespace) -> int:
-    from bot.services.digest.definitions import add_digest, status_of
+    from bot.services.digest.service import add_digest, status_of
     from bot.views.digest_admin import saved_text
     from storage.models.digest import DEFAULT_CRON
     from storage.types import utcnow
@@ -315,7 +313,7 @@ def _channel_names(settings: Settings, digests: list[Digest]) -> dict[str, str]:
 @contextmanager
 def _digests(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[Session, str]]:
     """One transaction over the digests of `--team` (or the only workspace), the default one included."""
-    from bot.services.digest.definitions import ensure_default_digests
+    from bot.services.digest.service import ensure_default_digests
 
     runtime = open_runtime(settings)
     team_id = workspace_to_act_on(runtime, args.team)
@@ -325,7 +323,7 @@ def _digests(args: argparse.Namespace, settings: Settings) -> Iterator[tuple[Ses
 
 
 def run_digest_edit(args: argparse.Namespace) -> int:
-    from bot.services.digest.definitions import edit_digest, status_of
+    from bot.services.digest.service import edit_digest, status_of
     from bot.views.digest_admin import saved_text
     from storage.types import utcnow
 
@@ -341,7 +339,7 @@ def run_digest_edit(args: argparse.Namespace) -> int:
 
 
 def run_digest_toggle(args: argparse.Namespace) -> int:
-    from bot.services.digest.definitions import set_digest_enabled, status_of
+    from bot.services.digest.service import set_digest_enabled, status_of
     from bot.views.digest_admin import saved_text
     from storage.types import utcnow
 
@@ -354,7 +352,7 @@ def run_digest_toggle(args: argparse.Namespace) -> int:
 
 
 def run_digest_list(args: argparse.Namespace) -> int:
-    from bot.services.digest.definitions import digest_statuses
+    from bot.services.digest.service import digest_statuses
     from bot.views.digest_admin import digests_text
     from storage.types import utcnow
 

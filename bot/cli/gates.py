@@ -11,7 +11,7 @@ from bot.cli.common import add_team_option, cli_operator, open_runtime, workspac
 from bot.services.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from bot.services.gates.yaml_file import InvalidGatesFile
+    from bot.services.gates.service import InvalidGatesFile
 from bot.views.text import plain_date
 
 
@@ -46,8 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from bot.services.gates.workspaces import definition_row
-    from bot.services.gates.yaml_file import dump_gates_yaml
+    from bot.services.gates.service import definition_row, dump_gates_yaml
 
     runtime = open_runtime()
     team_id = workspace_to_act_on(runtime, args.team)
@@ -63,10 +62,8 @@ def run_export(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from bot.services.gate_editing.service import current_document, save_definition
-    from bot.services.gates.document import describe
-    from bot.services.gates.yaml_file import InvalidGatesFile, parse_gates_yaml
-    from bot.services.regulation.controls import unknown_controls
-    from bot.services.regulation.service import controls_for
+    from bot.services.gates.service import InvalidGatesFile, describe, parse_gates_yaml
+    from bot.services.regulation.service import controls_for, unknown_controls
 
     runtime = open_runtime()
     text = read_file(args.file)
@@ -101,8 +98,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_diff(args: argparse.Namespace) -> int:
-    from bot.services.gates.document import describe, differences
-    from bot.services.gates.workspaces import definition_row
+    from bot.services.gates.service import definition_row, describe, differences
 
     runtime = open_runtime()
     team_id = workspace_to_act_on(runtime, args.team)

@@ -14,8 +14,8 @@ if TYPE_CHECKING:
     from zoneinfo import ZoneInfo
 
     from bot.services.business_days import WorkCalendar
-    from bot.services.nudges.policy import Held, Item, ItemLine, Notice
     from bot.services.nudges.scheduled import SweepResult
+    from bot.services.nudges.service import Held, Item, ItemLine, Notice
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -110,7 +110,7 @@ def _condition_line(line: ItemLine, reader_zone: ZoneInfo) -> str:
 
 
 def _held_reason(held: Held, calendar: WorkCalendar) -> str:
-    from bot.services.nudges.policy import OUTSIDE_HOURS, SNOOZED
+    from bot.services.nudges.service import OUTSIDE_HOURS, SNOOZED
 
     if held.why == SNOOZED:
         return f"snoozed until {_their_time(calendar, held.recipient, held.zone, held.at)}"

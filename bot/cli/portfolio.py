@@ -13,8 +13,7 @@ from bot.services.errors import InvalidInput
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.services.portfolio_io.importing import ImportPlan, LookupPerson
-    from bot.services.portfolio_io.table import Problem
+    from bot.services.portfolio_io.service import ImportPlan, LookupPerson, Problem
 
 # slack_sdk retries a call Slack answered 429 after its Retry-After, this many times: users.lookupByEmail allows
 # about 50 calls a minute, so an import naming more addresses waits for the next minute instead of failing.
@@ -51,10 +50,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from bot.services.gates.workspaces import ensure_workspace
-    from bot.services.portfolio_io.importing import apply_import, email_addresses, plan_import, resolve_people, user_ids
-    from bot.services.portfolio_io.rows import parse_rows
-    from bot.services.portfolio_io.table import ImportFileError, read_table
+    from bot.services.gates.service import ensure_workspace
+    from bot.services.portfolio_io.service import (
+        ImportFileError,
+        apply_import,
+        email_addresses,
+        parse_rows,
+        plan_import,
+        read_table,
+        resolve_people,
+        user_ids,
+    )
 
     filename = args.file
     try:
@@ -123,8 +129,8 @@ def slack_lookup(settings: Settings) -> LookupPerson:
     from slack_sdk.errors import SlackApiError
     from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-    from bot.services.access.people import why_not_an_owner
-    from bot.services.portfolio_io.importing import SlackPerson
+    from bot.services.access.service import why_not_an_owner
+    from bot.services.portfolio_io.service import SlackPerson
 
     client = WebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url, timeout=10,
                        retry_handlers=[RateLimitErrorRetryHandler(max_retry_count=LOOKUP_RETRIES)])
@@ -148,10 +154,15 @@ def slack_lookup(settings: Settings) -> LookupPerson:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from bot.services.access.visibility import Audience
-    from bot.services.portfolio_io.columns import COLUMN_NAMES, KPI_ACTUAL_COLUMNS
-    from bot.services.portfolio_io.exporting import export_kpi_rows, export_rows
-    from bot.services.portfolio_io.table import write_csv, write_xlsx
+    from bot.services.access.service import Audience
+    from bot.services.portfolio_io.service import (
+        COLUMN_NAMES,
+        KPI_ACTUAL_COLUMNS,
+        export_kpi_rows,
+        export_rows,
+        write_csv,
+        write_xlsx,
+    )
 
     what = list(args.what)
     kpis = bool(what) and what[0] == "kpis"

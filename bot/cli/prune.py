@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_prune(args: argparse.Namespace) -> int:
-    from bot.services.retention.prune import prune
+    from bot.services.retention.service import prune
 
     runtime = open_runtime()
     counts = prune(runtime, dry_run=args.dry_run)

@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from bot.services.gates.yaml_file import dump_gates_yaml
+    from bot.services.gates.service import dump_gates_yaml
     from bot.services.regulation.service import document_row
 
     kind, (what, schema) = args.command_name, FILES[args.command_name]
@@ -56,11 +56,13 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
-    from bot.services.gates.document import describe
-    from bot.services.gates.yaml_file import InvalidGatesFile
-    from bot.services.regulation.controls import parse_controls_yaml
-    from bot.services.regulation.questionnaire import parse_questionnaire_yaml
-    from bot.services.regulation.service import document_row, save_document
+    from bot.services.gates.service import InvalidGatesFile, describe
+    from bot.services.regulation.service import (
+        document_row,
+        parse_controls_yaml,
+        parse_questionnaire_yaml,
+        save_document,
+    )
 
     kind = args.command_name
     parse: Callable[..., dict[str, Any]] = parse_questionnaire_yaml if kind == "questionnaire" else parse_controls_yaml
@@ -108,11 +110,9 @@ def register_compliance(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_compliance_report(args: argparse.Namespace) -> int:
-    from bot.services.access.visibility import Audience
+    from bot.services.access.service import Audience
     from bot.services.errors import InvalidInput
-    from bot.services.regulation.compliance import build_report, initiatives_for_report
-    from bot.services.regulation.report_formats import render
-    from bot.services.regulation.service import controls_for
+    from bot.services.regulation.service import build_report, controls_for, initiatives_for_report, render
     from storage.types import utcnow
 
     runtime = open_runtime()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from bot.commands.registry import Arguments, UsageError
 from bot.commands.text import MAX_COMMAND_LENGTH, Token, token_of, unescape
-from bot.services.digest.definitions import RESERVED_NAMES
+from bot.services.digest.service import RESERVED_NAMES
 from bot.services.errors import InvalidInput
 from bot.services.validation import parse_key
 

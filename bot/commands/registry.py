@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from slack_sdk import WebClient
 
     from bot.runtime import Runtime
-    from bot.services.access.actors import Actor
+    from bot.services.access.service import Actor
 
 COMMAND = "/initiative"
 

@@ -1,4 +1,4 @@
-"""The daily prune (bot/services/retention/prune.py): checked every hour (and at start-up), run by the first replica
+"""The daily prune (bot/services/retention/scheduled.py): checked every hour (and at start-up), run by the first replica
 to claim the UTC day."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from slack_sdk import WebClient
 
 from bot.runtime import Runtime
-from bot.services.retention.prune import daily_prune
+from bot.services.retention.scheduled import daily_prune
 from storage.types import utcnow
 
 CHECK_HOURS = 1

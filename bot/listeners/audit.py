@@ -9,9 +9,9 @@ from slack_sdk import WebClient
 
 from bot.listeners.middleware import RequestActor
 from bot.runtime import Runtime
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Audience
 from bot.services.errors import DomainError
-from bot.services.reviews.decision_record import build_decision_record, load_snapshot
+from bot.services.reviews.service import build_decision_record, load_snapshot
 from bot.views import decision_record, ids, modals
 
 

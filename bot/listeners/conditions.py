@@ -8,8 +8,7 @@ from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand, 
 from bot.integrations.targets import evidence_policy
 from bot.listeners.people import require_people_who_can_act
 from bot.presenters import condition_views
-from bot.services.access.people import zone_for
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Audience, zone_for
 from bot.services.business_days import local_date
 from bot.services.initiatives import service as initiatives
 from bot.services.reviews.service import check_evidence_links

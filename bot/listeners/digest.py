@@ -10,13 +10,12 @@ from sqlmodel import Session
 from bot.commands.grammar import DigestCommand, parse_digest
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.integrations.slack_channels import ChannelRefused, SlackChannels
-from bot.services.access.actors import require_admin
-from bot.services.access.people import zone_for
-from bot.services.access.visibility import Audience
-from bot.services.audit.identity import current_names
-from bot.services.digest.definitions import (
+from bot.services.access.service import Audience, require_admin, zone_for
+from bot.services.audit.service import current_names
+from bot.services.digest.service import (
     DEFAULT_NAME,
     add_digest,
+    compute_digest,
     digest_statuses,
     edit_digest,
     ensure_default_digests,
@@ -25,9 +24,8 @@ from bot.services.digest.definitions import (
     set_digest_enabled,
     status_of,
 )
-from bot.services.digest.service import compute_digest
 from bot.services.errors import InvalidInput, NotFound
-from bot.services.gates.workspaces import ensure_workspace
+from bot.services.gates.service import ensure_workspace
 from bot.views.digest import digest_in_full, preview_text
 from bot.views.digest_admin import digests_text, saved_text
 from bot.views.plain_text import Reader, mentioned

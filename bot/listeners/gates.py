@@ -1,5 +1,5 @@
 """`/initiative gates` and `/initiative admins`, and the admins' gate editor: thin listeners around
-`bot.services.gate_editing.edits` and `bot.services.access.admins`, with blocks from `bot.views.gates`.
+`bot.services.gate_editing.service` and `bot.services.access.service`, with blocks from `bot.views.gates`.
 
 A refusal (not an admin, a stale version) is answered in a modal, since modals carry no response_url; bad
 input in a modal is shown under its field.
@@ -18,12 +18,12 @@ from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand, 
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view
 from bot.runtime import Runtime
-from bot.services.access import admins as permissions
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access import service as permissions
+from bot.services.access.service import Actor, require_admin
 from bot.services.errors import DomainError, InvalidInput
-from bot.services.gate_editing import edits as gate_edits
+from bot.services.gate_editing import service as gate_edits
 from bot.services.gate_editing.service import SavedDefinition, StageStillHolds
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.views import gates as views
 from bot.views import modals, replies
 from bot.views.admins import admins_text

@@ -14,9 +14,9 @@ from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view, tell
 from bot.presenters import desk_page, home_view, waiting_for
 from bot.runtime import Runtime
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Audience
 from bot.services.errors import DomainError
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.validation import RISK_TIERS
 from bot.views import desk, ids, modals
 

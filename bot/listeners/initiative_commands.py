@@ -9,13 +9,12 @@ from bot.commands.grammar import parse_find, parse_key_command, parse_list, pars
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.people import require_people_who_can_act
 from bot.presenters import initiative_card
-from bot.services.access import people
-from bot.services.access.visibility import Audience
-from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives import portfolio, search
+from bot.services.access import service as people
+from bot.services.access.service import Audience
+from bot.services.gates.service import catalog_for
 from bot.services.initiatives import service as initiatives
 from bot.services.outcomes import service as outcomes
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as reviews
 from bot.services.validation import RISK_TIERS
 from bot.views import modals, replies
 from bot.views.regulation import recorded
@@ -80,7 +79,7 @@ def list_(ctx: CommandContext, args: Arguments) -> Reply:
         query: dict[str, object] = {}
         label = "in progress"
         if scope == "stalled":
-            stalled = portfolio.stalled_initiatives(session, audience=reader, now=utcnow())
+            stalled = initiatives.stalled_initiatives(session, audience=reader, now=utcnow())
             return replies.initiative_list(stalled, total=len(stalled), catalog=catalog,
                                            scope_label="stalled (longer in their stage than its threshold)")
         if scope == "mine":
@@ -103,9 +102,9 @@ FIND_LIMIT = 20
 
 def find(ctx: CommandContext, args: Arguments) -> Reply:
     command = parse_find(args)
-    terms = search.search_terms(command.words, owners=command.owners)
+    terms = initiatives.search_terms(command.words, owners=command.owners)
     with ctx.runtime.read() as session:
-        found = search.search_initiatives(session, audience=Audience.of(ctx.actor), terms=terms, limit=FIND_LIMIT)
+        found = initiatives.search_initiatives(session, audience=Audience.of(ctx.actor), terms=terms, limit=FIND_LIMIT)
         catalog = catalog_for(session, team_id=ctx.actor.team_id)
         return search_results(found.hits, total=found.total, catalog=catalog,
                               asked=" ".join(token.text for token in args.tokens))
@@ -148,7 +147,7 @@ PAUSE_RESUME_HELP = ("/initiative pause|resume <KEY> [reason]   -> an owner's sh
 
 
 def pause(ctx: CommandContext, args: Arguments) -> Reply:
-    return _change_status(ctx, args, lifecycle.pause, "paused", reason="optional")
+    return _change_status(ctx, args, reviews.pause, "paused", reason="optional")
 
 
 PAUSE = Subcommand("pause", pause, usage=("/initiative pause <KEY> [reason]",), help_lines=PAUSE_RESUME_HELP)
@@ -163,7 +162,7 @@ RESUME = Subcommand("resume", resume, usage=("/initiative resume <KEY> [reason] 
 
 
 def retire(ctx: CommandContext, args: Arguments) -> Reply:
-    return _change_status(ctx, args, lifecycle.retire, "retired", reason="required")
+    return _change_status(ctx, args, reviews.retire, "retired", reason="required")
 
 
 RETIRE = Subcommand("retire", retire, usage=(

@@ -14,8 +14,7 @@ from bot.listeners.people import require_people_who_can_act
 from bot.listeners.surfaces import show_view, tell
 from bot.presenters import initiative_card, initiative_modal
 from bot.runtime import Runtime
-from bot.services.access.people import remember_names
-from bot.services.access.visibility import Audience, may_see
+from bot.services.access.service import Audience, may_see, remember_names
 from bot.services.errors import DomainError, InvalidInput, PermissionDenied
 from bot.services.initiatives import service as initiatives
 from bot.views import forms, ids, modals

@@ -15,11 +15,10 @@ from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view, tell, today_of
 from bot.runtime import Runtime
-from bot.services.access.actors import Actor
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Actor, Audience
 from bot.services.errors import DomainError, InvalidInput
 from bot.services.initiatives import service as initiatives
-from bot.services.kpis import actuals, definitions
+from bot.services.kpis import service as kpi_rules
 from bot.views import forms, ids, modals, replies
 from bot.views import kpis as views
 from storage.models import Initiative
@@ -37,18 +36,18 @@ def kpi(ctx: CommandContext, args: Arguments) -> Reply | None:
     with ctx.runtime.transaction() as session:
         initiative = _initiative(session, ctx.actor, command.key)
         today = today_of(session, ctx.runtime, ctx.actor)
-        recorded = actuals.record_actual(session, actor=ctx.actor, initiative=initiative, value=command.value,
-                                         kpi_name=command.kpi_name, measured_on=command.measured_on or today,
-                                         today=today, note=command.note)
+        recorded = kpi_rules.record_actual(session, actor=ctx.actor, initiative=initiative, value=command.value,
+                                           kpi_name=command.kpi_name, measured_on=command.measured_on or today,
+                                           today=today, note=command.note)
         return replies.done(views.recorded_text(initiative, recorded))
 
 
 def _define(ctx: CommandContext, command: DefineKpi) -> Reply:
     with ctx.runtime.transaction() as session:
         initiative = _initiative(session, ctx.actor, command.key)
-        defined = definitions.define_kpi(session, actor=ctx.actor, initiative=initiative, name=command.name,
-                                         baseline=command.baseline, target=command.target,
-                                         direction=command.direction, target_date=command.target_date)
+        defined = kpi_rules.define_kpi(session, actor=ctx.actor, initiative=initiative, name=command.name,
+                                       baseline=command.baseline, target=command.target,
+                                       direction=command.direction, target_date=command.target_date)
         return replies.done(f"{initiative.key}'s KPI {views.definition(defined)}. Record actuals with "
                             f'`/initiative kpi {initiative.key} "{defined.name}" <value>`.')
 
@@ -83,7 +82,7 @@ def register(app: App, runtime: Runtime) -> None:
             with runtime.transaction() as session:
                 recorder = actor.in_session(session)
                 initiative = _initiative(session, recorder, key)
-                recorded = actuals.record_actual(
+                recorded = kpi_rules.record_actual(
                     session, actor=recorder, initiative=initiative, value=answers.value, position=answers.position,
                     measured_on=answers.measured_on, today=today_of(session, runtime, recorder),
                     note=answers.note)
@@ -102,9 +101,9 @@ def register(app: App, runtime: Runtime) -> None:
 
 def _record_modal(session: Session, runtime: Runtime, actor: Actor, key: str) -> dict[str, Any]:
     initiative = _initiative(session, actor, key)
-    actuals.require_recorder(session, actor=actor, initiative=initiative)
-    kpis = definitions.kpis_of(session, initiative_id=initiative.id)
-    definitions.find_kpi(kpis, None)  # none yet: says how to define one
+    kpi_rules.require_recorder(session, actor=actor, initiative=initiative)
+    kpis = kpi_rules.kpis_of(session, initiative_id=initiative.id)
+    kpi_rules.find_kpi(kpis, None)  # none yet: says how to define one
     return views.record_modal(initiative, kpis, today=today_of(session, runtime, actor))
 
 

@@ -18,8 +18,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.runtime import Runtime
-from bot.services.access.actors import Actor, UsersInfo
-from bot.services.access.admins import resolve_actor
+from bot.services.access.service import Actor, UsersInfo, resolve_actor
 
 log = logging.getLogger(__name__)
 

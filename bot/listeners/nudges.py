@@ -16,11 +16,11 @@ from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import tell
 from bot.notifications import republish_homes
 from bot.runtime import Runtime
-from bot.services.access import delegation
-from bot.services.access.people import PROFILE_MAX_AGE, display_name_of, record_profile, zone_for
+from bot.services.access import service as delegation
+from bot.services.access.service import PROFILE_MAX_AGE, display_name_of, record_profile, zone_for
 from bot.services.errors import DomainError
-from bot.services.gates.workspaces import ensure_workspace
-from bot.services.nudges.state import snooze
+from bot.services.gates.service import ensure_workspace
+from bot.services.nudges.service import snooze
 from bot.views import ids, replies
 from bot.views.nudges import delegation_text, snoozed_text
 from storage.models import UserProfile

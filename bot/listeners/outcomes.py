@@ -16,10 +16,9 @@ from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import clicked_in_message, show_view, tell, today_of
 from bot.runtime import Runtime
-from bot.services.access.actors import Actor
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Actor, Audience
 from bot.services.errors import Conflict, DomainError, InvalidInput
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.initiatives import service as initiatives
 from bot.services.outcomes import service as outcomes
 from bot.views import forms, ids, modals, replies

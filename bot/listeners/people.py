@@ -18,16 +18,16 @@ from bot.config import Settings
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view, tell
 from bot.runtime import Runtime
-from bot.services.access.people import (
+from bot.services.access.service import (
     EXTERNAL_PERSON,
     GUEST,
+    Audience,
     display_name_of,
     remember_names,
     why_not_an_owner,
 )
-from bot.services.access.visibility import Audience
 from bot.services.errors import Conflict, DomainError, InvalidInput, PermissionDenied
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.initiatives import service as initiatives
 from bot.services.tracked_items import service as tracked_items
 from bot.views import ids, modals

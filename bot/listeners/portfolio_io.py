@@ -4,7 +4,7 @@ admin learns how, and the columns."""
 from __future__ import annotations
 
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
-from bot.services.access.actors import require_admin
+from bot.services.access.service import require_admin
 from bot.views.portfolio_io import import_help
 
 

@@ -16,12 +16,11 @@ from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.listeners.middleware import RequestActor
 from bot.listeners.surfaces import show_view, tell
 from bot.runtime import Runtime
-from bot.services.access.actors import Actor
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Actor, Audience
 from bot.services.errors import DomainError
 from bot.services.initiatives import service as initiatives
 from bot.services.regulation import service as regulation
-from bot.services.regulation.compliance import build_report
+from bot.services.regulation.service import build_report
 from bot.views import forms, ids, modals, replies
 from bot.views import regulation as views
 from storage.models import Initiative

@@ -7,10 +7,9 @@ from sqlmodel import Session
 from bot.commands.grammar import parse_key_command
 from bot.commands.registry import Arguments, CommandContext, Reply, Subcommand
 from bot.presenters import sign_off_card
-from bot.services.access.actors import Actor
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Actor, Audience
 from bot.services.errors import Conflict
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.initiatives import service as initiatives
 from bot.services.reviews import service as reviews
 from bot.views import modals, replies

@@ -22,10 +22,10 @@ from bot.listeners.surfaces import clicked_in_message, tell, today_of
 from bot.notifications import republish_homes, update_sign_off_request
 from bot.presenters import sign_off_card
 from bot.runtime import Runtime
-from bot.services.access.actors import Actor
+from bot.services.access.service import Actor
 from bot.services.errors import DomainError, InvalidInput
 from bot.services.reviews import service as reviews
-from bot.services.tracked_items.conditions import parse_conditions
+from bot.services.tracked_items.service import parse_conditions
 from bot.views import forms, ids, modals
 from bot.views.messages import SignOffCard, already_decided
 from storage.models import SignOff

@@ -11,8 +11,7 @@ from slack_sdk import WebClient
 from sqlmodel import Session
 
 from bot.runtime import Runtime
-from bot.services.access.actors import Actor
-from bot.services.access.people import zone_for
+from bot.services.access.service import Actor, zone_for
 from bot.services.business_days import local_date
 from bot.views import modals
 from storage.types import utcnow

@@ -13,7 +13,7 @@ from slack_bolt import App
 from bot.delivery.installation import suspend
 from bot.runtime import Runtime
 from bot.services.audit.service import record_audit
-from bot.services.gates.workspaces import SYSTEM_ACTOR, ensure_workspace
+from bot.services.gates.service import SYSTEM_ACTOR, ensure_workspace
 from storage.models import Workspace
 from storage.types import utcnow
 

@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 
 from sqlmodel import Session
 
-from bot.services.access.actors import Actor
-from bot.services.audit.identity import remember_identity
-from bot.services.gates.workspaces import catalog_for, ensure_workspace
+from bot.services.access.service import Actor
+from bot.services.audit.service import remember_identity
+from bot.services.gates.service import catalog_for, ensure_workspace
 from bot.services.initiatives.service import create_initiative
-from bot.services.reviews import lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.reviews.service import checklist_of, sign_offs_of
 from storage.models import GateReview
@@ -71,7 +70,7 @@ def seed_portfolio(session: Session, *, now: datetime) -> None:
             _approve_all(session, review_id=review.id, at=at + timedelta(days=2))
     paused = create_initiative(session, actor=maria, title="Supplier risk scoring", risk_tier="medium",
                                owners=OWNERS, now=now - timedelta(days=60))
-    lifecycle.pause(session, actor=maria, initiative=paused, reason="waiting for data access")
+    reviews.pause(session, actor=maria, initiative=paused, reason="waiting for data access")
 
 
 def _approve_all(session: Session, *, review_id: int, at: datetime) -> None:

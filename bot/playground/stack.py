@@ -33,7 +33,7 @@ from bot.config import Settings
 from bot.delivery.sender import OutboxSender, deliver_pending, make_client
 from bot.playground.sample import ADMIN, CHANNELS, PEOPLE, PORTFOLIO_CHANNEL, SAMPLE_TEAM, seed_people, seed_portfolio
 from bot.services.business_days import at_local, local_date, next_business_day
-from bot.services.digest.definitions import ensure_default_digests, get_digest
+from bot.services.digest.service import ensure_default_digests, get_digest
 from bot.views.plain_text import EMOJI, Reader, format_date, render_mrkdwn
 from bot.web import EVENTS_PATH, WebApp
 from bot.wiring import build_runtime

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.services.access.admins import AdminEntry
+from bot.services.access.service import AdminEntry
 from bot.services.validation import USER_ID_PATTERN
 from bot.views.text import mention, plain_date
 

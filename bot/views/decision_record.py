@@ -7,8 +7,8 @@ from typing import Any
 from slack_sdk.models.blocks import Block
 from slack_sdk.models.views import View
 
-from bot.services.audit.identity import PSEUDONYM_PREFIX
-from bot.services.reviews.decision_record import (
+from bot.services.audit.service import PSEUDONYM_PREFIX
+from bot.services.reviews.service import (
     DecisionRecord,
     GateRecord,
     Signature,

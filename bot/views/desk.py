@@ -1,6 +1,6 @@
 """A person's desk: "Waiting on me" (the App Home's first section, and all of `/initiative todo`), "My
 initiatives" with what blocks each, and the paged modal a "See all" button opens when a list is longer than the
-Home shows. Pure: what waits comes from bot.services.waiting.desk, gathered by bot.presenters."""
+Home shows. Pure: what waits comes from bot.services.waiting.service, gathered by bot.presenters."""
 
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
 from bot.commands.registry import Reply
-from bot.services.gates.catalog import REATTEST_PREFIX, GateCatalog
-from bot.services.initiatives.portfolio import days_in_stage
-from bot.services.waiting.desk import Blockers, Waits
-from bot.services.waiting.service import OpenItem, Pending
+from bot.services.gates.service import REATTEST_PREFIX, GateCatalog
+from bot.services.initiatives.service import days_in_stage
+from bot.services.waiting.service import Blockers, OpenItem, Pending, Waits
 from bot.views import ids
 from bot.views.blocks import context, finish, header, section
 from bot.views.outcomes import day

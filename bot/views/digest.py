@@ -20,7 +20,7 @@ from slack_sdk.models.blocks import (
     SectionBlock,
 )
 
-from bot.services.digest.report import (
+from bot.services.digest.service import (
     DigestReport,
     ExpiredWaiver,
     FlaggedItem,
@@ -31,9 +31,7 @@ from bot.services.digest.report import (
     StalledItem,
     WaitingItem,
 )
-from bot.services.kpis.actuals import NO_DATA, OFF_TRACK, ON_TRACK
-from bot.services.kpis.definitions import format_measure
-from bot.services.kpis.value import ValueRow
+from bot.services.kpis.service import NO_DATA, OFF_TRACK, ON_TRACK, ValueRow, format_measure
 from bot.views.blocks import MAX_BLOCKS, Message, finish
 from bot.views.plain_text import Reader, render_blocks
 from bot.views.text import SECTION_MAX, clip, escape, mention, mrkdwn, slack_date

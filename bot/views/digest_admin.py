@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from bot.services.digest.definitions import DigestStatus
-from bot.services.digest.service import scope_of
+from bot.services.digest.service import DigestStatus, scope_of
 from bot.views.text import channel_link, escape, plain_date
 
 

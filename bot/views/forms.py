@@ -12,7 +12,7 @@ from typing import Any
 from bot.services.errors import InvalidInput
 from bot.services.regulation.service import UnansweredQuestions
 from bot.services.reviews.service import TARGET_ON, WAIVERS_EXPIRE_ON, ChecklistIncomplete
-from bot.services.tracked_items.conditions import FIELD as CONDITIONS_FIELD
+from bot.services.tracked_items.service import FIELD as CONDITIONS_FIELD
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, clean_characters
 from bot.views import ids
 from bot.views.text import clip

@@ -28,10 +28,8 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot.services.errors import InvalidInput
-from bot.services.gate_editing.edits import GateSettings
-from bot.services.gate_editing.service import InvalidDefinition
-from bot.services.gates.catalog import GateCatalog, Stage
-from bot.services.gates.document import LABEL_MAX, MAX_CHECKLIST_ITEMS_PER_ROLE, Problem
+from bot.services.gate_editing.service import GateSettings, InvalidDefinition
+from bot.services.gates.service import LABEL_MAX, MAX_CHECKLIST_ITEMS_PER_ROLE, GateCatalog, Problem, Stage
 from bot.services.validation import RISK_TIERS
 from bot.views.blocks import context, divider, finish, header, section
 from bot.views.ids import StaleForm

@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.services.gates.catalog import GateCatalog
-from bot.services.kpis.definitions import format_measure
+from bot.services.gates.service import GateCatalog
+from bot.services.kpis.service import format_measure
 from bot.views.text import escape, mention, mrkdwn, slack_date
 from storage.models import AuditEvent
 

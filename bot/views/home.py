@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 from slack_sdk.models.views import View
 
-from bot.services.gates.catalog import GateCatalog
-from bot.services.waiting.desk import Waits
+from bot.services.gates.service import GateCatalog
+from bot.services.waiting.service import Waits
 from bot.views import ids
 from bot.views.blocks import divider, finish, header, section
 from bot.views.desk import MyInitiative, funnel_line, my_initiative_block, see_all, stalled_line, waiting_blocks

@@ -18,9 +18,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.services.kpis.actuals import NO_DATA, ON_TRACK, Recorded, Standing
-from bot.services.kpis.definitions import format_measure
 from bot.services.kpis.scheduled import KpiUpdateDue
+from bot.services.kpis.service import NO_DATA, ON_TRACK, Recorded, Standing, format_measure
 from bot.services.validation import REASON
 from bot.views import ids
 from bot.views.blocks import context, finish, more_line, section

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.services.gates.catalog import ChecklistItem
+from bot.services.gates.service import ChecklistItem
 from bot.services.reviews.service import REATTESTATION, DecisionDates
 from bot.views import ids
 from bot.views import kpis as kpi_views

@@ -26,8 +26,8 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.services.gates.catalog import ChecklistItem, GateCatalog
-from bot.services.kpis.actuals import Standing
+from bot.services.gates.service import ChecklistItem, GateCatalog
+from bot.services.kpis.service import Standing
 from bot.services.validation import (
     BUSINESS_UNIT,
     COMMENT,

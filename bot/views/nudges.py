@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
-from bot.services.nudges.policy import ESCALATION, Item, ItemLine, Notice
+from bot.services.nudges.service import ESCALATION, Item, ItemLine, Notice
 from bot.views import ids
 from bot.views.blocks import Message, context, finish, header, more_line, section
 from bot.views.kpis import kpi_request_blocks

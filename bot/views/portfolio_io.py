@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.commands.registry import Reply
-from bot.services.portfolio_io.columns import COLUMNS
+from bot.services.portfolio_io.service import COLUMNS
 from bot.views.blocks import context, finish, section
 from bot.views.text import escape
 

@@ -10,8 +10,16 @@ from typing import Any
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, InputBlock, Option, RadioButtonsElement
 from slack_sdk.models.views import View
 
-from bot.services.regulation.compliance import MET, NOT_APPLICABLE, OPEN, WAIVED, Cell, ComplianceReport
-from bot.services.regulation.questionnaire import NEEDS_REVIEW, Questionnaire
+from bot.services.regulation.service import (
+    MET,
+    NEEDS_REVIEW,
+    NOT_APPLICABLE,
+    OPEN,
+    WAIVED,
+    Cell,
+    ComplianceReport,
+    Questionnaire,
+)
 from bot.views import ids
 from bot.views.blocks import Message, context, finish, header, section
 from bot.views.text import clip, escape, mention, mrkdwn, plain_date

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.commands.registry import COMMAND, Reply
-from bot.services.gates.catalog import GateCatalog
-from bot.services.kpis.actuals import Standing
+from bot.services.gates.service import GateCatalog
+from bot.services.kpis.service import Standing
 from bot.services.reviews.service import REATTESTATION
 from bot.views import ids
 from bot.views import kpis as kpi_views

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import Block
 
 from bot.commands.registry import COMMAND, Reply
-from bot.services.gates.catalog import GateCatalog
-from bot.services.initiatives.search import MATCH_END, MATCH_START, Hit
+from bot.services.gates.service import GateCatalog
+from bot.services.initiatives.service import MATCH_END, MATCH_START, Hit
 from bot.views.blocks import context, finish, header, more_line, section
 from bot.views.replies import initiative_line
 from bot.views.text import clip, escape, mention

@@ -13,7 +13,8 @@ from bot.cli import main
 from bot.runtime import Runtime
 from bot.services.audit.service import record_audit
 from bot.services.gates.workspaces import SYSTEM_ACTOR
-from bot.services.retention.prune import RULES, batch_query, daily_prune, prune
+from bot.services.retention.scheduled import daily_prune
+from bot.services.retention.service import RULES, batch_query, prune
 from storage.db import is_sqlite
 from storage.models import (
     AuditEvent,

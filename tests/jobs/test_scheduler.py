@@ -21,7 +21,7 @@ def test_every_job_calls_one_function_of_its_domain(runtime):
             if not re.fullmatch(r"bot\.services\.\w+\.\w+\.\w+", function)} == {"reinstall_check"}, called
     # The one job that is Slack's own business: whether auth.test succeeds again.
     assert called["reinstall_check"] == "bot.adapters.installation.recheck_installation"
-    assert called["prune"] == "bot.services.retention.prune.daily_prune"
+    assert called["prune"] == "bot.services.retention.scheduled.daily_prune"
     assert called["integration_checks"] == "bot.services.attestation.scheduled.run_integration_checks"
     assert called["waiver_expiry"] == "bot.services.waivers.scheduled.run_waivers"
 

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from bot.adapters.nudges import run_sweep
 from bot.services.access.actors import Actor
 from bot.services.attestation.scheduled import run_integration_checks, run_reattestations
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.views import ids
 from slack_emulator.requests import TEAM_ID, button, ticked_all
 from storage.models import AuditEvent, GateReview, Initiative, InitiativeFlag, ModelCheck, SignOff

@@ -16,7 +16,7 @@ from bot.listeners.commands import SUBCOMMANDS
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
 from bot.services.initiatives import service as initiatives
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.views import ids
 from bot.views.plain_text import Reader, render_blocks
 from storage.models import GateReview, Initiative, OwnerAssignment, SignOff, StageTransition

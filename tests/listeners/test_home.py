@@ -15,7 +15,7 @@ from bot.services.access.people import record_profile
 from bot.services.access.scheduled import end_lapsed_delegations
 from bot.services.access.visibility import Audience
 from bot.services.initiatives.service import get_initiative
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.services.tracked_items.service import create_item
 from bot.views import ids
 from slack_emulator import validate_blocks, validate_view

@@ -16,7 +16,7 @@ from bot.presenters import home_view
 from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
 from bot.services.initiatives.service import get_initiative
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.views import ids
 from slack_emulator.requests import button
 from slack_emulator.workspace import TEAM_ID

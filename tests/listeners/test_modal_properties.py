@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from bot.presenters import sign_off_card
 from bot.services.errors import InvalidInput
-from bot.services.gate_editing import edits as gate_edits
+from bot.services.gate_editing import service as gate_edits
 from bot.services.gates.document import LABEL_MAX
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import create_initiative

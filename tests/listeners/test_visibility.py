@@ -18,7 +18,7 @@ from bot.services.access.actors import Actor
 from bot.services.access.visibility import Audience
 from bot.services.digest.definitions import ensure_default_digests
 from bot.services.initiatives.portfolio import portfolio_by_stage
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.views import ids
 from storage.models import AuditEvent, Digest, EvidenceCheck, Initiative, SignOff, StageTransition
 from storage.types import utcnow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.presenters import sign_off_card
-from bot.services.gate_editing import edits as gate_edits
+from bot.services.gate_editing import service as gate_edits
 from bot.services.gate_editing.service import InvalidDefinition
 from bot.services.gates.document import LABEL_MAX, MAX_CHECKLIST_ITEMS_PER_ROLE
 from bot.services.initiatives.service import create_initiative

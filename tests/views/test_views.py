@@ -16,8 +16,7 @@ from bot.services.initiatives.search import MATCH_END, MATCH_START, Hit
 from bot.services.kpis.scheduled import KpiUpdateDue
 from bot.services.reviews.service import ChecklistIncomplete
 from bot.services.tracked_items.conditions import DraftCondition, parse_conditions
-from bot.services.waiting.desk import Blockers, Waits
-from bot.services.waiting.service import OpenItem, Pending
+from bot.services.waiting.service import Blockers, OpenItem, Pending, Waits
 from bot.views import desk, forms, gates, home, ids, messages, modals, replies
 from bot.views.desk import MyInitiative
 from bot.views.plain_text import Reader, render_blocks

@@ -13,8 +13,7 @@ from sqlalchemy import ColumnElement, exists
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
-from bot.services.audit.identity import remember_identity
-from bot.services.audit.service import record_audit
+from bot.services.audit.service import record_audit, remember_identity
 from bot.services.events import PersonDeactivated, emit
 from storage.models import UserProfile
 

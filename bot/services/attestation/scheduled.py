@@ -15,9 +15,15 @@ from datetime import UTC, datetime
 from bot.integrations.http import guarded_client
 from bot.integrations.mlflow import MlflowRegistry, ModelVersion
 from bot.integrations.targets import mlflow_policy
-from bot.services.attestation.model_age import ModelToCheck, models_to_check, record_model_age
-from bot.services.attestation.service import due_reattestations, hold_unanswered, open_reattestation
-from bot.services.gates.workspaces import catalog_for, workspace_ids
+from bot.services.attestation.service import (
+    ModelToCheck,
+    due_reattestations,
+    hold_unanswered,
+    models_to_check,
+    open_reattestation,
+    record_model_age,
+)
+from bot.services.gates.service import catalog_for, workspace_ids
 from bot.services.scheduling import JobRuntime
 from bot.services.webhooks import scheduled as webhooks
 from storage.types import utcnow

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from bot.services.audit.chain import (
     ChainFields,
+    ChainReport,
     canonical,
     chain_hash,
     chain_head,
@@ -26,10 +27,27 @@ from bot.services.audit.chain import (
     normalise_json,
     person_tokens,
     ref_replacements,
+    verify_chain,
 )
-from bot.services.audit.identity import refs_for
+from bot.services.audit.export import ExportFilter, export_rows, write_export
+from bot.services.audit.identity import (
+    PSEUDONYM_PREFIX,
+    Directory,
+    current_names,
+    load_directory,
+    pseudonymise,
+    refs_for,
+    remember_identity,
+)
 from storage.models import AuditEvent
 from storage.types import utcnow
+
+# The domain's public face: what the rest of the bot may call (its other modules are internals).
+__all__ = [
+    "PSEUDONYM_PREFIX", "AuditEntry", "ChainReport", "Directory", "ExportFilter", "chain_recorded_events",
+    "current_names", "export_rows", "load_directory", "pseudonymise", "record_audit", "record_audit_at_once",
+    "record_audit_events_at_once", "remember_identity", "verify_chain", "write_export"
+]
 
 # session.info key: the events recorded in this transaction that have not joined the chain yet, in order.
 _UNCHAINED = "audit.unchained"

@@ -15,9 +15,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from bot.services.digest.report import DigestReport
-from bot.services.kpis.actuals import OFF_TRACK, ON_TRACK
-from bot.services.kpis.definitions import format_measure
-from bot.services.kpis.value import ValueRow
+from bot.services.kpis.service import OFF_TRACK, ON_TRACK, ValueRow, format_measure
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure

@@ -14,11 +14,11 @@ from sqlmodel import Session, col, select
 
 from bot.config import Settings
 from bot.delivery.installation import installed
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access.service import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.digest.schedule import DAYS_IN_WEEK, iso_week, scheduled_in_week, week_start, weekly_cron, zone_named
 from bot.services.errors import Conflict, InvalidInput, NotFound
-from bot.services.gates.workspaces import SYSTEM_ACTOR
+from bot.services.gates.service import SYSTEM_ACTOR
 from bot.services.validation import TextField, check_channel_id, clean_text
 from storage.models import Digest, DigestRun, Workspace
 from storage.models.digest import DEFAULT_CRON

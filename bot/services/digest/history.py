@@ -20,11 +20,10 @@ from sqlalchemy import DateTime, Dialect, String, null, or_, select, type_coerce
 from sqlalchemy.types import TypeDecorator, TypeEngine
 from sqlmodel import Session, col
 
-from bot.services.access.visibility import Audience, visible_to
+from bot.services.access.service import Audience, visible_to
 from bot.services.business_days import WorkCalendar
-from bot.services.gates.catalog import GateCatalog
-from bot.services.gates.workspaces import catalog_for
-from bot.services.reviews.deadlines import work_calendar
+from bot.services.gates.service import GateCatalog, catalog_for
+from bot.services.reviews.service import work_calendar
 from storage.models import (
     AuditEvent,
     GateReview,

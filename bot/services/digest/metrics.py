@@ -27,9 +27,9 @@ from bot.services.digest.report import (
     WaitingItem,
 )
 from bot.services.digest.schedule import Window
-from bot.services.gates.catalog import GateCatalog, Stage
-from bot.services.initiatives.portfolio import is_stalled
-from bot.services.portfolio_io.importing import IMPORTED_INTO
+from bot.services.gates.service import GateCatalog, Stage
+from bot.services.initiatives.service import is_stalled
+from bot.services.portfolio_io.service import IMPORTED_INTO
 
 PILOT, PRODUCTION = "pilot", "production"
 TREND_WEEKS = 12

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bot.services.kpis.value import ValueRow, ValueTotal
-from bot.services.webhooks.evidence import BrokenLink
+from bot.services.kpis.service import ValueRow, ValueTotal
+from bot.services.webhooks.service import BrokenLink
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ from sqlmodel import Session, col, select
 
 from bot.delivery.messages import post_message, replies_pending, reply_in_thread
 from bot.delivery.outbox import describe_error, enqueue
-from bot.services.access.admins import list_admins
+from bot.services.access.service import list_admins
 from bot.services.digest.chart import render_chart
 from bot.services.digest.definitions import enabled_digests, ensure_default_digests, run_in_week
 from bot.services.digest.report import DigestReport

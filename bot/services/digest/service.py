@@ -10,18 +10,53 @@ from zoneinfo import ZoneInfo
 from sqlmodel import Session
 
 from bot.delivery.outbox import describe_error, failed_messages
-from bot.services.access.visibility import Audience
+from bot.services.access.service import Audience
 from bot.services.digest import metrics
+from bot.services.digest.chart import render_chart
+from bot.services.digest.definitions import (
+    DEFAULT_NAME,
+    RESERVED_NAMES,
+    DigestStatus,
+    add_digest,
+    digest_statuses,
+    edit_digest,
+    ensure_default_digests,
+    get_digest,
+    preview_digest,
+    set_digest_enabled,
+    status_of,
+)
 from bot.services.digest.history import DigestData, load_digest_data
-from bot.services.digest.report import ConditionCounts, DeliveryFailure, DigestReport
-from bot.services.digest.schedule import Window, window_ending, zone_named
-from bot.services.kpis import value as kpi_value
-from bot.services.kpis.value import ValueRow
-from bot.services.reviews.deadlines import work_calendar
+from bot.services.digest.report import (
+    ConditionCounts,
+    DeliveryFailure,
+    DigestReport,
+    ExpiredWaiver,
+    FlaggedItem,
+    HoldDue,
+    Median,
+    Movement,
+    PastTarget,
+    StalledItem,
+    WaitingItem,
+)
+from bot.services.digest.schedule import Window, end_of_day, window_ending, zone_named
+from bot.services.kpis import service as kpi_value
+from bot.services.kpis.service import ValueRow
+from bot.services.reviews.service import work_calendar
 from bot.services.tracked_items.service import CONDITION, due_instant, met_between
 from bot.services.waiting.service import open_items
-from bot.services.webhooks.evidence import BrokenLink, broken_links
+from bot.services.webhooks.service import BrokenLink, broken_links
 from storage.models import Digest
+
+# The domain's public face: what the rest of the bot may call (its other modules are internals).
+__all__ = [
+    "DEFAULT_NAME", "FAILURES_LISTED", "NO_CONDITIONS", "RESERVED_NAMES", "DigestReport", "DigestStatus",
+    "ExpiredWaiver", "FlaggedItem", "HoldDue", "Median", "Movement", "PastTarget", "StalledItem", "WaitingItem",
+    "add_digest", "build_report", "channel_audience", "compute_digest", "condition_counts", "delivery_failures",
+    "digest_statuses", "edit_digest", "end_of_day", "ensure_default_digests", "get_digest", "preview_digest",
+    "render_chart", "scope_of", "set_digest_enabled", "status_of", "zone_named"
+]
 
 FAILURES_LISTED = 50
 NO_CONDITIONS = ConditionCounts()

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.visibility import Audience, visible_to
-from bot.services.gates.catalog import Stage
-from bot.services.gates.workspaces import catalog_for
-from bot.services.initiatives.service import IN_PROGRESS
+from bot.services.access.service import Audience, visible_to
+from bot.services.gates.service import Stage, catalog_for
 from storage.models import Initiative
+
+# What lists show unless asked for all: not the killed and retired.
+IN_PROGRESS = ("active", "paused", "held")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import Float, Integer, bindparam, func, text
 from sqlmodel import Session, col, select
 
-from bot.services.access.visibility import Audience, visible_to
+from bot.services.access.service import Audience, visible_to
 from bot.services.errors import InvalidInput
 from bot.services.validation import check_user_id
 from storage.models import Initiative, OwnerAssignment

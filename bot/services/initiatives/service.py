@@ -9,13 +9,20 @@ from typing import Any
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
-from bot.services.access.visibility import Audience, visible_to
+from bot.services.access.service import Actor, Audience, visible_to
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import InitiativeCreated, OwnersChanged, StageChanged, emit
-from bot.services.gates.workspaces import catalog_for, ensure_workspace
-from bot.services.kpis.definitions import (
+from bot.services.gates.service import catalog_for, ensure_workspace
+from bot.services.initiatives.portfolio import (
+    IN_PROGRESS,
+    days_in_stage,
+    is_stalled,
+    portfolio_by_stage,
+    stalled_initiatives,
+)
+from bot.services.initiatives.search import MATCH_END, MATCH_START, Hit, search_initiatives, search_terms
+from bot.services.kpis.service import (
     FIRST_KPI_FIELDS,
     clean_first_kpi_texts,
     first_kpi_texts,
@@ -47,8 +54,14 @@ from storage.models import (
 )
 from storage.types import utcnow
 
-# What lists show unless asked for all: not the killed and retired.
-IN_PROGRESS = ("active", "paused", "held")
+# The domain's public face: what the rest of the bot may call (its other modules are internals).
+__all__ = [
+    "EDITABLE_FIELDS", "MATCH_END", "MATCH_START", "SPONSOR", "Hit", "assign_owners", "change_stage",
+    "count_initiatives", "create_initiative", "days_in_stage", "edit_initiative", "get_initiative", "history",
+    "is_stalled", "list_initiatives", "may_manage", "owners_of", "portfolio_by_stage", "require_manager",
+    "search_initiatives", "search_terms", "set_confidential", "stalled_initiatives"
+]
+
 EDITABLE_FIELDS = ("title", "description", "problem", "kpi_name", "kpi_baseline", "kpi_target", "channel_id",
                    "business_unit", "tags", "risk_tier", "mlflow_model")
 

@@ -17,8 +17,7 @@ from datetime import date, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
-from bot.services.access.visibility import Audience, visible_to
+from bot.services.access.service import Actor, Audience, visible_to
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput
 from bot.services.events import KpiRecorded, emit

@@ -13,8 +13,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
-from bot.services.access.delegation import acting_for, on_behalf
+from bot.services.access.service import Actor, acting_for, on_behalf
 from bot.services.audit.service import record_audit
 from bot.services.errors import InvalidInput, NotFound, PermissionDenied
 from bot.services.validation import KPI_BASELINE, KPI_NAME, KPI_TARGET, KPI_UNIT_LIMIT, clean_text, parse_measure

@@ -22,8 +22,8 @@ from sqlalchemy import func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from bot.services.access.people import deactivated
-from bot.services.gates.workspaces import catalog_for
+from bot.services.access.service import deactivated
+from bot.services.gates.service import catalog_for
 from storage.models import Initiative, Kpi, KpiActual, KpiReminder, OwnerAssignment
 
 ASKED_ROLE = "business"

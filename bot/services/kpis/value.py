@@ -18,7 +18,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.kpis.actuals import standings, value_delivered
 from storage.models import Initiative, Kpi
 

@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from bot.delivery.outbox import RENDER, enqueue
-from bot.services.access.people import display_name_of, parse_zone, record_profile, stale_people
+from bot.services.access.service import display_name_of, parse_zone, record_profile, stale_people
 from bot.services.business_days import WorkCalendar
 from bot.services.kpis.scheduled import record_reminded
 from bot.services.nudges.policy import Notice, Plan, World, plan

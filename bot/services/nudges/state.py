@@ -8,15 +8,12 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
-from bot.services.access.admins import list_admins
-from bot.services.access.delegation import active_delegations
-from bot.services.access.people import zone_for
+from bot.services.access.service import Actor, active_delegations, list_admins, zone_for
 from bot.services.business_days import next_monday_morning, next_working_morning
 from bot.services.errors import InvalidInput
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.nudges.policy import ESCALATION, NUDGE, History, World
-from bot.services.reviews.deadlines import work_calendar
+from bot.services.reviews.service import work_calendar
 from bot.services.waiting.service import escalation_targets, people_waited_on, what_waits
 from storage.models import NudgeLog, NudgeSnooze
 

@@ -22,8 +22,8 @@ from sqlmodel import Session, col, select
 
 from bot.delivery.installation import installed
 from bot.delivery.messages import live_message, post_message, was_updated
-from bot.services.access.people import zone_for
-from bot.services.gates.workspaces import catalog_for
+from bot.services.access.service import zone_for
+from bot.services.gates.service import catalog_for
 from bot.services.outcomes.service import sponsor_of
 from bot.services.scheduling import JobRuntime
 from bot.services.validation import USER_ID_PATTERN

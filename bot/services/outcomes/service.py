@@ -18,14 +18,13 @@ from datetime import date, timedelta
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
+from bot.services.access.service import Actor
 from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.events import GateDecided, OutcomeDecided, emit
-from bot.services.gates.catalog import GateCatalog
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import GateCatalog, catalog_for
 from bot.services.initiatives.service import SPONSOR, change_stage, owners_of
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as reviews
 from bot.services.reviews.service import cancel_open_review, open_review_of
 from bot.services.tracked_items import service as tracked_items
 from bot.services.validation import REASON, TextField, clean_reason, clean_text, parse_date
@@ -86,8 +85,8 @@ def hold(session: Session, *, actor: Actor, initiative: Initiative, until: date,
     _check_revisit(until, today)
     cancel_open_review(session, actor=actor, initiative=initiative, reason=f"on hold until {until}: {reason}")
     outcome = _record(session, actor=actor, initiative=initiative, kind="hold", reason=reason, revisit_on=until)
-    lifecycle.set_status(session, actor=actor, initiative=initiative, status="held", reason=reason,
-                         details={"revisit_on": until.isoformat()})
+    reviews.set_status(session, actor=actor, initiative=initiative, status="held", reason=reason,
+                       details={"revisit_on": until.isoformat()})
     _announce(session, actor=actor, initiative=initiative, outcome=outcome, what="held")
     return outcome
 
@@ -115,11 +114,11 @@ def extend_hold(session: Session, *, actor: Actor, initiative: Initiative, until
 def resume(session: Session, *, actor: Actor, initiative: Initiative, reason: str = "") -> Initiative:
     """End a hold (the sponsor or an admin: it was their decision) or an owner's pause (as before)."""
     if initiative.status != "held":
-        return lifecycle.resume(session, actor=actor, initiative=initiative, reason=reason)
+        return reviews.resume(session, actor=actor, initiative=initiative, reason=reason)
     require_sponsor_or_admin(session, actor=actor, initiative=initiative, doing="end its hold")
     _end_hold(session, actor=actor, initiative=initiative)
-    return lifecycle.set_status(session, actor=actor, initiative=initiative, status="active",
-                                reason=clean_text(reason, REASON) or "hold ended")
+    return reviews.set_status(session, actor=actor, initiative=initiative, status="active",
+                              reason=clean_text(reason, REASON) or "hold ended")
 
 
 def recycle(session: Session, *, actor: Actor, initiative: Initiative, to_stage: str,
@@ -173,8 +172,8 @@ def kill(session: Session, *, actor: Actor, initiative: Initiative, rationale: s
     cancel_open_review(session, actor=actor, initiative=initiative, reason=f"killed: {rationale}"[: REASON.limit])
     _end_hold(session, actor=actor, initiative=initiative)
     outcome = _record(session, actor=actor, initiative=initiative, kind="kill", reason=rationale, lessons=lessons)
-    lifecycle.set_status(session, actor=actor, initiative=initiative, status="killed", reason=rationale,
-                         details={"lessons": lessons})
+    reviews.set_status(session, actor=actor, initiative=initiative, status="killed", reason=rationale,
+                       details={"lessons": lessons})
     _announce(session, actor=actor, initiative=initiative, outcome=outcome, what="killed")
     return outcome
 

@@ -16,14 +16,12 @@ from typing import Any
 from sqlalchemy import Table, update
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor, require_admin
-from bot.services.access.people import GUEST
+from bot.services.access.service import GUEST, Actor, require_admin
 from bot.services.audit.service import AuditEntry, record_audit_events_at_once
 from bot.services.events import PortfolioImported, emit
-from bot.services.gates.catalog import GateCatalog
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import GateCatalog, catalog_for
 from bot.services.initiatives.service import assign_owners, edit_initiative
-from bot.services.kpis.definitions import FIRST_KPI_FIELDS, first_kpi_rows, first_kpi_texts
+from bot.services.kpis.service import FIRST_KPI_FIELDS, first_kpi_rows, first_kpi_texts
 from bot.services.portfolio_io.columns import OWNER_COLUMNS
 from bot.services.portfolio_io.rows import ImportRow, Person
 from bot.services.portfolio_io.table import Problem

@@ -22,9 +22,8 @@ from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.visibility import Audience, visible_to
-from bot.services.gates.catalog import ChecklistItem
-from bot.services.gates.workspaces import catalog_for
+from bot.services.access.service import Audience, visible_to
+from bot.services.gates.service import ChecklistItem, catalog_for
 from bot.services.regulation.controls import Control, ControlsCatalog
 from storage.models import ChecklistWaiver, GateReview, Initiative, SignOff
 

@@ -13,8 +13,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.services.gates.document import CONTROL_REFERENCE, Path_, Problem, schema_problems
-from bot.services.gates.yaml_file import parse_yaml_document
+from bot.services.gates.service import CONTROL_REFERENCE, Path_, Problem, parse_yaml_document, schema_problems
 
 SCHEMA_FILE = Path(__file__).with_name("controls_schema.json")
 SHIPPED_FILE = Path(__file__).with_name("controls.yml")

@@ -16,8 +16,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from bot.services.gates.document import Path_, Problem, schema_problems
-from bot.services.gates.yaml_file import dump_gates_yaml, parse_yaml_document
+from bot.services.gates.service import Path_, Problem, dump_gates_yaml, parse_yaml_document, schema_problems
 
 SCHEMA_FILE = Path(__file__).with_name("questionnaire_schema.json")
 SHIPPED_FILE = Path(__file__).with_name("questionnaire.yml")

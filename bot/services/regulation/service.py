@@ -20,25 +20,49 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
 
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access.service import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.events import ClassificationDecided, emit
-from bot.services.gates.document import Change, Problem, differences
+from bot.services.gates.service import Change, Problem, differences
 from bot.services.initiatives.service import owners_of, require_manager
 from bot.services.regulation import controls
+from bot.services.regulation.compliance import (
+    MET,
+    NOT_APPLICABLE,
+    OPEN,
+    WAIVED,
+    Cell,
+    ComplianceReport,
+    build_report,
+    initiatives_for_report,
+)
+from bot.services.regulation.controls import parse_controls_yaml, unknown_controls
 from bot.services.regulation.questionnaire import (
     BLOCK,
+    NEEDS_REVIEW,
     Questionnaire,
     Result,
+    parse_questionnaire_yaml,
     problems_in,
     shipped_document,
 )
+from bot.services.regulation.report_formats import render
 from bot.services.reviews.service import cancel_open_review
 from bot.services.validation import RISK_TIERS, check_risk_tier, clean_reason, clean_strings
 from bot.services.versioning import insert_next_version
 from storage.models import Initiative, InitiativeClassification, RegulationDocument
 from storage.types import utcnow
+
+# The domain's public face: what the rest of the bot may call (its other modules are internals).
+__all__ = [
+    "COMPLIANCE_ROLE", "CONTROLS", "ENDED", "KINDS", "MET", "NEEDS_REVIEW", "NOT_APPLICABLE", "OPEN", "QUESTIONNAIRE",
+    "SYSTEM_ACTOR", "WAIVED", "Cell", "ComplianceReport", "FileKind", "InvalidRegulationFile", "Questionnaire",
+    "UnansweredQuestions", "build_report", "check_may_classify", "classify", "controls_for", "document_row",
+    "initiatives_for_report", "override_risk_tier", "parse_controls_yaml", "parse_questionnaire_yaml",
+    "questionnaire_for", "questionnaire_row", "render", "save_document", "save_questionnaire",
+    "standing_classification", "unclassified", "unknown_controls"
+]
 
 QUESTIONNAIRE, CONTROLS = "questionnaire", "controls"
 SYSTEM_ACTOR = "system"

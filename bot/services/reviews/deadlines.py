@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
-from bot.services.access.people import zones_of
+from bot.services.access.service import zones_of
 from bot.services.business_days import WorkCalendar
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from storage.models import GateReview, SignOff
 
 

@@ -12,11 +12,9 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.visibility import Audience
-from bot.services.audit.chain import ChainReport, verify_chain
-from bot.services.audit.identity import Directory, load_directory
-from bot.services.gates.catalog import ChecklistItem, GateCatalog
-from bot.services.gates.workspaces import catalog_for
+from bot.services.access.service import Audience
+from bot.services.audit.service import ChainReport, Directory, load_directory, verify_chain
+from bot.services.gates.service import ChecklistItem, GateCatalog, catalog_for
 from bot.services.initiatives.service import get_initiative
 from bot.services.tracked_items import service as tracked_items
 from storage.models import (

@@ -3,6 +3,12 @@
 Decisions on one review are serialised by locking the review row, and each sign-off's decision is written by a
 compare-and-set update (`WHERE state = 'pending'`), so two clicks, two replicas or two roles approving at
 once record exactly one decision each and pass the gate exactly once.
+
+The initiative's lifecycle is here too: pause, resume, retire, and the admin's stage override, each cancelling
+the open review when it no longer makes sense.
+
+Hold, recycle and kill, the sponsor's decisions, live in bot/services/outcomes and change the status through
+`set_status`, so every status change is audited and announced the same way.
 """
 
 from __future__ import annotations
@@ -17,22 +23,42 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.integrations.targets import OutboundPolicy, vet_each
-from bot.services.access.actors import Actor, require_admin
-from bot.services.access.delegation import acting_for, on_behalf
-from bot.services.access.people import zone_for
-from bot.services.access.visibility import Audience, visible_to
-from bot.services.audit.service import record_audit
+from bot.services.access.service import Actor, Audience, acting_for, on_behalf, require_admin, visible_to, zone_for
+from bot.services.audit.service import record_audit, record_audit_at_once
 from bot.services.business_days import local_date, nth_business_day_after
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from bot.services.events import GateDecided, ReviewClosed, ReviewOpened, SignOffDecided, emit
-from bot.services.gates.catalog import ChecklistItem, Gate
-from bot.services.gates.workspaces import catalog_for
+from bot.services.events import GateDecided, ReviewClosed, ReviewOpened, SignOffDecided, StatusChanged, emit
+from bot.services.gates.service import ChecklistItem, Gate, catalog_for
 from bot.services.initiatives.service import change_stage, owners_of, require_manager
+from bot.services.reviews.deadlines import deadline_of, work_calendar
+from bot.services.reviews.decision_record import (
+    DecisionRecord,
+    GateRecord,
+    Signature,
+    build_decision_record,
+    classification_lines,
+    condition_record_line,
+    load_snapshot,
+    outcome_line,
+    render_markdown,
+)
 from bot.services.tracked_items import service as tracked_items
-from bot.services.tracked_items.conditions import DraftCondition
+from bot.services.tracked_items.service import DraftCondition
 from bot.services.validation import COMMENT, EVIDENCE_LINKS, REASON, clean_characters, clean_reason, clean_text
 from storage.models import ChecklistWaiver, GateReview, Initiative, SignOff, StageTransition
 from storage.types import utcnow
+
+# The domain's public face: what the rest of the bot may call (its other modules are internals).
+__all__ = [
+    "MAX_EVIDENCE_LINKS", "MAX_EVIDENCE_LINK_LENGTH", "MAX_TARGET_DAYS", "MAX_WAIVER_DAYS", "PROHIBITED",
+    "REATTESTATION", "SETTLED", "TARGET_ON", "UTC_ZONE", "WAIVERS_EXPIRE_ON", "ChecklistIncomplete", "Decision",
+    "DecisionDates", "DecisionRecord", "GateRecord", "PendingSignOff", "Signature", "VettedLinks", "approve",
+    "build_decision_record", "cancel_open_review", "check_evidence_links", "check_waiver_expiry", "checklist_of",
+    "classification_lines", "condition_record_line", "deadline_of", "decider_today", "decision_dates", "gate_of",
+    "load_snapshot", "lock_open_reviews", "move_stage", "next_gate_target", "open_review_of", "outcome_line", "pause",
+    "pending_sign_offs_for", "render_markdown", "request_changes", "resume", "retire", "set_status",
+    "sign_off_to_decide", "sign_offs_of", "submit_for_next_gate", "vet_evidence_links", "waive", "work_calendar"
+]
 
 SETTLED = ("approved", "waived")
 # The classification (bot/services/regulation) that blocks every gate while it stands.
@@ -550,3 +576,69 @@ def _close_review(session: Session, *, review: GateReview, state: str, reason: s
         .values(state="cancelled", decided_at=now)
     )
     session.flush()
+
+
+def pause(session: Session, *, actor: Actor, initiative: Initiative, reason: str = "") -> Initiative:
+    require_manager(session, actor=actor, initiative=initiative, doing="pause it")
+    if initiative.status != "active":
+        raise Conflict(f"{initiative.key} is {initiative.status}, not active.")
+    return set_status(session, actor=actor, initiative=initiative, status="paused",
+                       reason=clean_text(reason, REASON))
+
+
+def resume(session: Session, *, actor: Actor, initiative: Initiative, reason: str = "") -> Initiative:
+    require_manager(session, actor=actor, initiative=initiative, doing="resume it")
+    if initiative.status != "paused":
+        raise Conflict(f"{initiative.key} is {initiative.status}, not paused.")
+    return set_status(session, actor=actor, initiative=initiative, status="active", reason=clean_text(reason, REASON))
+
+
+def retire(session: Session, *, actor: Actor, initiative: Initiative, reason: str) -> Initiative:
+    """Retire for good, for merges and duplicates (a sponsor kills one with `outcomes.kill`). Admins only; any open
+    review is cancelled."""
+    require_admin(actor, doing="retire an initiative, which is for merges and duplicates; to stop one, its sponsor "
+                  f"or an admin kills it: `/initiative kill {initiative.key}`")
+    reason = clean_reason(reason, what="reason for retiring it (merged into AI-7, a duplicate of AI-3, ...)")
+    if initiative.status in ("retired", "killed"):
+        raise Conflict(f"{initiative.key} is already {initiative.status}.")
+    cancel_open_review(session, actor=actor, initiative=initiative, reason=f"retired: {reason}")
+    initiative.retired_reason = reason
+    return set_status(session, actor=actor, initiative=initiative, status="retired", reason=reason)
+
+
+def set_status(session: Session, *, actor: Actor, initiative: Initiative, status: str, reason: str,
+               details: dict[str, str] | None = None) -> Initiative:
+    """The one way a status changes: audited as `initiative.<status>` (with `details` beside the reason), and
+    announced as `StatusChanged`."""
+    before = initiative.status
+    initiative.status = status
+    if status != "retired":
+        initiative.retired_reason = None
+    initiative.updated_at = utcnow()
+    session.add(initiative)
+    record_audit(session, team_id=initiative.team_id, actor=actor.user_id, action=f"initiative.{status}",
+                 subject_type="initiative", subject_key=initiative.key, initiative_id=initiative.id,
+                 before={"status": before}, after={"status": status, "reason": reason, **(details or {})})
+    emit(session, StatusChanged(team_id=initiative.team_id, actor=actor.user_id, initiative_id=initiative.id,
+                                status=status, reason=reason))
+    return initiative
+
+
+def move_stage(
+    session: Session, *, actor: Actor, initiative: Initiative, to_stage: str, reason: str
+) -> StageTransition:
+    """Admin override: put an initiative in any stage, forward or back. Cancels an open review; audited."""
+    require_admin(actor, doing="move an initiative between stages")
+    reason = clean_reason(reason)
+    catalog = catalog_for(session, team_id=initiative.team_id)
+    catalog.stage(to_stage)
+    if to_stage == initiative.stage:
+        raise Conflict(f"{initiative.key} is already in {to_stage}.")
+    cancel_open_review(session, actor=actor, initiative=initiative, reason=f"moved by an admin: {reason}")
+    audit = record_audit_at_once(session, team_id=initiative.team_id, actor=actor.user_id,
+                                 action="stage.moved_by_admin", subject_type="initiative",
+                                 subject_key=initiative.key, initiative_id=initiative.id,
+                                 before={"stage": initiative.stage}, after={"stage": to_stage, "reason": reason},
+                                 definition_version=catalog.version)
+    return change_stage(session, initiative=initiative, to_stage=to_stage, actor=actor.user_id, reason=reason,
+                        audit_event_id=audit.id)

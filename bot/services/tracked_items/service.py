@@ -21,18 +21,26 @@ from typing import Protocol
 from sqlalchemy import func, update
 from sqlmodel import Session, col, select
 
-from bot.services.access.actors import Actor
-from bot.services.access.delegation import acting_for, on_behalf
-from bot.services.access.visibility import Audience, visible_to
+from bot.services.access.service import Actor, Audience, acting_for, on_behalf, visible_to
 from bot.services.audit.service import record_audit
 from bot.services.business_days import WORKDAY_END, WorkCalendar, at_local, nth_business_day_after
 from bot.services.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from bot.services.events import TrackedItemChanged, emit
-from bot.services.gates.catalog import GateCatalog
+from bot.services.gates.service import GateCatalog
 from bot.services.initiatives.service import get_initiative, owners_of
+from bot.services.tracked_items.conditions import FIELD, DraftCondition, parse_conditions
 from bot.services.validation import TextField, clean_reason, clean_text
 from storage.models import Initiative, TrackedItem
 from storage.types import utcnow
+
+# The domain's public face: what the rest of the bot may call (its other modules are internals).
+__all__ = [
+    "CANCELLED", "CONDITION", "EVIDENCE", "FIELD", "ITEM_TEXT", "KINDS_BY_LETTER", "LETTERS", "MET", "OPEN", "SPONSOR",
+    "WAIVER", "DraftCondition", "GatedItem", "ItemKey", "blocks_next_review", "cancel", "cancel_gone_back_over",
+    "close_waived_again", "create_item", "default_due_on", "due_at", "due_instant", "find_item", "is_overdue",
+    "items_of", "key_of", "list_items", "meet", "met_between", "parse_conditions", "parse_item_key", "reassign",
+    "record_overdue", "require_none_blocking", "require_sponsor_or_admin"
+]
 
 CONDITION, WAIVER = "condition", "waiver"
 LETTERS = {CONDITION: "C", WAIVER: "W"}

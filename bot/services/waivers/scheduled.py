@@ -26,9 +26,9 @@ from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from bot.delivery.outbox import enqueue
-from bot.services.access.people import zone_for
+from bot.services.access.service import zone_for
 from bot.services.business_days import in_working_hours, local_date, nth_business_day_after
-from bot.services.gates.workspaces import catalog_for
+from bot.services.gates.service import catalog_for
 from bot.services.scheduling import JobRuntime
 from bot.services.tracked_items import service as tracked_items
 from storage.models import ChecklistWaiver, GateReview, Initiative, SignOff

@@ -6,7 +6,7 @@ from datetime import date, datetime
 
 from sqlmodel import Session, select
 
-from bot.services.access.actors import Actor
+from bot.services.access.service import Actor
 from bot.services.errors import InvalidInput, PermissionDenied
 from bot.services.initiatives.service import owners_of
 from bot.services.reviews.service import check_waiver_expiry

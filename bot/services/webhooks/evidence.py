@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.integrations.evidence import LinkResult
-from bot.services.access.visibility import Audience, visible_to
+from bot.services.access.service import Audience, visible_to
 from bot.services.events import DomainEvent, EvidenceLinkChanged, ReviewOpened, SignOffDecided, emit
 from bot.services.reviews.service import lock_open_reviews
 from storage.models import EvidenceCheck, GateReview, Initiative, SignOff

@@ -26,7 +26,7 @@ from bot.integrations.http import guarded_client
 from bot.integrations.mlflow import CheckResult, MlflowRegistry
 from bot.integrations.targets import evidence_policy, mlflow_policy, webhook_policy
 from bot.integrations.webhooks import Attempt, deliver
-from bot.services.access.admins import list_admins
+from bot.services.access.service import list_admins
 from bot.services.scheduling import JobRuntime
 from bot.services.webhooks import automatic_checks, evidence
 from bot.services.webhooks.service import claim_due

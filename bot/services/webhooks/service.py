@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from bot.config import Settings
 from bot.integrations.targets import OutboundError, vet, webhook_policy
 from bot.integrations.webhooks import new_secret
-from bot.services.access.actors import Actor, require_admin
+from bot.services.access.service import Actor, require_admin
 from bot.services.audit.service import record_audit
 from bot.services.errors import Conflict, InvalidInput, NotFound
 from bot.services.events import (
@@ -37,7 +37,16 @@ from bot.services.events import (
 )
 from bot.services.tracked_items.service import key_of
 from bot.services.validation import clean_characters
+from bot.services.webhooks.automatic_checks import AutomaticCheckEvents, results_for
 from bot.services.webhooks.event_types import EVENT_TYPES
+from bot.services.webhooks.evidence import (
+    BrokenLink,
+    EvidenceEvents,
+    broken_links,
+    flagged_links,
+    open_reviews_citing,
+    shown_flag,
+)
 from storage.models import (
     GateReview,
     Initiative,
@@ -52,6 +61,14 @@ from storage.models import (
     WebhookEndpoint,
 )
 from storage.types import utcnow
+
+# The domain's public face: what the rest of the bot may call (its other modules are internals).
+__all__ = [
+    "EVENT_TYPES", "MAX_URL_LENGTH", "OUTCOME_EVENTS", "SCHEMA_VERSION", "SKIP_CONFIDENTIAL", "TRACKED_ITEM_EVENTS",
+    "AutomaticCheckEvents", "BrokenLink", "EvidenceEvents", "Registered", "WebhookEvents", "add_endpoint",
+    "broken_links", "claim_due", "event_document", "flagged_links", "list_endpoints", "open_reviews_citing",
+    "remove_endpoint", "results_for", "shown_flag"
+]
 
 SCHEMA_VERSION = 1
 MAX_URL_LENGTH = 2000

@@ -14,7 +14,7 @@ from sqlmodel import Session, select
 from bot.services.access import delegation
 from bot.services.access.visibility import Audience, may_see, visible_to
 from bot.services.initiatives.service import create_initiative, set_confidential
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from storage.models import Initiative
 from tests.support.factories import TEAM, actor
 

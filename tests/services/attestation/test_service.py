@@ -17,15 +17,19 @@ from sqlmodel import col, select
 from bot.integrations.http import guarded_client
 from bot.integrations.mlflow import MlflowRegistry, ModelVersion
 from bot.integrations.targets import OutboundPolicy
-from bot.services.attestation.model_age import ModelToCheck, record_model_age
 from bot.services.attestation.scheduled import run_reattestations
-from bot.services.attestation.service import AttestationEvents, reattestations_waiting_for
+from bot.services.attestation.service import (
+    AttestationEvents,
+    ModelToCheck,
+    reattestations_waiting_for,
+    record_model_age,
+)
 from bot.services.gate_editing.service import current_document, save_definition
 from bot.services.gates.catalog import default_document
 from bot.services.gates.document import problems_in
 from bot.services.initiatives.service import create_initiative
 from bot.services.outcomes.scheduled import send_revisit_prompts
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.webhooks.automatic_checks import AutomaticCheckEvents
 from bot.services.webhooks.service import WebhookEvents, add_endpoint

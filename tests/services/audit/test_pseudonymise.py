@@ -13,7 +13,7 @@ from sqlmodel import Session, SQLModel
 from bot.services.access.visibility import Audience
 from bot.services.audit.identity import remember_identity
 from bot.services.initiatives.service import get_initiative
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.services.reviews import service as reviews
 from storage.models import AppAdmin, Delegation, NudgeLog, UserProfile
 from tests.services.audit.history import decide_everything, new_initiative

@@ -17,7 +17,7 @@ from bot.services.access.visibility import Audience
 from bot.services.audit import service as audit
 from bot.services.initiatives import service as initiatives
 from bot.services.initiatives.service import create_initiative, get_initiative
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.services.reviews import service as reviews
 from storage.models import GateReview, SignOff
 from tests.support.factories import TEAM, actor

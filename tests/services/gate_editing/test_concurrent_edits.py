@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from bot.config import load_settings
 from bot.runtime import Runtime
 from bot.services.errors import Conflict
-from bot.services.gate_editing import edits as gate_edits
+from bot.services.gate_editing import service as gate_edits
 from bot.services.gates.workspaces import catalog_for
 from storage.db import make_engine
 from storage.models import GateDefinitionVersion

@@ -9,7 +9,7 @@ from sqlmodel import col, select
 
 from bot.services.access.visibility import Audience
 from bot.services.errors import Conflict, PermissionDenied
-from bot.services.gate_editing import edits as gate_edits
+from bot.services.gate_editing import service as gate_edits
 from bot.services.gate_editing.service import InvalidDefinition, current_document, save_definition
 from bot.services.gates.workspaces import catalog_for
 from bot.services.initiatives.service import create_initiative, get_initiative, history

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import load_settings
 from bot.services.access.visibility import Audience
-from bot.services.gate_editing import edits as gate_edits
+from bot.services.gate_editing import service as gate_edits
 from bot.services.gates.catalog import GateCatalog
 from bot.services.gates.workspaces import ParsedCatalogs, catalog_for
 from bot.services.initiatives.service import create_initiative, get_initiative
@@ -75,7 +75,7 @@ def test_a_new_version_is_seen_at_once_and_the_old_one_stays_as_it_was(runtime, 
 def test_a_version_saved_by_another_process_is_seen_at_once(runtime, tmp_path) -> None:
     with runtime.transaction() as session:
         assert catalog_for(session, team_id=TEAM).stage("idea").name == "Idea"
-    script = ("from bot.services.gate_editing import edits\n"
+    script = ("from bot.services.gate_editing import service as edits\n"
               "from bot.runtime import Runtime\n"
               "from bot.config import load_settings\n"
               "from tests.support.factories import actor\n"

@@ -16,7 +16,7 @@ from bot.services.initiatives.service import (
     list_initiatives,
     owners_of,
 )
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.services.reviews import service as reviews
 from storage.models import AuditEvent, GateReview, Initiative, StageTransition
 from tests.support.factories import TEAM, actor, kpi_texts

@@ -23,8 +23,8 @@ from bot.services.kpis.actuals import record_actual
 from bot.services.kpis.definitions import define_kpi, kpis_of
 from bot.services.kpis.scheduled import kpi_updates_due
 from bot.services.kpis.value import ValueRow
-from bot.services.portfolio_io.exporting import export_kpi_rows
-from bot.services.reviews import lifecycle
+from bot.services.portfolio_io.service import export_kpi_rows
+from bot.services.reviews import service as lifecycle
 from bot.services.webhooks.service import WebhookEvents, add_endpoint
 from bot.views.digest import digest_blocks
 from slack_emulator import validate_blocks

@@ -11,7 +11,7 @@ from sqlmodel import select
 from bot.services.access.visibility import Audience
 from bot.services.initiatives.service import create_initiative
 from bot.services.portfolio_io.columns import COLUMN_NAMES
-from bot.services.portfolio_io.exporting import export_rows
+from bot.services.portfolio_io.service import export_rows
 from bot.services.portfolio_io.table import write_csv, write_xlsx
 from storage.models import AuditEvent
 from tests.services.portfolio_io.support import import_file, initiatives

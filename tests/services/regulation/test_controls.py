@@ -49,7 +49,7 @@ def test_a_catalog_naming_an_unlisted_framework_is_refused_at_its_line():
 
 
 def test_editing_a_checklist_in_slack_keeps_the_controls_of_the_items_it_keeps(runtime, catalog):
-    from bot.services.gate_editing import edits
+    from bot.services.gate_editing import service as edits
     from bot.services.gate_editing.service import save_definition
     from bot.services.gates.workspaces import catalog_for
     from tests.support.factories import TEAM, actor

@@ -11,7 +11,7 @@ from bot.services.access.people import record_profile
 from bot.services.access.visibility import Audience
 from bot.services.errors import Conflict, InvalidInput, PermissionDenied
 from bot.services.initiatives.service import create_initiative, get_initiative
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.tracked_items.conditions import DraftCondition
 from storage.models import AuditEvent, GateReview, SignOff, StageTransition, TrackedItem

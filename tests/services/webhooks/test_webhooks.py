@@ -19,7 +19,7 @@ from bot.services.business_days import WorkCalendar
 from bot.services.errors import InvalidInput, PermissionDenied
 from bot.services.initiatives.service import create_initiative, get_initiative
 from bot.services.outcomes import service as outcomes
-from bot.services.reviews import lifecycle
+from bot.services.reviews import service as lifecycle
 from bot.services.reviews import service as reviews
 from bot.services.tracked_items import service as tracked_items
 from bot.services.tracked_items.conditions import DraftCondition

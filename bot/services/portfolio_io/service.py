@@ -1,4 +1,8 @@
-"""The portfolio as rows of text, in the import's columns: exported, edited, imported again."""
+"""The portfolio as a spreadsheet: the portfolio_io domain's public face, and the export itself.
+
+The export gathers the portfolio as rows of text, in the import's columns: exported, edited, imported again. The
+import's steps are re-exported from the internals: `table` reads the file, `rows` checks each row on its own and
+`importing` plans the import against the database and applies it."""
 
 from __future__ import annotations
 
@@ -6,11 +10,30 @@ from datetime import UTC
 
 from sqlmodel import Session, col, select
 
-from bot.services.access.visibility import Audience, visible_to
-from bot.services.kpis.actuals import export_actuals
-from bot.services.kpis.definitions import first_kpi_texts, format_measure
-from bot.services.portfolio_io.columns import COLUMN_NAMES, OWNER_COLUMNS
+from bot.services.access.service import Audience, visible_to
+from bot.services.kpis.service import export_actuals, first_kpi_texts, format_measure
+from bot.services.portfolio_io.columns import COLUMN_NAMES, COLUMNS, KPI_ACTUAL_COLUMNS, OWNER_COLUMNS
+from bot.services.portfolio_io.importing import (
+    IMPORTED_INTO,
+    ImportPlan,
+    LookupPerson,
+    SlackPerson,
+    apply_import,
+    email_addresses,
+    plan_import,
+    resolve_people,
+    user_ids,
+)
+from bot.services.portfolio_io.rows import parse_rows
+from bot.services.portfolio_io.table import ImportFileError, Problem, read_table, write_csv, write_xlsx
 from storage.models import Initiative, Kpi, OwnerAssignment
+
+# The domain's public face: what the rest of the bot may call (its other modules are internals).
+__all__ = [
+    "COLUMNS", "COLUMN_NAMES", "IMPORTED_INTO", "KPI_ACTUAL_COLUMNS", "ImportFileError", "ImportPlan", "LookupPerson",
+    "Problem", "SlackPerson", "apply_import", "email_addresses", "export_kpi_rows", "export_rows", "parse_rows",
+    "plan_import", "read_table", "resolve_people", "user_ids", "write_csv", "write_xlsx"
+]
 
 
 def export_rows(session: Session, *, audience: Audience) -> list[dict[str, str]]:

@@ -9,8 +9,8 @@ What goes, once older than its setting's number of days (bot.config, `RETENTION_
 
 Each batch is its own short transaction: a prune never holds locks long, and stopping half-way loses nothing. On
 PostgreSQL the batch's rows are taken `FOR UPDATE SKIP LOCKED`, so two replicas pruning at once take different
-rows; deleting a row twice is impossible and harmless to try. The daily job runs in one replica a day
-(`claim_daily_run`).
+rows; deleting a row twice is impossible and harmless to try. The daily job (scheduled.py) runs in one replica a
+day.
 """
 
 from __future__ import annotations
@@ -21,18 +21,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import delete, exists, func
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from bot.config import Settings
 from bot.services.scheduling import JobRuntime
 from storage.models import DigestRun, DigestRunStep, NudgeLog, OutboxMessage, SlackEventReceipt, WebhookDelivery
-from storage.models.operations import MaintenanceRun
 from storage.types import utcnow
 
 BATCH = 1000
-JOB = "prune"
 
 
 @dataclass(frozen=True)
@@ -105,14 +102,3 @@ def _delete_batch(runtime: JobRuntime, rule: Rule, cutoff: datetime, batch: int)
             session.exec(delete(column.table).where(column.in_(keys)))  # type: ignore[call-overload]
         session.exec(delete(rule.key.table).where(rule.key.in_(keys)))  # type: ignore[call-overload]
     return len(keys)
-
-
-def daily_prune(runtime: JobRuntime, *, now: datetime | None = None) -> dict[str, int] | None:
-    """The scheduled prune: once a UTC day, in whichever replica claims the day first; None in the others."""
-    now = now or utcnow()
-    try:
-        with runtime.transaction() as session:
-            session.add(MaintenanceRun(job=JOB, day=now.date()))
-    except IntegrityError:
-        return None  # another replica (or an earlier run today) took it
-    return prune(runtime, now=now)
