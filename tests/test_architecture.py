@@ -22,7 +22,8 @@ SURFACES = ("bot.listeners", "bot.app", "bot.web", "bot.edge", "bot.edge_worker"
             "tests.listeners", "tests.cli", "tests.jobs", "tests.adapters", "tests.app", "tests.security")
 # The emulator's Block Kit checks are pure functions: a domain test may check that what it built is valid Block Kit.
 PURE_EMULATOR_NAMES = {"validate_blocks", "validate_view"}
-SURFACE_FIXTURES = {"slack_app", "slack_emulator", "slack"}  # the served app, the emulator, tests/listeners' driver
+# The served app, the emulator, tests/listeners' driver, and tests/cli's `initiative-bot` runner.
+SURFACE_FIXTURES = {"slack_app", "slack_emulator", "slack", "cli"}
 
 SERVICES = "bot.services"
 # What a domain offers the rest of the bot; every other module of the domain is its internals.
