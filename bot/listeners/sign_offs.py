@@ -155,7 +155,5 @@ def _next_to_decide(session: Session, actor: Actor, decision: reviews.Decision, 
     """Someone holding two roles on one review gets the second checklist right after the first: its card."""
     if decision.sign_off.state != "approved" or decision.gate_passed:
         return None
-    for pending in reviews.pending_sign_offs_for(session, team_id=actor.team_id, user_id=actor.user_id):
-        if pending.review.id == decision.review.id:
-            return sign_off_card(session, pending.sign_off, default_zone=default_zone)
-    return None
+    pending = reviews.next_pending_on_review(session, review_id=decision.review.id, user_id=actor.user_id)
+    return sign_off_card(session, pending, default_zone=default_zone) if pending is not None else None

@@ -55,9 +55,10 @@ __all__ = [
     "DecisionDates", "DecisionRecord", "GateRecord", "PendingSignOff", "Signature", "VettedLinks", "approve",
     "build_decision_record", "cancel_open_review", "check_evidence_links", "check_waiver_expiry", "checklist_of",
     "classification_lines", "condition_record_line", "deadline_of", "decider_today", "decision_dates", "gate_of",
-    "load_snapshot", "lock_open_reviews", "move_stage", "next_gate_target", "open_review_of", "outcome_line", "pause",
-    "pending_sign_offs_for", "render_markdown", "request_changes", "resume", "retire", "set_status",
-    "sign_off_to_decide", "sign_offs_of", "submit_for_next_gate", "vet_evidence_links", "waive", "work_calendar"
+    "load_snapshot", "lock_open_reviews", "move_stage", "next_gate_target", "next_pending_on_review",
+    "open_review_of", "outcome_line", "pause", "pending_sign_offs_for", "render_markdown", "request_changes",
+    "resume", "retire", "set_status", "sign_off_to_decide", "sign_offs_of", "submit_for_next_gate",
+    "vet_evidence_links", "waive", "work_calendar"
 ]
 
 SETTLED = ("approved", "waived")
@@ -372,6 +373,18 @@ def pending_sign_offs_for(session: Session, *, team_id: str, user_id: str) -> li
         .order_by(col(SignOff.requested_at), col(SignOff.id))
     )
     return [PendingSignOff(*row) for row in rows]
+
+
+def next_pending_on_review(session: Session, *, review_id: int, user_id: str) -> SignOff | None:
+    """The person's oldest pending sign-off on one review: the second checklist of someone holding two roles.
+    One indexed lookup, where `pending_sign_offs_for` reads all the person's pending sign-offs across the
+    portfolio (a quarter of a checklist submission's time, in bench/bench_decisions.py's profile)."""
+    return session.exec(
+        select(SignOff)
+        .where(SignOff.review_id == review_id, SignOff.assignee == user_id, SignOff.state == "pending")
+        .order_by(col(SignOff.requested_at), col(SignOff.id))
+        .limit(1)
+    ).first()
 
 
 def _lock_for_decision(session: Session, *, sign_off_id: int) -> tuple[SignOff, GateReview, Initiative]:

@@ -147,7 +147,7 @@ def _pending_sign_offs(session: Session, *, team_id: str, catalog: GateCatalog, 
     ).all()
     holders = _escalation_holders(session, team_id=team_id, initiative_ids=(
         select(GateReview.initiative_id).join(SignOff, col(SignOff.review_id) == GateReview.id)
-        .join(Initiative, col(Initiative.id) == GateReview.initiative_id).where(*where)))
+        .join(Initiative, col(Initiative.id) == GateReview.initiative_id).where(*where))) if rows else {}
     result = []
     for sign_off_id, role, assignee, requested_at, gate_slug, sla, initiative_id, number, title in rows:
         gate = _gate(catalog, gate_slug)
@@ -180,7 +180,7 @@ def _open_items(session: Session, *, team_id: str, catalog: GateCatalog, people:
     ).all()
     holders = _escalation_holders(session, team_id=team_id, initiative_ids=(
         select(TrackedItem.initiative_id).join(Initiative, col(Initiative.id) == TrackedItem.initiative_id)
-        .where(*where)))
+        .where(*where))) if rows else {}
     result = []
     for item_id, kind, number, gate_slug, text, owner, due_on, created_at, initiative_id, key_number, title in rows:
         gate = _gate(catalog, gate_slug)
@@ -223,7 +223,7 @@ def escalation_targets(session: Session, *, team_id: str) -> set[str]:
 
 def _escalation_holders(session: Session, *, team_id: str, initiative_ids: Select) -> dict[int, str]:
     """Initiative (of those `initiative_ids` selects) -> whom its overdue items escalate to: its sponsor, or else
-    its business owner."""
+    its business owner. Asked only when something waits (most `show`s find nothing: two statements saved)."""
     holders: dict[int, dict[str, str]] = {}
     for initiative_id, role, user_id in session.exec(
         select(OwnerAssignment.initiative_id, OwnerAssignment.role, OwnerAssignment.user_id).where(
