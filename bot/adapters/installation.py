@@ -1,6 +1,6 @@
 """Whether the app is installed again in a workspace waiting for a reinstall (bot/delivery/installation.py): a
 reinstall means that `auth.test` succeeds again with the bot token. `create_app` asks at every start-up; the
-reinstall_check job (bot/jobs/installation.py) asks every few minutes while a workspace is suspended (and never
+reinstall_check job (bot/jobs/installation.py) asks every minute while a workspace is suspended (and never
 otherwise), so that a workspace whose app works again (reinstalled keeping its token, or suspended by a refusal
 that has passed) resumes without a restart."""
 

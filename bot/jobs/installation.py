@@ -8,7 +8,9 @@ from slack_sdk import WebClient
 from bot.adapters.installation import recheck_installation
 from bot.runtime import Runtime
 
-RECHECK_MINUTES = 5  # auth.test is Tier 4 (100+ a minute): one call every 5 minutes costs nothing
+# auth.test is Tier 4 (100+ a minute): one call a minute while a workspace is suspended (none otherwise) costs
+# nothing, and a reinstall's new token (SLACK_BOT_TOKEN_FILE) is in use within the minute.
+RECHECK_MINUTES = 1
 
 
 def register(scheduler, runtime: Runtime, client: WebClient) -> None:  # type: ignore[no-untyped-def]

@@ -137,7 +137,7 @@ def test_app_uninstalled_stops_all_calls_and_stale_messages_are_dropped_but_sign
 def test_a_suspended_workspace_resumes_without_a_restart_once_auth_test_succeeds_again(slack: Slack) -> None:
     client = WebClient(token=slack.emulator.bot_token, base_url=slack.emulator.base_url)
     scheduled = scheduler.build(slack.runtime).get_job("reinstall_check")
-    assert scheduled is not None and scheduled.trigger.interval == timedelta(minutes=5)  # what serve runs
+    assert scheduled is not None and scheduled.trigger.interval == timedelta(minutes=1)  # what serve runs
     slack.emulator.clear()
     assert recheck_installation(slack.runtime, client) is None
     assert slack.emulator.calls_to("auth.test") == []  # installed: nothing to ask
