@@ -116,7 +116,7 @@ def acting_for(session: Session, *, actor: Actor, people: Collection[str], now: 
     delegated to the actor, while the delegation lasts; None when neither."""
     if actor.user_id in people:
         return actor.user_id
-    owners = set(session.exec(_delegating_to(team_id=actor.team_id, delegate=actor.user_id, now=now)
+    owners = set(session.exec(delegating_to(team_id=actor.team_id, delegate=actor.user_id, now=now)
                               .where(col(Delegation.owner).in_(sorted(people)))).all())
     return next((person for person in sorted(people) if person in owners), None)
 
@@ -124,7 +124,7 @@ def acting_for(session: Session, *, actor: Actor, people: Collection[str], now: 
 def delegators(session: Session, *, team_id: str, delegate: str, now: datetime) -> list[str]:
     """Everyone who delegated to `delegate`, while the delegation lasts, in one query: what waits on them waits on
     the delegate too (their desk lists it, for whom)."""
-    return sorted(session.exec(_delegating_to(team_id=team_id, delegate=delegate, now=now)).all())
+    return sorted(session.exec(delegating_to(team_id=team_id, delegate=delegate, now=now)).all())
 
 
 def delegates_of(session: Session, *, team_id: str, owners: Collection[str], now: datetime) -> set[str]:
@@ -136,7 +136,9 @@ def delegates_of(session: Session, *, team_id: str, owners: Collection[str], now
         Delegation.team_id == team_id, col(Delegation.owner).in_(sorted(owners)), in_force(now))))
 
 
-def _delegating_to(*, team_id: str, delegate: str, now: datetime) -> SelectOfScalar[str]:
+def delegating_to(*, team_id: str, delegate: str, now: datetime) -> SelectOfScalar[str]:
+    """The owners who delegate to `delegate` at `now`, as a query: for `acting_for`, `delegators` and the
+    visibility rule's subquery."""
     return select(Delegation.owner).where(Delegation.team_id == team_id, Delegation.delegate == delegate,
                                           in_force(now))
 

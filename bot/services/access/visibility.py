@@ -17,8 +17,8 @@ from sqlalchemy.orm import object_session
 from sqlmodel import col, select
 
 from bot.services.access.actors import Actor
-from bot.services.access.delegation import in_force
-from storage.models import Delegation, Initiative, OwnerAssignment
+from bot.services.access.delegation import delegating_to
+from storage.models import Initiative, OwnerAssignment
 from storage.types import utcnow
 
 
@@ -65,9 +65,8 @@ def visible_to(audience: Audience) -> ColumnElement[bool]:
         return in_workspace
     if audience.user_id is None:  # a channel, or the whole workspace
         return in_workspace & ~col(Initiative.confidential)
-    delegating_to_reader = select(Delegation.owner).where(
-        Delegation.team_id == audience.team_id, Delegation.delegate == audience.user_id,
-        in_force(audience.at or utcnow()))
+    delegating_to_reader = delegating_to(team_id=audience.team_id, delegate=audience.user_id,
+                                         now=audience.at or utcnow())
     owned_by_reader = exists().where(
         col(OwnerAssignment.initiative_id) == Initiative.id,
         or_(OwnerAssignment.user_id == audience.user_id, col(OwnerAssignment.user_id).in_(delegating_to_reader)))

@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from bot.services.access.service import deactivated
-from bot.services.gates.service import catalog_for
+from bot.services.gates.service import GateCatalog, catalog_for
 from storage.models import Initiative, Kpi, KpiActual, KpiReminder, OwnerAssignment
 
 ASKED_ROLE = "business"
@@ -48,7 +48,7 @@ def kpi_updates_due(session: Session, *, team_id: str, today: date, user_ids: Co
     `to_ask`: those to ask for now (being asked starts the next period); False: every one still outstanding,
     asked or not (what an owner's App Home lists until they record). Never a deactivated owner's."""
     catalog = catalog_for(session, team_id=team_id)
-    found, names = _asked(session, team_id=team_id, user_ids=user_ids, of_active_people=True)
+    found, names = _asked(session, team_id=team_id, catalog=catalog, user_ids=user_ids, of_active_people=True)
     ids = [initiative.id for initiative, _ in found]
     if not ids:
         return []
@@ -73,15 +73,15 @@ def kpi_updates_due(session: Session, *, team_id: str, today: date, user_ids: Co
 def kpis_asked_of(session: Session, *, team_id: str, user_id: str) -> list[tuple[Initiative, tuple[str, ...]]]:
     """The live initiatives whose KPI actuals `user_id` is the one asked for (now or when next due), each with its
     KPIs' names, deactivated or not: what waits for a new business owner when their account is deactivated."""
-    found, names = _asked(session, team_id=team_id, user_ids=[user_id], of_active_people=False)
+    found, names = _asked(session, team_id=team_id, catalog=catalog_for(session, team_id=team_id), user_ids=[user_id],
+                          of_active_people=False)
     return [(initiative, tuple(names[initiative.id])) for initiative, _ in found]
 
 
-def _asked(session: Session, *, team_id: str, user_ids: Collection[str] | None,
+def _asked(session: Session, *, team_id: str, catalog: GateCatalog, user_ids: Collection[str] | None,
            of_active_people: bool) -> tuple[list[tuple[Initiative, str]], dict[int, list[str]]]:
     """(initiative, business owner) of the active initiatives in a live stage with a KPI, by number; and their KPIs'
     names by initiative id."""
-    catalog = catalog_for(session, team_id=team_id)
     live = [stage.id for stage in catalog.stages if catalog.is_live(stage.id)]
     if not live:
         return [], {}
